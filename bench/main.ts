@@ -1,0 +1,35 @@
+import { counterBench } from './counter.js';
+import type { Bench, BenchResult } from './result.js';
+
+/** Every benchmark, in the order they run. */
+const benches: Record<string, Bench> = {
+  counter: counterBench,
+};
+
+function printTable(results: readonly BenchResult[]): void {
+  for (const r of results) {
+    const metrics = Object.entries(r)
+      .filter(([k, v]) => k !== 'name' && v !== undefined)
+      .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toFixed(3)) : v}`)
+      .join('  ');
+    process.stdout.write(`${r.name.padEnd(24)} ${metrics}\n`);
+  }
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const json = argv.includes('--json');
+  const only = argv.filter((a) => !a.startsWith('--'));
+  const results: BenchResult[] = [];
+  for (const [name, bench] of Object.entries(benches)) {
+    if (only.length > 0 && !only.includes(name)) continue;
+    const out = await bench();
+    results.push(...(Array.isArray(out) ? out : [out]));
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ results }, null, 2)}\n`);
+  } else {
+    printTable(results);
+  }
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Test fixture: one map of each shape the binding must handle. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct pair {
+	__u32 a;
+	__u32 b;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, struct pair);
+} small_hash SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 8);
+	__type(key, __u32);
+	__type(value, __u64);
+} plain_array SEC(".maps");
+
+SEC("xdp")
+int xdp_touch(struct xdp_md *ctx)
+{
+	__u32 key = 0;
+	__u64 *v = bpf_map_lookup_elem(&plain_array, &key);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,28 @@
+// The lbctl native addon: one file per handle type, all registered here.
+#include <napi.h>
+
+#include "addon_data.h"
+#include "bpf_link.h"
+#include "bpf_map.h"
+#include "bpf_object.h"
+#include "bpf_program.h"
+#include "libbpf_log.h"
+#include "system.h"
+
+namespace {
+
+Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  using namespace lbctl;
+  env.SetInstanceData(new AddonData());
+  InstallLibbpfLogger();
+  InitSystem(env, exports);
+  BpfObject::Init(env, exports);
+  BpfMap::Init(env, exports);
+  BpfProgram::Init(env, exports);
+  BpfLink::Init(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lbctl_native, InitAddon)

@@ -1,0 +1,221 @@
+#include "bpf_map.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+
+#include <vector>
+
+#include "errors.h"
+
+namespace lbctl {
+namespace {
+
+bool IsPerCpu(uint32_t type) {
+  switch (type) {
+    case BPF_MAP_TYPE_PERCPU_HASH:
+    case BPF_MAP_TYPE_PERCPU_ARRAY:
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+    case BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo& info, size_t i, const char* what,
+                                const std::string& operation) {
+  if (info.Length() <= i || !info[i].IsBuffer()) {
+    Throw(info.Env(), code::kInvalidArgument, operation,
+          "Cannot " + operation + ": " + what + " must be a Buffer");
+  }
+  return info[i].As<Napi::Buffer<uint8_t>>();
+}
+
+}  // namespace
+
+void BpfMap::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor =
+      DefineClass(env, "BpfMap",
+                  {
+                      InstanceMethod<&BpfMap::Info>("info"),
+                      InstanceMethod<&BpfMap::Lookup>("lookup"),
+                      InstanceMethod<&BpfMap::Update>("update"),
+                      InstanceMethod<&BpfMap::Delete>("delete"),
+                      InstanceMethod<&BpfMap::NextKey>("nextKey"),
+                      InstanceMethod<&BpfMap::Pin>("pin"),
+                      InstanceMethod<&BpfMap::Close>("close"),
+                  });
+  exports.Set("BpfMap", ctor);
+}
+
+BpfMap::BpfMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfMap>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Throw(env, code::kInvalidArgument, "open map", "Cannot open map: expected a file descriptor");
+  }
+  fd_.Reset(info[0].As<Napi::Number>().Int32Value());
+  struct bpf_map_info mi = {};
+  __u32 len = sizeof(mi);
+  if (bpf_obj_get_info_by_fd(fd_.Get(), &mi, &len) != 0) {
+    int err = errno;
+    fd_.Reset();
+    Throw(env, code::kInvalidArgument, "bpf_obj_get_info_by_fd",
+          "Cannot open map: the descriptor is not a BPF map (" + Describe(err) + ")", err);
+  }
+  name_ = mi.name;
+  type_ = mi.type;
+  keySize_ = mi.key_size;
+  valueSize_ = mi.value_size;
+  maxEntries_ = mi.max_entries;
+  flags_ = mi.map_flags;
+  id_ = mi.id;
+  perCpu_ = IsPerCpu(type_);
+}
+
+int BpfMap::Fd(Napi::Env env, const char* operation) const {
+  if (!fd_.Valid()) {
+    Throw(env, code::kClosed, operation,
+          std::string("Cannot ") + operation + ": map " + name_ + " is closed");
+  }
+  return fd_.Get();
+}
+
+void BpfMap::CheckSize(Napi::Env env, const char* operation, const char* what, size_t got,
+                       size_t want) const {
+  if (got != want) {
+    Throw(env, code::kInvalidArgument, operation,
+          std::string("Cannot ") + operation + " in map " + name_ + ": " + what + " is " +
+              std::to_string(got) + " bytes, the map expects " + std::to_string(want));
+  }
+}
+
+size_t BpfMap::ValueBytes() const {
+  if (!perCpu_) return valueSize_;
+  // The kernel copies one 8-byte aligned slot per possible CPU.
+  size_t slot = (valueSize_ + 7) & ~size_t{7};
+  return slot * static_cast<size_t>(libbpf_num_possible_cpus());
+}
+
+Napi::Value BpfMap::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Fd(env, "read map info");
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("name", name_);
+  out.Set("type", type_);
+  const char* typeName = libbpf_bpf_map_type_str(static_cast<enum bpf_map_type>(type_));
+  out.Set("typeName", typeName != nullptr ? typeName : "unknown");
+  out.Set("keySize", keySize_);
+  out.Set("valueSize", valueSize_);
+  out.Set("maxEntries", maxEntries_);
+  out.Set("flags", flags_);
+  out.Set("id", id_);
+  out.Set("perCpu", perCpu_);
+  return out;
+}
+
+// lookup(key) → Buffer | undefined
+Napi::Value BpfMap::Lookup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "look up key";
+  int fd = Fd(env, op);
+  auto key = BufferArg(info, 0, "key", op);
+  CheckSize(env, op, "key", key.Length(), keySize_);
+  Napi::Buffer<uint8_t> value = Napi::Buffer<uint8_t>::New(env, ValueBytes());
+  if (bpf_map_lookup_elem(fd, key.Data(), value.Data()) != 0) {
+    int err = errno;
+    if (err == ENOENT) return env.Undefined();
+    Throw(env, code::kMapOperation, "bpf_map_lookup_elem",
+          "Cannot look up key in map " + name_ + ": " + Describe(err), err);
+  }
+  return value;
+}
+
+// update(key, value, flags)
+Napi::Value BpfMap::Update(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "update key";
+  int fd = Fd(env, op);
+  auto key = BufferArg(info, 0, "key", op);
+  auto value = BufferArg(info, 1, "value", op);
+  uint64_t flags = info.Length() > 2 && info[2].IsNumber()
+                       ? static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value())
+                       : uint64_t{BPF_ANY};
+  CheckSize(env, op, "key", key.Length(), keySize_);
+  CheckSize(env, op, "value", value.Length(), ValueBytes());
+  if (bpf_map_update_elem(fd, key.Data(), value.Data(), flags) != 0) {
+    int err = errno;
+    std::string reason = Describe(err);
+    if (err == EEXIST) reason = "the key already exists (update mode 'noexist')";
+    if (err == ENOENT) reason = "the key does not exist (update mode 'exist')";
+    if (err == E2BIG) reason = "the map is full (" + std::to_string(maxEntries_) + " entries)";
+    Throw(env, code::kMapOperation, "bpf_map_update_elem",
+          "Cannot update key in map " + name_ + ": " + reason, err);
+  }
+  return env.Undefined();
+}
+
+// delete(key) → boolean (false when the key was absent)
+Napi::Value BpfMap::Delete(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "delete key";
+  int fd = Fd(env, op);
+  auto key = BufferArg(info, 0, "key", op);
+  CheckSize(env, op, "key", key.Length(), keySize_);
+  if (bpf_map_delete_elem(fd, key.Data()) != 0) {
+    int err = errno;
+    if (err == ENOENT) return Napi::Boolean::New(env, false);
+    std::string reason = Describe(err);
+    if (err == EINVAL && (type_ == BPF_MAP_TYPE_ARRAY || type_ == BPF_MAP_TYPE_PERCPU_ARRAY)) {
+      reason = "array map entries cannot be deleted, only overwritten";
+    }
+    Throw(env, code::kMapOperation, "bpf_map_delete_elem",
+          "Cannot delete key in map " + name_ + ": " + reason, err);
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+// nextKey(key | null) → Buffer | undefined (undefined after the last key)
+Napi::Value BpfMap::NextKey(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "iterate keys";
+  int fd = Fd(env, op);
+  const void* current = nullptr;
+  if (info.Length() > 0 && info[0].IsBuffer()) {
+    auto key = info[0].As<Napi::Buffer<uint8_t>>();
+    CheckSize(env, op, "key", key.Length(), keySize_);
+    current = key.Data();
+  }
+  Napi::Buffer<uint8_t> next = Napi::Buffer<uint8_t>::New(env, keySize_);
+  if (bpf_map_get_next_key(fd, current, next.Data()) != 0) {
+    int err = errno;
+    if (err == ENOENT) return env.Undefined();
+    Throw(env, code::kMapOperation, "bpf_map_get_next_key",
+          "Cannot iterate keys of map " + name_ + ": " + Describe(err), err);
+  }
+  return next;
+}
+
+Napi::Value BpfMap::Pin(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "pin map";
+  int fd = Fd(env, op);
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Throw(env, code::kInvalidArgument, op, "Cannot pin map: path must be a string");
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  if (bpf_obj_pin(fd, path.c_str()) != 0) {
+    int err = errno;
+    Throw(env, code::kPin, "bpf_obj_pin",
+          "Cannot pin map " + name_ + " at " + path + ": " + Describe(err), err);
+  }
+  return env.Undefined();
+}
+
+Napi::Value BpfMap::Close(const Napi::CallbackInfo& info) {
+  fd_.Reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace lbctl

@@ -1,0 +1,44 @@
+// BpfMap: one owned map fd. Keys and values are Buffers; per-CPU values are
+// one Buffer holding every possible CPU's slot (split by the JS facade).
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+
+#include "unique_fd.h"
+
+namespace lbctl {
+
+class BpfMap : public Napi::ObjectWrap<BpfMap> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  // new BpfMap(fd): adopts fd (already owned by nobody else).
+  explicit BpfMap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Lookup(const Napi::CallbackInfo& info);
+  Napi::Value Update(const Napi::CallbackInfo& info);
+  Napi::Value Delete(const Napi::CallbackInfo& info);
+  Napi::Value NextKey(const Napi::CallbackInfo& info);
+  Napi::Value Pin(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  int Fd(Napi::Env env, const char* operation) const;
+  void CheckSize(Napi::Env env, const char* operation, const char* what, size_t got,
+                 size_t want) const;
+  size_t ValueBytes() const;
+
+  UniqueFd fd_;
+  std::string name_;
+  uint32_t type_ = 0;
+  uint32_t keySize_ = 0;
+  uint32_t valueSize_ = 0;
+  uint32_t maxEntries_ = 0;
+  uint32_t flags_ = 0;
+  uint32_t id_ = 0;
+  bool perCpu_ = false;
+};
+
+}  // namespace lbctl

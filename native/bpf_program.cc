@@ -1,0 +1,218 @@
+#include "bpf_program.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+
+#include <vector>
+
+#include "errors.h"
+
+namespace lbctl {
+namespace {
+
+// Room for the program to grow the packet (encapsulation) in a test run.
+constexpr uint32_t kTestRunHeadroomBytes = 512;
+
+class TestRunWorker : public Napi::AsyncWorker {
+ public:
+  TestRunWorker(Napi::Env env, Napi::Object owner, int fd, std::string name,
+                std::vector<uint8_t> data, uint32_t repeat, uint32_t outSize)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        fd_(fd),
+        name_(std::move(name)),
+        in_(std::move(data)),
+        out_(outSize),
+        repeat_(repeat) {
+    ownerRef_ = Napi::Persistent(owner);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    LIBBPF_OPTS(bpf_test_run_opts, opts);
+    opts.data_in = in_.data();
+    opts.data_size_in = static_cast<uint32_t>(in_.size());
+    opts.data_out = out_.data();
+    opts.data_size_out = static_cast<uint32_t>(out_.size());
+    opts.repeat = static_cast<int>(repeat_);
+    if (bpf_prog_test_run_opts(fd_, &opts) != 0) {
+      err_ = errno;
+      return;
+    }
+    retval_ = opts.retval;
+    duration_ = opts.duration;
+    out_.resize(opts.data_size_out);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_ != 0) {
+      std::string reason = Describe(err_);
+      if (err_ == ENOSPC) reason = "the output packet is larger than dataOutSize";
+      ErrorInfo e{code::kTestRun, "bpf_prog_test_run_opts",
+                  "Cannot test-run program " + name_ + ": " + reason, err_, {}, {}};
+      deferred_.Reject(MakeError(env, e).Value());
+      return;
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("verdict", retval_);
+    result.Set("data", Napi::Buffer<uint8_t>::Copy(env, out_.data(), out_.size()));
+    result.Set("durationNs", duration_);
+    deferred_.Resolve(result);
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference ownerRef_;  // keeps the program (and its fd) alive
+  int fd_;
+  std::string name_;
+  std::vector<uint8_t> in_;
+  std::vector<uint8_t> out_;
+  uint32_t repeat_;
+  int err_ = 0;
+  uint32_t retval_ = 0;
+  uint32_t duration_ = 0;
+};
+
+}  // namespace
+
+void BpfProgram::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = DefineClass(env, "BpfProgram",
+                                    {
+                                        InstanceMethod<&BpfProgram::Info>("info"),
+                                        InstanceMethod<&BpfProgram::AttachXdp>("attachXdp"),
+                                        InstanceMethod<&BpfProgram::TestRun>("testRun"),
+                                        InstanceMethod<&BpfProgram::Pin>("pin"),
+                                        InstanceMethod<&BpfProgram::Close>("close"),
+                                    });
+  exports.Set("BpfProgram", ctor);
+}
+
+BpfProgram::BpfProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfProgram>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Throw(env, code::kInvalidArgument, "open program",
+          "Cannot open program: expected a file descriptor");
+  }
+  fd_.Reset(info[0].As<Napi::Number>().Int32Value());
+  struct bpf_prog_info pi = {};
+  __u32 len = sizeof(pi);
+  if (bpf_obj_get_info_by_fd(fd_.Get(), &pi, &len) != 0) {
+    int err = errno;
+    fd_.Reset();
+    Throw(env, code::kInvalidArgument, "bpf_obj_get_info_by_fd",
+          "Cannot open program: the descriptor is not a BPF program (" + Describe(err) + ")", err);
+  }
+  name_ = pi.name;
+  type_ = pi.type;
+  id_ = pi.id;
+}
+
+int BpfProgram::Fd(Napi::Env env, const char* operation) const {
+  if (!fd_.Valid()) {
+    Throw(env, code::kClosed, operation,
+          std::string("Cannot ") + operation + ": program " + name_ + " is closed");
+  }
+  return fd_.Get();
+}
+
+Napi::Value BpfProgram::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Fd(env, "read program info");
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("name", name_);
+  out.Set("type", type_);
+  const char* typeName = libbpf_bpf_prog_type_str(static_cast<enum bpf_prog_type>(type_));
+  out.Set("typeName", typeName != nullptr ? typeName : "unknown");
+  out.Set("id", id_);
+  return out;
+}
+
+// attachXdp(ifname, mode: 'native' | 'generic') → link fd
+Napi::Value BpfProgram::AttachXdp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "attach XDP";
+  int fd = Fd(env, op);
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) {
+    Throw(env, code::kInvalidArgument, op, "Cannot attach XDP: expected (interface, mode)");
+  }
+  std::string ifname = info[0].As<Napi::String>().Utf8Value();
+  std::string mode = info[1].As<Napi::String>().Utf8Value();
+  uint32_t flags;
+  if (mode == "native") {
+    flags = XDP_FLAGS_DRV_MODE;
+  } else if (mode == "generic") {
+    flags = XDP_FLAGS_SKB_MODE;
+  } else {
+    Throw(env, code::kInvalidArgument, op,
+          "Cannot attach XDP to " + ifname + ": mode must be 'native' or 'generic', not '" + mode +
+              "'");
+  }
+  unsigned ifindex = if_nametoindex(ifname.c_str());
+  if (ifindex == 0) {
+    int err = errno;
+    Throw(env, code::kNoSuchInterface, "if_nametoindex",
+          "Cannot attach XDP to " + ifname + ": no such interface", err != 0 ? err : ENODEV);
+  }
+  LIBBPF_OPTS(bpf_link_create_opts, opts);
+  opts.flags = flags;
+  int link = bpf_link_create(fd, static_cast<int>(ifindex), BPF_XDP, &opts);
+  if (link < 0) {
+    int err = errno;
+    std::string reason = Describe(err);
+    if (err == EBUSY || err == EEXIST) {
+      reason = "another XDP program is already attached to it";
+    } else if (err == EOPNOTSUPP || (err == EINVAL && mode == "native")) {
+      reason = "its driver does not support " + mode + " XDP";
+    }
+    Throw(env, code::kXdpAttach, "bpf_link_create",
+          "Cannot attach XDP to " + ifname + " in " + mode + " mode: " + reason, err);
+  }
+  return Napi::Number::New(env, link);
+}
+
+// testRun(data, repeat, dataOutSize?) → Promise<{ verdict, data, durationNs }>
+Napi::Value BpfProgram::TestRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "test-run program";
+  int fd = Fd(env, op);
+  if (info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsNumber()) {
+    Throw(env, code::kInvalidArgument, op, "Cannot test-run program: expected (Buffer, repeat)");
+  }
+  auto data = info[0].As<Napi::Buffer<uint8_t>>();
+  uint32_t repeat = info[1].As<Napi::Number>().Uint32Value();
+  uint32_t outSize = static_cast<uint32_t>(data.Length()) + kTestRunHeadroomBytes;
+  if (info.Length() > 2 && info[2].IsNumber()) outSize = info[2].As<Napi::Number>().Uint32Value();
+  std::vector<uint8_t> in(data.Data(), data.Data() + data.Length());
+  auto* worker = new TestRunWorker(env, Value(), fd, name_, std::move(in), repeat, outSize);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value BpfProgram::Pin(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "pin program";
+  int fd = Fd(env, op);
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Throw(env, code::kInvalidArgument, op, "Cannot pin program: path must be a string");
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  if (bpf_obj_pin(fd, path.c_str()) != 0) {
+    int err = errno;
+    Throw(env, code::kPin, "bpf_obj_pin",
+          "Cannot pin program " + name_ + " at " + path + ": " + Describe(err), err);
+  }
+  return env.Undefined();
+}
+
+Napi::Value BpfProgram::Close(const Napi::CallbackInfo& info) {
+  fd_.Reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace lbctl

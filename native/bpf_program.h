@@ -1,0 +1,35 @@
+// BpfProgram: one owned program fd. Attaches to XDP (as a bpf_link) and runs
+// BPF_PROG_TEST_RUN off the JS thread.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+
+#include "unique_fd.h"
+
+namespace lbctl {
+
+class BpfProgram : public Napi::ObjectWrap<BpfProgram> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  // new BpfProgram(fd): adopts fd.
+  explicit BpfProgram(const Napi::CallbackInfo& info);
+
+  int Fd(Napi::Env env, const char* operation) const;
+  const std::string& Name() const { return name_; }
+
+ private:
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value AttachXdp(const Napi::CallbackInfo& info);
+  Napi::Value TestRun(const Napi::CallbackInfo& info);
+  Napi::Value Pin(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  UniqueFd fd_;
+  std::string name_;
+  uint32_t type_ = 0;
+  uint32_t id_ = 0;
+};
+
+}  // namespace lbctl

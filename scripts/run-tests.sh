@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The test suite: lint, typecheck + compile, then every test with node's runner.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npx biome check .
+npx tsc -p tsconfig.json
+exec node --test --test-timeout=180000 dist/test/

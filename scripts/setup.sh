@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 machine to build, test and run lbctl. Idempotent: it
+# installs only what is missing, then installs npm dependencies and builds.
+# Run as root from the repository: bash scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || fail "must run as root (lbctl loads BPF programs and creates network namespaces)"
+
+# Build tools, BPF tool chain, and what the tests and the lab drive.
+packages=(
+  clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3
+  iproute2 iputils-ping util-linux procps psmisc curl openssl ca-certificates
+  keepalived tcpdump
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs npm); fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The Debian keepalived service must not run on its own: tests start their own.
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now keepalived >/dev/null 2>&1 || true; fi
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || fail "Node.js 20 or newer is required (found $(node --version))"
+
+# Kernel features: bpffs (mount it if we can) and BTF.
+if ! grep -qs ' /sys/fs/bpf bpf ' /proc/mounts; then
+  say "mounting bpffs at /sys/fs/bpf"
+  mount -t bpf bpf /sys/fs/bpf || fail "bpffs is not mounted at /sys/fs/bpf and cannot be mounted"
+fi
+[ -e /sys/kernel/btf/vmlinux ] || fail "the kernel has no BTF (/sys/kernel/btf/vmlinux); lbctl needs CONFIG_DEBUG_INFO_BTF=y"
+
+say "installing npm dependencies"
+npm ci --no-audit --no-fund --loglevel=error
+
+say "building (native addon, BPF objects, TypeScript)"
+npm run --silent build
+
+say "setup complete"

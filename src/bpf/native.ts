@@ -1,0 +1,137 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { buildDir } from '../paths.js';
+import { BpfError, type BpfErrorCode } from './errors.js';
+
+/** The addon's raw surface; only src/bpf (and later socket modules) use it. */
+export interface NativeRodataVariable {
+  name: string;
+  offset: number;
+  size: number;
+}
+
+export interface NativeBtfMember {
+  name: string;
+  offsetBits: number;
+  bitfieldSize: number;
+  size: number;
+}
+
+export interface NativeBpfObject {
+  rodataVariables(): NativeRodataVariable[];
+  setRodata(offset: number, bytes: Buffer): void;
+  setMaxEntries(map: string, entries: number): void;
+  reusePinnedMap(map: string, path: string): void;
+  setPinPath(map: string, path: string): void;
+  load(): Promise<void>;
+  programNames(): string[];
+  mapNames(): string[];
+  btfStruct(name: string): { size: number; members: NativeBtfMember[] } | undefined;
+  programFd(name: string): number;
+  mapFd(name: string): number;
+  close(): void;
+  isLoaded(): boolean;
+}
+
+export interface NativeMapInfo {
+  name: string;
+  type: number;
+  typeName: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  id: number;
+  perCpu: boolean;
+}
+
+export interface NativeBpfMap {
+  info(): NativeMapInfo;
+  lookup(key: Buffer): Buffer | undefined;
+  update(key: Buffer, value: Buffer, flags: number): void;
+  delete(key: Buffer): boolean;
+  nextKey(key: Buffer | null): Buffer | undefined;
+  pin(path: string): void;
+  close(): void;
+}
+
+export interface NativeProgramInfo {
+  name: string;
+  type: number;
+  typeName: string;
+  id: number;
+}
+
+export interface NativeBpfProgram {
+  info(): NativeProgramInfo;
+  attachXdp(ifname: string, mode: 'native' | 'generic'): number;
+  testRun(
+    data: Buffer,
+    repeat: number,
+    dataOutSize?: number,
+  ): Promise<{ verdict: number; data: Buffer; durationNs: number }>;
+  pin(path: string): void;
+  close(): void;
+}
+
+export interface NativeLinkInfo {
+  id: number;
+  type: number;
+  typeName: string;
+  programId: number;
+  ifindex?: number;
+  ifname?: string;
+}
+
+export interface NativeBpfLink {
+  info(): NativeLinkInfo;
+  pin(path: string): void;
+  update(program: NativeBpfProgram): void;
+  detach(): void;
+  close(): void;
+}
+
+export interface NativeAddon {
+  BpfObject: new (path: string, pinRoot?: string) => NativeBpfObject;
+  BpfMap: new (fd: number) => NativeBpfMap;
+  BpfProgram: new (fd: number) => NativeBpfProgram;
+  BpfLink: new (fd: number) => NativeBpfLink;
+  libbpfVersion(): string;
+  possibleCpus(): number;
+  objGet(path: string): number;
+  ifIndex(name: string): number;
+  setErrorFactory(
+    factory: (
+      message: string,
+      code: BpfErrorCode,
+      errno: number,
+      operation: string,
+      extra: { verifierLog?: string; libbpfLog?: string },
+    ) => Error,
+  ): void;
+}
+
+let cached: NativeAddon | undefined;
+
+/** Loads the addon once; native errors become BpfError instances. */
+export function native(): NativeAddon {
+  if (cached !== undefined) return cached;
+  const path = join(buildDir, 'lbctl_native.node');
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (err) {
+    throw new BpfError(
+      `Cannot load the native addon ${path}: ${(err as Error).message} (run npm run build)`,
+      'ADDON_NOT_BUILT',
+      0,
+      'require',
+    );
+  }
+  addon.setErrorFactory(
+    (message, code, errno, operation, extra) =>
+      new BpfError(message, code, errno, operation, extra),
+  );
+  cached = addon;
+  return addon;
+}

@@ -1,0 +1,6 @@
+import { native } from './native.js';
+
+/** Version of the libbpf the addon is linked against, e.g. "v1.1". */
+export function libbpfVersion(): string {
+  return native().libbpfVersion();
+}

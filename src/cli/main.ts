@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { LbctlError } from '../errors.js';
+import { packageRoot } from '../paths.js';
+import { registerCounterCommand } from './commands/counter.js';
+import { registerDoctorCommand } from './commands/doctor.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('lbctl')
+    .description('High-availability layer-4 load balancer: VRRP control plane, XDP data plane')
+    .version(version(), '-V, --version')
+    .showHelpAfterError();
+  registerDoctorCommand(program);
+  registerCounterCommand(program);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    const code = err instanceof LbctlError ? ` [${err.code}]` : '';
+    process.stderr.write(`lbctl: ${message}${code}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { run, runIn } from './exec.js';
+
+/**
+ * Network namespaces joined by veth pairs: the hosts of the lab and of the
+ * namespace tests. Every name is created with a caller-chosen prefix so a
+ * crashed run's leftovers can be found and removed.
+ */
+
+/** A short random name that fits the 15-character interface name limit. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}${randomBytes(3).toString('hex')}`;
+}
+
+export function namespaceExists(name: string): boolean {
+  return existsSync(`/var/run/netns/${name}`);
+}
+
+export async function createNamespace(name: string): Promise<void> {
+  await run('ip', ['netns', 'add', name]);
+  await runIn(name, 'ip', ['link', 'set', 'lo', 'up']);
+}
+
+/** Deletes a namespace (and with it its interfaces); absent is fine. */
+export async function deleteNamespace(name: string): Promise<void> {
+  if (!namespaceExists(name)) return;
+  await run('ip', ['netns', 'delete', name]);
+}
+
+/** Names of existing namespaces starting with `prefix`. */
+export async function listNamespaces(prefix: string): Promise<string[]> {
+  const { stdout } = await run('ip', ['netns', 'list']);
+  return stdout
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((name) => name.startsWith(prefix));
+}
+
+export interface VethEnd {
+  namespace: string;
+  name: string;
+  /** Address with prefix length, e.g. 10.0.0.1/24 (optional). */
+  address?: string;
+  mac?: string;
+}
+
+/** Creates a veth pair between two namespaces, addresses it and brings it up. */
+export async function createVethPair(a: VethEnd, b: VethEnd): Promise<void> {
+  await run('ip', [
+    'link',
+    'add',
+    a.name,
+    'netns',
+    a.namespace,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    b.name,
+    'netns',
+    b.namespace,
+  ]);
+  for (const end of [a, b]) {
+    if (end.mac !== undefined) {
+      await runIn(end.namespace, 'ip', ['link', 'set', end.name, 'address', end.mac]);
+    }
+    if (end.address !== undefined) {
+      await runIn(end.namespace, 'ip', ['addr', 'add', end.address, 'dev', end.name]);
+    }
+    await runIn(end.namespace, 'ip', ['link', 'set', end.name, 'up']);
+  }
+}
+
+/** The MAC address of an interface inside a namespace. */
+export async function interfaceMac(namespace: string, ifname: string): Promise<string> {
+  const { stdout } = await runIn(namespace, 'cat', [`/sys/class/net/${ifname}/address`]);
+  return stdout.trim();
+}

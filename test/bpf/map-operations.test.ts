@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { struct, u32 } from '../../src/bpf/codec.js';
+import { BpfError, BpfMap, BpfObject, bpffsRoot, bpfObjectPath } from '../../src/bpf/index.js';
+import { uniqueName } from '../../src/netns/netns.js';
+
+const pair = struct('pair', [u32('a'), u32('b')]);
+const key = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
+
+function assertBpfError(fn: () => unknown, code: string, pattern: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof BpfError, `expected BpfError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+describe('map operations', () => {
+  let object: BpfObject;
+  let hash: BpfMap;
+
+  before(async () => {
+    object = BpfObject.open(bpfObjectPath('maps'));
+    object.setMaxEntries('small_hash', 3);
+    await object.load();
+    hash = object.map('small_hash');
+  });
+  after(() => {
+    hash.close();
+    object.close();
+  });
+
+  it('reports map info', () => {
+    assert.equal(hash.info.name, 'small_hash');
+    assert.equal(hash.info.typeName, 'hash');
+    assert.equal(hash.info.keySize, 4);
+    assert.equal(hash.info.valueSize, pair.size);
+    assert.equal(hash.info.maxEntries, 3, 'setMaxEntries before load took effect');
+    assert.equal(hash.info.perCpu, false);
+  });
+
+  it('updates, looks up, iterates and deletes', () => {
+    hash.update(key(1), pair.encode({ a: 10, b: 11 }));
+    hash.update(key(2), pair.encode({ a: 20, b: 21 }), 'noexist');
+    hash.update(key(2), pair.encode({ a: 22, b: 23 }), 'exist');
+    assert.deepEqual(pair.decode(hash.lookup(key(2)) ?? Buffer.alloc(0)), { a: 22, b: 23 });
+    assert.equal(hash.lookup(key(9)), undefined);
+    const keys = [...hash.keys()].map((k) => k.readUInt32LE()).sort();
+    assert.deepEqual(keys, [1, 2]);
+    const entries = new Map(
+      [...hash.entries()].map(([k, v]) => [k.readUInt32LE(), pair.decode(v)]),
+    );
+    assert.deepEqual(entries.get(1), { a: 10, b: 11 });
+    assert.equal(hash.delete(key(1)), true);
+    assert.equal(hash.delete(key(1)), false, 'deleting an absent key reports false');
+    hash.delete(key(2));
+  });
+
+  it('rejects NOEXIST on an existing key and EXIST on a missing one', () => {
+    hash.update(key(5), pair.encode({ a: 1, b: 1 }));
+    assertBpfError(
+      () => hash.update(key(5), pair.encode({ a: 2, b: 2 }), 'noexist'),
+      'BPF_MAP_OPERATION_FAILED',
+      /already exists/,
+    );
+    assertBpfError(
+      () => hash.update(key(6), pair.encode({ a: 2, b: 2 }), 'exist'),
+      'BPF_MAP_OPERATION_FAILED',
+      /does not exist/,
+    );
+    hash.delete(key(5));
+  });
+
+  it('reports a full map clearly', () => {
+    for (const n of [1, 2, 3]) hash.update(key(n), pair.encode({ a: n, b: n }));
+    assertBpfError(
+      () => hash.update(key(4), pair.encode({ a: 4, b: 4 })),
+      'BPF_MAP_OPERATION_FAILED',
+      /full \(3 entries\)/,
+    );
+    for (const n of [1, 2, 3]) hash.delete(key(n));
+  });
+
+  it('rejects keys and values of the wrong size with the sizes in the message', () => {
+    assertBpfError(
+      () => hash.lookup(Buffer.alloc(3)),
+      'BPF_INVALID_ARGUMENT',
+      /key is 3 bytes, the map expects 4/,
+    );
+    assertBpfError(
+      () => hash.update(key(1), Buffer.alloc(5)),
+      'BPF_INVALID_ARGUMENT',
+      /value is 5 bytes, the map expects 8/,
+    );
+    assertBpfError(() => hash.delete(Buffer.alloc(8)), 'BPF_INVALID_ARGUMENT', /key is 8 bytes/);
+  });
+
+  it('refuses per-CPU access on a plain map', () => {
+    assertBpfError(() => hash.lookupPerCpu(key(1)), 'BPF_INVALID_ARGUMENT', /not a per-CPU map/);
+  });
+
+  it('explains that array entries cannot be deleted', () => {
+    const array = object.map('plain_array');
+    try {
+      assertBpfError(() => array.delete(key(0)), 'BPF_MAP_OPERATION_FAILED', /cannot be deleted/);
+    } finally {
+      array.close();
+    }
+  });
+
+  it('pins, reopens from another handle, and unpins', () => {
+    const dir = join(bpffsRoot, 'lbctl', uniqueName('test-map-'));
+    mkdirSync(dir, { recursive: true });
+    try {
+      const path = join(dir, 'small_hash');
+      hash.pin(path);
+      const reopened = BpfMap.openPinned(path);
+      hash.update(key(7), pair.encode({ a: 7, b: 70 }));
+      assert.deepEqual(pair.decode(reopened.lookup(key(7)) ?? Buffer.alloc(0)), { a: 7, b: 70 });
+      assert.equal(reopened.info.id, hash.info.id, 'same kernel map');
+      reopened.close();
+      hash.unpin();
+      assertBpfError(
+        () => BpfMap.openPinned(path),
+        'BPF_OBJ_GET_FAILED',
+        /nothing is pinned there/,
+      );
+      hash.delete(key(7));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reuses a pinned map in a second object', async () => {
+    const dir = join(bpffsRoot, 'lbctl', uniqueName('test-reuse-'));
+    mkdirSync(dir, { recursive: true });
+    const second = BpfObject.open(bpfObjectPath('maps'));
+    try {
+      const path = join(dir, 'small_hash');
+      hash.pin(path);
+      second.reusePinnedMap('small_hash', path);
+      await second.load();
+      const shared = second.map('small_hash');
+      hash.update(key(8), pair.encode({ a: 8, b: 80 }));
+      assert.deepEqual(pair.decode(shared.lookup(key(8)) ?? Buffer.alloc(0)), { a: 8, b: 80 });
+      shared.close();
+      hash.delete(key(8));
+    } finally {
+      second.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps map handles usable after the object is closed', async () => {
+    const other = BpfObject.open(bpfObjectPath('maps'));
+    await other.load();
+    const map = other.map('small_hash');
+    other.close();
+    map.update(key(1), pair.encode({ a: 1, b: 2 }));
+    assert.deepEqual(pair.decode(map.lookup(key(1)) ?? Buffer.alloc(0)), { a: 1, b: 2 });
+    map.close();
+  });
+});
