@@ -41,7 +41,9 @@ fi
 [ -e /sys/kernel/btf/vmlinux ] || fail "the kernel has no BTF (/sys/kernel/btf/vmlinux); lbctl needs CONFIG_DEBUG_INFO_BTF=y"
 
 say "installing npm dependencies"
-npm ci --no-audit --no-fund --loglevel=error
+# `npm ci` trips over platform-specific optional packages missing from the
+# lock file with some npm versions; `npm install` honours the lock file too.
+npm install --no-audit --no-fund --loglevel=error
 
 say "building (native addon, BPF objects, TypeScript)"
 npm run --silent build
