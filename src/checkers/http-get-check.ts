@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { checkServerIdentity } from 'node:tls';
+import { CheckerConfigError } from './checker-error.js';
+import { DEFAULT_STATUS_CODES, type StatusCodeRange, statusAccepted } from './status-codes.js';
+import { formatEndpoint } from './tcp-connect.js';
+import type { Checker, CheckResult, ConnectOptions } from './types.js';
+
+/** One `url { }` block of HTTP_GET / SSL_GET. */
+export interface HttpUrlOptions {
+  readonly path: string;
+  /** MD5 of the body as 32 hex digits (keepalived's genhash output). */
+  readonly digest?: string;
+  /** Accepted statuses; default 200-299. */
+  readonly statusCodes?: readonly StatusCodeRange[];
+  /** Host header for this url; falls back to the checker's virtualhost. */
+  readonly virtualhost?: string;
+}
+
+/** SSL_GET's TLS settings. Without `verify` the certificate is not checked (keepalived's default). */
+export interface TlsOptions {
+  /** enable_sni: send the virtualhost as Server Name Indication. */
+  readonly enableSni?: boolean;
+  /** Check the server certificate against `ca` (or the system store) and the name. */
+  readonly verify?: boolean;
+  readonly ca?: string | Buffer;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+}
+
+export interface HttpGetOptions extends ConnectOptions {
+  readonly urls: readonly HttpUrlOptions[];
+  /** Default Host header (from the checker, real or virtual server). */
+  readonly virtualhost?: string;
+  /** Present for SSL_GET. */
+  readonly tls?: TlsOptions;
+}
+
+/**
+ * HTTP_GET and SSL_GET: every url must answer with an accepted status and,
+ * when a digest is configured, a body whose MD5 matches. Urls are checked in
+ * order within one run (keepalived's fast_recovery behaviour).
+ */
+export class HttpGetChecker implements Checker {
+  readonly kind: 'HTTP_GET' | 'SSL_GET';
+  readonly target: string;
+  readonly timeoutMs: number;
+
+  constructor(private readonly options: HttpGetOptions) {
+    if (options.urls.length === 0) {
+      throw new CheckerConfigError(`Cannot build ${this.kindName()}: no url block is configured`);
+    }
+    for (const url of options.urls) {
+      if (!url.path.startsWith('/')) {
+        throw new CheckerConfigError(
+          `Cannot build ${this.kindName()}: url path "${url.path}" must start with "/"`,
+        );
+      }
+      if (url.digest !== undefined && !/^[0-9a-fA-F]{32}$/.test(url.digest)) {
+        throw new CheckerConfigError(
+          `Cannot build ${this.kindName()}: digest "${url.digest}" for ${url.path} is not 32 hex digits`,
+        );
+      }
+    }
+    this.kind = this.kindName();
+    this.target = formatEndpoint(options.connectIp, options.connectPort);
+    this.timeoutMs = options.connectTimeoutMs;
+  }
+
+  private kindName(): 'HTTP_GET' | 'SSL_GET' {
+    return this.options.tls === undefined ? 'HTTP_GET' : 'SSL_GET';
+  }
+
+  async check(signal: AbortSignal): Promise<CheckResult> {
+    for (const url of this.options.urls) {
+      const result = await this.checkUrl(url, signal);
+      if (!result.ok) return result;
+    }
+    return { ok: true };
+  }
+
+  private checkUrl(url: HttpUrlOptions, signal: AbortSignal): Promise<CheckResult> {
+    const o = this.options;
+    const vhost = url.virtualhost ?? o.virtualhost;
+    const hostHeader = vhost ?? formatEndpoint(o.connectIp, o.connectPort);
+    const common: http.RequestOptions = {
+      host: o.connectIp,
+      port: o.connectPort,
+      path: url.path,
+      method: 'GET',
+      agent: false,
+      headers: { Host: hostHeader, 'User-Agent': 'lbctl-healthcheck', Connection: 'close' },
+      ...(o.bindTo !== undefined ? { localAddress: o.bindTo } : {}),
+      ...(o.bindPort !== undefined ? { localPort: o.bindPort } : {}),
+    };
+    const ranges = url.statusCodes ?? DEFAULT_STATUS_CODES;
+    const where = `(GET ${url.path})`;
+
+    return new Promise<CheckResult>((resolve, reject) => {
+      let request: http.ClientRequest;
+      if (o.tls === undefined) {
+        request = http.request(common);
+      } else {
+        const tls = o.tls;
+        request = https.request({
+          ...common,
+          rejectUnauthorized: tls.verify === true,
+          // Node would otherwise derive SNI from the Host header; keepalived sends none by default.
+          servername: tls.enableSni === true && vhost !== undefined ? vhost : '',
+          // Verify the name the server is known by, whether or not it went out as SNI.
+          checkServerIdentity: (_host, cert) => checkServerIdentity(vhost ?? o.connectIp, cert),
+          ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+          ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+          ...(tls.key !== undefined ? { key: tls.key } : {}),
+        });
+      }
+      const onAbort = (): void => {
+        request.destroy();
+        reject(signal.reason);
+      };
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = (result: CheckResult): void => {
+        signal.removeEventListener('abort', onAbort);
+        request.destroy();
+        resolve(result);
+      };
+      request.on('error', (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      });
+      request.on('response', (response) => {
+        response.on('error', (err) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        });
+        const status = response.statusCode ?? 0;
+        if (!statusAccepted(status, ranges)) {
+          done({ ok: false, reason: `status ${status} ${where}` });
+          return;
+        }
+        if (url.digest === undefined) {
+          // The body is still read to the end so a server failing mid-body is noticed.
+          response.resume();
+          response.on('end', () => done({ ok: true }));
+          return;
+        }
+        const hash = createHash('md5');
+        response.on('data', (chunk: Buffer) => hash.update(chunk));
+        response.on('end', () => {
+          const got = hash.digest('hex');
+          if (got === url.digest?.toLowerCase()) {
+            done({ ok: true });
+          } else {
+            done({ ok: false, reason: `digest mismatch ${where}: got ${got}` });
+          }
+        });
+      });
+      request.end();
+    });
+  }
+}

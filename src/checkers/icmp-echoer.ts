@@ -1,0 +1,27 @@
+/**
+ * Sends ICMP echo requests. Node has no ICMP socket; the production
+ * implementation is a native unprivileged ICMP datagram socket
+ * (socket(AF_INET|AF_INET6, SOCK_DGRAM, IPPROTO_ICMP|IPPROTO_ICMPV6)) in the
+ * addon, which the kernel allows for groups in net.ipv4.ping_group_range.
+ */
+export interface IcmpEchoer {
+  /**
+   * Sends one echo request to `address` (optionally from `bindTo`) and
+   * resolves with the round-trip time once the matching reply arrives.
+   * Rejects when the kernel reports an error (e.g. EHOSTUNREACH) or when
+   * `signal` aborts; a lost request simply never resolves before the abort.
+   */
+  echo(request: EchoRequest): Promise<EchoReply>;
+}
+
+export interface EchoRequest {
+  readonly address: string;
+  readonly bindTo?: string;
+  /** Bytes after the ICMP header; the implementation may prefix a sequence number. */
+  readonly payload: Buffer;
+  readonly signal: AbortSignal;
+}
+
+export interface EchoReply {
+  readonly rttMs: number;
+}
