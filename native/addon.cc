@@ -7,6 +7,9 @@
 #include "bpf_object.h"
 #include "bpf_program.h"
 #include "libbpf_log.h"
+#include "netlink_socket.h"
+#include "packet_socket.h"
+#include "raw_socket.h"
 #include "system.h"
 
 namespace {
@@ -20,6 +23,9 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   BpfMap::Init(env, exports);
   BpfProgram::Init(env, exports);
   BpfLink::Init(env, exports);
+  RawIpSocket::Init(env, exports);
+  PacketSocket::Init(env, exports);
+  NetlinkSocket::Init(env, exports);
   return exports;
 }
 

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <net/if.h>
+#include <sched.h>
 
 #include <string>
 
@@ -55,6 +56,22 @@ Napi::Value IfIndex(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, if_nametoindex(name.c_str()));
 }
 
+// setNetworkNamespace(fd): moves the calling (JS) thread into the network
+// namespace `fd` refers to. Sockets opened afterwards on this thread, and
+// processes it spawns, live there; libuv's worker threads do not move.
+Napi::Value SetNetworkNamespace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Throw(env, code::kInvalidArgument, "enter network namespace",
+          "Cannot enter network namespace: expected a file descriptor");
+  }
+  if (setns(info[0].As<Napi::Number>().Int32Value(), CLONE_NEWNET) != 0) {
+    int err = errno;
+    Throw(env, code::kSystem, "setns", "Cannot enter network namespace: " + Describe(err), err);
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitSystem(Napi::Env env, Napi::Object exports) {
@@ -62,6 +79,8 @@ void InitSystem(Napi::Env env, Napi::Object exports) {
   exports.Set("possibleCpus", Napi::Function::New(env, PossibleCpus, "possibleCpus"));
   exports.Set("objGet", Napi::Function::New(env, ObjGet, "objGet"));
   exports.Set("ifIndex", Napi::Function::New(env, IfIndex, "ifIndex"));
+  exports.Set("setNetworkNamespace",
+              Napi::Function::New(env, SetNetworkNamespace, "setNetworkNamespace"));
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory"));
 }
 

@@ -91,7 +91,52 @@ export interface NativeBpfLink {
   close(): void;
 }
 
+export interface NativeRawMessageInfo {
+  source: string;
+  destination?: string;
+  /** TTL (IPv4) or hop limit (IPv6) the datagram arrived with; -1 if unknown. */
+  ttl: number;
+  ifindex: number;
+}
+
+export interface NativeRawIpSocket {
+  setTtl(ttl: number): void;
+  joinMulticast(group: string, ifname: string): void;
+  leaveMulticast(group: string, ifname: string): void;
+  setMulticastInterface(ifname: string): void;
+  setMulticastLoop(on: boolean): void;
+  setChecksumOffset(offset: number): void;
+  send(payload: Buffer, destination: string): number;
+  start(onMessage: (payload: Buffer, info: NativeRawMessageInfo) => void): void;
+  stop(): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+export interface NativePacketSocket {
+  send(frame: Buffer): number;
+  close(): void;
+}
+
+export interface NativeNetlinkSocket {
+  portId(): number;
+  addMembership(group: number): void;
+  send(message: Buffer): number;
+  start(onMessage: (datagram: Buffer | null, errno?: number) => void): void;
+  stop(): void;
+  close(): void;
+}
+
 export interface NativeAddon {
+  RawIpSocket: new (options: {
+    family: 4 | 6;
+    protocol: number;
+    interface?: string;
+    bindAddress?: string;
+  }) => NativeRawIpSocket;
+  PacketSocket: new (ifname: string) => NativePacketSocket;
+  NetlinkSocket: new (protocol: number, groups?: number) => NativeNetlinkSocket;
   BpfObject: new (path: string, pinRoot?: string) => NativeBpfObject;
   BpfMap: new (fd: number) => NativeBpfMap;
   BpfProgram: new (fd: number) => NativeBpfProgram;
@@ -100,6 +145,7 @@ export interface NativeAddon {
   possibleCpus(): number;
   objGet(path: string): number;
   ifIndex(name: string): number;
+  setNetworkNamespace(fd: number): void;
   setErrorFactory(
     factory: (
       message: string,

@@ -20,6 +20,9 @@ export function namespaceExists(name: string): boolean {
 export async function createNamespace(name: string): Promise<void> {
   await run('ip', ['netns', 'add', name]);
   await runIn(name, 'ip', ['link', 'set', 'lo', 'up']);
+  // No duplicate address detection: addresses are usable at once, so hosts
+  // built here need no waiting (and no address is ever duplicated in them).
+  await runIn(name, 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
 }
 
 /** Deletes a namespace (and with it its interfaces); absent is fine. */

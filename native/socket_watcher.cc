@@ -1,0 +1,63 @@
+#include "socket_watcher.h"
+
+namespace lbctl {
+
+int SocketWatcher::Start(Napi::Env env, int fd, Napi::Object owner,
+                         std::function<void()> onReadable) {
+  Stop();
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return UV_EINVAL;
+  auto* poll = new uv_poll_t;
+  int err = uv_poll_init(loop, poll, fd);
+  if (err != 0) {
+    delete poll;
+    return err;
+  }
+  poll->data = this;
+  err = uv_poll_start(poll, UV_READABLE, OnPoll);
+  if (err != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(poll),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    return err;
+  }
+  poll_ = poll;
+  env_ = env;
+  onReadable_ = std::move(onReadable);
+  owner_ = Napi::Persistent(owner);
+  return 0;
+}
+
+void SocketWatcher::Stop() {
+  if (poll_ == nullptr) return;
+  uv_poll_stop(poll_);
+  poll_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  poll_ = nullptr;
+  onReadable_ = nullptr;
+  owner_.Reset();
+}
+
+void SocketWatcher::Ref(bool ref) {
+  if (poll_ == nullptr) return;
+  if (ref) {
+    uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  } else {
+    uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  }
+}
+
+void SocketWatcher::OnPoll(uv_poll_t* handle, int status, int events) {
+  auto* self = static_cast<SocketWatcher*>(handle->data);
+  if (self == nullptr || !self->onReadable_) return;
+  Napi::HandleScope scope(self->env_);
+  // Copy: the callback may stop (and so reset) this watcher.
+  std::function<void()> callback = self->onReadable_;
+  callback();
+}
+
+void ReportUncaught(Napi::Env env, const Napi::Error& error) {
+  napi_fatal_exception(env, error.Value());
+}
+
+}  // namespace lbctl
