@@ -5,6 +5,7 @@ import { LbctlError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { registerCounterCommand } from './commands/counter.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerUpCommand } from './commands/up.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerDoctorCommand(program);
   registerCounterCommand(program);
+  registerUpCommand(program);
   return program;
 }
 

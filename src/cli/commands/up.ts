@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { buildServices } from '../../daemon/build.js';
+import { Daemon } from '../../daemon/daemon.js';
+import { InstanceLock } from '../../daemon/instance-lock.js';
+import { createLogger } from '../../log.js';
+import { systemClock } from '../../time/clock.js';
+
+/**
+ * `lbctl up FILE`: runs in the foreground until SIGTERM or SIGINT. The whole
+ * configuration is validated before anything is changed.
+ */
+export function registerUpCommand(program: Command): void {
+  program
+    .command('up')
+    .description('run lbctl in the foreground with this configuration (YAML or keepalived.conf)')
+    .argument('<file>', 'configuration file')
+    .option('--strict', 'reject unknown keepalived keywords instead of warning')
+    .option('--run-dir <dir>', 'where the instance pid file lives', '/run/lbctl')
+    .action(async (file: string, options: { strict?: boolean; runDir: string }) => {
+      const logger = createLogger();
+      const { config, warnings } = loadConfig(file, { strict: options.strict === true });
+      for (const w of warnings) logger.warn({ file: w.file, line: w.line }, w.message);
+      const lock = InstanceLock.acquire(config.global.instanceName, options.runDir);
+      const daemon = new Daemon(buildServices({ config, logger, clock: systemClock }), logger);
+      try {
+        await daemon.start();
+      } catch (err) {
+        lock.release();
+        throw err;
+      }
+      logger.info({ instance: config.global.instanceName, file }, 'lbctl is up');
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          logger.info({ signal }, 'shutting down');
+          resolve();
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      await daemon.close();
+      lock.release();
+      logger.info('lbctl stopped');
+      logger.flush();
+    });
+}
