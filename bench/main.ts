@@ -1,9 +1,13 @@
+import { configParseLarge } from './config-parse-large.js';
 import { counterBench } from './counter.js';
+import { healthcheckScale } from './healthcheck-scale.js';
 import type { Bench, BenchResult } from './result.js';
 
 /** Every benchmark, in the order they run. */
 const benches: Record<string, Bench> = {
   counter: counterBench,
+  config_parse_large: configParseLarge,
+  healthcheck_scale: healthcheckScale,
 };
 
 function printTable(results: readonly BenchResult[]): void {

@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { LbctlError } from '../errors.js';
 import { packageRoot } from '../paths.js';
+import { registerConvertCommand } from './commands/convert.js';
 import { registerCounterCommand } from './commands/counter.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerUpCommand } from './commands/up.js';
+import { registerValidateCommand } from './commands/validate.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerDoctorCommand(program);
   registerCounterCommand(program);
   registerUpCommand(program);
+  registerValidateCommand(program);
+  registerConvertCommand(program);
   return program;
 }
 

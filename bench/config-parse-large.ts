@@ -1,0 +1,73 @@
+import { performance } from 'node:perf_hooks';
+import { IssueList } from '../src/config/errors.js';
+import { parseConfigText, readKeepalived } from '../src/config/load.js';
+import { documentToYaml } from '../src/config/to-yaml.js';
+
+const VIRTUAL_SERVERS = 1000;
+const REAL_SERVERS = 32;
+
+/** keepalived.conf with 1,000 virtual servers x 32 TCP-checked real servers. */
+export function largeKeepalivedConfig(): string {
+  const parts = [
+    'global_defs {\n    router_id bench\n}\n',
+    'vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n    virtual_ipaddress {\n        10.255.0.1/16\n    }\n}\n',
+  ];
+  for (let v = 0; v < VIRTUAL_SERVERS; v++) {
+    const vip = `10.${100 + Math.floor(v / 250)}.${v % 250}.1`;
+    parts.push(
+      `virtual_server ${vip} 80 {\n    delay_loop 5\n    lvs_sched wrr\n    lvs_method DR\n    protocol TCP\n`,
+    );
+    for (let r = 0; r < REAL_SERVERS; r++) {
+      parts.push(
+        `    real_server 172.16.${v % 250}.${r + 1} 80 {\n        weight ${1 + (r % 5)}\n        TCP_CHECK {\n            connect_timeout 3\n            retry 2\n        }\n    }\n`,
+      );
+    }
+    parts.push('}\n');
+  }
+  return parts.join('');
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function timeParse(text: string, fileName: string, runs: number): number {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    const { config } = parseConfigText(text, fileName);
+    samples.push(performance.now() - start);
+    if (config.virtualServers.length !== VIRTUAL_SERVERS)
+      throw new Error('Cannot benchmark: wrong parse result');
+  }
+  return median(samples);
+}
+
+/** Parse time of a 1,000 x 32 configuration in both formats (median of 3 runs each). */
+export async function configParseLarge(): Promise<{
+  name: 'config_parse_large';
+  nsPerOp: number;
+  ms: number;
+  keepalivedMs: number;
+  yamlMs: number;
+  virtualServers: number;
+  realServers: number;
+}> {
+  const keepalived = largeKeepalivedConfig();
+  const mapped = readKeepalived(keepalived, 'bench.conf', new IssueList());
+  const yaml = documentToYaml(mapped.document);
+  const keepalivedMs = timeParse(keepalived, 'bench.conf', 3);
+  const yamlMs = timeParse(yaml, 'bench.yaml', 3);
+  const ms = Math.max(keepalivedMs, yamlMs);
+  return {
+    name: 'config_parse_large',
+    // One operation = parsing one real server (with its checker), in the slower format.
+    nsPerOp: Math.round((ms * 1e6) / (VIRTUAL_SERVERS * REAL_SERVERS)),
+    ms,
+    keepalivedMs,
+    yamlMs,
+    virtualServers: VIRTUAL_SERVERS,
+    realServers: VIRTUAL_SERVERS * REAL_SERVERS,
+  };
+}

@@ -1,0 +1,119 @@
+import { readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+
+const WILDCARD = /[*?[]/;
+
+/** Expands csh-style braces: "a{b,c}d" → ["abd", "acd"] (nested braces allowed). */
+export function expandBraces(pattern: string): string[] {
+  let depth = 0;
+  let open = -1;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '{') {
+      if (depth === 0) open = i;
+      depth++;
+    } else if (ch === '}' && depth > 0) {
+      depth--;
+      if (depth === 0) {
+        const inner = pattern.slice(open + 1, i);
+        const parts: string[] = [];
+        let level = 0;
+        let start = 0;
+        for (let j = 0; j < inner.length; j++) {
+          if (inner[j] === '{') level++;
+          else if (inner[j] === '}') level--;
+          else if (inner[j] === ',' && level === 0) {
+            parts.push(inner.slice(start, j));
+            start = j + 1;
+          }
+        }
+        parts.push(inner.slice(start));
+        const head = pattern.slice(0, open);
+        const tail = pattern.slice(i + 1);
+        return parts.flatMap((p) => expandBraces(`${head}${p}${tail}`));
+      }
+    }
+  }
+  return [pattern];
+}
+
+function segmentRegExp(segment: string): RegExp {
+  let out = '';
+  for (let i = 0; i < segment.length; i++) {
+    const ch = segment[i] as string;
+    if (ch === '*') out += '[^/]*';
+    else if (ch === '?') out += '[^/]';
+    else if (ch === '[') {
+      const end = segment.indexOf(']', i + 2);
+      if (end < 0) out += '\\[';
+      else {
+        const body = segment
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
+        out += `[${body}]`;
+        i = end;
+      }
+    } else out += ch.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Paths matching a shell glob (`*`, `?`, `[...]`, `{a,b}`), relative patterns
+ * taken from `baseDir`; sorted like glob(3). Hidden files match only an
+ * explicit leading dot.
+ */
+export function expandGlob(pattern: string, baseDir: string): string[] {
+  const results = new Set<string>();
+  for (const expanded of expandBraces(pattern)) {
+    const absolute = isAbsolute(expanded) ? expanded : resolve(baseDir, expanded);
+    if (!WILDCARD.test(absolute)) {
+      try {
+        statSync(absolute);
+        results.add(absolute);
+      } catch {
+        // Missing paths are simply not matched; the caller decides if that is an error.
+      }
+      continue;
+    }
+    let current = ['/'];
+    for (const segment of absolute.split('/').filter((s) => s !== '')) {
+      const next: string[] = [];
+      for (const dir of current) {
+        if (!WILDCARD.test(segment)) {
+          next.push(join(dir, segment));
+          continue;
+        }
+        if (!isDirectory(dir)) continue;
+        const re = segmentRegExp(segment);
+        for (const name of readdirSync(dir)) {
+          if (name.startsWith('.') && !segment.startsWith('.')) continue;
+          if (re.test(name)) next.push(join(dir, name));
+        }
+      }
+      current = next;
+    }
+    for (const path of current) {
+      try {
+        statSync(path);
+        results.add(path);
+      } catch {
+        // Literal segments after a wildcard may not exist.
+      }
+    }
+  }
+  return [...results].sort();
+}
+
+export function hasWildcard(pattern: string): boolean {
+  return WILDCARD.test(pattern) || /\{.*,.*\}/.test(pattern);
+}

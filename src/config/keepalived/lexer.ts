@@ -1,0 +1,388 @@
+import { readFileSync, realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, relative } from 'node:path';
+import type { IssueList, SourcePosition } from '../errors.js';
+import { expandGlob, hasWildcard } from './glob.js';
+
+export type TokenKind = 'word' | 'open' | 'close' | 'eol';
+
+export interface Token extends SourcePosition {
+  readonly kind: TokenKind;
+  readonly text: string;
+  readonly quoted: boolean;
+  /** Comment lines right above the line this token starts (first token of a line only). */
+  commentsBefore?: string[];
+  /** Comment at the end of this token's line (first token of a line only). */
+  commentAfter?: string;
+}
+
+export interface LexOptions {
+  /** keepalived's config-id for `@id` lines; defaults to the short host name. */
+  readonly configId?: string;
+  /** Include depth guard against runaway recursion. */
+  readonly maxIncludeDepth?: number;
+}
+
+const INCLUDE_KEYWORDS = new Set([
+  'include',
+  'includer',
+  'includem',
+  'includew',
+  'includeb',
+  'includea',
+]);
+const DEFINITION = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+const MAX_SUBSTITUTION_DEPTH = 32;
+
+interface Definition {
+  readonly lines: readonly string[];
+}
+
+/** A logical source line: its text and where it came from. */
+interface SourceLine {
+  readonly text: string;
+  readonly file: string;
+  readonly line: number;
+  /** Column of text[0] in the original line (1-based). */
+  readonly column: number;
+}
+
+/**
+ * Turns keepalived.conf text (and everything it includes) into tokens: words,
+ * braces and end-of-line markers, each with file, line and column. Handles
+ * comments, quoting, `@id` conditional lines, `$NAME=value` definitions and
+ * substitution, and `include` with globs relative to the including file.
+ */
+export class KeepalivedLexer {
+  readonly tokens: Token[] = [];
+  private readonly definitions = new Map<string, Definition>();
+  private readonly configId: string;
+  private readonly maxIncludeDepth: number;
+  private pendingComments: string[] = [];
+
+  constructor(
+    private readonly issues: IssueList,
+    options: LexOptions = {},
+  ) {
+    this.configId = options.configId ?? hostname().split('.')[0] ?? '';
+    this.maxIncludeDepth = options.maxIncludeDepth ?? 32;
+  }
+
+  /** Lexes `text` as the content of `file` (used for the main file and for includes). */
+  lexText(text: string, file: string, includeStack: readonly string[] = []): void {
+    const raw = text.split(/\r?\n/);
+    for (let i = 0; i < raw.length; i++) {
+      let lineText = raw[i] as string;
+      const lineNo = i + 1;
+      const def = lineText.includes('$') ? DEFINITION.exec(stripComment(lineText).code) : null;
+      // Multi-line definitions: "$NAME= \" then lines ending in "\" up to the last one.
+      if (def && (def[2] ?? '').trimEnd().endsWith('\\')) {
+        const lines: string[] = [];
+        const first = (def[2] ?? '').trimEnd().slice(0, -1).trim();
+        if (first !== '') lines.push(first);
+        while (i + 1 < raw.length) {
+          i++;
+          const body = stripComment(raw[i] as string).code.trimEnd();
+          if (body.endsWith('\\')) lines.push(body.slice(0, -1));
+          else {
+            lines.push(body);
+            break;
+          }
+        }
+        this.definitions.set(def[1] as string, { lines });
+        continue;
+      }
+      if (lineText.includes('\t')) lineText = lineText.replace(/\t/g, ' ');
+      this.processLine({ text: lineText, file, line: lineNo, column: 1 }, includeStack, 0);
+    }
+    this.pendingComments = [];
+  }
+
+  private processLine(src: SourceLine, includeStack: readonly string[], depth: number): void {
+    const { code, comment } = stripComment(src.text);
+    let text = code;
+    let column = src.column;
+    if (text.trim() === '') {
+      if (comment !== undefined && depth === 0) this.pendingComments.push(comment);
+      return;
+    }
+
+    // Conditional line: "@id rest" is kept only on the node whose config-id is id; "@^id" negates.
+    const cond = text.includes('@') ? /^(\s*)@(\^?)(\S+)/.exec(text) : null;
+    if (cond) {
+      const negate = cond[2] === '^';
+      const matches = cond[3] === this.configId;
+      if (matches === negate) return;
+      column += cond[0].length;
+      text = text.slice(cond[0].length);
+      if (text.trim() === '') return;
+    }
+
+    const def = text.includes('$') ? DEFINITION.exec(text) : null;
+    if (def) {
+      this.definitions.set(def[1] as string, { lines: [def[2] ?? ''] });
+      return;
+    }
+
+    if (text.includes('~SEQ')) {
+      this.issues.error(
+        { file: src.file, line: src.line, column },
+        '~SEQ sequence blocks are not supported; write the lines out or use YAML',
+      );
+      return;
+    }
+
+    const substituted = text.includes('$') ? this.substitute(text, src, column) : [text];
+    if (substituted === undefined) return;
+    if (substituted.length !== 1 || substituted[0] !== text) {
+      if (depth > MAX_SUBSTITUTION_DEPTH) {
+        this.issues.error(
+          { file: src.file, line: src.line, column },
+          'parameter substitution nests too deeply (is a definition recursive?)',
+        );
+        return;
+      }
+      for (const line of substituted) {
+        this.processLine(
+          { text: line, file: src.file, line: src.line, column },
+          includeStack,
+          depth + 1,
+        );
+      }
+      if (comment !== undefined) this.attachTrailingComment(comment);
+      return;
+    }
+
+    const words = /^\s*(\S+)\s*(.*)$/.exec(text);
+    if (words && INCLUDE_KEYWORDS.has(words[1] as string)) {
+      const at = {
+        file: src.file,
+        line: src.line,
+        column: column + text.indexOf(words[1] as string),
+      };
+      this.include(unquote((words[2] ?? '').trim()), at, includeStack);
+      return;
+    }
+
+    const before = this.pendingComments;
+    this.pendingComments = [];
+    const start = this.tokens.length;
+    this.tokenize(text, src.file, src.line, column);
+    const first = this.tokens[start];
+    if (first) {
+      if (before.length > 0) first.commentsBefore = before;
+      if (comment !== undefined) first.commentAfter = comment;
+    }
+    this.tokens.push({
+      kind: 'eol',
+      text: '',
+      file: src.file,
+      line: src.line,
+      column: column + text.length,
+      quoted: false,
+    });
+  }
+
+  private attachTrailingComment(comment: string): void {
+    for (let i = this.tokens.length - 1; i >= 0; i--) {
+      const tok = this.tokens[i] as Token;
+      if (tok.kind !== 'eol') {
+        if (tok.commentAfter === undefined) tok.commentAfter = comment;
+        return;
+      }
+    }
+  }
+
+  /** Replaces $NAME (followed by space or end) and ${NAME}; undefined names stay as written. */
+  private substitute(text: string, src: SourceLine, column: number): string[] | undefined {
+    let result = text;
+    for (let round = 0; round < MAX_SUBSTITUTION_DEPTH; round++) {
+      let multi: string[] | undefined;
+      const next = result.replace(
+        /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=\s|$)/g,
+        (whole, braced, bare) => {
+          const name = (braced ?? bare) as string;
+          const predefined = this.predefined(name, src.file);
+          if (predefined !== undefined) return predefined;
+          const def = this.definitions.get(name);
+          if (!def) return whole;
+          if (def.lines.length > 1) multi = [...def.lines];
+          return def.lines.join('\n');
+        },
+      );
+      if (multi !== undefined || next.includes('\n')) return next.split('\n');
+      if (next === result) return [result];
+      result = next;
+    }
+    this.issues.error(
+      { file: src.file, line: src.line, column },
+      'parameter substitution nests too deeply (is a definition recursive?)',
+    );
+    return undefined;
+  }
+
+  private predefined(name: string, file: string): string | undefined {
+    switch (name) {
+      case '_PWD':
+        return dirname(file);
+      case '_INSTANCE':
+        return this.configId;
+      case '_HASH':
+        return '#';
+      case '_BANG':
+        return '!';
+      default:
+        return undefined;
+    }
+  }
+
+  private include(pattern: string, at: SourcePosition, includeStack: readonly string[]): void {
+    if (pattern === '') {
+      this.issues.error(at, 'include needs a file name or pattern');
+      return;
+    }
+    if (includeStack.length >= this.maxIncludeDepth) {
+      this.issues.error(at, `includes nest deeper than ${this.maxIncludeDepth} levels`);
+      return;
+    }
+    const matches = expandGlob(pattern, dirname(at.file));
+    if (matches.length === 0) {
+      if (hasWildcard(pattern))
+        this.issues.warn(at, `include pattern '${pattern}' matches no files`);
+      else this.issues.error(at, `Cannot include '${pattern}': no such file`);
+      return;
+    }
+    for (const path of matches) {
+      let real: string;
+      let text: string;
+      try {
+        real = realpathSync(path);
+        text = readFileSync(path, 'utf8');
+      } catch (err) {
+        this.issues.error(
+          at,
+          `Cannot include '${path}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        );
+        continue;
+      }
+      const stack = includeStack.length === 0 ? [safeRealpath(at.file)] : includeStack;
+      if (stack.includes(real)) {
+        const cycle = [...stack.slice(stack.indexOf(real)), real]
+          .map((p) => displayPath(p))
+          .join(' → ');
+        this.issues.error(at, `include cycle: ${cycle}`);
+        continue;
+      }
+      this.lexText(text, path, [...stack, real]);
+    }
+  }
+
+  private tokenize(text: string, file: string, line: number, column: number): void {
+    let i = 0;
+    while (i < text.length) {
+      const ch = text[i] as string;
+      if (ch.charCodeAt(0) <= 32 || /\s/.test(ch)) {
+        // Any Unicode space (configs pasted from web pages carry no-break spaces).
+        i++;
+      } else if (ch === '{' || ch === '}') {
+        this.tokens.push({
+          kind: ch === '{' ? 'open' : 'close',
+          text: ch,
+          file,
+          line,
+          column: column + i,
+          quoted: false,
+        });
+        i++;
+      } else if (ch === '"' || ch === "'") {
+        const end = text.indexOf(ch, i + 1);
+        if (end < 0) {
+          this.issues.error({ file, line, column: column + i }, 'unterminated quoted string');
+          this.tokens.push({
+            kind: 'word',
+            text: text.slice(i + 1),
+            file,
+            line,
+            column: column + i,
+            quoted: true,
+          });
+          return;
+        }
+        this.tokens.push({
+          kind: 'word',
+          text: text.slice(i + 1, end),
+          file,
+          line,
+          column: column + i,
+          quoted: true,
+        });
+        i = end + 1;
+      } else {
+        let j = i;
+        while (j < text.length && !isWordEnd(text.charCodeAt(j))) j++;
+        this.tokens.push({
+          kind: 'word',
+          text: text.slice(i, j),
+          file,
+          line,
+          column: column + i,
+          quoted: false,
+        });
+        i = j;
+      }
+    }
+  }
+}
+
+/** Whitespace, braces and quotes end an unquoted word. */
+function isWordEnd(code: number): boolean {
+  return (
+    code <= 32 ||
+    code === 123 ||
+    code === 125 ||
+    code === 34 ||
+    code === 39 ||
+    (code > 127 && /\s/.test(String.fromCharCode(code)))
+  );
+}
+
+/** Splits a line at its first `#` or `!` outside quotes. */
+export function stripComment(line: string): { code: string; comment?: string } {
+  if (!line.includes('#') && !line.includes('!')) return { code: line };
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+    } else if (ch === '#' || ch === '!') {
+      return {
+        code: line.slice(0, i),
+        comment: line
+          .slice(i + 1)
+          .replace(/^[#!]*/, '')
+          .trim(),
+      };
+    }
+  }
+  return { code: line };
+}
+
+function unquote(text: string): string {
+  const m = /^"(.*)"$|^'(.*)'$/.exec(text);
+  return m ? (m[1] ?? m[2] ?? '') : text;
+}
+
+function safeRealpath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { IssueList } from '../../src/config/errors.js';
+import { loadConfig, parseConfigText, readKeepalived } from '../../src/config/load.js';
+import { documentToYaml } from '../../src/config/to-yaml.js';
+import { fixturesDir } from './helpers.js';
+
+const seedsDir = join(fixturesDir(), 'seeds');
+const seeds = readdirSync(seedsDir).filter((f) => f.endsWith('.conf'));
+
+test('every seed keepalived.conf is present (both nodes of all five tutorials)', () => {
+  assert.equal(seeds.length, 14);
+  for (const prefix of ['000', '001', '002', '003', '004']) {
+    assert.ok(
+      seeds.filter((s) => s.startsWith(prefix)).length >= 2,
+      `seed ${prefix} has both nodes`,
+    );
+  }
+});
+
+for (const seed of seeds) {
+  test(`seed ${seed} validates, converts, and its YAML yields the same model`, () => {
+    const path = join(seedsDir, seed);
+    const fromKeepalived = loadConfig(path);
+    assert.equal(fromKeepalived.format, 'keepalived');
+
+    const text = readFileSync(path, 'utf8');
+    const mapped = readKeepalived(text, path, new IssueList());
+    const yaml = documentToYaml(mapped.document, mapped.comments);
+    const fromYaml = parseConfigText(yaml, `${seed}.yaml`);
+    assert.equal(fromYaml.format, 'yaml');
+    assert.deepEqual(fromYaml.config, fromKeepalived.config);
+    assert.ok(fromKeepalived.config.vrrpInstances.length > 0);
+  });
+}
+
+test('seed 000 maps the completed virtual servers: DR, rr, two TCP-checked reals and a sorry server', () => {
+  const { config } = loadConfig(join(seedsDir, '000-kpmaster.conf'));
+  assert.equal(config.virtualServers.length, 2);
+  const vs = config.virtualServers[0];
+  assert.ok(vs);
+  assert.deepEqual(vs.target, {
+    kind: 'address',
+    address: '192.168.10.100',
+    family: 'ipv4',
+    port: 80,
+  });
+  assert.equal(vs.lbKind, 'DR');
+  assert.equal(vs.scheduler, 'rr');
+  assert.equal(vs.delayLoopMs, 6000);
+  assert.deepEqual(vs.sorryServer, {
+    address: '127.0.0.1',
+    family: 'ipv4',
+    port: 80,
+    lbKind: 'DR',
+  });
+  assert.deepEqual(
+    vs.realServers.map((r) => `${r.address}:${r.port}/${r.checkers[0]?.type}`),
+    ['192.168.10.16:80/TCP_CHECK', '192.168.10.17:80/TCP_CHECK'],
+  );
+  assert.equal(config.vrrpInstances[0]?.trackScripts[0]?.name, 'chk_keepalived');
+});
+
+test('seed 004 keeps nb_get_retry as retry and persistence in milliseconds', () => {
+  const { config, warnings } = loadConfig(join(seedsDir, '004-lb01-lvs.conf'));
+  const vs = config.virtualServers[0];
+  assert.equal(vs?.persistenceTimeoutMs, 50_000);
+  const check = vs?.realServers[0]?.checkers[0];
+  assert.equal(check?.type, 'TCP_CHECK');
+  assert.equal(check?.retry, 3);
+  assert.equal(check?.type === 'TCP_CHECK' && check.connectTimeoutMs, 8000);
+  assert.ok(warnings.some((w) => w.message.includes("'nb_get_retry' is deprecated; use 'retry'")));
+  assert.ok(warnings.some((w) => w.message.includes("'nat_mask' is obsolete")));
+});
+
+test('convert keeps comments next to the entries they were written on', () => {
+  const path = join(seedsDir, '002-proxy101.conf');
+  const mapped = readKeepalived(readFileSync(path, 'utf8'), path, new IssueList());
+  const yaml = documentToYaml(mapped.document, mapped.comments);
+  assert.match(yaml, /# simple check with killall -0 .*\n\s+- name: chk_nginx/);
+  assert.match(yaml, /unicastSrcIp: 192\.168\.0\.101 # 本机ip/);
+  assert.match(yaml, /^# Configuration File for keepalived/m);
+});
