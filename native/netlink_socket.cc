@@ -119,8 +119,7 @@ Napi::Value NetlinkSocket::Start(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsFunction()) {
     Throw(env, code::kInvalidArgument, "receive", "Cannot receive: expected a callback");
   }
-  onMessage_ = Napi::Persistent(info[0].As<Napi::Function>());
-  int err = watcher_.Start(env, fd, Value(), [this]() { ReadAll(); });
+  int err = watcher_.Start(env, fd, Value(), info[0].As<Napi::Function>(), [this]() { ReadAll(); });
   if (err != 0) {
     Throw(env, code::kSystem, "uv_poll_start",
           std::string("Cannot receive on netlink socket: ") + uv_strerror(err), -err);
@@ -131,7 +130,7 @@ Napi::Value NetlinkSocket::Start(const Napi::CallbackInfo& info) {
 void NetlinkSocket::ReadAll() {
   Napi::Env env = Env();
   std::vector<uint8_t> buffer(kReceiveBytes);
-  for (int i = 0; i < kMaxReadsPerWakeup && fd_.Valid() && !onMessage_.IsEmpty(); i++) {
+  for (int i = 0; i < kMaxReadsPerWakeup && fd_.Valid() && watcher_.Active(); i++) {
     ssize_t n = recv(fd_.Get(), buffer.data(), buffer.size(), MSG_DONTWAIT);
     std::vector<napi_value> args;
     if (n < 0) {
@@ -142,27 +141,17 @@ void NetlinkSocket::ReadAll() {
     } else {
       args = {Napi::Buffer<uint8_t>::Copy(env, buffer.data(), static_cast<size_t>(n))};
     }
-    try {
-      onMessage_.MakeCallback(Value(), args);
-    } catch (const Napi::Error& e) {
-      ReportUncaught(env, e);
-      return;
-    }
+    if (!watcher_.Deliver(args)) return;
   }
 }
 
-void NetlinkSocket::StopReceiving() {
-  watcher_.Stop();  // before the fd closes
-  onMessage_.Reset();
-}
-
 Napi::Value NetlinkSocket::Stop(const Napi::CallbackInfo& info) {
-  StopReceiving();
+  watcher_.Stop();
   return info.Env().Undefined();
 }
 
 Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
-  StopReceiving();
+  watcher_.Stop();  // before the fd closes
   fd_.Reset();
   return info.Env().Undefined();
 }

@@ -26,13 +26,11 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
   int Fd(Napi::Env env, const char* operation) const;
   void ReadAll();
-  void StopReceiving();
 
   UniqueFd fd_;
   int protocol_ = 0;
   uint32_t portId_ = 0;
   SocketWatcher watcher_;
-  Napi::FunctionReference onMessage_;
 };
 
 }  // namespace lbctl

@@ -283,8 +283,7 @@ Napi::Value RawIpSocket::Start(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsFunction()) {
     Throw(env, code::kInvalidArgument, "receive", "Cannot receive: expected a callback");
   }
-  onMessage_ = Napi::Persistent(info[0].As<Napi::Function>());
-  int err = watcher_.Start(env, fd, Value(), [this]() { ReadAll(); });
+  int err = watcher_.Start(env, fd, Value(), info[0].As<Napi::Function>(), [this]() { ReadAll(); });
   if (err != 0) {
     Throw(env, code::kSystem, "uv_poll_start",
           "Cannot receive on " + description_ + ": " + uv_strerror(err), -err);
@@ -295,7 +294,7 @@ Napi::Value RawIpSocket::Start(const Napi::CallbackInfo& info) {
 void RawIpSocket::ReadAll() {
   Napi::Env env = Env();
   static thread_local uint8_t buffer[kMaxDatagramBytes];
-  for (int i = 0; i < kMaxReadsPerWakeup && fd_.Valid() && !onMessage_.IsEmpty(); i++) {
+  for (int i = 0; i < kMaxReadsPerWakeup && fd_.Valid() && watcher_.Active(); i++) {
     sockaddr_storage from = {};
     alignas(cmsghdr) char control[256];
     iovec iov = {buffer, sizeof(buffer)};
@@ -347,22 +346,12 @@ void RawIpSocket::ReadAll() {
     }
     meta.Set("ifindex", ifindex);
     Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::Copy(env, payload, length);
-    try {
-      onMessage_.MakeCallback(Value(), {data, meta});
-    } catch (const Napi::Error& e) {
-      ReportUncaught(env, e);
-      return;
-    }
+    if (!watcher_.Deliver({data, meta})) return;
   }
 }
 
-void RawIpSocket::StopReceiving() {
-  watcher_.Stop();  // before the fd closes
-  onMessage_.Reset();
-}
-
 Napi::Value RawIpSocket::Stop(const Napi::CallbackInfo& info) {
-  StopReceiving();
+  watcher_.Stop();
   return info.Env().Undefined();
 }
 
@@ -377,7 +366,7 @@ Napi::Value RawIpSocket::UnrefLoop(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value RawIpSocket::Close(const Napi::CallbackInfo& info) {
-  StopReceiving();
+  watcher_.Stop();  // before the fd closes
   fd_.Reset();
   return info.Env().Undefined();
 }

@@ -37,7 +37,6 @@ class RawIpSocket : public Napi::ObjectWrap<RawIpSocket> {
   void SetInt(Napi::Env env, int level, int name, int value, const char* what);
   void Membership(const Napi::CallbackInfo& info, bool join);
   void ReadAll();
-  void StopReceiving();
 
   UniqueFd fd_;
   int family_ = 4;
@@ -45,7 +44,6 @@ class RawIpSocket : public Napi::ObjectWrap<RawIpSocket> {
   uint32_t boundIfindex_ = 0;  // scope of link-local destinations
   std::string description_;
   SocketWatcher watcher_;
-  Napi::FunctionReference onMessage_;
 };
 
 }  // namespace lbctl

@@ -2,7 +2,7 @@
 
 namespace lbctl {
 
-int SocketWatcher::Start(Napi::Env env, int fd, Napi::Object owner,
+int SocketWatcher::Start(Napi::Env env, int fd, Napi::Object owner, Napi::Function callback,
                          std::function<void()> onReadable) {
   Stop();
   uv_loop_t* loop = nullptr;
@@ -24,6 +24,7 @@ int SocketWatcher::Start(Napi::Env env, int fd, Napi::Object owner,
   env_ = env;
   onReadable_ = std::move(onReadable);
   owner_ = Napi::Persistent(owner);
+  callback_ = Napi::Persistent(callback);
   return 0;
 }
 
@@ -36,6 +37,7 @@ void SocketWatcher::Stop() {
   poll_ = nullptr;
   onReadable_ = nullptr;
   owner_.Reset();
+  callback_.Reset();
 }
 
 void SocketWatcher::Ref(bool ref) {
@@ -56,8 +58,16 @@ void SocketWatcher::OnPoll(uv_poll_t* handle, int status, int events) {
   callback();
 }
 
-void ReportUncaught(Napi::Env env, const Napi::Error& error) {
-  napi_fatal_exception(env, error.Value());
+bool SocketWatcher::Deliver(const std::vector<napi_value>& args) {
+  if (poll_ == nullptr || callback_.IsEmpty()) return false;
+  try {
+    callback_.MakeCallback(owner_.Value(), args);
+  } catch (const Napi::Error& error) {
+    // No JS caller to hand it to: report it as uncaught.
+    napi_fatal_exception(env_, error.Value());
+    return false;
+  }
+  return poll_ != nullptr;
 }
 
 }  // namespace lbctl

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <functional>
+#include <vector>
 
 namespace lbctl {
 
@@ -17,10 +18,15 @@ class SocketWatcher {
   SocketWatcher& operator=(const SocketWatcher&) = delete;
   ~SocketWatcher() { Stop(); }
 
-  // Starts watching fd; onReadable runs on the JS thread inside a HandleScope.
-  // While watching, `owner` (the JS handle) is kept alive, like a listening
-  // server. Returns a libuv error code (0 on success).
-  int Start(Napi::Env env, int fd, Napi::Object owner, std::function<void()> onReadable);
+  // Starts watching fd; onReadable runs on the JS thread inside a HandleScope
+  // and hands what it read to `callback` through Deliver(). While watching,
+  // `owner` (the JS handle) is kept alive, like a listening server. Returns a
+  // libuv error code (0 on success).
+  int Start(Napi::Env env, int fd, Napi::Object owner, Napi::Function callback,
+            std::function<void()> onReadable);
+  // Calls the JS callback with `owner` as this; false when it threw (the
+  // exception is reported as uncaught) or when watching stopped meanwhile.
+  bool Deliver(const std::vector<napi_value>& args);
   // Stops watching; the handle is released asynchronously by libuv. Must be
   // called before the fd is closed.
   void Stop();
@@ -34,10 +40,7 @@ class SocketWatcher {
   Napi::Env env_ = nullptr;
   std::function<void()> onReadable_;
   Napi::ObjectReference owner_;
+  Napi::FunctionReference callback_;
 };
-
-// Reports an exception thrown by a JS callback invoked from the event loop
-// as an uncaught exception (there is no JS caller to hand it to).
-void ReportUncaught(Napi::Env env, const Napi::Error& error);
 
 }  // namespace lbctl
