@@ -1,11 +1,13 @@
 import { configParseLarge } from './config-parse-large.js';
 import { counterBench } from './counter.js';
+import { dataplaneBench } from './dataplane.js';
 import { healthcheckScale } from './healthcheck-scale.js';
 import type { Bench, BenchResult } from './result.js';
 
 /** Every benchmark, in the order they run. */
 const benches: Record<string, Bench> = {
   counter: counterBench,
+  dataplane: dataplaneBench,
   config_parse_large: configParseLarge,
   healthcheck_scale: healthcheckScale,
 };

@@ -14,7 +14,7 @@ fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 packages=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3
   iproute2 iputils-ping util-linux procps psmisc curl openssl ca-certificates
-  keepalived tcpdump
+  keepalived tcpdump ethtool
 )
 missing=()
 for p in "${packages[@]}"; do

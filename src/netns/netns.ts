@@ -22,7 +22,12 @@ export async function createNamespace(name: string): Promise<void> {
   await runIn(name, 'ip', ['link', 'set', 'lo', 'up']);
   // No duplicate address detection: addresses are usable at once, so hosts
   // built here need no waiting (and no address is ever duplicated in them).
-  await runIn(name, 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+  await runIn(name, 'sysctl', [
+    '-q',
+    '-w',
+    'net.ipv6.conf.all.accept_dad=0',
+    'net.ipv6.conf.default.accept_dad=0',
+  ]);
 }
 
 /** Deletes a namespace (and with it its interfaces); absent is fine. */
@@ -77,6 +82,20 @@ export async function createVethPair(a: VethEnd, b: VethEnd): Promise<void> {
 
 /** The MAC address of an interface inside a namespace. */
 export async function interfaceMac(namespace: string, ifname: string): Promise<string> {
-  const { stdout } = await runIn(namespace, 'cat', [`/sys/class/net/${ifname}/address`]);
-  return stdout.trim();
+  // Not /sys/class/net: nsenter --net keeps the root namespace's sysfs mount.
+  const { stdout } = await runIn(namespace, 'ip', ['-j', 'link', 'show', 'dev', ifname]);
+  const [link] = JSON.parse(stdout) as { address?: string }[];
+  if (link?.address === undefined)
+    throw new Error(`Cannot read the MAC address of ${ifname} in ${namespace}`);
+  return link.address;
+}
+
+/**
+ * veth hands partially computed TCP/UDP checksums to its peer (checksum
+ * offload); a frame that XDP forwards to another interface has lost that
+ * state and would be dropped as corrupt. Real NICs put complete checksums on
+ * the wire, so hosts built on veth must compute them in software.
+ */
+export async function disableTxChecksumOffload(namespace: string, ifname: string): Promise<void> {
+  await runIn(namespace, 'ethtool', ['-K', ifname, 'tx', 'off']);
 }

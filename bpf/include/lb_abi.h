@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * lbctl data-plane ABI: every struct, constant and map name shared between the
+ * XDP program (bpf/lb.bpf.c) and user space (src/dataplane/abi.ts mirrors it;
+ * test/dataplane/abi.test.ts checks sizes and offsets against the object's BTF).
+ *
+ * Addresses are 16 bytes; IPv4 uses the first 4 bytes, the rest stay zero.
+ * Ports and addresses are in network byte order, everything else host order.
+ */
+#ifndef LB_ABI_H
+#define LB_ABI_H
+
+#include <linux/types.h>
+
+/* Entries in one scheduling ring (prime, > 100x LB_MAX_REALS_PER_SERVICE). */
+#define LB_RING_SIZE 65537
+/* Most reals one service may hold (keeps Maglev disruption near 1/N). */
+#define LB_MAX_REALS_PER_SERVICE 256
+/* Each service owns two rings: the active one and the one being rewritten. */
+#define LB_RING_SLOTS 2
+/* Real id 0 means "no real": ring entries and connection entries never use it. */
+#define LB_REAL_NONE 0
+
+#define LB_FAMILY_IPV4 4
+#define LB_FAMILY_IPV6 6
+
+/* Scheduler of a service (ipvsadm -s). */
+enum lb_sched {
+	LB_SCHED_RR = 0,
+	LB_SCHED_WRR = 1,
+	LB_SCHED_SH = 2,
+	LB_SCHED_DH = 3,
+	LB_SCHED_MH = 4,
+};
+
+/* Forwarding method of a real (ipvsadm -g / -m / -i). */
+enum lb_fwd {
+	LB_FWD_DR = 0,
+	LB_FWD_NAT = 1,
+	LB_FWD_TUN = 2,
+};
+
+/* lb_service.flags */
+#define LB_SVC_F_PERSISTENT (1U << 0) /* ipvsadm -p */
+#define LB_SVC_F_HASH_PORT (1U << 1)  /* sh/mh also hash the source port */
+
+/* lb_real.flags */
+#define LB_REAL_F_ACTIVE (1U << 0) /* cleared when the real is removed */
+
+/* lb_conn.flags */
+#define LB_CONN_F_FIN (1U << 0) /* FIN or RST seen: the TCP-FIN timeout applies */
+
+/* Global counters (lb_stats index): why a packet got its verdict. */
+enum lb_stat_reason {
+	LB_STAT_PASS_NO_SERVICE = 0, /* not addressed to a service: kernel handles it */
+	LB_STAT_PASS_NOT_IP = 1,     /* not IPv4/IPv6 */
+	LB_STAT_FORWARDED = 2,       /* sent to a real server */
+	LB_STAT_MALFORMED = 3,       /* headers fail validation */
+	LB_STAT_NO_REAL = 4,         /* service has no real available: dropped */
+	LB_STAT_FRAGMENT = 5,        /* IP fragment: passed to the kernel */
+	LB_STAT_TOO_BIG = 6,         /* tunnelled packet would exceed the MTU: ICMP sent */
+	LB_STAT_ICMP_STEERED = 7,    /* ICMP error about a tracked flow sent to its real */
+	LB_STAT_NAT_REPLY = 8,       /* reply from a NAT real translated back */
+	LB_STAT_ADJUST_FAILED = 9,   /* packet could not be grown for encapsulation */
+	LB_STAT_MAX = 10,
+};
+
+/* lb_services key: one virtual service. port 0 = all ports (persistent only). */
+struct lb_service_key {
+	__u8 addr[16];
+	__be16 port;
+	__u8 proto; /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 family;
+};
+
+struct lb_service {
+	__u32 id;          /* index into the per-service maps */
+	__u8 sched;        /* enum lb_sched */
+	__u8 flags;        /* LB_SVC_F_* */
+	__u8 ring_slot;    /* which of the two rings is live */
+	__u8 persist_prefix; /* persistence granularity as a prefix length */
+	__u32 ring_len;    /* meaningful entries in the live ring; 0 = no real */
+	__u32 persist_timeout_s;
+};
+
+struct lb_real {
+	__u8 addr[16];
+	__be16 port;       /* NAT: destination port; DR/TUN: unused */
+	__u8 family;
+	__u8 fwd;          /* enum lb_fwd */
+	__u8 mac[6];       /* next hop (the real, or the router towards it) */
+	__u8 src_mac[6];   /* egress interface MAC */
+	__u32 ifindex;     /* egress interface */
+	__u32 service_id;  /* owning service (guards against reused ids) */
+	__u32 weight;      /* 0 = draining: keeps its flows, gets no new ones */
+	__u32 flags;       /* LB_REAL_F_* */
+};
+
+struct lb_ring {
+	__u32 reals[LB_RING_SIZE];
+};
+
+/* A flow as seen on the wire (client -> VIP, or real -> client for NAT replies). */
+struct lb_flow_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+struct lb_conn {
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC, tick resolution) */
+	__u32 real_id;
+	__u32 service_id;   /* lets established flows skip the service lookup */
+	__u32 flags;        /* LB_CONN_F_* */
+	__u32 pad;
+};
+
+struct lb_persist_key {
+	__u8 src[16];       /* client address masked by the service's granularity */
+	__u32 service_id;
+};
+
+struct lb_persist {
+	__u64 last_seen_ns;
+	__u32 real_id;
+	__u32 pad;
+};
+
+/* NAT: where a real's reply must appear to come from. */
+struct lb_nat_origin {
+	__u8 vip[16];
+	__be16 vport;
+	__u8 pad[2];
+	__u32 real_id;
+	__u64 last_seen_ns;
+};
+
+struct lb_counters {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_conns;
+};
+
+/* lb_config[0]: runtime knobs (ipvsadm --set and tunnel settings). */
+struct lb_config {
+	__u64 tcp_timeout_ns;     /* default 900 s */
+	__u64 tcp_fin_timeout_ns; /* default 120 s */
+	__u64 udp_timeout_ns;     /* default 300 s */
+	__u8 tun_src6[16];        /* outer source for IPv6 tunnels */
+	__u8 tun_src4[4];         /* outer source for IPv4 tunnels */
+	__u32 tun_mtu;            /* largest outer packet a tunnel may emit */
+	__u32 nat_enabled;        /* nonzero when any NAT real exists */
+	__u32 pad;
+};
+
+#define LB_DEFAULT_TCP_TIMEOUT_S 900
+#define LB_DEFAULT_TCP_FIN_TIMEOUT_S 120
+#define LB_DEFAULT_UDP_TIMEOUT_S 300
+
+/* Map names (the pin file names under /sys/fs/bpf/lbctl/<instance>/). */
+#define LB_MAP_SERVICES "lb_services"
+#define LB_MAP_REALS "lb_reals"
+#define LB_MAP_RINGS "lb_rings"
+#define LB_MAP_RR_POS "lb_rr_pos"
+#define LB_MAP_CONNS "lb_conns"
+#define LB_MAP_PERSIST "lb_persist"
+#define LB_MAP_NAT "lb_nat"
+#define LB_MAP_TX_PORTS "lb_tx_ports"
+#define LB_MAP_CONFIG "lb_config"
+#define LB_MAP_STATS "lb_stats"
+#define LB_MAP_SERVICE_STATS "lb_service_stats"
+#define LB_MAP_REAL_STATS "lb_real_stats"
+
+#endif /* LB_ABI_H */

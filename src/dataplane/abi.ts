@@ -1,0 +1,172 @@
+/**
+ * Codecs for every struct in bpf/include/lb_abi.h, defined once here. A test
+ * compares each codec's size and field offsets with the compiled object's BTF.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import { be16, bytes, ipv4ToBytes, ipv6ToBytes, mac, pad, u8, u32, u64 } from '../bpf/codec.js';
+import { struct } from '../bpf/index.js';
+import { LbctlError } from '../errors.js';
+
+export const RING_SIZE = 65537;
+export const MAX_REALS_PER_SERVICE = 256;
+export const RING_SLOTS = 2;
+export const REAL_NONE = 0;
+
+export const FAMILY = { ipv4: 4, ipv6: 6 } as const;
+export type Family = keyof typeof FAMILY;
+
+export const PROTO = { tcp: 6, udp: 17 } as const;
+export type Protocol = keyof typeof PROTO;
+
+export const SCHED = { rr: 0, wrr: 1, sh: 2, dh: 3, mh: 4 } as const;
+export type XdpScheduler = keyof typeof SCHED;
+
+export const FWD = { dr: 0, nat: 1, tun: 2 } as const;
+export type ForwardingMethod = keyof typeof FWD;
+
+export const SVC_F_PERSISTENT = 1;
+export const SVC_F_HASH_PORT = 2;
+export const REAL_F_ACTIVE = 1;
+export const CONN_F_FIN = 1;
+
+/** enum lb_stat_reason, in index order. */
+export const STAT_REASONS = [
+  'passNoService',
+  'passNotIp',
+  'forwarded',
+  'malformed',
+  'noReal',
+  'fragment',
+  'tooBig',
+  'icmpSteered',
+  'natReply',
+  'adjustFailed',
+] as const;
+export type StatReason = (typeof STAT_REASONS)[number];
+
+/** Map names as declared in bpf/lb.bpf.c (and used as pin file names). */
+export const MAPS = {
+  services: 'lb_services',
+  reals: 'lb_reals',
+  rings: 'lb_rings',
+  rrPos: 'lb_rr_pos',
+  conns: 'lb_conns',
+  persist: 'lb_persist',
+  nat: 'lb_nat',
+  txPorts: 'lb_tx_ports',
+  config: 'lb_config',
+  stats: 'lb_stats',
+  serviceStats: 'lb_service_stats',
+  realStats: 'lb_real_stats',
+} as const;
+
+export const serviceKey = struct('lb_service_key', [
+  bytes('addr', 16),
+  be16('port'),
+  u8('proto'),
+  u8('family'),
+]);
+
+export const service = struct('lb_service', [
+  u32('id'),
+  u8('sched'),
+  u8('flags'),
+  u8('ring_slot'),
+  u8('persist_prefix'),
+  u32('ring_len'),
+  u32('persist_timeout_s'),
+]);
+
+export const real = struct('lb_real', [
+  bytes('addr', 16),
+  be16('port'),
+  u8('family'),
+  u8('fwd'),
+  mac('mac'),
+  mac('src_mac'),
+  u32('ifindex'),
+  u32('service_id'),
+  u32('weight'),
+  u32('flags'),
+]);
+
+export const flowKey = struct('lb_flow_key', [
+  bytes('src', 16),
+  bytes('dst', 16),
+  be16('sport'),
+  be16('dport'),
+  u8('proto'),
+  u8('family'),
+  pad('pad', 2),
+]);
+
+export const conn = struct('lb_conn', [
+  u64('last_seen_ns'),
+  u32('real_id'),
+  u32('service_id'),
+  u32('flags'),
+  pad('pad', 4),
+]);
+
+export const persistKey = struct('lb_persist_key', [bytes('src', 16), u32('service_id')]);
+
+export const persist = struct('lb_persist', [u64('last_seen_ns'), u32('real_id'), pad('pad', 4)]);
+
+export const natOrigin = struct('lb_nat_origin', [
+  bytes('vip', 16),
+  be16('vport'),
+  pad('pad', 2),
+  u32('real_id'),
+  u64('last_seen_ns'),
+]);
+
+export const counters = struct('lb_counters', [u64('packets'), u64('bytes'), u64('new_conns')]);
+
+export const config = struct('lb_config', [
+  u64('tcp_timeout_ns'),
+  u64('tcp_fin_timeout_ns'),
+  u64('udp_timeout_ns'),
+  bytes('tun_src6', 16),
+  bytes('tun_src4', 4),
+  u32('tun_mtu'),
+  u32('nat_enabled'),
+  pad('pad', 4),
+]);
+
+/** The ring value: LB_RING_SIZE host-order u32 real ids. */
+export const RING_BYTES = RING_SIZE * 4;
+
+/** Every struct codec, for the BTF comparison test. */
+export const ALL_STRUCTS = [
+  serviceKey,
+  service,
+  real,
+  flowKey,
+  conn,
+  persistKey,
+  persist,
+  natOrigin,
+  counters,
+  config,
+] as const;
+
+/** An address as the ABI's 16-byte field (IPv4 in the first four bytes). */
+export function addrBytes(family: Family, text: string, what = 'address'): Buffer {
+  const out = Buffer.alloc(16);
+  if (family === 'ipv4') {
+    ipv4ToBytes(what, text).copy(out, 0);
+  } else {
+    ipv6ToBytes(what, text).copy(out, 0);
+  }
+  return out;
+}
+
+/** The family of an address literal, or an error naming it. */
+export function familyOf(text: string, what: string): Family {
+  if (isIPv4(text)) return 'ipv4';
+  if (isIPv6(text)) return 'ipv6';
+  throw new LbctlError(
+    'DATAPLANE_INVALID_ADDRESS',
+    `Cannot use ${what}: '${text}' is not an IP address`,
+  );
+}

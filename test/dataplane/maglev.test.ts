@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RING_SIZE } from '../../src/dataplane/abi.js';
+import { isPrime, type MaglevBackend, maglevTable } from '../../src/dataplane/maglev.js';
+
+const backends = (n: number, weight = 1): MaglevBackend[] =>
+  Array.from({ length: n }, (_, i) => ({ id: i + 1, key: `10.0.${i >> 8}.${i & 255}|80`, weight }));
+
+function share(table: Uint32Array): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const id of table) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+}
+
+function moved(a: Uint32Array, b: Uint32Array): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
+  return n;
+}
+
+test('the ring size is a prime over 100x the most reals a service may hold', () => {
+  assert.ok(isPrime(RING_SIZE));
+  assert.ok(RING_SIZE > 100 * 256);
+});
+
+test('every slot is filled and equal weights get near-equal shares', () => {
+  const table = maglevTable(backends(10), RING_SIZE);
+  const counts = share(table);
+  assert.equal(counts.get(0), undefined, 'no empty slot');
+  for (const [, n] of counts)
+    assert.ok(Math.abs(n - RING_SIZE / 10) < RING_SIZE * 0.01, `share ${n}`);
+});
+
+test('weights set the share of slots', () => {
+  const table = maglevTable(
+    [
+      { id: 1, key: 'a', weight: 1 },
+      { id: 2, key: 'b', weight: 3 },
+      { id: 3, key: 'c', weight: 0 },
+    ],
+    RING_SIZE,
+  );
+  const counts = share(table);
+  assert.equal(counts.get(3), undefined, 'weight 0 gets no slots');
+  const ratio = (counts.get(2) ?? 0) / (counts.get(1) ?? 1);
+  assert.ok(Math.abs(ratio - 3) < 0.05, `ratio ${ratio}`);
+});
+
+test('removing one of N reals moves about 1/N of the slots', () => {
+  for (const n of [3, 10, 50]) {
+    const all = backends(n);
+    const before = maglevTable(all, RING_SIZE);
+    const after = maglevTable(all.slice(1), RING_SIZE);
+    const fraction = moved(before, after) / RING_SIZE;
+    assert.ok(fraction <= 1 / n + 0.02, `n=${n}: moved ${fraction}`);
+    // Slots of the removed real must move; the rest should mostly stay.
+    assert.ok(fraction >= 1 / n - 0.01, `n=${n}: moved ${fraction}`);
+  }
+});
+
+test('adding a real moves about 1/(N+1) of the slots', () => {
+  const all = backends(11);
+  const before = maglevTable(all.slice(0, 10), RING_SIZE);
+  const after = maglevTable(all, RING_SIZE);
+  const fraction = moved(before, after) / RING_SIZE;
+  assert.ok(fraction <= 1 / 11 + 0.02, `moved ${fraction}`);
+});
+
+test('the table depends on the real set, not on its order or ids of others', () => {
+  const all = backends(5);
+  const a = maglevTable(all, RING_SIZE);
+  const b = maglevTable([...all].reverse(), RING_SIZE);
+  assert.deepEqual(a, b);
+});
+
+test('no weighted real gives an empty table; a non-prime size is refused', () => {
+  assert.ok(maglevTable(backends(3, 0), 13).every((x) => x === 0));
+  assert.throws(() => maglevTable(backends(3), 12), /not prime/);
+});

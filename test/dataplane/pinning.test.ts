@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { pinRoot } from '../../src/bpf/index.js';
+import * as abi from '../../src/dataplane/abi.js';
+import { XdpDataPlane } from '../../src/dataplane/xdp-dataplane.js';
+import { hasCode } from '../../src/errors.js';
+import { real, run } from './support/harness.js';
+import { frame } from './support/packet.js';
+
+const small = { maxServices: 2, maxReals: 8, connections: 1024, persistenceEntries: 256 };
+const service = { vip: '10.40.0.1', port: 80, protocol: 'tcp', scheduler: 'rr' } as const;
+
+describe('pinned maps per instance', () => {
+  const names = [
+    `lbt-pin-${randomBytes(3).toString('hex')}`,
+    `lbt-pin-${randomBytes(3).toString('hex')}`,
+  ];
+  after(() => {
+    for (const n of names) rmSync(join(pinRoot, n), { recursive: true, force: true });
+  });
+
+  it('keeps two instances apart and survives a restart of one', async () => {
+    const [nameA, nameB] = names as [string, string];
+    const a = await XdpDataPlane.open({ instance: nameA, ...small });
+    const b = await XdpDataPlane.open({ instance: nameB, ...small });
+    try {
+      await a.setService(service, [real('10.40.0.10', '02:00:00:00:40:01')]);
+      const out = await run(
+        a,
+        frame({ src: '203.0.113.1', dst: service.vip, proto: 'tcp', sport: 1, dport: 80 }),
+      );
+      assert.equal(out.verdictName, 'XDP_TX');
+      assert.equal([...b.map('services').keys()].length, 0, 'instance B sees none of A');
+      const pins = readdirSync(join(pinRoot, nameA)).sort();
+      const expected = Object.values(abi.MAPS).filter((m) => m !== abi.MAPS.txPorts);
+      assert.deepEqual(pins, expected.sort());
+    } finally {
+      await a.close();
+      await b.destroy();
+    }
+    assert.equal(existsSync(join(pinRoot, nameB)), false, 'destroy removed B’s pins');
+
+    // A restarted: same maps, same service, counters kept, established flow kept.
+    const again = await XdpDataPlane.open({ instance: nameA, ...small });
+    try {
+      assert.deepEqual(again.services(), [
+        { service, reals: [{ ...real('10.40.0.10', '02:00:00:00:40:01') }] },
+      ]);
+      const c = await again.counters();
+      assert.equal(c.services[0]?.newConnections, 1);
+      const out = await run(
+        again,
+        frame({ src: '203.0.113.1', dst: service.vip, proto: 'tcp', sport: 1, dport: 80 }),
+      );
+      assert.equal(out.verdictName, 'XDP_TX');
+      assert.equal((await again.counters()).services[0]?.newConnections, 1, 'still the same flow');
+      // Re-applying the same desired state keeps ids, so nothing is rescheduled.
+      await again.setService(service, [real('10.40.0.10', '02:00:00:00:40:01')]);
+      assert.equal((await again.counters()).services[0]?.reals[0]?.newConnections, 1);
+      // bpftool prints field names thanks to BTF.
+      const dump = execFileSync(
+        'bpftool',
+        ['map', 'dump', 'pinned', join(pinRoot, nameA, abi.MAPS.reals)],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.match(dump, /"service_id": 0/);
+      assert.match(dump, /"weight": 1/);
+    } finally {
+      await again.destroy();
+    }
+  });
+
+  it('refuses instance names that are not a single path component', async () => {
+    for (const instance of ['', '../x', 'a/b', '.hidden']) {
+      await assert.rejects(XdpDataPlane.open({ instance, ...small }), (err) =>
+        hasCode(err, 'DATAPLANE_INVALID_INSTANCE'),
+      );
+    }
+  });
+});

@@ -1,0 +1,52 @@
+import type { TestRunResult } from '../../../src/bpf/index.js';
+import type { RealSpec } from '../../../src/dataplane/dataplane.js';
+import { XdpDataPlane, type XdpDataPlaneOptions } from '../../../src/dataplane/xdp-dataplane.js';
+
+/** The MAC of `lo`, the interface test runs arrive on: DR/NAT/TUN output uses it as source. */
+export const LO_MAC = '00:00:00:00:00:00';
+export const TUN_SRC4 = '198.18.0.1';
+export const TUN_SRC6 = '2001:db8:ff::1';
+
+/** Registers cleanup: a TestContext, or node:test's suite-level `after`. */
+export type Cleanup = { after(fn: () => unknown): void } | ((fn: () => unknown) => void);
+
+/** A data plane loaded but not attached or pinned, destroyed at cleanup. */
+export async function testPlane(
+  cleanup: Cleanup,
+  options: Partial<XdpDataPlaneOptions> = {},
+): Promise<XdpDataPlane> {
+  const plane = await XdpDataPlane.open({
+    instance: 'test',
+    pin: false,
+    maxServices: 8,
+    maxReals: 64,
+    connections: 4096,
+    persistenceEntries: 1024,
+    tunnel: { sourceV4: TUN_SRC4, sourceV6: TUN_SRC6 },
+    ...options,
+  });
+  const destroy = () => plane.destroy();
+  if (typeof cleanup === 'function') cleanup(destroy);
+  else cleanup.after(destroy);
+  return plane;
+}
+
+export function real(address: string, mac: string, extra: Partial<RealSpec> = {}): RealSpec {
+  return {
+    address,
+    port: 0,
+    weight: 1,
+    forwarding: 'dr',
+    via: { interface: 'lo', mac },
+    ...extra,
+  };
+}
+
+export function run(plane: XdpDataPlane, data: Buffer): Promise<TestRunResult> {
+  return plane.program.testRun({ data });
+}
+
+/** Monotonic nanoseconds on the clock bpf_ktime_get_ns() reads. */
+export function monotonicNs(): bigint {
+  return process.hrtime.bigint();
+}
