@@ -2,6 +2,8 @@ import { configParseLarge } from './config-parse-large.js';
 import { counterBench } from './counter.js';
 import { dataplaneBench } from './dataplane.js';
 import { healthcheckScale } from './healthcheck-scale.js';
+import { reconcileLarge } from './reconcile-large.js';
+import { vrrpFailover } from './vrrp-failover.js';
 import type { Bench, BenchResult } from './result.js';
 
 /** Every benchmark, in the order they run. */
@@ -10,6 +12,8 @@ const benches: Record<string, Bench> = {
   dataplane: dataplaneBench,
   config_parse_large: configParseLarge,
   healthcheck_scale: healthcheckScale,
+  reconcile_large: reconcileLarge,
+  vrrp_failover: vrrpFailover,
 };
 
 function printTable(results: readonly BenchResult[]): void {

@@ -38,6 +38,7 @@ void RawIpSocket::Init(Napi::Env env, Napi::Object exports) {
       env, "RawIpSocket",
       {
           InstanceMethod<&RawIpSocket::SetTtl>("setTtl"),
+          InstanceMethod<&RawIpSocket::SetTos>("setTos"),
           InstanceMethod<&RawIpSocket::JoinMulticast>("joinMulticast"),
           InstanceMethod<&RawIpSocket::LeaveMulticast>("leaveMulticast"),
           InstanceMethod<&RawIpSocket::SetMulticastInterface>("setMulticastInterface"),
@@ -109,6 +110,7 @@ RawIpSocket::RawIpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawI
   } else {
     SetInt(env, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
     SetInt(env, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT");
+    SetInt(env, IPPROTO_IPV6, IPV6_RECVTCLASS, 1, "IPV6_RECVTCLASS");
   }
 }
 
@@ -142,6 +144,21 @@ Napi::Value RawIpSocket::SetTtl(const Napi::CallbackInfo& info) {
   } else {
     SetInt(env, IPPROTO_IPV6, IPV6_UNICAST_HOPS, ttl, "IPV6_UNICAST_HOPS");
     SetInt(env, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, ttl, "IPV6_MULTICAST_HOPS");
+  }
+  return env.Undefined();
+}
+
+// setTos(n): IPv4 type of service / IPv6 traffic class of sent datagrams.
+Napi::Value RawIpSocket::SetTos(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int tos = info.Length() > 0 ? info[0].ToNumber().Int32Value() : -1;
+  if (tos < 0 || tos > 255) {
+    Throw(env, code::kInvalidArgument, "set TOS", "Cannot set TOS: must be 0..255");
+  }
+  if (family_ == 4) {
+    SetInt(env, IPPROTO_IP, IP_TOS, tos, "IP_TOS");
+  } else {
+    SetInt(env, IPPROTO_IPV6, IPV6_TCLASS, tos, "IPV6_TCLASS");
   }
   return env.Undefined();
 }
@@ -321,6 +338,7 @@ void RawIpSocket::ReadAll() {
       meta.Set("source", FormatAddress(4, &ip->saddr));
       meta.Set("destination", FormatAddress(4, &ip->daddr));
       meta.Set("ttl", ip->ttl);
+      meta.Set("tos", ip->tos);
       payload += headerLength;
       length -= headerLength;
       for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
@@ -336,6 +354,10 @@ void RawIpSocket::ReadAll() {
         if (c->cmsg_level != IPPROTO_IPV6) continue;
         if (c->cmsg_type == IPV6_HOPLIMIT) {
           memcpy(&hops, CMSG_DATA(c), sizeof(hops));
+        } else if (c->cmsg_type == IPV6_TCLASS) {
+          int tclass = 0;
+          memcpy(&tclass, CMSG_DATA(c), sizeof(tclass));
+          meta.Set("tos", tclass);
         } else if (c->cmsg_type == IPV6_PKTINFO) {
           auto* pi = reinterpret_cast<in6_pktinfo*>(CMSG_DATA(c));
           meta.Set("destination", FormatAddress(6, &pi->ipi6_addr));

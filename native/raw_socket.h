@@ -21,6 +21,7 @@ class RawIpSocket : public Napi::ObjectWrap<RawIpSocket> {
 
  private:
   Napi::Value SetTtl(const Napi::CallbackInfo& info);
+  Napi::Value SetTos(const Napi::CallbackInfo& info);
   Napi::Value JoinMulticast(const Napi::CallbackInfo& info);
   Napi::Value LeaveMulticast(const Napi::CallbackInfo& info);
   Napi::Value SetMulticastInterface(const Napi::CallbackInfo& info);

@@ -1,49 +1,62 @@
 #!/usr/bin/env bash
-# The demo: checks the machine with `lbctl doctor`, then attaches the XDP
-# counter to a veth in a throw-away network namespace, sends real packets,
-# and reads the counters back from the pinned map.
+# The demo: the seeds' keepalived + LVS-DR site, built by `lbctl lab up` in
+# network namespaces on this machine, and what it does when things fail:
+# rr alternation, a real server stopped, the sorry server, recovery, and the
+# master director stopped (the backup takes the VIP over by VRRP).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lbctl() { node bin/lbctl "$@"; }
 step() { printf '\n\033[1m--- %s\033[0m\n' "$*"; }
 
-ns_a=lbdemo-a
-ns_b=lbdemo-b
-pins=/sys/fs/bpf/lbctl/demo-counter
-cleanup() {
-  ip netns delete "$ns_a" 2>/dev/null || true
-  ip netns delete "$ns_b" 2>/dev/null || true
-  rm -rf "$pins"
+vip=10.77.0.100
+client=lblab-client
+requests() { # N: N requests from the client, one connection each, answers on one line
+  local out=()
+  for _ in $(seq "$1"); do
+    out+=("$(ip netns exec "$client" curl -s --max-time 1 "http://$vip/" || echo FAILED)")
+  done
+  echo "${out[*]}"
 }
-trap cleanup EXIT
-cleanup
+trap 'lbctl lab down >/dev/null 2>&1 || true' EXIT
 
 step "lbctl doctor: can this machine run lbctl?"
-lbctl doctor
+lbctl doctor || true
 
-step "two network namespaces joined by a veth pair (10.250.0.1 <-> 10.250.0.2)"
-ip netns add "$ns_a"
-ip netns add "$ns_b"
-ip link add demo0 netns "$ns_a" type veth peer name demo1 netns "$ns_b"
-ip -n "$ns_a" addr add 10.250.0.1/24 dev demo0
-ip -n "$ns_b" addr add 10.250.0.2/24 dev demo1
-ip -n "$ns_a" link set demo0 up
-ip -n "$ns_b" link set demo1 up
+step "lbctl lab up: client, two directors (VRRP master/backup, XDP DR), two real servers"
+lbctl lab up
+lbctl lab status
 
-step "attach the XDP counter to demo0 in native mode (pinned link, the process exits)"
-nsenter --net=/var/run/netns/"$ns_a" -- node bin/lbctl counter attach --interface demo0 --mode native --pin-dir "$pins"
-ip -n "$ns_a" link show demo0 | grep -o 'prog/xdp id [0-9]*'
+step "8 requests from the client to $vip: rr alternates between rs1 and rs2"
+requests 8
 
-step "ping 10.250.0.1 five times from the other namespace"
-ip netns exec "$ns_b" ping -c 5 -i 0.2 -W 1 10.250.0.1 | tail -2
+step "stop rs1's web server; health checks notice within delay_loop + retry (about 2 s)"
+lbctl lab stop rs1
+sleep 3
+requests 6
 
-step "counters summed over CPUs, read from the pinned map"
-lbctl counter show --pin-dir "$pins"
+step "stop rs2 too: quorum is lost, the sorry server on the director answers"
+lbctl lab stop rs2
+sleep 3
+requests 4
 
-step "the same map through bpftool (BTF gives field names)"
-bpftool map dump pinned "$pins/counters" | head -20
+step "start both again: traffic returns to the real servers"
+lbctl lab start rs1
+lbctl lab start rs2
+sleep 3
+requests 6
 
-step "detach"
-lbctl counter detach --pin-dir "$pins"
-ip -n "$ns_a" link show demo0 | grep -q prog/xdp && exit 1
-echo "detached; cleaning up namespaces"
+step "what director1 did (its log)"
+lbctl lab log director1 | node -e '
+  for (const line of require("node:fs").readFileSync(0, "utf8").split("\n")) {
+    try { const { msg } = JSON.parse(line); if (/real server|applied|removed|quorum|XDP/.test(msg)) console.log(msg); } catch {}
+  }'
+
+step "stop the master director: director2 takes the VIP over"
+lbctl lab stop director1
+sleep 2
+lbctl lab status
+requests 6
+
+step "lbctl lab down: everything removed"
+lbctl lab down
+ip netns list | grep -c '^lblab-' || true

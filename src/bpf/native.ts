@@ -96,11 +96,14 @@ export interface NativeRawMessageInfo {
   destination?: string;
   /** TTL (IPv4) or hop limit (IPv6) the datagram arrived with; -1 if unknown. */
   ttl: number;
+  /** IPv4 TOS / IPv6 traffic class it arrived with. */
+  tos?: number;
   ifindex: number;
 }
 
 export interface NativeRawIpSocket {
   setTtl(ttl: number): void;
+  setTos(tos: number): void;
   joinMulticast(group: string, ifname: string): void;
   leaveMulticast(group: string, ifname: string): void;
   setMulticastInterface(ifname: string): void;

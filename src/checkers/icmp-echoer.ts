@@ -1,8 +1,7 @@
 /**
- * Sends ICMP echo requests. Node has no ICMP socket; the production
- * implementation is a native unprivileged ICMP datagram socket
- * (socket(AF_INET|AF_INET6, SOCK_DGRAM, IPPROTO_ICMP|IPPROTO_ICMPV6)) in the
- * addon, which the kernel allows for groups in net.ipv4.ping_group_range.
+ * Sends ICMP echo requests. Node has no ICMP socket; the daemon uses
+ * RawIcmpEchoer (raw IP sockets from the native addon, which need
+ * CAP_NET_RAW, as lbctl has for VRRP anyway).
  */
 export interface IcmpEchoer {
   /**

@@ -6,6 +6,7 @@ import { packageRoot } from '../paths.js';
 import { registerConvertCommand } from './commands/convert.js';
 import { registerCounterCommand } from './commands/counter.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerLabCommand } from './commands/lab.js';
 import { registerUpCommand } from './commands/up.js';
 import { registerValidateCommand } from './commands/validate.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerDoctorCommand(program);
   registerCounterCommand(program);
   registerUpCommand(program);
+  registerLabCommand(program);
   registerValidateCommand(program);
   registerConvertCommand(program);
   return program;

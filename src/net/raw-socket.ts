@@ -7,6 +7,8 @@ export interface RawDatagram {
   destination: string | undefined;
   /** TTL (IPv4) or hop limit (IPv6) it arrived with; -1 when the kernel did not say. */
   ttl: number;
+  /** IPv4 TOS / IPv6 traffic class; -1 when the kernel did not say. */
+  tos: number;
   ifindex: number;
 }
 
@@ -33,6 +35,11 @@ export class RawIpSocket {
 
   setTtl(ttl: number): void {
     this.handle.setTtl(ttl);
+  }
+
+  /** Type of service (IPv4) / traffic class (IPv6) of sent datagrams. */
+  setTos(tos: number): void {
+    this.handle.setTos(tos);
   }
 
   joinMulticast(group: string, ifname: string): void {
@@ -69,6 +76,7 @@ export class RawIpSocket {
         source: info.source,
         destination: info.destination,
         ttl: info.ttl,
+        tos: info.tos ?? -1,
         ifindex: info.ifindex,
       }),
     );

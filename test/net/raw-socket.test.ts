@@ -65,6 +65,7 @@ describe('raw IP sockets between two namespaces', () => {
         bindAddress: '10.232.0.1',
       });
       s.setTtl(255);
+      s.setTos(0xc0);
       s.setMulticastInterface('ra0');
       s.setMulticastLoop(false);
       return s;
@@ -76,6 +77,7 @@ describe('raw IP sockets between two namespaces', () => {
       const d = await arrived;
       assert.deepEqual(d.payload, payload, 'payload without the IP header');
       assert.equal(d.ttl, 255);
+      assert.equal(d.tos, 0xc0);
       assert.equal(d.destination, '224.0.0.18');
       assert.ok(d.ifindex > 0);
     } finally {
@@ -109,6 +111,7 @@ describe('raw IP sockets between two namespaces', () => {
     const sender = await withinNamespace(a, () => {
       const s = new RawIpSocket({ family: 6, protocol: VRRP, interface: 'ra0' });
       s.setTtl(255);
+      s.setTos(0xc0);
       s.setMulticastInterface('ra0');
       return s;
     });
@@ -126,6 +129,7 @@ describe('raw IP sockets between two namespaces', () => {
       const d = await arrived;
       assert.equal(d.payload.toString(), 'v6-advert');
       assert.equal(d.ttl, 255, 'hop limit');
+      assert.equal(d.tos, 0xc0, 'traffic class');
       assert.equal(d.destination, 'ff02::12');
     } finally {
       sender.close();

@@ -1,0 +1,159 @@
+import type { Config } from '../config/model.js';
+import { LbctlError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { RouteNetlink } from '../netlink/rtnetlink.js';
+import type { Clock } from '../time/clock.js';
+import { canonicalAddress } from '../vrrp/address.js';
+import { VrrpEngine } from '../vrrp/engine.js';
+import { type ResolvedInstanceOptions, resolveInstanceOptions } from '../vrrp/options.js';
+import type { VrrpState } from '../vrrp/state.js';
+import { vrrpOptionsFromConfig } from '../vrrp/system/config-options.js';
+import { HostNetworkEffects } from '../vrrp/system/host-effects.js';
+import { LinkTable } from '../vrrp/system/link-table.js';
+import { RawVrrpTransport } from '../vrrp/system/raw-transport.js';
+import type { InstanceStateSource } from './instance-state-source.js';
+import type { Service } from './service.js';
+
+export interface VrrpServiceOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+/**
+ * Runs the configured VRRP instances on this host's interfaces. At start it
+ * removes what a crashed run left behind (configured VIPs and virtual routes
+ * still present while we are not master), as keepalived does; at close every
+ * master sends priority 0 and releases its addresses before the sockets close.
+ */
+export class VrrpService implements Service, InstanceStateSource {
+  readonly name = 'vrrp';
+  private readonly options: VrrpServiceOptions;
+  private readonly logger: Logger;
+  private netlink: RouteNetlink | undefined;
+  private links: LinkTable | undefined;
+  private effects: HostNetworkEffects | undefined;
+  private running: VrrpEngine | undefined;
+  private readonly stateListeners = new Set<(instance: string, state: VrrpState) => void>();
+
+  constructor(options: VrrpServiceOptions) {
+    this.options = options;
+    this.logger = options.logger.child({ service: 'vrrp' });
+  }
+
+  /** The running engine (instances, states, counters); undefined before start. */
+  get engine(): VrrpEngine | undefined {
+    return this.running;
+  }
+
+  state(instance: string): VrrpState | undefined {
+    return this.running?.instances.find((i) => i.name === instance)?.state;
+  }
+
+  /** Listeners may subscribe before start; they hear every transition of every instance. */
+  onChange(listener: (instance: string, state: VrrpState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  async start(): Promise<void> {
+    const configured = vrrpOptionsFromConfig(this.options.config);
+    for (const warning of configured.warnings) this.logger.warn(warning);
+    try {
+      this.netlink = new RouteNetlink();
+      this.links = await LinkTable.open(this.netlink, this.logger);
+      this.effects = new HostNetworkEffects(this.netlink, this.links, this.logger);
+      const resolved = configured.instances.map(resolveInstanceOptions);
+      for (const instance of resolved) {
+        for (const dev of [instance.interface, ...instance.vips.map((vip) => vip.dev)]) {
+          if (this.links.link(dev) === undefined) {
+            throw new LbctlError(
+              'VRRP_NO_SUCH_INTERFACE',
+              `Cannot start VRRP instance ${instance.name}: interface ${dev} does not exist`,
+            );
+          }
+        }
+      }
+      await this.removeLeftovers(resolved);
+      const ifindexByName = new Map<string, number>();
+      for (const link of await this.netlink.listLinks()) ifindexByName.set(link.name, link.index);
+      const transport = new RawVrrpTransport(
+        await this.netlink.listAddresses(),
+        ifindexByName,
+        this.logger,
+      );
+      const engine = new VrrpEngine({
+        clock: this.options.clock,
+        logger: this.logger,
+        transport,
+        effects: this.effects,
+        links: this.links,
+        instances: configured.instances,
+        syncGroups: configured.syncGroups,
+        scripts: configured.scripts,
+        trackFiles: configured.trackFiles,
+        routerId: configured.routerId,
+        ...(configured.smtp === undefined ? {} : { smtp: configured.smtp }),
+      });
+      this.running = engine;
+      for (const instance of engine.instances) {
+        instance.onStateChange((change) => {
+          for (const listener of this.stateListeners) {
+            try {
+              listener(change.instance, change.to);
+            } catch (err) {
+              // A follower's failure must not disturb the state machine.
+              this.logger.error({ err, instance: change.instance }, 'state listener failed');
+            }
+          }
+        });
+      }
+      engine.start();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    const engine = this.running;
+    this.running = undefined;
+    try {
+      await engine?.stop();
+      // Address removals run in the background of the state machine: wait for them.
+      await this.effects?.settle();
+    } finally {
+      this.effects?.close();
+      this.links?.close();
+      this.netlink?.close();
+      this.effects = undefined;
+      this.links = undefined;
+      this.netlink = undefined;
+    }
+  }
+
+  /** Removes configured VIPs and virtual routes a previous run left on the interfaces. */
+  private async removeLeftovers(instances: readonly ResolvedInstanceOptions[]): Promise<void> {
+    const { netlink, links, effects } = this;
+    if (netlink === undefined || links === undefined || effects === undefined) return;
+    const present = await netlink.listAddresses();
+    for (const instance of instances) {
+      for (const route of instance.virtualRoutes) {
+        // Absent is fine: removing is idempotent.
+        await effects.removeRoute(route);
+      }
+      for (const vip of instance.vips) {
+        const ifindex = links.link(vip.dev)?.index;
+        const leftover = present.find(
+          (a) => a.ifindex === ifindex && canonicalAddress(a.address) === vip.address,
+        );
+        if (leftover === undefined) continue;
+        this.logger.warn(
+          { instance: instance.name, address: vip.address, interface: vip.dev },
+          'removing virtual address left by a previous run',
+        );
+        await netlink.deleteAddress(leftover);
+      }
+    }
+  }
+}

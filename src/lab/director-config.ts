@@ -1,0 +1,59 @@
+import type { LabAddresses, LabOptions } from './lab-spec.js';
+
+/** Seed 000's service: rr over the reals in DR mode, a TCP check each, sorry server on the director. */
+export function defaultVirtualServers(a: LabAddresses): string {
+  const reals = a.reals
+    .map(
+      (address) => `    real_server ${address} 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }`,
+    )
+    .join('\n');
+  return `virtual_server ${a.vip} 80 {
+    delay_loop 1
+    lvs_sched rr
+    lvs_method DR
+    protocol TCP
+    sorry_server 127.0.0.1 80
+${reals}
+}`;
+}
+
+/** The keepalived.conf one director runs with `lbctl up`. */
+export function directorConfig(
+  options: LabOptions,
+  addresses: LabAddresses,
+  index: number,
+  instance: string,
+): string {
+  const vrrp = options.vrrp
+    ? `
+vrrp_instance VI_1 {
+    state ${index === 0 ? 'MASTER' : 'BACKUP'}
+    interface eth0
+    virtual_router_id 77
+    priority ${index === 0 ? 150 : 100}
+    advert_int 1
+    virtual_ipaddress {
+        ${addresses.vip}/32 dev eth0
+    }
+}
+`
+    : '';
+  const services = (options.virtualServers ?? defaultVirtualServers)(addresses);
+  return `! lbctl lab: director${index + 1}
+global_defs {
+    router_id director${index + 1}
+    lbctl_instance_name ${instance}
+    lbctl_data_plane xdp
+    lbctl_xdp_mode native
+}
+${vrrp}
+${services}
+`;
+}

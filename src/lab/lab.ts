@@ -1,0 +1,353 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bpfObjectPath, pinRoot } from '../bpf/index.js';
+import { LbctlError } from '../errors.js';
+import { runIn } from '../netns/exec.js';
+import { createNamespace, deleteNamespace, listNamespaces } from '../netns/netns.js';
+import { packageRoot } from '../paths.js';
+import { directorConfig } from './director-config.js';
+import { NAME_SERVER, TX_CHECKSUM_OFF } from './host-programs.js';
+import {
+  type LabAddresses,
+  type LabOptions,
+  labAddresses,
+  labHosts,
+  validateLabOptions,
+} from './lab-spec.js';
+import { LabProcesses, namespacePids, sleep, stopPid } from './processes.js';
+
+export interface LabHostStatus {
+  readonly host: string;
+  readonly namespace: string;
+  readonly address: string;
+  /** What runs there: "lbctl up (pid 123)", "http rs1 (pid 456)", "stopped". */
+  readonly running: string;
+  readonly holdsVip: boolean;
+}
+
+const HTTP_PORT = 80;
+
+/**
+ * The seeds' topology on one machine: a client, one or two directors running
+ * `lbctl up`, and real servers answering HTTP with their name, all on one L2
+ * segment (a bridge in a switch namespace, a veth per host). Everything is
+ * named with the prefix, so `down` (or the next `up`) removes what a crashed
+ * run left behind.
+ */
+export class Lab {
+  readonly addresses: LabAddresses;
+  readonly hosts: ReturnType<typeof labHosts>;
+  private readonly processes: LabProcesses;
+  private readonly stateDir: string;
+  /** True when VRRP moved the VIP; false when the lab had to place it itself. */
+  vrrpActive = false;
+
+  constructor(readonly options: LabOptions) {
+    validateLabOptions(options);
+    this.addresses = labAddresses(options);
+    this.hosts = labHosts(options);
+    this.stateDir = join(options.stateDir, options.prefix);
+    this.processes = new LabProcesses(this.stateDir);
+  }
+
+  /** The lab as `up` built it (from its saved options), or the default one. */
+  static load(defaults: LabOptions): Lab {
+    const saved = join(defaults.stateDir, defaults.prefix, 'lab.json');
+    if (!existsSync(saved)) return new Lab(defaults);
+    return new Lab({
+      ...defaults,
+      ...(JSON.parse(readFileSync(saved, 'utf8')) as Partial<LabOptions>),
+    });
+  }
+
+  namespace(host: string): string {
+    return `${this.options.prefix}-${host}`;
+  }
+
+  instance(director: string): string {
+    return `${this.options.prefix}-${director}`;
+  }
+
+  private get switchNamespace(): string {
+    return this.namespace('switch');
+  }
+
+  /** Builds the lab from scratch (removing leftovers first) and starts everything. */
+  async up(report: (line: string) => void = () => undefined): Promise<void> {
+    await this.down();
+    mkdirSync(this.stateDir, { recursive: true });
+    const { virtualServers: _generated, ...saved } = this.options;
+    writeFileSync(join(this.stateDir, 'lab.json'), `${JSON.stringify(saved, null, 2)}\n`);
+    try {
+      report(`switch: bridge br0 in ${this.switchNamespace}`);
+      await createNamespace(this.switchNamespace);
+      await runIn(this.switchNamespace, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
+      await runIn(this.switchNamespace, 'ip', ['link', 'set', 'br0', 'up']);
+      const a = this.addresses;
+      await Promise.all([
+        this.addHost(this.hosts.client, a.client),
+        ...this.hosts.directors.map((d, i) => this.addHost(d, a.directors[i]!)),
+        ...this.hosts.reals.map((r, i) => this.addHost(r, a.reals[i]!)),
+      ]);
+      report(`client ${a.client}, directors ${a.directors.join(' ')}, reals ${a.reals.join(' ')}`);
+      await Promise.all(this.hosts.reals.map((r) => this.prepareReal(r)));
+      report(`real servers answer HTTP with their name; VIP ${a.vip} on lo, ARP suppressed`);
+      if (!this.options.vrrp) await this.placeVip(this.hosts.directors[0]!);
+      for (const [i, director] of this.hosts.directors.entries()) {
+        await this.prepareDirector(director, i);
+      }
+      await Promise.all(this.hosts.directors.map((d) => this.startDirector(d)));
+      report(`directors run lbctl up (logs in ${this.stateDir})`);
+      if (this.options.vrrp) await this.awaitVrrpMaster(report);
+    } catch (err) {
+      const tail = err instanceof Error ? err.message : String(err);
+      await this.down();
+      throw new LbctlError('LAB_UP_FAILED', `Cannot build the lab: ${tail}`);
+    }
+  }
+
+  /** Removes every namespace, process, pin and file of this lab's prefix. */
+  async down(): Promise<void> {
+    const namespaces = await listNamespaces(`${this.options.prefix}-`);
+    // Directors first, politely: they detach XDP and remove their pins on SIGTERM.
+    const directors = namespaces.filter((ns) => ns.includes('-director'));
+    const others = namespaces.filter((ns) => !directors.includes(ns));
+    for (const group of [directors, others]) {
+      const pids = (await Promise.all(group.map((ns) => namespacePids(ns)))).flat();
+      await Promise.all(pids.map((pid) => stopPid(pid, 5000)));
+    }
+    for (const ns of namespaces) await deleteNamespace(ns);
+    for (const director of this.hosts.directors) {
+      rmSync(join(pinRoot, this.instance(director)), { recursive: true, force: true });
+      rmSync(join('/run/lbctl', `${this.instance(director)}.pid`), { force: true });
+    }
+    rmSync(this.stateDir, { recursive: true, force: true });
+  }
+
+  /** Runs a command on a lab host and returns its output. */
+  async exec(host: string, file: string, args: readonly string[], timeoutMs = 30_000) {
+    this.requireHost(host);
+    return runIn(this.namespace(host), file, args, { timeoutMs });
+  }
+
+  /**
+   * HTTP requests from the client to the VIP, each on a new connection, one
+   * after the other; a request that fails gives "FAILED".
+   */
+  async requests(count: number, port = HTTP_PORT, timeoutS = 1): Promise<string[]> {
+    const url = `http://${this.addresses.vip}:${port}/`;
+    const script = `for i in $(seq ${count}); do curl -s --max-time ${timeoutS} ${url} || echo FAILED; done`;
+    const { stdout } = await this.exec(
+      this.hosts.client,
+      'sh',
+      ['-c', script],
+      count * (timeoutS + 1) * 1000 + 5000,
+    );
+    return stdout.trim().split('\n');
+  }
+
+  /** Starts a real server's HTTP server, or a director's lbctl. */
+  async start(host: string): Promise<void> {
+    this.requireHost(host);
+    if (this.hosts.directors.includes(host)) await this.startDirector(host);
+    else if (this.hosts.reals.includes(host)) await this.startHttp(host, host, this.realPorts);
+    else
+      throw new LbctlError(
+        'LAB_NO_SUCH_HOST',
+        `Cannot start ${host}: only directors and reals run programs`,
+      );
+  }
+
+  /** Stops a real server's HTTP server, or a director's lbctl (SIGTERM: a clean shutdown). */
+  async stop(host: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
+    this.requireHost(host);
+    const name = this.hosts.directors.includes(host) ? `${host}.lbctl` : `${host}.http`;
+    return this.processes.stop(name, 5000, signal);
+  }
+
+  /** The log of a director's lbctl. */
+  directorLog(director: string): string {
+    return this.processes.log(`${director}.lbctl`);
+  }
+
+  async status(): Promise<LabHostStatus[] | undefined> {
+    const existing = await listNamespaces(`${this.options.prefix}-`);
+    if (!existing.includes(this.switchNamespace)) return undefined;
+    const a = this.addresses;
+    const rows: [string, string][] = [
+      [this.hosts.client, a.client],
+      ...this.hosts.directors.map((d, i): [string, string] => [d, a.directors[i]!]),
+      ...this.hosts.reals.map((r, i): [string, string] => [r, a.reals[i]!]),
+    ];
+    return Promise.all(
+      rows.map(async ([host, address]) => {
+        const namespace = this.namespace(host);
+        if (!existing.includes(namespace)) {
+          return { host, namespace, address, running: 'missing', holdsVip: false };
+        }
+        const programs: string[] = [];
+        const lbctl = this.processes.pid(`${host}.lbctl`);
+        if (lbctl !== undefined) programs.push(`lbctl up (pid ${lbctl})`);
+        const http = this.processes.pid(`${host}.http`);
+        if (http !== undefined) programs.push(`http (pid ${http})`);
+        const holdsVip = this.hosts.reals.includes(host) ? false : await this.holdsVip(host);
+        return {
+          host,
+          namespace,
+          address,
+          running: programs.join(', ') || 'stopped',
+          holdsVip,
+        };
+      }),
+    );
+  }
+
+  /** True when the director has the VIP on eth0 (is the VRRP master, or holds it statically). */
+  async holdsVip(host: string): Promise<boolean> {
+    const { stdout } = await runIn(this.namespace(host), 'ip', [
+      '-o',
+      'addr',
+      'show',
+      'dev',
+      'eth0',
+    ]);
+    return stdout.includes(` ${this.addresses.vip}/`);
+  }
+
+  private requireHost(host: string): void {
+    const all = [this.hosts.client, ...this.hosts.directors, ...this.hosts.reals];
+    if (!all.includes(host)) {
+      throw new LbctlError(
+        'LAB_NO_SUCH_HOST',
+        `Cannot use lab host '${host}': the lab has ${all.join(', ')}`,
+      );
+    }
+  }
+
+  private async addHost(host: string, address: string): Promise<void> {
+    const ns = this.namespace(host);
+    const port = this.namespace(host); // the switch side, named after the host
+    await createNamespace(ns);
+    await runIn(this.switchNamespace, 'ip', [
+      'link',
+      'add',
+      port,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      ns,
+    ]);
+    await runIn(this.switchNamespace, 'ip', ['link', 'set', port, 'master', 'br0', 'up']);
+    await runIn(ns, 'ip', [
+      'addr',
+      'add',
+      `${address}/${this.addresses.prefixLength}`,
+      'dev',
+      'eth0',
+    ]);
+    await runIn(ns, 'ip', ['link', 'set', 'eth0', 'up']);
+    await runIn(ns, 'python3', ['-c', TX_CHECKSUM_OFF, 'eth0']);
+  }
+
+  /** LVS-DR real server: answers for the VIP without announcing it (arp_ignore/arp_announce). */
+  private async prepareReal(host: string): Promise<void> {
+    const ns = this.namespace(host);
+    await runIn(ns, 'sysctl', [
+      '-q',
+      '-w',
+      'net.ipv4.conf.all.arp_ignore=1',
+      'net.ipv4.conf.all.arp_announce=2',
+      'net.ipv4.conf.lo.arp_ignore=1',
+      'net.ipv4.conf.lo.arp_announce=2',
+    ]);
+    await runIn(ns, 'ip', ['addr', 'add', `${this.addresses.vip}/32`, 'dev', 'lo']);
+    await this.startHttp(host, host, this.realPorts);
+  }
+
+  private get realPorts(): readonly number[] {
+    return this.options.httpPorts ?? [HTTP_PORT];
+  }
+
+  private async prepareDirector(director: string, index: number): Promise<void> {
+    const config = directorConfig(this.options, this.addresses, index, this.instance(director));
+    writeFileSync(this.configPath(director), config);
+    // The sorry server (127.0.0.1:80 in the configuration) answers for the VIP locally.
+    await this.startHttp(director, `sorry-${director}`, [HTTP_PORT]);
+    // XDP_TX back into a veth needs an XDP program on its peer: a pass-through one.
+    await runIn(this.switchNamespace, 'ip', [
+      'link',
+      'set',
+      'dev',
+      this.namespace(director),
+      'xdpdrv',
+      'obj',
+      bpfObjectPath('baseline'),
+      'sec',
+      'xdp',
+    ]);
+  }
+
+  configPath(director: string): string {
+    return join(this.stateDir, `${director}.conf`);
+  }
+
+  private async startDirector(director: string): Promise<void> {
+    const name = `${director}.lbctl`;
+    if (this.processes.pid(name) !== undefined) return;
+    const bin = join(packageRoot, 'bin', 'lbctl');
+    if (!existsSync(join(packageRoot, 'dist', 'src', 'cli', 'main.js'))) {
+      throw new LbctlError(
+        'LAB_NOT_BUILT',
+        'Cannot start a director: lbctl is not built (npm run build)',
+      );
+    }
+    this.processes.start(
+      name,
+      this.namespace(director),
+      process.execPath,
+      [bin, 'up', this.configPath(director), '--run-dir', this.stateDir],
+      { LBCTL_LOG_LEVEL: 'info' },
+    );
+    await this.processes.waitForLog(name, 'lbctl is up', 20_000);
+  }
+
+  private async startHttp(host: string, answer: string, ports: readonly number[]): Promise<void> {
+    const name = `${host}.http`;
+    if (this.processes.pid(name) !== undefined) return;
+    this.processes.start(name, this.namespace(host), process.execPath, [
+      '-e',
+      NAME_SERVER,
+      answer,
+      ports.join(','),
+    ]);
+    await this.processes.waitForLog(name, 'listening', 10_000);
+  }
+
+  private async placeVip(director: string): Promise<void> {
+    await runIn(this.namespace(director), 'ip', [
+      'addr',
+      'add',
+      `${this.addresses.vip}/32`,
+      'dev',
+      'eth0',
+    ]);
+  }
+
+  private async awaitVrrpMaster(report: (line: string) => void): Promise<void> {
+    const master = this.hosts.directors[0]!;
+    const deadline = Date.now() + 6000;
+    while (Date.now() < deadline) {
+      if (await this.holdsVip(master)) {
+        this.vrrpActive = true;
+        report(`VRRP: ${master} is master and holds VIP ${this.addresses.vip}`);
+        return;
+      }
+      await sleep(100);
+    }
+    await this.placeVip(master);
+    report(`VRRP did not place the VIP; ${master} holds ${this.addresses.vip} statically`);
+  }
+}

@@ -1,0 +1,93 @@
+import type { NextHop } from '../dataplane/dataplane.js';
+import { LbctlError } from '../errors.js';
+import { NeighbourTable } from '../netlink/neighbours.js';
+import { RouteNetlink } from '../netlink/rtnetlink.js';
+import type { Clock } from '../time/clock.js';
+import type { NextHopResolver } from './next-hop-resolver.js';
+
+export interface KernelNextHopsOptions {
+  readonly clock: Clock;
+  /** How long to wait for ARP/ND to answer once resolution is triggered. */
+  readonly resolveTimeoutMs?: number;
+  readonly pollMs?: number;
+}
+
+/**
+ * Next hops from the kernel's own tables: the route to the real gives the
+ * egress interface and gateway (the real itself when on-link); the neighbour
+ * table gives the MAC, resolved on demand when unknown. Answers are cached
+ * until forgotten; concurrent questions about one address share one lookup.
+ */
+export class KernelNextHops implements NextHopResolver {
+  private readonly table = new NeighbourTable();
+  private readonly links = new RouteNetlink();
+  private readonly cache = new Map<string, NextHop>();
+  private readonly pending = new Map<string, Promise<NextHop>>();
+  /** One lookup at a time: the kernel runs one dump per netlink socket (EBUSY otherwise). */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly clock: Clock;
+  private readonly resolveTimeoutMs: number;
+  private readonly pollMs: number;
+
+  constructor(options: KernelNextHopsOptions) {
+    this.clock = options.clock;
+    this.resolveTimeoutMs = options.resolveTimeoutMs ?? 1000;
+    this.pollMs = options.pollMs ?? 50;
+  }
+
+  resolve(address: string): Promise<NextHop> {
+    const cached = this.cache.get(address);
+    if (cached !== undefined) return Promise.resolve(cached);
+    let lookup = this.pending.get(address);
+    if (lookup === undefined) {
+      lookup = this.queue
+        .then(() => this.lookup(address))
+        .finally(() => this.pending.delete(address));
+      this.queue = lookup.catch(() => undefined);
+      this.pending.set(address, lookup);
+    }
+    return lookup;
+  }
+
+  forget(address: string): void {
+    this.cache.delete(address);
+  }
+
+  close(): void {
+    this.table.close();
+    this.links.close();
+  }
+
+  private async lookup(address: string): Promise<NextHop> {
+    const fail = (reason: string): never => {
+      throw new LbctlError('NEXT_HOP_UNKNOWN', `Cannot find the next hop to ${address}: ${reason}`);
+    };
+    const route = await this.table.route(address);
+    if (route.type !== 'unicast' || route.ifindex === undefined) {
+      return fail(`the route to it is ${route.type}`);
+    }
+    const ifindex = route.ifindex;
+    const link = (await this.links.listLinks()).find((l) => l.index === ifindex);
+    if (link === undefined) return fail(`interface ${ifindex} is gone`);
+    const hop = route.gateway ?? address;
+    const via = route.gateway === undefined ? '' : ` via ${route.gateway}`;
+    let neighbour = (await this.table.neighbours(ifindex)).find((n) => n.address === hop);
+    if (neighbour?.usable !== true) {
+      await this.table.triggerResolution(hop, ifindex);
+      const deadline = this.clock.now() + this.resolveTimeoutMs;
+      for (;;) {
+        neighbour = (await this.table.neighbours(ifindex)).find((n) => n.address === hop);
+        if (neighbour?.usable === true) break;
+        if (this.clock.now() >= deadline) {
+          return fail(
+            `${hop} did not answer address resolution on ${link.name}${via} within ${this.resolveTimeoutMs} ms`,
+          );
+        }
+        await new Promise<void>((resolve) => this.clock.setTimer(this.pollMs, resolve));
+      }
+    }
+    const answer: NextHop = { interface: link.name, mac: neighbour.mac ?? fail('no MAC') };
+    this.cache.set(address, answer);
+    return answer;
+  }
+}

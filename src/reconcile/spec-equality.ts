@@ -1,0 +1,48 @@
+import { isIPv6 } from 'node:net';
+import type { RealSpec, ServiceKey, ServiceSpec } from '../dataplane/dataplane.js';
+import type { DesiredReal } from './desired-services.js';
+import { canonicalAddress, realKey } from './service-mapping.js';
+
+/** Identifies a service across desired and applied state. */
+export function serviceKey(key: ServiceKey): string {
+  return `${key.protocol}|${canonicalAddress(key.vip)}|${key.port}`;
+}
+
+/** Same settings, with the data plane's defaults spelt out (a missing prefix is the full one). */
+export function sameServiceSettings(a: ServiceSpec, b: ServiceSpec): boolean {
+  const full = isIPv6(a.vip) ? 128 : 32;
+  return (
+    serviceKey(a) === serviceKey(b) &&
+    a.scheduler === b.scheduler &&
+    (a.hashSourcePort ?? false) === (b.hashSourcePort ?? false) &&
+    a.persistence?.timeoutS === b.persistence?.timeoutS &&
+    (a.persistence === undefined ||
+      (a.persistence.prefixLength ?? full) === (b.persistence?.prefixLength ?? full))
+  );
+}
+
+/** True when `applied` holds exactly `wanted` (weights and forwarding), whatever the next hops. */
+export function sameRealsIgnoringNextHop(
+  applied: readonly RealSpec[],
+  wanted: readonly DesiredReal[],
+): boolean {
+  if (applied.length !== wanted.length) return false;
+  const byKey = new Map(applied.map((r) => [realKey(canonicalAddress(r.address), r.port), r]));
+  return wanted.every((w) => {
+    const a = byKey.get(realKey(w.address, w.port));
+    return a !== undefined && a.weight === w.weight && a.forwarding === w.forwarding;
+  });
+}
+
+/** True when both lists hold the same reals with the same next hops, in any order. */
+export function sameReals(a: readonly RealSpec[], b: readonly RealSpec[]): boolean {
+  if (!sameRealsIgnoringNextHop(a, b)) return false;
+  const byKey = new Map(a.map((r) => [realKey(canonicalAddress(r.address), r.port), r]));
+  return b.every((r) => {
+    const other = byKey.get(realKey(canonicalAddress(r.address), r.port));
+    return (
+      other?.via?.interface === r.via?.interface &&
+      other?.via?.mac.toLowerCase() === r.via?.mac.toLowerCase()
+    );
+  });
+}

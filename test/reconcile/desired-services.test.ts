@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ServiceSpec } from '../../src/dataplane/dataplane.js';
+import { freezeState } from '../../src/health/desired-state.js';
+import { desiredServices } from '../../src/reconcile/desired-services.js';
+import type { MappedVirtualServer } from '../../src/reconcile/service-mapping.js';
+
+const SERVICE: ServiceSpec = { vip: '10.0.0.100', port: 80, protocol: 'tcp', scheduler: 'rr' };
+
+function mapped(sorry: string | undefined, forwarding: 'dr' | 'nat' = 'dr'): MappedVirtualServer {
+  return {
+    name: 'TCP 10.0.0.100:80',
+    services: [SERVICE],
+    vips: ['10.0.0.100'],
+    reals: new Map([
+      ['10.0.0.11:8080', { address: '10.0.0.11', port: 8080, forwarding }],
+      ['10.0.0.12:8080', { address: '10.0.0.12', port: 8080, forwarding }],
+    ]),
+    ...(sorry !== undefined ? { sorry: { address: sorry, port: 80, forwarding: 'dr' } } : {}),
+  };
+}
+
+const isLocal = (address: string) => address.startsWith('127.') || address === '10.0.0.2';
+
+describe('desired services from health state', () => {
+  it('gives DR reals the service port and NAT reals their own', () => {
+    const state = freezeState({
+      reals: [
+        { address: '10.0.0.11', port: 8080, weight: 2 },
+        { address: '10.0.0.12', port: 8080, weight: 0 },
+      ],
+      quorumUp: true,
+    });
+    assert.deepEqual(desiredServices(mapped(undefined, 'dr'), state, isLocal)[0]?.reals, [
+      { address: '10.0.0.11', port: 80, weight: 2, forwarding: 'dr' },
+      { address: '10.0.0.12', port: 80, weight: 0, forwarding: 'dr' },
+    ]);
+    assert.deepEqual(desiredServices(mapped(undefined, 'nat'), state, isLocal)[0]?.reals, [
+      { address: '10.0.0.11', port: 8080, weight: 2, forwarding: 'nat' },
+      { address: '10.0.0.12', port: 8080, weight: 0, forwarding: 'nat' },
+    ]);
+  });
+
+  it('forwards to a remote sorry server like a real', () => {
+    const state = freezeState({
+      reals: [],
+      sorry: { address: '10.0.0.50', port: 80, weight: 1 },
+      quorumUp: false,
+    });
+    assert.deepEqual(desiredServices(mapped('10.0.0.50'), state, isLocal), [
+      { spec: SERVICE, reals: [{ address: '10.0.0.50', port: 80, weight: 1, forwarding: 'dr' }] },
+    ]);
+  });
+
+  it('leaves the service to the director itself while a local sorry server is in charge', () => {
+    const state = freezeState({
+      reals: [{ address: '10.0.0.11', port: 8080, weight: 0 }],
+      sorry: { address: '127.0.0.1', port: 80, weight: 1 },
+      quorumUp: false,
+    });
+    assert.deepEqual(desiredServices(mapped('127.0.0.1'), state, isLocal), []);
+  });
+
+  it('keeps the service without the local sorry server while it waits at weight 0', () => {
+    const state = freezeState({
+      reals: [{ address: '10.0.0.11', port: 8080, weight: 1 }],
+      sorry: { address: '10.0.0.2', port: 80, weight: 0 },
+      quorumUp: true,
+    });
+    assert.deepEqual(desiredServices(mapped('10.0.0.2'), state, isLocal)[0]?.reals, [
+      { address: '10.0.0.11', port: 80, weight: 1, forwarding: 'dr' },
+    ]);
+  });
+});

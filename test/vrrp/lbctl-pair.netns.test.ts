@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { runIn } from '../../src/netns/exec.js';
+import { waitFor } from '../support/wait.js';
+import { keepalivedConf } from './support/conf.js';
+import { LbctlDaemon } from './support/daemons.js';
+import { Lab } from './support/lab.js';
+
+const VIP = '10.78.0.100';
+
+describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
+  let lab: Lab;
+  const daemons: LbctlDaemon[] = [];
+  const node = (role: string) => {
+    const d = new LbctlDaemon(
+      role,
+      lab.host(role).namespace,
+      `${lab.dir}/${role}-${daemons.length}`,
+    );
+    daemons.push(d);
+    return d;
+  };
+
+  before(async () => {
+    lab = await Lab.create('lbv-', { client: '10.78.0.10', d1: '10.78.0.1', d2: '10.78.0.2' });
+  });
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) await d.stop('SIGKILL');
+  });
+  after(async () => {
+    for (const d of daemons.splice(0)) await d.stop('SIGKILL');
+    await lab?.close();
+  });
+
+  it('elects the higher priority, fails over on SIGKILL with a gratuitous ARP, fails back on restart', async () => {
+    const conf = (priority: number) =>
+      keepalivedConf(`n${priority}`, [
+        { name: 'VI_1', vrid: 10, priority, vips: [`${VIP}/24`], advertInt: 0.1 },
+      ]);
+    const d1 = node('d1');
+    const d2 = node('d2');
+    d1.start(conf(150));
+    d2.start(conf(100));
+    await d1.waitForState('VI_1', 'MASTER', 5000);
+    await d2.waitForState('VI_1', 'BACKUP', 5000);
+    await waitFor('VIP on d1', async () => ((await lab.hasAddress('d1', VIP)) ? true : undefined));
+    assert.equal(await lab.hasAddress('d2', VIP), false);
+    assert.ok(await lab.ping('client', VIP), 'client reaches the VIP at d1');
+    assert.equal(await lab.neighbourMac('client', VIP), lab.host('d1').mac);
+
+    const killedAt = Date.now();
+    await d1.stop('SIGKILL');
+    const takeover = await d2.waitForState('VI_1', 'MASTER', 3000, killedAt);
+    // No traffic from the client meanwhile: only the gratuitous ARP can change its entry.
+    await waitFor(
+      'client ARP entry for the VIP to move to d2',
+      async () =>
+        (await lab.neighbourMac('client', VIP)) === lab.host('d2').mac ? true : undefined,
+      { timeoutMs: 1000 },
+    );
+    assert.ok(Date.now() - takeover < 1500);
+    assert.ok(await lab.hasAddress('d2', VIP));
+    assert.ok(await lab.ping('client', VIP), 'client reaches the VIP at d2');
+
+    // d1 comes back: it removes the VIP its killed run left behind, then preempts.
+    const restartedAt = Date.now();
+    const d1b = node('d1');
+    d1b.start(conf(150));
+    await d1b.waitForState('VI_1', 'BACKUP', 5000);
+    await d1b.waitForState('VI_1', 'MASTER', 5000);
+    await d2.waitForState('VI_1', 'BACKUP', 3000, restartedAt);
+    await waitFor('VIP gone from d2', async () =>
+      (await lab.hasAddress('d2', VIP)) ? undefined : true,
+    );
+    assert.ok(await lab.hasAddress('d1', VIP));
+    await waitFor(
+      'client ARP entry for the VIP back on d1',
+      async () =>
+        (await lab.neighbourMac('client', VIP)) === lab.host('d1').mac ? true : undefined,
+      { timeoutMs: 1000 },
+    );
+    assert.ok(d1b.entries('removing virtual address left by a previous run').length > 0);
+    await d1b.stop('SIGTERM');
+    await d2.stop('SIGTERM');
+  });
+
+  it('keeps a lower priority master with nopreempt', async () => {
+    const vip = '10.78.0.140';
+    const conf = (priority: number) =>
+      keepalivedConf(`n${priority}`, [
+        { name: 'VI_NP', vrid: 40, priority, vips: [`${vip}/24`], advertInt: 0.1, nopreempt: true },
+      ]);
+    const d2 = node('d2');
+    d2.start(conf(100));
+    await d2.waitForState('VI_NP', 'MASTER', 5000);
+    const d1 = node('d1');
+    d1.start(conf(150));
+    await d1.waitForState('VI_NP', 'BACKUP', 5000);
+    // Four master-down intervals (0.3 s + skew) later the higher priority node still waits.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(d1.state('VI_NP'), 'BACKUP');
+    assert.equal(d2.state('VI_NP'), 'MASTER');
+    assert.ok(await lab.hasAddress('d2', vip));
+    assert.equal(await lab.hasAddress('d1', vip), false);
+  });
+
+  it('hands over within the skew time when the master stops gracefully (priority 0)', async () => {
+    const vip = '10.78.0.150';
+    // advert_int 0.5 s: master-down for priority 100 is 1.5 s + 0.3 s skew; priority 0 cuts it to the skew.
+    const conf = (priority: number) =>
+      keepalivedConf(`n${priority}`, [
+        { name: 'VI_P0', vrid: 50, priority, vips: [`${vip}/24`], advertInt: 0.5 },
+      ]);
+    const d1 = node('d1');
+    const d2 = node('d2');
+    d1.start(conf(150));
+    d2.start(conf(100));
+    await d1.waitForState('VI_P0', 'MASTER', 5000);
+    await d2.waitForState('VI_P0', 'BACKUP', 5000);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const stoppedAt = Date.now();
+    await d1.stop('SIGTERM');
+    const takeover = await d2.waitForState('VI_P0', 'MASTER', 3000, stoppedAt);
+    assert.ok(takeover - stoppedAt < 1000, `takeover took ${takeover - stoppedAt} ms`);
+    assert.equal(await lab.hasAddress('d1', vip), false, 'the stopped node released the VIP');
+    await waitFor('VIP on d2', async () => ((await lab.hasAddress('d2', vip)) ? true : undefined));
+  });
+
+  it('moves mastership when a track_script fails and lowers priority below the peer', async () => {
+    const vip = '10.78.0.160';
+    const flag = `${lab.dir}/d1-service-down`;
+    const d1 = node('d1');
+    const d2 = node('d2');
+    d1.start(
+      keepalivedConf(
+        'n1',
+        [
+          {
+            name: 'VI_TS',
+            vrid: 60,
+            priority: 150,
+            vips: [`${vip}/24`],
+            advertInt: 0.1,
+            trackScripts: ['chk_service'],
+          },
+        ],
+        [{ name: 'chk_service', script: `/usr/bin/test ! -e ${flag}`, interval: 0.1, weight: -60 }],
+      ),
+    );
+    d2.start(
+      keepalivedConf('n2', [
+        { name: 'VI_TS', vrid: 60, priority: 100, vips: [`${vip}/24`], advertInt: 0.1 },
+      ]),
+    );
+    await d1.waitForState('VI_TS', 'MASTER', 5000);
+    await d2.waitForState('VI_TS', 'BACKUP', 5000);
+    const failedAt = Date.now();
+    writeFileSync(flag, '');
+    await d2.waitForState('VI_TS', 'MASTER', 3000, failedAt);
+    await d1.waitForState('VI_TS', 'BACKUP', 3000, failedAt);
+    const change = d1.entries('effective priority changed').at(-1);
+    assert.equal(change?.to, 90);
+    await waitFor('VIP moved to d2', async () =>
+      (await lab.hasAddress('d2', vip)) && !(await lab.hasAddress('d1', vip)) ? true : undefined,
+    );
+  });
+
+  it('runs two instances active/active across the two nodes', async () => {
+    const [vipA, vipB] = ['10.78.0.170', '10.78.0.171'];
+    const conf = (name: string, priorityA: number, priorityB: number) =>
+      keepalivedConf(name, [
+        { name: 'VI_A', vrid: 70, priority: priorityA, vips: [`${vipA}/24`], advertInt: 0.1 },
+        { name: 'VI_B', vrid: 71, priority: priorityB, vips: [`${vipB}/24`], advertInt: 0.1 },
+      ]);
+    const d1 = node('d1');
+    const d2 = node('d2');
+    d1.start(conf('n1', 150, 100));
+    d2.start(conf('n2', 100, 150));
+    await d1.waitForState('VI_A', 'MASTER', 5000);
+    await d2.waitForState('VI_B', 'MASTER', 5000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(d1.state('VI_B'), 'BACKUP');
+    assert.equal(d2.state('VI_A'), 'BACKUP');
+    assert.deepEqual(
+      [await lab.hasAddress('d1', vipA), await lab.hasAddress('d1', vipB)],
+      [true, false],
+    );
+    assert.deepEqual(
+      [await lab.hasAddress('d2', vipA), await lab.hasAddress('d2', vipB)],
+      [false, true],
+    );
+    assert.ok(await lab.ping('client', vipA));
+    assert.ok(await lab.ping('client', vipB));
+    assert.equal(await lab.neighbourMac('client', vipA), lab.host('d1').mac);
+    assert.equal(await lab.neighbourMac('client', vipB), lab.host('d2').mac);
+  });
+
+  it('elects and fails over with unicast peers', async () => {
+    const vip = '10.78.0.180';
+    const [a1, a2] = [lab.host('d1').address, lab.host('d2').address];
+    const conf = (priority: number, self: string, peer: string) =>
+      keepalivedConf(`n${priority}`, [
+        {
+          name: 'VI_U',
+          vrid: 80,
+          priority,
+          vips: [`${vip}/24`],
+          advertInt: 0.1,
+          unicastSrc: self,
+          unicastPeers: [peer],
+        },
+      ]);
+    const d1 = node('d1');
+    const d2 = node('d2');
+    d1.start(conf(150, a1, a2));
+    d2.start(conf(100, a2, a1));
+    await d1.waitForState('VI_U', 'MASTER', 5000);
+    await d2.waitForState('VI_U', 'BACKUP', 5000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(d2.state('VI_U'), 'BACKUP', 'the backup keeps hearing unicast adverts');
+    const killedAt = Date.now();
+    await d1.stop('SIGKILL');
+    await d2.waitForState('VI_U', 'MASTER', 3000, killedAt);
+    await waitFor('VIP on d2', async () => ((await lab.hasAddress('d2', vip)) ? true : undefined));
+  });
+
+  it('runs IPv6 (v3 over ff02::12) and moves the client with an unsolicited neighbour advertisement', async () => {
+    const vip = 'fd00:78::100';
+    await runIn(lab.host('client').namespace, 'ip', [
+      '-6',
+      'addr',
+      'add',
+      'fd00:78::10/64',
+      'dev',
+      'eth0',
+    ]);
+    const conf = (priority: number) =>
+      keepalivedConf(`n${priority}`, [
+        { name: 'VI_6', vrid: 90, priority, vips: [`${vip}/64`], advertInt: 0.1 },
+      ]);
+    const d1 = node('d1');
+    const d2 = node('d2');
+    d1.start(conf(150));
+    d2.start(conf(100));
+    await d1.waitForState('VI_6', 'MASTER', 5000);
+    await d2.waitForState('VI_6', 'BACKUP', 5000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(d2.state('VI_6'), 'BACKUP', 'the backup accepts the IPv6 adverts');
+    assert.ok(await lab.ping('client', vip), 'client reaches the IPv6 VIP at d1');
+    assert.equal(await lab.neighbourMac('client', vip), lab.host('d1').mac);
+    const killedAt = Date.now();
+    await d1.stop('SIGKILL');
+    await d2.waitForState('VI_6', 'MASTER', 3000, killedAt);
+    await waitFor(
+      'client neighbour entry for the VIP to move to d2',
+      async () =>
+        (await lab.neighbourMac('client', vip)) === lab.host('d2').mac ? true : undefined,
+      { timeoutMs: 1000 },
+    );
+    assert.ok(await lab.ping('client', vip), 'client reaches the IPv6 VIP at d2');
+  });
+});
