@@ -1,5 +1,6 @@
 import type { Config } from '../config/model.js';
 import type { Logger } from '../log.js';
+import { MetricsService } from '../metrics/metrics-service.js';
 import type { Clock } from '../time/clock.js';
 import type { Service } from './service.js';
 import { VirtualServerService } from './virtual-server-service.js';
@@ -13,16 +14,28 @@ export interface ServiceContext {
 
 /**
  * The services `lbctl up` runs for a configuration, in start order: VRRP
- * first, so virtual servers with ha_suspend can follow its states.
+ * first, so virtual servers with ha_suspend can follow its states; metrics
+ * last, reading from both.
  */
 export function buildServices(context: ServiceContext): Service[] {
   const services: Service[] = [];
   const vrrp = context.config.vrrpInstances.length > 0 ? new VrrpService(context) : undefined;
   if (vrrp !== undefined) services.push(vrrp);
-  if (context.config.virtualServers.length > 0) {
-    services.push(
-      new VirtualServerService(vrrp === undefined ? context : { ...context, instanceStates: vrrp }),
-    );
+  const virtualServers =
+    context.config.virtualServers.length > 0
+      ? new VirtualServerService(
+          vrrp === undefined ? context : { ...context, instanceStates: vrrp },
+        )
+      : undefined;
+  if (virtualServers !== undefined) services.push(virtualServers);
+  const listen = context.config.global.metricsListen;
+  if (listen !== undefined) {
+    const sources = {
+      vrrp: () => vrrp?.engine,
+      dataPlane: () => virtualServers?.dataPlane,
+      virtualServers: () => virtualServers?.virtualServerStates() ?? [],
+    };
+    services.push(new MetricsService(listen, sources, context.logger));
   }
   return services;
 }

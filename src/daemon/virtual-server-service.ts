@@ -2,9 +2,10 @@ import { isIPv6 } from 'node:net';
 import { RawIcmpEchoer } from '../checkers/raw-icmp-echoer.js';
 import { CheckScheduler } from '../checkers/scheduler.js';
 import type { Config, VrrpInstance } from '../config/model.js';
-import { DEFAULT_TIMEOUTS, type Timeouts } from '../dataplane/dataplane.js';
+import { type DataPlane, DEFAULT_TIMEOUTS, type Timeouts } from '../dataplane/dataplane.js';
 import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp-dataplane.js';
 import { LbctlError } from '../errors.js';
+import type { DesiredServiceState } from '../health/desired-state.js';
 import { ProcessScriptRunner } from '../health/script-runner.js';
 import { VirtualServerMonitor } from '../health/virtual-server-monitor.js';
 import type { Logger } from '../log.js';
@@ -63,6 +64,20 @@ export class VirtualServerService implements Service {
     this.logger = options.logger.child({ component: 'virtual-servers' });
     this.clock = options.clock;
     this.instanceStates = options.instanceStates;
+  }
+
+  /** The data plane while running (for counters). */
+  get dataPlane(): DataPlane | undefined {
+    return this.plane;
+  }
+
+  /** Each virtual server's current health conclusion, by name. */
+  virtualServerStates(): { name: string; state: DesiredServiceState; suspended: boolean }[] {
+    return this.monitors.map((monitor) => ({
+      name: monitor.name,
+      state: monitor.current(),
+      suspended: monitor.isSuspended,
+    }));
   }
 
   async start(): Promise<void> {

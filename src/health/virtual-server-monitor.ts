@@ -53,6 +53,11 @@ export class VirtualServerMonitor {
     this.health.start();
   }
 
+  /** How logs, scripts and metrics name the service, e.g. "10.0.0.3:80". */
+  get name(): string {
+    return this.options.name;
+  }
+
   current(): DesiredServiceState {
     return this.health.current();
   }

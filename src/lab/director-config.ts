@@ -52,6 +52,7 @@ global_defs {
     lbctl_instance_name ${instance}
     lbctl_data_plane xdp
     lbctl_xdp_mode native
+    lbctl_metrics_listen 127.0.0.1:9477
 }
 ${vrrp}
 ${services}

@@ -132,6 +132,27 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
     assert.deepEqual(count(answers), { rs1: 30, rs2: 10 });
   });
 
+  it('serves Prometheus metrics with the connections it forwarded', async () => {
+    const { stdout } = await lab.exec(director, 'curl', ['-s', 'http://127.0.0.1:9477/metrics']);
+    const connections = (port: number) =>
+      Number(
+        new RegExp(
+          `^lbctl_service_connections_total\\{service="TCP ${lab.addresses.vip}:${port}"\\} (\\d+)$`,
+          'm',
+        ).exec(stdout)?.[1],
+      );
+    // The rr and wrr tests above made 8 and 40 connections.
+    assert.ok(connections(80) >= 8, stdout);
+    assert.ok(connections(81) >= 40, stdout);
+    assert.match(
+      stdout,
+      new RegExp(
+        `^lbctl_virtual_server_quorum_up\\{virtual_server="TCP ${lab.addresses.vip}:80"\\} 1$`,
+        'm',
+      ),
+    );
+  });
+
   it('keeps one client on one real server with persistence_timeout (seed 004)', async () => {
     const answers = await lab.requests(10, 82);
     assert.equal(new Set(answers).size, 1, answers.join(','));

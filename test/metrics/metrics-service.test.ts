@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { DataPlane, DataPlaneCounters } from '../../src/dataplane/dataplane.js';
+import { silentLogger } from '../../src/log.js';
+import { MetricsService, parseListen } from '../../src/metrics/metrics-service.js';
+import { instanceOptions, TestCluster } from '../vrrp/support/cluster.js';
+
+const counters: DataPlaneCounters = {
+  global: { forwarded: { packets: 12, bytes: 1200 }, malformed: { packets: 1, bytes: 60 } },
+  services: [
+    {
+      service: { vip: '10.0.0.3', port: 80, protocol: 'tcp' },
+      packets: 12,
+      bytes: 1200,
+      newConnections: 3,
+      reals: [
+        { address: '10.0.0.7', port: 80, packets: 7, bytes: 700, newConnections: 2 },
+        { address: '10.0.0.8', port: 80, packets: 5, bytes: 500, newConnections: 1 },
+      ],
+    },
+  ],
+};
+
+/** Only counters() is read by the metrics. */
+const fakePlane = { counters: async () => counters } as unknown as DataPlane;
+
+async function scrape(port: number, path = '/metrics'): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: await res.text() };
+}
+
+describe('Prometheus metrics', () => {
+  it('exposes VRRP state, health and data-plane counters at /metrics', async () => {
+    const cluster = new TestCluster();
+    const node = cluster.add('lb01', '192.168.0.201', [instanceOptions({ priority: 150 })]);
+    node.engine.start();
+    cluster.clock.advance(4000); // past the master-down interval: MASTER
+    assert.equal(cluster.state('lb01'), 'MASTER');
+
+    const metrics = new MetricsService(
+      '127.0.0.1:0',
+      {
+        vrrp: () => node.engine,
+        dataPlane: () => fakePlane,
+        virtualServers: () => [
+          {
+            name: 'TCP 10.0.0.3:80',
+            suspended: false,
+            state: { quorumUp: true, reals: [{ address: '10.0.0.7', port: 80, weight: 1 }] },
+          },
+        ],
+      },
+      silentLogger(),
+    );
+    await metrics.start();
+    try {
+      const { status, body } = await scrape(metrics.port ?? 0);
+      assert.equal(status, 200);
+      const expected = [
+        'lbctl_vrrp_state{instance="VI_1",state="MASTER"} 1',
+        'lbctl_vrrp_state{instance="VI_1",state="BACKUP"} 0',
+        'lbctl_vrrp_priority{instance="VI_1"} 150',
+        'lbctl_vrrp_became_master_total{instance="VI_1"} 1',
+        'lbctl_vrrp_adverts_dropped_total{instance="VI_1",reason="authFailure"} 0',
+        'lbctl_virtual_server_quorum_up{virtual_server="TCP 10.0.0.3:80"} 1',
+        'lbctl_virtual_server_sorry_active{virtual_server="TCP 10.0.0.3:80"} 0',
+        'lbctl_real_server_weight{virtual_server="TCP 10.0.0.3:80",real_server="10.0.0.7:80"} 1',
+        'lbctl_dataplane_packets_total{reason="forwarded"} 12',
+        'lbctl_dataplane_bytes_total{reason="malformed"} 60',
+        'lbctl_service_connections_total{service="TCP 10.0.0.3:80"} 3',
+        'lbctl_real_server_packets_total{service="TCP 10.0.0.3:80",real_server="10.0.0.8:80"} 5',
+      ];
+      for (const line of expected) assert.ok(body.split('\n').includes(line), `missing: ${line}`);
+      const sent = /^lbctl_vrrp_adverts_sent_total\{instance="VI_1"\} (\d+)$/m.exec(body);
+      assert.ok(Number(sent?.[1]) >= 1, 'the master has sent adverts');
+
+      assert.equal((await scrape(metrics.port ?? 0, '/')).status, 404);
+    } finally {
+      await metrics.close();
+      node.engine.stop();
+    }
+  });
+
+  it('reports empty sources without failing', async () => {
+    const metrics = new MetricsService(
+      '127.0.0.1:0',
+      { vrrp: () => undefined, dataPlane: () => undefined, virtualServers: () => [] },
+      silentLogger(),
+    );
+    await metrics.start();
+    try {
+      const { status, body } = await scrape(metrics.port ?? 0);
+      assert.equal(status, 200);
+      assert.match(body, /# TYPE lbctl_vrrp_state gauge/);
+    } finally {
+      await metrics.close();
+    }
+  });
+
+  it('rejects a listen address it cannot parse, naming it', () => {
+    assert.deepEqual(parseListen('[::1]:9477'), { host: '::1', port: 9477 });
+    assert.throws(
+      () => parseListen('localhost'),
+      /Cannot serve metrics on 'localhost': expected host:port/,
+    );
+    assert.throws(() => parseListen('1.2.3.4:99999'), /expected host:port/);
+  });
+});
