@@ -8,7 +8,9 @@
  * case is built so that iteration N+1 meets the same state as iteration N:
  * DR rewrites only MACs; NAT translates to a real whose address and port equal
  * the VIP's (every rewrite and checksum update still happens); a TCP timeout
- * of 0 makes every packet find its connection expired (new-flow path). TUN
+ * of 0 makes every packet find its connection expired, so it is scheduled and
+ * its entry written again (the new-flow path: service lookup, scheduler,
+ * connection insert). TUN
  * grows the packet, so it is timed one run at a time (median), against a
  * baseline timed the same way.
  */

@@ -38,6 +38,14 @@
 const volatile __u32 lb_malformed_verdict = XDP_PASS;
 /* Verdict for IP fragments (they carry no ports, so they cannot be scheduled). */
 const volatile __u32 lb_fragment_verdict = XDP_PASS;
+/* lb_conns holds a power of two of sets; a flow's set is its hash & this mask. */
+const volatile __u32 lb_conn_set_mask = 65535;
+/*
+ * Nanoseconds per jiffy (10^9 / CONFIG_HZ). The clock is jiffies because the
+ * verifier inlines bpf_jiffies64() while every real helper call costs a call
+ * and a return; 0 (HZ unknown) falls back to bpf_ktime_get_coarse_ns().
+ */
+const volatile __u64 lb_ns_per_jiffy = 0;
 
 /* Virtual services: {VIP, port, proto, family} -> service (port 0 = all ports). */
 struct {
@@ -72,12 +80,16 @@ struct {
 	__type(value, __u32);
 } lb_rr_pos SEC(".maps");
 
-/* Connection table: client flow -> real, with last-seen time for ipvsadm-style timeouts. */
+/*
+ * Connection table: client flow -> real, with last-seen time for ipvsadm-style
+ * timeouts. Set-associative (LB_CONN_WAYS entries per set) in an array, so a
+ * lookup or insert is inline code: no helper call, no bucket lock.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 262144);
-	__type(key, struct lb_flow_key);
-	__type(value, struct lb_conn);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct lb_conn_set);
 } lb_conns SEC(".maps");
 
 /* Persistence templates: {masked client address, service} -> real (ipvsadm -p). */
@@ -256,6 +268,34 @@ static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p
 	return lb_parse_l4(&nh, data_end, p, proto);
 }
 
+/* Upper bounds on header offsets, so offsets held as plain numbers stay provably in range. */
+#define LB_MAX_L3_OFF 64
+#define LB_MAX_L4_OFF 512
+
+/*
+ * Makes the verifier forget which parse path produced p's header pointers.
+ * Each combination of VLAN tag, IPv6 extension headers and protocol leaves
+ * pointers with different known offsets, and the verifier walked everything
+ * after parsing once per combination (400,000-700,000 instructions of the
+ * 1,000,000 limit, and 6-11 s per load; now about 100,000 and 0.1 s). XORing the offsets with
+ * cfg->zero, always 0 but unknown to the verifier, turns them into bounded
+ * unknowns: one walk covers every path, at the cost of two XORs per packet.
+ */
+static __always_inline int lb_forget_parse_path(struct xdp_md *ctx, struct lb_pkt *p, const struct lb_config *cfg)
+{
+	void *data = (void *)(long)ctx->data;
+	__u64 l3 = (__u64)(p->l3 - data) ^ cfg->zero;
+	__u64 l4 = (__u64)(p->l4 - data) ^ cfg->zero;
+
+	/* Bound the very registers that are added to data below. */
+	asm volatile("" : "+r"(l3), "+r"(l4));
+	if (l3 > LB_MAX_L3_OFF || l4 > LB_MAX_L4_OFF)
+		return -1;
+	p->l3 = data + l3;
+	p->l4 = data + l4;
+	return 0;
+}
+
 static __always_inline struct lb_config *lb_get_config(void)
 {
 	__u32 zero = 0;
@@ -268,6 +308,121 @@ static __always_inline __u64 lb_conn_timeout(const struct lb_config *cfg, __u8 p
 	if (proto == IPPROTO_TCP)
 		return (flags & LB_CONN_F_FIN) ? cfg->tcp_fin_timeout_ns : cfg->tcp_timeout_ns;
 	return cfg->udp_timeout_ns;
+}
+
+/* Monotonic time in ns at tick resolution: plenty for second-scale timeouts. */
+static __always_inline __u64 lb_now(void)
+{
+	if (lb_ns_per_jiffy)
+		return bpf_jiffies64() * lb_ns_per_jiffy;
+	return bpf_ktime_get_coarse_ns();
+}
+
+/*
+ * An entry younger than its timeout. The age is signed: another CPU may have
+ * stamped the entry with a tick this CPU has not read yet.
+ */
+static __always_inline int lb_fresh(__u64 now, __u64 last_seen, __u64 timeout)
+{
+	return (__s64)(now - last_seen) < (__s64)timeout;
+}
+
+/*
+ * How stale a live entry's last-seen time may get before a packet rewrites it:
+ * 1/16 of the timeout, at most a second. Most packets then write nothing.
+ */
+static __always_inline __u64 lb_refresh_lag(__u64 timeout)
+{
+	__u64 lag = timeout >> 4;
+
+	return lag < LB_NS_PER_S ? lag : LB_NS_PER_S;
+}
+
+/* The set a flow belongs in. */
+static __always_inline struct lb_conn_set *lb_conn_set_of(const struct lb_flow_key *key, struct lb_flow_hash *h)
+{
+	__u32 idx;
+
+	*h = lb_hash_flow(key, key->family == LB_FAMILY_IPV4);
+	idx = h->set & lb_conn_set_mask;
+	return bpf_map_lookup_elem(&lb_conns, &idx);
+}
+
+static __always_inline int lb_flow_key_eq(const struct lb_flow_key *a, const struct lb_flow_key *b)
+{
+	const __u64 *x = (const void *)a, *y = (const void *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/*
+ * The flow's entry in its set, or NULL. *real_id and *service_id are read
+ * once and verified against the entry's check, so what the caller uses is
+ * what was written for this flow, even if another CPU rewrites the entry now.
+ */
+static __always_inline struct lb_conn_slot *lb_conn_find(struct lb_conn_set *set, const struct lb_flow_key *key,
+							 __u32 check, __u32 *real_id, __u32 *service_id)
+{
+#pragma unroll
+	for (int i = 0; i < LB_CONN_WAYS; i++) {
+		struct lb_conn_slot *s = &set->ways[i];
+		__u32 rid, sid;
+
+		if (!lb_flow_key_eq(&s->key, key))
+			continue;
+		rid = s->conn.real_id;
+		sid = s->conn.service_id;
+		if (s->conn.check != lb_conn_check(check, rid, sid))
+			continue;
+		*real_id = rid;
+		*service_id = sid;
+		return s;
+	}
+	return NULL;
+}
+
+/* Where a new flow goes: an empty entry of its set, else the one seen least recently. */
+static __always_inline struct lb_conn_slot *lb_conn_victim(struct lb_conn_set *set)
+{
+	struct lb_conn_slot *victim = &set->ways[0];
+
+#pragma unroll
+	for (int i = 0; i < LB_CONN_WAYS; i++) {
+		struct lb_conn_slot *s = &set->ways[i];
+
+		if (s->key.family == 0)
+			return s;
+		if (s->conn.last_seen_ns < victim->conn.last_seen_ns)
+			victim = s;
+	}
+	return victim;
+}
+
+/*
+ * Records a flow: its own stale entry is reused, otherwise it evicts within its
+ * set. The slot pointer dies here, so the verifier does not carry one state per
+ * way through the rest of the program.
+ */
+static __always_inline void lb_conn_insert(struct lb_conn_set *set, const struct lb_flow_key *key, __u32 check,
+					   __u32 real_id, __u32 service_id, __u32 flags, __u64 now)
+{
+	struct lb_conn_slot *s = NULL;
+
+#pragma unroll
+	for (int i = 0; i < LB_CONN_WAYS; i++) {
+		if (lb_flow_key_eq(&set->ways[i].key, key)) {
+			s = &set->ways[i];
+			break;
+		}
+	}
+	if (!s)
+		s = lb_conn_victim(set);
+	__builtin_memcpy(&s->key, key, sizeof(*key));
+	s->conn.real_id = real_id;
+	s->conn.service_id = service_id;
+	s->conn.flags = flags;
+	s->conn.last_seen_ns = now;
+	s->conn.check = lb_conn_check(check, real_id, service_id);
 }
 
 /* A real that may carry traffic for this service (present and not removed). */
@@ -343,7 +498,7 @@ static __always_inline __u32 lb_persistent_real(const struct lb_service *svc, co
 	lb_mask_addr(pk.src, svc->persist_prefix);
 	pk.service_id = svc->id;
 	tmpl = bpf_map_lookup_elem(&lb_persist, &pk);
-	if (tmpl && now - tmpl->last_seen_ns < (__u64)svc->persist_timeout_s * LB_NS_PER_S) {
+	if (tmpl && lb_fresh(now, tmpl->last_seen_ns, (__u64)svc->persist_timeout_s * LB_NS_PER_S)) {
 		r = lb_live_real(tmpl->real_id, svc->id);
 		if (r && r->weight > 0) {
 			tmpl->last_seen_ns = now;
@@ -736,7 +891,9 @@ static __always_inline int lb_icmp_steer(struct xdp_md *ctx, struct lb_pkt *p, c
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct lb_flow_key key = {};
-	struct lb_conn *conn;
+	struct lb_conn_set *set;
+	struct lb_flow_hash h;
+	__u32 real_id, service_id;
 	struct lb_real *r;
 	__be16 *ports;
 	void *inner;
@@ -778,11 +935,11 @@ static __always_inline int lb_icmp_steer(struct xdp_md *ctx, struct lb_pkt *p, c
 	key.dport = ports[0];
 	key.sport = ports[1];
 	key.family = p->flow.family;
-	conn = bpf_map_lookup_elem(&lb_conns, &key);
-	if (!conn)
+	set = lb_conn_set_of(&key, &h);
+	if (!set || !lb_conn_find(set, &key, h.check, &real_id, &service_id))
 		return -1;
-	r = bpf_map_lookup_elem(&lb_reals, &conn->real_id);
-	if (!r || !(r->flags & LB_REAL_F_ACTIVE) || r->fwd == LB_FWD_NAT)
+	r = lb_live_real(real_id, service_id);
+	if (!r || r->fwd == LB_FWD_NAT)
 		return -1;
 	lb_count(&lb_stats, LB_STAT_ICMP_STEERED, ctx->data_end - ctx->data, 0);
 	if (r->fwd == LB_FWD_TUN)
@@ -818,10 +975,13 @@ int lb_xdp(struct xdp_md *ctx)
 	struct lb_pkt p = {};
 	struct lb_config *cfg;
 	struct lb_service *svc;
-	struct lb_conn *conn;
+	struct lb_conn_set *set;
+	struct lb_conn_slot *slot;
+	struct lb_flow_hash h;
 	struct lb_real *r = NULL;
 	__u32 real_id = LB_REAL_NONE;
 	__u32 service_id = 0;
+	__u32 fin = 0;
 	int new_conn = 0;
 	__u64 now;
 	int rc;
@@ -838,33 +998,39 @@ int lb_xdp(struct xdp_md *ctx)
 		return lb_stat(ctx, LB_STAT_PASS_NO_SERVICE, XDP_PASS);
 	}
 	cfg = lb_get_config();
-	if (!cfg)
+	if (!cfg || lb_forget_parse_path(ctx, &p, cfg))
 		return XDP_PASS;
 	if (rc == LB_P_ICMP) {
 		rc = lb_icmp_steer(ctx, &p, cfg);
 		return rc >= 0 ? rc : lb_stat(ctx, LB_STAT_PASS_NO_SERVICE, XDP_PASS);
 	}
 
-	/* Tick resolution is plenty for second-scale timeouts, and far cheaper per packet. */
-	now = bpf_ktime_get_coarse_ns();
+	now = lb_now();
+	if (p.tcp_flags & (LB_TCP_FLAG_FIN | LB_TCP_FLAG_RST))
+		fin = LB_CONN_F_FIN;
+	set = lb_conn_set_of(&p.flow, &h);
+	if (!set)
+		return XDP_PASS;
 
 	/* Established flows first: they need neither the service entry nor its ring. */
-	conn = bpf_map_lookup_elem(&lb_conns, &p.flow);
-	if (conn && now - conn->last_seen_ns < lb_conn_timeout(cfg, p.flow.proto, conn->flags)) {
-		r = lb_live_real(conn->real_id, conn->service_id);
+	slot = lb_conn_find(set, &p.flow, h.check, &real_id, &service_id);
+	if (slot) {
+		__u64 last_seen = slot->conn.last_seen_ns;
+		__u32 flags = slot->conn.flags;
+		__u64 timeout = lb_conn_timeout(cfg, p.flow.proto, flags);
+
+		if (lb_fresh(now, last_seen, timeout))
+			r = lb_live_real(real_id, service_id);
 		if (r) {
-			real_id = conn->real_id;
-			service_id = conn->service_id;
-			if (conn->last_seen_ns != now)
-				conn->last_seen_ns = now;
-			if (p.tcp_flags & (LB_TCP_FLAG_FIN | LB_TCP_FLAG_RST))
-				conn->flags |= LB_CONN_F_FIN;
+			/* Writes are rare: the time only when it has grown stale, the flag once. */
+			if ((__s64)(now - last_seen) >= (__s64)lb_refresh_lag(timeout))
+				slot->conn.last_seen_ns = now;
+			if (fin & ~flags)
+				slot->conn.flags = flags | fin;
 		}
 	}
 	if (!r) {
 		/* New flow, expired flow, or its real was removed: schedule afresh. */
-		struct lb_conn fresh = {};
-
 		svc = lb_find_service(&p);
 		if (!svc) {
 			if (cfg->nat_enabled) {
@@ -882,12 +1048,7 @@ int lb_xdp(struct xdp_md *ctx)
 		r = lb_live_real(real_id, service_id);
 		if (!r)
 			return lb_stat(ctx, LB_STAT_NO_REAL, XDP_DROP);
-		fresh.real_id = real_id;
-		fresh.service_id = service_id;
-		fresh.last_seen_ns = now;
-		if (p.tcp_flags & (LB_TCP_FLAG_FIN | LB_TCP_FLAG_RST))
-			fresh.flags = LB_CONN_F_FIN;
-		bpf_map_update_elem(&lb_conns, &p.flow, &fresh, BPF_ANY);
+		lb_conn_insert(set, &p.flow, h.check, real_id, service_id, fin, now);
 		if (r->fwd == LB_FWD_NAT) {
 			struct lb_flow_key reply = {};
 			struct lb_nat_origin origin = {};

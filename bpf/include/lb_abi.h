@@ -20,6 +20,8 @@
 #define LB_RING_SLOTS 2
 /* Real id 0 means "no real": ring entries and connection entries never use it. */
 #define LB_REAL_NONE 0
+/* Entries per connection-table set: a new flow only ever evicts within its set. */
+#define LB_CONN_WAYS 4
 
 #define LB_FAMILY_IPV4 4
 #define LB_FAMILY_IPV6 6
@@ -100,23 +102,40 @@ struct lb_ring {
 	__u32 reals[LB_RING_SIZE];
 };
 
-/* A flow as seen on the wire (client -> VIP, or real -> client for NAT replies). */
+/*
+ * A flow as seen on the wire (client -> VIP, or real -> client for NAT replies).
+ * 8-byte aligned so the program compares keys a word at a time.
+ */
 struct lb_flow_key {
 	__u8 src[16];
 	__u8 dst[16];
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
-	__u8 family;
+	__u8 family; /* 0 marks an empty connection-table entry */
 	__u8 pad[2];
-};
+} __attribute__((aligned(8)));
 
 struct lb_conn {
-	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC, tick resolution) */
+	__u64 last_seen_ns; /* the program's clock: jiffies in ns (see docs/data-plane.md) */
 	__u32 real_id;
 	__u32 service_id;   /* lets established flows skip the service lookup */
 	__u32 flags;        /* LB_CONN_F_* */
-	__u32 pad;
+	__u32 check;        /* binds key, real and service: a torn entry fails it and counts as absent */
+};
+
+/* One connection-table entry. */
+struct lb_conn_slot {
+	struct lb_flow_key key;
+	struct lb_conn conn;
+};
+
+/*
+ * lb_conns value: a set of LB_CONN_WAYS entries, chosen by a hash of the flow.
+ * The table is an array so the program finds a flow without calling into the kernel.
+ */
+struct lb_conn_set {
+	struct lb_conn_slot ways[LB_CONN_WAYS];
 };
 
 struct lb_persist_key {
@@ -154,7 +173,7 @@ struct lb_config {
 	__u8 tun_src4[4];         /* outer source for IPv4 tunnels */
 	__u32 tun_mtu;            /* largest outer packet a tunnel may emit */
 	__u32 nat_enabled;        /* nonzero when any NAT real exists */
-	__u32 pad;
+	__u32 zero;               /* always 0; the program's verifier aid (lb_forget_parse_path) */
 };
 
 #define LB_DEFAULT_TCP_TIMEOUT_S 900

@@ -11,6 +11,8 @@ export const RING_SIZE = 65537;
 export const MAX_REALS_PER_SERVICE = 256;
 export const RING_SLOTS = 2;
 export const REAL_NONE = 0;
+/** Entries per connection-table set (LB_CONN_WAYS). */
+export const CONN_WAYS = 4;
 
 export const FAMILY = { ipv4: 4, ipv6: 6 } as const;
 export type Family = keyof typeof FAMILY;
@@ -105,8 +107,17 @@ export const conn = struct('lb_conn', [
   u32('real_id'),
   u32('service_id'),
   u32('flags'),
-  pad('pad', 4),
+  u32('check'),
 ]);
+
+/** One connection-table entry: the flow key, then its lb_conn. */
+export const connSlot = struct('lb_conn_slot', [
+  bytes('key', flowKey.size, 8),
+  bytes('conn', conn.size, 8),
+]);
+
+/** The lb_conns value: CONN_WAYS entries of one set. */
+export const connSet = struct('lb_conn_set', [bytes('ways', connSlot.size * CONN_WAYS, 8)]);
 
 export const persistKey = struct('lb_persist_key', [bytes('src', 16), u32('service_id')]);
 
@@ -130,7 +141,7 @@ export const config = struct('lb_config', [
   bytes('tun_src4', 4),
   u32('tun_mtu'),
   u32('nat_enabled'),
-  pad('pad', 4),
+  pad('zero', 4),
 ]);
 
 /** The ring value: LB_RING_SIZE host-order u32 real ids. */
@@ -143,6 +154,8 @@ export const ALL_STRUCTS = [
   real,
   flowKey,
   conn,
+  connSlot,
+  connSet,
   persistKey,
   persist,
   natOrigin,

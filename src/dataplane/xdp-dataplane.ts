@@ -14,6 +14,7 @@ import {
 import { LbctlError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import * as abi from './abi.js';
+import { connTableSets } from './conn-table.js';
 import {
   type DataPlane,
   type DataPlaneCounters,
@@ -27,6 +28,7 @@ import {
   type Timeouts,
 } from './dataplane.js';
 import { IdAllocator } from './ids.js';
+import { kernelHz } from './kernel-hz.js';
 import { type LinkInfo, linkByIndex, linkByName } from './links.js';
 import { maglevTable } from './maglev.js';
 import { rrSequence, wrrSequence } from './wrr.js';
@@ -150,13 +152,18 @@ export class XdpDataPlane implements DataPlane {
     try {
       obj.setRodata('lb_malformed_verdict', options.malformed === 'drop' ? XDP.DROP : XDP.PASS);
       obj.setRodata('lb_fragment_verdict', options.fragments === 'drop' ? XDP.DROP : XDP.PASS);
+      const connSets = connTableSets(connections);
+      obj.setRodata('lb_conn_set_mask', connSets - 1);
+      // Unknown HZ leaves 0: the program then reads bpf_ktime_get_coarse_ns() instead.
+      const hz = kernelHz();
+      obj.setRodata('lb_ns_per_jiffy', hz === undefined ? 0 : NS_PER_S / hz);
       obj.setMaxEntries(abi.MAPS.rings, maxServices * abi.RING_SLOTS);
       obj.setMaxEntries(abi.MAPS.rrPos, maxServices);
       obj.setMaxEntries(abi.MAPS.serviceStats, maxServices);
       obj.setMaxEntries(abi.MAPS.services, maxServices * 2);
       obj.setMaxEntries(abi.MAPS.reals, maxReals);
       obj.setMaxEntries(abi.MAPS.realStats, maxReals);
-      obj.setMaxEntries(abi.MAPS.conns, connections);
+      obj.setMaxEntries(abi.MAPS.conns, connSets);
       obj.setMaxEntries(abi.MAPS.nat, connections);
       obj.setMaxEntries(abi.MAPS.persist, options.persistenceEntries ?? 65536);
       if (pinDir !== undefined) {

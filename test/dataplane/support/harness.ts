@@ -45,8 +45,3 @@ export function real(address: string, mac: string, extra: Partial<RealSpec> = {}
 export function run(plane: XdpDataPlane, data: Buffer): Promise<TestRunResult> {
   return plane.program.testRun({ data });
 }
-
-/** Monotonic nanoseconds on the clock bpf_ktime_get_ns() reads. */
-export function monotonicNs(): bigint {
-  return process.hrtime.bigint();
-}

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import * as abi from '../../src/dataplane/abi.js';
+import { connEntries, connOffset, connTableSets } from '../../src/dataplane/conn-table.js';
+import { kernelHz } from '../../src/dataplane/kernel-hz.js';
+import type { XdpDataPlane } from '../../src/dataplane/xdp-dataplane.js';
+import { real, run, testPlane } from './support/harness.js';
+import { frame, TCP_ACK } from './support/packet.js';
+
+const VIP = '10.50.0.1';
+const service = { vip: VIP, port: 80, protocol: 'tcp', scheduler: 'rr' } as const;
+const reals = [real('10.50.1.1', '02:00:00:00:50:01'), real('10.50.1.2', '02:00:00:00:50:02')];
+
+/** Sends one packet of client port `sport` and returns the real's MAC last byte. */
+async function send(plane: XdpDataPlane, sport: number): Promise<number> {
+  const out = await run(
+    plane,
+    frame({ src: '203.0.113.9', dst: VIP, proto: 'tcp', sport, dport: 80, tcpFlags: TCP_ACK }),
+  );
+  assert.equal(out.verdictName, 'XDP_TX', `flow ${sport}`);
+  return out.data[5]!;
+}
+
+async function newConnections(plane: XdpDataPlane): Promise<number> {
+  return (await plane.counters()).services[0]?.newConnections ?? -1;
+}
+
+/** Rewrites one field of the entry of client port `sport` (the only set, with connections: 4). */
+function patchEntry(
+  plane: XdpDataPlane,
+  sport: number,
+  patch: (value: Buffer, connAt: number) => void,
+): void {
+  const entry = connEntries(plane.map('conns')).find((e) => e.key.sport === sport);
+  assert.ok(entry, `entry of flow ${sport}`);
+  const key = Buffer.alloc(4);
+  key.writeUInt32LE(entry.set);
+  const value = Buffer.from(plane.map('conns').lookup(key)!);
+  patch(value, connOffset(entry.way));
+  plane.map('conns').update(key, value);
+}
+
+function lastSeen(plane: XdpDataPlane, sport: number): bigint {
+  const entry = connEntries(plane.map('conns')).find((e) => e.key.sport === sport);
+  assert.ok(entry, `entry of flow ${sport}`);
+  return entry.conn.last_seen_ns;
+}
+
+const lastSeenAt = abi.conn.offsetOf('last_seen_ns');
+
+describe('connection table', () => {
+  it('sizes the table as a power of two of sets', () => {
+    assert.equal(connTableSets(1), 1);
+    assert.equal(connTableSets(4), 1);
+    assert.equal(connTableSets(5), 2);
+    assert.equal(connTableSets(4096), 1024);
+    assert.equal(connTableSets(262144), 65536);
+    assert.equal(connTableSets(300000), 131072);
+  });
+
+  it('a new flow in a full set evicts the entry seen least recently, and only it', async (t) => {
+    const plane = await testPlane(t, { connections: 4 }); // one set of four
+    await plane.setService(service, reals);
+    const first = new Map<number, number>();
+    for (const sport of [1001, 1002, 1003, 1004]) first.set(sport, await send(plane, sport));
+    assert.equal(connEntries(plane.map('conns')).length, 4);
+    patchEntry(plane, 1002, (v, at) => {
+      v.writeBigUInt64LE(v.readBigUInt64LE(at + lastSeenAt) - 10_000_000_000n, at + lastSeenAt);
+    });
+    await send(plane, 1005);
+    const ports = connEntries(plane.map('conns')).map((e) => e.key.sport);
+    assert.deepEqual(ports.sort(), [1001, 1003, 1004, 1005]);
+    for (const sport of [1001, 1003, 1004])
+      assert.equal(await send(plane, sport), first.get(sport), `flow ${sport} kept its real`);
+    assert.equal(await newConnections(plane), 5, 'only the new flow was scheduled');
+  });
+
+  it('an entry whose check does not match its contents counts as absent', async (t) => {
+    const plane = await testPlane(t, { connections: 4 });
+    await plane.setService(service, reals);
+    const mac = await send(plane, 2001);
+    // Another CPU's half-finished write looks like this: the real changed, the check did not.
+    const other = [...plane.map('reals').entries()]
+      .map(([k, v]) => ({ id: k.readUInt32LE(0), r: abi.real.decode(v) }))
+      .find(
+        ({ r }) => r.flags === abi.REAL_F_ACTIVE && Number.parseInt(r.mac.slice(-2), 16) !== mac,
+      );
+    assert.ok(other, 'the other real');
+    patchEntry(plane, 2001, (v, at) =>
+      v.writeUInt32LE(other.id, at + abi.conn.offsetOf('real_id')),
+    );
+    await send(plane, 2001);
+    assert.equal(await newConnections(plane), 2, 'the flow was scheduled afresh');
+    assert.equal(await send(plane, 2001), await send(plane, 2001), 'and is tracked again');
+    assert.equal(await newConnections(plane), 2);
+  });
+
+  it('refreshes last-seen only when it has grown stale, not on every packet', async (t) => {
+    const plane = await testPlane(t, { connections: 4 });
+    await plane.setService(service, reals); // TCP 900 s: refreshed once older than 1 s
+    await send(plane, 3001);
+    const stamped = lastSeen(plane, 3001);
+    const shift = (ns: bigint) =>
+      patchEntry(plane, 3001, (v, at) => v.writeBigUInt64LE(stamped - ns, at + lastSeenAt));
+    shift(100_000_000n);
+    await send(plane, 3001);
+    assert.equal(lastSeen(plane, 3001), stamped - 100_000_000n, '0.1 s old: left alone');
+    shift(5_000_000_000n);
+    await send(plane, 3001);
+    assert.ok(lastSeen(plane, 3001) >= stamped, '5 s old: refreshed');
+    assert.equal(await newConnections(plane), 1);
+  });
+});
+
+describe('kernel tick rate', () => {
+  it('reads CONFIG_HZ from a gzipped or plain kernel configuration, in order', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lbctl-hz-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const gz = join(dir, 'config.gz');
+    const plain = join(dir, 'config');
+    writeFileSync(gz, gzipSync('CONFIG_HZ_250=y\nCONFIG_HZ=250\n'));
+    writeFileSync(plain, '# CONFIG_HZ_PERIODIC is not set\nCONFIG_HZ=1000\n');
+    const missing = { path: join(dir, 'absent'), gzipped: true };
+    assert.equal(kernelHz([{ path: gz, gzipped: true }]), 250);
+    assert.equal(kernelHz([missing, { path: plain, gzipped: false }]), 1000);
+    assert.equal(kernelHz([missing]), undefined);
+  });
+
+  it('refuses a rate that does not divide a second into whole nanoseconds', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lbctl-hz-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'config');
+    writeFileSync(path, 'CONFIG_HZ=300\n');
+    assert.equal(kernelHz([{ path, gzipped: false }]), undefined);
+  });
+});
