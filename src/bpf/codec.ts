@@ -1,5 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { LbctlError } from '../errors.js';
+import { addressToBytes, bytesToAddress } from '../net/address.js';
+import { macToString, macToBytes as parseMac } from '../net/mac.js';
 
 /**
  * Struct layouts for values crossing the kernel/user boundary, defined once
@@ -136,7 +138,7 @@ export const mac = <N extends string>(name: N) =>
     name,
     6,
     1,
-    (b, o) => [...b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':'),
+    (b, o) => macToString(b.subarray(o, o + 6)),
     (b, o, v: string) => macToBytes(name, v).copy(b, o),
   );
 
@@ -220,77 +222,44 @@ export function struct<const F extends readonly StructField[]>(
   };
 }
 
+/** Network-order bytes of an IPv4 address; errors name the field. */
 export function ipv4ToBytes(what: string, text: string): Buffer {
-  if (!isIPv4(text))
+  if (!isIPv4(text)) {
     throw new LbctlError(
       'CODEC_INVALID_VALUE',
       `Cannot encode ${what}: '${text}' is not an IPv4 address`,
     );
-  return Buffer.from(text.split('.').map(Number));
+  }
+  return addressToBytes(text);
 }
 
 export function ipv4ToString(b: Buffer): string {
-  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  return bytesToAddress(b.subarray(0, 4));
 }
 
+/** Network-order bytes of an IPv6 address; errors name the field. */
 export function ipv6ToBytes(what: string, text: string): Buffer {
-  if (!isIPv6(text))
+  if (!isIPv6(text)) {
     throw new LbctlError(
       'CODEC_INVALID_VALUE',
       `Cannot encode ${what}: '${text}' is not an IPv6 address`,
     );
-  let head = text;
-  let v4tail: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.', lastColon)) {
-    v4tail = text
-      .slice(lastColon + 1)
-      .split('.')
-      .map(Number);
-    head = `${text.slice(0, lastColon + 1)}0:0`;
   }
-  const [left = '', right] = head.split('::');
-  const parse = (s: string) => (s === '' ? [] : s.split(':').map((g) => Number.parseInt(g, 16)));
-  const l = parse(left);
-  const r = right === undefined ? [] : parse(right);
-  const groups = right === undefined ? l : [...l, ...Array(8 - l.length - r.length).fill(0), ...r];
-  const out = Buffer.alloc(16);
-  for (const [i, g] of groups.entries()) out.writeUInt16BE(g, i * 2);
-  if (v4tail.length === 4) Buffer.from(v4tail).copy(out, 12);
-  return out;
+  return addressToBytes(text);
 }
 
 export function ipv6ToString(b: Buffer): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
-  // Compress the longest run of two or more zero groups (RFC 5952).
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return bytesToAddress(b.subarray(0, 16));
 }
 
+/** The 6 bytes of a MAC address; errors name the field. */
 export function macToBytes(what: string, text: string): Buffer {
-  const parts = text.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
+  try {
+    return parseMac(text);
+  } catch {
     throw new LbctlError(
       'CODEC_INVALID_VALUE',
       `Cannot encode ${what}: '${text}' is not a MAC address`,
     );
   }
-  return Buffer.from(parts.map((p) => Number.parseInt(p, 16)));
 }

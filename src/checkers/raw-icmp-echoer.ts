@@ -1,5 +1,5 @@
-import { isIPv6 } from 'node:net';
-import { ipv6ToBytes, ipv6ToString } from '../bpf/codec.js';
+import { canonicalAddress, requireFamily } from '../net/address.js';
+import { internetChecksum } from '../net/checksum.js';
 import { type RawDatagram, RawIpSocket } from '../net/raw-socket.js';
 import type { EchoReply, EchoRequest, IcmpEchoer } from './icmp-echoer.js';
 
@@ -32,18 +32,6 @@ function icmpError(family: 4 | 6, type: number, code: number): Error {
   return Object.assign(new Error(`ICMP ${text} (type ${type} code ${code})`), { code: errno });
 }
 
-/** RFC 1071 checksum; the kernel computes ICMPv6's itself. */
-function internetChecksum(buf: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
-  if (buf.length % 2 === 1) sum += buf[buf.length - 1]! << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
-const canonical = (address: string) =>
-  isIPv6(address) ? ipv6ToString(ipv6ToBytes('address', address)) : address;
-
 /**
  * ICMP echo over raw IP sockets (one per family and source address, shared by
  * all checks). Each target gets its own identifier and every request its own
@@ -66,8 +54,8 @@ export class RawIcmpEchoer implements IcmpEchoer {
   echo(request: EchoRequest): Promise<EchoReply> {
     if (this.closed) return Promise.reject(new Error('Cannot send an ICMP echo: echoer closed'));
     if (request.signal.aborted) return Promise.reject(request.signal.reason);
-    const family: 4 | 6 = isIPv6(request.address) ? 6 : 4;
-    const address = canonical(request.address);
+    const family = requireFamily(request.address, 'ping');
+    const address = canonicalAddress(request.address);
     const socket = this.socketFor(family, request.bindTo);
     const target = `${address}|${request.bindTo ?? ''}`;
     let ident = this.identifiers.get(target);
@@ -166,7 +154,7 @@ export class RawIcmpEchoer implements IcmpEchoer {
     if (type === replyType) {
       const key = `${family}:${p.readUInt16BE(4)}:${p.readUInt16BE(6)}`;
       const waiter = this.waiting.get(key);
-      if (waiter === undefined || canonical(d.source) !== waiter.address) return;
+      if (waiter === undefined || canonicalAddress(d.source) !== waiter.address) return;
       this.waiting.delete(key);
       waiter.resolve({ rttMs: performance.now() - waiter.sentAt });
       return;

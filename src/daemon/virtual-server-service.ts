@@ -9,17 +9,14 @@ import type { DesiredServiceState } from '../health/desired-state.js';
 import { ProcessScriptRunner } from '../health/script-runner.js';
 import { VirtualServerMonitor } from '../health/virtual-server-monitor.js';
 import type { Logger } from '../log.js';
+import { canonicalAddress } from '../net/address.js';
 import { NeighbourTable } from '../netlink/neighbours.js';
 import { type InterfaceAddress, RouteNetlink } from '../netlink/rtnetlink.js';
 import { desiredServices, type LocalAddressTest } from '../reconcile/desired-services.js';
 import { healthOptions, readTlsMaterial } from '../reconcile/health-options.js';
 import { KernelNextHops } from '../reconcile/kernel-next-hops.js';
 import { Reconciler } from '../reconcile/reconciler.js';
-import {
-  canonicalAddress,
-  type MappedVirtualServer,
-  mapVirtualServer,
-} from '../reconcile/service-mapping.js';
+import { type MappedVirtualServer, mapVirtualServer } from '../reconcile/service-mapping.js';
 import type { Clock } from '../time/clock.js';
 import type { InstanceStateSource } from './instance-state-source.js';
 import type { Service } from './service.js';

@@ -1,9 +1,9 @@
 import type { Config } from '../config/model.js';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { canonicalAddress } from '../net/address.js';
 import { RouteNetlink } from '../netlink/rtnetlink.js';
 import type { Clock } from '../time/clock.js';
-import { canonicalAddress } from '../vrrp/address.js';
 import { VrrpEngine } from '../vrrp/engine.js';
 import { type ResolvedInstanceOptions, resolveInstanceOptions } from '../vrrp/options.js';
 import type { VrrpState } from '../vrrp/state.js';

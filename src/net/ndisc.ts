@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { LbctlError } from '../errors.js';
-import { addressToBytes } from '../vrrp/address.js';
-import { internetChecksum } from '../vrrp/checksum.js';
+import { addressToBytes } from './address.js';
+import { internetChecksum } from './checksum.js';
 import { macToBytes } from './mac.js';
 
 const ND_NEIGHBOR_ADVERT = 136;

@@ -4,9 +4,9 @@
  * `ip neigh`), with resolution triggered (NTF_USE, as a packet would) when
  * the neighbour is not known yet.
  */
-import { isIPv4, isIPv6 } from 'node:net';
-import { ipv4ToBytes, ipv4ToString, ipv6ToBytes, ipv6ToString } from '../bpf/codec.js';
 import { LbctlError } from '../errors.js';
+import { addressToBytes, bytesToAddress, requireFamily } from '../net/address.js';
+import { macToString } from '../net/mac.js';
 import { NETLINK_ROUTE, NetlinkConnection } from './connection.js';
 import { decodeAttributes, type NetlinkMessage, NLM_F_CREATE, NLM_F_DUMP } from './message.js';
 
@@ -66,14 +66,7 @@ export interface Neighbour {
   readonly failed: boolean;
 }
 
-const familyOf = (address: string): 4 | 6 => {
-  if (isIPv4(address)) return 4;
-  if (isIPv6(address)) return 6;
-  throw new LbctlError('INVALID_ADDRESS', `Cannot look up '${address}': not an IP address`);
-};
-const bytesOf = (address: string) =>
-  familyOf(address) === 4 ? ipv4ToBytes('address', address) : ipv6ToBytes('address', address);
-const textOf = (af: number, b: Buffer) => (af === AF_INET ? ipv4ToString(b) : ipv6ToString(b));
+const familyOf = (address: string) => requireFamily(address, 'look up');
 
 /** Route and neighbour lookups in the namespace this process runs in. */
 export class NeighbourTable {
@@ -90,7 +83,7 @@ export class NeighbourTable {
       RTM_GETROUTE,
       0,
       header,
-      [{ type: RTA_DST, value: bytesOf(address) }],
+      [{ type: RTA_DST, value: addressToBytes(address) }],
     );
     const reply = replies.find((m) => m.type === RTM_NEWROUTE);
     if (reply === undefined) {
@@ -128,7 +121,7 @@ export class NeighbourTable {
       RTM_NEWNEIGH,
       NLM_F_CREATE,
       header,
-      [{ type: NDA_DST, value: bytesOf(address) }],
+      [{ type: NDA_DST, value: addressToBytes(address) }],
     );
   }
 
@@ -138,7 +131,6 @@ export class NeighbourTable {
 }
 
 function parseRoute(msg: NetlinkMessage): RouteAnswer {
-  const af = msg.body.readUInt8(0);
   const attrs = decodeAttributes(msg.body, 12);
   const oif = attrs.get(RTA_OIF);
   const gateway = attrs.get(RTA_GATEWAY);
@@ -146,8 +138,8 @@ function parseRoute(msg: NetlinkMessage): RouteAnswer {
   return {
     type: ROUTE_TYPES[msg.body.readUInt8(7)] ?? `type ${msg.body.readUInt8(7)}`,
     ifindex: oif?.readUInt32LE(0),
-    gateway: gateway === undefined ? undefined : textOf(af, gateway),
-    preferredSource: source === undefined ? undefined : textOf(af, source),
+    gateway: gateway === undefined ? undefined : bytesToAddress(gateway),
+    preferredSource: source === undefined ? undefined : bytesToAddress(source),
   };
 }
 
@@ -159,12 +151,9 @@ function parseNeighbour(msg: NetlinkMessage): Neighbour | undefined {
   if (dst === undefined) return undefined;
   const lladdr = attrs.get(NDA_LLADDR);
   const state = msg.body.readUInt16LE(8);
-  const mac =
-    lladdr?.length === 6
-      ? [...lladdr].map((x) => x.toString(16).padStart(2, '0')).join(':')
-      : undefined;
+  const mac = lladdr?.length === 6 ? macToString(lladdr) : undefined;
   return {
-    address: textOf(af, dst),
+    address: bytesToAddress(dst),
     ifindex: msg.body.readInt32LE(4),
     mac,
     state,

@@ -1,6 +1,6 @@
-import { isIPv4, isIPv6 } from 'node:net';
-import { ipv4ToBytes, ipv4ToString, ipv6ToBytes, ipv6ToString } from '../bpf/codec.js';
 import { LbctlError } from '../errors.js';
+import { addressToBytes, bytesToAddress, requireFamily } from '../net/address.js';
+import { macToString } from '../net/mac.js';
 import { NETLINK_ROUTE, NetlinkConnection, NetlinkEvents } from './connection.js';
 import {
   type Attribute,
@@ -102,16 +102,8 @@ export interface LinkInfo {
   mtu: number | undefined;
 }
 
-const familyOf = (address: string): 4 | 6 => {
-  if (isIPv4(address)) return 4;
-  if (isIPv6(address)) return 6;
-  throw new LbctlError('INVALID_ADDRESS', `'${address}' is not an IP address`);
-};
+const familyOf = (address: string) => requireFamily(address);
 const afOf = (family: 4 | 6) => (family === 4 ? AF_INET : AF_INET6);
-const addressBytes = (address: string) =>
-  familyOf(address) === 4 ? ipv4ToBytes('address', address) : ipv6ToBytes('address', address);
-const addressText = (family: number, b: Buffer) =>
-  family === AF_INET ? ipv4ToString(b) : ipv6ToString(b);
 
 function ifaddrmsg(family: 4 | 6, prefixLength: number, scope: number, ifindex: number): Buffer {
   const h = Buffer.alloc(8);
@@ -131,11 +123,11 @@ export class RouteNetlink {
   async addAddress(spec: AddressSpec): Promise<void> {
     const family = familyOf(spec.address);
     const attrs: Attribute[] = [
-      { type: IFA_LOCAL, value: addressBytes(spec.address) },
-      { type: IFA_ADDRESS, value: addressBytes(spec.address) },
+      { type: IFA_LOCAL, value: addressToBytes(spec.address) },
+      { type: IFA_ADDRESS, value: addressToBytes(spec.address) },
     ];
     if (spec.broadcast !== undefined)
-      attrs.push({ type: IFA_BROADCAST, value: addressBytes(spec.broadcast) });
+      attrs.push({ type: IFA_BROADCAST, value: addressToBytes(spec.broadcast) });
     if (spec.label !== undefined) attrs.push(stringAttribute(IFA_LABEL, spec.label));
     await this.connection.request(
       `add address ${spec.address}/${spec.prefixLength}`,
@@ -157,7 +149,7 @@ export class RouteNetlink {
         RTM_DELADDR,
         0,
         ifaddrmsg(family, spec.prefixLength, 0, spec.ifindex),
-        [{ type: IFA_LOCAL, value: addressBytes(spec.address) }],
+        [{ type: IFA_LOCAL, value: addressToBytes(spec.address) }],
       );
       return true;
     } catch (err) {
@@ -266,10 +258,7 @@ function parseLink(msg: NetlinkMessage): LinkInfo {
     name: attributeString(attrs.get(IFLA_IFNAME)) ?? '',
     up: (flags & IFF_UP) !== 0,
     running: (flags & IFF_RUNNING) !== 0 && (flags & IFF_LOWER_UP) !== 0,
-    mac:
-      mac?.length === 6
-        ? [...mac].map((x) => x.toString(16).padStart(2, '0')).join(':')
-        : undefined,
+    mac: mac?.length === 6 ? macToString(mac) : undefined,
     mtu: mtu?.readUInt32LE(0),
   };
 }
@@ -283,12 +272,12 @@ function parseAddress(msg: NetlinkMessage): InterfaceAddress | undefined {
   const broadcast = attrs.get(IFA_BROADCAST);
   return {
     ifindex: msg.body.readUInt32LE(4),
-    address: addressText(family, raw),
+    address: bytesToAddress(raw),
     prefixLength: msg.body.readUInt8(1),
     family: family === AF_INET ? 4 : 6,
     scope: msg.body.readUInt8(3),
     ...(label === undefined ? {} : { label }),
-    ...(broadcast === undefined ? {} : { broadcast: addressText(family, broadcast) }),
+    ...(broadcast === undefined ? {} : { broadcast: bytesToAddress(broadcast) }),
   };
 }
 
@@ -308,12 +297,12 @@ function routeMessage(route: RouteSpec): { header: Buffer; attrs: Attribute[] } 
   header.writeUInt8(scopeValues[scope], 6);
   header.writeUInt8(RTN_UNICAST, 7);
   const attrs: Attribute[] = [u32Attribute(RTA_TABLE, table)];
-  if (dst !== '') attrs.push({ type: RTA_DST, value: addressBytes(dst) });
+  if (dst !== '') attrs.push({ type: RTA_DST, value: addressToBytes(dst) });
   if (route.gateway !== undefined)
-    attrs.push({ type: RTA_GATEWAY, value: addressBytes(route.gateway) });
+    attrs.push({ type: RTA_GATEWAY, value: addressToBytes(route.gateway) });
   if (route.ifindex !== undefined) attrs.push(u32Attribute(RTA_OIF, route.ifindex));
   if (route.source !== undefined)
-    attrs.push({ type: RTA_PREFSRC, value: addressBytes(route.source) });
+    attrs.push({ type: RTA_PREFSRC, value: addressToBytes(route.source) });
   if (route.metric !== undefined) attrs.push(u32Attribute(RTA_PRIORITY, route.metric));
   return { header, attrs };
 }

@@ -1,6 +1,7 @@
 import type { Forwarding, ServiceSpec } from '../dataplane/dataplane.js';
 import type { DesiredServiceState } from '../health/desired-state.js';
-import { canonicalAddress, type MappedVirtualServer, realKey } from './service-mapping.js';
+import { canonicalAddress } from '../net/address.js';
+import { type MappedVirtualServer, realKey } from './service-mapping.js';
 
 /** A real as the reconciler wants it, before its next hop is known. */
 export interface DesiredReal {

@@ -19,7 +19,7 @@ import type {
   ScriptOptions,
   VirtualServerHealthOptions,
 } from '../health/options.js';
-import { canonicalAddress } from './service-mapping.js';
+import { canonicalAddress } from '../net/address.js';
 
 /** TLS material for SSL_GET, read once at start from the SSL block's files. */
 export interface TlsMaterial {

@@ -4,8 +4,7 @@
  * become ServiceSpecs and forwarding methods. What the XDP data plane cannot
  * do is rejected here, before anything is applied.
  */
-import { isIPv4, isIPv6 } from 'node:net';
-import { ipv4ToBytes, ipv4ToString, ipv6ToBytes, ipv6ToString } from '../bpf/codec.js';
+import { isIPv4 } from 'node:net';
 import { formatEndpoint } from '../checkers/tcp-connect.js';
 import type {
   AddressFamily,
@@ -20,6 +19,7 @@ import type {
   Scheduler as PlaneScheduler,
   ServiceSpec,
 } from '../dataplane/dataplane.js';
+import { addressToBytes, bytesToAddress, canonicalAddress } from '../net/address.js';
 import { UnsupportedServiceError } from './reconcile-error.js';
 
 /** Schedulers the XDP data plane implements, under the same ipvsadm names. */
@@ -212,7 +212,7 @@ export function prefixLengthOf(
 }
 
 function addressToBigInt(address: string): bigint {
-  const bytes = isIPv4(address) ? ipv4ToBytes('address', address) : ipv6ToBytes('address', address);
+  const bytes = addressToBytes(address);
   return bytes.reduce((acc, byte) => (acc << 8n) | BigInt(byte), 0n);
 }
 
@@ -222,11 +222,5 @@ function bigIntToAddress(value: bigint, family: AddressFamily): string {
   for (let i = 0; i < length; i++) {
     bytes[length - 1 - i] = Number((value >> BigInt(i * 8)) & 0xffn);
   }
-  return family === 'ipv4' ? ipv4ToString(bytes) : ipv6ToString(bytes);
-}
-
-/** One spelling per address, so configured and applied services compare equal. */
-export function canonicalAddress(address: string): string {
-  if (isIPv6(address)) return ipv6ToString(ipv6ToBytes('address', address));
-  return address;
+  return bytesToAddress(bytes);
 }

@@ -1,7 +1,8 @@
 import { isIPv6 } from 'node:net';
 import type { RealSpec, ServiceKey, ServiceSpec } from '../dataplane/dataplane.js';
+import { canonicalAddress } from '../net/address.js';
 import type { DesiredReal } from './desired-services.js';
-import { canonicalAddress, realKey } from './service-mapping.js';
+import { realKey } from './service-mapping.js';
 
 /** Identifies a service across desired and applied state. */
 export function serviceKey(key: ServiceKey): string {

@@ -1,7 +1,7 @@
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { canonicalAddress } from '../net/address.js';
 import type { Clock } from '../time/clock.js';
-import { canonicalAddress } from './address.js';
 import { VrrpInstance } from './instance.js';
 import type {
   EndpointSpec,

@@ -1,7 +1,7 @@
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { compareAddresses } from '../net/address.js';
 import type { Clock, Timer } from '../time/clock.js';
-import { compareAddresses } from './address.js';
 import { emptyCounters, type VrrpCounters } from './counters.js';
 import { GarpScheduler } from './garp.js';
 import {

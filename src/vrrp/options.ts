@@ -1,5 +1,5 @@
 import { LbctlError } from '../errors.js';
-import { canonicalAddress, ipFamily } from './address.js';
+import { canonicalAddress, ipFamily } from '../net/address.js';
 import { DEFAULT_GARP_SETTINGS, type GarpSettings } from './garp.js';
 import type { AddressScope, IpFamily, VirtualAddress, VirtualRoute } from './io.js';
 import type { NotifyCommands } from './notify.js';

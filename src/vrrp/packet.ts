@@ -1,6 +1,6 @@
 import { LbctlError } from '../errors.js';
-import { addressToBytes, bytesToAddress } from './address.js';
-import { internetChecksum } from './checksum.js';
+import { addressToBytes, bytesToAddress } from '../net/address.js';
+import { internetChecksum } from '../net/checksum.js';
 import type { IpFamily } from './io.js';
 
 /** IP protocol number of VRRP. */

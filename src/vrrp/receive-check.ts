@@ -1,4 +1,4 @@
-import { canonicalAddress } from './address.js';
+import { canonicalAddress } from '../net/address.js';
 import { type IpFamily, type ReceivedPacket, VRRP_MULTICAST_IPV4, VRRP_TTL } from './io.js';
 import {
   AUTH_TYPE_CODE,

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gratuitousArpFrame } from '../../src/net/arp.js';
+import { internetChecksum } from '../../src/net/checksum.js';
 import { macToBytes, macToString } from '../../src/net/mac.js';
 import { unsolicitedNeighbourAdvert } from '../../src/net/ndisc.js';
-import { internetChecksum } from '../../src/vrrp/checksum.js';
 
 describe('gratuitous ARP frame', () => {
   it('is a broadcast ARP request with sender and target address both the VIP', () => {

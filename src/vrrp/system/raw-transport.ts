@@ -1,8 +1,8 @@
 import { LbctlError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { canonicalAddress } from '../../net/address.js';
 import { type RawDatagram, RawIpSocket } from '../../net/raw-socket.js';
 import type { InterfaceAddress } from '../../netlink/rtnetlink.js';
-import { canonicalAddress } from '../address.js';
 import {
   type EndpointSpec,
   type IpFamily,

@@ -1,5 +1,5 @@
+import { canonicalAddress, ipFamily } from '../../net/address.js';
 import type { Clock } from '../../time/clock.js';
-import { canonicalAddress, ipFamily } from '../address.js';
 import type {
   EndpointSpec,
   IpFamily,

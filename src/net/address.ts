@@ -1,26 +1,34 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { LbctlError } from '../errors.js';
-import type { IpFamily } from './io.js';
 
 /** Family of a textual IP address, or undefined when it is not one. */
-export function ipFamily(address: string): IpFamily | undefined {
+export function ipFamily(address: string): 4 | 6 | undefined {
   if (isIPv4(address)) return 4;
   if (isIPv6(address)) return 6;
   return undefined;
+}
+
+/** Family of an address that must be one; `action` says what it was for. */
+export function requireFamily(address: string, action = 'use address'): 4 | 6 {
+  const family = ipFamily(address);
+  if (family === undefined) {
+    throw new LbctlError('INVALID_ADDRESS', `Cannot ${action} '${address}': not an IP address`);
+  }
+  return family;
 }
 
 /** Network-order bytes of an IPv4 or IPv6 address. */
 export function addressToBytes(address: string): Buffer {
   if (isIPv4(address)) return Buffer.from(address.split('.').map((part) => Number(part)));
   if (isIPv6(address)) return ipv6ToBytes(address);
-  throw new LbctlError('VRRP_BAD_ADDRESS', `Cannot parse address "${address}": not IPv4 or IPv6`);
+  throw new LbctlError('INVALID_ADDRESS', `Cannot parse address '${address}': not IPv4 or IPv6`);
 }
 
 /** Textual form of 4 or 16 network-order bytes (IPv6 in RFC 5952 form). */
 export function bytesToAddress(bytes: Uint8Array): string {
   if (bytes.length === 4) return Array.from(bytes).join('.');
   if (bytes.length !== 16) {
-    throw new LbctlError('VRRP_BAD_ADDRESS', `Cannot format address: ${bytes.length} bytes`);
+    throw new LbctlError('INVALID_ADDRESS', `Cannot format address: ${bytes.length} bytes`);
   }
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
