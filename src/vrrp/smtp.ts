@@ -1,5 +1,6 @@
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { LbctlError } from '../errors.js';
+import { SmtpReplyReader } from '../net/smtp-replies.js';
 
 /** Where and how smtp_alert mail is sent (keepalived global_defs). */
 export interface SmtpSettings {
@@ -25,7 +26,7 @@ export interface MailMessage {
 export async function sendMail(settings: SmtpSettings, message: MailMessage): Promise<void> {
   const timeoutMs = settings.timeoutMs ?? 30_000;
   const socket = connect({ host: settings.server, port: settings.port ?? 25 });
-  const replies = new ReplyReader(socket, timeoutMs);
+  const replies = new SmtpReplyReader(socket, { timeoutMs });
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
@@ -78,93 +79,4 @@ function formatMessage(settings: SmtpSettings, message: MailMessage): string {
     .map((line) => (line.startsWith('.') ? `.${line}` : line))
     .join('\r\n');
   return `${headers.join('\r\n')}\r\n\r\n${body}\r\n.\r\n`;
-}
-
-interface Reply {
-  readonly code: number;
-  readonly text: string;
-}
-
-/** Collects multi-line SMTP replies ("250-..." continued, "250 ..." final). */
-class ReplyReader {
-  private buffer = '';
-  private lines: string[] = [];
-  private readonly queue: Reply[] = [];
-  private waiter: { resolve: (r: Reply) => void; reject: (e: Error) => void } | undefined;
-  private failure: Error | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly timeoutMs: number;
-
-  constructor(socket: Socket, timeoutMs: number) {
-    this.timeoutMs = timeoutMs;
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error('connection closed by server')));
-  }
-
-  next(): Promise<Reply> {
-    const ready = this.queue.shift();
-    if (ready) return Promise.resolve(ready);
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
-      this.timer = setTimeout(
-        () => this.fail(new Error(`no reply within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
-    });
-  }
-
-  async expect(codes: number | readonly number[], step: string): Promise<Reply> {
-    const reply = await this.next();
-    const wanted = typeof codes === 'number' ? [codes] : codes;
-    if (!wanted.includes(reply.code)) {
-      throw new Error(`${step} answered ${reply.code} ${reply.text}`);
-    }
-    return reply;
-  }
-
-  close(): void {
-    if (this.timer) clearTimeout(this.timer);
-  }
-
-  private onData(chunk: string): void {
-    this.buffer += chunk;
-    for (;;) {
-      const end = this.buffer.indexOf('\n');
-      if (end < 0) break;
-      const line = this.buffer.slice(0, end).replace(/\r$/, '');
-      this.buffer = this.buffer.slice(end + 1);
-      this.lines.push(line);
-      if (line.charAt(3) !== '-') {
-        const code = Number(line.slice(0, 3));
-        const text = this.lines.map((l) => l.slice(4)).join('\n');
-        this.lines = [];
-        this.deliver({ code, text });
-      }
-    }
-  }
-
-  private deliver(reply: Reply): void {
-    if (this.waiter) {
-      const { resolve } = this.waiter;
-      this.waiter = undefined;
-      this.close();
-      resolve(reply);
-    } else {
-      this.queue.push(reply);
-    }
-  }
-
-  private fail(err: Error): void {
-    if (this.failure) return;
-    this.failure = err;
-    if (this.waiter) {
-      const { reject } = this.waiter;
-      this.waiter = undefined;
-      this.close();
-      reject(err);
-    }
-  }
 }
