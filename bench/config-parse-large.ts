@@ -6,8 +6,12 @@ import { documentToYaml } from '../src/config/to-yaml.js';
 const VIRTUAL_SERVERS = 1000;
 const REAL_SERVERS = 32;
 
-/** keepalived.conf with 1,000 virtual servers x 32 TCP-checked real servers. */
-export function largeKeepalivedConfig(): string {
+/**
+ * keepalived.conf with 1,000 virtual servers x 32 TCP-checked real servers,
+ * scheduled with `scheduler` (wrr is valid as it is; wlc earns every virtual
+ * server a warning, so the loader must find source positions).
+ */
+export function largeKeepalivedConfig(scheduler = 'wrr'): string {
   const parts = [
     'global_defs {\n    router_id bench\n}\n',
     'vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n    virtual_ipaddress {\n        10.255.0.1/16\n    }\n}\n',
@@ -15,7 +19,7 @@ export function largeKeepalivedConfig(): string {
   for (let v = 0; v < VIRTUAL_SERVERS; v++) {
     const vip = `10.${100 + Math.floor(v / 250)}.${v % 250}.1`;
     parts.push(
-      `virtual_server ${vip} 80 {\n    delay_loop 5\n    lvs_sched wrr\n    lvs_method DR\n    protocol TCP\n`,
+      `virtual_server ${vip} 80 {\n    delay_loop 5\n    lvs_sched ${scheduler}\n    lvs_method DR\n    protocol TCP\n`,
     );
     for (let r = 0; r < REAL_SERVERS; r++) {
       parts.push(
@@ -32,33 +36,42 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-function timeParse(text: string, fileName: string, runs: number): number {
+function timeParse(text: string, fileName: string, runs: number, expectedWarnings = 0): number {
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
     const start = performance.now();
-    const { config } = parseConfigText(text, fileName);
+    const { config, warnings } = parseConfigText(text, fileName);
     samples.push(performance.now() - start);
-    if (config.virtualServers.length !== VIRTUAL_SERVERS)
+    if (config.virtualServers.length !== VIRTUAL_SERVERS || warnings.length !== expectedWarnings)
       throw new Error('Cannot benchmark: wrong parse result');
   }
   return median(samples);
 }
 
-/** Parse time of a 1,000 x 32 configuration in both formats (median of 3 runs each). */
+/**
+ * Parse time of a 1,000 x 32 configuration in both formats (median of 3 runs
+ * each): valid as it is, and with a warning on every virtual server, which
+ * makes the loader work out source positions (`...WarningsMs`).
+ */
 export async function configParseLarge(): Promise<{
   name: 'config_parse_large';
   nsPerOp: number;
   ms: number;
   keepalivedMs: number;
   yamlMs: number;
+  keepalivedWarningsMs: number;
+  yamlWarningsMs: number;
   virtualServers: number;
   realServers: number;
 }> {
   const keepalived = largeKeepalivedConfig();
-  const mapped = readKeepalived(keepalived, 'bench.conf', new IssueList());
-  const yaml = documentToYaml(mapped.document);
+  const yaml = documentToYaml(readKeepalived(keepalived, 'bench.conf', new IssueList()).document);
   const keepalivedMs = timeParse(keepalived, 'bench.conf', 3);
   const yamlMs = timeParse(yaml, 'bench.yaml', 3);
+  const warned = largeKeepalivedConfig('wlc');
+  const warnedYaml = documentToYaml(readKeepalived(warned, 'bench.conf', new IssueList()).document);
+  const keepalivedWarningsMs = timeParse(warned, 'bench.conf', 3, VIRTUAL_SERVERS);
+  const yamlWarningsMs = timeParse(warnedYaml, 'bench.yaml', 3, VIRTUAL_SERVERS);
   const ms = Math.max(keepalivedMs, yamlMs);
   return {
     name: 'config_parse_large',
@@ -67,6 +80,8 @@ export async function configParseLarge(): Promise<{
     ms,
     keepalivedMs,
     yamlMs,
+    keepalivedWarningsMs,
+    yamlWarningsMs,
     virtualServers: VIRTUAL_SERVERS,
     realServers: VIRTUAL_SERVERS * REAL_SERVERS,
   };

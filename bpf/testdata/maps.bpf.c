@@ -22,6 +22,15 @@ struct {
 	__type(value, __u64);
 } plain_array SEC(".maps");
 
+/* Pinned by libbpf at load under the object's pin root, by its name. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pinned_by_name SEC(".maps");
+
 SEC("xdp")
 int xdp_touch(struct xdp_md *ctx)
 {

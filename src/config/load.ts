@@ -7,14 +7,16 @@ import {
   type SourcePosition,
   sortIssues,
 } from './errors.js';
+import { checkInterfaces } from './interface-check.js';
 import { KeepalivedLexer, type LexOptions } from './keepalived/lexer.js';
-import { type MappedDocument, mapKeepalived, pathKey } from './keepalived/mapper.js';
-import { parseStatements } from './keepalived/parser.js';
+import type { LocationTable } from './keepalived/location-table.js';
+import { createKeepalivedMapper, type MappedDocument } from './keepalived/mapper.js';
+import { StatementParser } from './keepalived/parser.js';
 import type { Config } from './model.js';
 import { resolveConfig } from './resolve.js';
 import { configDocumentSchema } from './schema.js';
 import { checkConfig } from './semantic-checks.js';
-import { parseYaml } from './yaml/parse-yaml.js';
+import { parseYaml, readSimpleYaml } from './yaml/parse-yaml.js';
 
 export type ConfigFormat = 'yaml' | 'keepalived';
 
@@ -23,6 +25,12 @@ export interface LoadOptions extends LexOptions {
   readonly strict?: boolean;
   /** Skip detection and read the text as this format. */
   readonly format?: ConfigFormat;
+  /**
+   * The host's interface names. When given, every interface the configuration
+   * names must be one of them (see checkInterfaces); `lbctl up` passes them,
+   * `validate` does not, since a file may be checked on another machine.
+   */
+  readonly existingInterfaces?: Iterable<string>;
 }
 
 export interface LoadResult {
@@ -43,8 +51,12 @@ const KEEPALIVED_TOP =
  * decides only when the content does not.
  */
 export function detectFormat(text: string, fileName: string): ConfigFormat {
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
+  // Line by line without splitting the whole text: only the first lines matter.
+  for (let start = 0; start < text.length; ) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
     if (line === '' || line.startsWith('#')) continue;
     if (line.startsWith('!')) return 'keepalived';
     if (line.startsWith('---') || line.startsWith('%')) return 'yaml';
@@ -56,17 +68,25 @@ export function detectFormat(text: string, fileName: string): ConfigFormat {
   return /\.ya?ml$/i.test(fileName) ? 'yaml' : 'keepalived';
 }
 
-/** Lexes, parses and maps keepalived.conf text into the configuration document. */
+/**
+ * Lexes, parses and maps keepalived.conf text (and its includes) into the
+ * configuration document, one top-level statement at a time: tokens and
+ * statements are dropped as soon as they are mapped, which keeps large files
+ * cheap. Source positions of values are recorded only when asked for.
+ */
 export function readKeepalived(
   text: string,
   fileName: string,
   issues: IssueList,
   options: LoadOptions = {},
+  recordLocations = false,
 ): MappedDocument {
-  const lexer = new KeepalivedLexer(issues, options);
+  const mapper = createKeepalivedMapper(issues, options.strict ?? false, recordLocations);
+  const parser = new StatementParser(issues, (statement) => mapper.map(statement));
+  const lexer = new KeepalivedLexer(issues, options, (tok) => parser.push(tok));
   lexer.lexText(text, fileName);
-  const statements = parseStatements(lexer.tokens, issues);
-  return mapKeepalived(statements, issues, options.strict ?? false);
+  parser.end();
+  return mapper.result();
 }
 
 /** Turns a zod path into the readable form used in messages: vrrpInstances[0].priority. */
@@ -87,38 +107,60 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
-/** Validates a document and resolves it, mapping every problem to a source position. */
+/** A validation problem at a document path; placed in the source only when reported. */
+interface Finding {
+  readonly path: Path;
+  /** Point at the key rather than its value (unknown keys). */
+  readonly atKey: boolean;
+  readonly message: string;
+  readonly warning: boolean;
+}
+
+type Locate = (path: Path, atKey: boolean) => SourcePosition & { label: string };
+
+/** Validates a document and resolves it; problems come back by document path. */
 function validate(
   data: unknown,
-  issues: IssueList,
-  locate: (path: Path, atKey: boolean) => SourcePosition & { label: string },
-): Config | undefined {
+  options: LoadOptions,
+): { config: Config | undefined; findings: Finding[] } {
+  const findings: Finding[] = [];
   const parsed = configDocumentSchema.safeParse(data ?? {});
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
+      const path = issue.path.map(toSegment);
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
-          const at = locate([...issue.path.map(toSegment), key], true);
-          issues.error(at, `${at.label}: unknown key '${key}'`);
+          findings.push({
+            path: [...path, key],
+            atKey: true,
+            message: `unknown key '${key}'`,
+            warning: false,
+          });
         }
-        continue;
+      } else {
+        findings.push({ path, atKey: false, message: issueMessage(issue), warning: false });
       }
-      const at = locate(issue.path.map(toSegment), false);
-      issues.error(at, `${at.label}: ${issueMessage(issue)}`);
     }
-    return undefined;
+    return { config: undefined, findings };
   }
   const config = resolveConfig(parsed.data);
   const semantic = checkConfig(config);
-  for (const e of semantic.errors) {
-    const at = locate(e.path, false);
-    issues.error(at, `${at.label}: ${e.message}`);
+  if (options.existingInterfaces !== undefined)
+    semantic.errors.push(...checkInterfaces(config, options.existingInterfaces));
+  for (const e of semantic.errors)
+    findings.push({ path: e.path, atKey: false, message: e.message, warning: false });
+  for (const w of semantic.warnings)
+    findings.push({ path: w.path, atKey: false, message: w.message, warning: true });
+  return { config, findings };
+}
+
+/** Adds findings to `issues` at their source positions, prefixed with what they concern. */
+function report(findings: readonly Finding[], issues: IssueList, locate: Locate): void {
+  for (const f of findings) {
+    const at = locate(f.path, f.atKey);
+    if (f.warning) issues.warn(at, `${at.label}: ${f.message}`);
+    else issues.error(at, `${at.label}: ${f.message}`);
   }
-  for (const w of semantic.warnings) {
-    const at = locate(w.path, false);
-    issues.warn(at, `${at.label}: ${w.message}`);
-  }
-  return config;
 }
 
 function toSegment(seg: PropertyKey): string | number {
@@ -138,19 +180,31 @@ export function parseConfigText(
   const format = options.format ?? detectFormat(text, fileName);
   let config: Config | undefined;
   if (format === 'yaml') {
+    // Most configurations are valid and simple: accept them without positions,
+    // which are only worth their cost when there is something to report.
+    const simple = readSimpleYaml(text);
+    const checked = simple && validate(simple.data, options);
+    if (checked?.config !== undefined && checked.findings.length === 0)
+      return { config: checked.config, warnings: [], format };
     const yaml = parseYaml(text, fileName, issues);
     if (issues.errors.length === 0) {
-      config = validate(yaml.data, issues, (path, atKey) => ({
+      // Findings on the simple reading stand when positions come from the same parser.
+      const result = checked && yaml.parser === 'js-yaml' ? checked : validate(yaml.data, options);
+      report(result.findings, issues, (path, atKey) => ({
         ...yaml.locate(path, atKey),
         label: describePath(path) || 'configuration',
       }));
+      config = result.config;
     }
   } else {
     const mapped = readKeepalived(text, fileName, issues, options);
-    const fallback: SourcePosition = { file: fileName, line: 1, column: 1 };
-    config = validate(mapped.document, issues, (path) => {
+    const result = validate(mapped.document, options);
+    let locations: LocationTable | undefined;
+    report(result.findings, issues, (path) => {
+      // Reading is deterministic: doing it again, recording, gives the same paths.
+      locations ??= readKeepalived(text, fileName, new IssueList(), options, true).locations;
       for (let n = path.length; n >= 0; n--) {
-        const hit = mapped.locations.get(pathKey(path.slice(0, n)));
+        const hit = locations?.get(path.slice(0, n));
         if (hit) {
           return {
             file: hit.file,
@@ -161,8 +215,9 @@ export function parseConfigText(
           };
         }
       }
-      return { ...fallback, label: describePath(path) || 'configuration' };
+      return { file: fileName, line: 1, column: 1, label: describePath(path) || 'configuration' };
     });
+    config = result.config;
   }
   if (issues.errors.length > 0 || config === undefined) {
     throw new ConfigError(sortIssues(issues.errors));

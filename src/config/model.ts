@@ -394,7 +394,12 @@ export interface Config {
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+    // Loops rather than Object.values: no temporary array per object on large configs.
+    if (Array.isArray(value)) {
+      for (const child of value) deepFreeze(child);
+    } else {
+      for (const key in value) deepFreeze(value[key]);
+    }
   }
   return value;
 }

@@ -25,9 +25,11 @@ function assertBpfError(fn: () => unknown, code: string, pattern: RegExp): void 
 describe('map operations', () => {
   let object: BpfObject;
   let hash: BpfMap;
+  const pinRootDir = join(bpffsRoot, 'lbctl', uniqueName('test-root-'));
 
   before(async () => {
-    object = BpfObject.open(bpfObjectPath('maps'));
+    mkdirSync(pinRootDir, { recursive: true });
+    object = BpfObject.open(bpfObjectPath('maps'), { pinRoot: pinRootDir });
     object.setMaxEntries('small_hash', 3);
     await object.load();
     hash = object.map('small_hash');
@@ -35,6 +37,23 @@ describe('map operations', () => {
   after(() => {
     hash.close();
     object.close();
+    rmSync(pinRootDir, { recursive: true, force: true });
+  });
+
+  it('pins maps declared LIBBPF_PIN_BY_NAME under the chosen root, and reuses them', async () => {
+    const pinned = BpfMap.openPinned(join(pinRootDir, 'pinned_by_name'));
+    pinned.update(key(0), Buffer.from([7, 0, 0, 0, 0, 0, 0, 0]));
+    const again = BpfObject.open(bpfObjectPath('maps'), { pinRoot: pinRootDir });
+    try {
+      await again.load();
+      const reused = again.map('pinned_by_name');
+      assert.equal(reused.info.id, pinned.info.id, 'the second object reuses the pinned map');
+      assert.equal(reused.lookup(key(0))?.readBigUInt64LE(), 7n);
+      reused.close();
+    } finally {
+      again.close();
+      pinned.close();
+    }
   });
 
   it('reports map info', () => {

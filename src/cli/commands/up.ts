@@ -4,6 +4,7 @@ import { buildServices } from '../../daemon/build.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { InstanceLock } from '../../daemon/instance-lock.js';
 import { createLogger } from '../../log.js';
+import { RouteNetlink } from '../../netlink/rtnetlink.js';
 import { systemClock } from '../../time/clock.js';
 
 /**
@@ -19,7 +20,13 @@ export function registerUpCommand(program: Command): void {
     .option('--run-dir <dir>', 'where the instance pid file lives', '/run/lbctl')
     .action(async (file: string, options: { strict?: boolean; runDir: string }) => {
       const logger = createLogger();
-      const { config, warnings } = loadConfig(file, { strict: options.strict === true });
+      // Interfaces are checked here, not at validate: they belong to this host.
+      const netlink = new RouteNetlink();
+      const links = await netlink.listLinks().finally(() => netlink.close());
+      const { config, warnings } = loadConfig(file, {
+        strict: options.strict === true,
+        existingInterfaces: links.map((link) => link.name),
+      });
       for (const w of warnings) logger.warn({ file: w.file, line: w.line }, w.message);
       const lock = InstanceLock.acquire(config.global.instanceName, options.runDir);
       const daemon = new Daemon(buildServices({ config, logger, clock: systemClock }), logger);

@@ -4,12 +4,14 @@ import { dirname, relative } from 'node:path';
 import type { IssueList, SourcePosition } from '../errors.js';
 import { expandGlob, hasWildcard } from './glob.js';
 
-export type TokenKind = 'word' | 'open' | 'close' | 'eol';
+export type TokenKind = 'word' | 'open' | 'close';
 
 export interface Token extends SourcePosition {
   readonly kind: TokenKind;
   readonly text: string;
   readonly quoted: boolean;
+  /** Last token of its line: a statement's arguments end here. */
+  endsLine: boolean;
   /** Comment lines right above the line this token starts (first token of a line only). */
   commentsBefore?: string[];
   /** Comment at the end of this token's line (first token of a line only). */
@@ -33,6 +35,7 @@ const INCLUDE_KEYWORDS = new Set([
 ]);
 const DEFINITION = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 const MAX_SUBSTITUTION_DEPTH = 32;
+const NON_SPACE = /\S/;
 
 interface Definition {
   readonly lines: readonly string[];
@@ -48,21 +51,25 @@ interface SourceLine {
 }
 
 /**
- * Turns keepalived.conf text (and everything it includes) into tokens: words,
- * braces and end-of-line markers, each with file, line and column. Handles
- * comments, quoting, `@id` conditional lines, `$NAME=value` definitions and
- * substitution, and `include` with globs relative to the including file.
+ * Turns keepalived.conf text (and everything it includes) into tokens: words
+ * and braces, each with file, line and column, the last of each line marked.
+ * Handles comments, quoting, `@id` conditional lines, `$NAME=value`
+ * definitions and substitution, and `include` with globs relative to the
+ * including file. Tokens go to `onToken` a line at a time as they are read.
  */
 export class KeepalivedLexer {
-  readonly tokens: Token[] = [];
   private readonly definitions = new Map<string, Definition>();
   private readonly configId: string;
   private readonly maxIncludeDepth: number;
   private pendingComments: string[] = [];
+  /** Tokens of the line being read, handed on once the line is complete. */
+  private readonly lineTokens: Token[] = [];
+  private lastToken: Token | undefined;
 
   constructor(
     private readonly issues: IssueList,
-    options: LexOptions = {},
+    options: LexOptions,
+    private readonly onToken: (tok: Token) => void,
   ) {
     this.configId = options.configId ?? hostname().split('.')[0] ?? '';
     this.maxIncludeDepth = options.maxIncludeDepth ?? 32;
@@ -70,19 +77,31 @@ export class KeepalivedLexer {
 
   /** Lexes `text` as the content of `file` (used for the main file and for includes). */
   lexText(text: string, file: string, includeStack: readonly string[] = []): void {
-    const raw = text.split(/\r?\n/);
-    for (let i = 0; i < raw.length; i++) {
-      let lineText = raw[i] as string;
-      const lineNo = i + 1;
+    // Lines are taken one at a time rather than split up front, so each can be
+    // collected as soon as it is tokenized (large files have 100,000s of lines).
+    let offset = 0;
+    let lineNo = 0;
+    const nextLine = (): string | undefined => {
+      if (offset > text.length) return undefined;
+      const newline = text.indexOf('\n', offset);
+      const end = newline < 0 ? text.length : newline;
+      const line = text.slice(
+        offset,
+        end > offset && text.charCodeAt(end - 1) === 13 ? end - 1 : end,
+      );
+      offset = end + 1;
+      lineNo++;
+      return line;
+    };
+    for (let lineText = nextLine(); lineText !== undefined; lineText = nextLine()) {
       const def = lineText.includes('$') ? DEFINITION.exec(stripComment(lineText).code) : null;
       // Multi-line definitions: "$NAME= \" then lines ending in "\" up to the last one.
       if (def && (def[2] ?? '').trimEnd().endsWith('\\')) {
         const lines: string[] = [];
         const first = (def[2] ?? '').trimEnd().slice(0, -1).trim();
         if (first !== '') lines.push(first);
-        while (i + 1 < raw.length) {
-          i++;
-          const body = stripComment(raw[i] as string).code.trimEnd();
+        for (let next = nextLine(); next !== undefined; next = nextLine()) {
+          const body = stripComment(next).code.trimEnd();
           if (body.endsWith('\\')) lines.push(body.slice(0, -1));
           else {
             lines.push(body);
@@ -102,7 +121,7 @@ export class KeepalivedLexer {
     const { code, comment } = stripComment(src.text);
     let text = code;
     let column = src.column;
-    if (text.trim() === '') {
+    if (!NON_SPACE.test(text)) {
       if (comment !== undefined && depth === 0) this.pendingComments.push(comment);
       return;
     }
@@ -115,7 +134,7 @@ export class KeepalivedLexer {
       if (matches === negate) return;
       column += cond[0].length;
       text = text.slice(cond[0].length);
-      if (text.trim() === '') return;
+      if (!NON_SPACE.test(text)) return;
     }
 
     const def = text.includes('$') ? DEFINITION.exec(text) : null;
@@ -153,7 +172,7 @@ export class KeepalivedLexer {
       return;
     }
 
-    const words = /^\s*(\S+)\s*(.*)$/.exec(text);
+    const words = text.includes('include') ? /^\s*(\S+)\s*(.*)$/.exec(text) : null;
     if (words && INCLUDE_KEYWORDS.has(words[1] as string)) {
       const at = {
         file: src.file,
@@ -165,32 +184,24 @@ export class KeepalivedLexer {
     }
 
     const before = this.pendingComments;
-    this.pendingComments = [];
-    const start = this.tokens.length;
+    if (before.length > 0) this.pendingComments = [];
+    const line = this.lineTokens;
     this.tokenize(text, src.file, src.line, column);
-    const first = this.tokens[start];
+    const first = line[0];
     if (first) {
       if (before.length > 0) first.commentsBefore = before;
       if (comment !== undefined) first.commentAfter = comment;
+      const last = line[line.length - 1] as Token;
+      last.endsLine = true;
+      this.lastToken = last;
+      for (const tok of line) this.onToken(tok);
+      line.length = 0;
     }
-    this.tokens.push({
-      kind: 'eol',
-      text: '',
-      file: src.file,
-      line: src.line,
-      column: column + text.length,
-      quoted: false,
-    });
   }
 
   private attachTrailingComment(comment: string): void {
-    for (let i = this.tokens.length - 1; i >= 0; i--) {
-      const tok = this.tokens[i] as Token;
-      if (tok.kind !== 'eol') {
-        if (tok.commentAfter === undefined) tok.commentAfter = comment;
-        return;
-      }
-    }
+    const last = this.lastToken;
+    if (last && last.commentAfter === undefined) last.commentAfter = comment;
   }
 
   /** Replaces $NAME (followed by space or end) and ${NAME}; undefined names stay as written. */
@@ -281,52 +292,57 @@ export class KeepalivedLexer {
     let i = 0;
     while (i < text.length) {
       const ch = text[i] as string;
-      if (ch.charCodeAt(0) <= 32 || /\s/.test(ch)) {
+      const code = ch.charCodeAt(0);
+      if (code <= 32 || (code > 127 && /\s/.test(ch))) {
         // Any Unicode space (configs pasted from web pages carry no-break spaces).
         i++;
       } else if (ch === '{' || ch === '}') {
-        this.tokens.push({
+        this.lineTokens.push({
           kind: ch === '{' ? 'open' : 'close',
           text: ch,
           file,
           line,
           column: column + i,
           quoted: false,
+          endsLine: false,
         });
         i++;
       } else if (ch === '"' || ch === "'") {
         const end = text.indexOf(ch, i + 1);
         if (end < 0) {
           this.issues.error({ file, line, column: column + i }, 'unterminated quoted string');
-          this.tokens.push({
+          this.lineTokens.push({
             kind: 'word',
             text: text.slice(i + 1),
             file,
             line,
             column: column + i,
             quoted: true,
+            endsLine: false,
           });
           return;
         }
-        this.tokens.push({
+        this.lineTokens.push({
           kind: 'word',
           text: text.slice(i + 1, end),
           file,
           line,
           column: column + i,
           quoted: true,
+          endsLine: false,
         });
         i = end + 1;
       } else {
         let j = i;
         while (j < text.length && !isWordEnd(text.charCodeAt(j))) j++;
-        this.tokens.push({
+        this.lineTokens.push({
           kind: 'word',
           text: text.slice(i, j),
           file,
           line,
           column: column + i,
           quoted: false,
+          endsLine: false,
         });
         i = j;
       }

@@ -1,15 +1,13 @@
 import { familyOf } from '../address.js';
-import type { IssueList, SourcePosition } from '../errors.js';
+import type { IssueList } from '../errors.js';
 import type { Token } from './lexer.js';
+import { type DocPath, LocationTable, pathKey } from './location-table.js';
 import type { Statement } from './parser.js';
 
-export type DocPath = readonly (string | number)[];
-type Obj = Record<string, unknown>;
+export type { DocPath, Located } from './location-table.js';
+export { pathKey } from './location-table.js';
 
-/** Where a document value came from, and the keepalived keyword that set it. */
-export interface Located extends SourcePosition {
-  readonly keyword: string;
-}
+type Obj = Record<string, unknown>;
 
 export interface BlockComments {
   readonly before?: readonly string[];
@@ -19,11 +17,10 @@ export interface BlockComments {
 export interface MappedDocument {
   /** The configuration in the YAML document shape, still unvalidated. */
   readonly document: Obj;
-  readonly locations: ReadonlyMap<string, Located>;
+  /** Where each value came from; only when asked for (see createKeepalivedMapper). */
+  readonly locations: LocationTable | undefined;
   readonly comments: ReadonlyMap<string, BlockComments>;
 }
-
-export const pathKey = (path: DocPath): string => path.join('\u0000');
 
 /** The object at obj[key], created empty when missing. */
 function child(obj: Obj, key: string): Obj {
@@ -131,33 +128,44 @@ const DEPRECATED: Readonly<Record<string, string>> = {
   lvs_timeouts_tcp: 'lvs_timeouts',
 };
 
+/** Builds the configuration document from top-level statements, fed one at a time. */
+export interface KeepalivedMapper {
+  /** Maps one top-level statement into the document. */
+  map(stmt: Statement): void;
+  /** The document so far. */
+  result(): MappedDocument;
+}
+
 /**
- * Maps the keepalived statement tree to the configuration document (YAML
- * shape), remembering where every value came from so validation errors point
- * at keepalived lines. Unknown keywords are warned and skipped (errors when
- * strict), as keepalived itself does.
+ * Maps keepalived statements to the configuration document (YAML shape),
+ * remembering (when `recordLocations`) where every value came from so
+ * validation errors point at keepalived lines. Unknown keywords are warned
+ * and skipped (errors when strict), as keepalived itself does.
  */
-export function mapKeepalived(
-  statements: readonly Statement[],
+export function createKeepalivedMapper(
   issues: IssueList,
   strict: boolean,
-): MappedDocument {
-  const locations = new Map<string, Located>();
+  recordLocations = false,
+): KeepalivedMapper {
+  // Recording is most of the mapping's cost on large files and positions are
+  // needed only for problems, so the loader maps again with it when it must.
+  const locations = recordLocations ? new LocationTable() : undefined;
   const comments = new Map<string, BlockComments>();
   const doc: Obj = {};
 
-  const locate = (path: DocPath, tok: Token, keyword: string) => {
-    locations.set(pathKey(path), { file: tok.file, line: tok.line, column: tok.column, keyword });
+  /** Records where the value at `path` + `key` came from. */
+  const locateIn = (path: DocPath, key: string | number, tok: Token, keyword: string) => {
+    locations?.add(path, key, tok, keyword);
   };
   const remember = (path: DocPath, stmt: Statement) => {
-    locate(path, stmt.keyword, stmt.keyword.text);
-    noteComments(path, stmt);
+    locations?.add(path, undefined, stmt.keyword, stmt.keyword.text);
+    noteComments(path, undefined, stmt);
   };
-  const noteComments = (path: DocPath, stmt: Statement) => {
+  const noteComments = (path: DocPath, key: string | undefined, stmt: Statement) => {
     const before = stmt.keyword.commentsBefore;
     const after = stmt.keyword.commentAfter;
     if ((before && before.length > 0) || after !== undefined) {
-      comments.set(pathKey(path), {
+      comments.set(pathKey(key === undefined ? path : [...path, key]), {
         ...(before && before.length > 0 ? { before } : {}),
         ...(after !== undefined ? { after } : {}),
       });
@@ -229,8 +237,8 @@ export function mapKeepalived(
     if (!noBlock(stmt) || !needArgs(stmt, 1, 'a value')) return;
     const arg = stmt.args[0] as Token;
     obj[key] = conv(arg);
-    locate([...path, key], arg, stmt.keyword.text);
-    noteComments([...path, key], stmt);
+    locateIn(path, key, arg, stmt.keyword.text);
+    noteComments(path, key, stmt);
     if (stmt.args.length > 1) {
       issues.warn(
         stmt.args[1] as Token,
@@ -243,8 +251,8 @@ export function mapKeepalived(
     const b = stmt.args.length > 0 ? boolArg(stmt) : true;
     if (b === undefined) return;
     obj[key] = b === value;
-    locate([...path, key], stmt.keyword, stmt.keyword.text);
-    noteComments([...path, key], stmt);
+    locateIn(path, key, stmt.keyword, stmt.keyword.text);
+    noteComments(path, key, stmt);
   };
 
   /**
@@ -270,9 +278,9 @@ export function mapKeepalived(
       }
     }
     obj[key] = value;
-    locate([...path, key], first as Token, stmt.keyword.text);
-    noteComments([...path, key], stmt);
-    locate([...path, key, 'command'], first as Token, stmt.keyword.text);
+    locateIn(path, key, first as Token, stmt.keyword.text);
+    noteComments(path, key, stmt);
+    locateIn([...path, key], 'command', first as Token, stmt.keyword.text);
   };
 
   /** `weight N [reverse|noreverse|no_reverse]` trailing options of track entries. */
@@ -282,14 +290,14 @@ export function mapKeepalived(
       const i = start + out.length;
       const item: Obj = { name: entry.keyword.text };
       remember([...path, i], entry);
-      locate([...path, i, 'name'], entry.keyword, stmt.keyword.text);
+      locateIn([...path, i], 'name', entry.keyword, stmt.keyword.text);
       const args = [...entry.args];
       while (args.length > 0) {
         const opt = args.shift() as Token;
         if (opt.text === 'weight' && args[0]) {
           const w = args.shift() as Token;
           item.weight = num(w);
-          locate([...path, i, 'weight'], w, 'weight');
+          locateIn([...path, i], 'weight', w, 'weight');
         } else if (opt.text === 'reverse') item.reverse = true;
         else if (opt.text === 'noreverse' || opt.text === 'no_reverse') item.reverse = false;
         else
@@ -344,7 +352,7 @@ export function mapKeepalived(
           if (s.args[1]) server.port = num(s.args[1]);
           g.smtpServer = server;
           remember([...path, 'smtpServer'], s);
-          if (s.args[1]) locate([...path, 'smtpServer', 'port'], s.args[1], kw);
+          if (s.args[1]) locateIn([...path, 'smtpServer'], 'port', s.args[1], kw);
           break;
         }
         case 'smtp_connect_timeout':
@@ -363,7 +371,7 @@ export function mapKeepalived(
           scalar(g, 'scriptUser', path, { keyword: s.keyword, args: s.args.slice(0, 1) });
           if (s.args[1]) {
             g.scriptGroup = s.args[1].text;
-            locate([...path, 'scriptGroup'], s.args[1], kw);
+            locateIn(path, 'scriptGroup', s.args[1], kw);
           }
           break;
         case 'vrrp_garp_master_delay':
@@ -405,7 +413,7 @@ export function mapKeepalived(
               break;
             }
             t[key] = secs(value);
-            locate([...path, 'connectionTimeouts', key], value, kw);
+            locateIn([...path, 'connectionTimeouts'], key, value, kw);
           }
           break;
         }
@@ -438,13 +446,13 @@ export function mapKeepalived(
     const path = ['vrrpScripts', scripts.length];
     const obj: Obj = { name: (stmt.args[0] as Token).text };
     remember(path, stmt);
-    locate([...path, 'name'], stmt.args[0] as Token, stmt.keyword.text);
+    locateIn(path, 'name', stmt.args[0] as Token, stmt.keyword.text);
     for (const s of needBlock(stmt) ?? []) {
       switch (s.keyword.text) {
         case 'script':
           if (!needArgs(s, 1, 'a command')) break;
           obj.script = s.args.map((t) => t.text).join(' ');
-          locate([...path, 'script'], s.args[0] as Token, 'script');
+          locateIn(path, 'script', s.args[0] as Token, 'script');
           break;
         case 'interval':
           scalar(obj, 'intervalMs', path, s, secs);
@@ -466,7 +474,7 @@ export function mapKeepalived(
         case 'user':
           if (!needArgs(s, 1, 'a user name')) break;
           obj.user = (s.args[0] as Token).text;
-          locate([...path, 'user'], s.args[0] as Token, 'user');
+          locateIn(path, 'user', s.args[0] as Token, 'user');
           if (s.args[1]) obj.group = s.args[1].text;
           break;
         case 'init_fail':
@@ -512,7 +520,7 @@ export function mapKeepalived(
       const i = start + out.length;
       const item: Obj = { address: entry.keyword.text };
       remember([...path, i], entry);
-      locate([...path, i, 'address'], entry.keyword, stmt.keyword.text);
+      locateIn([...path, i], 'address', entry.keyword, stmt.keyword.text);
       const args = [...entry.args];
       while (args.length > 0) {
         const opt = args.shift() as Token;
@@ -531,7 +539,7 @@ export function mapKeepalived(
             break;
           }
           item[key] = value.text;
-          locate([...path, i, key], value, opt.text);
+          locateIn([...path, i], key, value, opt.text);
         } else if (
           opt.text === 'peer' ||
           opt.text === 'preferred_lft' ||
@@ -575,7 +583,7 @@ export function mapKeepalived(
           if (!v) issues.error(w, `'${w.text}' needs a value`);
           else {
             item[key] = conv(v);
-            locate([...path, i, key], v, w.text);
+            locateIn([...path, i], key, v, w.text);
           }
         };
         switch (w.text) {
@@ -619,7 +627,7 @@ export function mapKeepalived(
           default:
             if (item.destination === undefined && /^[0-9a-fA-F:.]+(\/\d+)?$/.test(w.text)) {
               item.destination = w.text;
-              locate([...path, i, 'destination'], w, 'virtual_routes');
+              locateIn([...path, i], 'destination', w, 'virtual_routes');
             } else {
               issues.error(w, `unexpected '${w.text}' in virtual_routes`);
             }
@@ -638,7 +646,7 @@ export function mapKeepalived(
     const path = ['vrrpInstances', instances.length];
     const obj: Obj = { name: (stmt.args[0] as Token).text };
     remember(path, stmt);
-    locate([...path, 'name'], stmt.args[0] as Token, stmt.keyword.text);
+    locateIn(path, 'name', stmt.args[0] as Token, stmt.keyword.text);
     const notify = (): Obj => child(obj, 'notify');
     const garp = (): Obj => child(obj, 'garp');
     for (const s of needBlock(stmt) ?? []) {
@@ -685,7 +693,7 @@ export function mapKeepalived(
             const i = startPeers + peers.length;
             const peer: Obj = { address: p.keyword.text };
             remember([...path, 'unicastPeers', i], p);
-            locate([...path, 'unicastPeers', i, 'address'], p.keyword, kw);
+            locateIn([...path, 'unicastPeers', i], 'address', p.keyword, kw);
             for (let a = 0; a < p.args.length; a += 2) {
               const opt = p.args[a] as Token;
               const value = p.args[a + 1];
@@ -699,7 +707,7 @@ export function mapKeepalived(
                 break;
               }
               peer[key] = num(value);
-              locate([...path, 'unicastPeers', i, key], value, opt.text);
+              locateIn([...path, 'unicastPeers', i], key, value, opt.text);
             }
             peers.push(peer);
           }
@@ -805,7 +813,7 @@ export function mapKeepalived(
         case 'group': {
           const members = needBlock(s) ?? [];
           obj.instances = members.map((m, i) => {
-            locate([...path, 'instances', i], m.keyword, 'group');
+            locateIn([...path, 'instances'], i, m.keyword, 'group');
             return m.keyword.text;
           });
           remember([...path, 'instances'], s);
@@ -930,10 +938,10 @@ export function mapKeepalived(
             case 'status_code':
               if (!needArgs(u, 1, 'one or more codes or ranges')) break;
               url.statusCodes = u.args.map((t, j) => {
-                locate([...urlPath, 'statusCodes', j], t, 'status_code');
+                locateIn([...urlPath, 'statusCodes'], j, t, 'status_code');
                 return /^\d+$/.test(t.text) ? Number(t.text) : t.text;
               });
-              locate([...urlPath, 'statusCodes'], u.args[0] as Token, 'status_code');
+              locateIn(urlPath, 'statusCodes', u.args[0] as Token, 'status_code');
               break;
             default:
               unknown(u, 'url');
@@ -958,7 +966,7 @@ export function mapKeepalived(
         case 'MISC_CHECK:misc_path':
           if (!needArgs(s, 1, 'a command')) break;
           obj.path = s.args.map((t) => t.text).join(' ');
-          locate([...path, 'path'], s.args[0] as Token, kw);
+          locateIn(path, 'path', s.args[0] as Token, kw);
           break;
         case 'MISC_CHECK:misc_timeout':
           scalar(obj, 'timeoutMs', path, s, secs);
@@ -982,12 +990,12 @@ export function mapKeepalived(
           break;
         case 'UDP_CHECK:payload':
           obj.payload = s.args.map((t) => t.text).join(' ');
-          locate([...path, 'payload'], s.keyword, kw);
+          locateIn(path, 'payload', s.keyword, kw);
           break;
         case 'UDP_CHECK:require_reply':
           obj.requireReply = true;
           if (s.args.length > 0) obj.replyPattern = s.args.map((t) => t.text).join(' ');
-          locate([...path, 'replyPattern'], s.keyword, kw);
+          locateIn(path, 'replyPattern', s.keyword, kw);
           break;
         case 'UDP_CHECK:min_reply_length':
           scalar(obj, 'minReplyLength', path, s, num);
@@ -1014,10 +1022,10 @@ export function mapKeepalived(
     if (!needArgs(stmt, 1, 'an address and port')) return undefined;
     const obj: Obj = { address: (stmt.args[0] as Token).text };
     remember(path, stmt);
-    locate([...path, 'address'], stmt.args[0] as Token, stmt.keyword.text);
+    locateIn(path, 'address', stmt.args[0] as Token, stmt.keyword.text);
     if (stmt.args[1]) {
       obj.port = num(stmt.args[1]);
-      locate([...path, 'port'], stmt.args[1], stmt.keyword.text);
+      locateIn(path, 'port', stmt.args[1], stmt.keyword.text);
     }
     const checkers: Obj[] = [];
     for (const s of stmt.block ?? []) {
@@ -1078,14 +1086,14 @@ export function mapKeepalived(
       else {
         const key = a0.text;
         obj[key] = key === 'fwmark' ? num(a1) : a1.text;
-        locate([...path, key], a1, `virtual_server ${key}`);
+        locateIn(path, key, a1, `virtual_server ${key}`);
       }
     } else {
       obj.address = a0.text;
-      locate([...path, 'address'], a0, 'virtual_server');
+      locateIn(path, 'address', a0, 'virtual_server');
       if (a1) {
         obj.port = num(a1);
-        locate([...path, 'port'], a1, 'virtual_server');
+        locateIn(path, 'port', a1, 'virtual_server');
       }
     }
     const reals: Obj[] = [];
@@ -1117,7 +1125,7 @@ export function mapKeepalived(
           // A bare persistence_timeout means keepalived's default of 6 minutes.
           if (s.args.length === 0) {
             obj.persistenceTimeoutMs = 360_000;
-            locate([...path, 'persistenceTimeoutMs'], s.keyword, kw);
+            locateIn(path, 'persistenceTimeoutMs', s.keyword, kw);
           } else scalar(obj, 'persistenceTimeoutMs', path, s, secs);
           break;
         case 'persistence_granularity':
@@ -1131,10 +1139,10 @@ export function mapKeepalived(
           const sorry = child(obj, 'sorryServer');
           sorry.address = (s.args[0] as Token).text;
           remember([...path, 'sorryServer'], s);
-          locate([...path, 'sorryServer', 'address'], s.args[0] as Token, kw);
+          locateIn([...path, 'sorryServer'], 'address', s.args[0] as Token, kw);
           if (s.args[1]) {
             sorry.port = num(s.args[1]);
-            locate([...path, 'sorryServer', 'port'], s.args[1], kw);
+            locateIn([...path, 'sorryServer'], 'port', s.args[1], kw);
           }
           break;
         }
@@ -1203,7 +1211,7 @@ export function mapKeepalived(
           continue;
         }
         const entry: Obj = { fwmark: num(x) };
-        locate([...at, 'fwmark'], x, 'fwmark');
+        locateIn(at, 'fwmark', x, 'fwmark');
         if (y) entry.family = y.text === 'inet6' ? 'ipv6' : y.text === 'inet' ? 'ipv4' : y.text;
         entries.push(entry);
         continue;
@@ -1216,17 +1224,17 @@ export function mapKeepalived(
           continue;
         }
         entry = { range };
-        locate([...at, 'range'], e.keyword, 'virtual_server_group');
+        locateIn(at, 'range', e.keyword, 'virtual_server_group');
       } else if (first.includes('-')) {
         entry = { range: first };
-        locate([...at, 'range'], e.keyword, 'virtual_server_group');
+        locateIn(at, 'range', e.keyword, 'virtual_server_group');
       } else {
         entry = { address: first };
-        locate([...at, 'address'], e.keyword, 'virtual_server_group');
+        locateIn(at, 'address', e.keyword, 'virtual_server_group');
       }
       if (x) {
         entry.port = num(x);
-        locate([...at, 'port'], x, 'virtual_server_group');
+        locateIn(at, 'port', x, 'virtual_server_group');
       }
       entries.push(entry);
     }
@@ -1250,7 +1258,7 @@ export function mapKeepalived(
     doc.ssl = ssl;
   };
 
-  for (const stmt of statements) {
+  const map = (stmt: Statement) => {
     switch (stmt.keyword.text) {
       case 'global_defs':
         mapGlobal(stmt);
@@ -1280,8 +1288,8 @@ export function mapKeepalived(
       default:
         unknown(stmt, 'the top level');
     }
-  }
-  return { document: doc, locations, comments };
+  };
+  return { map, result: () => ({ document: doc, locations, comments }) };
 }
 
 /** "10.0.0.8/29" → "10.0.0.8-10.0.0.15" (IPv4 only). */

@@ -8,72 +8,90 @@ export interface Statement {
   readonly block?: readonly Statement[];
 }
 
+/** Shared by every statement without arguments (most block openers). */
+const NO_ARGS: readonly Token[] = Object.freeze([]);
+
+/** A block being read: the statement that opened it, or a stray `{` (whose content is dropped). */
+interface OpenBlock {
+  readonly owner: Token;
+  readonly args: readonly Token[] | undefined;
+  readonly statements: Statement[];
+}
+
 /**
- * Recursive-descent parser over lexer tokens. A statement ends at the end of
- * its line, at `{` (its block, which may also start on the next line) or at
- * `}`. Problems are collected and parsing continues, so every one is reported.
+ * Reads statements from tokens as the lexer produces them. A statement ends
+ * at the end of its line, at `{` (its block, which may also start on a
+ * following line) or at `}`. Each top-level statement is handed on as soon as
+ * it is complete, so a large file never exists as one token list or tree.
+ * Problems are collected and reading continues, so every one is reported.
  */
-export function parseStatements(tokens: readonly Token[], issues: IssueList): Statement[] {
-  let pos = 0;
-  const peek = (): Token | undefined => tokens[pos];
+export class StatementParser {
+  private readonly blocks: OpenBlock[] = [];
+  /** The statement being read: its keyword and arguments so far. */
+  private keyword: Token | undefined;
+  private args: Token[] | undefined;
+  private last: Token | undefined;
 
-  const skipEols = () => {
-    while (peek()?.kind === 'eol') pos++;
-  };
+  constructor(
+    private readonly issues: IssueList,
+    private readonly onStatement: (statement: Statement) => void,
+  ) {}
 
-  function parseBlock(owner: Token | undefined): Statement[] {
-    const statements: Statement[] = [];
-    for (;;) {
-      const tok = peek();
-      if (tok === undefined) {
-        if (owner) {
-          issues.error(
-            owner,
-            `block '${owner.text}' is not closed: missing '}' before the end of the file`,
-          );
-        }
-        return statements;
+  push(tok: Token): void {
+    if (tok.kind === 'word') {
+      if (this.last !== undefined && !this.last.endsLine) {
+        if (this.args === undefined) this.args = [tok];
+        else this.args.push(tok);
+        this.last = tok;
+        return;
       }
-      if (tok.kind === 'eol') {
-        pos++;
-        continue;
+      this.finishStatement();
+      this.keyword = tok;
+      this.last = tok;
+      return;
+    }
+    if (tok.kind === 'open') {
+      if (this.keyword !== undefined) {
+        this.blocks.push({ owner: this.keyword, args: this.args ?? NO_ARGS, statements: [] });
+        this.keyword = this.args = this.last = undefined;
+      } else {
+        this.issues.error(tok, "unexpected '{' without a keyword before it");
+        this.blocks.push({ owner: tok, args: undefined, statements: [] });
       }
-      if (tok.kind === 'close') {
-        pos++;
-        if (owner) return statements;
-        issues.error(tok, "unexpected '}' with no open block");
-        continue;
-      }
-      if (tok.kind === 'open') {
-        pos++;
-        issues.error(tok, "unexpected '{' without a keyword before it");
-        parseBlock(tok);
-        continue;
-      }
-      pos++;
-      const args: Token[] = [];
-      while (peek()?.kind === 'word') {
-        args.push(peek() as Token);
-        pos++;
-      }
-      let block: Statement[] | undefined;
-      if (peek()?.kind === 'open') {
-        pos++;
-        block = parseBlock(tok);
-      } else if (peek()?.kind === 'eol') {
-        // The opening brace may sit alone on the following line.
-        const save = pos;
-        skipEols();
-        if (peek()?.kind === 'open') {
-          pos++;
-          block = parseBlock(tok);
-        } else {
-          pos = save;
-        }
-      }
-      statements.push(block ? { keyword: tok, args, block } : { keyword: tok, args });
+      return;
+    }
+    this.finishStatement();
+    const block = this.blocks.pop();
+    if (block === undefined) this.issues.error(tok, "unexpected '}' with no open block");
+    else this.closeBlock(block);
+  }
+
+  /** Ends the input: blocks still open are errors, innermost first, and keep what they hold. */
+  end(): void {
+    this.finishStatement();
+    for (let block = this.blocks.pop(); block !== undefined; block = this.blocks.pop()) {
+      this.issues.error(
+        block.owner,
+        `block '${block.owner.text}' is not closed: missing '}' before the end of the file`,
+      );
+      this.closeBlock(block);
     }
   }
 
-  return parseBlock(undefined);
+  private finishStatement(): void {
+    if (this.keyword === undefined) return;
+    this.add({ keyword: this.keyword, args: this.args ?? NO_ARGS });
+    this.keyword = this.args = this.last = undefined;
+  }
+
+  private closeBlock(block: OpenBlock): void {
+    if (block.args !== undefined)
+      this.add({ keyword: block.owner, args: block.args, block: block.statements });
+  }
+
+  private add(statement: Statement): void {
+    const parent = this.blocks[this.blocks.length - 1];
+    if (parent === undefined) this.onStatement(statement);
+    else parent.statements.push(statement);
+  }
 }

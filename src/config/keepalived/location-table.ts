@@ -1,0 +1,83 @@
+import type { SourcePosition } from '../errors.js';
+
+export type DocPath = readonly (string | number)[];
+
+/** Where a document value came from, and the keepalived keyword that set it. */
+export interface Located extends SourcePosition {
+  readonly keyword: string;
+}
+
+export const pathKey = (path: DocPath): string => path.join('\u0000');
+
+/**
+ * Source positions of document values, by document path. Mapping records one
+ * for nearly every value (hundreds of thousands in a large configuration) and
+ * looks up only the few that have problems, so recording is an append to flat
+ * arrays (no path strings, no per-value objects) and the lookup index, by
+ * container path, is built on the first lookup. A later record for the same
+ * path replaces an earlier one.
+ */
+export class LocationTable {
+  private readonly containers: DocPath[] = [];
+  private readonly keys: (string | number | undefined)[] = [];
+  private readonly positions: SourcePosition[] = [];
+  private readonly keywords: string[] = [];
+  private index: Map<string, number[]> | undefined;
+
+  /** Records `at` for the value at `container` + `key` (or at `container` itself). */
+  add(
+    container: DocPath,
+    key: string | number | undefined,
+    at: SourcePosition,
+    keyword: string,
+  ): void {
+    this.containers.push(container);
+    this.keys.push(key);
+    this.positions.push(at);
+    this.keywords.push(keyword);
+    this.index = undefined;
+  }
+
+  /** The position recorded for exactly `path`, if any. */
+  get(path: DocPath): Located | undefined {
+    const index = this.lookup();
+    // Recorded either as (parent path, last segment) or as the whole path on its own.
+    let best = -1;
+    if (path.length > 0) {
+      const last = path[path.length - 1];
+      for (const i of index.get(pathKey(path.slice(0, -1))) ?? [])
+        if (this.keys[i] === last && i > best) best = i;
+    }
+    for (const i of index.get(pathKey(path)) ?? [])
+      if (this.keys[i] === undefined && i > best) best = i;
+    if (best < 0) return undefined;
+    const at = this.positions[best] as SourcePosition;
+    return {
+      file: at.file,
+      line: at.line,
+      column: at.column,
+      keyword: this.keywords[best] as string,
+    };
+  }
+
+  /** Record numbers by container path, built once: one path string per container, not per value. */
+  private lookup(): Map<string, number[]> {
+    if (this.index !== undefined) return this.index;
+    const index = new Map<string, number[]>();
+    let previous: DocPath | undefined;
+    let records: number[] = [];
+    for (let i = 0; i < this.containers.length; i++) {
+      const container = this.containers[i] as DocPath;
+      // Records of one container arrive together (all fields of a real server).
+      if (container !== previous) {
+        const key = pathKey(container);
+        records = index.get(key) ?? [];
+        if (records.length === 0) index.set(key, records);
+        previous = container;
+      }
+      records.push(i);
+    }
+    this.index = index;
+    return index;
+  }
+}

@@ -1,0 +1,186 @@
+import type { State } from 'js-yaml';
+
+export type DocPath = readonly (string | number)[];
+
+/**
+ * Where a container's children start: for a sequence the offset of each item;
+ * for a mapping [key, keyOffset, valueOffset] for each entry, flat, so each
+ * container costs one array.
+ */
+type ContainerPositions = readonly (string | number)[];
+
+const SPACE = 0x20;
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const HASH = 0x23;
+const AMPERSAND = 0x26;
+const ASTERISK = 0x2a;
+const EXCLAMATION = 0x21;
+const BRACKET = 0x5b;
+const BRACE = 0x7b;
+
+/**
+ * Records where every node of a document starts while js-yaml reads it,
+ * through its open/close listener. Each node's children (keys and values
+ * alternating for a mapping, items for a sequence) are kept on a stack until
+ * the node closes, then stored per container object.
+ *
+ * The listener was not designed for this, so every container is cross-checked
+ * against the data js-yaml built; anything that does not line up (explicit
+ * keys, single-pair flow mappings, non-string keys) or that makes one object
+ * appear in two places (anchors, aliases, tags) marks the recording `plain:
+ * false`, and the caller falls back to a parser that keeps positions itself.
+ */
+export class PositionRecorder {
+  private readonly text: string;
+  /** Per open node: where it was opened and where its children start on the child stack. */
+  private readonly openedAt: number[] = [];
+  private readonly childBase: number[] = [];
+  /** Closed nodes whose parent is still open: start offsets and values, `top` entries used. */
+  private readonly childStart: number[] = [];
+  private readonly childValue: unknown[] = [];
+  private top = 0;
+  private readonly containers = new Map<object, ContainerPositions>();
+  private rootStart = 0;
+  private ok = true;
+
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  /** False when the document uses something the recording cannot represent. */
+  get plain(): boolean {
+    return this.ok;
+  }
+
+  /** The js-yaml `listener` option. */
+  readonly listener = (event: 'open' | 'close', state: State): void => {
+    if (event === 'open') {
+      this.openedAt.push(state.position);
+      this.childBase.push(this.top);
+      return;
+    }
+    const base = this.childBase.pop() ?? 0;
+    const opened = this.openedAt.pop() ?? 0;
+    const value: unknown = state.result;
+    const text = this.text;
+    const end = state.position;
+    let start = this.contentStart(opened);
+    const empty = value === null && (end <= start || start >= text.length);
+    // An empty value (`key:` alone) sits where its line ends, as in `yaml`.
+    if (empty) start = this.blankEnd(opened);
+    const first = text.charCodeAt(start);
+    if (first === AMPERSAND || first === ASTERISK || first === EXCLAMATION) this.ok = false;
+    // js-yaml takes `"x"# note` as a comment; `yaml` rightly rejects it.
+    if (text.charCodeAt(end) === HASH && end > start && !isSpace(text.charCodeAt(end - 1)))
+      this.ok = false;
+    // `yaml` warns about badly indented multi-line flow collections; js-yaml does not.
+    if (first === BRACKET || first === BRACE) {
+      const lineEnd = text.indexOf('\n', start);
+      if (lineEnd >= 0 && lineEnd < end) this.ok = false;
+    }
+    if (this.ok && value !== null && typeof value === 'object') this.store(value, base);
+    // `yaml` has no node for an empty document and reports it at its start.
+    if (this.childBase.length === 0) this.rootStart = empty ? 0 : start;
+    this.childStart[base] = start;
+    this.childValue[base] = value;
+    this.top = base + 1;
+  };
+
+  private store(value: object, base: number): void {
+    const top = this.top;
+    const count = top - base;
+    if (this.containers.has(value)) {
+      // A node read as a would-be mapping key that turned out to be the whole
+      // value closes twice with the same object; anything else is shared data.
+      if (count !== 1 || this.childValue[base] !== value) this.ok = false;
+      return;
+    }
+    if (Array.isArray(value)) {
+      if (count !== value.length) this.ok = false;
+      else this.containers.set(value, this.childStart.slice(base, top));
+      return;
+    }
+    if (count % 2 !== 0) {
+      this.ok = false;
+      return;
+    }
+    const entries = new Array<string | number>((count / 2) * 3);
+    for (let i = 0, j = 0; i < count; i += 2, j += 3) {
+      const key = this.childValue[base + i];
+      if (typeof key !== 'string' || !Object.hasOwn(value, key)) {
+        this.ok = false;
+        return;
+      }
+      entries[j] = key;
+      entries[j + 1] = this.childStart[base + i] as number;
+      entries[j + 2] = this.childStart[base + i + 1] as number;
+    }
+    let own = 0;
+    for (const _ in value) own++;
+    if (own !== count / 2) {
+      this.ok = false;
+      return;
+    }
+    this.containers.set(value, entries);
+  }
+
+  /**
+   * First character of a node opened at `from`: js-yaml opens value nodes
+   * before skipping the separating spaces, line breaks and comments.
+   */
+  private contentStart(from: number): number {
+    const text = this.text;
+    let i = from;
+    for (;;) {
+      const ch = text.charCodeAt(i);
+      if (ch === SPACE || ch === TAB || ch === LF || ch === CR) {
+        i++;
+      } else if (ch === HASH && (i === 0 || isSpace(text.charCodeAt(i - 1)))) {
+        while (i < text.length && text.charCodeAt(i) !== LF) i++;
+      } else {
+        return i;
+      }
+    }
+  }
+
+  private blankEnd(from: number): number {
+    let i = from;
+    while (this.text.charCodeAt(i) === SPACE || this.text.charCodeAt(i) === TAB) i++;
+    return i;
+  }
+
+  /**
+   * Offset of the deepest node on `path` that exists in `root` (the key
+   * rather than the value of the last segment when `atKey`), following the
+   * same rules as a lookup in a parsed `yaml` document.
+   */
+  locate(root: unknown, path: DocPath, atKey: boolean): number {
+    let node = root;
+    let best = this.rootStart;
+    for (let i = 0; i < path.length; i++) {
+      if (node === null || typeof node !== 'object') break;
+      const positions = this.containers.get(node);
+      if (positions === undefined) break;
+      const segment = path[i];
+      if (Array.isArray(node)) {
+        if (typeof segment !== 'number' || segment >= positions.length) break;
+        best = positions[segment] as number;
+        node = node[segment];
+        continue;
+      }
+      let entry = 0;
+      while (entry < positions.length && positions[entry] !== segment) entry += 3;
+      if (entry >= positions.length) break;
+      if (atKey && i === path.length - 1) return positions[entry + 1] as number;
+      best = positions[entry + 2] as number;
+      node = (node as Record<string, unknown>)[segment as string];
+    }
+    return best;
+  }
+}
+
+function isSpace(ch: number): boolean {
+  return ch === SPACE || ch === TAB || ch === LF || ch === CR;
+}
