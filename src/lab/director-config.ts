@@ -1,6 +1,6 @@
 import type { LabAddresses, LabOptions } from './lab-spec.js';
 
-/** Seed 000's service: rr over the reals in DR mode, a TCP check each, sorry server on the director. */
+/** The classic tutorial's service: rr over the reals in DR mode, a TCP check each, sorry server on the director. */
 export function defaultVirtualServers(a: LabAddresses): string {
   const reals = a.reals
     .map(

@@ -18,7 +18,7 @@ export interface LabOptions {
   readonly directors: 1 | 2;
   /** Two directors share the VIP by VRRP; without it the first director holds the VIP. */
   readonly vrrp: boolean;
-  /** keepalived.conf virtual_server blocks; defaults to seed 000's DR service. */
+  /** keepalived.conf virtual_server blocks; defaults to a DR service like the classic tutorial's. */
   readonly virtualServers?: (addresses: LabAddresses) => string;
   /** Ports the real servers answer HTTP on (the sorry server answers on 80). */
   readonly httpPorts?: readonly number[];

@@ -28,7 +28,7 @@ export interface LabHostStatus {
 const HTTP_PORT = 80;
 
 /**
- * The seeds' topology on one machine: a client, one or two directors running
+ * The classic keepalived + LVS-DR site on one machine: a client, one or two directors running
  * `lbctl up`, and real servers answering HTTP with their name, all on one L2
  * segment (a bridge in a switch namespace, a veth per host). Everything is
  * named with the prefix, so `down` (or the next `up`) removes what a crashed

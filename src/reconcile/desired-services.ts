@@ -22,7 +22,7 @@ export type LocalAddressTest = (address: string) => boolean;
 /**
  * The data-plane services one virtual server should have in `state`.
  *
- * A sorry server on the director itself (seed 000's 127.0.0.1:80) cannot be
+ * A sorry server on the director itself (e.g. `sorry_server 127.0.0.1 80`) cannot be
  * a forwarding target: while it is in charge the services are left out of
  * the data plane, so the packets reach the director's own stack, which owns
  * the VIP and answers on the VIP's port.

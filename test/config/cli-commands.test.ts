@@ -24,10 +24,10 @@ async function run(args: string[]) {
   return { ...out, code };
 }
 
-const seed = (name: string) => join(fixturesDir(), 'seeds', name);
+const tutorial = (name: string) => join(fixturesDir(), 'tutorials', name);
 
 test('validate exits 0 for a valid keepalived.conf and prints warnings to stderr', async () => {
-  const r = await run(['validate', seed('004-lb01-lvs.conf')]);
+  const r = await run(['validate', tutorial('004-lb01-lvs.conf')]);
   assert.equal(r.code, 0);
   assert.match(
     r.stdout,
@@ -56,7 +56,7 @@ test('validate exits 1 and lists every error with file:line:column', async (t) =
 });
 
 test('validate --dump prints the model with secrets redacted', async () => {
-  const r = await run(['validate', '--dump', seed('002-proxy101.conf')]);
+  const r = await run(['validate', '--dump', tutorial('002-proxy101.conf')]);
   assert.equal(r.code, 0);
   const dumped = JSON.parse(r.stdout);
   assert.equal(dumped.vrrpInstances[0].authentication.password, '<redacted>');
@@ -70,11 +70,11 @@ test('validate reports a missing file as an invalid configuration', async () => 
 });
 
 test('convert prints YAML that validates to the same model', async () => {
-  const r = await run(['convert', seed('000-kpmaster.conf')]);
+  const r = await run(['convert', tutorial('000-kpmaster.conf')]);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /^# lbctl configuration converted from 000-kpmaster\.conf/);
   const original = parseConfigText(
-    readFileSync(seed('000-kpmaster.conf'), 'utf8'),
+    readFileSync(tutorial('000-kpmaster.conf'), 'utf8'),
     'k.conf',
   ).config;
   assert.deepEqual(parseConfigText(r.stdout, 'out.yaml').config, original);
@@ -83,7 +83,7 @@ test('convert prints YAML that validates to the same model', async () => {
 test('convert --output writes a 0600 file and refuses invalid input', async (t) => {
   const dir = tempDir(t);
   const out = join(dir, 'lbctl.yaml');
-  assert.equal((await run(['convert', '-o', out, seed('003-server-a.conf')])).code, 0);
+  assert.equal((await run(['convert', '-o', out, tutorial('003-server-a.conf')])).code, 0);
   assert.equal(statSync(out).mode & 0o777, 0o600);
   const again = await run(['convert', out]);
   assert.equal(again.code, 2);

@@ -14,7 +14,7 @@ const CASES = Number(process.env.LBCTL_FUZZ_CASES ?? 2000);
 function bases(): { name: string; text: string }[] {
   const dir = fixturesDir();
   const confs = [
-    ...readdirSync(join(dir, 'seeds')).map((f) => join(dir, 'seeds', f)),
+    ...readdirSync(join(dir, 'tutorials')).map((f) => join(dir, 'tutorials', f)),
     join(dir, 'full-featured.conf'),
   ];
   const out: { name: string; text: string }[] = [];

@@ -8,14 +8,14 @@ import { fixturesDir } from './helpers.js';
 
 test('redactConfig hides VRRP passwords and the SSL password and key', () => {
   const { config } = loadConfig(join(fixturesDir(), 'full-featured.conf'));
-  const seeded = loadConfig(join(fixturesDir(), 'seeds', '002-proxy101.conf')).config;
-  const text = JSON.stringify([redactConfig(config), redactConfig(seeded)]);
+  const tutorial = loadConfig(join(fixturesDir(), 'tutorials', '002-proxy101.conf')).config;
+  const text = JSON.stringify([redactConfig(config), redactConfig(tutorial)]);
   assert.ok(!text.includes('sslsecret'));
   assert.ok(!text.includes('/etc/ssl/client.key'));
   assert.ok(!text.includes('testpass'));
-  assert.equal(redactConfig(seeded).vrrpInstances[0]?.authentication?.password, REDACTED);
+  assert.equal(redactConfig(tutorial).vrrpInstances[0]?.authentication?.password, REDACTED);
   assert.equal(
-    seeded.vrrpInstances[0]?.authentication?.password,
+    tutorial.vrrpInstances[0]?.authentication?.password,
     'testpass',
     'the original is unchanged',
   );

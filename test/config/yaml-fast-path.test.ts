@@ -142,7 +142,7 @@ test('node positions match the yaml package on hand-written layouts', () => {
 test('node positions match the yaml package on every converted fixture', () => {
   const dir = fixturesDir();
   const confs = [
-    ...readdirSync(join(dir, 'seeds')).map((f) => join(dir, 'seeds', f)),
+    ...readdirSync(join(dir, 'tutorials')).map((f) => join(dir, 'tutorials', f)),
     join(dir, 'full-featured.conf'),
   ];
   for (const path of confs) {
@@ -154,7 +154,7 @@ test('node positions match the yaml package on every converted fixture', () => {
 test('mutated documents read by the fast path match the yaml package exactly', () => {
   const dir = fixturesDir();
   const bases = [
-    ...readdirSync(join(dir, 'seeds')).map((f) => join(dir, 'seeds', f)),
+    ...readdirSync(join(dir, 'tutorials')).map((f) => join(dir, 'tutorials', f)),
     join(dir, 'full-featured.conf'),
   ].map((path) => {
     const mapped = readKeepalived(readFileSync(path, 'utf8'), path, new IssueList());

@@ -53,7 +53,7 @@ ${reals}
 
 function virtualServers(a: LabAddresses): string {
   return [
-    // Seed 000: rr, a sorry server on the director, and a script when quorum is lost.
+    // The classic DR tutorial: rr, a sorry server on the director, and a script when quorum is lost.
     service(
       a,
       80,
@@ -61,7 +61,7 @@ function virtualServers(a: LabAddresses): string {
       [1, 1],
     ),
     service(a, 81, '    lvs_sched wrr', [3, 1]),
-    // Seed 004: persistence keeps a browser on one server.
+    // persistence keeps a browser on one server.
     service(a, 82, '    lvs_sched rr\n    persistence_timeout 30', [1, 1]),
     service(a, 83, '    lvs_sched rr\n    inhibit_on_failure', [1, 1]),
   ].join('\n');
@@ -117,7 +117,7 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
     }
   });
 
-  it('alternates new connections between RS1 and RS2 under rr (seed 000, 2.7.2)', async () => {
+  it('alternates new connections between RS1 and RS2 under rr', async () => {
     const answers = await lab.requests(8);
     assert.ok(
       answers.every((a) => a === 'rs1' || a === 'rs2'),
@@ -153,7 +153,7 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
     );
   });
 
-  it('keeps one client on one real server with persistence_timeout (seed 004)', async () => {
+  it('keeps one client on one real server with persistence_timeout', async () => {
     const answers = await lab.requests(10, 82);
     assert.equal(new Set(answers).size, 1, answers.join(','));
     assert.ok(answers[0] === 'rs1' || answers[0] === 'rs2');

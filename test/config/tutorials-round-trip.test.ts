@@ -7,37 +7,37 @@ import { loadConfig, parseConfigText, readKeepalived } from '../../src/config/lo
 import { documentToYaml } from '../../src/config/to-yaml.js';
 import { fixturesDir } from './helpers.js';
 
-const seedsDir = join(fixturesDir(), 'seeds');
-const seeds = readdirSync(seedsDir).filter((f) => f.endsWith('.conf'));
+const tutorialsDir = join(fixturesDir(), 'tutorials');
+const tutorials = readdirSync(tutorialsDir).filter((f) => f.endsWith('.conf'));
 
-test('every seed keepalived.conf is present (both nodes of all five tutorials)', () => {
-  assert.equal(seeds.length, 14);
+test('every tutorial keepalived.conf is present (both nodes of all five tutorials)', () => {
+  assert.equal(tutorials.length, 14);
   for (const prefix of ['000', '001', '002', '003', '004']) {
     assert.ok(
-      seeds.filter((s) => s.startsWith(prefix)).length >= 2,
-      `seed ${prefix} has both nodes`,
+      tutorials.filter((s) => s.startsWith(prefix)).length >= 2,
+      `tutorial ${prefix} has both nodes`,
     );
   }
 });
 
-for (const seed of seeds) {
-  test(`seed ${seed} validates, converts, and its YAML yields the same model`, () => {
-    const path = join(seedsDir, seed);
+for (const file of tutorials) {
+  test(`${file} validates, converts, and its YAML yields the same model`, () => {
+    const path = join(tutorialsDir, file);
     const fromKeepalived = loadConfig(path);
     assert.equal(fromKeepalived.format, 'keepalived');
 
     const text = readFileSync(path, 'utf8');
     const mapped = readKeepalived(text, path, new IssueList());
     const yaml = documentToYaml(mapped.document, mapped.comments);
-    const fromYaml = parseConfigText(yaml, `${seed}.yaml`);
+    const fromYaml = parseConfigText(yaml, `${file}.yaml`);
     assert.equal(fromYaml.format, 'yaml');
     assert.deepEqual(fromYaml.config, fromKeepalived.config);
     assert.ok(fromKeepalived.config.vrrpInstances.length > 0);
   });
 }
 
-test('seed 000 maps the completed virtual servers: DR, rr, two TCP-checked reals and a sorry server', () => {
-  const { config } = loadConfig(join(seedsDir, '000-kpmaster.conf'));
+test('tutorial 000 maps the completed virtual servers: DR, rr, two TCP-checked reals and a sorry server', () => {
+  const { config } = loadConfig(join(tutorialsDir, '000-kpmaster.conf'));
   assert.equal(config.virtualServers.length, 2);
   const vs = config.virtualServers[0];
   assert.ok(vs);
@@ -63,8 +63,8 @@ test('seed 000 maps the completed virtual servers: DR, rr, two TCP-checked reals
   assert.equal(config.vrrpInstances[0]?.trackScripts[0]?.name, 'chk_keepalived');
 });
 
-test('seed 004 keeps nb_get_retry as retry and persistence in milliseconds', () => {
-  const { config, warnings } = loadConfig(join(seedsDir, '004-lb01-lvs.conf'));
+test('tutorial 004 keeps nb_get_retry as retry and persistence in milliseconds', () => {
+  const { config, warnings } = loadConfig(join(tutorialsDir, '004-lb01-lvs.conf'));
   const vs = config.virtualServers[0];
   assert.equal(vs?.persistenceTimeoutMs, 50_000);
   const check = vs?.realServers[0]?.checkers[0];
@@ -76,7 +76,7 @@ test('seed 004 keeps nb_get_retry as retry and persistence in milliseconds', () 
 });
 
 test('convert keeps comments next to the entries they were written on', () => {
-  const path = join(seedsDir, '002-proxy101.conf');
+  const path = join(tutorialsDir, '002-proxy101.conf');
   const mapped = readKeepalived(readFileSync(path, 'utf8'), path, new IssueList());
   const yaml = documentToYaml(mapped.document, mapped.comments);
   assert.match(yaml, /# simple check with killall -0 .*\n\s+- name: chk_nginx/);
