@@ -3,5 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx biome check .
+# A fresh dist/: compiled tests of deleted sources must not run.
+rm -rf dist
 npx tsc -p tsconfig.json
 exec node --test --test-timeout=180000 dist/test/
