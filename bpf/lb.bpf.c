@@ -40,6 +40,8 @@ const volatile __u32 lb_malformed_verdict = XDP_PASS;
 const volatile __u32 lb_fragment_verdict = XDP_PASS;
 /* lb_conns holds a power of two of sets; a flow's set is its hash & this mask. */
 const volatile __u32 lb_conn_set_mask = 65535;
+/* lb_services holds a power of two of sets; a service key's sets are its two hashes & this mask. */
+const volatile __u32 lb_svc_set_mask = 63;
 /*
  * Nanoseconds per jiffy (10^9 / CONFIG_HZ). The clock is jiffies because the
  * verifier inlines bpf_jiffies64() while every real helper call costs a call
@@ -47,13 +49,16 @@ const volatile __u32 lb_conn_set_mask = 65535;
  */
 const volatile __u64 lb_ns_per_jiffy = 0;
 
-/* Virtual services: {VIP, port, proto, family} -> service (port 0 = all ports). */
+/*
+ * Virtual services: sets of LB_SVC_WAYS {VIP, port, proto, family} -> service
+ * entries in an array. User space places each key with the hashes the program
+ * uses (lb_hash_service), so a lookup is inline code: no helper call.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC); /* replaced values are freed after RCU: no torn reads */
-	__uint(max_entries, 1024);
-	__type(key, struct lb_service_key);
-	__type(value, struct lb_service);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct lb_service_set);
 } lb_services SEC(".maps");
 
 /* Real servers by real id (0 = none). */
@@ -64,7 +69,10 @@ struct {
 	__type(value, struct lb_real);
 } lb_reals SEC(".maps");
 
-/* Scheduling rings: entry service_id * 2 + slot; rr/wrr sequence or Maglev table of real ids. */
+/*
+ * Scheduling rings: entry service_id * 2 + slot; the slot's service settings,
+ * then the rr/wrr sequence or Maglev table of real ids.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 128);
@@ -162,6 +170,8 @@ struct lb_pkt {
 	__u8 tos;
 	__u8 df;         /* IPv4 don't-fragment (IPv6 never fragments in transit) */
 	__u8 answered;   /* the verdict is our own ICMP reply, not a forwarded packet */
+	__u16 l3_off;    /* header offsets from the frame start (set with the pointers above) */
+	__u16 l4_off;
 };
 
 enum lb_parse_result {
@@ -293,6 +303,8 @@ static __always_inline int lb_forget_parse_path(struct xdp_md *ctx, struct lb_pk
 		return -1;
 	p->l3 = data + l3;
 	p->l4 = data + l4;
+	p->l3_off = l3;
+	p->l4_off = l4;
 	return 0;
 }
 
@@ -438,27 +450,23 @@ static __always_inline struct lb_real *lb_live_real(__u32 real_id, __u32 service
 	return r;
 }
 
-static __always_inline __u32 lb_schedule(const struct lb_service *svc, const struct lb_pkt *p)
+static __always_inline __u32 lb_schedule(const struct lb_ring *ring, __u32 service_id, const struct lb_pkt *p)
 {
-	__u32 key = svc->id * LB_RING_SLOTS + (svc->ring_slot & 1);
-	__u32 port = (svc->flags & LB_SVC_F_HASH_PORT) ? p->flow.sport : 0;
-	struct lb_ring *ring;
+	__u32 ring_len = ring->params.ring_len;
+	__u32 port = (ring->params.flags & LB_SVC_F_HASH_PORT) ? p->flow.sport : 0;
 	__u32 *pos;
 	__u32 idx;
 
-	if (svc->ring_len == 0)
+	if (ring_len == 0)
 		return LB_REAL_NONE;
-	ring = bpf_map_lookup_elem(&lb_rings, &key);
-	if (!ring)
-		return LB_REAL_NONE;
-	switch (svc->sched) {
+	switch (ring->params.sched) {
 	case LB_SCHED_RR:
 	case LB_SCHED_WRR:
-		pos = bpf_map_lookup_elem(&lb_rr_pos, &svc->id);
+		pos = bpf_map_lookup_elem(&lb_rr_pos, &service_id);
 		if (!pos)
 			return LB_REAL_NONE;
 		__sync_fetch_and_add(pos, 1);
-		idx = *pos % svc->ring_len;
+		idx = *pos % ring_len;
 		break;
 	case LB_SCHED_DH:
 		idx = lb_hash_addr(p->flow.dst, 0) % LB_RING_SIZE;
@@ -487,7 +495,8 @@ static __always_inline void lb_mask_addr(__u8 *addr, __u32 prefix)
 }
 
 /* Persistence: the client's template real if fresh and not draining, else a new choice. */
-static __always_inline __u32 lb_persistent_real(const struct lb_service *svc, const struct lb_pkt *p, __u64 now)
+static __always_inline __u32 lb_persistent_real(const struct lb_ring *ring, __u32 service_id, const struct lb_pkt *p,
+						__u64 now)
 {
 	struct lb_persist_key pk = {};
 	struct lb_persist *tmpl, fresh = {};
@@ -495,17 +504,17 @@ static __always_inline __u32 lb_persistent_real(const struct lb_service *svc, co
 	__u32 real_id;
 
 	__builtin_memcpy(pk.src, p->flow.src, 16);
-	lb_mask_addr(pk.src, svc->persist_prefix);
-	pk.service_id = svc->id;
+	lb_mask_addr(pk.src, ring->params.persist_prefix);
+	pk.service_id = service_id;
 	tmpl = bpf_map_lookup_elem(&lb_persist, &pk);
-	if (tmpl && lb_fresh(now, tmpl->last_seen_ns, (__u64)svc->persist_timeout_s * LB_NS_PER_S)) {
-		r = lb_live_real(tmpl->real_id, svc->id);
+	if (tmpl && lb_fresh(now, tmpl->last_seen_ns, (__u64)ring->params.persist_timeout_s * LB_NS_PER_S)) {
+		r = lb_live_real(tmpl->real_id, service_id);
 		if (r && r->weight > 0) {
 			tmpl->last_seen_ns = now;
 			return tmpl->real_id;
 		}
 	}
-	real_id = lb_schedule(svc, p);
+	real_id = lb_schedule(ring, service_id, p);
 	if (real_id == LB_REAL_NONE)
 		return real_id;
 	fresh.real_id = real_id;
@@ -629,7 +638,8 @@ static __always_inline int lb_send_too_big(struct xdp_md *ctx, struct lb_pkt *p,
 	__u32 quote = p->ip_len < LB_ICMP_QUOTE_MAX ? p->ip_len & ~1U : LB_ICMP_QUOTE_MAX;
 	__u32 l2_len = p->l2_len, frame_len, total;
 	__u8 client_mac[ETH_ALEN], our_mac[ETH_ALEN];
-	__u8 client[16], vip[16];
+	/* p->flow lives on the stack, so it survives the head adjustment: client = src, VIP = dst. */
+	const __u8 *client = p->flow.src, *vip = p->flow.dst;
 	void *data, *data_end;
 	struct lb_icmphdr *icmph;
 	__u16 *words;
@@ -644,8 +654,6 @@ static __always_inline int lb_send_too_big(struct xdp_md *ctx, struct lb_pkt *p,
 		return XDP_DROP;
 	__builtin_memcpy(client_mac, p->eth->h_source, ETH_ALEN);
 	__builtin_memcpy(our_mac, p->eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(client, p->flow.src, 16);
-	__builtin_memcpy(vip, p->flow.dst, 16);
 
 	l2_len = lb_push_after_l2(ctx, hdr_len, l2_len);
 	if (l2_len == 0)
@@ -688,7 +696,7 @@ static __always_inline int lb_send_too_big(struct xdp_md *ctx, struct lb_pkt *p,
 		icmph->rest = bpf_htonl(mtu & 0xffff);
 	} else {
 		struct ipv6hdr *ip6 = data + l2_len;
-		__u16 pseudo[20];
+		const __u16 *src_words = (const __u16 *)vip, *dst_words = (const __u16 *)client;
 
 		icmph = (void *)(ip6 + 1);
 		if ((void *)(icmph + 1) > data_end)
@@ -708,11 +716,9 @@ static __always_inline int lb_send_too_big(struct xdp_md *ctx, struct lb_pkt *p,
 		icmph->code = 0;
 		icmph->rest = bpf_htonl(mtu < LB_IPV6_MIN_MTU ? LB_IPV6_MIN_MTU : mtu);
 		/* Pseudo-header: addresses, upper-layer length, next header. */
-		__builtin_memcpy(pseudo, vip, 16);
-		__builtin_memcpy(pseudo + 8, client, 16);
 #pragma unroll
-		for (int i = 0; i < 16; i++)
-			sum += pseudo[i];
+		for (int i = 0; i < 8; i++)
+			sum += src_words[i] + dst_words[i];
 		sum += bpf_htons(sizeof(*icmph) + quote);
 		sum += bpf_htons(IPPROTO_ICMPV6);
 	}
@@ -795,14 +801,16 @@ static __always_inline int lb_tun_forward(struct xdp_md *ctx, struct lb_pkt *p, 
 	return lb_l2_out(ctx, data, r);
 }
 
-/* Sends the packet to real r according to the real's forwarding method. */
+/* Sends the packet to real r according to the real's forwarding method (NAT: unless `translated` already). */
 static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *p, const struct lb_real *r,
-				      const struct lb_config *cfg)
+				      const struct lb_config *cfg, int translated)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 
 	switch (r->fwd) {
 	case LB_FWD_NAT:
+		if (translated)
+			return lb_l2_out(ctx, p->eth, r);
 		if (r->family != p->flow.family || lb_nat_rewrite(p, data_end, r->addr, r->port, 1))
 			return lb_stat(ctx, LB_STAT_MALFORMED, XDP_DROP);
 		return lb_l2_out(ctx, p->eth, r);
@@ -813,43 +821,47 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *p, cons
 	}
 }
 
-/* NAT replies: a real's answer leaves with the VIP:port the client talked to. */
-static __always_inline int lb_nat_reply(struct xdp_md *ctx, struct lb_pkt *p, __u64 now)
+/*
+ * Sends a translated packet on to its destination as a router would: a FIB
+ * lookup (addresses and ports as they are now, for multipath hashing) picks
+ * the next hop, the hop count drops by one, and the frame leaves via XDP_TX
+ * or a redirect. What the FIB cannot resolve here goes to the kernel, which
+ * forwards it.
+ */
+static __always_inline int lb_route_out(struct xdp_md *ctx, struct lb_pkt *p)
 {
-	struct lb_nat_origin *o = bpf_map_lookup_elem(&lb_nat, &p->flow);
 	void *data_end = (void *)(long)ctx->data_end;
 	struct bpf_fib_lookup fib = {};
-	__u8 vip[16];
-	__be16 vport;
-	__u32 real_id;
 	int rc;
-
-	if (!o)
-		return -1;
-	o->last_seen_ns = now;
-	__builtin_memcpy(vip, o->vip, 16);
-	vport = o->vport;
-	real_id = o->real_id;
-	if (lb_nat_rewrite(p, data_end, vip, vport, 0))
-		return lb_stat(ctx, LB_STAT_MALFORMED, XDP_DROP);
-	lb_count(&lb_real_stats, real_id, p->ip_len, 0);
-	lb_count(&lb_stats, LB_STAT_NAT_REPLY, ctx->data_end - ctx->data, 0);
 
 	fib.ifindex = ctx->ingress_ifindex;
 	fib.l4_protocol = p->flow.proto;
-	fib.sport = vport;
-	fib.dport = p->flow.dport;
+	fib.tot_len = p->ip_len;
 	if (p->flow.family == LB_FAMILY_IPV4) {
+		struct iphdr *iph = p->l3;
+
+		if ((void *)(iph + 1) > data_end)
+			return XDP_DROP;
 		fib.family = AF_INET;
 		fib.tos = p->tos;
-		fib.tot_len = p->ip_len;
-		__builtin_memcpy(&fib.ipv4_src, vip, 4);
-		__builtin_memcpy(&fib.ipv4_dst, p->flow.dst, 4);
+		fib.ipv4_src = iph->saddr;
+		fib.ipv4_dst = iph->daddr;
 	} else {
+		struct ipv6hdr *ip6h = p->l3;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return XDP_DROP;
 		fib.family = AF_INET6;
-		fib.tot_len = p->ip_len;
-		__builtin_memcpy(fib.ipv6_src, vip, 16);
-		__builtin_memcpy(fib.ipv6_dst, p->flow.dst, 16);
+		__builtin_memcpy(fib.ipv6_src, &ip6h->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, &ip6h->daddr, 16);
+	}
+	if (p->flow.proto == IPPROTO_TCP || p->flow.proto == IPPROTO_UDP) {
+		__be16 *ports = p->l4;
+
+		if ((void *)(ports + 2) > data_end)
+			return XDP_DROP;
+		fib.sport = ports[0];
+		fib.dport = ports[1];
 	}
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
@@ -883,88 +895,341 @@ static __always_inline int lb_nat_reply(struct xdp_md *ctx, struct lb_pkt *p, __
 }
 
 /*
- * ICMP "fragmentation needed" / ICMPv6 "packet too big" about a reply the client
- * got from a VIP: the quoted packet is VIP -> client, so the reversed flow finds
- * the connection and the error goes to the real that owns it (DR and TUN).
+ * NAT replies: a real's answer leaves with the VIP:port the client talked to.
+ * Returns 0 when translated (the caller routes it on), -1 when not a reply,
+ * or a verdict.
  */
-static __always_inline int lb_icmp_steer(struct xdp_md *ctx, struct lb_pkt *p, const struct lb_config *cfg)
+static __always_inline int lb_nat_reply(struct xdp_md *ctx, struct lb_pkt *p, __u64 now)
+{
+	struct lb_nat_origin *o = bpf_map_lookup_elem(&lb_nat, &p->flow);
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 real_id;
+
+	if (!o)
+		return -1;
+	o->last_seen_ns = now;
+	real_id = o->real_id;
+	if (lb_nat_rewrite(p, data_end, o->vip, o->vport, 0))
+		return lb_stat(ctx, LB_STAT_MALFORMED, XDP_DROP);
+	lb_count(&lb_real_stats, real_id, p->ip_len, 0);
+	lb_count(&lb_stats, LB_STAT_NAT_REPLY, ctx->data_end - ctx->data, 0);
+	return 0;
+}
+
+/* The packet quoted by an ICMP "fragmentation needed" / ICMPv6 "packet too big" error. */
+struct lb_icmp_quote {
+	struct lb_flow_key flow; /* the quoted packet's flow reversed (what it answers) */
+	struct lb_icmphdr *icmp;
+	void *ip;                /* the quoted IP header */
+	__be16 *ports;           /* the quoted TCP/UDP header: source port, destination port */
+	__u32 ports_off;         /* offset of `ports` from the frame start */
+	__u32 ip_end;            /* offset of the end of the outer IP packet from the frame start */
+};
+
+/*
+ * Finds the quoted packet of a too-big error: an IPv4 header with options, or
+ * an IPv6 header directly followed by TCP/UDP, and at least both ports.
+ * q->flow is that packet's flow reversed, the key of the flow it belongs to.
+ */
+static __always_inline int lb_icmp_parse_quote(struct lb_pkt *p, void *data_end, struct lb_icmp_quote *q)
+{
+	struct lb_icmphdr *icmph = p->l4;
+	__u32 ip_hlen;
+
+	if ((void *)(icmph + 1) > data_end)
+		return -1;
+	q->icmp = icmph;
+	q->ip = icmph + 1;
+	if (p->flow.family == LB_FAMILY_IPV4) {
+		struct iphdr *iph = q->ip;
+
+		if (icmph->type != LB_ICMP_DEST_UNREACH || icmph->code != LB_ICMP_FRAG_NEEDED)
+			return -1;
+		if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5)
+			return -1;
+		ip_hlen = iph->ihl * 4;
+		__builtin_memcpy(q->flow.dst, &iph->saddr, 4);
+		__builtin_memcpy(q->flow.src, &iph->daddr, 4);
+		q->flow.proto = iph->protocol;
+	} else {
+		struct ipv6hdr *ip6h = q->ip;
+
+		if (icmph->type != LB_ICMPV6_PKT_TOOBIG)
+			return -1;
+		if ((void *)(ip6h + 1) > data_end)
+			return -1;
+		ip_hlen = sizeof(*ip6h);
+		__builtin_memcpy(q->flow.dst, &ip6h->saddr, 16);
+		__builtin_memcpy(q->flow.src, &ip6h->daddr, 16);
+		q->flow.proto = ip6h->nexthdr;
+	}
+	if (q->flow.proto != IPPROTO_TCP && q->flow.proto != IPPROTO_UDP)
+		return -1;
+	q->ports = q->ip + ip_hlen;
+	if ((void *)(q->ports + 2) > data_end)
+		return -1;
+	q->flow.dport = q->ports[0];
+	q->flow.sport = q->ports[1];
+	q->flow.family = p->flow.family;
+	q->ports_off = p->l4_off + sizeof(struct lb_icmphdr) + ip_hlen;
+	q->ip_end = p->l3_off + p->ip_len;
+	return 0;
+}
+
+/* Bytes from the quoted TCP/UDP header to its checksum field. */
+#define LB_TCP_CSUM_OFF 16
+#define LB_UDP_CSUM_OFF 6
+
+/*
+ * NAT for the packet inside an ICMP error: one quoted address (the source when
+ * `quoted_src`, else the destination) and its port become addr:port. The
+ * quoted IPv4 header checksum, the quoted TCP/UDP checksum when the quote
+ * reaches it (an IPv4 UDP checksum of 0 stays 0), and the ICMP checksum
+ * follow incrementally. The ICMPv6 checksum also covers the outer addresses;
+ * a caller that changes one passes it as outer_old/outer_new (else NULL).
+ */
+static __always_inline int lb_icmp_nat_quote(struct lb_pkt *p, void *data_end, struct lb_icmp_quote *q,
+					     const __u8 *addr, __be16 port, int quoted_src, const __u8 *outer_old,
+					     const __u8 *outer_new)
+{
+	__u32 csum_off = q->flow.proto == IPPROTO_TCP ? LB_TCP_CSUM_OFF : LB_UDP_CSUM_OFF;
+	__u16 old_port, new_port = port;
+	__u16 old_l4c = 0, new_l4c = 0;
+	__u16 *l4_check = NULL;
+	__be16 *port_field;
+	__u16 old[8], new[8];
+	__u16 icmp_c;
+
+	if ((void *)(q->icmp + 1) > data_end || (void *)(q->ports + 2) > data_end)
+		return -1;
+	port_field = quoted_src ? &q->ports[0] : &q->ports[1];
+	old_port = *port_field;
+	/* The quoted transport checksum, when the router quoted that far. */
+	if (q->ports_off + csum_off + 2 <= q->ip_end) {
+		__u16 *c = (void *)q->ports + csum_off;
+
+		if ((void *)(c + 1) <= data_end &&
+		    !(q->flow.proto == IPPROTO_UDP && q->flow.family == LB_FAMILY_IPV4 && *c == 0))
+			l4_check = c;
+	}
+	icmp_c = q->icmp->checksum;
+
+	if (q->flow.family == LB_FAMILY_IPV4) {
+		struct iphdr *iph = q->ip;
+		__be32 *field;
+		__u16 old_ipc, new_ipc;
+
+		if ((void *)(iph + 1) > data_end)
+			return -1;
+		field = quoted_src ? &iph->saddr : &iph->daddr;
+		__builtin_memcpy(old, field, 4);
+		__builtin_memcpy(new, addr, 4);
+		old_ipc = iph->check;
+		new_ipc = lb_csum_replace(old_ipc, old, new, 2);
+		if (l4_check) {
+			old_l4c = *l4_check;
+			new_l4c = lb_csum_replace(lb_csum_replace(old_l4c, old, new, 2), &old_port, &new_port, 1);
+			if (new_l4c == 0 && q->flow.proto == IPPROTO_UDP)
+				new_l4c = 0xffff;
+		}
+		/* Every changed word of the ICMP payload moves the ICMP checksum. */
+		icmp_c = lb_csum_replace(icmp_c, old, new, 2);
+		icmp_c = lb_csum_replace(icmp_c, &old_ipc, &new_ipc, 1);
+		iph->check = new_ipc;
+		__builtin_memcpy(field, addr, 4);
+	} else {
+		struct ipv6hdr *ip6h = q->ip;
+		struct in6_addr *field;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return -1;
+		field = quoted_src ? &ip6h->saddr : &ip6h->daddr;
+		__builtin_memcpy(old, field, 16);
+		__builtin_memcpy(new, addr, 16);
+		if (l4_check) {
+			old_l4c = *l4_check;
+			new_l4c = lb_csum_replace(lb_csum_replace(old_l4c, old, new, 8), &old_port, &new_port, 1);
+			if (new_l4c == 0 && q->flow.proto == IPPROTO_UDP)
+				new_l4c = 0xffff;
+		}
+		icmp_c = lb_csum_replace(icmp_c, old, new, 8);
+		if (outer_old && outer_new)
+			icmp_c = lb_csum_replace(icmp_c, (const __u16 *)outer_old, (const __u16 *)outer_new, 8);
+		__builtin_memcpy(field, addr, 16);
+	}
+	icmp_c = lb_csum_replace(icmp_c, &old_port, &new_port, 1);
+	if (l4_check) {
+		icmp_c = lb_csum_replace(icmp_c, &old_l4c, &new_l4c, 1);
+		*l4_check = new_l4c;
+	}
+	*port_field = port;
+	q->icmp->checksum = icmp_c;
+	return 0;
+}
+
+/* Replaces the outer destination address (IPv4 header checksum updated; ICMPv6 is the caller's part). */
+static __always_inline int lb_set_outer_dst(struct lb_pkt *p, void *data_end, const __u8 *addr)
+{
+	if (p->flow.family == LB_FAMILY_IPV4) {
+		struct iphdr *iph = p->l3;
+		__u16 old[2], new[2];
+
+		if ((void *)(iph + 1) > data_end)
+			return -1;
+		__builtin_memcpy(old, &iph->daddr, 4);
+		__builtin_memcpy(new, addr, 4);
+		iph->check = lb_csum_replace(iph->check, old, new, 2);
+		__builtin_memcpy(&iph->daddr, addr, 4);
+	} else {
+		struct ipv6hdr *ip6h = p->l3;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return -1;
+		__builtin_memcpy(&ip6h->daddr, addr, 16);
+	}
+	return 0;
+}
+
+/* What lb_icmp_steer decided. */
+enum lb_icmp_action {
+	LB_ICMP_PASS = 0,      /* not about a flow we forward: the kernel handles it */
+	LB_ICMP_TO_REAL,       /* to the flow's real (translated already if NAT) */
+	LB_ICMP_TO_CLIENT,     /* translated; route it on to its destination, the client */
+	LB_ICMP_DROP,          /* could not be translated */
+};
+
+/*
+ * ICMP "fragmentation needed" / ICMPv6 "packet too big" about a flow we forward.
+ *
+ * An error goes to the source of the packet it quotes. Addressed to a VIP, it
+ * quotes a packet the client was sent from the VIP (VIP:vport -> client), so
+ * the reversed quote is the client's flow and finds its connection entry:
+ * - DR and TUN reals hold the VIP: the error goes to the real unchanged
+ *   (MAC rewrite, or encapsulated).
+ * - NAT reals sent that packet as real:rport -> client before we translated
+ *   it: the outer destination becomes the real, the quoted source
+ *   VIP:vport becomes real:rport, and the error goes to the real.
+ * Addressed to a client (NAT only), it may quote a request we translated
+ * (client -> real:rport), sent back by a router between us and the real: the
+ * reversed quote is the real's reply flow, lb_nat gives the VIP:vport the
+ * client used, the quoted destination becomes VIP:vport, and the error is
+ * routed on to the client like a NAT reply.
+ *
+ * The forwarding itself is the caller's, shared with the other paths: inlined
+ * twice, it would not fit the 512-byte stack.
+ */
+static __always_inline enum lb_icmp_action lb_icmp_steer(struct xdp_md *ctx, struct lb_pkt *p,
+							 const struct lb_config *cfg, struct lb_real **real)
 {
 	void *data_end = (void *)(long)ctx->data_end;
-	struct lb_flow_key key = {};
+	struct lb_icmp_quote q = {};
 	struct lb_conn_set *set;
 	struct lb_flow_hash h;
 	__u32 real_id, service_id;
 	struct lb_real *r;
-	__be16 *ports;
-	void *inner;
 
-	if (p->flow.family == LB_FAMILY_IPV4) {
-		struct lb_icmphdr *icmph = p->l4;
-		struct iphdr *iph;
-
-		if ((void *)(icmph + 1) > data_end)
-			return -1;
-		if (icmph->type != LB_ICMP_DEST_UNREACH || icmph->code != LB_ICMP_FRAG_NEEDED)
-			return -1;
-		iph = (void *)(icmph + 1);
-		if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5)
-			return -1;
-		inner = (void *)iph + iph->ihl * 4;
-		__builtin_memcpy(key.dst, &iph->saddr, 4);
-		__builtin_memcpy(key.src, &iph->daddr, 4);
-		key.proto = iph->protocol;
-	} else {
-		struct lb_icmphdr *icmph = p->l4;
-		struct ipv6hdr *ip6h;
-
-		if ((void *)(icmph + 1) > data_end)
-			return -1;
-		if (icmph->type != LB_ICMPV6_PKT_TOOBIG)
-			return -1;
-		ip6h = (void *)(icmph + 1);
-		if ((void *)(ip6h + 1) > data_end)
-			return -1;
-		inner = ip6h + 1;
-		__builtin_memcpy(key.dst, &ip6h->saddr, 16);
-		__builtin_memcpy(key.src, &ip6h->daddr, 16);
-		key.proto = ip6h->nexthdr;
+	/* q.flow is the reversed quote: the flow whose packet the quoted one answers. */
+	if (lb_icmp_parse_quote(p, data_end, &q))
+		return LB_ICMP_PASS;
+	set = lb_conn_set_of(&q.flow, &h);
+	if (set && lb_conn_find(set, &q.flow, h.check, &real_id, &service_id)) {
+		r = lb_live_real(real_id, service_id);
+		if (!r)
+			return LB_ICMP_PASS;
+		if (r->fwd == LB_FWD_NAT) {
+			if (r->family != p->flow.family ||
+			    lb_icmp_nat_quote(p, data_end, &q, r->addr, r->port, 1, p->flow.dst, r->addr) ||
+			    lb_set_outer_dst(p, data_end, r->addr))
+				return LB_ICMP_DROP;
+		}
+		*real = r;
+		return LB_ICMP_TO_REAL;
 	}
-	ports = inner;
-	if ((void *)(ports + 2) > data_end)
-		return -1;
-	key.dport = ports[0];
-	key.sport = ports[1];
-	key.family = p->flow.family;
-	set = lb_conn_set_of(&key, &h);
-	if (!set || !lb_conn_find(set, &key, h.check, &real_id, &service_id))
-		return -1;
-	r = lb_live_real(real_id, service_id);
-	if (!r || r->fwd == LB_FWD_NAT)
-		return -1;
-	lb_count(&lb_stats, LB_STAT_ICMP_STEERED, ctx->data_end - ctx->data, 0);
-	if (r->fwd == LB_FWD_TUN)
-		return lb_tun_forward(ctx, p, r, cfg);
-	return lb_l2_out(ctx, p->eth, r);
+	if (cfg->nat_enabled) {
+		struct lb_nat_origin *o = bpf_map_lookup_elem(&lb_nat, &q.flow);
+
+		if (!o)
+			return LB_ICMP_PASS;
+		if (lb_icmp_nat_quote(p, data_end, &q, o->vip, o->vport, 0, NULL, NULL))
+			return LB_ICMP_DROP;
+		return LB_ICMP_TO_CLIENT;
+	}
+	return LB_ICMP_PASS;
 }
 
-static __always_inline struct lb_service *lb_find_service(const struct lb_pkt *p)
+static __always_inline int lb_service_key_eq(const struct lb_service_key *a, const struct lb_service_key *b)
 {
-	struct lb_service_key key = {};
-	struct lb_service *svc;
+	const __u64 *x = (const void *)a, *y = (const void *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && *(const __u32 *)(x + 2) == *(const __u32 *)(y + 2);
+}
+
+/* Copies out the live entry for `key` in `set`, so no per-way pointer outlives the scan. */
+static __always_inline int lb_service_in_set(const struct lb_service_set *set, const struct lb_service_key *key,
+					     struct lb_service *out)
+{
+#pragma unroll
+	for (int i = 0; i < LB_SVC_WAYS; i++) {
+		const struct lb_service_slot *s = &set->ways[i];
+
+		if (!s->svc.live || !lb_service_key_eq(&s->key, key))
+			continue;
+		out->id = s->svc.id;
+		out->ring_slot = s->svc.ring_slot;
+		return 1;
+	}
+	return 0;
+}
+
+/* The service-table entry of `key`: in its first set, or in its second when the first has spilled. */
+static __always_inline int lb_service_lookup(const struct lb_service_key *key, struct lb_service *out)
+{
+	int ipv4 = key->family == LB_FAMILY_IPV4;
+	__u32 idx = lb_hash_service(key, ipv4, LB_HASH_SEED) & lb_svc_set_mask;
+	struct lb_service_set *set = bpf_map_lookup_elem(&lb_services, &idx);
+
+	if (!set)
+		return 0;
+	if (lb_service_in_set(set, key, out))
+		return 1;
+	if (!set->spilled)
+		return 0;
+	idx = lb_hash_service(key, ipv4, LB_HASH_SEED_2) & lb_svc_set_mask;
+	set = bpf_map_lookup_elem(&lb_services, &idx);
+	return set && lb_service_in_set(set, key, out);
+}
+
+/*
+ * The service a packet is addressed to, as its live ring (which carries the
+ * service's settings), and its id; NULL when there is none.
+ */
+static __always_inline struct lb_ring *lb_find_service(const struct lb_pkt *p, __u32 *service_id)
+{
+	struct lb_service_key key __attribute__((aligned(8))) = {};
+	struct lb_service svc = {};
+	struct lb_ring *ring;
+	int all_ports = 0;
+	__u32 ring_key;
 
 	__builtin_memcpy(key.addr, p->flow.dst, 16);
 	key.port = p->flow.dport;
 	key.proto = p->flow.proto;
 	key.family = p->flow.family;
-	svc = bpf_map_lookup_elem(&lb_services, &key);
-	if (svc)
-		return svc;
+	if (!lb_service_lookup(&key, &svc)) {
+		key.port = 0;
+		if (!lb_service_lookup(&key, &svc))
+			return NULL;
+		all_ports = 1;
+	}
+	ring_key = svc.id * LB_RING_SLOTS + (svc.ring_slot & 1);
+	ring = bpf_map_lookup_elem(&lb_rings, &ring_key);
+	if (!ring)
+		return NULL;
 	/* All-ports services exist only as persistent services, as in IPVS. */
-	key.port = 0;
-	svc = bpf_map_lookup_elem(&lb_services, &key);
-	if (svc && (svc->flags & LB_SVC_F_PERSISTENT))
-		return svc;
-	return NULL;
+	if (all_ports && !(ring->params.flags & LB_SVC_F_PERSISTENT))
+		return NULL;
+	*service_id = svc.id;
+	return ring;
 }
 
 SEC("xdp")
@@ -974,7 +1239,7 @@ int lb_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct lb_pkt p = {};
 	struct lb_config *cfg;
-	struct lb_service *svc;
+	struct lb_ring *ring;
 	struct lb_conn_set *set;
 	struct lb_conn_slot *slot;
 	struct lb_flow_hash h;
@@ -1001,8 +1266,18 @@ int lb_xdp(struct xdp_md *ctx)
 	if (!cfg || lb_forget_parse_path(ctx, &p, cfg))
 		return XDP_PASS;
 	if (rc == LB_P_ICMP) {
-		rc = lb_icmp_steer(ctx, &p, cfg);
-		return rc >= 0 ? rc : lb_stat(ctx, LB_STAT_PASS_NO_SERVICE, XDP_PASS);
+		switch (lb_icmp_steer(ctx, &p, cfg, &r)) {
+		case LB_ICMP_TO_REAL:
+			lb_count(&lb_stats, LB_STAT_ICMP_STEERED, ctx->data_end - ctx->data, 0);
+			return lb_forward(ctx, &p, r, cfg, 1);
+		case LB_ICMP_TO_CLIENT:
+			lb_count(&lb_stats, LB_STAT_ICMP_TO_CLIENT, ctx->data_end - ctx->data, 0);
+			goto route;
+		case LB_ICMP_DROP:
+			return lb_stat(ctx, LB_STAT_MALFORMED, XDP_DROP);
+		default:
+			return lb_stat(ctx, LB_STAT_PASS_NO_SERVICE, XDP_PASS);
+		}
 	}
 
 	now = lb_now();
@@ -1031,20 +1306,21 @@ int lb_xdp(struct xdp_md *ctx)
 	}
 	if (!r) {
 		/* New flow, expired flow, or its real was removed: schedule afresh. */
-		svc = lb_find_service(&p);
-		if (!svc) {
+		ring = lb_find_service(&p, &service_id);
+		if (!ring) {
 			if (cfg->nat_enabled) {
 				rc = lb_nat_reply(ctx, &p, now);
-				if (rc >= 0)
+				if (rc == 0)
+					goto route;
+				if (rc > 0)
 					return rc;
 			}
 			return lb_stat(ctx, LB_STAT_PASS_NO_SERVICE, XDP_PASS);
 		}
-		service_id = svc->id;
-		if (svc->flags & LB_SVC_F_PERSISTENT)
-			real_id = lb_persistent_real(svc, &p, now);
+		if (ring->params.flags & LB_SVC_F_PERSISTENT)
+			real_id = lb_persistent_real(ring, service_id, &p, now);
 		else
-			real_id = lb_schedule(svc, &p);
+			real_id = lb_schedule(ring, service_id, &p);
 		r = lb_live_real(real_id, service_id);
 		if (!r)
 			return lb_stat(ctx, LB_STAT_NO_REAL, XDP_DROP);
@@ -1070,10 +1346,14 @@ int lb_xdp(struct xdp_md *ctx)
 
 	lb_count(&lb_service_stats, service_id, p.ip_len, new_conn);
 	lb_count(&lb_real_stats, real_id, p.ip_len, new_conn);
-	rc = lb_forward(ctx, &p, r, cfg);
+	rc = lb_forward(ctx, &p, r, cfg, 0);
 	if ((rc == XDP_TX || rc == XDP_REDIRECT) && !p.answered)
 		lb_count(&lb_stats, LB_STAT_FORWARDED, p.ip_len, 0);
 	return rc;
+
+route:
+	/* NAT replies and ICMP errors translated for a client: one copy of the routing code. */
+	return lb_route_out(ctx, &p);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -22,6 +22,8 @@
 #define LB_REAL_NONE 0
 /* Entries per connection-table set: a new flow only ever evicts within its set. */
 #define LB_CONN_WAYS 4
+/* Entries per service-table set; a service lives in one of two sets chosen by two hashes of its key. */
+#define LB_SVC_WAYS 4
 
 #define LB_FAMILY_IPV4 4
 #define LB_FAMILY_IPV6 6
@@ -42,7 +44,7 @@ enum lb_fwd {
 	LB_FWD_TUN = 2,
 };
 
-/* lb_service.flags */
+/* lb_ring_params.flags */
 #define LB_SVC_F_PERSISTENT (1U << 0) /* ipvsadm -p */
 #define LB_SVC_F_HASH_PORT (1U << 1)  /* sh/mh also hash the source port */
 
@@ -61,13 +63,14 @@ enum lb_stat_reason {
 	LB_STAT_NO_REAL = 4,         /* service has no real available: dropped */
 	LB_STAT_FRAGMENT = 5,        /* IP fragment: passed to the kernel */
 	LB_STAT_TOO_BIG = 6,         /* tunnelled packet would exceed the MTU: ICMP sent */
-	LB_STAT_ICMP_STEERED = 7,    /* ICMP error about a tracked flow sent to its real */
+	LB_STAT_ICMP_STEERED = 7,    /* ICMP error about a tracked flow sent to its real (translated for NAT) */
 	LB_STAT_NAT_REPLY = 8,       /* reply from a NAT real translated back */
 	LB_STAT_ADJUST_FAILED = 9,   /* packet could not be grown for encapsulation */
-	LB_STAT_MAX = 10,
+	LB_STAT_ICMP_TO_CLIENT = 10, /* ICMP error about a NAT request translated and sent to its client */
+	LB_STAT_MAX = 11,
 };
 
-/* lb_services key: one virtual service. port 0 = all ports (persistent only). */
+/* A virtual service as packets name it. port 0 = all ports (persistent only). */
 struct lb_service_key {
 	__u8 addr[16];
 	__be16 port;
@@ -75,14 +78,34 @@ struct lb_service_key {
 	__u8 family;
 };
 
+/*
+ * The fields of a service-table entry that an update may change. Everything
+ * else a service's packets need (scheduler, flags, persistence, ring length)
+ * lives with the ring, so flipping ring_slot switches all of it at once.
+ */
 struct lb_service {
-	__u32 id;          /* index into the per-service maps */
-	__u8 sched;        /* enum lb_sched */
-	__u8 flags;        /* LB_SVC_F_* */
-	__u8 ring_slot;    /* which of the two rings is live */
-	__u8 persist_prefix; /* persistence granularity as a prefix length */
-	__u32 ring_len;    /* meaningful entries in the live ring; 0 = no real */
-	__u32 persist_timeout_s;
+	__u32 id;       /* index into the per-service maps; fixed for the entry's life */
+	__u8 ring_slot; /* which of the service's two rings is live */
+	__u8 live;      /* 0: the entry is empty or being written */
+	__u8 pad[2];
+};
+
+/* One service-table entry. 8-byte aligned so the program compares keys a word at a time. */
+struct lb_service_slot {
+	struct lb_service_key key;
+	struct lb_service svc;
+} __attribute__((aligned(8)));
+
+/*
+ * lb_services value: a set of LB_SVC_WAYS entries. A key lives in its first
+ * set (first hash) if that has room, else in its second set (second hash);
+ * `spilled` tells the program that some key of this first set lives in its
+ * second set, so lookups that miss here look there too.
+ */
+struct lb_service_set {
+	__u32 spilled; /* 0 or 1 */
+	__u32 pad;
+	struct lb_service_slot ways[LB_SVC_WAYS];
 };
 
 struct lb_real {
@@ -98,7 +121,18 @@ struct lb_real {
 	__u32 flags;       /* LB_REAL_F_* */
 };
 
+/* Per-slot settings of a service, stored in front of the ring they go with. */
+struct lb_ring_params {
+	__u32 ring_len;    /* meaningful entries in reals[]; 0 = no real */
+	__u8 sched;        /* enum lb_sched */
+	__u8 flags;        /* LB_SVC_F_* */
+	__u8 persist_prefix; /* persistence granularity as a prefix length */
+	__u8 pad;
+	__u32 persist_timeout_s;
+};
+
 struct lb_ring {
+	struct lb_ring_params params;
 	__u32 reals[LB_RING_SIZE];
 };
 

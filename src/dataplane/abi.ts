@@ -13,6 +13,8 @@ export const RING_SLOTS = 2;
 export const REAL_NONE = 0;
 /** Entries per connection-table set (LB_CONN_WAYS). */
 export const CONN_WAYS = 4;
+/** Entries per service-table set (LB_SVC_WAYS). */
+export const SERVICE_WAYS = 4;
 
 export const FAMILY = { ipv4: 4, ipv6: 6 } as const;
 export type Family = keyof typeof FAMILY;
@@ -43,6 +45,7 @@ export const STAT_REASONS = [
   'icmpSteered',
   'natReply',
   'adjustFailed',
+  'icmpToClient',
 ] as const;
 export type StatReason = (typeof STAT_REASONS)[number];
 
@@ -69,13 +72,34 @@ export const serviceKey = struct('lb_service_key', [
   u8('family'),
 ]);
 
+/** The part of a service-table entry an update may change (ring_slot) or that marks it live. */
 export const service = struct('lb_service', [
   u32('id'),
+  u8('ring_slot'),
+  u8('live'),
+  pad('pad', 2),
+]);
+
+/** One service-table entry: the key, then its lb_service (8-byte aligned). */
+export const serviceSlot = struct('lb_service_slot', [
+  bytes('key', serviceKey.size, 8),
+  bytes('svc', service.size, 4),
+]);
+
+/** The lb_services value: SERVICE_WAYS entries of one set. */
+export const serviceSet = struct('lb_service_set', [
+  u32('spilled'),
+  pad('pad', 4),
+  bytes('ways', serviceSlot.size * SERVICE_WAYS, 8),
+]);
+
+/** A service's settings for one ring slot, stored in front of the ring. */
+export const ringParams = struct('lb_ring_params', [
+  u32('ring_len'),
   u8('sched'),
   u8('flags'),
-  u8('ring_slot'),
   u8('persist_prefix'),
-  u32('ring_len'),
+  pad('pad', 1),
   u32('persist_timeout_s'),
 ]);
 
@@ -144,13 +168,16 @@ export const config = struct('lb_config', [
   pad('zero', 4),
 ]);
 
-/** The ring value: LB_RING_SIZE host-order u32 real ids. */
-export const RING_BYTES = RING_SIZE * 4;
+/** The ring value: its lb_ring_params, then LB_RING_SIZE host-order u32 real ids. */
+export const RING_BYTES = ringParams.size + RING_SIZE * 4;
 
 /** Every struct codec, for the BTF comparison test. */
 export const ALL_STRUCTS = [
   serviceKey,
   service,
+  serviceSlot,
+  serviceSet,
+  ringParams,
   real,
   flowKey,
   conn,

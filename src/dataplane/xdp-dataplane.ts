@@ -31,6 +31,7 @@ import { IdAllocator } from './ids.js';
 import { kernelHz } from './kernel-hz.js';
 import { type LinkInfo, linkByIndex, linkByName } from './links.js';
 import { maglevTable } from './maglev.js';
+import { ServiceTable, serviceTableSets } from './service-table.js';
 import { rrSequence, wrrSequence } from './wrr.js';
 
 export interface TunnelOptions {
@@ -119,6 +120,7 @@ export class XdpDataPlane implements DataPlane {
   private timeouts: Timeouts;
   private closed = false;
   private readonly attached: { ifname: string; mode: string }[] = [];
+  private readonly serviceTable: ServiceTable;
 
   private constructor(
     private readonly options: XdpDataPlaneOptions,
@@ -131,6 +133,7 @@ export class XdpDataPlane implements DataPlane {
     this.serviceIds = new IdAllocator('service', 0, options.maxServices ?? 64);
     this.realIds = new IdAllocator('real', 1, options.maxReals ?? 4096);
     this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+    this.serviceTable = new ServiceTable(maps.services);
   }
 
   /** Loads the program (reusing this instance's pinned maps if present) and attaches it. */
@@ -154,13 +157,15 @@ export class XdpDataPlane implements DataPlane {
       obj.setRodata('lb_fragment_verdict', options.fragments === 'drop' ? XDP.DROP : XDP.PASS);
       const connSets = connTableSets(connections);
       obj.setRodata('lb_conn_set_mask', connSets - 1);
+      const serviceSets = serviceTableSets(maxServices);
+      obj.setRodata('lb_svc_set_mask', serviceSets - 1);
       // Unknown HZ leaves 0: the program then reads bpf_ktime_get_coarse_ns() instead.
       const hz = kernelHz();
       obj.setRodata('lb_ns_per_jiffy', hz === undefined ? 0 : NS_PER_S / hz);
       obj.setMaxEntries(abi.MAPS.rings, maxServices * abi.RING_SLOTS);
       obj.setMaxEntries(abi.MAPS.rrPos, maxServices);
       obj.setMaxEntries(abi.MAPS.serviceStats, maxServices);
-      obj.setMaxEntries(abi.MAPS.services, maxServices * 2);
+      obj.setMaxEntries(abi.MAPS.services, serviceSets);
       obj.setMaxEntries(abi.MAPS.reals, maxReals);
       obj.setMaxEntries(abi.MAPS.realStats, maxReals);
       obj.setMaxEntries(abi.MAPS.conns, connSets);
@@ -246,22 +251,11 @@ export class XdpDataPlane implements DataPlane {
         this.maps.rrPos.update(u32Key(id), u32Key(0));
       }
 
+      // The new ring, with the settings that go with it, goes into the inactive slot;
+      // then one byte of the service entry (ring_slot) switches to it.
       const ring = buildRing(spec, [...newReals.values()]);
       this.maps.rings.update(u32Key(id * abi.RING_SLOTS + slot), ring.bytes);
-      this.maps.services.update(
-        abi.serviceKey.encode(encodeServiceKey(spec)),
-        abi.service.encode({
-          id,
-          sched: abi.SCHED[spec.scheduler as abi.XdpScheduler],
-          flags:
-            (spec.persistence ? abi.SVC_F_PERSISTENT : 0) |
-            (spec.hashSourcePort ? abi.SVC_F_HASH_PORT : 0),
-          ring_slot: slot,
-          persist_prefix: persistPrefix(spec),
-          ring_len: ring.length,
-          persist_timeout_s: spec.persistence?.timeoutS ?? 0,
-        }),
-      );
+      this.serviceTable.put(encodeServiceKey(spec), id, slot, `service ${serviceName(spec)}`);
     } catch (err) {
       // Nothing points at the new ids yet (the service entry was not replaced).
       for (const realId of allocated) this.realIds.release(realId);
@@ -289,7 +283,7 @@ export class XdpDataPlane implements DataPlane {
         `Cannot remove service ${serviceName(key)}: it is not configured`,
       );
     }
-    this.maps.services.delete(abi.serviceKey.encode(encodeServiceKey(applied.spec)));
+    this.serviceTable.delete(encodeServiceKey(applied.spec));
     for (const r of applied.reals.values()) this.deactivateReal(r.id);
     this.serviceIds.release(applied.id);
     this.services_.delete(serviceKeyString(key));
@@ -498,31 +492,43 @@ export class XdpDataPlane implements DataPlane {
       list.push({ id, spec, link });
       realsByService.set(r.service_id, list);
     }
-    for (const [k, v] of this.maps.services.entries()) {
-      const key = abi.serviceKey.decode(k);
-      const svc = abi.service.decode(v);
+    for (const entry of this.serviceTable.entries()) {
+      const { key } = entry;
+      const ring = this.maps.rings.lookup(u32Key(entry.id * abi.RING_SLOTS + entry.ringSlot));
+      if (ring === undefined) continue;
+      const params = abi.ringParams.decode(ring);
       const family = key.family === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
       const scheduler =
-        (Object.keys(abi.SCHED) as abi.XdpScheduler[]).find((s) => abi.SCHED[s] === svc.sched) ??
+        (Object.keys(abi.SCHED) as abi.XdpScheduler[]).find((s) => abi.SCHED[s] === params.sched) ??
         'rr';
       const spec: ServiceSpec = {
         vip: addrText(family, key.addr),
         port: key.port,
         protocol: key.proto === abi.PROTO.udp ? 'udp' : 'tcp',
         scheduler,
-        ...((svc.flags & abi.SVC_F_PERSISTENT) !== 0
-          ? { persistence: { timeoutS: svc.persist_timeout_s, prefixLength: svc.persist_prefix } }
+        ...((params.flags & abi.SVC_F_PERSISTENT) !== 0
+          ? {
+              persistence: {
+                timeoutS: params.persist_timeout_s,
+                prefixLength: params.persist_prefix,
+              },
+            }
           : {}),
-        ...((svc.flags & abi.SVC_F_HASH_PORT) !== 0 ? { hashSourcePort: true } : {}),
+        ...((params.flags & abi.SVC_F_HASH_PORT) !== 0 ? { hashSourcePort: true } : {}),
       };
-      this.serviceIds.claim(svc.id);
+      this.serviceIds.claim(entry.id);
       const reals = new Map(
-        (realsByService.get(svc.id) ?? []).map((r) => [
+        (realsByService.get(entry.id) ?? []).map((r) => [
           realKeyString(r.spec.address, r.spec.port),
           r,
         ]),
       );
-      this.services_.set(serviceKeyString(spec), { id: svc.id, spec, slot: svc.ring_slot, reals });
+      this.services_.set(serviceKeyString(spec), {
+        id: entry.id,
+        spec,
+        slot: entry.ringSlot,
+        reals,
+      });
     }
     if (this.services_.size > 0) {
       this.log.info({ services: this.services_.size }, 'recovered services from pinned maps');
@@ -638,15 +644,15 @@ function encodeServiceKey(spec: ServiceKey) {
   };
 }
 
-function persistPrefix(spec: ServiceSpec): number {
+function persistPrefix(spec: Pick<ServiceSpec, 'vip' | 'persistence'>): number {
   if (spec.persistence === undefined) return 0;
   const family = abi.familyOf(spec.vip, `VIP ${spec.vip}`);
   return spec.persistence.prefixLength ?? (family === 'ipv4' ? 32 : 128);
 }
 
-/** The scheduling ring for a service: rr/wrr sequence or weighted Maglev table. */
+/** The scheduling ring for a service (rr/wrr sequence or weighted Maglev table), settings first. */
 export function buildRing(
-  spec: Pick<ServiceSpec, 'scheduler'>,
+  spec: Pick<ServiceSpec, 'vip' | 'scheduler' | 'persistence' | 'hashSourcePort'>,
   reals: readonly { id: number; spec: Pick<RealSpec, 'address' | 'port' | 'weight'> }[],
 ): { bytes: Buffer; length: number } {
   const weighted = reals.map((r) => ({ id: r.id, weight: r.spec.weight }));
@@ -669,7 +675,19 @@ export function buildRing(
     length = weighted.some((r) => r.weight > 0) ? abi.RING_SIZE : 0;
   }
   const bytes = Buffer.alloc(abi.RING_BYTES);
-  for (let i = 0; i < entries.length; i++) bytes.writeUInt32LE(entries[i]!, i * 4);
+  abi.ringParams
+    .encode({
+      ring_len: length,
+      sched: abi.SCHED[spec.scheduler as abi.XdpScheduler],
+      flags:
+        (spec.persistence ? abi.SVC_F_PERSISTENT : 0) |
+        (spec.hashSourcePort ? abi.SVC_F_HASH_PORT : 0),
+      persist_prefix: persistPrefix(spec),
+      persist_timeout_s: spec.persistence?.timeoutS ?? 0,
+    })
+    .copy(bytes, 0);
+  const at = abi.ringParams.size;
+  for (let i = 0; i < entries.length; i++) bytes.writeUInt32LE(entries[i]!, at + i * 4);
   return { bytes, length };
 }
 

@@ -29,6 +29,7 @@ test('the object declares every map the ABI names, and the rodata knobs', (t) =>
   assert.ok(rodata.includes('lb_malformed_verdict'));
   assert.ok(rodata.includes('lb_fragment_verdict'));
   assert.ok(rodata.includes('lb_conn_set_mask'));
+  assert.ok(rodata.includes('lb_svc_set_mask'));
   assert.ok(rodata.includes('lb_ns_per_jiffy'));
   assert.deepEqual(obj.programNames(), ['lb_xdp']);
 });

@@ -199,6 +199,81 @@ function icmpFixture(family: Family, mode: 'dr' | 'tun'): Fixture {
   };
 }
 
+type Quote = 'headers' | 'whole';
+
+/**
+ * ICMP too-big about a NAT flow, translated for whoever sent the quoted packet.
+ * Toward the real: a router on the client's side could not pass the reply we
+ * translated (VIP:vport -> client) and tells the VIP; the real must hear it as
+ * about its own packet (real:rport -> client), so the outer destination, the
+ * quoted source address and port and every checksum change. Toward the client:
+ * a router between us and the real could not pass the request we translated
+ * (client -> real:rport) and tells the client, who must hear it as about its
+ * packet to VIP:vport. `headers` quotes the IP header and 8 bytes (the IPv4
+ * minimum: the TCP checksum is not quoted, the UDP one is); `whole` quotes the
+ * whole packet.
+ */
+function natIcmpFixture(
+  family: Family,
+  proto: Protocol,
+  toward: 'real' | 'client',
+  quote: Quote,
+  udpNoChecksum = false,
+): Fixture {
+  const sport = nextPort();
+  const client = CLIENT[family];
+  const theVip = vip('nat', family);
+  const theReal = realAddr('nat', family);
+  const request = { src: client, dst: theVip, proto, sport, dport: servicePort(proto) };
+  const router = family === 'ipv4' ? '198.51.100.1' : '2001:db8:99::1';
+  const packet = (spec: PacketSpec) => ipPacket({ ...spec, udpNoChecksum });
+  const tooBig = (to: string, quoted: Buffer) =>
+    icmpTooBig(router, to, quoted, 1400, quote === 'whole' ? { quoteBytes: quoted.length } : {});
+  const name = `ICMP too-big about a nat flow (${family} ${proto}, ${quote} quoted${
+    udpNoChecksum ? ', no UDP checksum' : ''
+  }) is translated for the ${toward}`;
+  if (toward === 'real') {
+    const reply = { src: theVip, dst: client, proto, sport: servicePort(proto), dport: sport };
+    const input = tooBig(theVip, packet(reply));
+    const expected = tooBig(theReal, packet({ ...reply, src: theReal, sport: natPort(proto) }));
+    return {
+      name,
+      prelude: () => [frame(request)],
+      input: () => ethernet({}, etherTypeOf(input), input),
+      verdict: 'XDP_TX',
+      expected: () =>
+        ethernet(
+          { dstMac: realMac('nat', family), srcMac: LO_MAC },
+          etherTypeOf(expected),
+          expected,
+        ),
+    };
+  }
+  const forwarded = { ...request, dst: theReal, dport: natPort(proto) };
+  const input = tooBig(client, packet(forwarded));
+  const expected = tooBig(client, packet(request));
+  const l2 = { srcMac: realMac('nat', family), dstMac: DIRECTOR_MAC };
+  return {
+    name,
+    prelude: () => [frame(request)],
+    input: () => ethernet(l2, etherTypeOf(input), input),
+    // No FIB route from lo (forwarding off): the kernel forwards the translated error.
+    verdict: 'XDP_PASS',
+    expected: () => ethernet(l2, etherTypeOf(expected), expected),
+  };
+}
+
+const natIcmpToReal = FAMILIES.flatMap((f) =>
+  PROTOS.flatMap((p) =>
+    (['headers', 'whole'] as const).map((q) => natIcmpFixture(f, p, 'real', q)),
+  ),
+);
+const natIcmpToClient = [
+  ...FAMILIES.flatMap((f) => PROTOS.map((p) => natIcmpFixture(f, p, 'client', 'whole'))),
+  natIcmpFixture('ipv4', 'tcp', 'client', 'headers'),
+  natIcmpFixture('ipv4', 'udp', 'client', 'whole', true),
+];
+
 /** Over the tunnel MTU: the director answers like a router, from the VIP. */
 function tooBigFixture(family: Family): Fixture {
   const spec = {
@@ -338,6 +413,24 @@ const fixtures: Fixture[] = [
     verdict: 'XDP_DROP',
   },
   ...FAMILIES.flatMap((f) => [icmpFixture(f, 'dr'), icmpFixture(f, 'tun')]),
+  ...natIcmpToReal,
+  natIcmpFixture('ipv4', 'udp', 'real', 'whole', true),
+  ...natIcmpToClient,
+  {
+    name: 'ICMP too-big to a client about a request we did not translate passes untouched',
+    input: () => {
+      const quoted = ipPacket({
+        src: CLIENT.ipv4,
+        dst: realAddr('nat', 'ipv4'),
+        proto: 'tcp',
+        sport: 1,
+        dport: natPort('tcp'),
+      });
+      const icmp = icmpTooBig('198.51.100.1', CLIENT.ipv4, quoted, 1400);
+      return ethernet({}, 0x0800, icmp);
+    },
+    verdict: 'XDP_PASS',
+  },
   {
     name: 'ICMP too-big about an unknown flow passes',
     input: () => {
@@ -409,7 +502,8 @@ describe('forwarding through BPF_PROG_TEST_RUN', () => {
     assert.ok((c.global.forwarded?.packets ?? 0) >= 12);
     assert.ok((c.global.passNoService?.packets ?? 0) >= 1);
     assert.equal(c.global.tooBig?.packets, 3);
-    assert.equal(c.global.icmpSteered?.packets, 4);
+    assert.equal(c.global.icmpSteered?.packets, 4 + natIcmpToReal.length + 1);
+    assert.equal(c.global.icmpToClient?.packets, natIcmpToClient.length);
     assert.equal(c.global.natReply?.packets, 5);
     const dr4tcp = c.services.find(
       (s) => s.service.vip === vip('dr', 'ipv4') && s.service.protocol === 'tcp',

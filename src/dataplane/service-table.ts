@@ -1,0 +1,193 @@
+/**
+ * The service table as user space writes it: lb_services is an array of sets
+ * of SERVICE_WAYS entries (see bpf/include/lb_abi.h). A key goes to its first
+ * set (first hash) if that set has room, else to its second set, and the first
+ * set is then marked `spilled` so the program looks there too.
+ *
+ * Every write is ordered so a packet never reads a half-written entry: an
+ * entry is written with `live` = 0 and only then made live, a removal clears
+ * `live` before the rest, and a ring flip rewrites the set with only
+ * `ring_slot` changed (a single byte; the other bytes are rewritten with the
+ * values they already hold).
+ */
+import type { BpfMap } from '../bpf/index.js';
+import { LbctlError } from '../errors.js';
+import * as abi from './abi.js';
+import { HASH_SEED, HASH_SEED_2, serviceKeyHash } from './hash.js';
+
+export type ServiceKeyValue = ReturnType<typeof abi.serviceKey.decode>;
+
+export interface ServiceEntry {
+  readonly key: ServiceKeyValue;
+  readonly id: number;
+  readonly ringSlot: number;
+}
+
+/** Sets for `maxServices` keys: a power of two with at least one set per service (≤ 25% full). */
+export function serviceTableSets(maxServices: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, maxServices)));
+}
+
+/** The two sets a key may live in (first, second), for a table of `sets` sets. */
+export function serviceSets(key: ServiceKeyValue, sets: number): [number, number] {
+  const bytes = abi.serviceKey.encode(key);
+  const ipv4 = key.family === abi.FAMILY.ipv4;
+  const mask = sets - 1;
+  return [
+    (serviceKeyHash(bytes, ipv4, HASH_SEED) & mask) >>> 0,
+    (serviceKeyHash(bytes, ipv4, HASH_SEED_2) & mask) >>> 0,
+  ];
+}
+
+const setKey = (set: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(set);
+  return b;
+};
+const wayOffset = (way: number) => abi.serviceSet.offsetOf('ways') + way * abi.serviceSlot.size;
+const svcOffset = (way: number) => wayOffset(way) + abi.serviceSlot.offsetOf('svc');
+const liveAt = (way: number) => svcOffset(way) + abi.service.offsetOf('live');
+const slotAt = (way: number) => svcOffset(way) + abi.service.offsetOf('ring_slot');
+const spilledAt = abi.serviceSet.offsetOf('spilled');
+
+export class ServiceTable {
+  readonly sets: number;
+
+  constructor(private readonly map: BpfMap) {
+    this.sets = map.info.maxEntries;
+  }
+
+  /** Every live entry, in set and way order. */
+  entries(): ServiceEntry[] {
+    const out: ServiceEntry[] = [];
+    for (let set = 0; set < this.sets; set++) {
+      const value = this.read(set);
+      for (let way = 0; way < abi.SERVICE_WAYS; way++) {
+        const entry = decodeWay(value, way);
+        if (entry !== undefined) out.push(entry);
+      }
+    }
+    return out;
+  }
+
+  /** The entry of `key`, if live. */
+  find(key: ServiceKeyValue): ServiceEntry | undefined {
+    const at = this.locate(key);
+    return at === undefined ? undefined : decodeWay(this.read(at.set), at.way);
+  }
+
+  /**
+   * Makes `key` name service `id` with ring `ringSlot` live: a new entry, or a
+   * flip of an existing one (which must have the same id).
+   */
+  put(key: ServiceKeyValue, id: number, ringSlot: number, what: string): void {
+    const at = this.locate(key);
+    if (at !== undefined) {
+      const value = this.read(at.set);
+      const current = decodeWay(value, at.way);
+      if (current?.id !== id) {
+        throw new LbctlError(
+          'DATAPLANE_INCONSISTENT',
+          `Cannot update ${what}: its table entry names service id ${current?.id}, not ${id}`,
+        );
+      }
+      value.writeUInt8(ringSlot, slotAt(at.way));
+      this.write(at.set, value);
+      return;
+    }
+    const [first, second] = serviceSets(key, this.sets);
+    let set = first;
+    let way = freeWay(this.read(first));
+    if (way === undefined && second !== first) {
+      set = second;
+      way = freeWay(this.read(second));
+    }
+    if (way === undefined) {
+      throw new LbctlError(
+        'DATAPLANE_FULL',
+        `Cannot add ${what}: both of its service-table sets (${first}, ${second}) are full; ` +
+          'raise maxServices',
+      );
+    }
+    if (set !== first) this.setSpilled(first, true);
+    const value = this.read(set);
+    const entry = abi.serviceSlot.encode({
+      key: abi.serviceKey.encode(key),
+      svc: abi.service.encode({ id, ring_slot: ringSlot, live: 0 }),
+    });
+    entry.copy(value, wayOffset(way));
+    this.write(set, value);
+    value.writeUInt8(1, liveAt(way));
+    this.write(set, value);
+  }
+
+  /** Removes `key`'s entry; false when there is none. */
+  delete(key: ServiceKeyValue): boolean {
+    const at = this.locate(key);
+    if (at === undefined) return false;
+    const value = this.read(at.set);
+    value.writeUInt8(0, liveAt(at.way));
+    this.write(at.set, value);
+    value.fill(0, wayOffset(at.way), wayOffset(at.way) + abi.serviceSlot.size);
+    this.write(at.set, value);
+    const [first] = serviceSets(key, this.sets);
+    if (at.set !== first && !this.hasSpillOf(first)) this.setSpilled(first, false);
+    return true;
+  }
+
+  private locate(key: ServiceKeyValue): { set: number; way: number } | undefined {
+    const wanted = abi.serviceKey.encode(key);
+    for (const set of new Set(serviceSets(key, this.sets))) {
+      const value = this.read(set);
+      for (let way = 0; way < abi.SERVICE_WAYS; way++) {
+        if (value.readUInt8(liveAt(way)) === 0) continue;
+        const at = wayOffset(way) + abi.serviceSlot.offsetOf('key');
+        if (value.subarray(at, at + abi.serviceKey.size).equals(wanted)) return { set, way };
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether a live key whose first set is `first` lives in another set. */
+  private hasSpillOf(first: number): boolean {
+    return this.entries().some((e) => {
+      const [f, s] = serviceSets(e.key, this.sets);
+      return f === first && s !== f && this.locate(e.key)?.set === s;
+    });
+  }
+
+  private setSpilled(set: number, spilled: boolean): void {
+    const value = this.read(set);
+    value.writeUInt32LE(spilled ? 1 : 0, spilledAt);
+    this.write(set, value);
+  }
+
+  private read(set: number): Buffer {
+    const value = this.map.lookup(setKey(set));
+    if (value === undefined) {
+      throw new LbctlError(
+        'DATAPLANE_INCONSISTENT',
+        `Cannot read service-table set ${set}: the array has no such entry`,
+      );
+    }
+    return Buffer.from(value);
+  }
+
+  private write(set: number, value: Buffer): void {
+    this.map.update(setKey(set), value);
+  }
+}
+
+function decodeWay(value: Buffer, way: number): ServiceEntry | undefined {
+  if (value.readUInt8(liveAt(way)) === 0) return undefined;
+  const slot = abi.serviceSlot.decode(value, wayOffset(way));
+  const svc = abi.service.decode(slot.svc);
+  return { key: abi.serviceKey.decode(slot.key), id: svc.id, ringSlot: svc.ring_slot };
+}
+
+function freeWay(value: Buffer): number | undefined {
+  for (let way = 0; way < abi.SERVICE_WAYS; way++) {
+    if (value.readUInt8(liveAt(way)) === 0) return way;
+  }
+  return undefined;
+}
