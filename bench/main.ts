@@ -3,8 +3,8 @@ import { counterBench } from './counter.js';
 import { dataplaneBench } from './dataplane.js';
 import { healthcheckScale } from './healthcheck-scale.js';
 import { reconcileLarge } from './reconcile-large.js';
-import { vrrpFailover } from './vrrp-failover.js';
 import type { Bench, BenchResult } from './result.js';
+import { vrrpFailover } from './vrrp-failover.js';
 
 /** Every benchmark, in the order they run. */
 const benches: Record<string, Bench> = {
