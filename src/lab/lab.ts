@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { bpfObjectPath, pinRoot } from '../bpf/index.js';
 import { LbctlError } from '../errors.js';
 import { runIn } from '../netns/exec.js';
-import { createNamespace, deleteNamespace, listNamespaces } from '../netns/netns.js';
+import {
+  createNamespace,
+  createSwitch,
+  deleteNamespace,
+  listNamespaces,
+  plugIntoSwitch,
+} from '../netns/netns.js';
 import { packageRoot } from '../paths.js';
 import { directorConfig } from './director-config.js';
 import { NAME_SERVER, TX_CHECKSUM_OFF } from './host-programs.js';
@@ -80,9 +86,7 @@ export class Lab {
     writeFileSync(join(this.stateDir, 'lab.json'), `${JSON.stringify(saved, null, 2)}\n`);
     try {
       report(`switch: bridge br0 in ${this.switchNamespace}`);
-      await createNamespace(this.switchNamespace);
-      await runIn(this.switchNamespace, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
-      await runIn(this.switchNamespace, 'ip', ['link', 'set', 'br0', 'up']);
+      await createSwitch(this.switchNamespace);
       const a = this.addresses;
       await Promise.all([
         this.addHost(this.hosts.client, a.client),
@@ -228,19 +232,7 @@ export class Lab {
     const ns = this.namespace(host);
     const port = this.namespace(host); // the switch side, named after the host
     await createNamespace(ns);
-    await runIn(this.switchNamespace, 'ip', [
-      'link',
-      'add',
-      port,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      ns,
-    ]);
-    await runIn(this.switchNamespace, 'ip', ['link', 'set', port, 'master', 'br0', 'up']);
+    await plugIntoSwitch(this.switchNamespace, port, ns);
     await runIn(ns, 'ip', [
       'addr',
       'add',

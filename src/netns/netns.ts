@@ -80,6 +80,52 @@ export async function createVethPair(a: VethEnd, b: VethEnd): Promise<void> {
   }
 }
 
+/** The bridge every switch namespace holds. */
+export const SWITCH_BRIDGE = 'br0';
+
+/**
+ * A namespace holding one bridge: the L2 segment hosts plug into. No STP
+ * (ports forward at once) and no multicast snooping (VRRP multicast reaches
+ * every port without IGMP).
+ */
+export async function createSwitch(namespace: string): Promise<void> {
+  await createNamespace(namespace);
+  await runIn(namespace, 'ip', [
+    'link',
+    'add',
+    SWITCH_BRIDGE,
+    'type',
+    'bridge',
+    'stp_state',
+    '0',
+    'mcast_snooping',
+    '0',
+  ]);
+  await runIn(namespace, 'ip', ['link', 'set', SWITCH_BRIDGE, 'up']);
+}
+
+/** Plugs a host into a switch: `ifname` in the host, `port` on the switch's bridge (both up). */
+export async function plugIntoSwitch(
+  switchNamespace: string,
+  port: string,
+  hostNamespace: string,
+  ifname = 'eth0',
+): Promise<void> {
+  await runIn(switchNamespace, 'ip', [
+    'link',
+    'add',
+    port,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    ifname,
+    'netns',
+    hostNamespace,
+  ]);
+  await runIn(switchNamespace, 'ip', ['link', 'set', port, 'master', SWITCH_BRIDGE, 'up']);
+}
+
 /** The MAC address of an interface inside a namespace. */
 export async function interfaceMac(namespace: string, ifname: string): Promise<string> {
   // Not /sys/class/net: nsenter --net keeps the root namespace's sysfs mount.

@@ -168,6 +168,14 @@ describe('VRRP interoperability with keepalived', { timeout: 120_000 }, () => {
       () => dropped('VI_INT', 'advertIntervalMismatch'),
       { timeoutMs: 10_000 },
     );
+    // Hearing no acceptable advert, each side becomes MASTER once its own
+    // master-down interval ends (about 3.6 s at 1 s adverts, 6.6 s at 2 s).
+    await keepalived.waitForState('VI_AUTH', 'MASTER', 10_000);
+    await lbctl.waitForState('VI_AUTH', 'MASTER', 10_000);
+    await keepalived.waitForState('VI_INT', 'MASTER', 10_000);
+    await lbctl.waitForState('VI_INT', 'MASTER', 10_000);
+    // …and stays MASTER: the other side's adverts are still rejected.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
     assert.equal(keepalived.state('VI_AUTH'), 'MASTER');
     assert.equal(lbctl.state('VI_AUTH'), 'MASTER');
     assert.equal(keepalived.state('VI_INT'), 'MASTER');

@@ -13,8 +13,10 @@ import { bpfObjectPath, pinRoot } from '../../../src/bpf/index.js';
 import { runIn, spawnIn } from '../../../src/netns/exec.js';
 import {
   createNamespace,
+  createSwitch,
   deleteNamespace,
   disableTxChecksumOffload,
+  plugIntoSwitch,
 } from '../../../src/netns/netns.js';
 import type { DirectorRequest } from './director.js';
 
@@ -46,9 +48,7 @@ export class Lan {
 
   async create(): Promise<void> {
     this.namespaces.push(this.switchNs);
-    await createNamespace(this.switchNs);
-    await runIn(this.switchNs, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
-    await runIn(this.switchNs, 'ip', ['link', 'set', 'br0', 'up']);
+    await createSwitch(this.switchNs);
   }
 
   async addHost(host: HostSpec): Promise<string> {
@@ -56,19 +56,7 @@ export class Lan {
     const port = `p-${host.role}`;
     this.namespaces.push(ns);
     await createNamespace(ns);
-    await runIn(this.switchNs, 'ip', [
-      'link',
-      'add',
-      port,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      ns,
-    ]);
-    await runIn(this.switchNs, 'ip', ['link', 'set', port, 'master', 'br0', 'up']);
+    await plugIntoSwitch(this.switchNs, port, ns);
     await runIn(ns, 'ip', ['link', 'set', 'eth0', 'address', host.mac]);
     for (const a of host.addresses) await runIn(ns, 'ip', ['addr', 'add', a, 'dev', 'eth0']);
     await runIn(ns, 'ip', ['link', 'set', 'eth0', 'up']);

@@ -1,8 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, runIn } from '../../../src/netns/exec.js';
-import { createNamespace, deleteNamespace, uniqueName } from '../../../src/netns/netns.js';
+import { runIn } from '../../../src/netns/exec.js';
+import {
+  createNamespace,
+  createSwitch,
+  deleteNamespace,
+  plugIntoSwitch,
+  uniqueName,
+} from '../../../src/netns/netns.js';
 
 /** The interface every lab host has on the shared segment. */
 export const LAB_INTERFACE = 'eth0';
@@ -36,33 +42,14 @@ export class Lab {
   static async create(prefix: string, hosts: Record<string, string>): Promise<Lab> {
     const lab = new Lab(prefix);
     try {
-      await createNamespace(lab.switchNamespace);
+      await createSwitch(lab.switchNamespace);
       lab.namespaces.push(lab.switchNamespace);
-      const sw = lab.switchNamespace;
-      await runIn(sw, 'ip', ['link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0']);
-      await runIn(sw, 'ip', ['link', 'set', 'br0', 'type', 'bridge', 'mcast_snooping', '0']);
-      await runIn(sw, 'ip', ['link', 'set', 'br0', 'up']);
       let port = 0;
       for (const [role, address] of Object.entries(hosts)) {
         const namespace = uniqueName(`${prefix}${role}-`);
         await createNamespace(namespace);
         lab.namespaces.push(namespace);
-        const portName = `port${port++}`;
-        await run('ip', [
-          'link',
-          'add',
-          LAB_INTERFACE,
-          'netns',
-          namespace,
-          'type',
-          'veth',
-          'peer',
-          'name',
-          portName,
-          'netns',
-          sw,
-        ]);
-        await runIn(sw, 'ip', ['link', 'set', portName, 'master', 'br0', 'up']);
+        await plugIntoSwitch(lab.switchNamespace, `port${port++}`, namespace, LAB_INTERFACE);
         await runIn(namespace, 'ip', ['addr', 'add', `${address}/24`, 'dev', LAB_INTERFACE]);
         await runIn(namespace, 'ip', ['link', 'set', LAB_INTERFACE, 'up']);
         const mac = await linkMac(namespace);
