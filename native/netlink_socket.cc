@@ -115,15 +115,7 @@ Napi::Value NetlinkSocket::Send(const Napi::CallbackInfo& info) {
 // datagram; null with an errno when the kernel reports a lost event burst.
 Napi::Value NetlinkSocket::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = Fd(env, "receive");
-  if (info.Length() < 1 || !info[0].IsFunction()) {
-    Throw(env, code::kInvalidArgument, "receive", "Cannot receive: expected a callback");
-  }
-  int err = watcher_.Start(env, fd, Value(), info[0].As<Napi::Function>(), [this]() { ReadAll(); });
-  if (err != 0) {
-    Throw(env, code::kSystem, "uv_poll_start",
-          std::string("Cannot receive on netlink socket: ") + uv_strerror(err), -err);
-  }
+  watcher_.StartFromJs(info, Fd(env, "receive"), "netlink socket", [this]() { ReadAll(); });
   return env.Undefined();
 }
 

@@ -296,15 +296,7 @@ Napi::Value RawIpSocket::Send(const Napi::CallbackInfo& info) {
 // start(onMessage(payload, { source, destination, ttl, ifindex }))
 Napi::Value RawIpSocket::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = Fd(env, "receive");
-  if (info.Length() < 1 || !info[0].IsFunction()) {
-    Throw(env, code::kInvalidArgument, "receive", "Cannot receive: expected a callback");
-  }
-  int err = watcher_.Start(env, fd, Value(), info[0].As<Napi::Function>(), [this]() { ReadAll(); });
-  if (err != 0) {
-    Throw(env, code::kSystem, "uv_poll_start",
-          "Cannot receive on " + description_ + ": " + uv_strerror(err), -err);
-  }
+  watcher_.StartFromJs(info, Fd(env, "receive"), description_, [this]() { ReadAll(); });
   return env.Undefined();
 }
 

@@ -1,5 +1,7 @@
 #include "socket_watcher.h"
 
+#include "errors.h"
+
 namespace lbctl {
 
 int SocketWatcher::Start(Napi::Env env, int fd, Napi::Object owner, Napi::Function callback,
@@ -26,6 +28,20 @@ int SocketWatcher::Start(Napi::Env env, int fd, Napi::Object owner, Napi::Functi
   owner_ = Napi::Persistent(owner);
   callback_ = Napi::Persistent(callback);
   return 0;
+}
+
+void SocketWatcher::StartFromJs(const Napi::CallbackInfo& info, int fd, const std::string& what,
+                                std::function<void()> onReadable) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    Throw(env, code::kInvalidArgument, "receive", "Cannot receive: expected a callback");
+  }
+  int err = Start(env, fd, info.This().As<Napi::Object>(), info[0].As<Napi::Function>(),
+                  std::move(onReadable));
+  if (err != 0) {
+    Throw(env, code::kSystem, "uv_poll_start",
+          "Cannot receive on " + what + ": " + uv_strerror(err), -err);
+  }
 }
 
 void SocketWatcher::Stop() {

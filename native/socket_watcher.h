@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace lbctl {
@@ -24,6 +25,10 @@ class SocketWatcher {
   // libuv error code (0 on success).
   int Start(Napi::Env env, int fd, Napi::Object owner, Napi::Function callback,
             std::function<void()> onReadable);
+  // The JS method start(callback) of a socket handle: validates the callback
+  // and starts watching, throwing a BpfError naming `what` on failure.
+  void StartFromJs(const Napi::CallbackInfo& info, int fd, const std::string& what,
+                   std::function<void()> onReadable);
   // Calls the JS callback with `owner` as this; false when it threw (the
   // exception is reported as uncaught) or when watching stopped meanwhile.
   bool Deliver(const std::vector<napi_value>& args);
