@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: the seeds' keepalived + LVS-DR site, built by `lbctl lab up` in
+# The demo: a keepalived + LVS-DR site like the classic tutorials', built by `lbctl lab up` in
 # network namespaces on this machine, and what it does when things fail:
 # rr alternation, a real server stopped, the sorry server, recovery, and the
 # master director stopped (the backup takes the VIP over by VRRP).

@@ -29,6 +29,12 @@ export function registerUpCommand(program: Command): void {
       });
       for (const w of warnings) logger.warn({ file: w.file, line: w.line }, w.message);
       const lock = InstanceLock.acquire(config.global.instanceName, options.runDir);
+      // Listen for signals before starting, so one that arrives during start
+      // still shuts down cleanly (after start finishes or rolls back).
+      const stopped = new Promise<string>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
       const daemon = new Daemon(buildServices({ config, logger, clock: systemClock }), logger);
       try {
         await daemon.start();
@@ -37,14 +43,7 @@ export function registerUpCommand(program: Command): void {
         throw err;
       }
       logger.info({ instance: config.global.instanceName, file }, 'lbctl is up');
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          logger.info({ signal }, 'shutting down');
-          resolve();
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
+      logger.info({ signal: await stopped }, 'shutting down');
       await daemon.close();
       lock.release();
       logger.info('lbctl stopped');
