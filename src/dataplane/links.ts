@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { LbctlError } from '../errors.js';
+import { RouteNetlink } from '../netlink/rtnetlink.js';
 
 /** An interface in the current network namespace. */
 export interface LinkInfo {
@@ -8,46 +8,40 @@ export interface LinkInfo {
   readonly mac: string;
 }
 
-interface IpLinkJson {
-  ifindex?: number;
-  ifname?: string;
-  address?: string;
-}
-
-/*
- * Asks the kernel over netlink (iproute2) rather than reading /sys/class/net,
- * because sysfs shows the namespace it was mounted in, not the caller's.
+/**
+ * The interfaces of this network namespace with a MAC address, by name and
+ * by index, from one rtnetlink dump (never /sys/class/net, which shows the
+ * namespace sysfs was mounted in; never a child process, which would block).
  */
-function ipLinks(args: string[], what: string): IpLinkJson[] {
-  let out: string;
-  try {
-    out = execFileSync('ip', ['-j', 'link', 'show', ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim();
-    throw new LbctlError(
-      'DATAPLANE_NO_SUCH_INTERFACE',
-      `Cannot look up ${what}: ${stderr || (err as Error).message}`,
-    );
-  }
-  return JSON.parse(out) as IpLinkJson[];
-}
+export class LinkTable {
+  private constructor(private readonly links: readonly LinkInfo[]) {}
 
-export function linkByName(name: string): LinkInfo {
-  const [link] = ipLinks(['dev', name], `interface ${name}`);
-  if (link?.ifindex === undefined || link.address === undefined) {
-    throw new LbctlError(
-      'DATAPLANE_NO_SUCH_INTERFACE',
-      `Cannot look up interface ${name}: no such interface`,
-    );
+  static async read(): Promise<LinkTable> {
+    const netlink = new RouteNetlink();
+    try {
+      const links = await netlink.listLinks();
+      return new LinkTable(
+        links.flatMap((l) =>
+          l.mac === undefined ? [] : [{ name: l.name, ifindex: l.index, mac: l.mac }],
+        ),
+      );
+    } finally {
+      netlink.close();
+    }
   }
-  return { name, ifindex: link.ifindex, mac: link.address };
-}
 
-export function linkByIndex(ifindex: number): LinkInfo | undefined {
-  const link = ipLinks([], 'interfaces').find((l) => l.ifindex === ifindex);
-  if (link?.ifname === undefined || link.address === undefined) return undefined;
-  return { name: link.ifname, ifindex, mac: link.address };
+  byName(name: string): LinkInfo {
+    const link = this.links.find((l) => l.name === name);
+    if (link === undefined) {
+      throw new LbctlError(
+        'DATAPLANE_NO_SUCH_INTERFACE',
+        `Cannot look up interface ${name}: no such interface`,
+      );
+    }
+    return link;
+  }
+
+  byIndex(ifindex: number): LinkInfo | undefined {
+    return this.links.find((l) => l.ifindex === ifindex);
+  }
 }

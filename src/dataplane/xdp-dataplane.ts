@@ -29,7 +29,7 @@ import {
 } from './dataplane.js';
 import { IdAllocator } from './ids.js';
 import { kernelHz } from './kernel-hz.js';
-import { type LinkInfo, linkByIndex, linkByName } from './links.js';
+import { type LinkInfo, LinkTable } from './links.js';
 import { maglevTable } from './maglev.js';
 import { ServiceTable, serviceTableSets } from './service-table.js';
 import { rrSequence, wrrSequence } from './wrr.js';
@@ -186,7 +186,7 @@ export class XdpDataPlane implements DataPlane {
       const program = obj.program(PROGRAM);
       const plane = new XdpDataPlane(options, program, maps, [], pinDir, log);
       try {
-        plane.recoverPinnedState();
+        await plane.recoverPinnedState();
         await plane.writeConfig();
         for (const ifname of options.interfaces ?? []) plane.attach(ifname);
       } catch (err) {
@@ -221,16 +221,17 @@ export class XdpDataPlane implements DataPlane {
     const allocated: number[] = [];
 
     try {
-      const links = new Map<string, LinkInfo>();
-      const lookupLink = (name: string) => {
-        const known = links.get(name) ?? linkByName(name);
-        links.set(name, known);
-        return known;
+      // One interface dump per update, and only when a real names its egress.
+      let links: LinkTable | undefined;
+      const lookupLink = async (name: string) => {
+        links ??= await LinkTable.read();
+        return links.byName(name);
       };
       for (const realSpec of reals) {
         const rk = realKeyString(realSpec.address, realSpec.port);
         const previous = oldReals.get(rk);
-        const link = realSpec.via === undefined ? undefined : lookupLink(realSpec.via.interface);
+        const link =
+          realSpec.via === undefined ? undefined : await lookupLink(realSpec.via.interface);
         // A real whose forwarding data changed gets a new id: entries are rewritten in place
         // only for weight changes, so no packet reads a half-written address.
         const reuse = previous !== undefined && sameForwarding(previous, realSpec, link);
@@ -398,7 +399,7 @@ export class XdpDataPlane implements DataPlane {
     if (pinPath !== undefined) link.pin(pinPath);
     this.links.push(link);
     this.attached.push({ ifname, mode: link.mode ?? 'unknown' });
-    const { ifindex } = linkByName(ifname);
+    const { ifindex = 0 } = link.info();
     this.maps.txPorts.update(u32Key(ifindex), u32Key(ifindex));
     this.log.info({ ifname, mode: link.mode }, 'XDP attached');
   }
@@ -465,18 +466,17 @@ export class XdpDataPlane implements DataPlane {
   }
 
   /** After a restart, adopt the ids of services and reals still in the pinned maps. */
-  private recoverPinnedState(): void {
+  private async recoverPinnedState(): Promise<void> {
     const realsByService = new Map<number, AppliedReal[]>();
-    const links = new Map<number, LinkInfo | undefined>();
+    let links: LinkTable | undefined;
     for (const [k, v] of this.maps.reals.entries()) {
       const r = abi.real.decode(v);
       if ((r.flags & abi.REAL_F_ACTIVE) === 0) continue;
       const id = k.readUInt32LE(0);
       const family = r.family === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
       const address = addrText(family, r.addr);
-      if (!links.has(r.ifindex))
-        links.set(r.ifindex, r.ifindex ? linkByIndex(r.ifindex) : undefined);
-      const link = links.get(r.ifindex);
+      links ??= r.ifindex ? await LinkTable.read() : undefined;
+      const link = r.ifindex ? links?.byIndex(r.ifindex) : undefined;
       const forwarding =
         (Object.keys(abi.FWD) as abi.ForwardingMethod[]).find((f) => abi.FWD[f] === r.fwd) ?? 'dr';
       const spec: RealSpec = {
