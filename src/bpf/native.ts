@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { buildDir } from '../paths.js';
 import { BpfError, type BpfErrorCode } from './errors.js';
 
-/** The addon's raw surface; only src/bpf (and later socket modules) use it. */
+/** The addon's raw surface; only src/bpf, src/net and src/netlink use it. */
 export interface NativeRodataVariable {
   name: string;
   offset: number;
