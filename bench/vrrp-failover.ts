@@ -130,6 +130,9 @@ class ArpWatch {
       [
         ...nsenterArgs(namespace),
         'tcpdump',
+        // Without immediate mode libpcap hands packets over in blocks up to
+        // ~100 ms late, so the kill would follow the advert by a random delay.
+        '--immediate-mode',
         '-l',
         '-n',
         '-e',

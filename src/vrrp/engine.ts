@@ -8,6 +8,7 @@ import type {
   LinkStateSource,
   NetworkEffects,
   ReceivedPacket,
+  VirtualAddress,
   VrrpEndpoint,
   VrrpTransport,
 } from './io.js';
@@ -121,7 +122,8 @@ export class VrrpEngine {
       });
       route.byVrid.set(resolved.virtualRouterId, instance);
       this.instancesByName.set(resolved.name, instance);
-      this.pendingEndpoints.push({ route, endpointRef });
+      this.pendingEndpoints.push({ route, endpointRef, source: canonicalAddress(source) });
+      this.announcedVips.push(...resolved.vips);
     }
     this.routeTable = routes;
 
@@ -149,7 +151,9 @@ export class VrrpEngine {
   private readonly pendingEndpoints: {
     route: { spec: EndpointSpec; byVrid: Map<number, VrrpInstance> };
     endpointRef: { endpoint?: VrrpEndpoint | undefined };
+    source: string;
   }[] = [];
+  private readonly announcedVips: VirtualAddress[] = [];
   private readonly routeTable: Map<
     string,
     { spec: EndpointSpec; byVrid: Map<number, VrrpInstance> }
@@ -181,8 +185,12 @@ export class VrrpEngine {
       opened.set(route, endpoint);
       this.endpoints.push(endpoint);
     }
-    for (const { route, endpointRef } of this.pendingEndpoints)
+    for (const { route, endpointRef, source } of this.pendingEndpoints) {
       endpointRef.endpoint = opened.get(route);
+      // Sockets are set up now: a takeover should cost a send, not a socket setup.
+      endpointRef.endpoint?.prepare?.(source);
+    }
+    this.options.effects.prepareAnnouncements?.(this.announcedVips);
     for (const instance of this.instancesByName.values()) this.bindTrackers(instance);
     for (const tracker of this.scripts.values()) tracker.start();
     for (const tracker of this.files.values()) tracker.start();

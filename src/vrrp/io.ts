@@ -44,6 +44,12 @@ export interface OutgoingPacket {
 
 export interface VrrpEndpoint {
   send(packet: OutgoingPacket): void;
+  /**
+   * Sets up sending from `source` now instead of at the first send, so the
+   * advert that claims mastership does not wait for socket setup. Never throws:
+   * a failure is retried (and reported) by `send`.
+   */
+  prepare?(source: string): void;
   close(): void;
 }
 
@@ -97,6 +103,11 @@ export interface NetworkEffects {
   sendGratuitousArp(vip: VirtualAddress): void;
   /** One unsolicited neighbour advertisement for an IPv6 VIP. */
   sendUnsolicitedNeighbourAdvert(vip: VirtualAddress): void;
+  /**
+   * Sets up what announcing `vips` needs (sockets) at start, so becoming master
+   * announces at once. Never throws: a failure is retried by the send methods.
+   */
+  prepareAnnouncements?(vips: readonly VirtualAddress[]): void;
 }
 
 /** Link state of interfaces (rtnetlink RTM_NEWLINK in the native layer). */

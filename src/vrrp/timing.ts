@@ -1,9 +1,13 @@
 /**
- * VRRP timers, computed as keepalived does (integer microseconds for v2,
- * integer centiseconds for v3) and returned in milliseconds.
+ * VRRP timers, computed as keepalived does (integer microseconds) and
+ * returned in milliseconds.
  */
 
-/** Skew_Time: v2 (256 - priority) / 256 s; v3 ((256 - priority) * master interval) / 256 cs. */
+/**
+ * Skew_Time: v2 (256 - priority) / 256 s; v3 (256 - priority) * master interval / 256.
+ * keepalived 2.2 (vrrp.h, VRRP_TIMER_SKEW) computes v3 in microseconds as
+ * (256 - priority) * interval_cs * 625 / 16, truncated to whole microseconds.
+ */
 export function skewTimeMs(
   version: 2 | 3,
   priority: number,
@@ -11,7 +15,7 @@ export function skewTimeMs(
 ): number {
   if (version === 2) return Math.floor(((256 - priority) * 1_000_000) / 256) / 1000;
   const intervalCs = Math.floor(masterAdvertIntervalMs / 10);
-  return Math.floor(((256 - priority) * intervalCs) / 256) * 10;
+  return Math.floor(((256 - priority) * intervalCs * 625) / 16) / 1000;
 }
 
 /** Master_Down_Interval: 3 x master advert interval + Skew_Time. */

@@ -30,9 +30,12 @@ describe('VRRP timers', () => {
     assert.equal(skewTimeMs(2, 150, 1000), 414.062);
     assert.equal(skewTimeMs(2, 255, 1000), 3.906);
     assert.equal(masterDownIntervalMs(2, 100, 1000), 3609.375);
-    // v3: ((256 - 100) * 100 cs) / 256 = 60.9 -> 60 cs.
-    assert.equal(skewTimeMs(3, 100, 1000), 600);
-    assert.equal(masterDownIntervalMs(3, 100, 500), 1800);
+    // v3 in whole microseconds as keepalived 2.2's VRRP_TIMER_SKEW (vrrp.h):
+    // (256 - priority) * (master_adver_int / TIMER_CENTI_HZ) * 625 / 16.
+    assert.equal(skewTimeMs(3, 100, 1000), 609.375); // 156 * 100 * 625 / 16 = 609375 us
+    assert.equal(skewTimeMs(3, 100, 100), 60.937); // 60937.5 us, truncated
+    assert.equal(skewTimeMs(3, 1, 4000), 3984.375);
+    assert.equal(masterDownIntervalMs(3, 100, 500), 1804.687);
   });
 });
 
@@ -212,9 +215,9 @@ describe('VRRP election', () => {
     advanceTo(c, 5600);
     assert.equal(b.masterAdvertIntervalMs, 500);
     const last = c.network.sentBy('a').at(-1)!.at;
-    assert.equal(b.masterDownDeadline, last + 1800);
+    assert.equal(b.masterDownDeadline, last + 1804.687);
     c.network.partition('a', 'b');
-    assertEdge(c, 'b', last + 1800, 'BACKUP', 'MASTER');
+    assertEdge(c, 'b', last + 1804.687, 'BACKUP', 'MASTER');
   });
 
   it('a v2 advert interval mismatch is dropped and counted', () => {

@@ -75,30 +75,30 @@ export class HostNetworkEffects implements NetworkEffects {
   sendGratuitousArp(vip: VirtualAddress): void {
     const mac = this.mac(vip.dev, vip.address);
     if (mac === undefined) return;
-    let socket = this.arpSockets.get(vip.dev);
-    if (socket === undefined) {
-      socket = new PacketSocket(vip.dev);
-      this.arpSockets.set(vip.dev, socket);
-    }
     const frame = gratuitousArpFrame(mac, vip.address);
-    if (this.announce(() => socket.send(frame), vip, 'gratuitous ARP')) this.sent.gratuitousArp++;
+    const send = () => this.arpSocket(vip.dev).send(frame);
+    if (this.announce(send, vip, 'gratuitous ARP')) this.sent.gratuitousArp++;
   }
 
   sendUnsolicitedNeighbourAdvert(vip: VirtualAddress): void {
     const mac = this.mac(vip.dev, vip.address);
     if (mac === undefined) return;
-    let socket = this.ndiscSockets.get(vip.dev);
-    if (socket === undefined) {
-      socket = new RawIpSocket({ family: 6, protocol: IPPROTO_ICMPV6, interface: vip.dev });
-      // RFC 4861: neighbour discovery messages are only accepted with hop limit 255.
-      socket.setTtl(255);
-      socket.setMulticastInterface(vip.dev);
-      socket.setMulticastLoop(false);
-      this.ndiscSockets.set(vip.dev, socket);
-    }
     const message = unsolicitedNeighbourAdvert({ target: vip.address, mac });
-    const sendNa = () => socket.send(message, ALL_NODES_MULTICAST);
-    if (this.announce(sendNa, vip, 'neighbour advertisement')) this.sent.neighbourAdvert++;
+    const send = () => this.ndiscSocket(vip.dev).send(message, ALL_NODES_MULTICAST);
+    if (this.announce(send, vip, 'neighbour advertisement')) this.sent.neighbourAdvert++;
+  }
+
+  /** Opens the announcement sockets at start: a takeover then costs only the sends. */
+  prepareAnnouncements(vips: readonly VirtualAddress[]): void {
+    for (const vip of vips) {
+      try {
+        if (vip.address.includes(':')) this.ndiscSocket(vip.dev);
+        else this.arpSocket(vip.dev);
+      } catch (err) {
+        // Retried (and reported) by the first announcement.
+        this.logger.debug({ err, interface: vip.dev }, 'cannot open announcement socket yet');
+      }
+    }
   }
 
   /** Resolves when every address and route change started so far has finished. */
@@ -111,6 +111,33 @@ export class HostNetworkEffects implements NetworkEffects {
     for (const socket of this.ndiscSockets.values()) socket.close();
     this.arpSockets.clear();
     this.ndiscSockets.clear();
+  }
+
+  private arpSocket(dev: string): PacketSocket {
+    let socket = this.arpSockets.get(dev);
+    if (socket === undefined) {
+      socket = new PacketSocket(dev);
+      this.arpSockets.set(dev, socket);
+    }
+    return socket;
+  }
+
+  private ndiscSocket(dev: string): RawIpSocket {
+    let socket = this.ndiscSockets.get(dev);
+    if (socket === undefined) {
+      socket = new RawIpSocket({ family: 6, protocol: IPPROTO_ICMPV6, interface: dev });
+      try {
+        // RFC 4861: neighbour discovery messages are only accepted with hop limit 255.
+        socket.setTtl(255);
+        socket.setMulticastInterface(dev);
+        socket.setMulticastLoop(false);
+      } catch (err) {
+        socket.close();
+        throw err;
+      }
+      this.ndiscSockets.set(dev, socket);
+    }
+    return socket;
   }
 
   private track<T>(operation: Promise<T>): Promise<T> {

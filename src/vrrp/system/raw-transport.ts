@@ -114,6 +114,19 @@ class RawVrrpEndpoint implements VrrpEndpoint {
     }
   }
 
+  prepare(source: string): void {
+    if (this.closed) return;
+    try {
+      this.sender(source);
+    } catch (err) {
+      // The address may not be there yet; `send` tries again and reports it.
+      this.logger.debug(
+        { err, interface: this.spec.interface, source },
+        'cannot open VRRP send socket yet',
+      );
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
