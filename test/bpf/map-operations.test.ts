@@ -25,6 +25,8 @@ function assertBpfError(fn: () => unknown, code: string, pattern: RegExp): void 
 describe('map operations', () => {
   let object: BpfObject;
   let hash: BpfMap;
+  // Every object of this fixture pins `pinned_by_name` under its pin root
+  // (libbpf's default is /sys/fs/bpf itself), so all of them get this one.
   const pinRootDir = join(bpffsRoot, 'lbctl', uniqueName('test-root-'));
 
   before(async () => {
@@ -160,7 +162,7 @@ describe('map operations', () => {
   it('reuses a pinned map in a second object', async () => {
     const dir = join(bpffsRoot, 'lbctl', uniqueName('test-reuse-'));
     mkdirSync(dir, { recursive: true });
-    const second = BpfObject.open(bpfObjectPath('maps'));
+    const second = BpfObject.open(bpfObjectPath('maps'), { pinRoot: pinRootDir });
     try {
       const path = join(dir, 'small_hash');
       hash.pin(path);
@@ -178,7 +180,7 @@ describe('map operations', () => {
   });
 
   it('keeps map handles usable after the object is closed', async () => {
-    const other = BpfObject.open(bpfObjectPath('maps'));
+    const other = BpfObject.open(bpfObjectPath('maps'), { pinRoot: pinRootDir });
     await other.load();
     const map = other.map('small_hash');
     other.close();
