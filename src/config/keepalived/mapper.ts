@@ -312,9 +312,18 @@ export function createKeepalivedMapper(
   };
 
   /** keepalived accumulates repeated list blocks (two virtual_ipaddress blocks add up). */
-  const appendList = (obj: Obj, key: string, entries: (start: number) => Obj[]) => {
+  /** Appends a block's entries to obj[key] (the keyword may repeat) and records where it stands. */
+  const appendList = (
+    obj: Obj,
+    path: DocPath,
+    key: string,
+    stmt: Statement,
+    entries: (stmt: Statement, path: DocPath, start: number) => Obj[],
+  ) => {
+    const listPath = [...path, key];
     const existing = (obj[key] as Obj[] | undefined) ?? [];
-    obj[key] = [...existing, ...entries(existing.length)];
+    obj[key] = [...existing, ...entries(stmt, listPath, existing.length)];
+    remember(listPath, stmt);
   };
 
   const notifyKeys: Readonly<Record<string, string>> = {
@@ -732,38 +741,22 @@ export function createKeepalivedMapper(
           break;
         }
         case 'virtual_ipaddress':
-          appendList(obj, 'virtualIpAddresses', (start) =>
-            ipEntries(s, [...path, 'virtualIpAddresses'], start),
-          );
-          remember([...path, 'virtualIpAddresses'], s);
+          appendList(obj, path, 'virtualIpAddresses', s, ipEntries);
           break;
         case 'virtual_ipaddress_excluded':
-          appendList(obj, 'excludedVirtualIpAddresses', (start) =>
-            ipEntries(s, [...path, 'excludedVirtualIpAddresses'], start),
-          );
-          remember([...path, 'excludedVirtualIpAddresses'], s);
+          appendList(obj, path, 'excludedVirtualIpAddresses', s, ipEntries);
           break;
         case 'virtual_routes':
-          appendList(obj, 'virtualRoutes', (start) =>
-            routeEntries(s, [...path, 'virtualRoutes'], start),
-          );
-          remember([...path, 'virtualRoutes'], s);
+          appendList(obj, path, 'virtualRoutes', s, routeEntries);
           break;
         case 'track_interface':
-          appendList(obj, 'trackInterfaces', (start) =>
-            trackList(s, [...path, 'trackInterfaces'], start),
-          );
-          remember([...path, 'trackInterfaces'], s);
+          appendList(obj, path, 'trackInterfaces', s, trackList);
           break;
         case 'track_script':
-          appendList(obj, 'trackScripts', (start) =>
-            trackList(s, [...path, 'trackScripts'], start),
-          );
-          remember([...path, 'trackScripts'], s);
+          appendList(obj, path, 'trackScripts', s, trackList);
           break;
         case 'track_file':
-          appendList(obj, 'trackFiles', (start) => trackList(s, [...path, 'trackFiles'], start));
-          remember([...path, 'trackFiles'], s);
+          appendList(obj, path, 'trackFiles', s, trackList);
           break;
         case 'notify_master':
         case 'notify_backup':
