@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { BpfObject, type BpfProgram, bpfObjectPath } from '../src/bpf/index.js';
 import * as abi from '../src/dataplane/abi.js';
 import type { RealSpec } from '../src/dataplane/dataplane.js';
-import { XdpDataPlane } from '../src/dataplane/xdp-dataplane.js';
+import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import { frame } from '../test/dataplane/support/packet.js';
 
 /** A type alias (not an interface) so it fits bench/result.ts's indexed BenchResult. */

@@ -1,5 +1,5 @@
 import type { NextHop, ServiceSpec } from '../src/dataplane/dataplane.js';
-import { XdpDataPlane } from '../src/dataplane/xdp-dataplane.js';
+import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import type { DesiredService } from '../src/reconcile/desired-services.js';
 import type { NextHopResolver } from '../src/reconcile/next-hop-resolver.js';
 import { Reconciler } from '../src/reconcile/reconciler.js';

@@ -7,24 +7,12 @@
  * integer milliseconds in fields ending in `Ms`; enums are string unions.
  */
 
+import type { Scheduler } from '../dataplane/dataplane.js';
+
 export type AddressFamily = 'ipv4' | 'ipv6';
 
-export const SCHEDULERS = [
-  'rr',
-  'wrr',
-  'lc',
-  'wlc',
-  'lblc',
-  'lblcr',
-  'sh',
-  'dh',
-  'sed',
-  'nq',
-  'mh',
-  'fo',
-  'ovf',
-] as const;
-export type Scheduler = (typeof SCHEDULERS)[number];
+// The LVS vocabulary belongs to the data planes; the model speaks it.
+export { DEFAULT_REAL_WEIGHT, SCHEDULERS, type Scheduler } from '../dataplane/dataplane.js';
 
 export const LB_KINDS = ['NAT', 'DR', 'TUN'] as const;
 export type LbKind = (typeof LB_KINDS)[number];

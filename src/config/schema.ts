@@ -4,6 +4,7 @@ import {
   ADDRESS_SCOPES,
   DATA_PLANES,
   DNS_QUERY_TYPES,
+  DEFAULT_REAL_WEIGHT,
   LB_KINDS,
   PROTOCOLS,
   SCHEDULERS,
@@ -345,7 +346,7 @@ const checker = z.discriminatedUnion('type', [
 const realServer = z.strictObject({
   address: ipAddress,
   port: port.optional(),
-  weight: int('weight', 0, 65535).default(1),
+  weight: int('weight', 0, 65535).default(DEFAULT_REAL_WEIGHT),
   lbKind: z.enum(LB_KINDS).optional(),
   inhibitOnFailure: z.boolean().optional(),
   notifyUp: scriptCommand.optional(),

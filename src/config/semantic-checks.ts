@@ -1,5 +1,5 @@
-import { XDP_SCHEDULERS } from './data-plane-capabilities.js';
 import type { Config, TrackReference, VirtualServerTarget } from './model.js';
+import { checkVirtualServer } from './virtual-server-rules.js';
 
 /** A document path (same keys as the YAML format) and what is wrong there. */
 export interface PathIssue {
@@ -216,18 +216,15 @@ export function checkConfig(config: Config): SemanticResult {
     });
   });
 
-  const vsGroups = new Set(config.virtualServerGroups.map((g) => g.name));
   const services = new Map<string, number>();
   const dataPlane = config.global.dataPlane;
   config.virtualServers.forEach((vs, i) => {
     const at = (...rest: (string | number)[]) => ['virtualServers', i, ...rest];
     const t = vs.target;
     const name = describeTarget(t);
-    if (t.kind === 'group' && !vsGroups.has(t.group)) {
-      error(at('group'), `virtual server group '${t.group}' is not defined`);
-    }
-    if (t.kind === 'address' && t.port === 0 && vs.persistenceTimeoutMs === undefined) {
-      error(at('port'), `virtual server ${t.address} needs a port unless it is persistent`);
+    // Addresses, LVS rules and the data plane: the same check `lbctl up` refuses on.
+    for (const p of checkVirtualServer(vs, config.virtualServerGroups, dataPlane).problems) {
+      error(at(...p.path), p.message);
     }
     const serviceKey = `${vs.protocol} ${name}`;
     const previous = services.get(serviceKey);
@@ -239,15 +236,6 @@ export function checkConfig(config: Config): SemanticResult {
     } else {
       services.set(serviceKey, i);
     }
-    if (!XDP_SCHEDULERS.has(vs.scheduler)) {
-      const msg = `scheduler '${vs.scheduler}' is not available in the XDP data plane (it supports ${[...XDP_SCHEDULERS].join(', ')})`;
-      if (dataPlane === 'xdp')
-        error(at('scheduler'), `${msg}; use one of those or dataPlane: ipvs`);
-      else if (dataPlane === 'auto')
-        warn(at('scheduler'), `${msg}; this service makes lbctl use kernel IPVS`);
-    }
-    const vsFamily = t.kind === 'group' ? undefined : t.family;
-    const vsPort = t.kind === 'address' ? t.port : 0;
     const seenReals = new Set<string>();
     vs.realServers.forEach((rs, j) => {
       const rsAt = (...rest: (string | number)[]) => at('realServers', j, ...rest);
@@ -259,33 +247,7 @@ export function checkConfig(config: Config): SemanticResult {
         );
       }
       seenReals.add(key);
-      if (vsFamily !== undefined && rs.lbKind !== 'TUN' && rs.family !== vsFamily) {
-        error(
-          rsAt('address'),
-          `real server ${rs.address} is ${rs.family} but virtual server ${name} is ${vsFamily}; only TUN may mix families`,
-        );
-      }
-      if (rs.lbKind !== 'NAT' && vsPort !== 0 && rs.port !== 0 && rs.port !== vsPort) {
-        error(
-          rsAt('port'),
-          `${rs.lbKind} forwarding cannot change the port (real server ${rs.port}, virtual server ${vsPort}); use NAT or the same port`,
-        );
-      }
-      if (rs.lbKind === 'NAT' && t.kind === 'fwmark' && rs.port === 0) {
-        error(rsAt('port'), 'NAT real servers of a fwmark service need a port');
-      }
     });
-    if (
-      vs.sorryServer &&
-      vs.sorryServer.lbKind !== 'NAT' &&
-      vsPort !== 0 &&
-      vs.sorryServer.port !== vsPort
-    ) {
-      error(
-        at('sorryServer', 'port'),
-        `${vs.sorryServer.lbKind} forwarding cannot change the port of the sorry server; use NAT or the same port`,
-      );
-    }
     if (vs.realServers.length === 0 && vs.sorryServer === undefined) {
       warn(at('realServers'), `virtual server ${name} has no real servers`);
     }

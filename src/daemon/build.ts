@@ -1,7 +1,9 @@
 import type { Config } from '../config/model.js';
 import type { Logger } from '../log.js';
 import { MetricsService } from '../metrics/metrics-service.js';
+import { KernelHostNetwork } from '../netlink/host-network.js';
 import type { Clock } from '../time/clock.js';
+import { systemDataPlanes } from './data-plane-factory.js';
 import type { Service } from './service.js';
 import { VirtualServerService } from './virtual-server-service.js';
 import { VrrpService } from './vrrp-service.js';
@@ -23,9 +25,12 @@ export function buildServices(context: ServiceContext): Service[] {
   if (vrrp !== undefined) services.push(vrrp);
   const virtualServers =
     context.config.virtualServers.length > 0
-      ? new VirtualServerService(
-          vrrp === undefined ? context : { ...context, instanceStates: vrrp },
-        )
+      ? new VirtualServerService({
+          ...context,
+          ...(vrrp !== undefined ? { instanceStates: vrrp } : {}),
+          openHost: () => KernelHostNetwork.open(context.logger),
+          dataPlanes: systemDataPlanes,
+        })
       : undefined;
   if (virtualServers !== undefined) services.push(virtualServers);
   const listen = context.config.global.metricsListen;

@@ -3,21 +3,21 @@ import { RawIcmpEchoer } from '../checkers/raw-icmp-echoer.js';
 import { CheckScheduler } from '../checkers/scheduler.js';
 import type { Config, VrrpInstance } from '../config/model.js';
 import { type DataPlane, DEFAULT_TIMEOUTS, type Timeouts } from '../dataplane/dataplane.js';
-import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp-dataplane.js';
+import type { TunnelOptions } from '../dataplane/xdp/xdp-dataplane.js';
 import { LbctlError } from '../errors.js';
 import type { DesiredServiceState } from '../health/desired-state.js';
 import { ProcessScriptRunner } from '../health/script-runner.js';
 import { VirtualServerMonitor } from '../health/virtual-server-monitor.js';
 import type { Logger } from '../log.js';
 import { canonicalAddress } from '../net/address.js';
-import { NeighbourTable } from '../netlink/neighbours.js';
-import { type InterfaceAddress, RouteNetlink } from '../netlink/rtnetlink.js';
+import type { HostNetwork, InterfaceAddress } from '../netlink/host-network.js';
 import { desiredServices, type LocalAddressTest } from '../reconcile/desired-services.js';
 import { healthOptions, readTlsMaterial } from '../reconcile/health-options.js';
-import { KernelNextHops } from '../reconcile/kernel-next-hops.js';
+import { HostNextHops } from '../reconcile/host-next-hops.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { type MappedVirtualServer, mapVirtualServer } from '../reconcile/service-mapping.js';
 import type { Clock } from '../time/clock.js';
+import type { DataPlaneFactory } from './data-plane-factory.js';
 import type { InstanceStateSource } from './instance-state-source.js';
 import type { Service } from './service.js';
 
@@ -27,6 +27,13 @@ export interface VirtualServerServiceOptions {
   readonly clock: Clock;
   /** VRRP states for ha_suspend; without it every instance counts as MASTER. */
   readonly instanceStates?: InstanceStateSource;
+  /**
+   * Opens the host's network (links, addresses, routes, neighbours) at start;
+   * closed at stop. `lbctl up`: KernelHostNetwork.open; tests: a MemoryHostNetwork.
+   */
+  readonly openHost: () => Promise<HostNetwork>;
+  /** Opens the data plane chosen for the services (systemDataPlanes, or an in-memory one). */
+  readonly dataPlanes: DataPlaneFactory;
 }
 
 /** Map sizes grow in steps, so a restart with a few more services can reuse pinned maps. */
@@ -36,11 +43,18 @@ const roundUp = (n: number, step: number) => Math.max(step, Math.ceil(n / step) 
 
 /**
  * The LVS half of lbctl: runs the health checks of every virtual server and
- * keeps the XDP data plane equal to what they conclude. Starts by mapping
- * the whole configuration (rejecting what the data plane cannot do), picks
- * the interfaces to attach to, then applies the initial state before checks
- * begin. Closing stops the checks (running omega scripts), detaches XDP and
- * removes this instance's pins.
+ * keeps the data plane equal to what they conclude. Starts by mapping the
+ * whole configuration (refusing what no data plane can run, by the same
+ * check `lbctl validate` makes), reads the host once to pick the interfaces
+ * to attach to, opens the data plane through the injected factory, then
+ * applies the initial state before checks begin. Closing stops the checks
+ * (running omega scripts) and destroys the data plane (XDP: detach, unpin).
+ *
+ * Public surface: start/close (the Service lifecycle), `dataPlane` (counters)
+ * and `virtualServerStates()`. Every change reaches the data plane through
+ * the Reconciler (src/reconcile/reconciler.ts), whose `set(owner, services)`
+ * replaces one owner's services and applies only the difference: that is
+ * the entry point for applying a new configuration or a runtime weight.
  */
 export class VirtualServerService implements Service {
   readonly name = 'virtual-servers';
@@ -48,10 +62,13 @@ export class VirtualServerService implements Service {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly instanceStates: InstanceStateSource | undefined;
-  private plane: XdpDataPlane | undefined;
+  private readonly openHost: () => Promise<HostNetwork>;
+  private readonly dataPlanes: DataPlaneFactory;
+  private host: HostNetwork | undefined;
+  private plane: DataPlane | undefined;
   private scheduler: CheckScheduler | undefined;
   private reconciler: Reconciler | undefined;
-  private nextHops: KernelNextHops | undefined;
+  private nextHops: HostNextHops | undefined;
   private echoer: RawIcmpEchoer | undefined;
   private readonly monitors: VirtualServerMonitor[] = [];
   private readonly unsubscribes: (() => void)[] = [];
@@ -61,6 +78,8 @@ export class VirtualServerService implements Service {
     this.logger = options.logger.child({ component: 'virtual-servers' });
     this.clock = options.clock;
     this.instanceStates = options.instanceStates;
+    this.openHost = options.openHost;
+    this.dataPlanes = options.dataPlanes;
   }
 
   /** The data plane while running (for counters). */
@@ -80,16 +99,17 @@ export class VirtualServerService implements Service {
   async start(): Promise<void> {
     const { config } = this;
     if (config.virtualServers.length === 0) return;
-    if (config.global.dataPlane === 'ipvs') {
+    const mapped = config.virtualServers.map((vs) =>
+      mapVirtualServer(vs, config.virtualServerGroups, config.global.dataPlane),
+    );
+    const kinds = new Set(mapped.map((m) => m.plane));
+    if (kinds.size > 1) {
+      // Unreachable while this lbctl has one data plane; `auto` across two needs both running.
       throw new LbctlError(
         'DATAPLANE_UNAVAILABLE',
-        'Cannot start the virtual servers: the kernel IPVS data plane is not part of this lbctl; ' +
-          'use dataPlane xdp (or auto)',
+        `Cannot start the virtual servers: they need several data planes (${[...kinds].join(', ')})`,
       );
     }
-    const mapped = config.virtualServers.map((vs) =>
-      mapVirtualServer(vs, config.virtualServerGroups),
-    );
     const tls = readTlsMaterial(config.ssl);
     const options = config.virtualServers.map((vs, i) =>
       healthOptions(mapped[i]!.name, vs, config.global, tls),
@@ -107,31 +127,22 @@ export class VirtualServerService implements Service {
     options: ReturnType<typeof healthOptions>[],
   ): Promise<void> {
     const { config } = this;
-    const rt = new RouteNetlink();
-    const table = new NeighbourTable();
-    let addresses: InterfaceAddress[];
-    let interfaces: string[];
-    let tunnel: TunnelOptions | undefined;
-    try {
-      addresses = await rt.listAddresses();
-      const links = await rt.listLinks();
-      const nameOf = (ifindex: number | undefined) => links.find((l) => l.index === ifindex)?.name;
-      interfaces = await this.attachInterfaces(mapped, addresses, table, nameOf);
-      tunnel = tunnelSource(mapped, addresses, interfaces, links);
-    } finally {
-      rt.close();
-      table.close();
-    }
+    const host = await this.openHost();
+    this.host = host;
+    const addresses = await host.addresses();
+    const interfaces = await this.attachInterfaces(mapped, addresses, host);
+    const tunnel = tunnelSource(mapped, addresses, interfaces, host);
     const local = new Set(addresses.map((a) => canonicalAddress(a.address)));
     const isLocal: LocalAddressTest = (address) =>
       address.startsWith('127.') || address === '::1' || local.has(canonicalAddress(address));
 
     const serviceCount = mapped.reduce((n, m) => n + m.services.length, 0);
     const realCount = mapped.reduce(
-      (n, m) => n + m.services.length * (m.reals.size + (m.sorry ? 1 : 0)),
+      (n, m) => n + m.services.length * (m.reals.length + (m.sorry ? 1 : 0)),
       0,
     );
-    this.plane = await XdpDataPlane.open({
+    this.plane = await this.dataPlanes({
+      kind: mapped[0]!.plane,
       instance: config.global.instanceName,
       pinRoot: config.global.pinDir,
       interfaces,
@@ -140,14 +151,11 @@ export class VirtualServerService implements Service {
       maxServices: roundUp(serviceCount, SERVICE_STEP),
       maxReals: roundUp(realCount, REAL_STEP),
       ...(tunnel !== undefined ? { tunnel } : {}),
+      links: host,
       logger: this.logger,
     });
-    this.logger.info(
-      { interfaces: this.plane.linkModes() },
-      `XDP attached to ${interfaces.join(', ')}`,
-    );
 
-    this.nextHops = new KernelNextHops({ clock: this.clock });
+    this.nextHops = new HostNextHops({ host, clock: this.clock });
     this.reconciler = new Reconciler({
       dataPlane: this.plane,
       nextHops: this.nextHops,
@@ -195,13 +203,14 @@ export class VirtualServerService implements Service {
     }
     await this.scheduler?.stop();
     this.echoer?.close();
-    this.nextHops?.close();
     const plane = this.plane;
     this.plane = undefined;
     if (plane !== undefined) {
       await plane.destroy();
-      this.logger.info('XDP detached and pins removed');
+      this.logger.info(`${plane.kind} data plane removed`);
     }
+    this.host?.close();
+    this.host = undefined;
   }
 
   /**
@@ -213,9 +222,10 @@ export class VirtualServerService implements Service {
   private async attachInterfaces(
     mapped: readonly MappedVirtualServer[],
     addresses: readonly InterfaceAddress[],
-    table: NeighbourTable,
-    nameOf: (ifindex: number | undefined) => string | undefined,
+    host: HostNetwork,
   ): Promise<string[]> {
+    const nameOf = (ifindex: number | undefined) =>
+      ifindex === undefined ? undefined : host.linkByIndex(ifindex)?.name;
     const chosen = new Set<string>();
     for (const vip of new Set(mapped.flatMap((m) => m.vips))) {
       const owner = vrrpOwner(this.config.vrrpInstances, vip);
@@ -224,7 +234,7 @@ export class VirtualServerService implements Service {
       const fromAddress = held === undefined ? undefined : nameOf(held.ifindex);
       let name = fromVrrp ?? (fromAddress !== 'lo' ? fromAddress : undefined);
       if (name === undefined) {
-        const route = await table.route(vip).catch(() => undefined);
+        const route = await host.route(vip).catch(() => undefined);
         if (route?.type === 'unicast') name = nameOf(route.ifindex);
       }
       if (name === undefined) {
@@ -237,9 +247,9 @@ export class VirtualServerService implements Service {
       chosen.add(name);
     }
     for (const m of mapped) {
-      for (const real of m.reals.values()) {
+      for (const real of m.reals) {
         if (real.forwarding !== 'nat') continue;
-        const route = await table.route(real.address).catch(() => undefined);
+        const route = await host.route(real.address).catch(() => undefined);
         const name = route?.type === 'unicast' ? nameOf(route.ifindex) : undefined;
         if (name !== undefined) chosen.add(name);
       }
@@ -299,16 +309,16 @@ function tunnelSource(
   mapped: readonly MappedVirtualServer[],
   addresses: readonly InterfaceAddress[],
   interfaces: readonly string[],
-  links: readonly { index: number; name: string }[],
+  links: HostNetwork,
 ): TunnelOptions | undefined {
-  const tunnelled = mapped.some((m) => [...m.reals.values()].some((r) => r.forwarding === 'tun'));
+  const tunnelled = mapped.some((m) => m.reals.some((r) => r.forwarding === 'tun'));
   if (!tunnelled) return undefined;
   const vips = new Set(mapped.flatMap((m) => m.vips));
   const candidates = addresses.filter(
     (a) =>
       a.scope === 0 &&
       !vips.has(canonicalAddress(a.address)) &&
-      interfaces.includes(links.find((l) => l.index === a.ifindex)?.name ?? ''),
+      interfaces.includes(links.linkByIndex(a.ifindex)?.name ?? ''),
   );
   const v4 = candidates.find((a) => !isIPv6(a.address))?.address;
   const v6 = candidates.find((a) => isIPv6(a.address))?.address;

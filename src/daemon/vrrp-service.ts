@@ -9,7 +9,7 @@ import { type ResolvedInstanceOptions, resolveInstanceOptions } from '../vrrp/op
 import type { VrrpState } from '../vrrp/state.js';
 import { vrrpOptionsFromConfig } from '../vrrp/system/config-options.js';
 import { HostNetworkEffects } from '../vrrp/system/host-effects.js';
-import { LinkTable } from '../vrrp/system/link-table.js';
+import { LinkTable } from '../netlink/link-table.js';
 import { RawVrrpTransport } from '../vrrp/system/raw-transport.js';
 import type { InstanceStateSource } from './instance-state-source.js';
 import type { Service } from './service.js';

@@ -6,6 +6,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { be16, bytes, ipv4ToBytes, ipv6ToBytes, mac, pad, u8, u32, u64 } from '../bpf/codec.js';
 import { struct } from '../bpf/index.js';
 import { LbctlError } from '../errors.js';
+import type { Forwarding, Protocol, Scheduler } from './dataplane.js';
 
 export const RING_SIZE = 65537;
 export const MAX_REALS_PER_SERVICE = 256;
@@ -19,14 +20,18 @@ export const SERVICE_WAYS = 4;
 export const FAMILY = { ipv4: 4, ipv6: 6 } as const;
 export type Family = keyof typeof FAMILY;
 
-export const PROTO = { tcp: 6, udp: 17 } as const;
-export type Protocol = keyof typeof PROTO;
+/** The transport protocols the program parses, by IP protocol number. */
+export const PROTO = { tcp: 6, udp: 17 } as const satisfies Partial<Record<Protocol, number>>;
+export type XdpProtocol = keyof typeof PROTO;
 
-export const SCHED = { rr: 0, wrr: 1, sh: 2, dh: 3, mh: 4 } as const;
+/** enum lb_sched: the schedulers the program implements. */
+export const SCHED = { rr: 0, wrr: 1, sh: 2, dh: 3, mh: 4 } as const satisfies Partial<
+  Record<Scheduler, number>
+>;
 export type XdpScheduler = keyof typeof SCHED;
 
-export const FWD = { dr: 0, nat: 1, tun: 2 } as const;
-export type ForwardingMethod = keyof typeof FWD;
+/** enum lb_fwd: the forwarding methods the program implements. */
+export const FWD = { dr: 0, nat: 1, tun: 2 } as const satisfies Record<Forwarding, number>;
 
 export const SVC_F_PERSISTENT = 1;
 export const SVC_F_HASH_PORT = 2;

@@ -4,13 +4,38 @@
  * BPF maps; a kernel-IPVS implementation can satisfy the same contract.
  */
 
-export type Protocol = 'tcp' | 'udp';
+/** Which implementation a data plane is (config `dataPlane`, minus `auto`). */
+export type DataPlaneKind = 'xdp' | 'ipvs';
 
-/** ipvsadm -s names. lc/wlc/sed/nq need live connection counts (see docs/data-plane.md). */
-export type Scheduler = 'rr' | 'wrr' | 'sh' | 'dh' | 'mh' | 'lc' | 'wlc' | 'sed' | 'nq';
+/** Transport protocols of LVS services (ipvsadm -t, -u, --sctp-service). */
+export type Protocol = 'tcp' | 'udp' | 'sctp';
+
+/**
+ * Every LVS scheduler, under its ipvsadm -s name. Which of them a data plane
+ * implements is declared in its capabilities (src/dataplane/capabilities.ts).
+ */
+export const SCHEDULERS = [
+  'rr',
+  'wrr',
+  'lc',
+  'wlc',
+  'lblc',
+  'lblcr',
+  'sh',
+  'dh',
+  'sed',
+  'nq',
+  'mh',
+  'fo',
+  'ovf',
+] as const;
+export type Scheduler = (typeof SCHEDULERS)[number];
 
 /** ipvsadm -g (dr), -m (nat), -i (tun). */
 export type Forwarding = 'dr' | 'nat' | 'tun';
+
+/** ipvsadm's weight for a real server given none (keepalived's too). */
+export const DEFAULT_REAL_WEIGHT = 1;
 
 export interface ServiceKey {
   readonly vip: string;
@@ -39,13 +64,22 @@ export interface NextHop {
   readonly mac: string;
 }
 
-export interface RealSpec {
+/**
+ * A real server as the control plane wants it: the one shape that travels
+ * from the configuration (through health, which sets the weight) to the
+ * data plane.
+ */
+export interface DesiredReal {
   readonly address: string;
   /** NAT: port on the real; DR/TUN: must equal the service port (or be 0). */
   readonly port: number;
   /** 0 drains: established flows continue, no new ones. */
   readonly weight: number;
   readonly forwarding: Forwarding;
+}
+
+/** A real as the data plane applies it: a DesiredReal plus how to reach it on the link. */
+export interface RealSpec extends DesiredReal {
   readonly via?: NextHop;
 }
 
@@ -81,7 +115,7 @@ export interface DataPlaneCounters {
 }
 
 export interface DataPlane {
-  readonly kind: 'xdp' | 'ipvs';
+  readonly kind: DataPlaneKind;
   /** Adds the service or replaces its settings and real set; applied atomically per service. */
   setService(service: ServiceSpec, reals: readonly RealSpec[]): Promise<void>;
   removeService(key: ServiceKey): Promise<void>;
@@ -92,7 +126,10 @@ export interface DataPlane {
   /** The services as applied, with their reals. */
   services(): readonly { service: ServiceSpec; reals: readonly RealSpec[] }[];
   counters(): Promise<DataPlaneCounters>;
+  /** Releases handles; what was applied keeps forwarding (a restart adopts it). */
   close(): Promise<void>;
+  /** Removes everything this instance applied (detaches, unpins), then closes. */
+  destroy(): Promise<void>;
 }
 
 export function serviceName(key: ServiceKey): string {

@@ -1,10 +1,6 @@
-/** One destination the data plane should send new flows to. */
-export interface DesiredReal {
-  readonly address: string;
-  readonly port: number;
-  /** 0 keeps the destination present but gives it no new flows (inhibit_on_failure). */
-  readonly weight: number;
-}
+import type { DesiredReal } from '../dataplane/dataplane.js';
+
+export type { DesiredReal };
 
 /**
  * What a virtual service should look like right now. Plain, frozen data so a
@@ -33,5 +29,10 @@ export function sameState(a: DesiredServiceState, b: DesiredServiceState): boole
 
 function sameReal(a: DesiredReal | undefined, b: DesiredReal | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return a.address === b.address && a.port === b.port && a.weight === b.weight;
+  return (
+    a.address === b.address &&
+    a.port === b.port &&
+    a.weight === b.weight &&
+    a.forwarding === b.forwarding
+  );
 }

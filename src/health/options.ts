@@ -1,5 +1,6 @@
 import type { CheckerConfig, CheckTimingOptions } from '../checkers/options.js';
 import type { RunAs } from '../checkers/system-user.js';
+import type { Forwarding } from '../dataplane/dataplane.js';
 
 /** A notify/quorum script: a command line and optionally who runs it. */
 export interface ScriptOptions {
@@ -10,8 +11,10 @@ export interface ScriptOptions {
 export interface RealServerOptions extends CheckTimingOptions {
   readonly address: string;
   readonly port: number;
-  /** Default 1. */
+  /** Default DEFAULT_REAL_WEIGHT. */
   readonly weight?: number;
+  /** Carried through to the desired state, so the data plane gets it from the configuration. */
+  readonly forwarding: Forwarding;
   /** Overrides the virtual server's inhibit_on_failure. */
   readonly inhibitOnFailure?: boolean;
   readonly notifyUp?: ScriptOptions;
@@ -23,6 +26,7 @@ export interface RealServerOptions extends CheckTimingOptions {
 export interface SorryServerOptions {
   readonly address: string;
   readonly port: number;
+  readonly forwarding: Forwarding;
   /** sorry_server_inhibit: keep the sorry server at weight 0 while quorum holds. */
   readonly inhibit?: boolean;
 }

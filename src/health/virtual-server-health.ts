@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { CheckEvent } from '../checkers/scheduler.js';
 import { formatEndpoint } from '../checkers/tcp-connect.js';
+import { DEFAULT_REAL_WEIGHT } from '../dataplane/dataplane.js';
 import { type Logger, silentLogger } from '../log.js';
 import {
   type DesiredReal,
@@ -34,7 +35,6 @@ export interface VirtualServerHealthDeps {
 }
 
 export const DEFAULT_QUORUM = 1;
-export const DEFAULT_REAL_WEIGHT = 1;
 export const SORRY_SERVER_WEIGHT = 1;
 
 /**
@@ -248,17 +248,18 @@ export class VirtualServerHealth {
     const sorryActive = sorry !== undefined && !this.quorumUp;
     const reals: DesiredReal[] = [];
     for (const real of this.reals) {
-      const { address, port } = real.options;
+      const { address, port, forwarding } = real.options;
       // With the sorry server in charge every real is out, as if it had failed.
       const serving = real.alive && !sorryActive;
-      if (serving) reals.push({ address, port, weight: effectiveWeight(real) });
-      else if (real.inhibit) reals.push({ address, port, weight: 0 });
+      if (serving) reals.push({ address, port, forwarding, weight: effectiveWeight(real) });
+      else if (real.inhibit) reals.push({ address, port, forwarding, weight: 0 });
     }
     let sorryReal: DesiredReal | undefined;
     if (sorry !== undefined && (sorryActive || sorry.inhibit === true)) {
       sorryReal = {
         address: sorry.address,
         port: sorry.port,
+        forwarding: sorry.forwarding,
         weight: sorryActive ? SORRY_SERVER_WEIGHT : 0,
       };
     }

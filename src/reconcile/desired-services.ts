@@ -1,15 +1,10 @@
-import type { Forwarding, ServiceSpec } from '../dataplane/dataplane.js';
+import type { DesiredReal, ServiceSpec } from '../dataplane/dataplane.js';
+import { realPort } from '../dataplane/service-rules.js';
 import type { DesiredServiceState } from '../health/desired-state.js';
 import { canonicalAddress } from '../net/address.js';
 import { type MappedVirtualServer, realKey } from './service-mapping.js';
 
-/** A real as the reconciler wants it, before its next hop is known. */
-export interface DesiredReal {
-  readonly address: string;
-  readonly port: number;
-  readonly weight: number;
-  readonly forwarding: Forwarding;
-}
+export type { DesiredReal };
 
 export interface DesiredService {
   readonly spec: ServiceSpec;
@@ -37,28 +32,17 @@ export function desiredServices(
   if (sorry !== undefined && sorryIsLocal && sorry.weight > 0) return [];
   return mapped.services.map((spec) => {
     const reals = new Map<string, DesiredReal>();
-    const add = (address: string, port: number, weight: number, forwarding: Forwarding) => {
-      // DR and TUN cannot change the port: the real serves the VIP's.
-      const realPort = forwarding === 'nat' ? port : spec.port;
-      const key = realKey(address, realPort);
+    const add = (real: DesiredReal) => {
+      const address = canonicalAddress(real.address);
+      const port = realPort(spec.port, real);
+      const key = realKey(address, port);
       const previous = reals.get(key);
-      if (previous === undefined || previous.weight < weight) {
-        reals.set(key, { address, port: realPort, weight, forwarding });
+      if (previous === undefined || previous.weight < real.weight) {
+        reals.set(key, { ...real, address, port });
       }
     };
-    for (const real of state.reals) {
-      const address = canonicalAddress(real.address);
-      const forwarding = mapped.reals.get(realKey(address, real.port))?.forwarding ?? 'dr';
-      add(address, real.port, real.weight, forwarding);
-    }
-    if (sorry !== undefined && !sorryIsLocal) {
-      add(
-        canonicalAddress(sorry.address),
-        sorry.port,
-        sorry.weight,
-        mapped.sorry?.forwarding ?? 'dr',
-      );
-    }
+    for (const real of state.reals) add(real);
+    if (sorry !== undefined && !sorryIsLocal) add(sorry);
     return { spec, reals: [...reals.values()] };
   });
 }

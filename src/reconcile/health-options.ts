@@ -13,6 +13,7 @@ import type {
   SslSettings,
   VirtualServer,
 } from '../config/model.js';
+import { forwardingOf } from '../config/data-plane-choice.js';
 import { LbctlError } from '../errors.js';
 import type {
   RealServerOptions,
@@ -76,6 +77,7 @@ export function healthOptions(
           sorryServer: {
             address: canonicalAddress(vs.sorryServer.address),
             port: vs.sorryServer.port,
+            forwarding: forwardingOf(vs.sorryServer.lbKind),
           },
         }
       : {}),
@@ -95,6 +97,7 @@ function realOptions(
     address: canonicalAddress(rs.address),
     port: rs.port,
     weight: rs.weight,
+    forwarding: forwardingOf(rs.lbKind),
     inhibitOnFailure: rs.inhibitOnFailure,
     ...(notifyUp !== undefined ? { notifyUp } : {}),
     ...(notifyDown !== undefined ? { notifyDown } : {}),

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import * as abi from '../../src/dataplane/abi.js';
 import { connEntries, connOffset, connTableSets } from '../../src/dataplane/conn-table.js';
 import { kernelHz } from '../../src/dataplane/kernel-hz.js';
-import type { XdpDataPlane } from '../../src/dataplane/xdp-dataplane.js';
+import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { real, run, testPlane } from './support/harness.js';
 import { frame, TCP_ACK } from './support/packet.js';
 

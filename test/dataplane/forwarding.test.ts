@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Forwarding, Protocol } from '../../src/dataplane/dataplane.js';
-import type { XdpDataPlane } from '../../src/dataplane/xdp-dataplane.js';
+import type { XdpProtocol as Protocol } from '../../src/dataplane/abi.js';
+import type { Forwarding } from '../../src/dataplane/dataplane.js';
+import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { LO_MAC, real, run, TUN_SRC4, TUN_SRC6, testPlane } from './support/harness.js';
 import {
   addrBuf,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { XdpDataPlane } from '../../src/dataplane/xdp-dataplane.js';
+import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { real, run, testPlane } from './support/harness.js';
 import { checksum, ethernet, frame, ipPacket, type PacketSpec } from './support/packet.js';
 

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { pinRoot } from '../../src/bpf/index.js';
 import * as abi from '../../src/dataplane/abi.js';
 import { ServiceTable } from '../../src/dataplane/service-table.js';
-import { XdpDataPlane } from '../../src/dataplane/xdp-dataplane.js';
+import { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { hasCode } from '../../src/errors.js';
 import { real, run } from './support/harness.js';
 import { frame } from './support/packet.js';

@@ -4,7 +4,7 @@ import * as abi from '../../src/dataplane/abi.js';
 import { connEntries, connOffset } from '../../src/dataplane/conn-table.js';
 import type { RealSpec, ServiceSpec } from '../../src/dataplane/dataplane.js';
 import { ServiceTable } from '../../src/dataplane/service-table.js';
-import type { XdpDataPlane } from '../../src/dataplane/xdp-dataplane.js';
+import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { hasCode } from '../../src/errors.js';
 import { real, run, testPlane } from './support/harness.js';
 import { frame, TCP_ACK, TCP_FIN } from './support/packet.js';

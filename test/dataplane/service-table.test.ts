@@ -13,7 +13,7 @@ import {
   serviceSets,
   serviceTableSets,
 } from '../../src/dataplane/service-table.js';
-import { XdpDataPlane } from '../../src/dataplane/xdp-dataplane.js';
+import { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { hasCode } from '../../src/errors.js';
 import { real, run, testPlane } from './support/harness.js';
 import { frame } from './support/packet.js';

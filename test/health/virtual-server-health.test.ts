@@ -14,6 +14,7 @@ function real(last: number, extra: Partial<RealServerOptions> = {}): RealServerO
   return {
     address: `10.0.0.${last}`,
     port: 80,
+    forwarding: 'dr',
     checkers: [{ type: 'TCP_CHECK' }],
     notifyUp: { command: `/bin/up ${last}` },
     notifyDown: { command: `/bin/down ${last}` },
@@ -55,8 +56,8 @@ describe('virtual server health', () => {
     const { health, scripts } = service({ reals: [real(1, { weight: 3 }), real(2)] });
     assert.deepEqual(health.current(), {
       reals: [
-        { address: '10.0.0.1', port: 80, weight: 3 },
-        { address: '10.0.0.2', port: 80, weight: 1 },
+        { address: '10.0.0.1', port: 80, forwarding: 'dr', weight: 3 },
+        { address: '10.0.0.2', port: 80, forwarding: 'dr', weight: 1 },
       ],
       quorumUp: true,
     });
@@ -138,14 +139,14 @@ describe('virtual server health', () => {
   it('switches to the sorry server when quorum is lost and back when it returns', () => {
     const { health, set } = service({
       quorum: 2,
-      sorryServer: { address: '127.0.0.1', port: 80 },
+      sorryServer: { address: '127.0.0.1', port: 80, forwarding: 'dr' },
       reals: [real(1), real(2, { inhibitOnFailure: true })],
     });
     assert.equal(health.current().sorry, undefined);
     set(1, false);
     assert.deepEqual(health.current(), {
-      reals: [{ address: '10.0.0.2', port: 80, weight: 0 }],
-      sorry: { address: '127.0.0.1', port: 80, weight: 1 },
+      reals: [{ address: '10.0.0.2', port: 80, forwarding: 'dr', weight: 0 }],
+      sorry: { address: '127.0.0.1', port: 80, forwarding: 'dr', weight: 1 },
       quorumUp: false,
     });
     set(1, true);
@@ -155,23 +156,23 @@ describe('virtual server health', () => {
 
   it('keeps the sorry server at weight 0 with sorry_server_inhibit', () => {
     const { health, set } = service({
-      sorryServer: { address: '127.0.0.1', port: 8080, inhibit: true },
+      sorryServer: { address: '127.0.0.1', port: 8080, forwarding: 'dr', inhibit: true },
       reals: [real(1)],
     });
-    assert.deepEqual(health.current().sorry, { address: '127.0.0.1', port: 8080, weight: 0 });
+    assert.deepEqual(health.current().sorry, { address: '127.0.0.1', port: 8080, forwarding: 'dr', weight: 0 });
     set(1, false);
-    assert.deepEqual(health.current().sorry, { address: '127.0.0.1', port: 8080, weight: 1 });
+    assert.deepEqual(health.current().sorry, { address: '127.0.0.1', port: 8080, forwarding: 'dr', weight: 1 });
   });
 
   it('under alpha starts with no reals and the sorry server, running quorum_down', () => {
     const { health, set, scripts } = service({
       alpha: true,
-      sorryServer: { address: '127.0.0.1', port: 80 },
+      sorryServer: { address: '127.0.0.1', port: 80, forwarding: 'dr' },
       reals: [real(1), real(2)],
     });
     assert.deepEqual(health.current(), {
       reals: [],
-      sorry: { address: '127.0.0.1', port: 80, weight: 1 },
+      sorry: { address: '127.0.0.1', port: 80, forwarding: 'dr', weight: 1 },
       quorumUp: false,
     });
     set(2, true);
@@ -214,7 +215,7 @@ describe('virtual server health', () => {
     );
     assert.throws(() => make({ quorum: 1.5 }), /quorum 1\.5 must be an integer/);
     assert.throws(
-      () => make({ sorryServer: { address: 'localhost', port: 80 } }),
+      () => make({ sorryServer: { address: 'localhost', port: 80, forwarding: 'dr' } }),
       /sorry_server address "localhost" is not an IP address/,
     );
     const health = make({ reals: [real(1)] });

@@ -73,11 +73,12 @@ describe('virtual server monitor with real TCP checks on loopback', () => {
     const options: VirtualServerHealthOptions = {
       name: '192.0.2.1:80',
       ...TIMING,
-      sorryServer: { address: '127.0.0.1', port: 80 },
+      sorryServer: { address: '127.0.0.1', port: 80, forwarding: 'dr' },
       quorumDown: { command: `/usr/bin/touch ${marker}` },
       reals: reals.map((r) => ({
         address: '127.0.0.1',
         port: r.port,
+        forwarding: 'dr' as const,
         checkers: [{ type: 'TCP_CHECK' }],
       })),
     };
@@ -125,7 +126,7 @@ describe('virtual server monitor with real TCP checks on loopback', () => {
         name: 'vs',
         ...TIMING,
         haSuspend: true,
-        reals: [{ address: '127.0.0.1', port: real.port, checkers: [{ type: 'TCP_CHECK' }] }],
+        reals: [{ address: '127.0.0.1', port: real.port, forwarding: 'dr', checkers: [{ type: 'TCP_CHECK' }] }],
       },
       { scheduler, scripts: new ProcessScriptRunner(silentLogger()) },
     );
@@ -145,7 +146,7 @@ describe('virtual server monitor with real TCP checks on loopback', () => {
     const scheduler = new CheckScheduler({ clock: systemClock });
     t.after(() => scheduler.stop());
     const monitor = new VirtualServerMonitor(
-      { name: 'vs', ...TIMING, reals: [{ address: '127.0.0.1', port: 1, checkers: [] }] },
+      { name: 'vs', ...TIMING, reals: [{ address: '127.0.0.1', port: 1, forwarding: 'dr', checkers: [] }] },
       { scheduler, scripts: new ProcessScriptRunner(silentLogger()) },
     );
     assert.deepEqual(monitor.current().reals.length, 1, 'a real without checkers is alive');

@@ -1,22 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ServiceSpec } from '../../src/dataplane/dataplane.js';
+import type { Forwarding, ServiceSpec } from '../../src/dataplane/dataplane.js';
 import { freezeState } from '../../src/health/desired-state.js';
 import { desiredServices } from '../../src/reconcile/desired-services.js';
 import type { MappedVirtualServer } from '../../src/reconcile/service-mapping.js';
 
 const SERVICE: ServiceSpec = { vip: '10.0.0.100', port: 80, protocol: 'tcp', scheduler: 'rr' };
 
-function mapped(sorry: string | undefined, forwarding: 'dr' | 'nat' = 'dr'): MappedVirtualServer {
+function mapped(sorry: string | undefined, forwarding: Forwarding = 'dr'): MappedVirtualServer {
   return {
     name: 'TCP 10.0.0.100:80',
     services: [SERVICE],
     vips: ['10.0.0.100'],
-    reals: new Map([
-      ['10.0.0.11:8080', { address: '10.0.0.11', port: 8080, forwarding }],
-      ['10.0.0.12:8080', { address: '10.0.0.12', port: 8080, forwarding }],
-    ]),
-    ...(sorry !== undefined ? { sorry: { address: sorry, port: 80, forwarding: 'dr' } } : {}),
+    plane: 'xdp',
+    reals: [
+      { address: '10.0.0.11', port: 8080, weight: 1, forwarding },
+      { address: '10.0.0.12', port: 8080, weight: 1, forwarding },
+    ],
+    ...(sorry !== undefined
+      ? { sorry: { address: sorry, port: 80, weight: 1, forwarding: 'dr' } }
+      : {}),
   };
 }
 
@@ -24,18 +27,19 @@ const isLocal = (address: string) => address.startsWith('127.') || address === '
 
 describe('desired services from health state', () => {
   it('gives DR reals the service port and NAT reals their own', () => {
-    const state = freezeState({
-      reals: [
-        { address: '10.0.0.11', port: 8080, weight: 2 },
-        { address: '10.0.0.12', port: 8080, weight: 0 },
-      ],
-      quorumUp: true,
-    });
-    assert.deepEqual(desiredServices(mapped(undefined, 'dr'), state, isLocal)[0]?.reals, [
+    const state = (forwarding: Forwarding) =>
+      freezeState({
+        reals: [
+          { address: '10.0.0.11', port: 8080, weight: 2, forwarding },
+          { address: '10.0.0.12', port: 8080, weight: 0, forwarding },
+        ],
+        quorumUp: true,
+      });
+    assert.deepEqual(desiredServices(mapped(undefined, 'dr'), state('dr'), isLocal)[0]?.reals, [
       { address: '10.0.0.11', port: 80, weight: 2, forwarding: 'dr' },
       { address: '10.0.0.12', port: 80, weight: 0, forwarding: 'dr' },
     ]);
-    assert.deepEqual(desiredServices(mapped(undefined, 'nat'), state, isLocal)[0]?.reals, [
+    assert.deepEqual(desiredServices(mapped(undefined, 'nat'), state('nat'), isLocal)[0]?.reals, [
       { address: '10.0.0.11', port: 8080, weight: 2, forwarding: 'nat' },
       { address: '10.0.0.12', port: 8080, weight: 0, forwarding: 'nat' },
     ]);
@@ -44,7 +48,7 @@ describe('desired services from health state', () => {
   it('forwards to a remote sorry server like a real', () => {
     const state = freezeState({
       reals: [],
-      sorry: { address: '10.0.0.50', port: 80, weight: 1 },
+      sorry: { address: '10.0.0.50', port: 80, weight: 1, forwarding: 'dr' },
       quorumUp: false,
     });
     assert.deepEqual(desiredServices(mapped('10.0.0.50'), state, isLocal), [
@@ -54,8 +58,8 @@ describe('desired services from health state', () => {
 
   it('leaves the service to the director itself while a local sorry server is in charge', () => {
     const state = freezeState({
-      reals: [{ address: '10.0.0.11', port: 8080, weight: 0 }],
-      sorry: { address: '127.0.0.1', port: 80, weight: 1 },
+      reals: [{ address: '10.0.0.11', port: 8080, weight: 0, forwarding: 'dr' }],
+      sorry: { address: '127.0.0.1', port: 80, weight: 1, forwarding: 'dr' },
       quorumUp: false,
     });
     assert.deepEqual(desiredServices(mapped('127.0.0.1'), state, isLocal), []);
@@ -63,8 +67,8 @@ describe('desired services from health state', () => {
 
   it('keeps the service without the local sorry server while it waits at weight 0', () => {
     const state = freezeState({
-      reals: [{ address: '10.0.0.11', port: 8080, weight: 1 }],
-      sorry: { address: '10.0.0.2', port: 80, weight: 0 },
+      reals: [{ address: '10.0.0.11', port: 8080, weight: 1, forwarding: 'dr' }],
+      sorry: { address: '10.0.0.2', port: 80, weight: 0, forwarding: 'dr' },
       quorumUp: true,
     });
     assert.deepEqual(desiredServices(mapped('10.0.0.2'), state, isLocal)[0]?.reals, [

@@ -35,7 +35,7 @@ describe('mapping virtual servers to data-plane services', () => {
         persistence: { timeoutS: 2, prefixLength: 24 },
       },
     ]);
-    assert.equal(mapped.reals.get('10.0.0.12:8080')?.forwarding, 'nat');
+    assert.equal(mapped.reals.find((r) => r.port === 8080)?.forwarding, 'nat');
     assert.equal(mapped.sorry?.forwarding, 'nat');
     assert.deepEqual(mapped.vips, ['10.0.0.100']);
   });
@@ -56,7 +56,7 @@ virtual_server group web {
       mapped.services.map((s) => `${s.vip}:${s.port}/${s.scheduler}`),
       ['10.0.0.100:80/mh', '10.0.0.101:443/mh', '10.0.0.102:443/mh', '10.0.0.103:443/mh'],
     );
-    assert.equal(mapped.reals.get('10.0.0.11:80')?.forwarding, 'dr');
+    assert.equal(mapped.reals.find((r) => r.address === '10.0.0.11')?.forwarding, 'dr');
   });
 
   it('writes IPv6 VIPs in one canonical spelling', () => {

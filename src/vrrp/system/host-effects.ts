@@ -7,7 +7,7 @@ import { RawIpSocket } from '../../net/raw-socket.js';
 import { NetlinkError } from '../../netlink/connection.js';
 import type { RouteNetlink, RouteSpec } from '../../netlink/rtnetlink.js';
 import type { NetworkEffects, VirtualAddress, VirtualRoute } from '../io.js';
-import type { LinkTable } from './link-table.js';
+import type { LinkTable } from '../../netlink/link-table.js';
 
 const IPPROTO_ICMPV6 = 58;
 const EEXIST = 17;

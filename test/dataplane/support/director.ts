@@ -5,7 +5,7 @@
  * through the pinned link after this process is gone.
  */
 import type { RealSpec, ServiceSpec } from '../../../src/dataplane/dataplane.js';
-import { type TunnelOptions, XdpDataPlane } from '../../../src/dataplane/xdp-dataplane.js';
+import { type TunnelOptions, XdpDataPlane } from '../../../src/dataplane/xdp/xdp-dataplane.js';
 
 export interface DirectorRequest {
   readonly instance: string;

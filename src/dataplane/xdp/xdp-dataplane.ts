@@ -1,20 +1,20 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { ipv6ToString } from '../bpf/codec.js';
 import {
   BpfLink,
   type BpfMap,
-  BpfObject,
   type BpfProgram,
-  bpfObjectPath,
   pinRoot as defaultPinRoot,
   XDP,
   type XdpAttachMode,
-} from '../bpf/index.js';
-import { LbctlError } from '../errors.js';
-import { type Logger, silentLogger } from '../log.js';
-import * as abi from './abi.js';
-import { connTableSets } from './conn-table.js';
+} from '../../bpf/index.js';
+import { LbctlError } from '../../errors.js';
+import { type Logger, silentLogger } from '../../log.js';
+import type { LinkDirectory, LinkInfo } from '../../netlink/host-network.js';
+import { LinkTable } from '../../netlink/link-table.js';
+import { RouteNetlink } from '../../netlink/rtnetlink.js';
+import * as abi from '../abi.js';
+import { connTableSets } from '../conn-table.js';
 import {
   type DataPlane,
   type DataPlaneCounters,
@@ -26,13 +26,16 @@ import {
   type ServiceSpec,
   serviceName,
   type Timeouts,
-} from './dataplane.js';
-import { IdAllocator } from './ids.js';
-import { kernelHz } from './kernel-hz.js';
-import { type LinkInfo, LinkTable } from './links.js';
-import { maglevTable } from './maglev.js';
-import { ServiceTable, serviceTableSets } from './service-table.js';
-import { rrSequence, wrrSequence } from './wrr.js';
+} from '../dataplane.js';
+import { IdAllocator } from '../ids.js';
+import { kernelHz } from '../kernel-hz.js';
+import { ServiceTable, serviceTableSets } from '../service-table.js';
+import { validateService, validateTimeouts } from '../validate-service.js';
+import { XDP_CAPABILITIES } from './capabilities.js';
+import { u32Key } from './keys.js';
+import { decodePinnedState } from './pinned-state.js';
+import { buildRing } from './ring.js';
+import { type LbMaps, loadLbSkeleton } from './skeleton.js';
 
 export interface TunnelOptions {
   /** Outer source address of IPv4 tunnels (required before adding an IPv4 TUN real). */
@@ -63,6 +66,11 @@ export interface XdpDataPlaneOptions {
   /** Verdict for IP fragments (default pass). */
   readonly fragments?: 'pass' | 'drop';
   readonly objectPath?: string;
+  /**
+   * Interfaces by name and index (the daemon passes its host's). Without it
+   * the data plane keeps its own table, updated by netlink link events.
+   */
+  readonly links?: LinkDirectory;
   readonly logger?: Logger;
 }
 
@@ -79,19 +87,12 @@ interface AppliedService {
   reals: Map<string, AppliedReal>;
 }
 
-const PROGRAM = 'lb_xdp';
 const DEFAULT_MTU = 1500;
 const NS_PER_S = 1_000_000_000;
 const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 const serviceKeyString = (k: ServiceKey) => `${k.protocol}|${k.vip}|${k.port}`;
 const realKeyString = (address: string, port: number) => `${address}|${port}`;
-
-function u32Key(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
-}
 
 function sumPerCpu(values: readonly Buffer[] | undefined) {
   let packets = 0n;
@@ -125,10 +126,13 @@ export class XdpDataPlane implements DataPlane {
   private constructor(
     private readonly options: XdpDataPlaneOptions,
     readonly program: BpfProgram,
-    private readonly maps: Readonly<Record<keyof typeof abi.MAPS, BpfMap>>,
+    private readonly maps: LbMaps,
     private readonly links: BpfLink[],
     readonly pinDir: string | undefined,
     private readonly log: Logger,
+    private readonly interfaces: LinkDirectory,
+    /** Closed with the data plane (set when it keeps its own link table). */
+    private readonly ownLinks: { close(): void } | undefined,
   ) {
     this.serviceIds = new IdAllocator('service', 0, options.maxServices ?? 64);
     this.realIds = new IdAllocator('real', 1, options.maxReals ?? 4096);
@@ -151,51 +155,62 @@ export class XdpDataPlane implements DataPlane {
     const pinDir =
       options.pin === false ? undefined : join(options.pinRoot ?? defaultPinRoot, options.instance);
 
-    const obj = BpfObject.open(options.objectPath ?? bpfObjectPath('lb'));
+    const connSets = connTableSets(connections);
+    const serviceSets = serviceTableSets(maxServices);
+    const hz = kernelHz();
+    if (pinDir !== undefined) mkdirSync(pinDir, { recursive: true, mode: 0o700 });
+    const { program, maps } = await loadLbSkeleton({
+      ...(options.objectPath !== undefined ? { objectPath: options.objectPath } : {}),
+      rodata: {
+        malformedVerdict: options.malformed === 'drop' ? XDP.DROP : XDP.PASS,
+        fragmentVerdict: options.fragments === 'drop' ? XDP.DROP : XDP.PASS,
+        connSetMask: connSets - 1,
+        serviceSetMask: serviceSets - 1,
+        // Unknown HZ leaves 0: the program then reads bpf_ktime_get_coarse_ns() instead.
+        nsPerJiffy: hz === undefined ? 0 : NS_PER_S / hz,
+      },
+      maxEntries: {
+        rings: maxServices * abi.RING_SLOTS,
+        rrPos: maxServices,
+        serviceStats: maxServices,
+        services: serviceSets,
+        reals: maxReals,
+        realStats: maxReals,
+        conns: connSets,
+        nat: connections,
+        persist: options.persistenceEntries ?? 65536,
+      },
+      ...(pinDir !== undefined ? { pinDir } : {}),
+    });
+    let ownLinks: LinkTable | undefined;
+    let netlink: RouteNetlink | undefined;
+    const owned = {
+      close: () => {
+        ownLinks?.close();
+        netlink?.close();
+      },
+    };
+    let plane: XdpDataPlane | undefined;
     try {
-      obj.setRodata('lb_malformed_verdict', options.malformed === 'drop' ? XDP.DROP : XDP.PASS);
-      obj.setRodata('lb_fragment_verdict', options.fragments === 'drop' ? XDP.DROP : XDP.PASS);
-      const connSets = connTableSets(connections);
-      obj.setRodata('lb_conn_set_mask', connSets - 1);
-      const serviceSets = serviceTableSets(maxServices);
-      obj.setRodata('lb_svc_set_mask', serviceSets - 1);
-      // Unknown HZ leaves 0: the program then reads bpf_ktime_get_coarse_ns() instead.
-      const hz = kernelHz();
-      obj.setRodata('lb_ns_per_jiffy', hz === undefined ? 0 : NS_PER_S / hz);
-      obj.setMaxEntries(abi.MAPS.rings, maxServices * abi.RING_SLOTS);
-      obj.setMaxEntries(abi.MAPS.rrPos, maxServices);
-      obj.setMaxEntries(abi.MAPS.serviceStats, maxServices);
-      obj.setMaxEntries(abi.MAPS.services, serviceSets);
-      obj.setMaxEntries(abi.MAPS.reals, maxReals);
-      obj.setMaxEntries(abi.MAPS.realStats, maxReals);
-      obj.setMaxEntries(abi.MAPS.conns, connSets);
-      obj.setMaxEntries(abi.MAPS.nat, connections);
-      obj.setMaxEntries(abi.MAPS.persist, options.persistenceEntries ?? 65536);
-      if (pinDir !== undefined) {
-        mkdirSync(pinDir, { recursive: true, mode: 0o700 });
-        for (const name of Object.values(abi.MAPS)) {
-          // libbpf cannot reuse a pinned devmap (the kernel adds BPF_F_RDONLY_PROG to its
-          // flags); it holds only ifindexes, so each load rebuilds it from lb_reals.
-          if (name !== abi.MAPS.txPorts) obj.setPinPath(name, join(pinDir, name));
-        }
+      let links = options.links;
+      if (links === undefined) {
+        netlink = new RouteNetlink();
+        ownLinks = await LinkTable.open(netlink, log);
+        links = ownLinks;
       }
-      await obj.load();
-      const maps = Object.fromEntries(
-        Object.entries(abi.MAPS).map(([key, name]) => [key, obj.map(name)]),
-      ) as Record<keyof typeof abi.MAPS, BpfMap>;
-      const program = obj.program(PROGRAM);
-      const plane = new XdpDataPlane(options, program, maps, [], pinDir, log);
-      try {
-        await plane.recoverPinnedState();
-        await plane.writeConfig();
-        for (const ifname of options.interfaces ?? []) plane.attach(ifname);
-      } catch (err) {
-        await plane.close();
-        throw err;
-      }
+      plane = new XdpDataPlane(options, program, maps, [], pinDir, log, links, owned);
+      plane.adoptPinnedState();
+      await plane.writeConfig();
+      for (const ifname of options.interfaces ?? []) plane.attach(ifname);
       return plane;
-    } finally {
-      obj.close();
+    } catch (err) {
+      if (plane !== undefined) await plane.close();
+      else {
+        owned.close();
+        for (const m of Object.values(maps)) m.close();
+        program.close();
+      }
+      throw err;
     }
   }
 
@@ -221,17 +236,10 @@ export class XdpDataPlane implements DataPlane {
     const allocated: number[] = [];
 
     try {
-      // One interface dump per update, and only when a real names its egress.
-      let links: LinkTable | undefined;
-      const lookupLink = async (name: string) => {
-        links ??= await LinkTable.read();
-        return links.byName(name);
-      };
       for (const realSpec of reals) {
         const rk = realKeyString(realSpec.address, realSpec.port);
         const previous = oldReals.get(rk);
-        const link =
-          realSpec.via === undefined ? undefined : await lookupLink(realSpec.via.interface);
+        const link = realSpec.via === undefined ? undefined : this.egress(realSpec.via.interface);
         // A real whose forwarding data changed gets a new id: entries are rewritten in place
         // only for weight changes, so no packet reads a half-written address.
         const reuse = previous !== undefined && sameForwarding(previous, realSpec, link);
@@ -244,7 +252,7 @@ export class XdpDataPlane implements DataPlane {
         if (!reuse) this.zeroCounters(this.maps.realStats, applied.id);
         this.writeReal(applied, id, spec.vip);
         if (link !== undefined)
-          this.maps.txPorts.update(u32Key(link.ifindex), u32Key(link.ifindex));
+          this.maps.txPorts.update(u32Key(link.index), u32Key(link.index));
         newReals.set(rk, applied);
       }
       if (existing === undefined) {
@@ -316,14 +324,7 @@ export class XdpDataPlane implements DataPlane {
 
   async setTimeouts(timeouts: Timeouts): Promise<void> {
     this.requireOpen();
-    for (const [name, value] of Object.entries(timeouts)) {
-      if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
-        throw new LbctlError(
-          'DATAPLANE_INVALID_TIMEOUT',
-          `Cannot set timeouts: ${name} must be a positive number of seconds, got ${String(value)}`,
-        );
-      }
-    }
+    validateTimeouts({ ...timeouts });
     this.timeouts = timeouts;
     await this.writeConfig();
   }
@@ -363,6 +364,7 @@ export class XdpDataPlane implements DataPlane {
     for (const link of this.links) link.close();
     for (const m of Object.values(this.maps)) m.close();
     this.program.close();
+    this.ownLinks?.close();
   }
 
   /** Detaches from every interface and removes this instance's pins. */
@@ -440,7 +442,7 @@ export class XdpDataPlane implements DataPlane {
         fwd: abi.FWD[real.spec.forwarding],
         mac: real.spec.via?.mac ?? '00:00:00:00:00:00',
         src_mac: real.link?.mac ?? '00:00:00:00:00:00',
-        ifindex: real.link?.ifindex ?? 0,
+        ifindex: real.link?.index ?? 0,
         service_id: serviceId,
         weight: real.spec.weight,
         flags: abi.REAL_F_ACTIVE,
@@ -466,67 +468,19 @@ export class XdpDataPlane implements DataPlane {
   }
 
   /** After a restart, adopt the ids of services and reals still in the pinned maps. */
-  private async recoverPinnedState(): Promise<void> {
-    const realsByService = new Map<number, AppliedReal[]>();
-    let links: LinkTable | undefined;
-    for (const [k, v] of this.maps.reals.entries()) {
-      const r = abi.real.decode(v);
-      if ((r.flags & abi.REAL_F_ACTIVE) === 0) continue;
-      const id = k.readUInt32LE(0);
-      const family = r.family === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
-      const address = addrText(family, r.addr);
-      links ??= r.ifindex ? await LinkTable.read() : undefined;
-      const link = r.ifindex ? links?.byIndex(r.ifindex) : undefined;
-      const forwarding =
-        (Object.keys(abi.FWD) as abi.ForwardingMethod[]).find((f) => abi.FWD[f] === r.fwd) ?? 'dr';
-      const spec: RealSpec = {
-        address,
-        port: r.port,
-        weight: r.weight,
-        forwarding,
-        ...(link === undefined ? {} : { via: { interface: link.name, mac: r.mac } }),
-      };
-      this.realIds.claim(id);
-      if (r.ifindex !== 0) this.maps.txPorts.update(u32Key(r.ifindex), u32Key(r.ifindex));
-      const list = realsByService.get(r.service_id) ?? [];
-      list.push({ id, spec, link });
-      realsByService.set(r.service_id, list);
-    }
-    for (const entry of this.serviceTable.entries()) {
-      const { key } = entry;
-      const ring = this.maps.rings.lookup(u32Key(entry.id * abi.RING_SLOTS + entry.ringSlot));
-      if (ring === undefined) continue;
-      const params = abi.ringParams.decode(ring);
-      const family = key.family === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
-      const scheduler =
-        (Object.keys(abi.SCHED) as abi.XdpScheduler[]).find((s) => abi.SCHED[s] === params.sched) ??
-        'rr';
-      const spec: ServiceSpec = {
-        vip: addrText(family, key.addr),
-        port: key.port,
-        protocol: key.proto === abi.PROTO.udp ? 'udp' : 'tcp',
-        scheduler,
-        ...((params.flags & abi.SVC_F_PERSISTENT) !== 0
-          ? {
-              persistence: {
-                timeoutS: params.persist_timeout_s,
-                prefixLength: params.persist_prefix,
-              },
-            }
-          : {}),
-        ...((params.flags & abi.SVC_F_HASH_PORT) !== 0 ? { hashSourcePort: true } : {}),
-      };
-      this.serviceIds.claim(entry.id);
-      const reals = new Map(
-        (realsByService.get(entry.id) ?? []).map((r) => [
-          realKeyString(r.spec.address, r.spec.port),
-          r,
-        ]),
-      );
-      this.services_.set(serviceKeyString(spec), {
-        id: entry.id,
-        spec,
-        slot: entry.ringSlot,
+  private adoptPinnedState(): void {
+    for (const pinned of decodePinnedState(this.maps, this.serviceTable, this.interfaces)) {
+      this.serviceIds.claim(pinned.id);
+      const reals = new Map<string, AppliedReal>();
+      for (const r of pinned.reals) {
+        this.realIds.claim(r.id);
+        if (r.ifindex !== 0) this.maps.txPorts.update(u32Key(r.ifindex), u32Key(r.ifindex));
+        reals.set(realKeyString(r.spec.address, r.spec.port), r);
+      }
+      this.services_.set(serviceKeyString(pinned.spec), {
+        id: pinned.id,
+        spec: pinned.spec,
+        slot: pinned.slot,
         reals,
       });
     }
@@ -535,69 +489,36 @@ export class XdpDataPlane implements DataPlane {
     }
   }
 
-  private validateService(spec: ServiceSpec, reals: readonly RealSpec[]): void {
-    const name = serviceName(spec);
-    const fail = (reason: string, code = 'DATAPLANE_INVALID_SERVICE'): never => {
-      throw new LbctlError(code, `Cannot set service ${name}: ${reason}`);
-    };
-    const family = abi.familyOf(spec.vip, `service ${name}`);
-    if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 65535)
-      fail(`port ${spec.port} is out of range`);
-    if (!(spec.scheduler in abi.SCHED)) {
-      fail(
-        `the XDP data plane has no live connection counts for scheduler ${spec.scheduler}; ` +
-          'lc/wlc/sed/nq services belong on the IPVS data plane',
-        'DATAPLANE_UNSUPPORTED_SCHEDULER',
+  /** The egress link of a real, from the link directory (no netlink round trip mid-write). */
+  private egress(name: string): LinkInfo {
+    const link = this.interfaces.link(name);
+    if (link === undefined || link.mac === undefined) {
+      throw new LbctlError(
+        'DATAPLANE_NO_SUCH_INTERFACE',
+        `Cannot look up interface ${name}: no such interface with a MAC address`,
       );
     }
-    if (spec.port === 0 && spec.persistence === undefined)
-      fail('an all-ports service (port 0) must be persistent');
-    if (spec.persistence !== undefined) {
-      const { timeoutS, prefixLength } = spec.persistence;
-      if (!Number.isInteger(timeoutS) || timeoutS <= 0 || timeoutS > 0xffffffff)
-        fail(`persistence timeout ${timeoutS} is not a positive number of seconds`);
-      const max = family === 'ipv4' ? 32 : 128;
-      if (
-        prefixLength !== undefined &&
-        (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > max)
-      ) {
-        fail(`persistence granularity /${prefixLength} is not a valid ${family} prefix length`);
-      }
-    }
-    if (reals.length > abi.MAX_REALS_PER_SERVICE)
-      fail(`${reals.length} reals exceed the limit of ${abi.MAX_REALS_PER_SERVICE}`);
-    const seen = new Set<string>();
+    return link;
+  }
+
+  /** The shared checks, then XDP's own: every real needs a next hop, TUN a tunnel source. */
+  private validateService(spec: ServiceSpec, reals: readonly RealSpec[]): void {
+    validateService(XDP_CAPABILITIES, spec, reals);
     for (const r of reals) {
       const what = `real ${r.address}:${r.port}`;
-      const realFamily = abi.familyOf(r.address, what);
-      const rk = realKeyString(r.address, r.port);
-      if (seen.has(rk)) fail(`${what} is listed twice`);
-      seen.add(rk);
-      if (!Number.isInteger(r.weight) || r.weight < 0 || r.weight > 0xffffffff)
-        fail(`${what} has invalid weight ${r.weight}`);
-      if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535)
-        fail(`${what} has an out-of-range port`);
-      if (r.via === undefined)
-        fail(`${what} needs a next hop (interface and MAC) on the XDP data plane`);
-      if (r.forwarding === 'nat') {
-        if (realFamily !== family) fail(`${what}: NAT cannot translate between IPv4 and IPv6`);
-        if (spec.port === 0) fail(`${what}: NAT needs a service port`);
-        if (r.port === 0) fail(`${what}: NAT needs the real's port`);
-      } else {
-        if (r.forwarding === 'dr' && realFamily !== family)
-          fail(`${what}: DR needs the real in the VIP's address family`);
-        if (r.port !== 0 && r.port !== spec.port)
-          fail(
-            `${what}: ${r.forwarding.toUpperCase()} cannot change the port (${spec.port} -> ${r.port})`,
-          );
-      }
+      const fail = (reason: string): never => {
+        throw new LbctlError(
+          'DATAPLANE_INVALID_SERVICE',
+          `Cannot set service ${serviceName(spec)}: ${what} ${reason}`,
+        );
+      };
+      if (r.via === undefined) fail('needs a next hop (interface and MAC) on the XDP data plane');
       if (r.forwarding === 'tun') {
-        const src =
-          realFamily === 'ipv4' ? this.options.tunnel?.sourceV4 : this.options.tunnel?.sourceV6;
-        if (src === undefined)
-          fail(
-            `${what}: tunnelling to ${realFamily} needs tunnel.source${realFamily === 'ipv4' ? 'V4' : 'V6'}`,
-          );
+        const family = abi.familyOf(r.address, what);
+        const src = family === 'ipv4' ? this.options.tunnel?.sourceV4 : this.options.tunnel?.sourceV6;
+        if (src === undefined) {
+          fail(`cannot be tunnelled to: ${family} tunnels need tunnel.source${family === 'ipv4' ? 'V4' : 'V6'}`);
+        }
       }
     }
   }
@@ -629,7 +550,7 @@ function sameForwarding(
   return (
     p.forwarding === spec.forwarding &&
     p.via?.mac.toLowerCase() === spec.via?.mac.toLowerCase() &&
-    previous.link?.ifindex === link?.ifindex &&
+    previous.link?.index === link?.index &&
     previous.link?.mac === link?.mac
   );
 }
@@ -639,61 +560,9 @@ function encodeServiceKey(spec: ServiceKey) {
   return {
     addr: abi.addrBytes(family, spec.vip),
     port: spec.port,
-    proto: abi.PROTO[spec.protocol],
+    proto: abi.PROTO[spec.protocol as abi.XdpProtocol],
     family: abi.FAMILY[family],
   };
-}
-
-function persistPrefix(spec: Pick<ServiceSpec, 'vip' | 'persistence'>): number {
-  if (spec.persistence === undefined) return 0;
-  const family = abi.familyOf(spec.vip, `VIP ${spec.vip}`);
-  return spec.persistence.prefixLength ?? (family === 'ipv4' ? 32 : 128);
-}
-
-/** The scheduling ring for a service (rr/wrr sequence or weighted Maglev table), settings first. */
-export function buildRing(
-  spec: Pick<ServiceSpec, 'vip' | 'scheduler' | 'persistence' | 'hashSourcePort'>,
-  reals: readonly { id: number; spec: Pick<RealSpec, 'address' | 'port' | 'weight'> }[],
-): { bytes: Buffer; length: number } {
-  const weighted = reals.map((r) => ({ id: r.id, weight: r.spec.weight }));
-  let entries: ArrayLike<number>;
-  let length: number;
-  if (spec.scheduler === 'rr' || spec.scheduler === 'wrr') {
-    const seq =
-      spec.scheduler === 'rr' ? rrSequence(weighted) : wrrSequence(weighted, abi.RING_SIZE);
-    entries = seq;
-    length = seq.length;
-  } else {
-    entries = maglevTable(
-      reals.map((r) => ({
-        id: r.id,
-        key: realKeyString(r.spec.address, r.spec.port),
-        weight: r.spec.weight,
-      })),
-      abi.RING_SIZE,
-    );
-    length = weighted.some((r) => r.weight > 0) ? abi.RING_SIZE : 0;
-  }
-  const bytes = Buffer.alloc(abi.RING_BYTES);
-  abi.ringParams
-    .encode({
-      ring_len: length,
-      sched: abi.SCHED[spec.scheduler as abi.XdpScheduler],
-      flags:
-        (spec.persistence ? abi.SVC_F_PERSISTENT : 0) |
-        (spec.hashSourcePort ? abi.SVC_F_HASH_PORT : 0),
-      persist_prefix: persistPrefix(spec),
-      persist_timeout_s: spec.persistence?.timeoutS ?? 0,
-    })
-    .copy(bytes, 0);
-  const at = abi.ringParams.size;
-  for (let i = 0; i < entries.length; i++) bytes.writeUInt32LE(entries[i]!, at + i * 4);
-  return { bytes, length };
-}
-
-function addrText(family: abi.Family, addr: Buffer): string {
-  if (family === 'ipv4') return `${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}`;
-  return ipv6ToString(addr);
 }
 
 function removePinDir(dir: string): void {

@@ -1,6 +1,7 @@
-import type { Logger } from '../../log.js';
-import { type LinkInfo, type RouteNetlink, watchLinks } from '../../netlink/rtnetlink.js';
-import type { LinkStateSource } from '../io.js';
+import type { Logger } from '../log.js';
+import type { LinkStateSource } from '../vrrp/io.js';
+import type { LinkDirectory } from './host-network.js';
+import { type LinkInfo, type RouteNetlink, watchLinks } from './rtnetlink.js';
 
 /** A link counts as up when it is administratively up and has carrier (keepalived's view). */
 function linkIsUp(link: LinkInfo | undefined): boolean {
@@ -9,10 +10,11 @@ function linkIsUp(link: LinkInfo | undefined): boolean {
 
 /**
  * The current links of this namespace, kept up to date by RTM_NEWLINK /
- * RTM_DELLINK events: link state for `track_interface` and the MAC and index
- * the network effects need synchronously.
+ * RTM_DELLINK events: link state for `track_interface`, and the MAC and index
+ * the network effects and the data plane need synchronously (no netlink
+ * round trip in the middle of a write).
  */
-export class LinkTable implements LinkStateSource {
+export class LinkTable implements LinkStateSource, LinkDirectory {
   private readonly byName = new Map<string, LinkInfo>();
   private readonly listeners = new Map<string, Set<(up: boolean) => void>>();
   private readonly events: { close(): void };
@@ -46,6 +48,11 @@ export class LinkTable implements LinkStateSource {
 
   link(name: string): LinkInfo | undefined {
     return this.byName.get(name);
+  }
+
+  linkByIndex(ifindex: number): LinkInfo | undefined {
+    for (const link of this.byName.values()) if (link.index === ifindex) return link;
+    return undefined;
   }
 
   isUp(iface: string): boolean {

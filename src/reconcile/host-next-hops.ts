@@ -1,11 +1,11 @@
 import type { NextHop } from '../dataplane/dataplane.js';
 import { LbctlError } from '../errors.js';
-import { NeighbourTable } from '../netlink/neighbours.js';
-import { RouteNetlink } from '../netlink/rtnetlink.js';
+import type { HostNetwork } from '../netlink/host-network.js';
 import type { Clock } from '../time/clock.js';
 import type { NextHopResolver } from './next-hop-resolver.js';
 
-export interface KernelNextHopsOptions {
+export interface HostNextHopsOptions {
+  readonly host: HostNetwork;
   readonly clock: Clock;
   /** How long to wait for ARP/ND to answer once resolution is triggered. */
   readonly resolveTimeoutMs?: number;
@@ -13,23 +13,21 @@ export interface KernelNextHopsOptions {
 }
 
 /**
- * Next hops from the kernel's own tables: the route to the real gives the
+ * Next hops from the host's own tables: the route to the real gives the
  * egress interface and gateway (the real itself when on-link); the neighbour
  * table gives the MAC, resolved on demand when unknown. Answers are cached
  * until forgotten; concurrent questions about one address share one lookup.
  */
-export class KernelNextHops implements NextHopResolver {
-  private readonly table = new NeighbourTable();
-  private readonly links = new RouteNetlink();
+export class HostNextHops implements NextHopResolver {
+  private readonly host: HostNetwork;
   private readonly cache = new Map<string, NextHop>();
   private readonly pending = new Map<string, Promise<NextHop>>();
-  /** One lookup at a time: the kernel runs one dump per netlink socket (EBUSY otherwise). */
-  private queue: Promise<unknown> = Promise.resolve();
   private readonly clock: Clock;
   private readonly resolveTimeoutMs: number;
   private readonly pollMs: number;
 
-  constructor(options: KernelNextHopsOptions) {
+  constructor(options: HostNextHopsOptions) {
+    this.host = options.host;
     this.clock = options.clock;
     this.resolveTimeoutMs = options.resolveTimeoutMs ?? 1000;
     this.pollMs = options.pollMs ?? 50;
@@ -40,10 +38,7 @@ export class KernelNextHops implements NextHopResolver {
     if (cached !== undefined) return Promise.resolve(cached);
     let lookup = this.pending.get(address);
     if (lookup === undefined) {
-      lookup = this.queue
-        .then(() => this.lookup(address))
-        .finally(() => this.pending.delete(address));
-      this.queue = lookup.catch(() => undefined);
+      lookup = this.lookup(address).finally(() => this.pending.delete(address));
       this.pending.set(address, lookup);
     }
     return lookup;
@@ -53,30 +48,25 @@ export class KernelNextHops implements NextHopResolver {
     this.cache.delete(address);
   }
 
-  close(): void {
-    this.table.close();
-    this.links.close();
-  }
-
   private async lookup(address: string): Promise<NextHop> {
     const fail = (reason: string): never => {
       throw new LbctlError('NEXT_HOP_UNKNOWN', `Cannot find the next hop to ${address}: ${reason}`);
     };
-    const route = await this.table.route(address);
+    const route = await this.host.route(address);
     if (route.type !== 'unicast' || route.ifindex === undefined) {
       return fail(`the route to it is ${route.type}`);
     }
     const ifindex = route.ifindex;
-    const link = (await this.links.listLinks()).find((l) => l.index === ifindex);
+    const link = this.host.linkByIndex(ifindex);
     if (link === undefined) return fail(`interface ${ifindex} is gone`);
     const hop = route.gateway ?? address;
     const via = route.gateway === undefined ? '' : ` via ${route.gateway}`;
-    let neighbour = (await this.table.neighbours(ifindex)).find((n) => n.address === hop);
+    let neighbour = (await this.host.neighbours(ifindex)).find((n) => n.address === hop);
     if (neighbour?.usable !== true) {
-      await this.table.triggerResolution(hop, ifindex);
+      await this.host.triggerResolution(hop, ifindex);
       const deadline = this.clock.now() + this.resolveTimeoutMs;
       for (;;) {
-        neighbour = (await this.table.neighbours(ifindex)).find((n) => n.address === hop);
+        neighbour = (await this.host.neighbours(ifindex)).find((n) => n.address === hop);
         if (neighbour?.usable === true) break;
         if (this.clock.now() >= deadline) {
           return fail(

@@ -1,0 +1,73 @@
+/**
+ * Which data plane runs a virtual server. `lbctl validate` and `lbctl up`
+ * both ask here, and the answer comes from the data planes' own capability
+ * declarations (src/dataplane/registry.ts), so validation never accepts what
+ * starting refuses. With `dataPlane: auto` the first data plane able to run
+ * the service wins, service by service.
+ */
+import type { DataPlaneCapabilities, ServiceNeeds } from '../dataplane/capabilities.js';
+import { type MissingCapability, missingCapabilities } from '../dataplane/capabilities.js';
+import type { Forwarding, Protocol } from '../dataplane/dataplane.js';
+import { DATA_PLANE_KINDS, DATA_PLANE_TITLES, DATA_PLANES } from '../dataplane/registry.js';
+import type { DataPlaneChoice, LbKind, VirtualServer, VirtualServerGroup } from './model.js';
+import { type Reject, serviceTargets, usesFwmark } from './virtual-server-targets.js';
+
+export function forwardingOf(kind: LbKind): Forwarding {
+  return kind === 'NAT' ? 'nat' : kind === 'TUN' ? 'tun' : 'dr';
+}
+
+export function protocolOf(vs: VirtualServer): Protocol {
+  return vs.protocol === 'UDP' ? 'udp' : vs.protocol === 'SCTP' ? 'sctp' : 'tcp';
+}
+
+/** What `vs` asks of a data plane. Group problems are left to `serviceTargets`' reject. */
+export function serviceNeeds(
+  vs: VirtualServer,
+  groups: readonly VirtualServerGroup[],
+  reject: Reject,
+): ServiceNeeds {
+  const forwarding = new Set(vs.realServers.map((rs) => forwardingOf(rs.lbKind)));
+  if (vs.sorryServer !== undefined) forwarding.add(forwardingOf(vs.sorryServer.lbKind));
+  return {
+    protocol: protocolOf(vs),
+    scheduler: vs.scheduler,
+    forwarding,
+    fwmark: usesFwmark(vs, groups),
+    allPorts: serviceTargets(vs, groups, reject).some((t) => t.port === 0),
+    realCount: vs.realServers.length + (vs.sorryServer !== undefined ? 1 : 0),
+  };
+}
+
+export type DataPlaneVerdict =
+  | { readonly ok: true; readonly plane: DataPlaneCapabilities }
+  | {
+      readonly ok: false;
+      /** "the XDP data plane cannot run it: ..." */
+      readonly message: string;
+      /** The configuration field to point at, when one thing is to blame. */
+      readonly field?: MissingCapability['field'];
+    };
+
+/** The data plane `choice` gives `vs`, or why none can run it. */
+export function chooseDataPlane(
+  needs: ServiceNeeds,
+  choice: DataPlaneChoice,
+  planes: readonly DataPlaneCapabilities[] = DATA_PLANES,
+): DataPlaneVerdict {
+  const kinds = choice === 'auto' ? DATA_PLANE_KINDS : [choice];
+  const why: string[] = [];
+  const fields = new Set<MissingCapability['field']>();
+  for (const kind of kinds) {
+    const plane = planes.find((p) => p.kind === kind);
+    if (plane === undefined) {
+      why.push(`${DATA_PLANE_TITLES[kind]} is not part of this lbctl`);
+      continue;
+    }
+    const missing = missingCapabilities(plane, needs);
+    if (missing.length === 0) return { ok: true, plane };
+    for (const m of missing) fields.add(m.field);
+    why.push(`${plane.title} cannot run it: ${missing.map((m) => m.message).join('; ')}`);
+  }
+  const field = fields.size === 1 ? [...fields][0] : undefined;
+  return { ok: false, message: why.join(', and '), ...(field !== undefined ? { field } : {}) };
+}

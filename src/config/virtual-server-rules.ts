@@ -1,0 +1,97 @@
+/**
+ * Everything that decides whether a virtual server can run, in one pass:
+ * its addresses (group expansion), persistence granularity, the LVS rules
+ * between the service and its reals (src/dataplane/service-rules.ts), and
+ * the data plane that will carry it (src/config/data-plane-choice.ts).
+ * `lbctl validate` reports the problems with their paths; `lbctl up` refuses
+ * to start on the same list, so the two never disagree.
+ */
+import type { DataPlaneCapabilities } from '../dataplane/capabilities.js';
+import { realViolations, servicePortViolation } from '../dataplane/service-rules.js';
+import { chooseDataPlane, forwardingOf, serviceNeeds } from './data-plane-choice.js';
+import type { DataPlaneChoice, VirtualServer, VirtualServerGroup } from './model.js';
+import { prefixLengthOf, type ServiceTarget, serviceTargets } from './virtual-server-targets.js';
+
+/** A problem and where it is, relative to the virtual server (YAML keys). */
+export interface VirtualServerProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+export interface VirtualServerCheck {
+  readonly problems: readonly VirtualServerProblem[];
+  /** The data plane that runs it (absent when none can). */
+  readonly plane?: DataPlaneCapabilities;
+  readonly targets: readonly ServiceTarget[];
+}
+
+class TargetProblem extends Error {}
+
+export function checkVirtualServer(
+  vs: VirtualServer,
+  groups: readonly VirtualServerGroup[],
+  choice: DataPlaneChoice,
+): VirtualServerCheck {
+  const problems: VirtualServerProblem[] = [];
+  const problem = (path: (string | number)[], message: string) => problems.push({ path, message });
+  const t = vs.target;
+  const targetField = t.kind === 'group' ? 'group' : t.kind === 'fwmark' ? 'fwmark' : 'port';
+  const reject = (reason: string): never => {
+    throw new TargetProblem(reason);
+  };
+
+  let targets: ServiceTarget[] = [];
+  let plane: DataPlaneCapabilities | undefined;
+  try {
+    targets = serviceTargets(vs, groups, reject);
+    const verdict = chooseDataPlane(serviceNeeds(vs, groups, reject), choice);
+    if (verdict.ok) plane = verdict.plane;
+    else problem(verdict.field === undefined ? [] : [verdict.field], verdict.message);
+  } catch (err) {
+    if (!(err instanceof TargetProblem)) throw err;
+    problem([targetField], err.message);
+  }
+
+  const persistent = vs.persistenceTimeoutMs !== undefined;
+  const granularity = vs.persistenceGranularity;
+  for (const target of targets) {
+    const what = t.kind === 'address' ? `virtual server ${target.address}` : `${target.address}`;
+    const port = servicePortViolation(target.port, persistent, what);
+    if (port !== undefined) problem([targetField], port.message);
+    if (granularity !== undefined) {
+      try {
+        prefixLengthOf(granularity, target.family, reject);
+      } catch (err) {
+        if (!(err instanceof TargetProblem)) throw err;
+        problem(['persistenceGranularity'], err.message);
+        break;
+      }
+    }
+  }
+
+  // A group's addresses may differ in family and port: those rules apply per address only.
+  const service = {
+    family: t.kind === 'group' ? undefined : t.family,
+    port: t.kind === 'address' ? t.port : 0,
+  };
+  vs.realServers.forEach((rs, j) => {
+    const real = {
+      family: rs.family,
+      port: rs.port,
+      forwarding: forwardingOf(rs.lbKind),
+      what: `real server ${rs.address} port ${rs.port}`,
+    };
+    for (const v of realViolations(service, real)) problem(['realServers', j, v.field], v.message);
+  });
+  const sorry = vs.sorryServer;
+  if (sorry !== undefined) {
+    const real = {
+      family: sorry.family,
+      port: sorry.port,
+      forwarding: forwardingOf(sorry.lbKind),
+      what: `sorry server ${sorry.address} port ${sorry.port}`,
+    };
+    for (const v of realViolations(service, real)) problem(['sorryServer', v.field], v.message);
+  }
+  return { problems, targets, ...(plane !== undefined ? { plane } : {}) };
+}

@@ -1,0 +1,53 @@
+import type { XdpAttachMode } from '../bpf/index.js';
+import type { DataPlane, DataPlaneKind, Timeouts } from '../dataplane/dataplane.js';
+import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
+import { LbctlError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { LinkDirectory } from '../netlink/host-network.js';
+
+/** What the virtual-server service asks of a data plane when it starts. */
+export interface DataPlaneRequest {
+  readonly kind: DataPlaneKind;
+  /** Names its persistent state (pins, kernel services it owns). */
+  readonly instance: string;
+  readonly pinRoot: string;
+  /** Where VIP (and NAT reply) traffic arrives. */
+  readonly interfaces: readonly string[];
+  readonly attachMode: XdpAttachMode;
+  readonly timeouts: Timeouts;
+  readonly maxServices: number;
+  readonly maxReals: number;
+  readonly tunnel?: TunnelOptions;
+  readonly links: LinkDirectory;
+  readonly logger: Logger;
+}
+
+/** Opens the data plane of one kind; `lbctl up` passes `systemDataPlanes`, tests an in-memory one. */
+export type DataPlaneFactory = (request: DataPlaneRequest) => Promise<DataPlane>;
+
+/** The data planes of this host: XDP (kernel IPVS is not part of this lbctl yet). */
+export const systemDataPlanes: DataPlaneFactory = async (request) => {
+  if (request.kind !== 'xdp') {
+    throw new LbctlError(
+      'DATAPLANE_UNAVAILABLE',
+      `Cannot open the ${request.kind} data plane: it is not part of this lbctl`,
+    );
+  }
+  const plane = await XdpDataPlane.open({
+    instance: request.instance,
+    pinRoot: request.pinRoot,
+    interfaces: request.interfaces,
+    attachMode: request.attachMode,
+    timeouts: request.timeouts,
+    maxServices: request.maxServices,
+    maxReals: request.maxReals,
+    ...(request.tunnel !== undefined ? { tunnel: request.tunnel } : {}),
+    links: request.links,
+    logger: request.logger,
+  });
+  request.logger.info(
+    { interfaces: plane.linkModes() },
+    `XDP attached to ${request.interfaces.join(', ')}`,
+  );
+  return plane;
+};

@@ -1,0 +1,91 @@
+/**
+ * What a data plane can forward, declared once beside each data plane
+ * (XDP's in src/dataplane/xdp/capabilities.ts, derived from its ABI). `lbctl
+ * validate`, `lbctl up` (src/config/data-plane-choice.ts) and the docs all
+ * read these declarations, so they cannot disagree.
+ */
+import type { DataPlaneKind, Forwarding, Protocol, Scheduler } from './dataplane.js';
+
+export interface DataPlaneCapabilities {
+  readonly kind: DataPlaneKind;
+  /** How logs and errors name it, e.g. "the XDP data plane". */
+  readonly title: string;
+  readonly schedulers: ReadonlySet<Scheduler>;
+  readonly forwarding: ReadonlySet<Forwarding>;
+  readonly protocols: ReadonlySet<Protocol>;
+  /** Firewall-mark services (keepalived `virtual_server fwmark N`). */
+  readonly fwmark: boolean;
+  /** NAT reals behind an all-ports (port 0) service. */
+  readonly natAllPorts: boolean;
+  /** Largest real set of one service (the sorry server counts). */
+  readonly maxRealsPerService: number;
+  /** Why a scheduler it lacks is missing, for error messages. */
+  readonly schedulerGap: string;
+}
+
+/** What one virtual server asks of a data plane. */
+export interface ServiceNeeds {
+  readonly protocol: Protocol;
+  readonly scheduler: Scheduler;
+  /** Forwarding methods of its reals and sorry server. */
+  readonly forwarding: ReadonlySet<Forwarding>;
+  readonly fwmark: boolean;
+  /** Some address of it is an all-ports (port 0) service. */
+  readonly allPorts: boolean;
+  /** Reals plus the sorry server. */
+  readonly realCount: number;
+}
+
+/** One thing a data plane lacks, and the configuration field that asks for it. */
+export interface MissingCapability {
+  readonly field: 'protocol' | 'scheduler' | 'lbKind' | 'fwmark' | 'port' | 'realServers';
+  readonly message: string;
+}
+
+/** What `capabilities` lacks to run a service with `needs`; empty when it can. */
+export function missingCapabilities(
+  capabilities: DataPlaneCapabilities,
+  needs: ServiceNeeds,
+): MissingCapability[] {
+  const out: MissingCapability[] = [];
+  const list = (set: ReadonlySet<string>) => [...set].join(', ');
+  if (!capabilities.protocols.has(needs.protocol)) {
+    out.push({
+      field: 'protocol',
+      message: `protocol ${needs.protocol.toUpperCase()} is not supported (it does ${list(capabilities.protocols).toUpperCase()})`,
+    });
+  }
+  if (!capabilities.schedulers.has(needs.scheduler)) {
+    out.push({
+      field: 'scheduler',
+      message: `scheduler ${needs.scheduler} ${capabilities.schedulerGap} (it does ${list(capabilities.schedulers)})`,
+    });
+  }
+  for (const method of needs.forwarding) {
+    if (!capabilities.forwarding.has(method)) {
+      out.push({
+        field: 'lbKind',
+        message: `forwarding method ${method.toUpperCase()} is not supported`,
+      });
+    }
+  }
+  if (needs.fwmark && !capabilities.fwmark) {
+    out.push({
+      field: 'fwmark',
+      message: 'fwmark services need netfilter marks, which it does not read',
+    });
+  }
+  if (needs.allPorts && needs.forwarding.has('nat') && !capabilities.natAllPorts) {
+    out.push({
+      field: 'port',
+      message: 'NAT needs a service port (an all-ports service cannot be translated)',
+    });
+  }
+  if (needs.realCount > capabilities.maxRealsPerService) {
+    out.push({
+      field: 'realServers',
+      message: `${needs.realCount} real servers exceed its limit of ${capabilities.maxRealsPerService} per service`,
+    });
+  }
+  return out;
+}

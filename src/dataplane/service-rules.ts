@@ -1,0 +1,64 @@
+/**
+ * The LVS rules every data plane shares (they are IPVS's own), stated once:
+ * configuration validation, the service mapping and each data plane's
+ * checks on write all call these.
+ */
+import type { Forwarding } from './dataplane.js';
+
+export type Family = 'ipv4' | 'ipv6';
+
+/** Where a rule was broken: the service's port, or a real's address or port. */
+export interface RuleViolation {
+  readonly field: 'port' | 'address';
+  readonly message: string;
+}
+
+/** An all-ports service (port 0) is only meaningful with persistence (ipvsadm refuses it too). */
+export function servicePortViolation(
+  port: number,
+  persistent: boolean,
+  what: string,
+): RuleViolation | undefined {
+  if (port !== 0 || persistent) return undefined;
+  return { field: 'port', message: `${what} needs a port unless it is persistent` };
+}
+
+/**
+ * Rules between a service and one of its reals. `serviceFamily` is undefined
+ * when the service has several addresses (a group): the family is checked
+ * per address then. `servicePort` 0 is an all-ports service.
+ */
+export function realViolations(
+  service: { readonly family: Family | undefined; readonly port: number },
+  real: {
+    readonly family: Family;
+    readonly port: number;
+    readonly forwarding: Forwarding;
+    readonly what: string;
+  },
+): RuleViolation[] {
+  const out: RuleViolation[] = [];
+  const { what, forwarding } = real;
+  if (service.family !== undefined && forwarding !== 'tun' && real.family !== service.family) {
+    out.push({
+      field: 'address',
+      message: `${what} is ${real.family} but the service is ${service.family}; only TUN may mix families`,
+    });
+  }
+  if (forwarding === 'nat') {
+    if (real.port === 0) out.push({ field: 'port', message: `${what}: NAT needs the real's port` });
+  } else if (service.port !== 0 && real.port !== 0 && real.port !== service.port) {
+    out.push({
+      field: 'port',
+      message:
+        `${what}: ${forwarding.toUpperCase()} forwarding cannot change the port ` +
+        `(${service.port} -> ${real.port}); use NAT or the same port`,
+    });
+  }
+  return out;
+}
+
+/** The port a real serves for a service: NAT translates to the real's; DR and TUN keep the VIP's. */
+export function realPort(servicePort: number, real: { port: number; forwarding: Forwarding }) {
+  return real.forwarding === 'nat' ? real.port : servicePort;
+}

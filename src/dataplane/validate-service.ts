@@ -1,0 +1,93 @@
+/**
+ * The checks every data plane makes before writing a service: ranges, the
+ * shared LVS rules and its own capabilities. A data plane adds only what is
+ * its own (XDP: a next hop per real, a tunnel source).
+ */
+import { LbctlError } from '../errors.js';
+import { ipFamily } from '../net/address.js';
+import { type DataPlaneCapabilities, missingCapabilities } from './capabilities.js';
+import { type RealSpec, type ServiceSpec, serviceName } from './dataplane.js';
+import { type Family, realViolations, servicePortViolation } from './service-rules.js';
+
+const family = (address: string, what: string): Family => {
+  const f = ipFamily(address);
+  if (f === undefined) {
+    throw new LbctlError(
+      'DATAPLANE_INVALID_ADDRESS',
+      `Cannot use ${what}: '${address}' is not an IP address`,
+    );
+  }
+  return f === 4 ? 'ipv4' : 'ipv6';
+};
+
+/** Throws a DATAPLANE_* LbctlError naming the service and the first problem. */
+export function validateService(
+  capabilities: DataPlaneCapabilities,
+  spec: ServiceSpec,
+  reals: readonly RealSpec[],
+): void {
+  const name = serviceName(spec);
+  const fail = (reason: string, code = 'DATAPLANE_INVALID_SERVICE'): never => {
+    throw new LbctlError(code, `Cannot set service ${name}: ${reason}`);
+  };
+  const serviceFamily = family(spec.vip, `service ${name}`);
+  if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 65535)
+    fail(`port ${spec.port} is out of range`);
+  const missing = missingCapabilities(capabilities, {
+    protocol: spec.protocol,
+    scheduler: spec.scheduler,
+    forwarding: new Set(reals.map((r) => r.forwarding)),
+    fwmark: false,
+    allPorts: spec.port === 0,
+    realCount: reals.length,
+  });
+  for (const m of missing) {
+    fail(
+      `${capabilities.title}: ${m.message}`,
+      m.field === 'scheduler' ? 'DATAPLANE_UNSUPPORTED_SCHEDULER' : 'DATAPLANE_INVALID_SERVICE',
+    );
+  }
+  const port = servicePortViolation(spec.port, spec.persistence !== undefined, 'the service');
+  if (port !== undefined) fail(port.message);
+  if (spec.persistence !== undefined) {
+    const { timeoutS, prefixLength } = spec.persistence;
+    if (!Number.isInteger(timeoutS) || timeoutS <= 0 || timeoutS > 0xffffffff)
+      fail(`persistence timeout ${timeoutS} is not a positive number of seconds`);
+    const max = serviceFamily === 'ipv4' ? 32 : 128;
+    if (
+      prefixLength !== undefined &&
+      (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > max)
+    ) {
+      fail(`persistence granularity /${prefixLength} is not a valid ${serviceFamily} prefix length`);
+    }
+  }
+  const seen = new Set<string>();
+  for (const r of reals) {
+    const what = `real ${r.address}:${r.port}`;
+    const realFamily = family(r.address, what);
+    const key = `${r.address}|${r.port}`;
+    if (seen.has(key)) fail(`${what} is listed twice`);
+    seen.add(key);
+    if (!Number.isInteger(r.weight) || r.weight < 0 || r.weight > 0xffffffff)
+      fail(`${what} has invalid weight ${r.weight}`);
+    if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535)
+      fail(`${what} has an out-of-range port`);
+    const broken = realViolations(
+      { family: serviceFamily, port: spec.port },
+      { family: realFamily, port: r.port, forwarding: r.forwarding, what },
+    );
+    for (const v of broken) fail(v.message);
+  }
+}
+
+/** Timeouts must be positive, finite seconds. */
+export function validateTimeouts(timeouts: Readonly<Record<string, number>>): void {
+  for (const [name, value] of Object.entries(timeouts)) {
+    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
+      throw new LbctlError(
+        'DATAPLANE_INVALID_TIMEOUT',
+        `Cannot set timeouts: ${name} must be a positive number of seconds, got ${String(value)}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import * as abi from '../abi.js';
+import type { DataPlaneCapabilities } from '../capabilities.js';
+import type { Forwarding, Protocol, Scheduler } from '../dataplane.js';
+
+const keys = <T extends string>(table: Readonly<Partial<Record<T, number>>>) =>
+  new Set(Object.keys(table) as T[]);
+
+/**
+ * What the XDP program does, read from its ABI (bpf/include/lb_abi.h as
+ * mirrored in abi.ts): a scheduler, method or protocol exists when the
+ * program has a code for it, so adding one there adds it here.
+ */
+export const XDP_CAPABILITIES: DataPlaneCapabilities = Object.freeze({
+  kind: 'xdp',
+  title: 'the XDP data plane',
+  schedulers: keys<Scheduler>(abi.SCHED),
+  forwarding: keys<Forwarding>(abi.FWD),
+  protocols: keys<Protocol>(abi.PROTO),
+  fwmark: false,
+  natAllPorts: false,
+  maxRealsPerService: abi.MAX_REALS_PER_SERVICE,
+  schedulerGap: 'needs live connection counts or locality, which only kernel IPVS keeps',
+});

@@ -1,0 +1,124 @@
+/**
+ * The lb program as typed TypeScript, like a libbpf skeleton: its rodata
+ * knobs and maps by name, each checked against the compiled object (rodata
+ * widths from its BTF datasec before load, map key/value sizes from the
+ * loaded maps) so a header change that user space missed fails at open with
+ * the name of what moved, not with corrupt map writes.
+ */
+import { join } from 'node:path';
+import {
+  type BpfMap,
+  BpfObject,
+  type BpfProgram,
+  bpfObjectPath,
+} from '../../bpf/index.js';
+import { LbctlError } from '../../errors.js';
+import * as abi from '../abi.js';
+
+/** The `const volatile` globals of bpf/lb.bpf.c, with their C widths in bytes. */
+const RODATA = {
+  malformedVerdict: { name: 'lb_malformed_verdict', size: 4 },
+  fragmentVerdict: { name: 'lb_fragment_verdict', size: 4 },
+  connSetMask: { name: 'lb_conn_set_mask', size: 4 },
+  serviceSetMask: { name: 'lb_svc_set_mask', size: 4 },
+  /** 0: the program reads bpf_ktime_get_coarse_ns() instead of jiffies. */
+  nsPerJiffy: { name: 'lb_ns_per_jiffy', size: 8 },
+} as const;
+
+export type LbRodata = { readonly [K in keyof typeof RODATA]: number };
+
+export type LbMapName = keyof typeof abi.MAPS;
+export type LbMaps = Readonly<Record<LbMapName, BpfMap>>;
+
+const U32 = 4;
+
+/** Each map's key and value size, from the codecs in abi.ts. */
+const MAP_LAYOUT: Readonly<Record<LbMapName, { key: number; value: number }>> = {
+  services: { key: U32, value: abi.serviceSet.size },
+  reals: { key: U32, value: abi.real.size },
+  rings: { key: U32, value: abi.RING_BYTES },
+  rrPos: { key: U32, value: U32 },
+  conns: { key: U32, value: abi.connSet.size },
+  persist: { key: abi.persistKey.size, value: abi.persist.size },
+  nat: { key: abi.flowKey.size, value: abi.natOrigin.size },
+  txPorts: { key: U32, value: U32 },
+  config: { key: U32, value: abi.config.size },
+  stats: { key: U32, value: abi.counters.size },
+  serviceStats: { key: U32, value: abi.counters.size },
+  realStats: { key: U32, value: abi.counters.size },
+};
+
+/** The program's entry point (SEC("xdp")). */
+const PROGRAM = 'lb_xdp';
+
+export interface LbSkeletonOptions {
+  readonly objectPath?: string;
+  readonly rodata: LbRodata;
+  /** max_entries of each sized map (the others keep the object's). */
+  readonly maxEntries: Readonly<Partial<Record<LbMapName, number>>>;
+  /** Pin (and reuse) every map but lb_tx_ports under this directory. */
+  readonly pinDir?: string;
+}
+
+export interface LbSkeleton {
+  readonly program: BpfProgram;
+  readonly maps: LbMaps;
+}
+
+const mismatch = (what: string): never => {
+  throw new LbctlError(
+    'DATAPLANE_ABI_MISMATCH',
+    `Cannot load the XDP data plane: ${what}; rebuild (npm run build) so the program and lbctl agree`,
+  );
+};
+
+/** Opens, configures and loads the lb object; the object itself is closed before returning. */
+export async function loadLbSkeleton(options: LbSkeletonOptions): Promise<LbSkeleton> {
+  const obj = BpfObject.open(options.objectPath ?? bpfObjectPath('lb'));
+  try {
+    const variables = obj.rodataVariables();
+    for (const [key, { name, size }] of Object.entries(RODATA)) {
+      const variable = variables.find((v) => v.name === name);
+      if (variable === undefined) mismatch(`the program has no rodata variable ${name}`);
+      else if (variable.size !== size) {
+        mismatch(`rodata variable ${name} is ${variable.size} bytes, lbctl writes ${size}`);
+      }
+      const value = options.rodata[key as keyof LbRodata];
+      obj.setRodata(name, size === 8 ? BigInt(value) : value);
+    }
+    for (const [key, entries] of Object.entries(options.maxEntries)) {
+      obj.setMaxEntries(abi.MAPS[key as LbMapName], entries);
+    }
+    if (options.pinDir !== undefined) {
+      for (const name of Object.values(abi.MAPS)) {
+        // libbpf cannot reuse a pinned devmap (the kernel adds BPF_F_RDONLY_PROG to its
+        // flags); it holds only ifindexes, so each load rebuilds it from lb_reals.
+        if (name !== abi.MAPS.txPorts) obj.setPinPath(name, join(options.pinDir, name));
+      }
+    }
+    await obj.load();
+    const program = obj.program(PROGRAM);
+    const maps: Partial<Record<LbMapName, BpfMap>> = {};
+    try {
+      for (const [key, name] of Object.entries(abi.MAPS) as [LbMapName, string][]) {
+        const map = obj.map(name);
+        maps[key] = map;
+        const want = MAP_LAYOUT[key];
+        const { keySize, valueSize } = map.info;
+        if (keySize !== want.key || valueSize !== want.value) {
+          mismatch(
+            `map ${name} has ${keySize}-byte keys and ${valueSize}-byte values, ` +
+              `lbctl expects ${want.key} and ${want.value}`,
+          );
+        }
+      }
+    } catch (err) {
+      for (const map of Object.values(maps)) map.close();
+      program.close();
+      throw err;
+    }
+    return { program, maps: maps as LbMaps };
+  } finally {
+    obj.close();
+  }
+}
