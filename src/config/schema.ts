@@ -3,8 +3,8 @@ import { z } from 'zod';
 import {
   ADDRESS_SCOPES,
   DATA_PLANES,
-  DNS_QUERY_TYPES,
   DEFAULT_REAL_WEIGHT,
+  DNS_QUERY_TYPES,
   LB_KINDS,
   PROTOCOLS,
   SCHEDULERS,

@@ -223,8 +223,13 @@ export function checkConfig(config: Config): SemanticResult {
     const t = vs.target;
     const name = describeTarget(t);
     // Addresses, LVS rules and the data plane: the same check `lbctl up` refuses on.
-    for (const p of checkVirtualServer(vs, config.virtualServerGroups, dataPlane).problems) {
-      error(at(...p.path), p.message);
+    const check = checkVirtualServer(vs, config.virtualServerGroups, dataPlane);
+    for (const p of check.problems) error(at(...p.path), p.message);
+    if (check.unrunnable !== undefined) {
+      warn(
+        at(...check.unrunnable.path),
+        `lbctl up leaves this virtual server out: ${check.unrunnable.message}`,
+      );
     }
     const serviceKey = `${vs.protocol} ${name}`;
     const previous = services.get(serviceKey);

@@ -19,7 +19,15 @@ export interface VirtualServerProblem {
 }
 
 export interface VirtualServerCheck {
+  /** Errors: `lbctl validate` fails and `lbctl up` refuses to start. */
   readonly problems: readonly VirtualServerProblem[];
+  /**
+   * With `dataPlane: auto`, why no data plane of this lbctl can run it: not an
+   * error, `lbctl up` leaves this virtual server out (logging why, as keepalived
+   * does when IPVS refuses a service) and `lbctl validate` warns exactly that.
+   * With an explicit data plane the same reason is a problem instead.
+   */
+  readonly unrunnable?: VirtualServerProblem;
   /** The data plane that runs it (absent when none can). */
   readonly plane?: DataPlaneCapabilities;
   readonly targets: readonly ServiceTarget[];
@@ -42,11 +50,16 @@ export function checkVirtualServer(
 
   let targets: ServiceTarget[] = [];
   let plane: DataPlaneCapabilities | undefined;
+  let unrunnable: VirtualServerProblem | undefined;
   try {
     targets = serviceTargets(vs, groups, reject);
     const verdict = chooseDataPlane(serviceNeeds(vs, groups, reject), choice);
     if (verdict.ok) plane = verdict.plane;
-    else problem(verdict.field === undefined ? [] : [verdict.field], verdict.message);
+    else {
+      const path = verdict.field === undefined ? [] : [verdict.field];
+      if (choice === 'auto') unrunnable = { path, message: verdict.message };
+      else problem(path, verdict.message);
+    }
   } catch (err) {
     if (!(err instanceof TargetProblem)) throw err;
     problem([targetField], err.message);
@@ -93,5 +106,10 @@ export function checkVirtualServer(
     };
     for (const v of realViolations(service, real)) problem(['sorryServer', v.field], v.message);
   }
-  return { problems, targets, ...(plane !== undefined ? { plane } : {}) };
+  return {
+    problems,
+    targets,
+    ...(plane !== undefined ? { plane } : {}),
+    ...(unrunnable !== undefined ? { unrunnable } : {}),
+  };
 }

@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { RawIcmpEchoer } from '../checkers/raw-icmp-echoer.js';
 import { CheckScheduler } from '../checkers/scheduler.js';
-import type { Config, VrrpInstance } from '../config/model.js';
+import type { Config, VirtualServer, VrrpInstance } from '../config/model.js';
 import { type DataPlane, DEFAULT_TIMEOUTS, type Timeouts } from '../dataplane/dataplane.js';
 import type { TunnelOptions } from '../dataplane/xdp/xdp-dataplane.js';
 import { LbctlError } from '../errors.js';
@@ -14,8 +14,13 @@ import type { HostNetwork, InterfaceAddress } from '../netlink/host-network.js';
 import { desiredServices, type LocalAddressTest } from '../reconcile/desired-services.js';
 import { healthOptions, readTlsMaterial } from '../reconcile/health-options.js';
 import { HostNextHops } from '../reconcile/host-next-hops.js';
+import { UnsupportedServiceError } from '../reconcile/reconcile-error.js';
 import { Reconciler } from '../reconcile/reconciler.js';
-import { type MappedVirtualServer, mapVirtualServer } from '../reconcile/service-mapping.js';
+import {
+  type MappedVirtualServer,
+  mapVirtualServer,
+  virtualServerName,
+} from '../reconcile/service-mapping.js';
 import type { Clock } from '../time/clock.js';
 import type { DataPlaneFactory } from './data-plane-factory.js';
 import type { InstanceStateSource } from './instance-state-source.js';
@@ -71,6 +76,8 @@ export class VirtualServerService implements Service {
   private nextHops: HostNextHops | undefined;
   private echoer: RawIcmpEchoer | undefined;
   private readonly monitors: VirtualServerMonitor[] = [];
+  /** The configured virtual servers that run (index-aligned with `monitors`). */
+  private running: readonly VirtualServer[] = [];
   private readonly unsubscribes: (() => void)[] = [];
 
   constructor(options: VirtualServerServiceOptions) {
@@ -99,9 +106,23 @@ export class VirtualServerService implements Service {
   async start(): Promise<void> {
     const { config } = this;
     if (config.virtualServers.length === 0) return;
-    const mapped = config.virtualServers.map((vs) =>
-      mapVirtualServer(vs, config.virtualServerGroups, config.global.dataPlane),
-    );
+    // With dataPlane auto, a virtual server no data plane can run is left out and
+    // logged (lbctl validate warns the same); every other problem refuses the start.
+    const runnable: { vs: VirtualServer; mapped: MappedVirtualServer }[] = [];
+    for (const vs of config.virtualServers) {
+      try {
+        runnable.push({
+          vs,
+          mapped: mapVirtualServer(vs, config.virtualServerGroups, config.global.dataPlane),
+        });
+      } catch (err) {
+        if (!(err instanceof UnsupportedServiceError && err.noDataPlane)) throw err;
+        this.logger.error({ virtualServer: virtualServerName(vs) }, `${err.message}; left out`);
+      }
+    }
+    this.running = runnable.map((r) => r.vs);
+    const mapped = runnable.map((r) => r.mapped);
+    if (mapped.length === 0) return;
     const kinds = new Set(mapped.map((m) => m.plane));
     if (kinds.size > 1) {
       // Unreachable while this lbctl has one data plane; `auto` across two needs both running.
@@ -111,7 +132,7 @@ export class VirtualServerService implements Service {
       );
     }
     const tls = readTlsMaterial(config.ssl);
-    const options = config.virtualServers.map((vs, i) =>
+    const options = this.running.map((vs, i) =>
       healthOptions(mapped[i]!.name, vs, config.global, tls),
     );
     try {
@@ -164,7 +185,7 @@ export class VirtualServerService implements Service {
     });
     this.scheduler = new CheckScheduler({ clock: this.clock, logger: this.logger });
     const scripts = new ProcessScriptRunner(this.logger);
-    const needsPing = config.virtualServers.some((vs) =>
+    const needsPing = this.running.some((vs) =>
       vs.realServers.some((rs) => rs.checkers.some((c) => c.type === 'PING_CHECK')),
     );
     if (needsPing) this.echoer = new RawIcmpEchoer();
@@ -265,7 +286,7 @@ export class VirtualServerService implements Service {
         .find((o) => o !== undefined);
       return owner?.instance.name;
     });
-    const suspending = this.config.virtualServers.some((vs, i) => vs.haSuspend && owners[i]);
+    const suspending = this.running.some((vs, i) => vs.haSuspend && owners[i]);
     if (!suspending) return;
     const source = this.instanceStates;
     if (source === undefined) {

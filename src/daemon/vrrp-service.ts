@@ -2,6 +2,7 @@ import type { Config } from '../config/model.js';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { canonicalAddress } from '../net/address.js';
+import { LinkTable } from '../netlink/link-table.js';
 import { RouteNetlink } from '../netlink/rtnetlink.js';
 import type { Clock } from '../time/clock.js';
 import { VrrpEngine } from '../vrrp/engine.js';
@@ -9,7 +10,6 @@ import { type ResolvedInstanceOptions, resolveInstanceOptions } from '../vrrp/op
 import type { VrrpState } from '../vrrp/state.js';
 import { vrrpOptionsFromConfig } from '../vrrp/system/config-options.js';
 import { HostNetworkEffects } from '../vrrp/system/host-effects.js';
-import { LinkTable } from '../netlink/link-table.js';
 import { RawVrrpTransport } from '../vrrp/system/raw-transport.js';
 import type { InstanceStateSource } from './instance-state-source.js';
 import type { Service } from './service.js';

@@ -58,7 +58,9 @@ export function validateService(
       prefixLength !== undefined &&
       (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > max)
     ) {
-      fail(`persistence granularity /${prefixLength} is not a valid ${serviceFamily} prefix length`);
+      fail(
+        `persistence granularity /${prefixLength} is not a valid ${serviceFamily} prefix length`,
+      );
     }
   }
   const seen = new Set<string>();

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../log.js';
 import { LinkTable } from './link-table.js';
-import { NeighbourTable, type Neighbour, type RouteAnswer } from './neighbours.js';
+import { type Neighbour, NeighbourTable, type RouteAnswer } from './neighbours.js';
 import { type InterfaceAddress, type LinkInfo, RouteNetlink } from './rtnetlink.js';
 
 export type { InterfaceAddress, LinkInfo, Neighbour, RouteAnswer };

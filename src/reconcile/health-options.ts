@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CheckerConfig } from '../checkers/options.js';
+import { forwardingOf } from '../config/data-plane-choice.js';
 import type {
   Checker,
   GlobalSettings,
@@ -13,7 +14,6 @@ import type {
   SslSettings,
   VirtualServer,
 } from '../config/model.js';
-import { forwardingOf } from '../config/data-plane-choice.js';
 import { LbctlError } from '../errors.js';
 import type {
   RealServerOptions,

@@ -7,8 +7,12 @@
  */
 import { formatEndpoint } from '../checkers/tcp-connect.js';
 import { forwardingOf, protocolOf } from '../config/data-plane-choice.js';
-import type { AddressFamily, DataPlaneChoice, VirtualServer } from '../config/model.js';
-import type { VirtualServerGroup } from '../config/model.js';
+import type {
+  AddressFamily,
+  DataPlaneChoice,
+  VirtualServer,
+  VirtualServerGroup,
+} from '../config/model.js';
 import { checkVirtualServer } from '../config/virtual-server-rules.js';
 import { prefixLengthOf } from '../config/virtual-server-targets.js';
 import type {
@@ -54,24 +58,26 @@ export function mapVirtualServer(
 ): MappedVirtualServer {
   const name = virtualServerName(vs);
   const check = checkVirtualServer(vs, groups, choice);
-  if (check.plane === undefined || check.problems.length > 0) {
+  if (check.problems.length > 0) {
     throw new UnsupportedServiceError(
       `Cannot run virtual server ${name}: ${check.problems.map((p) => p.message).join('; ')}`,
     );
   }
+  if (check.plane === undefined) {
+    const why = check.unrunnable?.message ?? 'no data plane can run it';
+    throw new UnsupportedServiceError(`Cannot run virtual server ${name}: ${why}`, true);
+  }
   const protocol = protocolOf(vs);
-  const services = check.targets.map(
-    ({ address, family, port }): ServiceSpec => {
-      const persistence = persistenceOf(vs, family);
-      return {
-        vip: address,
-        port,
-        protocol,
-        scheduler: vs.scheduler,
-        ...(persistence !== undefined ? { persistence } : {}),
-      };
-    },
-  );
+  const services = check.targets.map(({ address, family, port }): ServiceSpec => {
+    const persistence = persistenceOf(vs, family);
+    return {
+      vip: address,
+      port,
+      protocol,
+      scheduler: vs.scheduler,
+      ...(persistence !== undefined ? { persistence } : {}),
+    };
+  });
   const reals = vs.realServers.map(
     (rs): DesiredReal => ({
       address: canonicalAddress(rs.address),

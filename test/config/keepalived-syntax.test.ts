@@ -108,7 +108,7 @@ test('include takes globs and braces relative to the including file, in sorted o
   writeFileSync(join(dir, 'conf.d', 'ignored.txt'), 'garbage {');
   writeFileSync(
     join(dir, 'extra', 'vs.conf'),
-    'virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n  }\n}\n',
+    'virtual_server 10.0.0.1 80 {\n  lb_algo rr\n  real_server 10.0.0.2 80 {\n  }\n}\n',
   );
   const { config } = loadConfig(join(dir, 'keepalived.conf'));
   assert.deepEqual(

@@ -122,16 +122,16 @@ const cases: Case[] = [
   {
     name: 'DR cannot remap ports',
     file: 'k.conf',
-    text: 'virtual_server 10.0.0.1 80 {\n    lb_kind DR\n    real_server 10.0.0.2 8080 {\n    }\n}\n',
-    line: 3,
+    text: 'virtual_server 10.0.0.1 80 {\n    lb_algo rr\n    lb_kind DR\n    real_server 10.0.0.2 8080 {\n    }\n}\n',
+    line: 4,
     column: 26,
-    message: /DR forwarding cannot change the port \(real server 8080, virtual server 80\)/,
+    message: /DR forwarding cannot change the port \(80 -> 8080\)/,
   },
   {
     name: 'duplicate real server',
     file: 'k.conf',
-    text: 'virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n    }\n    real_server 10.0.0.2 80 {\n    }\n}\n',
-    line: 4,
+    text: 'virtual_server 10.0.0.1 80 {\n    lb_algo rr\n    real_server 10.0.0.2 80 {\n    }\n    real_server 10.0.0.2 80 {\n    }\n}\n',
+    line: 5,
     column: 17,
     message:
       /real server 10\.0\.0\.2 port 80 appears more than once in virtual server 10\.0\.0\.1:80/,

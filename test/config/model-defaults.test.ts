@@ -6,11 +6,11 @@ import { loadConfig, parseConfigText } from '../../src/config/load.js';
 import { fixturesDir } from './helpers.js';
 
 const yamlService = (extra: string) =>
-  `virtualServers:\n  - address: 10.0.0.1\n    port: 80\n${extra}    realServers:\n      - address: 10.0.0.2\n        checkers:\n          - type: TCP_CHECK\n          - type: HTTP_GET\n            urls:\n              - path: /\n          - type: DNS_CHECK\n          - type: MISC_CHECK\n            path: /bin/true\n`;
+  `virtualServers:\n  - address: 10.0.0.1\n    port: 80\n    scheduler: rr\n${extra}    realServers:\n      - address: 10.0.0.2\n        checkers:\n          - type: TCP_CHECK\n          - type: HTTP_GET\n            urls:\n              - path: /\n          - type: DNS_CHECK\n          - type: MISC_CHECK\n            path: /bin/true\n`;
 
 test('keepalived defaults: instance and virtual server', () => {
   const { config } = parseConfigText(
-    'vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n    10.0.0.9\n  }\n}\nvirtual_server 10.0.0.1 80 {\n  persistence_timeout\n  real_server 10.0.0.2 80 {\n  }\n}\n',
+    'vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n    10.0.0.9\n  }\n}\nvirtual_server 10.0.0.1 80 {\n  lb_algo rr\n  persistence_timeout\n  real_server 10.0.0.2 80 {\n  }\n}\n',
     'k.conf',
   );
   const inst = config.vrrpInstances[0];
@@ -45,7 +45,7 @@ test('keepalived defaults: instance and virtual server', () => {
       vs?.hysteresis,
       vs?.persistenceTimeoutMs,
     ],
-    ['wlc', 'NAT', 'TCP', 60_000, 1, 0, 360_000],
+    ['rr', 'NAT', 'TCP', 60_000, 1, 0, 360_000],
   );
   assert.equal(vs?.realServers[0]?.weight, 1);
   assert.equal(config.global.mcastGroup4, '224.0.0.18');
@@ -157,16 +157,19 @@ test('the full-featured fixture maps groups, ranges, routes and every checker ki
   });
 });
 
-test('the XDP data plane rejects schedulers it does not implement; auto only warns', () => {
+test('a scheduler no data plane implements: an error with dataPlane xdp, left out under auto', () => {
   const text = (plane: string) =>
     `global:\n  dataPlane: ${plane}\nvirtualServers:\n  - address: 10.0.0.1\n    port: 80\n    scheduler: lblc\n    realServers:\n      - address: 10.0.0.2\n`;
   assert.throws(
     () => parseConfigText(text('xdp'), 'c.yaml'),
     (err: unknown) =>
       err instanceof ConfigError &&
-      /scheduler 'lblc' is not available in the XDP data plane/.test(err.message),
+      /c\.yaml:6:16: .*the XDP data plane cannot run it: scheduler lblc/.test(err.message),
   );
   const { warnings } = parseConfigText(text('auto'), 'c.yaml');
-  assert.match(warnings[0]?.message ?? '', /makes lbctl use kernel IPVS/);
+  assert.match(
+    warnings[0]?.message ?? '',
+    /lbctl up leaves this virtual server out: .*scheduler lblc .*and the kernel IPVS data plane is not part of this lbctl/,
+  );
   assert.equal(warnings[0]?.line, 6);
 });

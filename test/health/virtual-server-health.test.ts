@@ -159,9 +159,19 @@ describe('virtual server health', () => {
       sorryServer: { address: '127.0.0.1', port: 8080, forwarding: 'dr', inhibit: true },
       reals: [real(1)],
     });
-    assert.deepEqual(health.current().sorry, { address: '127.0.0.1', port: 8080, forwarding: 'dr', weight: 0 });
+    assert.deepEqual(health.current().sorry, {
+      address: '127.0.0.1',
+      port: 8080,
+      forwarding: 'dr',
+      weight: 0,
+    });
     set(1, false);
-    assert.deepEqual(health.current().sorry, { address: '127.0.0.1', port: 8080, forwarding: 'dr', weight: 1 });
+    assert.deepEqual(health.current().sorry, {
+      address: '127.0.0.1',
+      port: 8080,
+      forwarding: 'dr',
+      weight: 1,
+    });
   });
 
   it('under alpha starts with no reals and the sorry server, running quorum_down', () => {

@@ -101,7 +101,7 @@ describe('virtual server monitor with real TCP checks on loopback', () => {
     await waitFor(monitor, (s) => s.sorry !== undefined, 2_000);
     assert.deepEqual(monitor.current(), {
       reals: [],
-      sorry: { address: '127.0.0.1', port: 80, weight: 1 },
+      sorry: { address: '127.0.0.1', port: 80, forwarding: 'dr', weight: 1 },
       quorumUp: false,
     });
     await monitor.health.scriptsSettled();
@@ -126,7 +126,14 @@ describe('virtual server monitor with real TCP checks on loopback', () => {
         name: 'vs',
         ...TIMING,
         haSuspend: true,
-        reals: [{ address: '127.0.0.1', port: real.port, forwarding: 'dr', checkers: [{ type: 'TCP_CHECK' }] }],
+        reals: [
+          {
+            address: '127.0.0.1',
+            port: real.port,
+            forwarding: 'dr',
+            checkers: [{ type: 'TCP_CHECK' }],
+          },
+        ],
       },
       { scheduler, scripts: new ProcessScriptRunner(silentLogger()) },
     );
@@ -146,7 +153,11 @@ describe('virtual server monitor with real TCP checks on loopback', () => {
     const scheduler = new CheckScheduler({ clock: systemClock });
     t.after(() => scheduler.stop());
     const monitor = new VirtualServerMonitor(
-      { name: 'vs', ...TIMING, reals: [{ address: '127.0.0.1', port: 1, forwarding: 'dr', checkers: [] }] },
+      {
+        name: 'vs',
+        ...TIMING,
+        reals: [{ address: '127.0.0.1', port: 1, forwarding: 'dr', checkers: [] }],
+      },
       { scheduler, scripts: new ProcessScriptRunner(silentLogger()) },
     );
     assert.deepEqual(monitor.current().reals.length, 1, 'a real without checkers is alive');

@@ -46,7 +46,10 @@ describe('Prometheus metrics', () => {
           {
             name: 'TCP 10.0.0.3:80',
             suspended: false,
-            state: { quorumUp: true, reals: [{ address: '10.0.0.7', port: 80, weight: 1, forwarding: 'dr' }] },
+            state: {
+              quorumUp: true,
+              reals: [{ address: '10.0.0.7', port: 80, weight: 1, forwarding: 'dr' }],
+            },
           },
         ],
       },

@@ -73,17 +73,17 @@ virtual_server group web {
     [
       'a connection-counting scheduler',
       'virtual_server 10.0.0.100 80 { lb_algo wlc\n lb_kind DR\n real_server 10.0.0.11 80 { } }',
-      /TCP 10\.0\.0\.100:80 on the XDP data plane: scheduler wlc/,
+      /TCP 10\.0\.0\.100:80: the XDP data plane cannot run it: scheduler wlc/,
     ],
     [
       'a fwmark service',
       'virtual_server fwmark 7 { lb_algo rr\n lb_kind DR\n real_server 10.0.0.11 80 { } }',
-      /fwmark 7 on the XDP data plane: fwmark services need kernel IPVS/,
+      /fwmark 7: the XDP data plane cannot run it: fwmark services need netfilter marks/,
     ],
     [
       'SCTP',
       'virtual_server 10.0.0.100 80 { lb_algo rr\n protocol SCTP\n real_server 10.0.0.11 80 { } }',
-      /SCTP services need kernel IPVS/,
+      /protocol SCTP is not supported/,
     ],
   ] as const) {
     it(`rejects ${what} with a clear error`, () => {

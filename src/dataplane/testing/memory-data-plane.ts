@@ -64,7 +64,9 @@ export class MemoryDataPlane implements DataPlane {
 
   async setReal(k: ServiceKey, real: RealSpec): Promise<void> {
     const applied = this.requireService(k, `set real ${real.address}:${real.port}`);
-    const reals = applied.reals.filter((r) => !(r.address === real.address && r.port === real.port));
+    const reals = applied.reals.filter(
+      (r) => !(r.address === real.address && r.port === real.port),
+    );
     const at = applied.reals.findIndex((r) => r.address === real.address && r.port === real.port);
     reals.splice(at < 0 ? reals.length : at, 0, real);
     await this.setService(applied.service, reals);

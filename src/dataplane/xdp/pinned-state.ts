@@ -30,7 +30,11 @@ export interface PinnedService {
 }
 
 /** Reverse lookup in an ABI code table; an unknown code means the pins are not ours to read. */
-function nameOf<T extends string>(table: Readonly<Record<T, number>>, code: number, what: string): T {
+function nameOf<T extends string>(
+  table: Readonly<Record<T, number>>,
+  code: number,
+  what: string,
+): T {
   const name = (Object.keys(table) as T[]).find((k) => table[k] === code);
   if (name === undefined) {
     throw new LbctlError(

@@ -6,12 +6,7 @@
  * the name of what moved, not with corrupt map writes.
  */
 import { join } from 'node:path';
-import {
-  type BpfMap,
-  BpfObject,
-  type BpfProgram,
-  bpfObjectPath,
-} from '../../bpf/index.js';
+import { type BpfMap, BpfObject, type BpfProgram, bpfObjectPath } from '../../bpf/index.js';
 import { LbctlError } from '../../errors.js';
 import * as abi from '../abi.js';
 

@@ -251,8 +251,7 @@ export class XdpDataPlane implements DataPlane {
         if (!reuse) allocated.push(applied.id);
         if (!reuse) this.zeroCounters(this.maps.realStats, applied.id);
         this.writeReal(applied, id, spec.vip);
-        if (link !== undefined)
-          this.maps.txPorts.update(u32Key(link.index), u32Key(link.index));
+        if (link !== undefined) this.maps.txPorts.update(u32Key(link.index), u32Key(link.index));
         newReals.set(rk, applied);
       }
       if (existing === undefined) {
@@ -515,9 +514,12 @@ export class XdpDataPlane implements DataPlane {
       if (r.via === undefined) fail('needs a next hop (interface and MAC) on the XDP data plane');
       if (r.forwarding === 'tun') {
         const family = abi.familyOf(r.address, what);
-        const src = family === 'ipv4' ? this.options.tunnel?.sourceV4 : this.options.tunnel?.sourceV6;
+        const src =
+          family === 'ipv4' ? this.options.tunnel?.sourceV4 : this.options.tunnel?.sourceV6;
         if (src === undefined) {
-          fail(`cannot be tunnelled to: ${family} tunnels need tunnel.source${family === 'ipv4' ? 'V4' : 'V6'}`);
+          fail(
+            `cannot be tunnelled to: ${family} tunnels need tunnel.source${family === 'ipv4' ? 'V4' : 'V6'}`,
+          );
         }
       }
     }

@@ -76,7 +76,12 @@ export class MemoryHostNetwork implements HostNetwork {
       }
     }
     if (best === undefined) {
-      return { type: 'unreachable', ifindex: undefined, gateway: undefined, preferredSource: undefined };
+      return {
+        type: 'unreachable',
+        ifindex: undefined,
+        gateway: undefined,
+        preferredSource: undefined,
+      };
     }
     return {
       type: best.type ?? 'unicast',

@@ -5,9 +5,9 @@ import { ALL_NODES_MULTICAST, unsolicitedNeighbourAdvert } from '../../net/ndisc
 import { PacketSocket } from '../../net/packet-socket.js';
 import { RawIpSocket } from '../../net/raw-socket.js';
 import { NetlinkError } from '../../netlink/connection.js';
+import type { LinkTable } from '../../netlink/link-table.js';
 import type { RouteNetlink, RouteSpec } from '../../netlink/rtnetlink.js';
 import type { NetworkEffects, VirtualAddress, VirtualRoute } from '../io.js';
-import type { LinkTable } from '../../netlink/link-table.js';
 
 const IPPROTO_ICMPV6 = 58;
 const EEXIST = 17;

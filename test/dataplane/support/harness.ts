@@ -1,6 +1,9 @@
 import type { TestRunResult } from '../../../src/bpf/index.js';
 import type { RealSpec } from '../../../src/dataplane/dataplane.js';
-import { XdpDataPlane, type XdpDataPlaneOptions } from '../../../src/dataplane/xdp/xdp-dataplane.js';
+import {
+  XdpDataPlane,
+  type XdpDataPlaneOptions,
+} from '../../../src/dataplane/xdp/xdp-dataplane.js';
 
 /** The MAC of `lo`, the interface test runs arrive on: DR/NAT/TUN output uses it as source. */
 export const LO_MAC = '00:00:00:00:00:00';
