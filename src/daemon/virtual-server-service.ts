@@ -226,10 +226,7 @@ export class VirtualServerService implements Service {
     this.echoer?.close();
     const plane = this.plane;
     this.plane = undefined;
-    if (plane !== undefined) {
-      await plane.destroy();
-      this.logger.info(`${plane.kind} data plane removed`);
-    }
+    await plane?.destroy();
     this.host?.close();
     this.host = undefined;
   }

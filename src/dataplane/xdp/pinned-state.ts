@@ -10,7 +10,7 @@ import type { LinkDirectory, LinkInfo } from '../../netlink/host-network.js';
 import * as abi from '../abi.js';
 import type { Forwarding, RealSpec, ServiceSpec } from '../dataplane.js';
 import type { ServiceTable } from '../service-table.js';
-import { u32Key } from './keys.js';
+import { u32Key } from './entries.js';
 import type { LbMaps } from './skeleton.js';
 
 export interface PinnedReal {

@@ -32,19 +32,19 @@ import { kernelHz } from '../kernel-hz.js';
 import { ServiceTable, serviceTableSets } from '../service-table.js';
 import { validateService, validateTimeouts } from '../validate-service.js';
 import { XDP_CAPABILITIES } from './capabilities.js';
-import { u32Key } from './keys.js';
+import {
+  encodeConfig,
+  encodeReal,
+  encodeServiceKey,
+  sumCounters,
+  type TunnelOptions,
+  u32Key,
+} from './entries.js';
 import { decodePinnedState } from './pinned-state.js';
 import { buildRing } from './ring.js';
 import { type LbMaps, loadLbSkeleton } from './skeleton.js';
 
-export interface TunnelOptions {
-  /** Outer source address of IPv4 tunnels (required before adding an IPv4 TUN real). */
-  readonly sourceV4?: string;
-  /** Outer source address of IPv6 tunnels. */
-  readonly sourceV6?: string;
-  /** Largest outer packet a tunnel may send (default 1500). */
-  readonly mtu?: number;
-}
+export type { TunnelOptions };
 
 export interface XdpDataPlaneOptions {
   /** Names this instance's pin directory: <pinRoot>/<instance>/. */
@@ -87,25 +87,11 @@ interface AppliedService {
   reals: Map<string, AppliedReal>;
 }
 
-const DEFAULT_MTU = 1500;
 const NS_PER_S = 1_000_000_000;
 const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 const serviceKeyString = (k: ServiceKey) => `${k.protocol}|${k.vip}|${k.port}`;
 const realKeyString = (address: string, port: number) => `${address}|${port}`;
-
-function sumPerCpu(values: readonly Buffer[] | undefined) {
-  let packets = 0n;
-  let bytes = 0n;
-  let newConns = 0n;
-  for (const v of values ?? []) {
-    const c = abi.counters.decode(v);
-    packets += c.packets;
-    bytes += c.bytes;
-    newConns += c.new_conns;
-  }
-  return { packets: Number(packets), bytes: Number(bytes), newConnections: Number(newConns) };
-}
 
 /**
  * The XDP data plane: owns the lb program, its maps (pinned per instance) and
@@ -339,17 +325,17 @@ export class XdpDataPlane implements DataPlane {
     this.requireOpen();
     const global: Record<string, { packets: number; bytes: number }> = {};
     abi.STAT_REASONS.forEach((reason, i) => {
-      const { packets, bytes } = sumPerCpu(this.maps.stats.lookupPerCpu(u32Key(i)));
+      const { packets, bytes } = sumCounters(this.maps.stats.lookupPerCpu(u32Key(i)));
       global[reason] = { packets, bytes };
     });
     const services: ServiceCounters[] = [...this.services_.values()].map((s) => ({
       service: { vip: s.spec.vip, port: s.spec.port, protocol: s.spec.protocol },
-      ...sumPerCpu(this.maps.serviceStats.lookupPerCpu(u32Key(s.id))),
+      ...sumCounters(this.maps.serviceStats.lookupPerCpu(u32Key(s.id))),
       reals: [...s.reals.values()].map(
         (r): RealCounters => ({
           address: r.spec.address,
           port: r.spec.port,
-          ...sumPerCpu(this.maps.realStats.lookupPerCpu(u32Key(r.id))),
+          ...sumCounters(this.maps.realStats.lookupPerCpu(u32Key(r.id))),
         }),
       ),
     }));
@@ -377,6 +363,7 @@ export class XdpDataPlane implements DataPlane {
     }
     await this.close();
     if (this.pinDir !== undefined) removePinDir(this.pinDir);
+    this.log.info(this.pinDir === undefined ? 'XDP detached' : 'XDP detached and pins removed');
   }
 
   private attach(ifname: string): void {
@@ -406,47 +393,17 @@ export class XdpDataPlane implements DataPlane {
   }
 
   private async writeConfig(): Promise<void> {
-    const tunnel = this.options.tunnel ?? {};
     const natEnabled = [...this.services_.values()].some((s) =>
       [...s.reals.values()].some((r) => r.spec.forwarding === 'nat'),
     );
     this.maps.config.update(
       u32Key(0),
-      abi.config.encode({
-        tcp_timeout_ns: BigInt(Math.round(this.timeouts.tcpS * NS_PER_S)),
-        tcp_fin_timeout_ns: BigInt(Math.round(this.timeouts.tcpFinS * NS_PER_S)),
-        udp_timeout_ns: BigInt(Math.round(this.timeouts.udpS * NS_PER_S)),
-        tun_src6:
-          tunnel.sourceV6 === undefined
-            ? Buffer.alloc(16)
-            : abi.addrBytes('ipv6', tunnel.sourceV6, 'tunnel source'),
-        tun_src4:
-          tunnel.sourceV4 === undefined
-            ? Buffer.alloc(4)
-            : abi.addrBytes('ipv4', tunnel.sourceV4, 'tunnel source').subarray(0, 4),
-        tun_mtu: tunnel.mtu ?? DEFAULT_MTU,
-        nat_enabled: natEnabled ? 1 : 0,
-      }),
+      encodeConfig(this.timeouts, this.options.tunnel ?? {}, natEnabled),
     );
   }
 
   private writeReal(real: AppliedReal, serviceId: number, vip: string): void {
-    const family = abi.familyOf(real.spec.address, `real ${real.spec.address}`);
-    this.maps.reals.update(
-      u32Key(real.id),
-      abi.real.encode({
-        addr: abi.addrBytes(family, real.spec.address),
-        port: real.spec.port,
-        family: abi.FAMILY[family],
-        fwd: abi.FWD[real.spec.forwarding],
-        mac: real.spec.via?.mac ?? '00:00:00:00:00:00',
-        src_mac: real.link?.mac ?? '00:00:00:00:00:00',
-        ifindex: real.link?.index ?? 0,
-        service_id: serviceId,
-        weight: real.spec.weight,
-        flags: abi.REAL_F_ACTIVE,
-      }),
-    );
+    this.maps.reals.update(u32Key(real.id), encodeReal(real.spec, real.link, serviceId));
     this.log.trace({ real: real.spec.address, id: real.id, vip }, 'real written');
   }
 
@@ -555,16 +512,6 @@ function sameForwarding(
     previous.link?.index === link?.index &&
     previous.link?.mac === link?.mac
   );
-}
-
-function encodeServiceKey(spec: ServiceKey) {
-  const family = abi.familyOf(spec.vip, `VIP ${spec.vip}`);
-  return {
-    addr: abi.addrBytes(family, spec.vip),
-    port: spec.port,
-    proto: abi.PROTO[spec.protocol as abi.XdpProtocol],
-    family: abi.FAMILY[family],
-  };
 }
 
 function removePinDir(dir: string): void {
