@@ -19,6 +19,7 @@ describe('pinned maps per instance', () => {
   const names = [
     `lbt-pin-${randomBytes(3).toString('hex')}`,
     `lbt-pin-${randomBytes(3).toString('hex')}`,
+    `lbt-pin-${randomBytes(3).toString('hex')}`,
   ];
   after(() => {
     for (const n of names) rmSync(join(pinRoot, n), { recursive: true, force: true });
@@ -88,5 +89,29 @@ describe('pinned maps per instance', () => {
         hasCode(err, 'DATAPLANE_INVALID_INSTANCE'),
       );
     }
+  });
+
+  it('refuses to adopt pinned state with an ABI code it does not know, naming it', async () => {
+    const name = names[2] as string;
+    const first = await XdpDataPlane.open({ instance: name, ...small });
+    try {
+      await first.setService(service, [real('10.40.0.10', '02:00:00:00:40:01')]);
+      const reals = first.map('reals');
+      for (const [key, value] of reals.entries()) {
+        const entry = abi.real.decode(value);
+        if ((entry.flags & abi.REAL_F_ACTIVE) === 0) continue;
+        const changed = Buffer.from(value);
+        changed.writeUInt8(9, abi.real.offsetOf('fwd'));
+        reals.update(key, changed);
+      }
+    } finally {
+      await first.close();
+    }
+    await assert.rejects(
+      XdpDataPlane.open({ instance: name, ...small }),
+      (err: Error) =>
+        hasCode(err, 'DATAPLANE_PINNED_STATE_UNKNOWN') &&
+        /forwarding method code 9/.test(err.message),
+    );
   });
 });

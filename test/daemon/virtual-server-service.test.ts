@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseConfigText } from '../../src/config/load.js';
+import type { DataPlaneFactory, DataPlaneRequest } from '../../src/daemon/data-plane-factory.js';
+import { VirtualServerService } from '../../src/daemon/virtual-server-service.js';
+import { MemoryDataPlane } from '../../src/dataplane/testing/memory-data-plane.js';
+import { silentLogger } from '../../src/log.js';
+import { MemoryHostNetwork } from '../../src/netlink/testing/memory-host-network.js';
+import { FakeClock } from '../../src/time/fake-clock.js';
+
+/** Director: eth0 toward clients (VIPs), eth1 toward the reals' NAT network. */
+function director(): MemoryHostNetwork {
+  const h = new MemoryHostNetwork();
+  h.addLink('lo', '00:00:00:00:00:00');
+  h.addLink('eth0', '02:00:00:00:00:01');
+  h.addLink('eth1', '02:00:00:00:00:02');
+  h.addAddress('eth0', '10.0.0.1/24');
+  h.addAddress('eth1', '192.168.1.1/24');
+  for (const n of [11, 12]) h.answering.set(`10.0.0.${n}`, `02:00:00:00:00:${n}`);
+  h.answering.set('192.168.1.21', '02:00:00:00:01:21');
+  return h;
+}
+
+async function run(yaml: string, host = director()) {
+  const config = parseConfigText(yaml, 'c.yaml').config;
+  const requests: DataPlaneRequest[] = [];
+  const plane = new MemoryDataPlane();
+  const dataPlanes: DataPlaneFactory = async (request) => {
+    requests.push(request);
+    return plane;
+  };
+  const service = new VirtualServerService({
+    config,
+    logger: silentLogger(),
+    clock: new FakeClock(),
+    openHost: async () => host,
+    dataPlanes,
+  });
+  await service.start();
+  return { service, plane, host, requests };
+}
+
+const DR = `virtualServers:
+  - address: 10.0.0.100
+    port: 80
+    scheduler: rr
+    lbKind: DR
+    realServers:
+      - address: 10.0.0.11
+      - address: 10.0.0.12
+        weight: 3
+`;
+
+describe('VirtualServerService on an in-memory host and data plane', () => {
+  it('applies the configuration with next hops from the host, and destroys the plane at stop', async () => {
+    const { service, plane, host, requests } = await run(DR);
+    assert.deepEqual(plane.services(), [
+      {
+        service: { vip: '10.0.0.100', port: 80, protocol: 'tcp', scheduler: 'rr' },
+        reals: [
+          {
+            address: '10.0.0.11',
+            port: 80,
+            weight: 1,
+            forwarding: 'dr',
+            via: { interface: 'eth0', mac: '02:00:00:00:00:11' },
+          },
+          {
+            address: '10.0.0.12',
+            port: 80,
+            weight: 3,
+            forwarding: 'dr',
+            via: { interface: 'eth0', mac: '02:00:00:00:00:12' },
+          },
+        ],
+      },
+    ]);
+    // The VIP is on no interface: the route to it picks eth0.
+    assert.deepEqual(requests[0]?.interfaces, ['eth0']);
+    assert.equal(requests[0]?.kind, 'xdp');
+    assert.equal(requests[0]?.tunnel, undefined);
+    await service.close();
+    assert.equal(plane.lifecycle, 'destroyed');
+    assert.equal(host.closed, true);
+  });
+
+  it('reads addresses once at start and never during writes', async () => {
+    const { service, host } = await run(DR);
+    assert.equal(host.asked.filter((q) => q === 'addresses').length, 1);
+    await service.close();
+  });
+
+  it('attaches NAT services to the reals side too, and TUN gets its source from an attached interface', async () => {
+    const yaml = `virtualServers:
+  - address: 10.0.0.100
+    port: 80
+    scheduler: wrr
+    lbKind: NAT
+    realServers:
+      - address: 192.168.1.21
+        port: 8080
+  - address: 10.0.0.101
+    port: 80
+    scheduler: mh
+    lbKind: TUN
+    realServers:
+      - address: 10.0.0.11
+`;
+    const { service, plane, requests } = await run(yaml);
+    assert.deepEqual(requests[0]?.interfaces, ['eth0', 'eth1']);
+    assert.deepEqual(requests[0]?.tunnel, { sourceV4: '10.0.0.1' });
+    const nat = plane.services().find((s) => s.service.vip === '10.0.0.100');
+    assert.deepEqual(
+      nat?.reals.map((r) => `${r.address}:${r.port}/${r.forwarding}`),
+      ['192.168.1.21:8080/nat'],
+    );
+    await service.close();
+  });
+
+  it('under dataPlane auto leaves out what no data plane runs and runs the rest', async () => {
+    const yaml = `${DR}  - address: 10.0.0.102
+    port: 80
+    scheduler: wlc
+    lbKind: DR
+    realServers:
+      - address: 10.0.0.11
+`;
+    const { service, plane } = await run(yaml);
+    assert.deepEqual(
+      plane.services().map((s) => s.service.vip),
+      ['10.0.0.100'],
+    );
+    assert.deepEqual(
+      service.virtualServerStates().map((s) => s.name),
+      ['TCP 10.0.0.100:80'],
+    );
+    await service.close();
+  });
+
+  it('opens neither host nor data plane when no virtual server can run', async () => {
+    const onlyWlc = `virtualServers:
+  - address: 10.0.0.102
+    port: 80
+    scheduler: wlc
+    realServers:
+      - address: 10.0.0.11
+`;
+    const none = await run(onlyWlc);
+    assert.equal(none.requests.length, 0);
+    await none.service.close();
+    assert.equal(none.host.asked.length, 0, 'the host was not even opened');
+  });
+});

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { bpfObjectPath } from '../../src/bpf/index.js';
+import * as abi from '../../src/dataplane/abi.js';
+import { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
+import { hasCode } from '../../src/errors.js';
+import { MemoryHostNetwork } from '../../src/netlink/testing/memory-host-network.js';
+import { real, testPlane } from './support/harness.js';
+
+const WEB = { vip: '10.41.0.1', port: 80, protocol: 'tcp', scheduler: 'rr' } as const;
+
+describe('the lb program as a typed skeleton', () => {
+  it('refuses an object whose rodata does not match, naming the variable', async () => {
+    await assert.rejects(
+      XdpDataPlane.open({
+        instance: 'skeleton-test',
+        pin: false,
+        objectPath: bpfObjectPath('baseline'),
+      }),
+      (err: Error) =>
+        hasCode(err, 'DATAPLANE_ABI_MISMATCH') &&
+        /rodata variable lb_malformed_verdict/.test(err.message),
+    );
+  });
+
+  it('takes egress links from the directory it is given, with no netlink lookup per write', async (t) => {
+    const directory = new MemoryHostNetwork();
+    // Index 1 is the loopback of every namespace; the name is the directory's own.
+    directory.addLink('uplink', '02:00:00:00:41:00', 1);
+    const plane = await testPlane(t, { links: directory });
+    await plane.setService(WEB, [
+      {
+        ...real('10.41.0.10', '02:00:00:00:41:10'),
+        via: { interface: 'uplink', mac: '02:00:00:00:41:10' },
+      },
+    ]);
+    const written = [...plane.map('reals').entries()]
+      .map(([, v]) => abi.real.decode(v))
+      .find((r) => (r.flags & abi.REAL_F_ACTIVE) !== 0);
+    assert.equal(written?.ifindex, 1);
+    assert.equal(written?.src_mac, '02:00:00:00:41:00');
+    await assert.rejects(
+      plane.setService(WEB, [
+        {
+          ...real('10.41.0.10', '02:00:00:00:41:10'),
+          via: { interface: 'gone0', mac: '02:00:00:00:41:10' },
+        },
+      ]),
+      (err: Error) => hasCode(err, 'DATAPLANE_NO_SUCH_INTERFACE') && /gone0/.test(err.message),
+    );
+  });
+});
