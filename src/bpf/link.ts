@@ -4,7 +4,7 @@ import { type NativeBpfLink, type NativeLinkInfo, native } from './native.js';
 import type { BpfProgram } from './program.js';
 
 export type XdpMode = 'native' | 'generic';
-export type LinkInfo = Readonly<NativeLinkInfo>;
+export type BpfLinkInfo = Readonly<NativeLinkInfo>;
 
 /**
  * A bpf_link: an attachment owned by one file descriptor. Closing an unpinned
@@ -31,7 +31,7 @@ export class BpfLink {
     return this.pinnedAt;
   }
 
-  info(): LinkInfo {
+  info(): BpfLinkInfo {
     return this.handle.info();
   }
 
