@@ -1,5 +1,4 @@
 import type { Logger } from '../log.js';
-import type { LinkStateSource } from '../vrrp/io.js';
 import type { LinkDirectory } from './host-network.js';
 import { type LinkInfo, type RouteNetlink, watchLinks } from './rtnetlink.js';
 
@@ -12,9 +11,10 @@ function linkIsUp(link: LinkInfo | undefined): boolean {
  * The current links of this namespace, kept up to date by RTM_NEWLINK /
  * RTM_DELLINK events: link state for `track_interface`, and the MAC and index
  * the network effects and the data plane need synchronously (no netlink
- * round trip in the middle of a write).
+ * round trip in the middle of a write). It has the shape of VRRP's
+ * LinkStateSource (isUp, watch) without the netlink layer depending on VRRP.
  */
-export class LinkTable implements LinkStateSource, LinkDirectory {
+export class LinkTable implements LinkDirectory {
   private readonly byName = new Map<string, LinkInfo>();
   private readonly listeners = new Map<string, Set<(up: boolean) => void>>();
   private readonly events: { close(): void };
