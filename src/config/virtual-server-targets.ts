@@ -4,7 +4,6 @@
  * expand through here, so a group `up` would refuse never validates.
  */
 import { isIPv4 } from 'node:net';
-import { formatEndpoint } from '../checkers/tcp-connect.js';
 import { addressToBytes, bytesToAddress, canonicalAddress } from '../net/address.js';
 import type {
   AddressFamily,
@@ -44,7 +43,7 @@ export function serviceTargets(
   if (out.length === 0) reject(`virtual_server_group ${t.group} has no addresses`);
   const seen = new Set<string>();
   for (const target of out) {
-    const key = formatEndpoint(target.address, target.port);
+    const key = `${target.address} port ${target.port}`;
     if (seen.has(key)) reject(`virtual_server_group ${t.group} lists ${key} twice`);
     seen.add(key);
   }

@@ -1,4 +1,4 @@
-import type { XdpAttachMode } from '../bpf/index.js';
+import type { XdpMode } from '../config/model.js';
 import type { DataPlane, DataPlaneKind, Timeouts } from '../dataplane/dataplane.js';
 import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
 import { LbctlError } from '../errors.js';
@@ -13,7 +13,7 @@ export interface DataPlaneRequest {
   readonly pinRoot: string;
   /** Where VIP (and NAT reply) traffic arrives. */
   readonly interfaces: readonly string[];
-  readonly attachMode: XdpAttachMode;
+  readonly attachMode: XdpMode;
   readonly timeouts: Timeouts;
   readonly maxServices: number;
   readonly maxReals: number;
