@@ -68,7 +68,10 @@ export function checkVirtualServer(
   const persistent = vs.persistenceTimeoutMs !== undefined;
   const granularity = vs.persistenceGranularity;
   for (const target of targets) {
-    const what = t.kind === 'address' ? `virtual server ${target.address}` : `${target.address}`;
+    const what =
+      t.kind === 'group'
+        ? `virtual_server_group ${t.group} address ${target.address}`
+        : `virtual server ${target.address}`;
     const port = servicePortViolation(target.port, persistent, what);
     if (port !== undefined) problem([targetField], port.message);
     if (granularity !== undefined) {

@@ -31,9 +31,13 @@ function configText(plane: string, scheduler: string, lbKind: string, protocol: 
   );
 }
 
-function validateVerdict(text: string): Verdict {
+function keepalivedVerdict(text: string): Verdict {
+  return validateVerdict(text, 'k.conf');
+}
+
+function validateVerdict(text: string, file = 'c.yaml'): Verdict {
   try {
-    const { warnings } = parseConfigText(text, 'c.yaml');
+    const { warnings } = parseConfigText(text, file);
     return warnings.some((w) => /lbctl up leaves this virtual server out/.test(w.message))
       ? 'left out'
       : 'runs';
@@ -43,11 +47,11 @@ function validateVerdict(text: string): Verdict {
   }
 }
 
-async function upVerdict(text: string): Promise<Verdict> {
+async function upVerdict(text: string, file = 'c.yaml'): Promise<Verdict> {
   // `up` loads the file too; a configuration validate refuses never reaches the service.
   let config: ReturnType<typeof parseConfigText>['config'];
   try {
-    config = parseConfigText(text, 'c.yaml').config;
+    config = parseConfigText(text, file).config;
   } catch (err) {
     if (err instanceof ConfigError) return 'refused';
     throw err;
@@ -71,7 +75,7 @@ async function upVerdict(text: string): Promise<Verdict> {
   }
   const applied = plane?.services() ?? [];
   await service.close();
-  return applied.length === 1 && applied[0]?.reals.length === 1 ? 'runs' : 'left out';
+  return applied.length > 0 && applied.every((s) => s.reals.length > 0) ? 'runs' : 'left out';
 }
 
 describe('lbctl validate and lbctl up agree', () => {
@@ -100,6 +104,72 @@ describe('lbctl validate and lbctl up agree', () => {
           }
         });
       }
+    }
+  }
+});
+
+/** Cases where the two used to disagree: group and all-ports rules, fwmark, NAT without a port. */
+const SHAPES: Record<string, string> = {
+  'a group address without a port and no persistence': `virtual_server_group g {
+    10.0.0.100
+}
+virtual_server group g {
+    lb_algo rr
+    lb_kind DR
+    real_server 10.0.0.11 80 { }
+}
+`,
+  'a persistent group address without a port': `virtual_server_group g {
+    10.0.0.100
+}
+virtual_server group g {
+    lb_algo sh
+    lb_kind DR
+    persistence_timeout 60
+    real_server 10.0.0.11 { }
+}
+`,
+  'a group range listing an address twice': `virtual_server_group g {
+    10.0.0.100 80
+    10.0.0.99-100 80
+}
+virtual_server group g {
+    lb_algo rr
+    lb_kind DR
+    real_server 10.0.0.11 80 { }
+}
+`,
+  'an all-ports NAT service': `virtual_server 10.0.0.100 0 {
+    lb_algo sh
+    lb_kind NAT
+    persistence_timeout 60
+    real_server 10.0.0.11 8080 { }
+}
+`,
+  'a fwmark service': `virtual_server fwmark 7 {
+    lb_algo rr
+    lb_kind DR
+    real_server 10.0.0.11 80 { }
+}
+`,
+  'a DR sorry server on another port': `virtual_server 10.0.0.100 80 {
+    lb_algo rr
+    lb_kind DR
+    sorry_server 10.0.0.12 8080
+    real_server 10.0.0.11 80 { }
+}
+`,
+};
+
+describe('lbctl validate and lbctl up agree on keepalived.conf shapes', () => {
+  for (const [what, conf] of Object.entries(SHAPES)) {
+    for (const plane of ['auto', 'xdp']) {
+      it(`${what}, dataPlane ${plane}`, async () => {
+        const text = `global_defs {\n    lbctl_data_plane ${plane}\n}\n${conf}`;
+        const validate = keepalivedVerdict(text);
+        const up = await upVerdict(text, 'k.conf');
+        assert.equal(up, validate);
+      });
     }
   }
 });
