@@ -1,7 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  BpfLink,
   type BpfMap,
   type BpfProgram,
   pinRoot as defaultPinRoot,
@@ -31,6 +30,7 @@ import { IdAllocator } from '../ids.js';
 import { kernelHz } from '../kernel-hz.js';
 import { ServiceTable, serviceTableSets } from '../service-table.js';
 import { validateService, validateTimeouts } from '../validate-service.js';
+import { removePins, XdpAttachments } from './attachments.js';
 import { XDP_CAPABILITIES } from './capabilities.js';
 import {
   encodeConfig,
@@ -106,14 +106,13 @@ export class XdpDataPlane implements DataPlane {
   private readonly realIds: IdAllocator;
   private timeouts: Timeouts;
   private closed = false;
-  private readonly attached: { ifname: string; mode: string }[] = [];
+  private readonly attachments: XdpAttachments;
   private readonly serviceTable: ServiceTable;
 
   private constructor(
     private readonly options: XdpDataPlaneOptions,
     readonly program: BpfProgram,
     private readonly maps: LbMaps,
-    private readonly links: BpfLink[],
     readonly pinDir: string | undefined,
     private readonly log: Logger,
     private readonly interfaces: LinkDirectory,
@@ -124,6 +123,13 @@ export class XdpDataPlane implements DataPlane {
     this.realIds = new IdAllocator('real', 1, options.maxReals ?? 4096);
     this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     this.serviceTable = new ServiceTable(maps.services);
+    this.attachments = new XdpAttachments(
+      program,
+      maps.txPorts,
+      pinDir,
+      options.attachMode ?? 'auto',
+      log,
+    );
   }
 
   /** Loads the program (reusing this instance's pinned maps if present) and attaches it. */
@@ -184,10 +190,10 @@ export class XdpDataPlane implements DataPlane {
         ownLinks = await LinkTable.open(netlink, log);
         links = ownLinks;
       }
-      plane = new XdpDataPlane(options, program, maps, [], pinDir, log, links, owned);
+      plane = new XdpDataPlane(options, program, maps, pinDir, log, links, owned);
       plane.adoptPinnedState();
       await plane.writeConfig();
-      for (const ifname of options.interfaces ?? []) plane.attach(ifname);
+      for (const ifname of options.interfaces ?? []) plane.attachments.attach(ifname);
       return plane;
     } catch (err) {
       if (plane !== undefined) await plane.close();
@@ -202,7 +208,7 @@ export class XdpDataPlane implements DataPlane {
 
   /** The XDP mode each attachment got (native or generic). */
   linkModes(): Record<string, string> {
-    return Object.fromEntries(this.attached.map(({ ifname, mode }) => [ifname, mode]));
+    return this.attachments.linkModes();
   }
 
   /** A map of this instance, for inspection (bpftool-like views, tests). */
@@ -346,7 +352,7 @@ export class XdpDataPlane implements DataPlane {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const link of this.links) link.close();
+    this.attachments.close();
     for (const m of Object.values(this.maps)) m.close();
     this.program.close();
     this.ownLinks?.close();
@@ -354,42 +360,10 @@ export class XdpDataPlane implements DataPlane {
 
   /** Detaches from every interface and removes this instance's pins. */
   async destroy(): Promise<void> {
-    for (const link of this.links) {
-      try {
-        link.detach();
-      } catch {
-        // Already gone with its interface.
-      }
-    }
+    this.attachments.detachAll();
     await this.close();
-    if (this.pinDir !== undefined) removePinDir(this.pinDir);
+    if (this.pinDir !== undefined) removePins(this.pinDir);
     this.log.info(this.pinDir === undefined ? 'XDP detached' : 'XDP detached and pins removed');
-  }
-
-  private attach(ifname: string): void {
-    const pinPath = this.pinDir === undefined ? undefined : join(this.pinDir, `link_${ifname}`);
-    if (pinPath !== undefined && existsSync(pinPath)) {
-      const pinned = BpfLink.openPinned(pinPath);
-      try {
-        pinned.update(this.program);
-        this.links.push(pinned);
-        this.attached.push({ ifname, mode: 'pinned' });
-        this.log.info({ ifname }, 'took over pinned XDP link');
-        return;
-      } catch (err) {
-        // The interface went away with the old attachment: start afresh.
-        pinned.close();
-        unlinkSync(pinPath);
-        this.log.warn({ ifname, err }, 'pinned XDP link unusable; attaching anew');
-      }
-    }
-    const link = this.program.attachXdp(ifname, { mode: this.options.attachMode ?? 'auto' });
-    if (pinPath !== undefined) link.pin(pinPath);
-    this.links.push(link);
-    this.attached.push({ ifname, mode: link.mode ?? 'unknown' });
-    const { ifindex = 0 } = link.info();
-    this.maps.txPorts.update(u32Key(ifindex), u32Key(ifindex));
-    this.log.info({ ifname, mode: link.mode }, 'XDP attached');
   }
 
   private async writeConfig(): Promise<void> {
@@ -512,10 +486,4 @@ function sameForwarding(
     previous.link?.index === link?.index &&
     previous.link?.mac === link?.mac
   );
-}
-
-function removePinDir(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const name of readdirSync(dir)) unlinkSync(join(dir, name));
-  rmdirSync(dir);
 }
