@@ -11,6 +11,8 @@ export interface DataPlaneCapabilities {
   /** How logs and errors name it, e.g. "the XDP data plane". */
   readonly title: string;
   readonly schedulers: ReadonlySet<Scheduler>;
+  /** Schedulers that can also hash the client's port (ipvsadm sh-port, mh-port). */
+  readonly sourcePortHashing: ReadonlySet<Scheduler>;
   readonly forwarding: ReadonlySet<Forwarding>;
   readonly protocols: ReadonlySet<Protocol>;
   /** Firewall-mark services (keepalived `virtual_server fwmark N`). */
@@ -27,6 +29,8 @@ export interface DataPlaneCapabilities {
 export interface ServiceNeeds {
   readonly protocol: Protocol;
   readonly scheduler: Scheduler;
+  /** The scheduler also hashes the client's port (sh-port, mh-port). */
+  readonly hashSourcePort?: boolean;
   /** Forwarding methods of its reals and sorry server. */
   readonly forwarding: ReadonlySet<Forwarding>;
   readonly fwmark: boolean;
@@ -61,6 +65,12 @@ export function missingCapabilities(
       message: `scheduler ${needs.scheduler} ${capabilities.schedulerGap} (it does ${list(capabilities.schedulers)})`,
     });
   }
+  if (needs.hashSourcePort === true && !capabilities.sourcePortHashing.has(needs.scheduler)) {
+    out.push({
+      field: 'scheduler',
+      message: `scheduler ${needs.scheduler} cannot hash the source port (it can for ${list(capabilities.sourcePortHashing) || 'none'})`,
+    });
+  }
   for (const method of needs.forwarding) {
     if (!capabilities.forwarding.has(method)) {
       out.push({
@@ -88,4 +98,25 @@ export function missingCapabilities(
     });
   }
   return out;
+}
+
+/**
+ * The capabilities as the Markdown table docs/data-plane.md shows; a test
+ * keeps the page equal to this, so the docs derive from the declaration too.
+ */
+export function capabilitiesTable(capabilities: DataPlaneCapabilities): string {
+  const list = (set: ReadonlySet<string>, upper = false) =>
+    [...set].map((s) => (upper ? s.toUpperCase() : s)).join(', ') || 'none';
+  const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+  return [
+    `| ${capabilities.title} | |`,
+    '| --- | --- |',
+    `| schedulers | ${list(capabilities.schedulers)} |`,
+    `| source-port hashing (sh-port, mh-port) | ${list(capabilities.sourcePortHashing)} |`,
+    `| forwarding methods | ${list(capabilities.forwarding, true)} |`,
+    `| protocols | ${list(capabilities.protocols, true)} |`,
+    `| fwmark services | ${yesNo(capabilities.fwmark)} |`,
+    `| NAT on all-ports (port 0) services | ${yesNo(capabilities.natAllPorts)} |`,
+    `| reals per service | at most ${capabilities.maxRealsPerService} |`,
+  ].join('\n');
 }

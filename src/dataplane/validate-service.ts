@@ -36,6 +36,7 @@ export function validateService(
   const missing = missingCapabilities(capabilities, {
     protocol: spec.protocol,
     scheduler: spec.scheduler,
+    ...(spec.hashSourcePort === true ? { hashSourcePort: true } : {}),
     forwarding: new Set(reals.map((r) => r.forwarding)),
     fwmark: false,
     allPorts: spec.port === 0,

@@ -14,6 +14,9 @@ export const XDP_CAPABILITIES: DataPlaneCapabilities = Object.freeze({
   kind: 'xdp',
   title: 'the XDP data plane',
   schedulers: keys<Scheduler>(abi.SCHED),
+  // LB_SVC_F_HASH_PORT: the program hashes the source port into any flow hash; keepalived
+  // offers the flag for these two (sh-port, mh-port).
+  sourcePortHashing: new Set<Scheduler>(['sh', 'mh']),
   forwarding: keys<Forwarding>(abi.FWD),
   protocols: keys<Protocol>(abi.PROTO),
   fwmark: false,
