@@ -44,6 +44,11 @@ const EMPTY_REPORT: ApplyReport = { set: 0, removed: 0, unchanged: 0, failed: 0 
  * applies atomically. Passes never overlap; changes arriving during a pass
  * are coalesced into the next. A failed write is logged and retried later
  * with backoff, so one bad real never takes the daemon down.
+ *
+ * Everything that changes the data plane at runtime goes through `set`: a
+ * reloaded configuration is one `set` per virtual server (an empty list for
+ * one that left), and a new weight for a real is its owner's services
+ * published again with that weight; only the difference is written.
  */
 export class Reconciler {
   private readonly plane: DataPlane;
