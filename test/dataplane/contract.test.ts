@@ -29,7 +29,8 @@ function observe(plane: DataPlane): string[] {
     .map(
       ({ service, reals }) =>
         `${service.protocol} ${service.vip}:${service.port} ${service.scheduler}` +
-        `${service.persistence ? ` p${service.persistence.timeoutS}` : ''} ` +
+        `${service.persistence ? ` p${service.persistence.timeoutS}` : ''}` +
+        `${service.persistence?.prefixLength !== undefined ? `/${service.persistence.prefixLength}` : ''} ` +
         reals
           .map((r) => `${r.address}:${r.port}*${r.weight}/${r.forwarding}`)
           .sort()
@@ -83,6 +84,29 @@ const CASES: Case[] = [
         real('10.0.0.11', 1, { port: 0 }),
       ]),
     expect: ['tcp 10.0.0.100:0 sh p300 10.0.0.11:0*1/dr'],
+  },
+  {
+    name: 'persistence with a granularity',
+    run: (p) =>
+      p.setService({ ...WEB, scheduler: 'mh', persistence: { timeoutS: 60, prefixLength: 24 } }, [
+        real('10.0.0.11'),
+      ]),
+    expect: ['tcp 10.0.0.100:80 mh p60/24 10.0.0.11:80*1/dr'],
+  },
+  {
+    name: 'NAT translates to the real port, TUN keeps the service port',
+    run: async (p) => {
+      await p.setService(WEB, [
+        real('10.0.0.11', 1, { forwarding: 'nat', port: 8080 }),
+        real('10.0.0.12', 1, { forwarding: 'tun' }),
+      ]);
+    },
+    expect: ['tcp 10.0.0.100:80 wrr 10.0.0.11:8080*1/nat,10.0.0.12:80*1/tun'],
+  },
+  {
+    name: 'DR cannot mix address families',
+    run: (p) => p.setService(WEB, [real('2001:db8::11')]),
+    expect: { code: 'DATAPLANE_INVALID_SERVICE' },
   },
   {
     name: 'an all-ports service without persistence is refused',
