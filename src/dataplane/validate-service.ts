@@ -6,7 +6,7 @@
 import { LbctlError } from '../errors.js';
 import { ipFamily } from '../net/address.js';
 import { type DataPlaneCapabilities, missingCapabilities } from './capabilities.js';
-import { type RealSpec, type ServiceSpec, serviceName } from './dataplane.js';
+import { type RealSpec, type ServiceKey, type ServiceSpec, serviceName } from './dataplane.js';
 import { type Family, realViolations, servicePortViolation } from './service-rules.js';
 
 const family = (address: string, what: string): Family => {
@@ -93,4 +93,20 @@ export function validateTimeouts(timeouts: Readonly<Record<string, number>>): vo
       );
     }
   }
+}
+
+/** The applied service `found` for `key`, or the error every data plane gives for a missing one. */
+export function requireApplied<T>(found: T | undefined, key: ServiceKey, action: string): T {
+  if (found === undefined) {
+    throw new LbctlError(
+      'DATAPLANE_NO_SUCH_SERVICE',
+      `Cannot ${action}: service ${serviceName(key)} is not configured`,
+    );
+  }
+  return found;
+}
+
+/** The error every data plane gives when used after close. */
+export function requireOpen(open: boolean): void {
+  if (!open) throw new LbctlError('DATAPLANE_CLOSED', 'Cannot use the data plane: it is closed');
 }

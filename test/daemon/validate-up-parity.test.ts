@@ -7,19 +7,15 @@ import { VirtualServerService } from '../../src/daemon/virtual-server-service.js
 import { SCHEDULERS } from '../../src/dataplane/dataplane.js';
 import { MemoryDataPlane } from '../../src/dataplane/testing/memory-data-plane.js';
 import { silentLogger } from '../../src/log.js';
-import { MemoryHostNetwork } from '../../src/netlink/testing/memory-host-network.js';
 import { FakeClock } from '../../src/time/fake-clock.js';
+import { directorHost } from './support/director-host.js';
 
 type Verdict = 'runs' | 'left out' | 'refused';
 
-/** A director with the VIP and a real on eth0; the real answers ARP. */
-function host(): MemoryHostNetwork {
-  const h = new MemoryHostNetwork();
-  h.addLink('lo', '00:00:00:00:00:00');
-  h.addLink('eth0', '02:00:00:00:00:01');
-  h.addAddress('eth0', '10.0.0.1/24');
+/** The test director, holding the VIP on eth0. */
+function host() {
+  const h = directorHost();
   h.addAddress('eth0', '10.0.0.100/32');
-  h.answering.set('10.0.0.11', '02:00:00:00:00:11');
   return h;
 }
 

@@ -5,23 +5,10 @@ import type { DataPlaneFactory, DataPlaneRequest } from '../../src/daemon/data-p
 import { VirtualServerService } from '../../src/daemon/virtual-server-service.js';
 import { MemoryDataPlane } from '../../src/dataplane/testing/memory-data-plane.js';
 import { silentLogger } from '../../src/log.js';
-import { MemoryHostNetwork } from '../../src/netlink/testing/memory-host-network.js';
 import { FakeClock } from '../../src/time/fake-clock.js';
+import { directorHost } from './support/director-host.js';
 
-/** Director: eth0 toward clients (VIPs), eth1 toward the reals' NAT network. */
-function director(): MemoryHostNetwork {
-  const h = new MemoryHostNetwork();
-  h.addLink('lo', '00:00:00:00:00:00');
-  h.addLink('eth0', '02:00:00:00:00:01');
-  h.addLink('eth1', '02:00:00:00:00:02');
-  h.addAddress('eth0', '10.0.0.1/24');
-  h.addAddress('eth1', '192.168.1.1/24');
-  for (const n of [11, 12]) h.answering.set(`10.0.0.${n}`, `02:00:00:00:00:${n}`);
-  h.answering.set('192.168.1.21', '02:00:00:00:01:21');
-  return h;
-}
-
-async function run(yaml: string, host = director()) {
+async function run(yaml: string, host = directorHost()) {
   const config = parseConfigText(yaml, 'c.yaml').config;
   const requests: DataPlaneRequest[] = [];
   const plane = new MemoryDataPlane();

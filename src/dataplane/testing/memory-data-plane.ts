@@ -10,7 +10,12 @@ import {
   serviceName,
   type Timeouts,
 } from '../dataplane.js';
-import { validateService, validateTimeouts } from '../validate-service.js';
+import {
+  requireApplied,
+  requireOpen,
+  validateService,
+  validateTimeouts,
+} from '../validate-service.js';
 import { XDP_CAPABILITIES } from '../xdp/capabilities.js';
 
 const key = (k: ServiceKey) => `${k.protocol}|${k.vip}|${k.port}`;
@@ -118,18 +123,10 @@ export class MemoryDataPlane implements DataPlane {
 
   private requireService(k: ServiceKey, action: string) {
     this.requireOpen();
-    const applied = this.applied.get(key(k));
-    if (applied === undefined) {
-      throw new LbctlError(
-        'DATAPLANE_NO_SUCH_SERVICE',
-        `Cannot ${action}: service ${serviceName(k)} is not configured`,
-      );
-    }
-    return applied;
+    return requireApplied(this.applied.get(key(k)), k, action);
   }
 
   private requireOpen(): void {
-    if (this.state !== 'open')
-      throw new LbctlError('DATAPLANE_CLOSED', 'Cannot use the data plane: it is closed');
+    requireOpen(this.state === 'open');
   }
 }

@@ -29,7 +29,12 @@ import {
 import { IdAllocator } from '../ids.js';
 import { kernelHz } from '../kernel-hz.js';
 import { ServiceTable, serviceTableSets } from '../service-table.js';
-import { validateService, validateTimeouts } from '../validate-service.js';
+import {
+  requireApplied,
+  requireOpen,
+  validateService,
+  validateTimeouts,
+} from '../validate-service.js';
 import { removePins, XdpAttachments } from './attachments.js';
 import { XDP_CAPABILITIES } from './capabilities.js';
 import {
@@ -458,19 +463,11 @@ export class XdpDataPlane implements DataPlane {
 
   private requireService(key: ServiceKey, action: string): AppliedService {
     this.requireOpen();
-    const applied = this.services_.get(serviceKeyString(key));
-    if (applied === undefined) {
-      throw new LbctlError(
-        'DATAPLANE_NO_SUCH_SERVICE',
-        `Cannot ${action}: service ${serviceName(key)} is not configured`,
-      );
-    }
-    return applied;
+    return requireApplied(this.services_.get(serviceKeyString(key)), key, action);
   }
 
   private requireOpen(): void {
-    if (this.closed)
-      throw new LbctlError('DATAPLANE_CLOSED', 'Cannot use the data plane: it is closed');
+    requireOpen(!this.closed);
   }
 }
 
