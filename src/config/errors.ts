@@ -42,13 +42,39 @@ export class IssueList {
   readonly errors: ConfigIssue[] = [];
   readonly warnings: ConfigWarning[] = [];
 
+  /**
+   * At most `limit` errors and as many warnings are kept (a hostile or broken
+   * file can produce one per line); the last kept one says that more follow.
+   */
+  constructor(private readonly limit = MAX_ISSUES) {}
+
   error(at: SourcePosition, message: string): void {
-    this.errors.push({ file: at.file, line: at.line, column: at.column, message });
+    add(this.errors, at, message, this.limit, 'errors');
   }
 
   warn(at: SourcePosition, message: string): void {
-    this.warnings.push({ file: at.file, line: at.line, column: at.column, message });
+    add(this.warnings, at, message, this.limit, 'warnings');
   }
+}
+
+/** Problems kept per kind; an operator fixes the first ones and reruns. */
+export const MAX_ISSUES = 1000;
+
+function add(
+  list: ConfigIssue[],
+  at: SourcePosition,
+  message: string,
+  limit: number,
+  kind: string,
+): void {
+  if (list.length > limit) return;
+  list.push({
+    file: at.file,
+    line: at.line,
+    column: at.column,
+    message:
+      list.length === limit ? `too many ${kind}; the ones from here on are not reported` : message,
+  });
 }
 
 /** Sorts issues by file, line and column so reports read top to bottom. */

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
+import { DEFAULT_READ_LIMITS, readConfigFile } from './config-file.js';
 import {
   ConfigError,
   type ConfigWarning,
@@ -16,6 +16,7 @@ import type { Config } from './model.js';
 import { resolveConfig } from './resolve.js';
 import { configDocumentSchema } from './schema.js';
 import { checkConfig } from './semantic-checks.js';
+import { findExcessiveNesting, MAX_YAML_DEPTH } from './yaml/nesting-depth.js';
 import { parseYaml, readSimpleYaml } from './yaml/parse-yaml.js';
 
 export type ConfigFormat = 'yaml' | 'keepalived';
@@ -31,6 +32,12 @@ export interface LoadOptions extends LexOptions {
    * `validate` does not, since a file may be checked on another machine.
    */
   readonly existingInterfaces?: Iterable<string>;
+  /**
+   * Refuse a configuration with no VRRP instance and no virtual server:
+   * `validate` and `up` ask for this, since a daemon with nothing to run
+   * would only look as if it worked.
+   */
+  readonly requireWork?: boolean;
 }
 
 export interface LoadResult {
@@ -180,12 +187,21 @@ export function parseConfigText(
   const format = options.format ?? detectFormat(text, fileName);
   let config: Config | undefined;
   if (format === 'yaml') {
+    const tooDeep = findExcessiveNesting(text);
+    if (tooDeep !== undefined) {
+      throw new ConfigError([
+        {
+          ...positionOf(text, tooDeep, fileName),
+          message: `YAML nests deeper than ${MAX_YAML_DEPTH} levels`,
+        },
+      ]);
+    }
     // Most configurations are valid and simple: accept them without positions,
     // which are only worth their cost when there is something to report.
     const simple = readSimpleYaml(text);
     const checked = simple && validate(simple.data, options);
     if (checked?.config !== undefined && checked.findings.length === 0)
-      return { config: checked.config, warnings: [], format };
+      return { config: requireWork(checked.config, fileName, options), warnings: [], format };
     const yaml = parseYaml(text, fileName, issues);
     if (issues.errors.length === 0) {
       // Findings on the simple reading stand when positions come from the same parser.
@@ -222,19 +238,55 @@ export function parseConfigText(
   if (issues.errors.length > 0 || config === undefined) {
     throw new ConfigError(sortIssues(issues.errors));
   }
-  return { config, warnings: sortIssues(issues.warnings), format };
+  return {
+    config: requireWork(config, fileName, options),
+    warnings: sortIssues(issues.warnings),
+    format,
+  };
+}
+
+/** The configuration, unless it must have something to run and has not. */
+function requireWork(config: Config, fileName: string, options: LoadOptions): Config {
+  if (
+    options.requireWork === true &&
+    config.vrrpInstances.length === 0 &&
+    config.virtualServers.length === 0
+  ) {
+    throw new ConfigError([
+      {
+        file: fileName,
+        line: 1,
+        column: 1,
+        message:
+          'the configuration defines no VRRP instance and no virtual server: there is nothing to run',
+      },
+    ]);
+  }
+  return config;
+}
+
+/** Line and column (1-based) of a character offset. */
+function positionOf(text: string, offset: number, file: string): SourcePosition {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { file, line, column: offset - lineStart + 1 };
 }
 
 /** Reads and parses a configuration file of either format (see parseConfigText). */
 export function loadConfig(path: string, options: LoadOptions = {}): LoadResult {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+  const limit = (options.readLimits ?? DEFAULT_READ_LIMITS).maxTotalBytes;
+  const read = readConfigFile(path, limit);
+  if ('error' in read) {
+    const reason = read.tooLarge
+      ? `configuration files may total at most ${limit} bytes`
+      : read.error;
     throw new ConfigError([
-      { file: path, line: 1, column: 1, message: `Cannot read configuration: ${code}` },
+      { file: path, line: 1, column: 1, message: `Cannot read configuration: ${reason}` },
     ]);
   }
-  return parseConfigText(text, path, options);
+  return parseConfigText(read.text, path, options);
 }

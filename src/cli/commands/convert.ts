@@ -1,6 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
+import { DEFAULT_READ_LIMITS, readConfigFile } from '../../config/config-file.js';
 import { ConfigError, formatIssue, IssueList } from '../../config/errors.js';
 import { detectFormat, parseConfigText, readKeepalived } from '../../config/load.js';
 import { documentToYaml } from '../../config/to-yaml.js';
@@ -17,15 +18,13 @@ export interface ConvertOptions {
  * be valid: nothing is written when it is not. Returns the exit code.
  */
 export function runConvert(file: string, options: ConvertOptions, out: CommandOutput): number {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    out.stderr(
-      `error: Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`,
-    );
+  const read = readConfigFile(file, DEFAULT_READ_LIMITS.maxTotalBytes);
+  if ('error' in read) {
+    const reason = read.tooLarge ? 'the file is too large' : read.error;
+    out.stderr(`error: Cannot read ${file}: ${reason}\n`);
     return 1;
   }
+  const text = read.text;
   if (detectFormat(text, file) === 'yaml') {
     out.stderr(`error: Cannot convert ${file}: it is already an lbctl YAML configuration\n`);
     return 2;

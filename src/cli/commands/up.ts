@@ -26,6 +26,7 @@ export function registerUpCommand(program: Command): void {
       const { config, warnings } = loadConfig(file, {
         strict: options.strict === true,
         existingInterfaces: links.map((link) => link.name),
+        requireWork: true,
       });
       for (const w of warnings) logger.warn({ file: w.file, line: w.line }, w.message);
       const lock = InstanceLock.acquire(config.global.instanceName, options.runDir);

@@ -24,6 +24,7 @@ export interface ValidateOptions {
 export function runValidate(file: string, options: ValidateOptions, out: CommandOutput): number {
   try {
     const { config, warnings, format } = loadConfig(file, {
+      requireWork: true,
       ...(options.strict !== undefined && { strict: options.strict }),
       ...(options.configId !== undefined && { configId: options.configId }),
     });

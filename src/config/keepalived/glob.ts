@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
 const WILDCARD = /[*?[]/;
@@ -77,8 +77,10 @@ export function expandGlob(pattern: string, baseDir: string): string[] {
   for (const expanded of expandBraces(pattern)) {
     const absolute = isAbsolute(expanded) ? expanded : resolve(baseDir, expanded);
     if (!WILDCARD.test(absolute)) {
+      // lstat: a symbolic link that loops or dangles is still matched, so the
+      // caller reports what is wrong with it rather than "no such file".
       try {
-        statSync(absolute);
+        lstatSync(absolute);
         results.add(absolute);
       } catch {
         // Missing paths are simply not matched; the caller decides if that is an error.
@@ -104,7 +106,7 @@ export function expandGlob(pattern: string, baseDir: string): string[] {
     }
     for (const path of current) {
       try {
-        statSync(path);
+        lstatSync(path);
         results.add(path);
       } catch {
         // Literal segments after a wildcard may not exist.

@@ -1,6 +1,7 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, relative } from 'node:path';
+import { describeErrno, describeFileType, ReadBudget, type ReadLimits } from '../config-file.js';
 import type { IssueList, SourcePosition } from '../errors.js';
 import { expandGlob, hasWildcard } from './glob.js';
 
@@ -23,6 +24,8 @@ export interface LexOptions {
   readonly configId?: string;
   /** Include depth guard against runaway recursion. */
   readonly maxIncludeDepth?: number;
+  /** Bytes and files one load may read (main file and includes). */
+  readonly readLimits?: ReadLimits;
 }
 
 const INCLUDE_KEYWORDS = new Set([
@@ -35,6 +38,15 @@ const INCLUDE_KEYWORDS = new Set([
 ]);
 const DEFINITION = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 const MAX_SUBSTITUTION_DEPTH = 32;
+/** No line may grow past this by substitution (keepalived's own line buffer is far smaller). */
+export const MAX_EXPANDED_LINE = 64 * 1024;
+/**
+ * Text substitution may add in total: a fixed allowance plus a multiple of
+ * the input, so definitions that multiply at each level (a 600-byte file
+ * expanding to gigabytes) stop at a size proportional to what was read.
+ */
+const EXPANSION_ALLOWANCE = 1024 * 1024;
+const EXPANSION_FACTOR = 16;
 const NON_SPACE = /\S/;
 
 interface Definition {
@@ -65,6 +77,11 @@ export class KeepalivedLexer {
   /** Tokens of the line being read, handed on once the line is complete. */
   private readonly lineTokens: Token[] = [];
   private lastToken: Token | undefined;
+  private readonly budget: ReadBudget;
+  /** Characters read, and characters substitution produced, in this load. */
+  private inputChars = 0;
+  private expandedChars = 0;
+  private expansionExhausted = false;
 
   constructor(
     private readonly issues: IssueList,
@@ -73,10 +90,20 @@ export class KeepalivedLexer {
   ) {
     this.configId = options.configId ?? hostname().split('.')[0] ?? '';
     this.maxIncludeDepth = options.maxIncludeDepth ?? 32;
+    this.budget = new ReadBudget(options.readLimits);
   }
 
   /** Lexes `text` as the content of `file` (used for the main file and for includes). */
   lexText(text: string, file: string, includeStack: readonly string[] = []): void {
+    this.inputChars += text.length;
+    if (includeStack.length === 0) {
+      // The main file (includes are counted as they are read).
+      const over = this.budget.account(Buffer.byteLength(text));
+      if (over !== undefined) {
+        this.issues.error({ file, line: 1, column: 1 }, `Cannot read configuration: ${over}`);
+        return;
+      }
+    }
     // Lines are taken one at a time rather than split up front, so each can be
     // collected as soon as it is tokenized (large files have 100,000s of lines).
     let offset = 0;
@@ -151,7 +178,9 @@ export class KeepalivedLexer {
       return;
     }
 
-    const substituted = text.includes('$') ? this.substitute(text, src, column) : [text];
+    const substituted = text.includes('$')
+      ? this.substitute(text, src, column + text.indexOf('$'))
+      : [text];
     if (substituted === undefined) return;
     if (substituted.length !== 1 || substituted[0] !== text) {
       if (depth > MAX_SUBSTITUTION_DEPTH) {
@@ -221,8 +250,16 @@ export class KeepalivedLexer {
           return def.lines.join('\n');
         },
       );
-      if (multi !== undefined || next.includes('\n')) return next.split('\n');
       if (next === result) return [result];
+      if (next.length > MAX_EXPANDED_LINE) {
+        this.issues.error(
+          { file: src.file, line: src.line, column },
+          `parameter substitution makes this line longer than ${MAX_EXPANDED_LINE} characters (do definitions multiply each other?)`,
+        );
+        return undefined;
+      }
+      if (!this.chargeExpansion(next.length, src, column)) return undefined;
+      if (multi !== undefined || next.includes('\n')) return next.split('\n');
       result = next;
     }
     this.issues.error(
@@ -230,6 +267,20 @@ export class KeepalivedLexer {
       'parameter substitution nests too deeply (is a definition recursive?)',
     );
     return undefined;
+  }
+
+  /** Counts substituted text against the load's expansion budget; false once it is spent. */
+  private chargeExpansion(chars: number, src: SourceLine, column: number): boolean {
+    if (this.expansionExhausted) return false;
+    this.expandedChars += chars;
+    const limit = EXPANSION_ALLOWANCE + EXPANSION_FACTOR * this.inputChars;
+    if (this.expandedChars <= limit) return true;
+    this.expansionExhausted = true;
+    this.issues.error(
+      { file: src.file, line: src.line, column },
+      `parameter substitution expands the configuration past ${limit} characters (do definitions multiply each other?)`,
+    );
+    return false;
   }
 
   private predefined(name: string, file: string): string | undefined {
@@ -257,22 +308,45 @@ export class KeepalivedLexer {
       return;
     }
     const matches = expandGlob(pattern, dirname(at.file));
+    const wildcard = hasWildcard(pattern);
     if (matches.length === 0) {
-      if (hasWildcard(pattern))
-        this.issues.warn(at, `include pattern '${pattern}' matches no files`);
+      if (wildcard) this.issues.warn(at, `include pattern '${pattern}' matches no files`);
       else this.issues.error(at, `Cannot include '${pattern}': no such file`);
       return;
     }
+    // Only regular files are read; a glob may pass over directories. Anything
+    // else (devices, pipes, sockets) refuses the whole include before reading.
+    const files: string[] = [];
+    const refused: string[] = [];
     for (const path of matches) {
-      let real: string;
-      let text: string;
       try {
-        real = realpathSync(path);
-        text = readFileSync(path, 'utf8');
+        const stats = statSync(path);
+        if (stats.isFile()) files.push(path);
+        else if (!(wildcard && stats.isDirectory()))
+          refused.push(`${path} is ${describeFileType(stats)}`);
       } catch (err) {
         this.issues.error(
           at,
-          `Cannot include '${path}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+          `Cannot include '${path}': ${describeErrno((err as NodeJS.ErrnoException).code)}`,
+        );
+      }
+    }
+    if (refused.length > 0) {
+      const more = refused.length > 3 ? ` and ${refused.length - 3} more` : '';
+      this.issues.error(
+        at,
+        `Cannot include '${pattern}': only regular files can be included (${refused.slice(0, 3).join(', ')}${more})`,
+      );
+      return;
+    }
+    for (const path of files) {
+      let real: string;
+      try {
+        real = realpathSync(path);
+      } catch (err) {
+        this.issues.error(
+          at,
+          `Cannot include '${path}': ${describeErrno((err as NodeJS.ErrnoException).code)}`,
         );
         continue;
       }
@@ -284,7 +358,14 @@ export class KeepalivedLexer {
         this.issues.error(at, `include cycle: ${cycle}`);
         continue;
       }
-      this.lexText(text, path, [...stack, real]);
+      const read = this.budget.read(path);
+      if ('error' in read) {
+        this.issues.error(at, `Cannot include '${path}': ${read.error}`);
+        // Past a limit every further include would fail the same way.
+        if (read.limit) return;
+        continue;
+      }
+      this.lexText(read.text, path, [...stack, real]);
     }
   }
 

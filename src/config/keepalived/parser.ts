@@ -8,6 +8,9 @@ export interface Statement {
   readonly block?: readonly Statement[];
 }
 
+/** Deepest block nesting accepted; keepalived's own grammar needs five levels. */
+export const MAX_BLOCK_DEPTH = 100;
+
 /** Shared by every statement without arguments (most block openers). */
 const NO_ARGS: readonly Token[] = Object.freeze([]);
 
@@ -51,6 +54,8 @@ export class StatementParser {
       return;
     }
     if (tok.kind === 'open') {
+      if (this.blocks.length === MAX_BLOCK_DEPTH)
+        this.issues.error(tok, `blocks nest deeper than ${MAX_BLOCK_DEPTH} levels`);
       if (this.keyword !== undefined) {
         this.blocks.push({ owner: this.keyword, args: this.args ?? NO_ARGS, statements: [] });
         this.keyword = this.args = this.last = undefined;
