@@ -15,6 +15,7 @@ import { StatementParser } from './keepalived/parser.js';
 import type { Config } from './model.js';
 import { resolveConfig } from './resolve.js';
 import { configDocumentSchema } from './schema.js';
+import { scrubSecrets, secretsOf } from './secret-scrub.js';
 import { checkConfig } from './semantic-checks.js';
 import { findExcessiveNesting, MAX_YAML_DEPTH } from './yaml/nesting-depth.js';
 import { parseYaml, readSimpleYaml } from './yaml/parse-yaml.js';
@@ -186,6 +187,7 @@ export function parseConfigText(
   const issues = new IssueList();
   const format = options.format ?? detectFormat(text, fileName);
   let config: Config | undefined;
+  let document: unknown;
   if (format === 'yaml') {
     const tooDeep = findExcessiveNesting(text);
     if (tooDeep !== undefined) {
@@ -203,6 +205,7 @@ export function parseConfigText(
     if (checked?.config !== undefined && checked.findings.length === 0)
       return { config: requireWork(checked.config, fileName, options), warnings: [], format };
     const yaml = parseYaml(text, fileName, issues);
+    document = yaml.data;
     if (issues.errors.length === 0) {
       // Findings on the simple reading stand when positions come from the same parser.
       const result = checked && yaml.parser === 'js-yaml' ? checked : validate(yaml.data, options);
@@ -214,6 +217,7 @@ export function parseConfigText(
     }
   } else {
     const mapped = readKeepalived(text, fileName, issues, options);
+    document = mapped.document;
     const result = validate(mapped.document, options);
     let locations: LocationTable | undefined;
     report(result.findings, issues, (path) => {
@@ -235,12 +239,15 @@ export function parseConfigText(
     });
     config = result.config;
   }
+  const secrets = secretsOf(document);
+  const scrub = <T extends ConfigWarning>(list: readonly T[]) =>
+    sortIssues(list).map((i) => ({ ...i, message: scrubSecrets(i.message, secrets) }));
   if (issues.errors.length > 0 || config === undefined) {
-    throw new ConfigError(sortIssues(issues.errors));
+    throw new ConfigError(scrub(issues.errors));
   }
   return {
     config: requireWork(config, fileName, options),
-    warnings: sortIssues(issues.warnings),
+    warnings: scrub(issues.warnings),
     format,
   };
 }

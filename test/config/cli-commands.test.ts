@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { Command } from 'commander';
 import { registerConvertCommand } from '../../src/cli/commands/convert.js';
 import { registerValidateCommand } from '../../src/cli/commands/validate.js';
-import { parseConfigText } from '../../src/config/load.js';
+import { loadConfig, parseConfigText } from '../../src/config/load.js';
 import { captureOutput, fixturesDir, tempDir } from './helpers.js';
 
 afterEach(() => {
@@ -78,6 +78,35 @@ test('convert prints YAML that validates to the same model', async () => {
     'k.conf',
   ).config;
   assert.deepEqual(parseConfigText(r.stdout, 'out.yaml').config, original);
+});
+
+test('convert --output over an existing 0644 file replaces it with a new 0600 file', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'lbctl.yaml');
+  writeFileSync(out, 'old: content\n', { mode: 0o644 });
+  chmodSync(out, 0o644);
+  const before = statSync(out).ino;
+  assert.equal((await run(['convert', '-o', out, tutorial('002-proxy101.conf')])).code, 0);
+  const after = statSync(out);
+  assert.equal(after.mode & 0o777, 0o600);
+  assert.notEqual(after.ino, before, 'a new file, renamed over the old one');
+  assert.match(readFileSync(out, 'utf8'), /testpass/);
+  assert.deepEqual(readdirSync(dir), ['lbctl.yaml'], 'no temporary file left behind');
+});
+
+test('warnings about extra arguments after auth_pass never print the password', async (t) => {
+  const file = join(tempDir(t), 'pw.conf');
+  writeFileSync(
+    file,
+    'vrrp_instance A {\n  interface eth0\n  virtual_router_id 5\n  authentication {\n    auth_type PASS\n    auth_pass S3cretPw extra\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n',
+  );
+  const r = await run(['validate', file]);
+  assert.equal(r.code, 0);
+  assert.match(r.stderr, /pw\.conf:6:24: extra arguments after 'auth_pass <redacted>' ignored/);
+  assert.ok(!`${r.stdout}${r.stderr}`.includes('S3cretPw'));
+  // `up` logs the same warnings the loader returns.
+  const { warnings } = loadConfig(file);
+  assert.ok(!JSON.stringify(warnings).includes('S3cretPw'));
 });
 
 test('convert --output writes a 0600 file and refuses invalid input', async (t) => {

@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_READ_LIMITS, readConfigFile } from '../../config/config-file.js';
 import { ConfigError, formatIssue, IssueList } from '../../config/errors.js';
 import { detectFormat, parseConfigText, readKeepalived } from '../../config/load.js';
 import { documentToYaml } from '../../config/to-yaml.js';
+import { writePrivateFile } from '../write-private-file.js';
 import { type CommandOutput, processOutput } from './validate.js';
 
 export interface ConvertOptions {
@@ -49,7 +49,7 @@ export function runConvert(file: string, options: ConvertOptions, out: CommandOu
     mapped.comments,
     `lbctl configuration converted from ${basename(file)}`,
   );
-  if (options.output !== undefined) writeFileSync(options.output, yaml, { mode: 0o600 });
+  if (options.output !== undefined) writePrivateFile(options.output, yaml);
   else out.stdout(yaml);
   return 0;
 }

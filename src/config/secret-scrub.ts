@@ -1,0 +1,38 @@
+import { REDACTED } from './redact.js';
+
+/** Keys whose values are secrets wherever they appear in a configuration document. */
+const SECRET_KEYS = new Set(['password']);
+
+/**
+ * The secret values of a configuration document (before validation, either
+ * format's shape): VRRP and SSL passwords. Walked iteratively, since the
+ * document may be as deep as the nesting limit allows.
+ */
+export function secretsOf(document: unknown): string[] {
+  const secrets = new Set<string>();
+  const pending: unknown[] = [document];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (Array.isArray(node)) pending.push(...node);
+    else if (node !== null && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (SECRET_KEYS.has(key) && typeof value === 'string' && value !== '') secrets.add(value);
+        else if (typeof value === 'object') pending.push(value);
+      }
+    }
+  }
+  return [...secrets];
+}
+
+/**
+ * `message` with every secret replaced by REDACTED: whatever a check reports
+ * (a stray argument after auth_pass, a value too long) must never put a
+ * password into a terminal or a log.
+ */
+export function scrubSecrets(message: string, secrets: readonly string[]): string {
+  let scrubbed = message;
+  for (const secret of secrets) {
+    if (scrubbed.includes(secret)) scrubbed = scrubbed.split(secret).join(REDACTED);
+  }
+  return scrubbed;
+}
