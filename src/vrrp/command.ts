@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { parseCommandLine } from '../checkers/command-line.js';
+import { runProgram } from '../checkers/run-program.js';
 import { LbctlError } from '../errors.js';
 import type { Clock } from '../time/clock.js';
 
@@ -17,67 +18,47 @@ export interface CommandResult {
   readonly timedOut: boolean;
 }
 
-// Characters that only a shell gives meaning to; without them we exec directly.
-const SHELL_SYNTAX = /[|&;<>()$`\\"'*?[\]#~=%{}\n]/;
-
-export function needsShell(command: string): boolean {
-  return SHELL_SYNTAX.test(command);
-}
-
-/** argv for `command` plus `extraArgs`, through /bin/sh only when the string needs one. */
+/**
+ * argv for `command` plus `extraArgs`, split with keepalived's quoting rules
+ * (parseCommandLine); never through a shell.
+ */
 export function commandArgv(command: string, extraArgs: readonly string[] = []): string[] {
-  const trimmed = command.trim();
-  if (trimmed === '') {
+  if (command.trim() === '') {
     throw new LbctlError('VRRP_EMPTY_COMMAND', 'Cannot run command: the command string is empty');
   }
-  if (needsShell(trimmed)) {
-    // "$@" passes the extra arguments through the shell untouched.
-    const script = extraArgs.length > 0 ? `${trimmed} "$@"` : trimmed;
-    return ['/bin/sh', '-c', script, 'sh', ...extraArgs];
-  }
-  return [...trimmed.split(/\s+/), ...extraArgs];
+  const { file, args } = parseCommandLine(command);
+  return [file, ...args, ...extraArgs];
 }
 
 /**
- * Runs a command in its own process group without blocking the event loop.
- * On timeout the whole group is killed (SIGKILL), so children the command
- * started do not outlive it.
+ * Runs a command in its own process group without blocking the event loop
+ * (runProgram, shared with every other script lbctl runs). On timeout the
+ * whole group is killed, so children the command started do not outlive it.
  */
-export function runCommand(
+export async function runCommand(
   spec: CommandSpec,
   options: { clock: Clock; timeoutMs: number; extraArgs?: readonly string[] },
 ): Promise<CommandResult> {
-  const [file, ...args] = commandArgv(spec.command, options.extraArgs);
-  const identity = spec.user === undefined ? {} : resolveUser(spec.user, spec.group);
-  return new Promise((resolve) => {
-    let timedOut = false;
-    let settled = false;
-    const child = spawn(file!, args, { detached: true, stdio: 'ignore', ...identity });
-    const timer = options.clock.setTimer(options.timeoutMs, () => {
-      timedOut = true;
-      killGroup(child.pid);
-    });
-    const finish = (result: CommandResult) => {
-      if (settled) return;
-      settled = true;
-      timer.cancel();
-      resolve(result);
-    };
-    child.once('error', () => finish({ exitCode: 127, signal: null, timedOut }));
-    child.once('exit', (exitCode, signal) => {
-      // A timed-out command may leave children behind in its group.
-      if (timedOut) killGroup(child.pid);
-      finish({ exitCode, signal, timedOut });
-    });
-  });
-}
-
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
+  const [file, ...args] = commandArgv(spec.command, options.extraArgs) as [string, ...string[]];
+  const credentials = spec.user === undefined ? undefined : resolveUser(spec.user, spec.group);
+  const timeout = new AbortController();
+  const timer = options.clock.setTimer(options.timeoutMs, () => timeout.abort());
   try {
-    process.kill(-pid, 'SIGKILL');
+    const exit = await runProgram(
+      { file, args },
+      {
+        signal: timeout.signal,
+        killGraceMs: 0,
+        ...(credentials !== undefined ? { credentials } : {}),
+      },
+    );
+    return { exitCode: exit.code, signal: exit.signal, timedOut: false };
   } catch {
-    // The group is already gone.
+    if (timeout.signal.aborted) return { exitCode: null, signal: 'SIGKILL', timedOut: true };
+    // Could not start it (missing, not executable): a shell would say 127.
+    return { exitCode: 127, signal: null, timedOut: false };
+  } finally {
+    timer.cancel();
   }
 }
 

@@ -86,16 +86,20 @@ describe('MISC_CHECK running real scripts', () => {
     });
   });
 
-  it('runs shell syntax under /bin/sh', async () => {
+  it('never runs through a shell: shell syntax reaches the program as words', async () => {
+    // Under a shell this would succeed; test(1) sees 8 words and fails instead.
     assert.deepEqual(await runCheck(misc('test "$(echo 42)" = 42 && exit 0 || exit 1')), {
-      ok: true,
+      ok: false,
+      reason: 'exit status 2',
     });
+    // A script that wants a shell asks for one, as with keepalived.
+    assert.deepEqual(await runCheck(misc(`/bin/sh -c 'test "$(echo 42)" = 42'`)), { ok: true });
   });
 
   it('runs as the configured user', async () => {
-    const check = misc('test "$(id -u)" = 65534', { user: { user: 'nobody' } });
+    const check = misc(`/bin/sh -c 'test "$(id -u)" = 65534'`, { user: { user: 'nobody' } });
     assert.deepEqual(await runCheck(check), { ok: true });
-    const asRoot = misc('test "$(id -u)" = 65534');
+    const asRoot = misc(`/bin/sh -c 'test "$(id -u)" = 65534'`);
     assert.deepEqual(await runCheck(asRoot), { ok: false, reason: 'exit status 1' });
     const unknown = misc('/bin/true', { user: { user: 'no-such-user-lbctl' } });
     const result = await runCheck(unknown);
@@ -108,10 +112,18 @@ describe('MISC_CHECK running real scripts', () => {
       file: '/bin/check',
       args: ['a', 'b c'],
     });
+    // Never a shell: its syntax reaches the program as plain words.
     assert.deepEqual(parseCommandLine('/bin/check | tee x'), {
-      file: '/bin/sh',
-      args: ['-c', '/bin/check | tee x'],
+      file: '/bin/check',
+      args: ['|', 'tee', 'x'],
     });
+    // keepalived's escapes, also inside quotes, and quotes inside a word.
+    const escaped = String.raw`/bin/c a\ b "x\ty" 'q\'' \x41\101\cA pre"mid"post ""`;
+    assert.deepEqual(parseCommandLine(escaped), {
+      file: '/bin/c',
+      args: ['a b', 'x\ty', "q'", 'AA\x01', 'premidpost', ''],
+    });
+    assert.throws(() => parseCommandLine('/bin/x a\\'), /a backslash ends the command/);
     assert.throws(() => parseCommandLine('  '), /command is empty/);
     assert.throws(() => parseCommandLine('/bin/x "open'), /unterminated " quote/);
   });

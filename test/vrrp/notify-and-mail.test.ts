@@ -60,18 +60,25 @@ describe('notify scripts', () => {
     ]);
   });
 
-  it('pass appended arguments through a shell when the command needs one', async () => {
-    const generic = recorder('shell');
+  it('never run through a shell: words split with keepalived quoting, shell syntax passed as is', async () => {
+    const path = join(dir, 'argv.sh');
+    const log = join(dir, 'argv.log');
+    writeFileSync(path, `#!/bin/sh\nprintf '[%s]' "$@" >> ${log}\necho >> ${log}\n`);
+    chmodSync(path, 0o755);
     const c = new TestCluster();
     const a = c.add('a', '10.0.0.1', [
       instanceOptions({
         priority: 255,
-        notify: { generic: { command: `FOO=1 ${generic.path} "quoted arg"` } },
+        notify: {
+          generic: { command: `${path} "quoted arg" '$HOME;' a\\tb |x $(id)` },
+        },
       }),
     ]);
     a.engine.start();
     await a.engine.notifier.settle();
-    assert.deepEqual(generic.lines(), ['quoted arg INSTANCE VI_1 MASTER 255']);
+    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [
+      '[quoted arg][$HOME;][a\tb][|x][$(id)][INSTANCE][VI_1][MASTER][255]',
+    ]);
     await a.engine.stop();
   });
 

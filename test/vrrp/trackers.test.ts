@@ -63,11 +63,13 @@ describe('commands', () => {
       'master',
       'INSTANCE',
     ]);
+    // No shell, as in keepalived: shell syntax is passed to the program as words.
     assert.deepEqual(commandArgv('test -f /x && true', ['a']), [
-      '/bin/sh',
-      '-c',
-      'test -f /x && true "$@"',
-      'sh',
+      'test',
+      '-f',
+      '/x',
+      '&&',
+      'true',
       'a',
     ]);
   });
@@ -75,7 +77,7 @@ describe('commands', () => {
   it('kills the whole process group on timeout', async () => {
     const pidFile = join(dir, 'child.pid');
     const result = await runCommand(
-      { command: `sleep 30 & echo $! > ${pidFile}; sleep 30` },
+      { command: `/bin/sh -c "sleep 30 & echo $! > ${pidFile}; sleep 30"` },
       { clock: systemClock, timeoutMs: 300 },
     );
     assert.equal(result.timedOut, true);
@@ -90,7 +92,7 @@ describe('commands', () => {
     try {
       const out = join(shared, 'uid');
       const result = await runCommand(
-        { command: `id -u > ${out}`, user: 'nobody' },
+        { command: `/bin/sh -c "id -u > ${out}"`, user: 'nobody' },
         { clock: systemClock, timeoutMs: 2000 },
       );
       assert.equal(result.exitCode, 0);

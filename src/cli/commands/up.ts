@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
+import { auditScripts } from '../../config/script-audit.js';
 import { buildServices } from '../../daemon/build.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { InstanceLock } from '../../daemon/instance-lock.js';
+import { LbctlError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { RouteNetlink } from '../../netlink/rtnetlink.js';
 import { systemClock } from '../../time/clock.js';
@@ -29,6 +31,15 @@ export function registerUpCommand(program: Command): void {
         requireWork: true,
       });
       for (const w of warnings) logger.warn({ file: w.file, line: w.line }, w.message);
+      // Scripts are checked against this host's files before anything changes.
+      const scripts = auditScripts(config);
+      for (const w of scripts.warnings) logger.warn(w);
+      if (scripts.errors.length > 0) {
+        throw new LbctlError(
+          'SCRIPT_INSECURE',
+          `Cannot start: ${scripts.errors.length} script(s) refused\n  ${scripts.errors.join('\n  ')}`,
+        );
+      }
       const lock = InstanceLock.acquire(config.global.instanceName, options.runDir);
       // Listen for signals before starting, so one that arrives during start
       // still shuts down cleanly (after start finishes or rolls back).
