@@ -2,7 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import { serviceName } from '../dataplane/dataplane.js';
 import type { DesiredServiceState } from '../health/desired-state.js';
-import type { VrrpEngine } from '../vrrp/engine.js';
+import { DISPATCH_DROP_REASONS, type VrrpEngine } from '../vrrp/engine.js';
 
 /** Where the collectors read from at scrape time; each part may be absent. */
 export interface MetricsSources {
@@ -91,6 +91,19 @@ export function registerCollectors(registry: Registry, sources: MetricsSources):
           this.inc({ instance: instance.name, reason }, count);
         }
       }
+    },
+  });
+
+  new Counter({
+    name: 'lbctl_vrrp_dispatch_dropped_total',
+    help: 'VRRP packets dropped before reaching an instance: too short, unknown VRID, invalid source address',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      const engine = sources.vrrp();
+      if (engine === undefined) return;
+      for (const reason of DISPATCH_DROP_REASONS) this.inc({ reason }, engine.dispatch[reason]);
     },
   });
 

@@ -1,6 +1,7 @@
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { canonicalAddress } from '../net/address.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 import type { Clock } from '../time/clock.js';
 import { VrrpInstance } from './instance.js';
 import type {
@@ -38,10 +39,26 @@ export interface VrrpEngineOptions {
   readonly notifyRunner?: CommandRunner;
 }
 
-/** Packets that could not be given to any instance. */
+/** Packets that could not be given to any instance, by reason. */
 export interface DispatchCounters {
+  /** Shorter than a VRRP header (8 bytes). */
   tooShort: number;
+  /** A VRID no instance on that interface uses. */
   unknownVrid: number;
+  /** From an address no router has: unspecified (0.0.0.0, ::), multicast or broadcast. */
+  invalidSource: number;
+}
+
+export const DISPATCH_DROP_REASONS = ['tooShort', 'unknownVrid', 'invalidSource'] as const;
+
+/** A source address no VRRP router can have. */
+function invalidSource(address: string): boolean {
+  if (address.includes(':')) {
+    const lower = address.toLowerCase();
+    return lower === '::' || lower.startsWith('ff');
+  }
+  const first = Number(address.split('.')[0]);
+  return address === '0.0.0.0' || address === '255.255.255.255' || (first >= 224 && first <= 239);
 }
 
 /**
@@ -51,7 +68,8 @@ export interface DispatchCounters {
  */
 export class VrrpEngine {
   readonly notifier: Notifier;
-  readonly dispatch: DispatchCounters = { tooShort: 0, unknownVrid: 0 };
+  readonly dispatch: DispatchCounters = { tooShort: 0, unknownVrid: 0, invalidSource: 0 };
+  private readonly dispatchLog: RateLimitedLog;
   private readonly instancesByName = new Map<string, VrrpInstance>();
   private readonly groups: SyncGroup[] = [];
   private readonly scripts = new Map<string, ScriptTracker>();
@@ -64,6 +82,7 @@ export class VrrpEngine {
   constructor(options: VrrpEngineOptions) {
     this.options = options;
     const { clock, logger } = options;
+    this.dispatchLog = new RateLimitedLog(logger, clock);
     this.notifier = new Notifier({
       clock,
       logger,
@@ -204,17 +223,32 @@ export class VrrpEngine {
     for (const tracker of this.scripts.values()) tracker.close();
     for (const tracker of this.files.values()) tracker.close();
     for (const endpoint of this.endpoints.splice(0)) endpoint.close();
+    this.dispatchLog.close();
     await this.notifier.settle();
   }
 
   private onPacket(byVrid: Map<number, VrrpInstance>, packet: ReceivedPacket): void {
-    if (packet.payload.length < 8) {
-      this.dispatch.tooShort++;
-      return;
-    }
-    const instance = byVrid.get(packet.payload[1]!);
-    if (!instance) {
-      this.dispatch.unknownVrid++;
+    const reason: keyof DispatchCounters | undefined = invalidSource(packet.source)
+      ? 'invalidSource'
+      : packet.payload.length < 8
+        ? 'tooShort'
+        : undefined;
+    const instance = reason === undefined ? byVrid.get(packet.payload[1]!) : undefined;
+    if (instance === undefined) {
+      const why = reason ?? 'unknownVrid';
+      this.dispatch[why]++;
+      // Other VRIDs are normal on a shared segment: counted, not logged.
+      if (why !== 'unknownVrid')
+        this.dispatchLog.info(
+          why,
+          {
+            source: packet.source,
+            interface: packet.interface,
+            reason: why,
+            length: packet.payload.length,
+          },
+          'advert dropped before reaching an instance',
+        );
       return;
     }
     instance.receive(packet);

@@ -1,6 +1,7 @@
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { compareAddresses } from '../net/address.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 import type { Clock, Timer } from '../time/clock.js';
 import { emptyCounters, type VrrpCounters } from './counters.js';
 import { GarpScheduler } from './garp.js';
@@ -41,9 +42,6 @@ export interface InstanceDependencies {
   readonly notifier?: Notifier;
 }
 
-// keepalived logs a VIP list mismatch once per master; we bound it by time instead.
-const MISMATCH_LOG_INTERVAL_MS = 60_000;
-
 /**
  * One VRRP instance: the RFC 3768 / RFC 5798 state machine with keepalived's
  * behaviour where the RFCs leave room. Time and I/O are injected.
@@ -63,7 +61,8 @@ export class VrrpInstance {
   private preemptDeadline: number | undefined;
   private wantsMasterFlag = false;
   private legacyUnicastChecksum = false;
-  private lastMismatchLog = Number.NEGATIVE_INFINITY;
+  /** Dropped adverts are logged once a minute per reason (keepalived logs a VIP mismatch once per master). */
+  private readonly dropLog: RateLimitedLog;
   private readonly listeners = new Set<(change: StateChange) => void>();
   private readonly garp: GarpScheduler;
   private readonly deps: InstanceDependencies;
@@ -75,6 +74,7 @@ export class VrrpInstance {
     this.options = options;
     this.deps = deps;
     this.log = deps.logger.child({ instance: options.name });
+    this.dropLog = new RateLimitedLog(this.log, deps.clock);
     this.priorityNow = options.priority;
     this.masterAdvertIntMs = options.advertIntMs;
     this.garp = new GarpScheduler(deps.clock, options.garp, () => this.announceAddresses());
@@ -150,6 +150,7 @@ export class VrrpInstance {
   stop(): void {
     if (this.current === 'STOP') return;
     this.transition(this.current, 'STOP', 'shutdown');
+    this.dropLog.close();
   }
 
   /**
@@ -184,21 +185,10 @@ export class VrrpInstance {
     const result = checkAdvert(this.expectations, packet, !skipAddresses);
     if (!result.ok) {
       this.counters.dropped[result.reason]++;
-      if (result.reason === 'addressListMismatch') {
-        const now = this.deps.clock.now();
-        if (now - this.lastMismatchLog >= MISMATCH_LOG_INTERVAL_MS) {
-          this.lastMismatchLog = now;
-          this.log.warn(
-            { source: packet.source, detail: result.detail },
-            'advert address list mismatch',
-          );
-        }
-      } else {
-        this.log.info(
-          { source: packet.source, reason: result.reason, detail: result.detail },
-          'advert dropped',
-        );
-      }
+      const fields = { source: packet.source, reason: result.reason, detail: result.detail };
+      if (result.reason === 'addressListMismatch')
+        this.dropLog.warn(result.reason, fields, 'advert address list mismatch');
+      else this.dropLog.info(result.reason, fields, 'advert dropped');
       return;
     }
     this.counters.advertsReceived++;

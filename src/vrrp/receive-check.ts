@@ -17,8 +17,8 @@ import {
  */
 export const DROP_REASONS = [
   'packetLength',
-  'ttl',
   'version',
+  'ttl',
   'invalidAuthType',
   'authTypeMismatch',
   'authFailure',
@@ -68,6 +68,11 @@ export function checkAdvert(
   const message = packet.payload;
   if (message.length < 8) return drop('packetLength', `${message.length} bytes, need at least 8`);
   const header = readHeader(message);
+  // Before the length, which depends on the version: v3 against v2, or 1 and
+  // 15, are version mismatches, not length errors.
+  if (header.version !== expect.version) {
+    return drop('version', `version ${header.version}, expected ${expect.version}`);
+  }
   const expectedLength = expectedMessageLength(header.version, header.count, expect.family);
   if (message.length !== expectedLength) {
     return drop('packetLength', `${message.length} bytes, expected ${expectedLength}`);
@@ -75,9 +80,6 @@ export function checkAdvert(
   const multicast = expect.unicastPeers.length === 0;
   if (multicast && packet.ttlOrHopLimit !== VRRP_TTL) {
     return drop('ttl', `TTL/hop limit ${packet.ttlOrHopLimit}, expected ${VRRP_TTL}`);
-  }
-  if (header.version !== expect.version) {
-    return drop('version', `version ${header.version}, expected ${expect.version}`);
   }
   if (expect.version === 2) {
     if (header.authType !== AUTH_TYPE_CODE.none && header.authType !== AUTH_TYPE_CODE.pass) {

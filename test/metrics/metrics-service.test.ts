@@ -36,6 +36,8 @@ describe('Prometheus metrics', () => {
     node.engine.start();
     cluster.clock.advance(4000); // past the master-down interval: MASTER
     assert.equal(cluster.state('lb01'), 'MASTER');
+    node.engine.dispatch.unknownVrid = 7;
+    node.engine.dispatch.invalidSource = 2;
 
     const metrics = new MetricsService(
       '127.0.0.1:0',
@@ -65,6 +67,9 @@ describe('Prometheus metrics', () => {
         'lbctl_vrrp_priority{instance="VI_1"} 150',
         'lbctl_vrrp_became_master_total{instance="VI_1"} 1',
         'lbctl_vrrp_adverts_dropped_total{instance="VI_1",reason="authFailure"} 0',
+        'lbctl_vrrp_dispatch_dropped_total{reason="tooShort"} 0',
+        'lbctl_vrrp_dispatch_dropped_total{reason="unknownVrid"} 7',
+        'lbctl_vrrp_dispatch_dropped_total{reason="invalidSource"} 2',
         'lbctl_virtual_server_quorum_up{virtual_server="TCP 10.0.0.3:80"} 1',
         'lbctl_virtual_server_sorry_active{virtual_server="TCP 10.0.0.3:80"} 0',
         'lbctl_real_server_weight{virtual_server="TCP 10.0.0.3:80",real_server="10.0.0.7:80"} 1',

@@ -47,11 +47,20 @@ const withChecksumBroken = (b: Buffer) => {
   return copy;
 };
 
+const withVersion = (b: Buffer, version: number) => {
+  const copy = Buffer.from(b);
+  copy[0] = (version << 4) | (copy[0]! & 0x0f);
+  return copy;
+};
+
 // One row per reason, in keepalived's check order; each must bump exactly its counter.
 const table: [DropReason, () => ReceivedPacket][] = [
   ['packetLength', () => packet(encodeAdvert(good, mcast).subarray(0, 19))],
   ['ttl', () => packet(encodeAdvert(good, mcast), { ttlOrHopLimit: 64 })],
   ['version', () => packet(encodeAdvert({ ...good, version: 3, authType: 0 }, mcast))],
+  // Versions that do not exist are version errors too, not length errors.
+  ['version', () => packet(withVersion(encodeAdvert(good, mcast), 1))],
+  ['version', () => packet(withVersion(encodeAdvert(good, mcast), 15))],
   ['invalidAuthType', () => packet(encodeAdvert({ ...good, authType: 5 }, mcast))],
   ['authTypeMismatch', () => packet(encodeAdvert({ ...good, authType: 0 }, mcast))],
   ['authFailure', () => packet(encodeAdvert({ ...good, authData: passwordBytes('wrong') }, mcast))],
@@ -124,7 +133,7 @@ describe('VRRP receive checks', () => {
     assert.equal(instance.counters.dropped.addressListMismatch, 1);
   });
 
-  it('logs an address list mismatch at most once a minute but counts every one', () => {
+  it('logs an address list mismatch at most once a minute, then how many were not logged', () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
     const c = new TestCluster();
@@ -139,8 +148,11 @@ describe('VRRP receive checks', () => {
     instance.receive(bad());
     assert.equal(logged(), 1);
     c.clock.advance(1);
-    instance.receive(bad());
+    // The window's end reports the two that were only counted.
     assert.equal(logged(), 2);
+    assert.match(lines.at(-1) ?? '', /address list mismatch: 2 more in 60 s not logged/);
+    instance.receive(bad());
+    assert.equal(logged(), 3);
     assert.equal(instance.counters.dropped.addressListMismatch, 4);
   });
 
@@ -224,5 +236,72 @@ describe('VRRP receive checks', () => {
     assert.equal(instance.state, 'FAULT');
     instance.receive(packet(encodeAdvert(good, mcast)));
     assert.equal(instance.counters.advertsReceived, 0);
+  });
+});
+
+describe('VRRP receive floods and dispatch', () => {
+  it('150,000 bad-checksum adverts: every one counted, a bounded number of log lines', () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const c = new TestCluster();
+    const node = c.add('b', '10.0.0.2', [instanceOptions({ authPass: 'secret' })], { logger });
+    node.engine.start();
+    const instance = node.engine.instance('VI_1');
+    const bad = packet(withChecksumBroken(encodeAdvert(good, mcast)));
+    const before = lines.length;
+    for (let i = 0; i < 150_000; i++) {
+      instance.receive(bad);
+      if (i % 30_000 === 29_999) c.clock.advance(1000);
+    }
+    assert.equal(instance.counters.dropped.checksum, 150_000);
+    const dropLines = () => lines.slice(before).filter((l) => l.includes('advert dropped'));
+    assert.equal(dropLines().length, 1, 'one line in the first window');
+    c.clock.advance(60_000);
+    const all = dropLines();
+    assert.equal(all.length, 2);
+    const summary = JSON.parse(all[1] ?? '{}');
+    assert.equal(summary.suppressed, 149_999);
+    assert.equal(summary.reason, 'checksum');
+    assert.match(summary.msg, /advert dropped: 149999 more in 60 s not logged/);
+  });
+
+  function masterWithAttacker() {
+    const c = new TestCluster();
+    const node = c.add('a', '10.0.0.1', [instanceOptions({ priority: 100 })]);
+    node.engine.start();
+    c.clock.advance(4000);
+    assert.equal(c.state('a'), 'MASTER');
+    const evil = c.network
+      .attach('evil', { eth0: ['10.0.0.66'] })
+      .open({ family: 4, interface: 'eth0' }, () => {});
+    const send = (source: string, payload: Buffer) => {
+      evil.send({
+        source,
+        destination: '224.0.0.18',
+        ttlOrHopLimit: 255,
+        payload,
+        interface: 'eth0',
+      });
+      c.clock.advance(0);
+    };
+    return { c, node, send };
+  }
+
+  it('an advert from 0.0.0.0 is rejected and counted, even with a higher priority', () => {
+    const { c, node, send } = masterWithAttacker();
+    const { authData: _unused, ...noAuth } = good;
+    const strong = { ...noAuth, priority: 254, authType: 0 };
+    send('0.0.0.0', encodeAdvert(strong, { ...mcast, source: '0.0.0.0' }));
+    send('224.0.0.5', encodeAdvert(strong, { ...mcast, source: '224.0.0.5' }));
+    assert.equal(node.engine.dispatch.invalidSource, 2);
+    assert.equal(c.state('a'), 'MASTER', 'no takeover from a source no router has');
+    assert.equal(node.engine.instance('VI_1').counters.advertsReceived, 0);
+  });
+
+  it('adverts shorter than 8 bytes and for another VRID are counted at dispatch', () => {
+    const { node, send } = masterWithAttacker();
+    send('10.0.0.66', Buffer.from([0x21, 51, 100]));
+    send('10.0.0.66', encodeAdvert({ ...good, vrid: 52 }, { ...mcast, source: '10.0.0.66' }));
+    assert.deepEqual(node.engine.dispatch, { tooShort: 1, unknownVrid: 1, invalidSource: 0 });
   });
 });

@@ -3,6 +3,8 @@ import type { Logger } from '../../log.js';
 import { canonicalAddress } from '../../net/address.js';
 import { type RawDatagram, RawIpSocket } from '../../net/raw-socket.js';
 import type { InterfaceAddress } from '../../netlink/rtnetlink.js';
+import { RateLimitedLog } from '../../rate-limited-log.js';
+import { systemClock } from '../../time/clock.js';
 import {
   type EndpointSpec,
   type IpFamily,
@@ -77,9 +79,13 @@ class RawVrrpEndpoint implements VrrpEndpoint {
   private readonly logger: Logger;
   private closed = false;
 
+  /** A link that is down makes every advert fail: one line a minute says so. */
+  private readonly sendErrors: RateLimitedLog;
+
   constructor(spec: EndpointSpec, onPacket: (packet: ReceivedPacket) => void, logger: Logger) {
     this.spec = spec;
     this.logger = logger;
+    this.sendErrors = new RateLimitedLog(logger, systemClock);
     const group = spec.family === 4 ? VRRP_MULTICAST_IPV4 : VRRP_MULTICAST_IPV6;
     this.receiver = new RawIpSocket({
       family: spec.family,
@@ -107,7 +113,8 @@ class RawVrrpEndpoint implements VrrpEndpoint {
       this.sender(packet.source).send(packet.payload, packet.destination);
     } catch (err) {
       // A send failing (interface down, address gone) must not stop the state machine.
-      this.logger.warn(
+      this.sendErrors.warn(
+        (err as NodeJS.ErrnoException).code ?? 'send',
         { err, interface: this.spec.interface, destination: packet.destination },
         'cannot send VRRP advert',
       );
@@ -133,6 +140,7 @@ class RawVrrpEndpoint implements VrrpEndpoint {
     for (const socket of this.senders.values()) if (socket !== this.receiver) socket.close();
     this.senders.clear();
     this.receiver.close();
+    this.sendErrors.close();
   }
 
   private sender(source: string): RawIpSocket {
