@@ -15,12 +15,15 @@ export interface ServiceContext {
 }
 
 /**
- * The services `lbctl up` runs for a configuration, in start order: VRRP
- * first, so virtual servers with ha_suspend can follow its states; metrics
- * last, reading from both.
+ * The services `lbctl up` runs for a configuration, in start order: metrics
+ * first, since binding its port can fail and changes nothing anyone sees
+ * (a busy port must stop the start before VRRP announces anything; it reads
+ * the others lazily); then VRRP, so virtual servers with ha_suspend can
+ * follow its states; then virtual servers.
  */
 export function buildServices(context: ServiceContext): Service[] {
   const services: Service[] = [];
+  let metrics: MetricsService | undefined;
   const vrrp = context.config.vrrpInstances.length > 0 ? new VrrpService(context) : undefined;
   if (vrrp !== undefined) services.push(vrrp);
   const virtualServers =
@@ -40,7 +43,7 @@ export function buildServices(context: ServiceContext): Service[] {
       dataPlane: () => virtualServers?.dataPlane,
       virtualServers: () => virtualServers?.virtualServerStates() ?? [],
     };
-    services.push(new MetricsService(listen, sources, context.logger));
+    metrics = new MetricsService(listen, sources, context.logger);
   }
-  return services;
+  return metrics === undefined ? services : [metrics, ...services];
 }

@@ -1,6 +1,15 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { LbctlError } from '../errors.js';
+import { isLbctlUp, processArgv, processStartTimeMs } from './process-identity.js';
 
 export const defaultRunDir = '/run/lbctl';
 
@@ -13,9 +22,29 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** Clock ticks and file times differ in resolution; this much is still "before". */
+const START_SLACK_MS = 2000;
+
+/**
+ * Whether the pid file at `path` names a running `lbctl up` that wrote it: the
+ * process exists, is `lbctl up`, and started before the file was written. A
+ * pid reused after a crash (by any other program, or by a later process)
+ * does not hold the instance.
+ */
+function heldByLiveOwner(path: string, owner: number): boolean {
+  if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid) return false;
+  if (!processAlive(owner)) return false;
+  const argv = processArgv(owner);
+  if (argv !== undefined && !isLbctlUp(argv)) return false;
+  const started = processStartTimeMs(owner);
+  const written = statSync(path).mtimeMs;
+  return started === undefined || started <= written + START_SLACK_MS;
+}
+
 /**
  * One lbctl per instance name: a pid file created exclusively. A file left by
- * a process that no longer exists (a crash) is taken over.
+ * a process that no longer runs lbctl (a crash, the pid reused since) is
+ * taken over.
  */
 export class InstanceLock {
   private constructor(readonly path: string) {}
@@ -32,13 +61,13 @@ export class InstanceLock {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
-        if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
+        if (heldByLiveOwner(path, owner)) {
           throw new LbctlError(
             'INSTANCE_RUNNING',
             `Cannot start instance '${instance}': lbctl (pid ${owner}) already runs it (${path})`,
           );
         }
-        unlinkSync(path); // stale: its owner is gone
+        unlinkSync(path); // stale: its owner is gone or is not lbctl
       }
     }
     throw new LbctlError('INSTANCE_LOCK', `Cannot lock instance '${instance}' at ${path}`);
