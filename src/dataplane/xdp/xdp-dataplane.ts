@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type BpfMap,
@@ -28,6 +27,7 @@ import {
 } from '../dataplane.js';
 import { IdAllocator } from '../ids.js';
 import { kernelHz } from '../kernel-hz.js';
+import { PinDirectory } from '../pin-directory.js';
 import { ServiceTable, serviceTableSets } from '../service-table.js';
 import {
   requireApplied,
@@ -155,7 +155,7 @@ export class XdpDataPlane implements DataPlane {
     const connSets = connTableSets(connections);
     const serviceSets = serviceTableSets(maxServices);
     const hz = kernelHz();
-    if (pinDir !== undefined) mkdirSync(pinDir, { recursive: true, mode: 0o700 });
+    const pins = pinDir === undefined ? undefined : PinDirectory.prepare(pinDir);
     const { program, maps } = await loadLbSkeleton({
       ...(options.objectPath !== undefined ? { objectPath: options.objectPath } : {}),
       rodata: {
@@ -178,6 +178,9 @@ export class XdpDataPlane implements DataPlane {
         persist: options.persistenceEntries ?? 65536,
       },
       ...(pinDir !== undefined ? { pinDir } : {}),
+    }).catch((err: unknown) => {
+      pins?.discardIfCreated();
+      throw err;
     });
     let ownLinks: LinkTable | undefined;
     let netlink: RouteNetlink | undefined;
@@ -201,11 +204,15 @@ export class XdpDataPlane implements DataPlane {
       for (const ifname of options.interfaces ?? []) plane.attachments.attach(ifname);
       return plane;
     } catch (err) {
-      if (plane !== undefined) await plane.close();
-      else {
+      // A failed start leaves nothing behind, unless it adopted an earlier run's pins.
+      if (plane !== undefined) {
+        if (pins?.created) await plane.destroy();
+        else await plane.close();
+      } else {
         owned.close();
         for (const m of Object.values(maps)) m.close();
         program.close();
+        pins?.discardIfCreated();
       }
       throw err;
     }
