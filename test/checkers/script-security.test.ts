@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -18,6 +17,7 @@ import { checkScriptSecurity } from '../../src/checkers/script-security.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { auditScripts } from '../../src/config/script-audit.js';
 import { resolveUser } from '../../src/vrrp/command.js';
+import { runBounded } from '../support/bounded-run.js';
 import { lbctlCommand } from '../support/cli.js';
 
 const ROOT = { uid: 0, gid: 0 };
@@ -134,24 +134,12 @@ describe('script security (keepalived check_script_secure)', () => {
         '  virtual_ipaddress {\n    127.0.0.9\n  }\n}\n',
     );
     const runDir = join(dir, 'run');
-    const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(process.execPath, [...lbctlCommand(), 'up', file, '--run-dir', runDir], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (d) => {
-        output += d;
-      });
-      child.stderr.on('data', (d) => {
-        output += d;
-      });
-      // Bounded: were the check missing, the daemon would run; stop it.
-      const timer = setTimeout(() => child.kill('SIGTERM'), 15_000);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, output });
-      });
-    });
+    // Bounded: were the check missing, the daemon would run; it is killed.
+    const result = await runBounded(
+      process.execPath,
+      [...lbctlCommand(), 'up', file, '--run-dir', runDir],
+      { timeoutMs: 15_000 },
+    );
     assert.notEqual(result.code, 0, result.output);
     assert.match(result.output, /refused by enable_script_security: .*up\.sh runs as root/);
     assert.doesNotMatch(result.output, /lbctl is up/);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -11,6 +10,7 @@ import {
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ConfigIssue } from '../../src/config/errors.js';
+import { runBounded } from '../support/bounded-run.js';
 import { lbctlCommand } from '../support/cli.js';
 import { tempDir } from './helpers.js';
 
@@ -29,34 +29,18 @@ interface Outcome {
 }
 
 /** Runs the loader on `file` in a child; stdin stays an open pipe (as for `include /dev/stdin`). */
-function loadInChild(file: string): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [`--max-old-space-size=${HEAP_MIB}`, join(import.meta.dirname, 'load-in-child.js'), file],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
+async function loadInChild(file: string): Promise<Outcome> {
+  const result = await runBounded(
+    process.execPath,
+    [`--max-old-space-size=${HEAP_MIB}`, join(import.meta.dirname, 'load-in-child.js'), file],
+    { timeoutMs: TIMEOUT_MS, openStdin: true },
+  );
+  if (result.code !== 0) {
+    throw new Error(
+      `loader exited ${result.code ?? result.signal} (timeout or heap limit?): ${result.stderr.slice(-2000)}`,
     );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      child.stdin.destroy();
-      if (code !== 0) {
-        reject(
-          new Error(
-            `loader exited ${code ?? signal} (timeout or heap limit?): ${stderr.slice(-2000)}`,
-          ),
-        );
-      } else resolve(JSON.parse(stdout) as Outcome);
-    });
-  });
+  }
+  return JSON.parse(result.stdout) as Outcome;
 }
 
 /** The ten-fold-per-level definition bomb: ~600 bytes naming 10^11 characters. */
@@ -272,25 +256,13 @@ test('`up` refuses an empty configuration before taking the instance lock', asyn
   const dir = tempDir(t);
   const file = conf(dir, '! nothing here\n');
   const runDir = join(dir, 'run');
-  const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [...lbctlCommand(), 'up', file, '--run-dir', runDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.stdout.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
+  const result = await runBounded(
+    process.execPath,
+    [...lbctlCommand(), 'up', file, '--run-dir', runDir],
+    { timeoutMs: TIMEOUT_MS },
+  );
   assert.notEqual(result.code, 0);
-  assert.match(result.stderr, /k\.conf:1:1: the configuration defines no VRRP instance/);
-  assert.doesNotMatch(result.stderr, /lbctl is up/);
+  assert.match(result.output, /k\.conf:1:1: the configuration defines no VRRP instance/);
+  assert.doesNotMatch(result.output, /lbctl is up/);
   assert.deepEqual(existsSync(runDir) ? readdirSync(runDir) : [], []);
 });

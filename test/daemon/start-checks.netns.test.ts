@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { withinNamespace } from '../../src/netns/enter.js';
-import { runIn, spawnIn } from '../../src/netns/exec.js';
+import { runIn } from '../../src/netns/exec.js';
 import {
   createNamespace,
   createVethPair,
   deleteNamespace,
   uniqueName,
 } from '../../src/netns/netns.js';
+import { runBounded } from '../support/bounded-run.js';
 import { lbctlCommand } from '../support/cli.js';
 
 /**
@@ -54,27 +55,12 @@ describe('lbctl up start-up checks', () => {
         '  priority 255\n  advert_int 1\n  virtual_ipaddress {\n    10.77.0.100/24\n  }\n}\n',
     );
     const runDir = join(dir, 'run');
-    const child = spawnIn(
-      ns,
+    // Bounded: were the check late, the daemon would run on; it is killed.
+    const { code, output } = await runBounded(
       process.execPath,
       [...lbctlCommand(), 'up', config, '--run-dir', runDir],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { timeoutMs: 20_000, namespace: ns },
     );
-    let output = '';
-    child.stdout?.on('data', (d) => {
-      output += d;
-    });
-    child.stderr?.on('data', (d) => {
-      output += d;
-    });
-    const code = await new Promise<number | null>((resolve) => {
-      // Bounded: were the check late, the daemon would run on; stop it.
-      const timer = setTimeout(() => child.kill('SIGTERM'), 20_000);
-      child.on('close', (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      });
-    });
     assert.notEqual(code, 0, output);
     assert.match(output, /Cannot serve metrics on 127\.0\.0\.1:\d+/);
     assert.doesNotMatch(output, /entering MASTER state/);

@@ -34,6 +34,16 @@ function packet(payload: Buffer, overrides: Partial<ReceivedPacket> = {}): Recei
   };
 }
 
+/** A backup node whose log lines are kept. */
+function loggedBackup() {
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+  const c = new TestCluster();
+  const node = c.add('b', '10.0.0.2', [instanceOptions({ authPass: 'secret' })], { logger });
+  node.engine.start();
+  return { lines, c, instance: node.engine.instance('VI_1') };
+}
+
 function backup(overrides: Parameters<typeof instanceOptions>[0] = {}) {
   const c = new TestCluster();
   const node = c.add('b', '10.0.0.2', [instanceOptions({ authPass: 'secret', ...overrides })]);
@@ -134,12 +144,7 @@ describe('VRRP receive checks', () => {
   });
 
   it('logs an address list mismatch at most once a minute, then how many were not logged', () => {
-    const lines: string[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
-    const c = new TestCluster();
-    const node = c.add('b', '10.0.0.2', [instanceOptions({ authPass: 'secret' })], { logger });
-    node.engine.start();
-    const instance = node.engine.instance('VI_1');
+    const { lines, c, instance } = loggedBackup();
     const bad = () => packet(encodeAdvert({ ...good, addresses: ['192.168.0.99'] }, mcast));
     const logged = () => lines.filter((l) => l.includes('address list mismatch')).length;
     instance.receive(bad());
@@ -241,12 +246,7 @@ describe('VRRP receive checks', () => {
 
 describe('VRRP receive floods and dispatch', () => {
   it('150,000 bad-checksum adverts: every one counted, a bounded number of log lines', () => {
-    const lines: string[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
-    const c = new TestCluster();
-    const node = c.add('b', '10.0.0.2', [instanceOptions({ authPass: 'secret' })], { logger });
-    node.engine.start();
-    const instance = node.engine.instance('VI_1');
+    const { lines, c, instance } = loggedBackup();
     const bad = packet(withChecksumBroken(encodeAdvert(good, mcast)));
     const before = lines.length;
     for (let i = 0; i < 150_000; i++) {

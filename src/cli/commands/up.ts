@@ -55,7 +55,11 @@ export function registerUpCommand(program: Command): void {
         throw err;
       }
       logger.info({ instance: config.global.instanceName, file }, 'lbctl is up');
+      // Runs until a signal whatever its services hold open (without this, a
+      // daemon with no socket or timer of its own would exit 13 here).
+      const keepAlive = setInterval(() => {}, 2 ** 30);
       logger.info({ signal: await stopped }, 'shutting down');
+      clearInterval(keepAlive);
       await daemon.close();
       lock.release();
       logger.info('lbctl stopped');
