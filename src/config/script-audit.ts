@@ -91,13 +91,20 @@ export function auditScripts(
     const user = script.user ?? config.global.scriptUser;
     const group = script.user !== undefined ? script.group : config.global.scriptGroup;
     let program: string;
-    let runAs: Credentials;
     try {
       program = parseCommandLine(script.command).file;
-      runAs = user === undefined ? { uid: 0, gid: 0 } : resolve(user, group);
     } catch (err) {
       errors.push(`${script.where}: ${(err as Error).message}`);
       continue;
+    }
+    let runAs: Credentials = { uid: 0, gid: 0 };
+    if (user !== undefined) {
+      try {
+        runAs = resolve(user, group);
+      } catch (err) {
+        // Users only NSS knows (LDAP) are not in /etc/passwd: check as strictly as for root.
+        warnings.push(`${script.where}: ${(err as Error).message}; checked as if run by root`);
+      }
     }
     const found = checkScriptSecurity(program, runAs);
     if (found.kind === 'not-found') {

@@ -123,6 +123,24 @@ describe('script security (keepalived check_script_secure)', () => {
     );
   });
 
+  it('a user /etc/passwd does not know is warned about and checked as root', () => {
+    const unsafe = script(join(dir, 'ldap.sh'), 0o777);
+    const ldapOnly = parseConfigText(
+      'global_defs {\n  enable_script_security\n  script_user ldapuser\n}\n' +
+        `vrrp_script chk {\n  script "${unsafe}"\n}\n` +
+        'vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 9\n  track_script {\n    chk\n  }\n}\n',
+      'k.conf',
+    ).config;
+    const audit = auditScripts(ldapOnly, () => {
+      throw new Error('Cannot run script as "ldapuser": no such user');
+    });
+    assert.deepEqual(audit.warnings, [
+      'vrrp_script chk: Cannot run script as "ldapuser": no such user; checked as if run by root',
+    ]);
+    assert.equal(audit.errors.length, 1);
+    assert.match(audit.errors[0] ?? '', /refused by enable_script_security: .* runs as 'ldapuser'/);
+  });
+
   it('`up` refuses an unsafe script under enable_script_security before changing anything', async () => {
     const unsafe = script(join(dir, 'up.sh'), 0o777);
     const file = join(dir, 'up.conf');
