@@ -161,6 +161,21 @@ const cases: Case[] = [
     message: /^Cannot include '.*': a configuration may consist of at most 1024 files$/,
   },
   {
+    name: 'an include whose braces expand to 67 million patterns',
+    setup: (dir) => conf(dir, `include ${dir}/${'{a,b}'.repeat(26)}\n`),
+    line: 1,
+    column: 1,
+    message: /^Cannot include '.*': braces expand to more than 256 patterns$/,
+  },
+  {
+    name: 'an include glob over the whole file system',
+    setup: (dir) => conf(dir, 'include /*/*/*/*/*/*\n'),
+    line: 1,
+    column: 1,
+    message:
+      /^Cannot include '\/\*\/\*\/\*\/\*\/\*\/\*': the pattern matches more than 4096 paths$/,
+  },
+  {
     name: '$NAME definitions multiplying ten-fold per level',
     setup: (dir) => conf(dir, definitionBomb()),
     line: 14,

@@ -3,6 +3,14 @@ import { isAbsolute, join, resolve } from 'node:path';
 
 const WILDCARD = /[*?[]/;
 
+/** Patterns one `{...}` expansion may produce (`{a,b}` 26 times would be 67 million). */
+export const MAX_BRACE_PATTERNS = 256;
+/** Paths one glob may visit or match (wildcards at every level from / would walk the whole file system). */
+export const MAX_GLOB_PATHS = 4096;
+
+/** A pattern that would cost more than the limits allow. */
+export class GlobLimitError extends Error {}
+
 /** Expands csh-style braces: "a{b,c}d" → ["abd", "acd"] (nested braces allowed). */
 export function expandBraces(pattern: string): string[] {
   let depth = 0;
@@ -30,7 +38,16 @@ export function expandBraces(pattern: string): string[] {
         parts.push(inner.slice(start));
         const head = pattern.slice(0, open);
         const tail = pattern.slice(i + 1);
-        return parts.flatMap((p) => expandBraces(`${head}${p}${tail}`));
+        const out: string[] = [];
+        for (const part of parts) {
+          for (const expanded of expandBraces(`${head}${part}${tail}`)) {
+            if (out.length === MAX_BRACE_PATTERNS) {
+              throw new GlobLimitError(`braces expand to more than ${MAX_BRACE_PATTERNS} patterns`);
+            }
+            out.push(expanded);
+          }
+        }
+        return out;
       }
     }
   }
@@ -97,9 +114,18 @@ export function expandGlob(pattern: string, baseDir: string): string[] {
         }
         if (!isDirectory(dir)) continue;
         const re = segmentRegExp(segment);
-        for (const name of readdirSync(dir)) {
+        let names: string[];
+        try {
+          names = readdirSync(dir);
+        } catch {
+          continue; // Unreadable directories match nothing, as in glob(3).
+        }
+        for (const name of names) {
           if (name.startsWith('.') && !segment.startsWith('.')) continue;
           if (re.test(name)) next.push(join(dir, name));
+        }
+        if (next.length > MAX_GLOB_PATHS) {
+          throw new GlobLimitError(`the pattern matches more than ${MAX_GLOB_PATHS} paths`);
         }
       }
       current = next;

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname, relative } from 'node:path';
 import { describeErrno, describeFileType, ReadBudget, type ReadLimits } from '../config-file.js';
 import type { IssueList, SourcePosition } from '../errors.js';
-import { expandGlob, hasWildcard } from './glob.js';
+import { expandGlob, GlobLimitError, hasWildcard } from './glob.js';
 
 export type TokenKind = 'word' | 'open' | 'close';
 
@@ -307,7 +307,14 @@ export class KeepalivedLexer {
       this.issues.error(at, `includes nest deeper than ${this.maxIncludeDepth} levels`);
       return;
     }
-    const matches = expandGlob(pattern, dirname(at.file));
+    let matches: string[];
+    try {
+      matches = expandGlob(pattern, dirname(at.file));
+    } catch (err) {
+      if (!(err instanceof GlobLimitError)) throw err;
+      this.issues.error(at, `Cannot include '${pattern}': ${err.message}`);
+      return;
+    }
     const wildcard = hasWildcard(pattern);
     if (matches.length === 0) {
       if (wildcard) this.issues.warn(at, `include pattern '${pattern}' matches no files`);
