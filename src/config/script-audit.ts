@@ -1,7 +1,6 @@
 import { parseCommandLine } from '../checkers/command-line.js';
 import { checkScriptSecurity } from '../checkers/script-security.js';
-import type { Credentials } from '../checkers/system-user.js';
-import { resolveUser } from '../vrrp/command.js';
+import { type Credentials, resolveCredentials } from '../checkers/system-user.js';
 import type { Config, ScriptCommand, VirtualServer, VrrpNotify } from './model.js';
 
 /** What lbctl may run, checked against the host's files at `up`. */
@@ -80,10 +79,11 @@ export function configuredScripts(config: Config): ConfiguredScript[] {
  * checkScriptSecurity. An unsafe script is refused when
  * enable_script_security is set and warned about when it is not.
  */
-export function auditScripts(
+export async function auditScripts(
   config: Config,
-  resolve: (user: string, group?: string) => Credentials = resolveUser,
-): ScriptAudit {
+  resolve: (user: string, group?: string) => Promise<Credentials> = (user, group) =>
+    resolveCredentials({ user, ...(group !== undefined && { group }) }),
+): Promise<ScriptAudit> {
   const errors: string[] = [];
   const warnings: string[] = [];
   const secure = config.global.enableScriptSecurity;
@@ -100,9 +100,9 @@ export function auditScripts(
     let runAs: Credentials = { uid: 0, gid: 0 };
     if (user !== undefined) {
       try {
-        runAs = resolve(user, group);
+        runAs = await resolve(user, group);
       } catch (err) {
-        // Users only NSS knows (LDAP) are not in /etc/passwd: check as strictly as for root.
+        // A user NSS cannot resolve now: check as strictly as for root (running it will fail anyway).
         warnings.push(`${script.where}: ${(err as Error).message}; checked as if run by root`);
       }
     }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { parseCommandLine } from '../checkers/command-line.js';
 import { runProgram } from '../checkers/run-program.js';
+import { resolveCredentials } from '../checkers/system-user.js';
 import { LbctlError } from '../errors.js';
 import type { Clock } from '../time/clock.js';
 
@@ -40,7 +40,14 @@ export async function runCommand(
   options: { clock: Clock; timeoutMs: number; extraArgs?: readonly string[] },
 ): Promise<CommandResult> {
   const [file, ...args] = commandArgv(spec.command, options.extraArgs) as [string, ...string[]];
-  const credentials = spec.user === undefined ? undefined : resolveUser(spec.user, spec.group);
+  // Through NSS (getent), as for every other script lbctl runs.
+  const credentials =
+    spec.user === undefined
+      ? undefined
+      : await resolveCredentials({
+          user: spec.user,
+          ...(spec.group !== undefined && { group: spec.group }),
+        });
   const timeout = new AbortController();
   const timer = options.clock.setTimer(options.timeoutMs, () => timeout.abort());
   try {
@@ -60,29 +67,4 @@ export async function runCommand(
   } finally {
     timer.cancel();
   }
-}
-
-/** uid/gid for a user name (or number) and optional group, from /etc/passwd and /etc/group. */
-export function resolveUser(user: string, group?: string): { uid: number; gid: number } {
-  const passwd = readFileSync('/etc/passwd', 'utf8').split('\n');
-  const entry = passwd
-    .map((line) => line.split(':'))
-    .find((fields) => fields[0] === user || fields[2] === user);
-  if (!entry) {
-    throw new LbctlError('VRRP_UNKNOWN_USER', `Cannot run script as "${user}": no such user`);
-  }
-  const uid = Number(entry[2]);
-  let gid = Number(entry[3]);
-  if (group !== undefined) {
-    const groups = readFileSync('/etc/group', 'utf8').split('\n');
-    const g = groups.map((line) => line.split(':')).find((f) => f[0] === group || f[2] === group);
-    if (!g) {
-      throw new LbctlError(
-        'VRRP_UNKNOWN_GROUP',
-        `Cannot run script as group "${group}": no such group`,
-      );
-    }
-    gid = Number(g[2]);
-  }
-  return { uid, gid };
 }

@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkScriptSecurity } from '../../src/checkers/script-security.js';
+import { resolveCredentials } from '../../src/checkers/system-user.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { auditScripts } from '../../src/config/script-audit.js';
-import { resolveUser } from '../../src/vrrp/command.js';
 import { runBounded } from '../support/bounded-run.js';
 import { lbctlCommand } from '../support/cli.js';
 
@@ -84,9 +84,12 @@ describe('script security (keepalived check_script_secure)', () => {
     assert.equal(found.kind === 'unsafe' && found.path, open);
   });
 
-  it('does not object when the script runs without root rights (script_user)', () => {
+  it('does not object when the script runs without root rights (script_user)', async () => {
     const path = script(join(dir, 'user.sh'), 0o777);
-    assert.equal(checkScriptSecurity(path, resolveUser('nobody')).kind, 'safe');
+    assert.equal(
+      checkScriptSecurity(path, await resolveCredentials({ user: 'nobody' })).kind,
+      'safe',
+    );
   });
 
   const config = (security: boolean, unsafe: string) =>
@@ -101,9 +104,9 @@ describe('script security (keepalived check_script_secure)', () => {
       'k.conf',
     ).config;
 
-  it('refuses every unsafe script when enable_script_security is set', () => {
+  it('refuses every unsafe script when enable_script_security is set', async () => {
     const unsafe = script(join(dir, 'audit.sh'), 0o777);
-    const audit = auditScripts(config(true, unsafe));
+    const audit = await auditScripts(config(true, unsafe));
     assert.deepEqual(audit.errors, [
       `vrrp_script chk: refused by enable_script_security: ${unsafe} runs as root but ${unsafe} is writable by everyone`,
       `vrrp_instance VI_1 notify_master: refused by enable_script_security: ${unsafe} runs as root but ${unsafe} is writable by everyone`,
@@ -112,9 +115,9 @@ describe('script security (keepalived check_script_secure)', () => {
     assert.deepEqual(audit.warnings, []);
   });
 
-  it('warns about every unsafe script when enable_script_security is not set', () => {
+  it('warns about every unsafe script when enable_script_security is not set', async () => {
     const unsafe = script(join(dir, 'audit2.sh'), 0o777);
-    const audit = auditScripts(config(false, unsafe));
+    const audit = await auditScripts(config(false, unsafe));
     assert.deepEqual(audit.errors, []);
     assert.equal(audit.warnings.length, 2);
     assert.match(
@@ -123,7 +126,7 @@ describe('script security (keepalived check_script_secure)', () => {
     );
   });
 
-  it('a user /etc/passwd does not know is warned about and checked as root', () => {
+  it('a user NSS does not know is warned about and checked as root', async () => {
     const unsafe = script(join(dir, 'ldap.sh'), 0o777);
     const ldapOnly = parseConfigText(
       'global_defs {\n  enable_script_security\n  script_user ldapuser\n}\n' +
@@ -131,11 +134,11 @@ describe('script security (keepalived check_script_secure)', () => {
         'vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 9\n  track_script {\n    chk\n  }\n}\n',
       'k.conf',
     ).config;
-    const audit = auditScripts(ldapOnly, () => {
-      throw new Error('Cannot run script as "ldapuser": no such user');
+    const audit = await auditScripts(ldapOnly, async () => {
+      throw new Error('Cannot run script as user "ldapuser": no such user');
     });
     assert.deepEqual(audit.warnings, [
-      'vrrp_script chk: Cannot run script as "ldapuser": no such user; checked as if run by root',
+      'vrrp_script chk: Cannot run script as user "ldapuser": no such user; checked as if run by root',
     ]);
     assert.equal(audit.errors.length, 1);
     assert.match(audit.errors[0] ?? '', /refused by enable_script_security: .* runs as 'ldapuser'/);

@@ -11,9 +11,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { resolveCredentials } from '../../src/checkers/system-user.js';
 import { silentLogger } from '../../src/log.js';
 import { systemClock } from '../../src/time/clock.js';
-import { commandArgv, resolveUser, runCommand } from '../../src/vrrp/command.js';
+import { commandArgv, runCommand } from '../../src/vrrp/command.js';
 import { decodeAdvert } from '../../src/vrrp/packet.js';
 import {
   effectivePriority,
@@ -96,17 +97,21 @@ describe('commands', () => {
         { clock: systemClock, timeoutMs: 2000 },
       );
       assert.equal(result.exitCode, 0);
-      assert.equal(readFileSync(out, 'utf8').trim(), String(resolveUser('nobody').uid));
-      assert.notEqual(resolveUser('nobody').uid, 0);
+      const nobody = await resolveCredentials({ user: 'nobody' });
+      assert.equal(readFileSync(out, 'utf8').trim(), String(nobody.uid));
+      assert.notEqual(nobody.uid, 0);
     } finally {
       rmSync(shared, { recursive: true, force: true });
     }
   });
 
-  it('refuses an unknown user by name', () => {
-    assert.throws(
-      () => resolveUser('lbctl-no-such-user'),
-      /Cannot run script as "lbctl-no-such-user": no such user/,
+  it('refuses an unknown user by name', async () => {
+    await assert.rejects(
+      runCommand(
+        { command: '/bin/true', user: 'lbctl-no-such-user' },
+        { clock: systemClock, timeoutMs: 2000 },
+      ),
+      /Cannot run script as user "lbctl-no-such-user": no such user/,
     );
   });
 

@@ -32,7 +32,7 @@ export function registerUpCommand(program: Command): void {
       });
       for (const w of warnings) logger.warn({ file: w.file, line: w.line }, w.message);
       // Scripts are checked against this host's files before anything changes.
-      const scripts = auditScripts(config);
+      const scripts = await auditScripts(config);
       for (const w of scripts.warnings) logger.warn(w);
       if (scripts.errors.length > 0) {
         throw new LbctlError(
