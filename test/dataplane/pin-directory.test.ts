@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { bpffsRoot } from '../../src/bpf/index.js';
 import { PinDirectory } from '../../src/dataplane/pin-directory.js';
-import { XdpDataPlane } from '../../src/dataplane/xdp-dataplane.js';
+import { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { hasCode } from '../../src/errors.js';
 
 const small = { maxServices: 2, maxReals: 8, connections: 1024, persistenceEntries: 256 };
