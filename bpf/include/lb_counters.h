@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Per-CPU counters: global per reason (lb_stats), per service and per real. */
+#ifndef LB_COUNTERS_H
+#define LB_COUNTERS_H
+
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lb_abi.h"
+#include "lb_maps.h"
+
+static __always_inline void lb_count(void *map, __u32 idx, __u64 bytes, int new_conn)
+{
+	struct lb_counters *c = bpf_map_lookup_elem(map, &idx);
+
+	if (!c)
+		return;
+	c->packets++;
+	c->bytes += bytes;
+	if (new_conn)
+		c->new_conns++;
+}
+
+/* Counts the packet (frame bytes) under `reason` and returns `verdict`. */
+static __always_inline int lb_stat(struct xdp_md *ctx, __u32 reason, int verdict)
+{
+	lb_count(&lb_stats, reason, ctx->data_end - ctx->data, 0);
+	return verdict;
+}
+
+#endif /* LB_COUNTERS_H */

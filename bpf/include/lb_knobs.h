@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Static knobs: `const volatile` globals that user space writes into .rodata
+ * before load (src/dataplane/xdp-dataplane.ts). The verifier sees their values,
+ * so a branch on a knob costs nothing at run time.
+ */
+#ifndef LB_KNOBS_H
+#define LB_KNOBS_H
+
+#include <linux/bpf.h>
+#include <linux/types.h>
+
+/* Verdict for packets whose headers fail validation (XDP_PASS lets the kernel count and drop). */
+const volatile __u32 lb_malformed_verdict = XDP_PASS;
+/* Verdict for IP fragments (they carry no ports, so they cannot be scheduled). */
+const volatile __u32 lb_fragment_verdict = XDP_PASS;
+/* lb_conns holds a power of two of sets; a flow's set is its hash & this mask. */
+const volatile __u32 lb_conn_set_mask = 65535;
+/* lb_services holds a power of two of sets; a service key's sets are its two hashes & this mask. */
+const volatile __u32 lb_svc_set_mask = 63;
+/*
+ * Nanoseconds per jiffy (10^9 / CONFIG_HZ). The clock is jiffies because the
+ * verifier inlines bpf_jiffies64() while every real helper call costs a call
+ * and a return; 0 (HZ unknown) falls back to bpf_ktime_get_coarse_ns().
+ */
+const volatile __u64 lb_ns_per_jiffy = 0;
+
+#endif /* LB_KNOBS_H */
