@@ -16,6 +16,7 @@
 #include "lb_counters.h"
 #include "lb_packet.h"
 #include "lb_conntrack.h"
+#include "lb_martian.h"
 #include "lb_service.h"
 #include "lb_sched.h"
 #include "lb_nat.h"
@@ -108,6 +109,12 @@ int lb_xdp(struct xdp_md *ctx)
 			}
 			return lb_stat(ctx, LB_STAT_PASS_NO_SERVICE, XDP_PASS);
 		}
+		if (lb_martian_source(&p))
+			return lb_stat(ctx, LB_STAT_MARTIAN_SOURCE, XDP_DROP);
+		if (p.flow.sport == 0)
+			return lb_stat(ctx, LB_STAT_SOURCE_PORT_ZERO, XDP_DROP);
+		if (!lb_may_open_flow(&p))
+			return lb_stat(ctx, LB_STAT_PASS_NOT_SYN, XDP_PASS);
 		if (ring->params.flags & LB_SVC_F_PERSISTENT)
 			real_id = lb_persistent_real(ring, service_id, &p, now);
 		else
@@ -115,7 +122,16 @@ int lb_xdp(struct xdp_md *ctx)
 		r = lb_live_real(real_id, service_id);
 		if (!r)
 			return lb_stat(ctx, LB_STAT_NO_REAL, XDP_DROP);
-		lb_conn_insert(set, &p.flow, h.check, real_id, service_id, fin, now);
+		switch (lb_conn_insert(set, &p.flow, h.check, real_id, service_id, fin, now, cfg)) {
+		case LB_CONN_TOOK_EMPTY:
+			lb_count(&lb_stats, LB_STAT_CONN_FILLED, 0, 0);
+			break;
+		case LB_CONN_TOOK_LIVE:
+			lb_count(&lb_stats, LB_STAT_CONN_EVICTED, 0, 0);
+			break;
+		default: /* reusing a stale entry changes no count */
+			break;
+		}
 		if (r->fwd == LB_FWD_NAT)
 			lb_nat_track(&p, r, real_id, now);
 		new_conn = 1;

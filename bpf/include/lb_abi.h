@@ -67,8 +67,18 @@ enum lb_stat_reason {
 	LB_STAT_NAT_REPLY = 8,       /* reply from a NAT real translated back */
 	LB_STAT_ADJUST_FAILED = 9,   /* packet could not be grown for encapsulation */
 	LB_STAT_ICMP_TO_CLIENT = 10, /* ICMP error about a NAT request translated and sent to its client */
-	LB_STAT_MAX = 11,
+	LB_STAT_PASS_NOT_SYN = 11,   /* TCP without SYN (or with RST) and no tracked flow: passed, not scheduled */
+	LB_STAT_MARTIAN_SOURCE = 12, /* source no host may send from (or the VIP itself): dropped */
+	LB_STAT_SOURCE_PORT_ZERO = 13, /* TCP/UDP source port 0: dropped */
+	/* Connection-table events, not verdicts (the packet is counted under its verdict too). */
+	LB_STAT_CONN_FILLED = 14,    /* a new flow took an entry never used before; the sum is the entries in use */
+	LB_STAT_CONN_EVICTED = 15,   /* a new flow replaced another flow's entry before its timeout */
+	LB_STAT_MAX = 16,
 };
+
+/* lb_stats entries: room for reasons added later without changing the pinned map's shape. */
+#define LB_STAT_SLOTS 32
+_Static_assert(LB_STAT_MAX <= LB_STAT_SLOTS, "lb_stats has a slot for every reason");
 
 /* A virtual service as packets name it. port 0 = all ports (persistent only). */
 struct lb_service_key {

@@ -17,6 +17,7 @@
 #include "lb_hash.h"
 #include "lb_knobs.h"
 #include "lb_maps.h"
+#include "lb_packet.h"
 
 #define LB_NS_PER_S 1000000000ULL
 
@@ -53,6 +54,21 @@ static __always_inline __u64 lb_refresh_lag(__u64 timeout)
 	__u64 lag = timeout >> 4;
 
 	return lag < LB_NS_PER_S ? lag : LB_NS_PER_S;
+}
+
+/*
+ * Whether a packet without a live entry may open a flow, as IPVS decides
+ * (tcp_conn_schedule): UDP always; TCP only with SYN (SYN+ACK included, for
+ * active FTP), or any segment with sloppy_tcp; never with RST. What may not
+ * is passed to the kernel, which owns the VIP and answers with a reset.
+ */
+static __always_inline int lb_may_open_flow(const struct lb_pkt *p)
+{
+	if (p->flow.proto != IPPROTO_TCP)
+		return 1;
+	if (p->tcp_flags & LB_TCP_FLAG_RST)
+		return 0;
+	return lb_sloppy_tcp || (p->tcp_flags & LB_TCP_FLAG_SYN);
 }
 
 /* The set a flow belongs in. */
@@ -115,14 +131,23 @@ static __always_inline struct lb_conn_slot *lb_conn_victim(struct lb_conn_set *s
 	return victim;
 }
 
+/* What recording a flow did to its set, for the connection-table counters. */
+enum lb_conn_taken {
+	LB_CONN_TOOK_STALE = 0, /* the flow's own entry, or one whose flow had expired */
+	LB_CONN_TOOK_EMPTY,     /* an entry never used before */
+	LB_CONN_TOOK_LIVE,      /* another flow's entry before its timeout: that flow is rescheduled */
+};
+
 /*
  * Records a flow: its own stale entry is reused, otherwise it evicts within its
  * set. The slot pointer dies here, so the verifier does not carry one state per
  * way through the rest of the program.
  */
-static __always_inline void lb_conn_insert(struct lb_conn_set *set, const struct lb_flow_key *key, __u32 check,
-					   __u32 real_id, __u32 service_id, __u32 flags, __u64 now)
+static __always_inline enum lb_conn_taken lb_conn_insert(struct lb_conn_set *set, const struct lb_flow_key *key,
+							 __u32 check, __u32 real_id, __u32 service_id, __u32 flags,
+							 __u64 now, const struct lb_config *cfg)
 {
+	enum lb_conn_taken taken = LB_CONN_TOOK_STALE;
 	struct lb_conn_slot *s = NULL;
 
 #pragma unroll
@@ -132,14 +157,20 @@ static __always_inline void lb_conn_insert(struct lb_conn_set *set, const struct
 			break;
 		}
 	}
-	if (!s)
+	if (!s) {
 		s = lb_conn_victim(set);
+		if (s->key.family == 0)
+			taken = LB_CONN_TOOK_EMPTY;
+		else if (lb_fresh(now, s->conn.last_seen_ns, lb_conn_timeout(cfg, s->key.proto, s->conn.flags)))
+			taken = LB_CONN_TOOK_LIVE;
+	}
 	__builtin_memcpy(&s->key, key, sizeof(*key));
 	s->conn.real_id = real_id;
 	s->conn.service_id = service_id;
 	s->conn.flags = flags;
 	s->conn.last_seen_ns = now;
 	s->conn.check = lb_conn_check(check, real_id, service_id);
+	return taken;
 }
 
 #endif /* LB_CONNTRACK_H */

@@ -19,6 +19,13 @@ const volatile __u32 lb_conn_set_mask = 65535;
 /* lb_services holds a power of two of sets; a service key's sets are its two hashes & this mask. */
 const volatile __u32 lb_svc_set_mask = 63;
 /*
+ * IPVS's sloppy_tcp: 0 (the default, as in IPVS) lets only a SYN without RST
+ * open a TCP flow, so bare ACKs cannot fill the connection table; 1 lets any
+ * TCP segment without RST open one (a director taking over established flows
+ * without connection sync keeps them on their reals with mh/sh).
+ */
+const volatile __u32 lb_sloppy_tcp = 0;
+/*
  * Nanoseconds per jiffy (10^9 / CONFIG_HZ). The clock is jiffies because the
  * verifier inlines bpf_jiffies64() while every real helper call costs a call
  * and a return; 0 (HZ unknown) falls back to bpf_ktime_get_coarse_ns().

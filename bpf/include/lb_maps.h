@@ -99,7 +99,7 @@ struct {
 /* Global per-CPU counters indexed by enum lb_stat_reason. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, LB_STAT_MAX);
+	__uint(max_entries, LB_STAT_SLOTS);
 	__type(key, __u32);
 	__type(value, struct lb_counters);
 } lb_stats SEC(".maps");

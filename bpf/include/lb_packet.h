@@ -50,6 +50,7 @@ enum lb_parse_result {
 };
 
 #define LB_TCP_FLAG_FIN 0x01
+#define LB_TCP_FLAG_SYN 0x02
 #define LB_TCP_FLAG_RST 0x04
 
 

@@ -51,8 +51,15 @@ export const STAT_REASONS = [
   'natReply',
   'adjustFailed',
   'icmpToClient',
+  'passNotSyn',
+  'martianSource',
+  'sourcePortZero',
 ] as const;
 export type StatReason = (typeof STAT_REASONS)[number];
+
+/** lb_stats indexes of the connection-table events (LB_STAT_CONN_*), which follow the reasons. */
+export const STAT_CONN_FILLED = STAT_REASONS.length;
+export const STAT_CONN_EVICTED = STAT_REASONS.length + 1;
 
 /** Map names as declared in bpf/lb.bpf.c (and used as pin file names). */
 export const MAPS = {

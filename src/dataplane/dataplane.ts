@@ -112,6 +112,17 @@ export interface DataPlaneCounters {
   /** Packets and bytes by verdict reason (passNoService, forwarded, malformed, ...). */
   readonly global: Readonly<Record<string, { packets: number; bytes: number }>>;
   readonly services: readonly ServiceCounters[];
+  /** The connection table, where the data plane keeps one. */
+  readonly connTable?: ConnTableCounters;
+}
+
+export interface ConnTableCounters {
+  /** Entries the table holds. */
+  readonly capacity: number;
+  /** Entries a flow has ever taken (the program never empties one): the table's occupancy. */
+  readonly used: number;
+  /** New flows that replaced another flow's entry before its timeout (that flow is rescheduled). */
+  readonly evicted: number;
 }
 
 export interface DataPlane {

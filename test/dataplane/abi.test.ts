@@ -31,5 +31,6 @@ test('the object declares every map the ABI names, and the rodata knobs', (t) =>
   assert.ok(rodata.includes('lb_conn_set_mask'));
   assert.ok(rodata.includes('lb_svc_set_mask'));
   assert.ok(rodata.includes('lb_ns_per_jiffy'));
+  assert.ok(rodata.includes('lb_sloppy_tcp'));
   assert.deepEqual(obj.programNames(), ['lb_xdp']);
 });

@@ -9,7 +9,7 @@ import { connEntries, connOffset, connTableSets } from '../../src/dataplane/conn
 import { kernelHz } from '../../src/dataplane/kernel-hz.js';
 import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { real, run, testPlane } from './support/harness.js';
-import { frame, TCP_ACK } from './support/packet.js';
+import { frame, TCP_SYN } from './support/packet.js';
 
 const VIP = '10.50.0.1';
 const service = { vip: VIP, port: 80, protocol: 'tcp', scheduler: 'rr' } as const;
@@ -19,7 +19,7 @@ const reals = [real('10.50.1.1', '02:00:00:00:50:01'), real('10.50.1.2', '02:00:
 async function send(plane: XdpDataPlane, sport: number): Promise<number> {
   const out = await run(
     plane,
-    frame({ src: '203.0.113.9', dst: VIP, proto: 'tcp', sport, dport: 80, tcpFlags: TCP_ACK }),
+    frame({ src: '203.0.113.9', dst: VIP, proto: 'tcp', sport, dport: 80, tcpFlags: TCP_SYN }),
   );
   assert.equal(out.verdictName, 'XDP_TX', `flow ${sport}`);
   return out.data[5]!;
@@ -77,6 +77,28 @@ describe('connection table', () => {
     for (const sport of [1001, 1003, 1004])
       assert.equal(await send(plane, sport), first.get(sport), `flow ${sport} kept its real`);
     assert.equal(await newConnections(plane), 5, 'only the new flow was scheduled');
+  });
+
+  it('counts entries taken (occupancy) and live flows evicted, not stale entries reused', async (t) => {
+    const plane = await testPlane(t, { connections: 4 }); // one set of four
+    await plane.setService(service, reals);
+    const table = async () => (await plane.counters()).connTable;
+    assert.deepEqual(await table(), { capacity: 4, used: 0, evicted: 0 });
+    for (const sport of [4001, 4002, 4003]) await send(plane, sport);
+    await send(plane, 4001); // established: takes nothing
+    assert.deepEqual(await table(), { capacity: 4, used: 3, evicted: 0 });
+    await send(plane, 4004);
+    assert.deepEqual(await table(), { capacity: 4, used: 4, evicted: 0 });
+    // 4002 idle past the 900 s TCP timeout: the next new flow reuses its entry.
+    patchEntry(plane, 4002, (v, at) => {
+      v.writeBigUInt64LE(v.readBigUInt64LE(at + lastSeenAt) - 901_000_000_000n, at + lastSeenAt);
+    });
+    await send(plane, 4005);
+    assert.deepEqual(await table(), { capacity: 4, used: 4, evicted: 0 });
+    // Every entry is live now: one more flow evicts one of them.
+    await send(plane, 4006);
+    assert.deepEqual(await table(), { capacity: 4, used: 4, evicted: 1 });
+    assert.equal(await newConnections(plane), 6);
   });
 
   it('an entry whose check does not match its contents counts as absent', async (t) => {

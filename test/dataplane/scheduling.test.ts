@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import * as abi from '../../src/dataplane/abi.js';
-import { connEntries, connOffset } from '../../src/dataplane/conn-table.js';
+import { connEntries } from '../../src/dataplane/conn-table.js';
 import type { RealSpec, ServiceSpec } from '../../src/dataplane/dataplane.js';
 import { ServiceTable } from '../../src/dataplane/service-table.js';
 import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { hasCode } from '../../src/errors.js';
+import { ageConnections } from './support/conns.js';
 import { real, run, testPlane } from './support/harness.js';
-import { frame, TCP_ACK, TCP_FIN } from './support/packet.js';
+import { frame, TCP_ACK, TCP_FIN, TCP_SYN } from './support/packet.js';
 
 const VIP = '10.30.0.1';
 const macOf = (i: number) => `02:00:00:00:30:${i.toString(16).padStart(2, '0')}`;
@@ -20,7 +20,7 @@ const svc = (extra: Partial<ServiceSpec> = {}): ServiceSpec => ({
   ...extra,
 });
 
-/** Sends one packet of a flow and returns the real it went to (its MAC's last byte). */
+/** Sends one packet of a flow (a SYN unless told) and returns the real it went to (its MAC's last byte). */
 async function realFor(
   plane: XdpDataPlane,
   src: string,
@@ -35,7 +35,7 @@ async function realFor(
       proto: 'tcp',
       sport,
       dport: extra.dport ?? 80,
-      tcpFlags: extra.tcpFlags ?? TCP_ACK,
+      tcpFlags: extra.tcpFlags ?? TCP_SYN,
     }),
   );
   assert.equal(out.verdictName, 'XDP_TX', `flow ${src}:${sport}`);
@@ -55,22 +55,6 @@ function agePersistence(plane: XdpDataPlane, ageNs: bigint): void {
     const value = Buffer.from(v);
     value.writeBigUInt64LE(value.readBigUInt64LE(0) - ageNs, 0);
     map.update(k, value);
-  }
-}
-
-/** Moves every occupied connection entry into the past by `ageNs`. */
-function ageConnections(plane: XdpDataPlane, ageNs: bigint): void {
-  const map = plane.map('conns');
-  const sets = new Set(connEntries(map).map((e) => e.set));
-  for (const set of sets) {
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(set);
-    const value = Buffer.from(map.lookup(key)!);
-    for (const e of connEntries(map).filter((x) => x.set === set)) {
-      const at = connOffset(e.way) + abi.conn.offsetOf('last_seen_ns');
-      value.writeBigUInt64LE(value.readBigUInt64LE(at) - ageNs, at);
-    }
-    map.update(key, value);
   }
 }
 
@@ -214,7 +198,8 @@ describe('connection tracking', () => {
     await plane.setTimeouts({ tcpS: 100, tcpFinS: 10, udpS: 300 });
     await plane.setService(svc(), [realN(1), realN(2)]);
     const a = await realFor(plane, '203.0.113.1', 43000);
-    const b = await realFor(plane, '203.0.113.1', 43001, { tcpFlags: TCP_FIN | TCP_ACK });
+    const b = await realFor(plane, '203.0.113.1', 43001);
+    assert.equal(await realFor(plane, '203.0.113.1', 43001, { tcpFlags: TCP_FIN | TCP_ACK }), b);
     const stamped = connEntries(plane.map('conns')).map((e) => e.conn.last_seen_ns);
     ageConnections(plane, 50n * 1_000_000_000n);
     // 50 s idle: the open flow keeps its real, the finishing one (10 s) has expired.

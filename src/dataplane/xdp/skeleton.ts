@@ -14,6 +14,8 @@ import * as abi from '../abi.js';
 const RODATA = {
   malformedVerdict: { name: 'lb_malformed_verdict', size: 4 },
   fragmentVerdict: { name: 'lb_fragment_verdict', size: 4 },
+  /** IPVS's sloppy_tcp: 1 lets any TCP segment without RST open a flow, not only a SYN. */
+  sloppyTcp: { name: 'lb_sloppy_tcp', size: 4 },
   connSetMask: { name: 'lb_conn_set_mask', size: 4 },
   serviceSetMask: { name: 'lb_svc_set_mask', size: 4 },
   /** 0: the program reads bpf_ktime_get_coarse_ns() instead of jiffies. */

@@ -70,6 +70,8 @@ export interface XdpDataPlaneOptions {
   readonly malformed?: 'pass' | 'drop';
   /** Verdict for IP fragments (default pass). */
   readonly fragments?: 'pass' | 'drop';
+  /** IPVS's sloppy_tcp: any TCP segment without RST may open a flow, not only a SYN (default false). */
+  readonly sloppyTcp?: boolean;
   readonly objectPath?: string;
   /**
    * Interfaces by name and index (the daemon passes its host's). Without it
@@ -161,6 +163,7 @@ export class XdpDataPlane implements DataPlane {
       rodata: {
         malformedVerdict: options.malformed === 'drop' ? XDP.DROP : XDP.PASS,
         fragmentVerdict: options.fragments === 'drop' ? XDP.DROP : XDP.PASS,
+        sloppyTcp: options.sloppyTcp === true ? 1 : 0,
         connSetMask: connSets - 1,
         serviceSetMask: serviceSets - 1,
         // Unknown HZ leaves 0: the program then reads bpf_ktime_get_coarse_ns() instead.
@@ -357,7 +360,13 @@ export class XdpDataPlane implements DataPlane {
         }),
       ),
     }));
-    return { global, services };
+    const events = (index: number) => sumCounters(this.maps.stats.lookupPerCpu(u32Key(index)));
+    const connTable = {
+      capacity: this.maps.conns.info.maxEntries * abi.CONN_WAYS,
+      used: events(abi.STAT_CONN_FILLED).packets,
+      evicted: events(abi.STAT_CONN_EVICTED).packets,
+    };
+    return { global, services, connTable };
   }
 
   /** Closes handles; pinned maps and links stay, so forwarding continues. */

@@ -15,7 +15,7 @@ export interface PacketSpec {
   readonly sport: number;
   readonly dport: number;
   readonly payload?: Buffer;
-  /** TCP flags byte (default ACK). */
+  /** TCP flags byte (default SYN: the segment that may open a flow). */
   readonly tcpFlags?: number;
   readonly ttl?: number;
   readonly tos?: number;
@@ -82,7 +82,7 @@ function l4Segment(spec: PacketSpec, src: Buffer, dst: Buffer): Buffer {
     seg.writeUInt32BE(0x01020304, 4);
     seg.writeUInt32BE(0, 8);
     seg[12] = 5 << 4;
-    seg[13] = spec.tcpFlags ?? TCP_ACK;
+    seg[13] = spec.tcpFlags ?? TCP_SYN;
     seg.writeUInt16BE(65535, 14);
     payload.copy(seg, 20);
     csumAt = 16;
