@@ -26,10 +26,29 @@
 #define AF_INET6 10
 #endif
 
+/*
+ * Copies a MAC address as three 16-bit words. Both ends are 2-byte aligned
+ * (lb_real's MACs sit at even offsets, the Ethernet header at the frame
+ * start), but the u8 arrays tell clang nothing of it, so memcpy would move
+ * six single bytes: 24 instructions per frame instead of 12.
+ */
+_Static_assert(__builtin_offsetof(struct lb_real, mac) % 2 == 0, "lb_real.mac is 2-byte aligned");
+_Static_assert(__builtin_offsetof(struct lb_real, src_mac) % 2 == 0, "lb_real.src_mac is 2-byte aligned");
+
+static __always_inline void lb_copy_mac(__u8 *dst, const __u8 *src)
+{
+	__u16 *d = (__u16 *)dst;
+	const __u16 *s = (const __u16 *)src;
+
+	d[0] = s[0];
+	d[1] = s[1];
+	d[2] = s[2];
+}
+
 static __always_inline int lb_l2_out(struct xdp_md *ctx, struct ethhdr *eth, const struct lb_real *r)
 {
-	__builtin_memcpy(eth->h_dest, r->mac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, r->src_mac, ETH_ALEN);
+	lb_copy_mac(eth->h_dest, r->mac);
+	lb_copy_mac(eth->h_source, r->src_mac);
 	if (r->ifindex == 0 || r->ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
 	return bpf_redirect_map(&lb_tx_ports, r->ifindex, 0);
