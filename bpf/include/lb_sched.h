@@ -30,6 +30,18 @@ static __always_inline struct lb_real *lb_live_real(__u32 real_id, __u32 service
 	return r;
 }
 
+/*
+ * A slot of a Maglev table from a 32-bit hash: the high half of hash x
+ * LB_RING_SIZE (Lemire's range reduction), as even as `hash % LB_RING_SIZE`
+ * (slot sizes differ by at most one hash value in 65,535) but a multiply
+ * instead of a 64-bit division, which the JIT emits as a `div` of 20-90
+ * cycles.
+ */
+static __always_inline __u32 lb_ring_slot(__u32 hash)
+{
+	return ((__u64)hash * LB_RING_SIZE) >> 32;
+}
+
 static __always_inline __u32 lb_schedule(const struct lb_ring *ring, __u32 service_id, const struct lb_pkt *p)
 {
 	__u32 ring_len = ring->params.ring_len;
@@ -49,10 +61,10 @@ static __always_inline __u32 lb_schedule(const struct lb_ring *ring, __u32 servi
 		idx = *pos % ring_len;
 		break;
 	case LB_SCHED_DH:
-		idx = lb_hash_addr(p->flow.dst, 0) % LB_RING_SIZE;
+		idx = lb_ring_slot(lb_hash_addr(p->flow.dst, 0));
 		break;
 	default: /* sh and mh: the source address (and port when asked) */
-		idx = lb_hash_addr(p->flow.src, port) % LB_RING_SIZE;
+		idx = lb_ring_slot(lb_hash_addr(p->flow.src, port));
 		break;
 	}
 	asm volatile("" : "+r"(idx)); /* keep the bound check below for the verifier */
