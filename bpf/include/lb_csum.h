@@ -29,6 +29,18 @@ static __always_inline __u16 lb_csum_replace(__u16 check, const __u16 *old, cons
 	return (__u16)~lb_csum_fold(sum);
 }
 
+/*
+ * A TCP/UDP checksum after n address words and the port changed. UDP sends a
+ * computed 0 as 0xffff, since 0 means "no checksum".
+ */
+static __always_inline __u16 lb_l4_csum_replace(__u16 check, const __u16 *old, const __u16 *new, int n,
+						const __u16 *old_port, const __u16 *new_port, int udp)
+{
+	__u16 c = lb_csum_replace(lb_csum_replace(check, old, new, n), old_port, new_port, 1);
+
+	return c == 0 && udp ? 0xffff : c;
+}
+
 /* Checksum of a 20-byte IPv4 header whose check field is zero. */
 static __always_inline __u16 lb_ipv4_header_csum(const __u16 *words)
 {

@@ -69,40 +69,20 @@ static __always_inline int lb_tun_forward(struct xdp_md *ctx, struct lb_pkt *p, 
 
 	if (r->family == LB_FAMILY_IPV4) {
 		struct iphdr *oh = data + l2_len;
-		__u16 words[10];
 
 		if ((void *)(oh + 1) > data_end)
 			return XDP_DROP;
 		*ethertype = bpf_htons(ETH_P_IP);
-		oh->version = 4;
-		oh->ihl = 5;
-		oh->tos = tos;
-		oh->tot_len = bpf_htons(inner_len + outer_len);
-		oh->id = 0;
-		oh->frag_off = bpf_htons(LB_IP_DF);
-		oh->ttl = LB_TUN_TTL;
-		oh->protocol = inner_proto;
-		oh->check = 0;
-		__builtin_memcpy(&oh->saddr, cfg->tun_src4, 4);
-		__builtin_memcpy(&oh->daddr, r->addr, 4);
-		__builtin_memcpy(words, oh, sizeof(words));
-		oh->check = lb_ipv4_header_csum(words);
+		lb_put_ipv4_hdr(oh, tos, inner_len + outer_len, bpf_htons(LB_IP_DF), LB_TUN_TTL, inner_proto,
+				(const __u32 *)cfg->tun_src4, (const __u32 *)r->addr);
 	} else {
 		struct ipv6hdr *oh = data + l2_len;
 
 		if ((void *)(oh + 1) > data_end)
 			return XDP_DROP;
 		*ethertype = bpf_htons(ETH_P_IPV6);
-		oh->version = 6;
-		oh->priority = tos >> 4;
-		oh->flow_lbl[0] = (tos & 0xf) << 4;
-		oh->flow_lbl[1] = 0;
-		oh->flow_lbl[2] = 0;
-		oh->payload_len = bpf_htons(inner_len);
-		oh->nexthdr = inner_proto;
-		oh->hop_limit = LB_TUN_TTL;
-		__builtin_memcpy(&oh->saddr, cfg->tun_src6, 16);
-		__builtin_memcpy(&oh->daddr, r->addr, 16);
+		lb_put_ipv6_hdr(oh, tos, inner_len, inner_proto, LB_TUN_TTL, (const __u32 *)cfg->tun_src6,
+				(const __u32 *)r->addr);
 	}
 	return lb_l2_out(ctx, data, r);
 }

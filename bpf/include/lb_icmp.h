@@ -134,9 +134,8 @@ static __always_inline int lb_icmp_nat_quote(struct lb_pkt *p, void *data_end, s
 		new_ipc = lb_csum_replace(old_ipc, old, new, 2);
 		if (l4_check) {
 			old_l4c = *l4_check;
-			new_l4c = lb_csum_replace(lb_csum_replace(old_l4c, old, new, 2), &old_port, &new_port, 1);
-			if (new_l4c == 0 && q->flow.proto == IPPROTO_UDP)
-				new_l4c = 0xffff;
+			new_l4c = lb_l4_csum_replace(old_l4c, old, new, 2, &old_port, &new_port,
+						     q->flow.proto == IPPROTO_UDP);
 		}
 		/* Every changed word of the ICMP payload moves the ICMP checksum. */
 		icmp_c = lb_csum_replace(icmp_c, old, new, 2);
@@ -154,9 +153,8 @@ static __always_inline int lb_icmp_nat_quote(struct lb_pkt *p, void *data_end, s
 		__builtin_memcpy(new, addr, 16);
 		if (l4_check) {
 			old_l4c = *l4_check;
-			new_l4c = lb_csum_replace(lb_csum_replace(old_l4c, old, new, 8), &old_port, &new_port, 1);
-			if (new_l4c == 0 && q->flow.proto == IPPROTO_UDP)
-				new_l4c = 0xffff;
+			new_l4c = lb_l4_csum_replace(old_l4c, old, new, 8, &old_port, &new_port,
+						     q->flow.proto == IPPROTO_UDP);
 		}
 		icmp_c = lb_csum_replace(icmp_c, old, new, 8);
 		if (outer_old && outer_new)

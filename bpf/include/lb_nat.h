@@ -61,18 +61,13 @@ static __always_inline int lb_nat_rewrite(struct lb_pkt *p, void *data_end, cons
 		__builtin_memcpy(old, field, 4);
 		__builtin_memcpy(new, addr, 4);
 		iph->check = lb_csum_replace(iph->check, old, new, 2);
-		if (!udp_zero) {
-			__u16 c = lb_csum_replace(*l4_check, old, new, 2);
-
-			c = lb_csum_replace(c, &old_port, &new_port, 1);
-			if (c == 0 && p->flow.proto == IPPROTO_UDP)
-				c = 0xffff;
-			*l4_check = c;
-		}
+		if (!udp_zero)
+			*l4_check = lb_l4_csum_replace(*l4_check, old, new, 2, &old_port, &new_port,
+						       p->flow.proto == IPPROTO_UDP);
 		__builtin_memcpy(field, addr, 4);
 	} else {
 		struct ipv6hdr *ip6h = p->l3;
-		__u16 old[8], new[8], c;
+		__u16 old[8], new[8];
 		struct in6_addr *field;
 
 		if ((void *)(ip6h + 1) > data_end)
@@ -80,11 +75,8 @@ static __always_inline int lb_nat_rewrite(struct lb_pkt *p, void *data_end, cons
 		field = rewrite_dst ? &ip6h->daddr : &ip6h->saddr;
 		__builtin_memcpy(old, field, 16);
 		__builtin_memcpy(new, addr, 16);
-		c = lb_csum_replace(*l4_check, old, new, 8);
-		c = lb_csum_replace(c, &old_port, &new_port, 1);
-		if (c == 0 && p->flow.proto == IPPROTO_UDP)
-			c = 0xffff;
-		*l4_check = c;
+		*l4_check = lb_l4_csum_replace(*l4_check, old, new, 8, &old_port, &new_port,
+					       p->flow.proto == IPPROTO_UDP);
 		__builtin_memcpy(field, addr, 16);
 	}
 	*l4_port = port;

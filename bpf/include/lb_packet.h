@@ -4,7 +4,8 @@
  * (header pointers, flow key, lengths), using the bounded parsers of
  * lb_parse.h, and the step that lets the verifier check everything after
  * parsing once for every parse path; and room opened in front of the IP
- * header (encapsulation, ICMP answers).
+ * header, with the fresh IPv4/IPv6 headers written there (encapsulation,
+ * ICMP answers).
  */
 #ifndef LB_PACKET_H
 #define LB_PACKET_H
@@ -20,6 +21,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "lb_abi.h"
+#include "lb_csum.h"
 #include "lb_parse.h"
 
 /* What the parser learned about a packet. */
@@ -180,6 +182,47 @@ static __always_inline __u32 lb_push_after_l2(struct xdp_md *ctx, __u32 len, __u
 		return 0;
 	__builtin_memmove(data, data + len, sizeof(struct ethhdr));
 	return sizeof(struct ethhdr);
+}
+
+/*
+ * Writes a 20-byte IPv4 header (no options, id 0) and its checksum; the
+ * caller has bounds-checked it. Addresses come as 4-byte aligned words
+ * (every address field of the ABI is), so clang copies them whole.
+ */
+static __always_inline void lb_put_ipv4_hdr(struct iphdr *ip, __u8 tos, __u16 tot_len, __be16 frag_off, __u8 ttl,
+					    __u8 proto, const __u32 *saddr, const __u32 *daddr)
+{
+	__u16 words[10];
+
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = tos;
+	ip->tot_len = bpf_htons(tot_len);
+	ip->id = 0;
+	ip->frag_off = frag_off;
+	ip->ttl = ttl;
+	ip->protocol = proto;
+	ip->check = 0;
+	__builtin_memcpy(&ip->saddr, saddr, 4);
+	__builtin_memcpy(&ip->daddr, daddr, 4);
+	__builtin_memcpy(words, ip, sizeof(words));
+	ip->check = lb_ipv4_header_csum(words);
+}
+
+/* Writes a 40-byte IPv6 header (flow label 0); the caller has bounds-checked it. */
+static __always_inline void lb_put_ipv6_hdr(struct ipv6hdr *ip6, __u8 tclass, __u16 payload_len, __u8 nexthdr,
+					    __u8 hop_limit, const __u32 *saddr, const __u32 *daddr)
+{
+	ip6->version = 6;
+	ip6->priority = tclass >> 4;
+	ip6->flow_lbl[0] = (tclass & 0xf) << 4;
+	ip6->flow_lbl[1] = 0;
+	ip6->flow_lbl[2] = 0;
+	ip6->payload_len = bpf_htons(payload_len);
+	ip6->nexthdr = nexthdr;
+	ip6->hop_limit = hop_limit;
+	__builtin_memcpy(&ip6->saddr, saddr, 16);
+	__builtin_memcpy(&ip6->daddr, daddr, 16);
 }
 
 #endif /* LB_PACKET_H */

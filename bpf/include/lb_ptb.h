@@ -74,25 +74,13 @@ static __always_inline int lb_send_too_big(struct xdp_md *ctx, struct lb_pkt *p,
 
 	if (p->flow.family == LB_FAMILY_IPV4) {
 		struct iphdr *ip = data + l2_len;
-		__u16 hw[10];
 
 		icmph = (void *)(ip + 1);
 		if ((void *)(icmph + 1) > data_end)
 			return XDP_DROP;
 		*ethertype = bpf_htons(ETH_P_IP);
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->tos = LB_IPTOS_PREC_INTERNETCONTROL;
-		ip->tot_len = bpf_htons(hdr_len + quote);
-		ip->id = 0;
-		ip->frag_off = 0;
-		ip->ttl = LB_ICMP_TTL;
-		ip->protocol = IPPROTO_ICMP;
-		ip->check = 0;
-		__builtin_memcpy(&ip->saddr, vip, 4);
-		__builtin_memcpy(&ip->daddr, client, 4);
-		__builtin_memcpy(hw, ip, sizeof(hw));
-		ip->check = lb_ipv4_header_csum(hw);
+		lb_put_ipv4_hdr(ip, LB_IPTOS_PREC_INTERNETCONTROL, hdr_len + quote, 0, LB_ICMP_TTL, IPPROTO_ICMP,
+				(const __u32 *)vip, (const __u32 *)client);
 		icmph->type = LB_ICMP_DEST_UNREACH;
 		icmph->code = LB_ICMP_FRAG_NEEDED;
 		icmph->rest = bpf_htonl(mtu & 0xffff);
@@ -104,16 +92,8 @@ static __always_inline int lb_send_too_big(struct xdp_md *ctx, struct lb_pkt *p,
 		if ((void *)(icmph + 1) > data_end)
 			return XDP_DROP;
 		*ethertype = bpf_htons(ETH_P_IPV6);
-		ip6->version = 6;
-		ip6->priority = 0;
-		ip6->flow_lbl[0] = 0;
-		ip6->flow_lbl[1] = 0;
-		ip6->flow_lbl[2] = 0;
-		ip6->payload_len = bpf_htons(sizeof(*icmph) + quote);
-		ip6->nexthdr = IPPROTO_ICMPV6;
-		ip6->hop_limit = LB_ICMP_TTL;
-		__builtin_memcpy(&ip6->saddr, vip, 16);
-		__builtin_memcpy(&ip6->daddr, client, 16);
+		lb_put_ipv6_hdr(ip6, 0, sizeof(*icmph) + quote, IPPROTO_ICMPV6, LB_ICMP_TTL, (const __u32 *)vip,
+				(const __u32 *)client);
 		icmph->type = LB_ICMPV6_PKT_TOOBIG;
 		icmph->code = 0;
 		icmph->rest = bpf_htonl(mtu < LB_IPV6_MIN_MTU ? LB_IPV6_MIN_MTU : mtu);
