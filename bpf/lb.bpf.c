@@ -38,7 +38,7 @@ int lb_xdp(struct xdp_md *ctx)
 	struct lb_real *r = NULL;
 	__u32 real_id = LB_REAL_NONE;
 	__u32 service_id = 0;
-	__u32 fin = 0;
+	__u32 seen;
 	int new_conn = 0;
 	__u64 now;
 	int rc;
@@ -73,8 +73,7 @@ int lb_xdp(struct xdp_md *ctx)
 	}
 
 	now = lb_now();
-	if (p.tcp_flags & (LB_TCP_FLAG_FIN | LB_TCP_FLAG_RST))
-		fin = LB_CONN_F_FIN;
+	seen = lb_conn_flags_of(&p);
 	set = lb_conn_set_of(&p.flow, &h);
 	if (!set)
 		return XDP_PASS;
@@ -89,11 +88,11 @@ int lb_xdp(struct xdp_md *ctx)
 		if (lb_fresh(now, last_seen, timeout))
 			r = lb_live_real(real_id, service_id);
 		if (r) {
-			/* Writes are rare: the time only when it has grown stale, the flag once. */
+			/* Writes are rare: the time only when it has grown stale, each flag once. */
 			if ((__s64)(now - last_seen) >= (__s64)lb_refresh_lag(timeout))
 				slot->conn.last_seen_ns = now;
-			if (fin & ~flags)
-				slot->conn.flags = flags | fin;
+			if (seen & ~flags)
+				slot->conn.flags = flags | seen;
 		}
 	}
 	if (!r) {
@@ -122,7 +121,7 @@ int lb_xdp(struct xdp_md *ctx)
 		r = lb_live_real(real_id, service_id);
 		if (!r)
 			return lb_stat(ctx, LB_STAT_NO_REAL, XDP_DROP);
-		switch (lb_conn_insert(set, &p.flow, h.check, real_id, service_id, fin, now, cfg)) {
+		switch (lb_conn_insert(set, &p.flow, h.check, real_id, service_id, seen, now, cfg)) {
 		case LB_CONN_TOOK_EMPTY:
 			lb_count(&lb_stats, LB_STAT_CONN_FILLED, 0, 0);
 			break;

@@ -52,7 +52,8 @@ enum lb_fwd {
 #define LB_REAL_F_ACTIVE (1U << 0) /* cleared when the real is removed */
 
 /* lb_conn.flags */
-#define LB_CONN_F_FIN (1U << 0) /* FIN or RST seen: the TCP-FIN timeout applies */
+#define LB_CONN_F_FIN (1U << 0)         /* FIN or RST seen: the TCP-FIN timeout applies */
+#define LB_CONN_F_ESTABLISHED (1U << 1) /* TCP: a segment without SYN seen, the handshake is over */
 
 /* Global counters (lb_stats index): why a packet got its verdict. */
 enum lb_stat_reason {

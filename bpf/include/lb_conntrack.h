@@ -21,11 +21,39 @@
 
 #define LB_NS_PER_S 1000000000ULL
 
+/* IPVS's SYN_RECV timeout: how long a TCP entry waits for the end of its handshake. */
+#define LB_SYN_RECV_TIMEOUT_NS (60 * LB_NS_PER_S)
+
+/*
+ * An entry's timeout: ipvsadm's TCP-FIN timeout after FIN or RST, IPVS's
+ * SYN_RECV timeout (60 s, or the TCP timeout when shorter) until the
+ * handshake is over, then the TCP timeout; UDP's for UDP.
+ */
 static __always_inline __u64 lb_conn_timeout(const struct lb_config *cfg, __u8 proto, __u32 flags)
 {
-	if (proto == IPPROTO_TCP)
-		return (flags & LB_CONN_F_FIN) ? cfg->tcp_fin_timeout_ns : cfg->tcp_timeout_ns;
-	return cfg->udp_timeout_ns;
+	__u64 tcp = cfg->tcp_timeout_ns;
+
+	if (proto != IPPROTO_TCP)
+		return cfg->udp_timeout_ns;
+	if (flags & LB_CONN_F_FIN)
+		return cfg->tcp_fin_timeout_ns;
+	if (!(flags & LB_CONN_F_ESTABLISHED) && tcp > LB_SYN_RECV_TIMEOUT_NS)
+		return LB_SYN_RECV_TIMEOUT_NS;
+	return tcp;
+}
+
+/* The lb_conn flags a packet sets on its flow's entry (a flag, once set, stays). */
+static __always_inline __u32 lb_conn_flags_of(const struct lb_pkt *p)
+{
+	__u32 flags = 0;
+
+	if (p->flow.proto != IPPROTO_TCP)
+		return 0;
+	if (p->tcp_flags & (LB_TCP_FLAG_FIN | LB_TCP_FLAG_RST))
+		flags |= LB_CONN_F_FIN;
+	if (!(p->tcp_flags & LB_TCP_FLAG_SYN))
+		flags |= LB_CONN_F_ESTABLISHED;
+	return flags;
 }
 
 /* Monotonic time in ns at tick resolution: plenty for second-scale timeouts. */
@@ -114,19 +142,44 @@ static __always_inline struct lb_conn_slot *lb_conn_find(struct lb_conn_set *set
 	return NULL;
 }
 
-/* Where a new flow goes: an empty entry of its set, else the one seen least recently. */
-static __always_inline struct lb_conn_slot *lb_conn_victim(struct lb_conn_set *set)
+/*
+ * An entry a new flow takes only when its set holds nothing else: a live TCP
+ * flow past its handshake, or a live UDP flow. Half-open TCP entries (a SYN
+ * flood's) and expired ones go first.
+ */
+static __always_inline int lb_conn_protected(const struct lb_conn_slot *s, __u64 now, const struct lb_config *cfg)
+{
+	__u32 flags = s->conn.flags;
+	__u8 proto = s->key.proto;
+
+	if (proto == IPPROTO_TCP && !(flags & LB_CONN_F_ESTABLISHED))
+		return 0;
+	return lb_fresh(now, s->conn.last_seen_ns, lb_conn_timeout(cfg, proto, flags));
+}
+
+/*
+ * Where a new flow goes: an empty entry of its set, else the one seen least
+ * recently among the unprotected ones, else the one seen least recently.
+ */
+static __always_inline struct lb_conn_slot *lb_conn_victim(struct lb_conn_set *set, __u64 now,
+							   const struct lb_config *cfg)
 {
 	struct lb_conn_slot *victim = &set->ways[0];
+	int victim_protected = 2;
 
 #pragma unroll
 	for (int i = 0; i < LB_CONN_WAYS; i++) {
 		struct lb_conn_slot *s = &set->ways[i];
+		int protected;
 
 		if (s->key.family == 0)
 			return s;
-		if (s->conn.last_seen_ns < victim->conn.last_seen_ns)
+		protected = lb_conn_protected(s, now, cfg);
+		if (protected < victim_protected ||
+		    (protected == victim_protected && s->conn.last_seen_ns < victim->conn.last_seen_ns)) {
 			victim = s;
+			victim_protected = protected;
+		}
 	}
 	return victim;
 }
@@ -158,7 +211,7 @@ static __always_inline enum lb_conn_taken lb_conn_insert(struct lb_conn_set *set
 		}
 	}
 	if (!s) {
-		s = lb_conn_victim(set);
+		s = lb_conn_victim(set, now, cfg);
 		if (s->key.family == 0)
 			taken = LB_CONN_TOOK_EMPTY;
 		else if (lb_fresh(now, s->conn.last_seen_ns, lb_conn_timeout(cfg, s->key.proto, s->conn.flags)))

@@ -37,6 +37,7 @@ export const SVC_F_PERSISTENT = 1;
 export const SVC_F_HASH_PORT = 2;
 export const REAL_F_ACTIVE = 1;
 export const CONN_F_FIN = 1;
+export const CONN_F_ESTABLISHED = 2;
 
 /** enum lb_stat_reason, in index order. */
 export const STAT_REASONS = [

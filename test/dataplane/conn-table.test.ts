@@ -9,20 +9,41 @@ import { connEntries, connOffset, connTableSets } from '../../src/dataplane/conn
 import { kernelHz } from '../../src/dataplane/kernel-hz.js';
 import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { real, run, testPlane } from './support/harness.js';
-import { frame, TCP_SYN } from './support/packet.js';
+import { frame, TCP_ACK, TCP_SYN } from './support/packet.js';
 
 const VIP = '10.50.0.1';
 const service = { vip: VIP, port: 80, protocol: 'tcp', scheduler: 'rr' } as const;
 const reals = [real('10.50.1.1', '02:00:00:00:50:01'), real('10.50.1.2', '02:00:00:00:50:02')];
 
-/** Sends one packet of client port `sport` and returns the real's MAC last byte. */
-async function send(plane: XdpDataPlane, sport: number): Promise<number> {
-  const out = await run(
-    plane,
-    frame({ src: '203.0.113.9', dst: VIP, proto: 'tcp', sport, dport: 80, tcpFlags: TCP_SYN }),
-  );
+function segment(sport: number, tcpFlags: number): Buffer {
+  return frame({ src: '203.0.113.9', dst: VIP, proto: 'tcp', sport, dport: 80, tcpFlags });
+}
+
+/** Sends one segment (a SYN unless told) of client port `sport` and returns the real's MAC last byte. */
+async function send(plane: XdpDataPlane, sport: number, tcpFlags = TCP_SYN): Promise<number> {
+  const out = await run(plane, segment(sport, tcpFlags));
   assert.equal(out.verdictName, 'XDP_TX', `flow ${sport}`);
   return out.data[5]!;
+}
+
+/** Opens flow `sport` with a full handshake as the director sees it: SYN, then ACK. */
+async function establish(plane: XdpDataPlane, sport: number): Promise<number> {
+  const real = await send(plane, sport);
+  assert.equal(await send(plane, sport, TCP_ACK), real);
+  return real;
+}
+
+/** Moves the entry of flow `sport` `ns` nanoseconds into the past. */
+function age(plane: XdpDataPlane, sport: number, ns: bigint): void {
+  patchEntry(plane, sport, (v, at) => {
+    v.writeBigUInt64LE(v.readBigUInt64LE(at + lastSeenAt) - ns, at + lastSeenAt);
+  });
+}
+
+function flowsInTable(plane: XdpDataPlane): number[] {
+  return connEntries(plane.map('conns'))
+    .map((e) => e.key.sport)
+    .sort();
 }
 
 async function newConnections(plane: XdpDataPlane): Promise<number> {
@@ -99,6 +120,67 @@ describe('connection table', () => {
     await send(plane, 4006);
     assert.deepEqual(await table(), { capacity: 4, used: 4, evicted: 1 });
     assert.equal(await newConnections(plane), 6);
+  });
+
+  it('marks an entry established at the first segment without SYN', async (t) => {
+    const plane = await testPlane(t, { connections: 4 });
+    await plane.setService(service, reals);
+    await send(plane, 4501);
+    const flags = () => connEntries(plane.map('conns'))[0]?.conn.flags;
+    assert.equal(flags(), 0, 'after the SYN');
+    await send(plane, 4501); // a retransmitted SYN changes nothing
+    assert.equal(flags(), 0);
+    await send(plane, 4501, TCP_ACK);
+    assert.equal(flags(), abi.CONN_F_ESTABLISHED);
+  });
+
+  it('a new flow evicts a half-open entry before an established one seen less recently', async (t) => {
+    const plane = await testPlane(t, { connections: 4 }); // one set of four
+    await plane.setService(service, reals);
+    const kept = new Map<number, number>();
+    for (const sport of [5001, 5002, 5003]) kept.set(sport, await establish(plane, sport));
+    for (const sport of kept.keys()) age(plane, sport, 10_000_000_000n);
+    await send(plane, 5004); // half-open, and the most recent of the set
+    await send(plane, 5005);
+    assert.deepEqual(flowsInTable(plane), [5001, 5002, 5003, 5005]);
+    for (const [sport, mac] of kept) assert.equal(await send(plane, sport, TCP_ACK), mac);
+    const passed = await run(plane, segment(5004, TCP_ACK));
+    assert.equal(passed.verdictName, 'XDP_PASS', 'the evicted half-open flow is gone');
+    assert.equal((await plane.counters()).connTable?.evicted, 1);
+  });
+
+  it('an expired established entry goes before live half-open ones', async (t) => {
+    const plane = await testPlane(t, { connections: 4 });
+    await plane.setService(service, reals);
+    await establish(plane, 6001);
+    age(plane, 6001, 901_000_000_000n); // past the 900 s TCP timeout
+    for (const sport of [6002, 6003, 6004]) await send(plane, sport);
+    await send(plane, 6005);
+    assert.deepEqual(flowsInTable(plane), [6002, 6003, 6004, 6005]);
+    assert.equal((await plane.counters()).connTable?.evicted, 0, 'an expired entry is no loss');
+  });
+
+  it('with every entry established, the one seen least recently goes', async (t) => {
+    const plane = await testPlane(t, { connections: 4 });
+    await plane.setService(service, reals);
+    for (const sport of [7001, 7002, 7003, 7004]) await establish(plane, sport);
+    age(plane, 7003, 10_000_000_000n);
+    await send(plane, 7005);
+    assert.deepEqual(flowsInTable(plane), [7001, 7002, 7004, 7005]);
+    assert.equal((await plane.counters()).connTable?.evicted, 1);
+  });
+
+  it('a half-open entry lives 60 s (IPVS SYN_RECV), an established one the TCP timeout', async (t) => {
+    const plane = await testPlane(t, { connections: 4 });
+    await plane.setService(service, reals);
+    await send(plane, 8001);
+    await establish(plane, 8002);
+    age(plane, 8001, 61_000_000_000n);
+    age(plane, 8002, 61_000_000_000n);
+    const halfOpen = await run(plane, segment(8001, TCP_ACK));
+    assert.equal(halfOpen.verdictName, 'XDP_PASS', 'its ACK comes too late: the kernel resets it');
+    await send(plane, 8002, TCP_ACK);
+    assert.equal((await plane.counters()).global.passNotSyn?.packets, 1);
   });
 
   it('an entry whose check does not match its contents counts as absent', async (t) => {
