@@ -3,7 +3,9 @@ import { counterBench } from './counter.js';
 import { dataplaneBench } from './dataplane.js';
 import { healthcheckScale } from './healthcheck-scale.js';
 import { reconcileLarge } from './reconcile-large.js';
+import { reloadLarge } from './reload-large.js';
 import type { Bench, BenchResult } from './result.js';
+import { statusConnections } from './status-connections.js';
 import { vrrpFailover } from './vrrp-failover.js';
 
 /** Every benchmark, in the order they run. */
@@ -13,6 +15,8 @@ const benches: Record<string, Bench> = {
   config_parse_large: configParseLarge,
   healthcheck_scale: healthcheckScale,
   reconcile_large: reconcileLarge,
+  reload_large: reloadLarge,
+  status_connections: statusConnections,
   vrrp_failover: vrrpFailover,
 };
 

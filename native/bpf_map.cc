@@ -4,7 +4,9 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/bpf.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "errors.h"
@@ -33,6 +35,77 @@ Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo& info, size_t i, const 
   return info[i].As<Napi::Buffer<uint8_t>>();
 }
 
+// Entries per BPF_MAP_LOOKUP_BATCH call: large enough to amortise the syscall,
+// small enough that one call never holds the map's RCU section for long.
+constexpr uint32_t kBatchEntries = 4096;
+
+// Reads `count` consecutive entries of an array map from index `first` with
+// batch lookups, on the thread pool: a full connection table (tens of MB)
+// never blocks the event loop. Owns a dup of the map fd, so closing the map
+// meanwhile cannot make it read another descriptor.
+class ReadArrayWorker : public Napi::AsyncWorker {
+ public:
+  ReadArrayWorker(Napi::Env env, int fd, std::string name, uint32_t first, uint32_t count,
+                  uint32_t valueSize)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        fd_(fd),
+        name_(std::move(name)),
+        first_(first),
+        count_(count),
+        valueSize_(valueSize) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    out_.resize(static_cast<size_t>(count_) * valueSize_);
+    std::vector<uint32_t> keys(kBatchEntries);
+    uint32_t done = 0;
+    // The batch token is the last index read; reading from `first` starts after first - 1.
+    uint32_t token = first_ == 0 ? 0 : first_ - 1;
+    bool started = first_ != 0;
+    while (done < count_) {
+      uint32_t n = std::min(kBatchEntries, count_ - done);
+      uint32_t next = 0;
+      LIBBPF_OPTS(bpf_map_batch_opts, opts);
+      int rc = bpf_map_lookup_batch(fd_.Get(), started ? &token : nullptr, &next, keys.data(),
+                                    out_.data() + static_cast<size_t>(done) * valueSize_, &n,
+                                    &opts);
+      int err = rc == 0 ? 0 : errno;
+      done += n;
+      if (err == ENOENT) break;  // past the last index
+      if (err != 0) {
+        err_ = err;
+        return;
+      }
+      token = next;
+      started = true;
+    }
+    out_.resize(static_cast<size_t>(done) * valueSize_);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_ != 0) {
+      ErrorInfo e{code::kMapOperation, "bpf_map_lookup_batch",
+                  "Cannot read entries of map " + name_ + ": " + Describe(err_), err_, {}, {}};
+      deferred_.Reject(MakeError(env, e).Value());
+      return;
+    }
+    deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(env, out_.data(), out_.size()));
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  UniqueFd fd_;
+  std::string name_;
+  uint32_t first_;
+  uint32_t count_;
+  uint32_t valueSize_;
+  std::vector<uint8_t> out_;
+  int err_ = 0;
+};
+
 }  // namespace
 
 void BpfMap::Init(Napi::Env env, Napi::Object exports) {
@@ -44,6 +117,7 @@ void BpfMap::Init(Napi::Env env, Napi::Object exports) {
                       InstanceMethod<&BpfMap::Update>("update"),
                       InstanceMethod<&BpfMap::Delete>("delete"),
                       InstanceMethod<&BpfMap::NextKey>("nextKey"),
+                      InstanceMethod<&BpfMap::ReadArray>("readArray"),
                       InstanceMethod<&BpfMap::Pin>("pin"),
                       InstanceMethod<&BpfMap::Close>("close"),
                   });
@@ -195,6 +269,40 @@ Napi::Value BpfMap::NextKey(const Napi::CallbackInfo& info) {
           "Cannot iterate keys of map " + name_ + ": " + Describe(err), err);
   }
   return next;
+}
+
+// readArray(first, count) → Promise<Buffer>: values of indexes first..first+count-1
+// of an array map, concatenated (fewer when the map ends first).
+Napi::Value BpfMap::ReadArray(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "read array entries";
+  int fd = Fd(env, op);
+  if (type_ != BPF_MAP_TYPE_ARRAY) {
+    Throw(env, code::kInvalidArgument, op,
+          "Cannot read array entries of map " + name_ + ": it is not a plain array map");
+  }
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Throw(env, code::kInvalidArgument, op,
+          "Cannot read array entries of map " + name_ + ": first and count must be numbers");
+  }
+  int64_t first = info[0].As<Napi::Number>().Int64Value();
+  int64_t count = info[1].As<Napi::Number>().Int64Value();
+  if (first < 0 || count < 0 || first > maxEntries_) {
+    Throw(env, code::kInvalidArgument, op,
+          "Cannot read array entries of map " + name_ + ": range " + std::to_string(first) + "+" +
+              std::to_string(count) + " is outside its " + std::to_string(maxEntries_) +
+              " entries");
+  }
+  uint32_t n = static_cast<uint32_t>(std::min<int64_t>(count, maxEntries_ - first));
+  int copy = dup(fd);
+  if (copy < 0) {
+    int err = errno;
+    Throw(env, code::kMapOperation, "dup", "Cannot read map " + name_ + ": " + Describe(err), err);
+  }
+  auto* worker = new ReadArrayWorker(env, copy, name_, static_cast<uint32_t>(first), n, valueSize_);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 Napi::Value BpfMap::Pin(const Napi::CallbackInfo& info) {

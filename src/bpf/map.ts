@@ -133,6 +133,14 @@ export class BpfMap {
     }
   }
 
+  /**
+   * Values of array indexes first..first+count-1 concatenated (fewer at the
+   * map's end), read with batch lookups off the event loop.
+   */
+  readArray(first: number, count: number): Promise<Buffer> {
+    return this.handle.readArray(first, count);
+  }
+
   pin(path: string): void {
     this.handle.pin(path);
     this.pinnedAt = path;

@@ -51,6 +51,7 @@ export interface NativeBpfMap {
   update(key: Buffer, value: Buffer, flags: number): void;
   delete(key: Buffer): boolean;
   nextKey(key: Buffer | null): Buffer | undefined;
+  readArray(first: number, count: number): Promise<Buffer>;
   pin(path: string): void;
   close(): void;
 }

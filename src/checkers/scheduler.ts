@@ -24,6 +24,8 @@ export interface ScheduledCheckOptions extends RetryPolicy {
   readonly warmupMs: number;
   /** alpha: start in the down state. */
   readonly alpha: boolean;
+  /** Where the check starts instead (a reload carrying over an unchanged check's state). */
+  readonly initialState?: CheckState;
 }
 
 /** A verdict change of one check: up/down flipped, or its dynamic weight changed. */
@@ -119,7 +121,7 @@ export class CheckScheduler {
     }
     const entry: Entry = {
       options,
-      state: initialCheckState(options.alpha),
+      state: options.initialState ?? initialCheckState(options.alpha),
       suspended: false,
       removed: false,
       running: false,

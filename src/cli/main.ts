@@ -7,6 +7,9 @@ import { registerConvertCommand } from './commands/convert.js';
 import { registerCounterCommand } from './commands/counter.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerLabCommand } from './commands/lab.js';
+import { registerRealCommand } from './commands/real.js';
+import { registerReloadCommand } from './commands/reload.js';
+import { registerStatusCommand } from './commands/status.js';
 import { registerUpCommand } from './commands/up.js';
 import { registerValidateCommand } from './commands/validate.js';
 
@@ -28,6 +31,9 @@ export function buildProgram(): Command {
   registerLabCommand(program);
   registerValidateCommand(program);
   registerConvertCommand(program);
+  registerStatusCommand(program);
+  registerReloadCommand(program);
+  registerRealCommand(program);
   return program;
 }
 

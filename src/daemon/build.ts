@@ -1,9 +1,13 @@
 import type { Config } from '../config/model.js';
+import { ControlServer } from '../control/server.js';
+import { controlSocketPath } from '../control/socket-path.js';
 import type { Logger } from '../log.js';
 import { MetricsService } from '../metrics/metrics-service.js';
 import { KernelHostNetwork } from '../netlink/host-network.js';
 import type { Clock } from '../time/clock.js';
+import { controlHandlers } from './control-handlers.js';
 import { systemDataPlanes } from './data-plane-factory.js';
+import type { ReloadOutcome } from './reload.js';
 import type { Service } from './service.js';
 import { VirtualServerService } from './virtual-server-service.js';
 import { VrrpService } from './vrrp-service.js';
@@ -12,6 +16,8 @@ export interface ServiceContext {
   readonly config: Config;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** The control socket: its directory and the daemon's reload. */
+  readonly control?: { readonly runDir: string; readonly reload: () => Promise<ReloadOutcome> };
 }
 
 /**
@@ -19,7 +25,8 @@ export interface ServiceContext {
  * first, since binding its port can fail and changes nothing anyone sees
  * (a busy port must stop the start before VRRP announces anything; it reads
  * the others lazily); then VRRP, so virtual servers with ha_suspend can
- * follow its states; then virtual servers.
+ * follow its states; then virtual servers; the control socket last, once
+ * everything it answers for runs.
  */
 export function buildServices(context: ServiceContext): Service[] {
   const services: Service[] = [];
@@ -44,6 +51,17 @@ export function buildServices(context: ServiceContext): Service[] {
       virtualServers: () => virtualServers?.virtualServerStates() ?? [],
     };
     metrics = new MetricsService(listen, sources, context.logger);
+  }
+  const control = context.control;
+  if (control !== undefined) {
+    const instance = context.config.global.instanceName;
+    services.push(
+      new ControlServer({
+        path: controlSocketPath(instance, control.runDir),
+        logger: context.logger,
+        handlers: controlHandlers({ instance, vrrp, virtualServers, reload: control.reload }),
+      }),
+    );
   }
   return metrics === undefined ? services : [metrics, ...services];
 }

@@ -1,5 +1,16 @@
+import type { Config } from '../config/model.js';
+import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { type ReloadOutcome, reloadServices } from './reload.js';
 import type { Service } from './service.js';
+
+/** Reads the configuration again for a reload (the file `up` was given). */
+export type ConfigReader = () => Promise<{ config: Config; warnings: readonly string[] }>;
+
+export interface DaemonOptions {
+  /** Without it the daemon cannot reload. */
+  readonly readConfig?: ConfigReader;
+}
 
 /**
  * Runs services together: started in order, and if one fails to start the
@@ -9,11 +20,37 @@ import type { Service } from './service.js';
 export class Daemon {
   private started: Service[] = [];
   private closing: Promise<void> | undefined;
+  private reloads: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly services: readonly Service[],
     private readonly logger: Logger,
+    private readonly options: DaemonOptions = {},
   ) {}
+
+  /**
+   * Reloads the configuration (SIGHUP and `lbctl reload`): validated whole,
+   * then only the difference applied; refused as a whole otherwise, with
+   * every reason. Reloads run one at a time, in order of request.
+   */
+  reload(): Promise<ReloadOutcome> {
+    const run = async () => {
+      const { readConfig } = this.options;
+      if (readConfig === undefined || this.closing !== undefined) {
+        throw new LbctlError(
+          'RELOAD_UNAVAILABLE',
+          this.closing !== undefined
+            ? 'Cannot reload: the daemon is shutting down'
+            : 'Cannot reload: the daemon was not started from a configuration file',
+        );
+      }
+      this.logger.info('reloading the configuration');
+      return reloadServices(this.started, readConfig, this.logger);
+    };
+    const next = this.reloads.then(run, run);
+    this.reloads = next.catch(() => undefined);
+    return next;
+  }
 
   async start(): Promise<void> {
     for (const service of this.services) {

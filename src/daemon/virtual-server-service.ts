@@ -1,9 +1,18 @@
 import { isIPv6 } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
 import { RawIcmpEchoer } from '../checkers/raw-icmp-echoer.js';
 import { CheckScheduler } from '../checkers/scheduler.js';
 import type { Config, VirtualServer, VrrpInstance } from '../config/model.js';
-import { type DataPlane, DEFAULT_TIMEOUTS, type Timeouts } from '../dataplane/dataplane.js';
-import type { TunnelOptions } from '../dataplane/xdp/xdp-dataplane.js';
+import { MAX_REALS_PER_SERVICE } from '../dataplane/abi.js';
+import {
+  type DataPlane,
+  DEFAULT_TIMEOUTS,
+  type ServiceKey,
+  serviceName,
+  type Timeouts,
+} from '../dataplane/dataplane.js';
+import { realPort } from '../dataplane/service-rules.js';
+import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
 import { LbctlError } from '../errors.js';
 import type { DesiredServiceState } from '../health/desired-state.js';
 import { ProcessScriptRunner } from '../health/script-runner.js';
@@ -16,14 +25,19 @@ import { healthOptions, readTlsMaterial } from '../reconcile/health-options.js';
 import { HostNextHops } from '../reconcile/host-next-hops.js';
 import { UnsupportedServiceError } from '../reconcile/reconcile-error.js';
 import { Reconciler } from '../reconcile/reconciler.js';
+import { type RealOverride, RuntimeOverrides } from '../reconcile/runtime-overrides.js';
 import {
   type MappedVirtualServer,
   mapVirtualServer,
+  realKey,
   virtualServerName,
 } from '../reconcile/service-mapping.js';
+import { serviceKey } from '../reconcile/spec-equality.js';
+import { diffVirtualServers } from '../reload/virtual-server-diff.js';
 import type { Clock } from '../time/clock.js';
 import type { DataPlaneFactory } from './data-plane-factory.js';
 import type { InstanceStateSource } from './instance-state-source.js';
+import { ReloadRefusedError } from './reload-refused.js';
 import type { Service } from './service.js';
 
 export interface VirtualServerServiceOptions {
@@ -63,7 +77,7 @@ const roundUp = (n: number, step: number) => Math.max(step, Math.ceil(n / step) 
  */
 export class VirtualServerService implements Service {
   readonly name = 'virtual-servers';
-  private readonly config: Config;
+  private config: Config;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly instanceStates: InstanceStateSource | undefined;
@@ -79,6 +93,11 @@ export class VirtualServerService implements Service {
   /** The configured virtual servers that run (index-aligned with `monitors`). */
   private running: readonly VirtualServer[] = [];
   private readonly unsubscribes: (() => void)[] = [];
+  /** Running virtual servers by name, for runtime changes and reload. */
+  private readonly byName = new Map<string, RunningVirtualServer>();
+  private readonly overrides = new RuntimeOverrides();
+  private context: MonitorContext | undefined;
+  private capacity = { services: 0, reals: 0 };
 
   constructor(options: VirtualServerServiceOptions) {
     this.config = options.config;
@@ -92,6 +111,11 @@ export class VirtualServerService implements Service {
   /** The data plane while running (for counters). */
   get dataPlane(): DataPlane | undefined {
     return this.plane;
+  }
+
+  /** The XDP data plane while running (status reads its connection table). */
+  get xdp(): XdpDataPlane | undefined {
+    return this.plane instanceof XdpDataPlane ? this.plane : undefined;
   }
 
   /** Each virtual server's current health conclusion, by name. */
@@ -162,6 +186,10 @@ export class VirtualServerService implements Service {
       (n, m) => n + m.services.length * (m.reals.length + (m.sorry ? 1 : 0)),
       0,
     );
+    this.capacity = {
+      services: roundUp(serviceCount, SERVICE_STEP),
+      reals: roundUp(realCount, REAL_STEP),
+    };
     this.plane = await this.dataPlanes({
       kind: mapped[0]!.plane,
       instance: config.global.instanceName,
@@ -189,22 +217,12 @@ export class VirtualServerService implements Service {
       vs.realServers.some((rs) => rs.checkers.some((c) => c.type === 'PING_CHECK')),
     );
     if (needsPing) this.echoer = new RawIcmpEchoer();
+    this.context = { scheduler: this.scheduler, scripts, isLocal };
     for (const [i, m] of mapped.entries()) {
-      const monitor = new VirtualServerMonitor(options[i]!, {
-        scheduler: this.scheduler,
-        scripts,
-        logger: this.logger,
-        ...(this.echoer !== undefined ? { icmpEchoer: this.echoer } : {}),
-      });
-      this.monitors.push(monitor);
-      const reconciler = this.reconciler;
-      const publish = () =>
-        void reconciler.set(m.name, desiredServices(m, monitor.current(), isLocal));
-      this.unsubscribes.push(monitor.onChange(publish));
-      publish();
+      this.runVirtualServer(this.running[i]!, m, options[i]!, undefined);
     }
     await this.reconciler.idle();
-    this.followVrrp(mapped);
+    this.followVrrp();
     this.scheduler.start();
     this.logger.info(
       { virtualServers: mapped.length, services: serviceCount },
@@ -212,7 +230,211 @@ export class VirtualServerService implements Service {
     );
   }
 
+  /** Builds (or, on reload, rebuilds) one virtual server's checks and publishes its services. */
+  private runVirtualServer(
+    vs: VirtualServer,
+    m: MappedVirtualServer,
+    options: ReturnType<typeof healthOptions>,
+    previous: RunningVirtualServer | undefined,
+  ): void {
+    const { context, reconciler } = this;
+    if (context === undefined || reconciler === undefined) return;
+    previous?.unsubscribe();
+    const monitor = new VirtualServerMonitor(options, {
+      scheduler: context.scheduler,
+      scripts: context.scripts,
+      logger: this.logger,
+      ...(this.echoer !== undefined ? { icmpEchoer: this.echoer } : {}),
+      ...(previous !== undefined ? { previous: previous.monitor } : {}),
+    });
+    const index = previous === undefined ? -1 : this.monitors.indexOf(previous.monitor);
+    if (index >= 0) this.monitors[index] = monitor;
+    else this.monitors.push(monitor);
+    const publish = () =>
+      reconciler.set(
+        m.name,
+        this.overrides.apply(desiredServices(m, monitor.current(), context.isLocal)),
+      );
+    const unsubscribe = monitor.onChange(() => void publish());
+    const running = { config: vs, mapped: m, monitor, publish, unsubscribe };
+    this.byName.set(m.name, running);
+    this.followState(running);
+    void publish();
+  }
+
+  /** The virtual server serving `key`, with its configured real at address:port. */
+  findReal(key: ServiceKey, address: string, port: number) {
+    for (const running of this.byName.values()) {
+      const spec = running.mapped.services.find((s) => serviceKey(s) === serviceKey(key));
+      if (spec === undefined) continue;
+      const wanted = canonicalAddress(address);
+      const real = running.mapped.reals.find(
+        (r) => canonicalAddress(r.address) === wanted && realPort(spec.port, r) === port,
+      );
+      return { running, spec, real, configuredWeight: real?.weight };
+    }
+    return undefined;
+  }
+
+  /**
+   * A runtime change to one real (ipvsadm -e): a weight, quiesce (weight 0)
+   * or restore (the configured weight). Applied through the reconciler like
+   * any change; kept until the next reload.
+   */
+  async changeReal(
+    key: ServiceKey,
+    address: string,
+    port: number,
+    override: RealOverride | undefined,
+  ): Promise<void> {
+    const found = this.findReal(key, address, port);
+    const where = `${serviceName(key)} real ${realKey(canonicalAddress(address), port)}`;
+    if (found === undefined) {
+      throw new LbctlError(
+        'RUNTIME_NO_SUCH_SERVICE',
+        `Cannot change ${where}: no virtual server has service ${serviceName(key)}`,
+      );
+    }
+    if (found.real === undefined) {
+      throw new LbctlError(
+        'RUNTIME_NO_SUCH_REAL',
+        `Cannot change ${where}: the service has no such real server`,
+      );
+    }
+    const spec = found.spec;
+    if (override === undefined) this.overrides.clear(spec, canonicalAddress(address), port);
+    else this.overrides.set(spec, canonicalAddress(address), port, override);
+    this.logger.info(
+      {
+        service: serviceName(key),
+        real: realKey(canonicalAddress(address), port),
+        override: override ?? 'restored',
+      },
+      `runtime change to ${where}: ${override === undefined ? 'restored' : override.kind === 'quiesce' ? 'quiesced' : `weight ${override.weight}`}`,
+    );
+    await found.running.publish();
+    await this.reconciler?.idle();
+  }
+
+  /** The runtime override of a real, if any. */
+  overrideOf(key: ServiceKey, address: string, port: number): RealOverride | undefined {
+    return this.overrides.get(key, address, port);
+  }
+
+  /** The running configuration. */
+  get currentConfig(): Config {
+    return this.config;
+  }
+
+  /**
+   * Checks that `next` can replace the running virtual servers without a
+   * restart and returns the step that does it; nothing changes until then.
+   * Unchanged virtual servers keep their checks and services; changed ones
+   * get new checks starting from the old state of every unchanged check, and
+   * their services are rewritten in one step each (reals that stay keep
+   * their ids, so established connections stay on them).
+   */
+  planReload(next: Config): { summary: string; apply: () => Promise<void> } {
+    const before = this.config;
+    const problems: string[] = [];
+    const restartOnly = (what: string, a: unknown, b: unknown) => {
+      if (!isDeepStrictEqual(a, b))
+        problems.push(`${what} changed; it takes effect only at a restart`);
+    };
+    restartOnly('instanceName', before.global.instanceName, next.global.instanceName);
+    restartOnly('pinDir', before.global.pinDir, next.global.pinDir);
+    restartOnly('xdpMode', before.global.xdpMode, next.global.xdpMode);
+    restartOnly('dataPlane', before.global.dataPlane, next.global.dataPlane);
+    if ((before.virtualServers.length === 0) !== (next.virtualServers.length === 0)) {
+      problems.push('adding the first or removing the last virtual server takes a restart');
+    }
+    const diff = diffVirtualServers(before, next);
+    const mapped = new Map<string, MappedVirtualServer>();
+    const options = new Map<string, ReturnType<typeof healthOptions>>();
+    let tls: ReturnType<typeof readTlsMaterial> | undefined;
+    for (const vs of [...diff.added, ...diff.changed]) {
+      try {
+        const m = mapVirtualServer(vs, next.virtualServerGroups, next.global.dataPlane);
+        if (this.plane !== undefined && m.plane !== this.plane.kind) {
+          throw new Error(
+            `${m.name} needs the ${m.plane} data plane, this instance runs ${this.plane.kind}`,
+          );
+        }
+        tls ??= readTlsMaterial(next.ssl);
+        mapped.set(m.name, m);
+        options.set(m.name, healthOptions(m.name, vs, next.global, tls));
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    const all = next.virtualServers.map(
+      (vs) => mapped.get(virtualServerName(vs)) ?? this.byName.get(virtualServerName(vs))?.mapped,
+    );
+    const services = all.reduce((n, m) => n + (m?.services.length ?? 0), 0);
+    const reals = all.reduce(
+      (n, m) =>
+        n + (m === undefined ? 0 : m.services.length * (m.reals.length + (m.sorry ? 1 : 0))),
+      0,
+    );
+    // A service being rewritten holds its new reals' ids before releasing the old ones.
+    if (services > this.capacity.services || reals + MAX_REALS_PER_SERVICE > this.capacity.reals) {
+      problems.push(
+        `the new configuration needs ${services} services and ${reals} reals; the data plane was sized at start for ` +
+          `${this.capacity.services} and ${this.capacity.reals} (restart to grow it)`,
+      );
+    }
+    const attached = new Set(Object.keys(this.xdp?.linkModes() ?? {}));
+    for (const m of mapped.values()) {
+      for (const vip of m.vips) {
+        const owner = vrrpOwner(next.vrrpInstances, vip);
+        const dev = owner?.address.dev ?? owner?.instance.interface;
+        if (dev !== undefined && attached.size > 0 && !attached.has(dev)) {
+          problems.push(
+            `VIP ${vip} arrives on ${dev}, where XDP is not attached (restart to attach it)`,
+          );
+        }
+      }
+    }
+    if (problems.length > 0) throw new ReloadRefusedError(problems);
+    const summary =
+      `virtual servers: ${diff.added.length} added, ${diff.removed.length} removed, ` +
+      `${diff.changed.length} changed, ${diff.unchanged.length} unchanged`;
+    return {
+      summary,
+      apply: async () => {
+        this.config = next;
+        this.running = next.virtualServers.filter((vs) => {
+          const name = virtualServerName(vs);
+          return mapped.has(name) || diff.unchanged.includes(name);
+        });
+        this.overrides.clearAll();
+        for (const name of diff.removed) {
+          const running = this.byName.get(name);
+          if (running === undefined) continue;
+          running.unsubscribe();
+          running.monitor.detach();
+          const index = this.monitors.indexOf(running.monitor);
+          if (index >= 0) this.monitors.splice(index, 1);
+          this.byName.delete(name);
+          void this.reconciler?.set(name, []);
+        }
+        for (const vs of [...diff.changed, ...diff.added]) {
+          const name = virtualServerName(vs);
+          this.runVirtualServer(vs, mapped.get(name)!, options.get(name)!, this.byName.get(name));
+        }
+        // Overrides were cleared: unchanged virtual servers publish their configured weights again.
+        for (const name of diff.unchanged) void this.byName.get(name)?.publish();
+        const timeouts = timeoutsOf(next);
+        if (!isDeepStrictEqual(timeouts, timeoutsOf(before)))
+          await this.plane?.setTimeouts(timeouts);
+        await this.reconciler?.idle();
+      },
+    };
+  }
+
   async close(): Promise<void> {
+    for (const running of this.byName.values()) running.unsubscribe();
+    this.byName.clear();
     for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
     await this.reconciler?.close();
     for (const monitor of this.monitors.splice(0)) {
@@ -276,31 +498,50 @@ export class VirtualServerService implements Service {
   }
 
   /** ha_suspend: checks of a virtual server run only while the VRRP instance owning its VIP is MASTER. */
-  private followVrrp(mapped: readonly MappedVirtualServer[]): void {
-    const owners = mapped.map((m) => {
-      const owner = m.vips
-        .map((vip) => vrrpOwner(this.config.vrrpInstances, vip))
-        .find((o) => o !== undefined);
-      return owner?.instance.name;
-    });
-    const suspending = this.running.some((vs, i) => vs.haSuspend && owners[i]);
-    if (!suspending) return;
+  private followVrrp(): void {
     const source = this.instanceStates;
     if (source === undefined) {
-      this.logger.warn('ha_suspend has no VRRP states to follow; checks always run');
+      if (this.config.virtualServers.some((vs) => vs.haSuspend)) {
+        this.logger.warn('ha_suspend has no VRRP states to follow; checks always run');
+      }
       return;
     }
-    const apply = (instance: string) => {
-      const master = source.state(instance) === 'MASTER';
-      this.monitors.forEach((monitor, i) => {
-        if (owners[i] !== instance) return;
-        if (master) monitor.resume();
-        else monitor.suspend();
-      });
-    };
-    for (const instance of new Set(owners)) if (instance !== undefined) apply(instance);
-    this.unsubscribes.push(source.onChange((instance) => apply(instance)));
+    this.unsubscribes.push(
+      source.onChange((instance) => {
+        for (const running of this.byName.values()) {
+          if (this.vrrpInstanceOf(running) === instance) this.followState(running);
+        }
+      }),
+    );
   }
+
+  /** ha_suspend: checks run only while the VRRP instance owning the VIP is MASTER (a no-op without ha_suspend). */
+  private followState(running: RunningVirtualServer): void {
+    const instance = this.vrrpInstanceOf(running);
+    if (instance === undefined || this.instanceStates === undefined) return;
+    if (this.instanceStates.state(instance) === 'MASTER') running.monitor.resume();
+    else running.monitor.suspend();
+  }
+
+  private vrrpInstanceOf(running: RunningVirtualServer): string | undefined {
+    return running.mapped.vips
+      .map((vip) => vrrpOwner(this.config.vrrpInstances, vip))
+      .find((o) => o !== undefined)?.instance.name;
+  }
+}
+
+interface RunningVirtualServer {
+  readonly config: VirtualServer;
+  readonly mapped: MappedVirtualServer;
+  readonly monitor: VirtualServerMonitor;
+  readonly publish: () => Promise<void>;
+  readonly unsubscribe: () => void;
+}
+
+interface MonitorContext {
+  readonly scheduler: CheckScheduler;
+  readonly scripts: ProcessScriptRunner;
+  readonly isLocal: LocalAddressTest;
 }
 
 function vrrpOwner(instances: readonly VrrpInstance[], vip: string) {

@@ -1,9 +1,11 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/model.js';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { canonicalAddress } from '../net/address.js';
 import { LinkTable } from '../netlink/link-table.js';
 import { RouteNetlink } from '../netlink/rtnetlink.js';
+import type { VrrpInstanceStatus } from '../status/status-report.js';
 import type { Clock } from '../time/clock.js';
 import { VrrpEngine } from '../vrrp/engine.js';
 import { type ResolvedInstanceOptions, resolveInstanceOptions } from '../vrrp/options.js';
@@ -12,6 +14,7 @@ import { vrrpOptionsFromConfig } from '../vrrp/system/config-options.js';
 import { HostNetworkEffects } from '../vrrp/system/host-effects.js';
 import { RawVrrpTransport } from '../vrrp/system/raw-transport.js';
 import type { InstanceStateSource } from './instance-state-source.js';
+import { ReloadRefusedError } from './reload-refused.js';
 import type { Service } from './service.js';
 
 export interface VrrpServiceOptions {
@@ -28,13 +31,15 @@ export interface VrrpServiceOptions {
  */
 export class VrrpService implements Service, InstanceStateSource {
   readonly name = 'vrrp';
-  private readonly options: VrrpServiceOptions;
+  private options: VrrpServiceOptions;
   private readonly logger: Logger;
   private netlink: RouteNetlink | undefined;
   private links: LinkTable | undefined;
   private effects: HostNetworkEffects | undefined;
   private running: VrrpEngine | undefined;
   private readonly stateListeners = new Set<(instance: string, state: VrrpState) => void>();
+  /** The latest state change of each instance, for status. */
+  private readonly transitions = new Map<string, { at: Date; from: VrrpState; reason: string }>();
 
   constructor(options: VrrpServiceOptions) {
     this.options = options;
@@ -98,6 +103,11 @@ export class VrrpService implements Service, InstanceStateSource {
       this.running = engine;
       for (const instance of engine.instances) {
         instance.onStateChange((change) => {
+          this.transitions.set(change.instance, {
+            at: new Date(),
+            from: change.from,
+            reason: change.reason,
+          });
           for (const listener of this.stateListeners) {
             try {
               listener(change.instance, change.to);
@@ -113,6 +123,65 @@ export class VrrpService implements Service, InstanceStateSource {
       await this.close();
       throw err;
     }
+  }
+
+  /** Each instance as `lbctl status` shows it. */
+  instanceStatus(): VrrpInstanceStatus[] {
+    return (this.running?.instances ?? []).map((instance) => {
+      const last = this.transitions.get(instance.name);
+      return {
+        name: instance.name,
+        interface: instance.options.interface,
+        vrid: instance.options.virtualRouterId,
+        state: instance.state,
+        effectivePriority: instance.priority,
+        configuredPriority: instance.options.priority,
+        vips: instance.options.vips.map((vip) => vip.address),
+        ...(last === undefined
+          ? {}
+          : {
+              lastTransition: { at: last.at.toISOString(), from: last.from, reason: last.reason },
+            }),
+      };
+    });
+  }
+
+  /**
+   * What a reload to `next` does to VRRP. Unchanged instances are left
+   * alone: same state, same timers, no advert at priority 0, no address
+   * touched. Changing VRRP settings at reload is refused (restart for those).
+   */
+  planReload(next: Config): { summary: string; apply: () => Promise<void> } {
+    const before = vrrpOptionsFromConfig(this.options.config);
+    const after = vrrpOptionsFromConfig(next);
+    if (isDeepStrictEqual(before, after)) {
+      const count = before.instances.length;
+      return {
+        summary: `VRRP: ${count} instance${count === 1 ? '' : 's'} unchanged`,
+        apply: async () => {
+          this.options = { ...this.options, config: next };
+        },
+      };
+    }
+    const names = (o: typeof before) => new Map(o.instances.map((i) => [i.name, i]));
+    const old = names(before);
+    const now = names(after);
+    const problems: string[] = [];
+    for (const [name, instance] of now) {
+      if (!old.has(name)) problems.push(`VRRP instance ${name} is new`);
+      else if (!isDeepStrictEqual(old.get(name), instance))
+        problems.push(`VRRP instance ${name} changed`);
+    }
+    for (const name of old.keys())
+      if (!now.has(name)) problems.push(`VRRP instance ${name} was removed`);
+    if (problems.length === 0)
+      problems.push('VRRP scripts, track files, sync groups or global VRRP settings changed');
+    throw new ReloadRefusedError(
+      problems.map(
+        (p) =>
+          `${p}: VRRP changes take effect only at a restart (lbctl applies virtual-server changes at reload)`,
+      ),
+    );
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,8 @@ import { auditScripts } from '../../config/script-audit.js';
 import { buildServices } from '../../daemon/build.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { InstanceLock } from '../../daemon/instance-lock.js';
+import { loadHostConfig } from '../../daemon/load-host-config.js';
+import type { ReloadOutcome } from '../../daemon/reload.js';
 import { LbctlError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { RouteNetlink } from '../../netlink/rtnetlink.js';
@@ -19,7 +21,7 @@ export function registerUpCommand(program: Command): void {
     .description('run lbctl in the foreground with this configuration (YAML or keepalived.conf)')
     .argument('<file>', 'configuration file')
     .option('--strict', 'reject unknown keepalived keywords instead of warning')
-    .option('--run-dir <dir>', 'where the instance pid file lives', '/run/lbctl')
+    .option('--run-dir <dir>', 'where the instance pid file and control socket live', '/run/lbctl')
     .action(async (file: string, options: { strict?: boolean; runDir: string }) => {
       const logger = createLogger();
       // Interfaces are checked here, not at validate: they belong to this host.
@@ -47,7 +49,16 @@ export function registerUpCommand(program: Command): void {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
       });
-      const daemon = new Daemon(buildServices({ config, logger, clock: systemClock }), logger);
+      const control = {
+        runDir: options.runDir,
+        reload: (): Promise<ReloadOutcome> => daemon.reload(),
+      };
+      const reread = () => loadHostConfig(file, options.strict === true);
+      const daemon: Daemon = new Daemon(
+        buildServices({ config, logger, clock: systemClock, control }),
+        logger,
+        { readConfig: reread },
+      );
       try {
         await daemon.start();
       } catch (err) {

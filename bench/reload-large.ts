@@ -1,0 +1,155 @@
+/**
+ * reload_large: a virtual-server service running 1,000 virtual servers x 32
+ * reals (the 1,000 x 32 configuration, without checkers) reloads a file that
+ * changes one weight in every virtual server. Measured: the reload's time,
+ * and meanwhile packets through the loaded XDP program (BPF_PROG_TEST_RUN):
+ * new flows to random services that were not forwarded ("failed"), and
+ * established flows (one per service, created before) that moved to another
+ * real. Every virtual server has the same 32 real servers (32,000 data-plane
+ * reals, 32 next hops). Runs in its own network namespace: a veth with the reals as
+ * permanent neighbours, the VIPs routed to it, XDP attached in generic mode.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/load.js';
+import { systemDataPlanes } from '../src/daemon/data-plane-factory.js';
+import { VirtualServerService } from '../src/daemon/virtual-server-service.js';
+import { silentLogger } from '../src/log.js';
+import { KernelHostNetwork } from '../src/netlink/host-network.js';
+import { withinNamespace } from '../src/netns/enter.js';
+import { runIn } from '../src/netns/exec.js';
+import {
+  createNamespace,
+  createVethPair,
+  deleteNamespace,
+  uniqueName,
+} from '../src/netns/netns.js';
+import { systemClock } from '../src/time/clock.js';
+import { frame } from '../test/dataplane/support/packet.js';
+import type { BenchResult } from './result.js';
+
+const SERVICES = Number(process.env.LBCTL_BENCH_SERVICES ?? 1000);
+const REALS = 32;
+const XDP_TX = 3;
+const XDP_REDIRECT = 4;
+
+const vip = (s: number) => `10.${100 + (s >> 8)}.${s & 0xff}.1`;
+/** Every virtual server uses the same pool of 32 real servers (next-hop lookups scale with distinct addresses). */
+const realAddress = (_s: number, r: number) => `172.16.0.${r + 1}`;
+const mac = (r: number) => `02:00:00:00:00:${(r + 1).toString(16).padStart(2, '0')}`;
+
+function configText(instance: string, weightOf: (s: number, r: number) => number): string {
+  const blocks: string[] = [
+    `global_defs {\n    lbctl_instance_name ${instance}\n    lbctl_data_plane xdp\n    lbctl_xdp_mode generic\n}`,
+  ];
+  for (let s = 0; s < SERVICES; s++) {
+    const reals: string[] = [];
+    for (let r = 0; r < REALS; r++) {
+      reals.push(
+        `    real_server ${realAddress(s, r)} 80 {\n        weight ${weightOf(s, r)}\n    }`,
+      );
+    }
+    blocks.push(
+      `virtual_server ${vip(s)} 80 {\n    lvs_sched ${s % 2 === 0 ? 'wrr' : 'mh'}\n    lvs_method DR\n    protocol TCP\n${reals.join('\n')}\n}`,
+    );
+  }
+  return `${blocks.join('\n')}\n`;
+}
+
+export async function reloadLarge(): Promise<BenchResult> {
+  const ns = uniqueName('lbrlb');
+  const dir = mkdtempSync(join(tmpdir(), 'lbctl-reload-large-'));
+  const file = join(dir, 'keepalived.conf');
+  await createNamespace(ns);
+  let service: VirtualServerService | undefined;
+  try {
+    await createVethPair(
+      { namespace: ns, name: 'eth0', address: '172.16.255.254/16' },
+      { namespace: ns, name: 'eth1' },
+    );
+    const neighbours: string[] = [];
+    for (let r = 0; r < REALS; r++) {
+      neighbours.push(`neigh replace ${realAddress(0, r)} lladdr ${mac(r)} dev eth0 nud permanent`);
+    }
+    neighbours.push('route add 10.96.0.0/11 dev eth0');
+    await runIn(ns, 'ip', ['-batch', '-'], { input: `${neighbours.join('\n')}\n` });
+    const interfaces = ['lo', 'eth0', 'eth1'];
+    const instance = `bench-reload-${process.pid}`;
+    writeFileSync(
+      file,
+      configText(instance, (_s, r) => 1 + (r % 4)),
+    );
+    const before = loadConfig(file, { existingInterfaces: interfaces }).config;
+    const logger = silentLogger();
+    service = new VirtualServerService({
+      config: before,
+      logger,
+      clock: systemClock,
+      openHost: () => KernelHostNetwork.open(logger),
+      dataPlanes: systemDataPlanes,
+    });
+    const startStarted = performance.now();
+    const running = service;
+    await withinNamespace(ns, () => running.start());
+    const startMs = performance.now() - startStarted;
+    const plane = service.xdp;
+    if (plane === undefined) throw new Error('reload_large: the data plane did not open');
+
+    const send = async (s: number, sport: number) => {
+      const result = await plane.program.testRun({
+        data: frame({ src: '198.51.100.7', dst: vip(s), proto: 'tcp', sport, dport: 80 }),
+      });
+      return {
+        tx: result.verdict === XDP_TX || result.verdict === XDP_REDIRECT,
+        dstMac: result.data.subarray(0, 6).toString('hex'),
+      };
+    };
+    // One established flow per service, before the reload.
+    const established = new Map<number, string>();
+    for (let s = 0; s < SERVICES; s++) established.set(s, (await send(s, 20000)).dstMac);
+
+    writeFileSync(
+      file,
+      configText(instance, (s, r) => (r === s % REALS ? 5 : 1 + (r % 4))),
+    );
+    const after = loadConfig(file, { existingInterfaces: interfaces }).config;
+    let done = false;
+    let sent = 0;
+    let failed = 0;
+    let moved = 0;
+    const traffic = (async () => {
+      while (!done) {
+        const s = Math.floor(Math.random() * SERVICES);
+        const fresh = await send(s, 30000 + (sent % 30000));
+        const old = await send(s, 20000);
+        sent += 2;
+        if (!fresh.tx) failed++;
+        if (!old.tx) failed++;
+        else if (old.dstMac !== established.get(s)) moved++;
+      }
+    })();
+    const reloadStarted = performance.now();
+    // Host I/O of the reload (interface and neighbour lookups) happens in the namespace, as in lbctl up.
+    const plan = service.planReload(after);
+    await withinNamespace(ns, () => plan.apply());
+    const reloadMs = performance.now() - reloadStarted;
+    done = true;
+    await traffic;
+    return {
+      name: 'reload_large',
+      services: SERVICES,
+      realsPerService: REALS,
+      startMs,
+      reloadMs,
+      packetsDuringReload: sent,
+      failedRequests: failed,
+      establishedMoved: moved,
+    };
+  } finally {
+    const running = service;
+    if (running !== undefined) await withinNamespace(ns, () => running.close());
+    await deleteNamespace(ns);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,32 @@
+import { formatIssue } from '../config/errors.js';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/model.js';
+import { auditScripts } from '../config/script-audit.js';
+import { LbctlError } from '../errors.js';
+import { RouteNetlink } from '../netlink/rtnetlink.js';
+
+/**
+ * Reads the configuration again for a reload, with every check `lbctl up`
+ * makes at start: the file validated whole, the interfaces it names checked
+ * against the host's, and the scripts it names audited.
+ */
+export async function loadHostConfig(
+  file: string,
+  strict: boolean,
+): Promise<{ config: Config; warnings: string[] }> {
+  const netlink = new RouteNetlink();
+  const links = await netlink.listLinks().finally(() => netlink.close());
+  const { config, warnings } = loadConfig(file, {
+    strict,
+    existingInterfaces: links.map((link) => link.name),
+    requireWork: true,
+  });
+  const scripts = await auditScripts(config);
+  if (scripts.errors.length > 0) {
+    throw new LbctlError(
+      'SCRIPT_INSECURE',
+      `Cannot reload: ${scripts.errors.length} script(s) refused: ${scripts.errors.join('; ')}`,
+    );
+  }
+  return { config, warnings: [...warnings.map(formatIssue), ...scripts.warnings] };
+}

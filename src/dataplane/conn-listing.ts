@@ -1,0 +1,246 @@
+/**
+ * Reads the live entries of the connection table (lb_conns) without holding
+ * the event loop: the table is read in chunks of sets by batch lookups on the
+ * thread pool, and each chunk is decoded before the next is requested. An
+ * entry is live when its set way is occupied and younger than its timeout,
+ * exactly the test the XDP program applies; stale entries stay in the array
+ * until a new flow evicts them and are skipped here.
+ */
+
+import { ipv6ToString } from '../bpf/codec.js';
+import type { BpfMap } from '../bpf/index.js';
+import * as abi from './abi.js';
+import { ServiceTable } from './service-table.js';
+
+/** Sets per batch read: 512 sets = 2,048 entries = 128 KiB, decoded in a few ms. */
+const SETS_PER_CHUNK = 512;
+
+/** IPVS's state names for what the data plane tracks (it sees only FIN/RST, not the handshake). */
+export type ConnectionState = 'ESTABLISHED' | 'FIN_WAIT' | 'UDP';
+
+export interface Connection {
+  readonly protocol: 'tcp' | 'udp';
+  /** Seconds until the entry expires, as ipvsadm -Lnc shows it. */
+  readonly expiresS: number;
+  readonly state: ConnectionState;
+  readonly source: string;
+  readonly virtual: string;
+  readonly destination: string;
+  /** Real id, for per-real counts. */
+  readonly realId: number;
+}
+
+export interface ConnTimeoutsNs {
+  readonly tcp: number;
+  readonly tcpFin: number;
+  readonly udp: number;
+}
+
+export interface RealIdentity {
+  readonly address: string;
+  readonly port: number;
+  readonly serviceId: number;
+  readonly family: abi.Family;
+}
+
+/** The maps the listing reads, by their role. */
+export interface ConnTableMaps {
+  readonly conns: BpfMap;
+  readonly reals: BpfMap;
+  readonly services: BpfMap;
+  readonly config: BpfMap;
+}
+
+/** Active reals by id, read from lb_reals in one batch. */
+export async function readRealIdentities(reals: BpfMap): Promise<Map<number, RealIdentity>> {
+  const size = abi.real.size;
+  const raw = await reals.readArray(0, reals.info.maxEntries);
+  const out = new Map<number, RealIdentity>();
+  // Field by field rather than the codec: a table sized for 1,000 x 32 reals holds ~36,000 entries.
+  const flagsAt = abi.real.offsetOf('flags');
+  const familyAt = abi.real.offsetOf('family');
+  const addrAt = abi.real.offsetOf('addr');
+  const portAt = abi.real.offsetOf('port');
+  const serviceAt = abi.real.offsetOf('service_id');
+  for (let id = 0, at = 0; at + size <= raw.length; id++, at += size) {
+    if ((raw.readUInt32LE(at + flagsAt) & abi.REAL_F_ACTIVE) === 0) continue;
+    const family: abi.Family = raw[at + familyAt] === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
+    out.set(id, {
+      address: addressText(family, raw, at + addrAt),
+      port: raw.readUInt16BE(at + portAt),
+      serviceId: raw.readUInt32LE(at + serviceAt),
+      family,
+    });
+  }
+  return out;
+}
+
+/** The connection timeouts the program applies, from lb_config. */
+export function readTimeouts(config: BpfMap): ConnTimeoutsNs {
+  const key = Buffer.alloc(4);
+  const value = config.lookup(key);
+  if (value === undefined) return { tcp: 0, tcpFin: 0, udp: 0 };
+  const c = abi.config.decode(value);
+  return {
+    tcp: Number(c.tcp_timeout_ns),
+    tcpFin: Number(c.tcp_fin_timeout_ns),
+    udp: Number(c.udp_timeout_ns),
+  };
+}
+
+/** Service ids of the service table with their keys (VIP, port, protocol). */
+export function readServiceKeys(
+  services: BpfMap,
+): Map<number, { vip: string; port: number; protocol: 'tcp' | 'udp' }> {
+  const out = new Map<number, { vip: string; port: number; protocol: 'tcp' | 'udp' }>();
+  for (const entry of new ServiceTable(services).entries()) {
+    const family: abi.Family = entry.key.family === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
+    out.set(entry.id, {
+      vip: addressText(family, entry.key.addr, 0),
+      port: entry.key.port,
+      protocol: entry.key.proto === abi.PROTO.udp ? 'udp' : 'tcp',
+    });
+  }
+  return out;
+}
+
+/**
+ * Active and inactive connections per real id, IPVS's way: a TCP connection
+ * is active until FIN or RST is seen, everything else live is inactive.
+ */
+export async function countConnectionsByReal(
+  maps: ConnTableMaps,
+  nowNs: number,
+): Promise<{ byReal: Map<number, { active: number; inactive: number }>; total: number }> {
+  const byReal = new Map<number, { active: number; inactive: number }>();
+  const total = await listConnections(maps, {
+    nowNs,
+    onChunk: (connections) => {
+      for (const c of connections) {
+        let counts = byReal.get(c.realId);
+        if (counts === undefined) {
+          counts = { active: 0, inactive: 0 };
+          byReal.set(c.realId, counts);
+        }
+        if (c.state === 'ESTABLISHED') counts.active++;
+        else counts.inactive++;
+      }
+    },
+  });
+  return { byReal, total };
+}
+
+export interface ListOptions {
+  /** The program's clock now (programNowNs). */
+  readonly nowNs: number;
+  /** Called with each chunk's live connections, in table order. */
+  readonly onChunk: (connections: Connection[]) => void | Promise<void>;
+  /** Stop after this many live entries. */
+  readonly limit?: number;
+}
+
+/**
+ * Calls onChunk with the live connections of the table, chunk by chunk;
+ * resolves with the number listed. Entries whose real was removed (their
+ * flows are rescheduled on the next packet) are not listed.
+ */
+export async function listConnections(maps: ConnTableMaps, options: ListOptions): Promise<number> {
+  const timeouts = readTimeouts(maps.config);
+  const reals = await readRealIdentities(maps.reals);
+  const realText = new Map<number, string>();
+  for (const [id, r] of reals) realText.set(id, endpointText(r.family, r.address, r.port));
+
+  const slot = abi.connSlot.size;
+  const keyAt = abi.connSlot.offsetOf('key');
+  const connAt = abi.connSlot.offsetOf('conn');
+  const srcAt = keyAt + abi.flowKey.offsetOf('src');
+  const dstAt = keyAt + abi.flowKey.offsetOf('dst');
+  const sportAt = keyAt + abi.flowKey.offsetOf('sport');
+  const dportAt = keyAt + abi.flowKey.offsetOf('dport');
+  const protoAt = keyAt + abi.flowKey.offsetOf('proto');
+  const familyAt = keyAt + abi.flowKey.offsetOf('family');
+  const seenAt = connAt + abi.conn.offsetOf('last_seen_ns');
+  const realAt = connAt + abi.conn.offsetOf('real_id');
+  const serviceAt = connAt + abi.conn.offsetOf('service_id');
+  const flagsAt = connAt + abi.conn.offsetOf('flags');
+  const { nowNs } = options;
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+
+  // Flows share few VIP:port pairs: their text is built once.
+  const virtualText = new Map<number, string>();
+  const sets = maps.conns.info.maxEntries;
+  let listed = 0;
+  for (let first = 0; first < sets && listed < limit; first += SETS_PER_CHUNK) {
+    const raw = await maps.conns.readArray(first, Math.min(SETS_PER_CHUNK, sets - first));
+    const chunk: Connection[] = [];
+    for (let at = 0; at + slot <= raw.length && listed < limit; at += slot) {
+      const familyByte = raw[at + familyAt]!;
+      if (familyByte === 0) continue;
+      const proto = raw[at + protoAt]!;
+      const flags = raw.readUInt32LE(at + flagsAt);
+      const tcp = proto === abi.PROTO.tcp;
+      const timeout = tcp
+        ? (flags & abi.CONN_F_FIN) !== 0
+          ? timeouts.tcpFin
+          : timeouts.tcp
+        : timeouts.udp;
+      const seen = raw.readUInt32LE(at + seenAt) + raw.readUInt32LE(at + seenAt + 4) * 4294967296;
+      const age = nowNs - seen;
+      if (age >= timeout) continue;
+      const realId = raw.readUInt32LE(at + realAt);
+      const real = reals.get(realId);
+      const destination = realText.get(realId);
+      if (real === undefined || destination === undefined) continue;
+      if (real.serviceId !== raw.readUInt32LE(at + serviceAt)) continue;
+      const family: abi.Family = familyByte === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
+      chunk.push({
+        protocol: tcp ? 'tcp' : 'udp',
+        expiresS: Math.max(0, Math.floor((timeout - Math.max(0, age)) / 1e9)),
+        state: tcp ? ((flags & abi.CONN_F_FIN) !== 0 ? 'FIN_WAIT' : 'ESTABLISHED') : 'UDP',
+        source: endpointText(
+          family,
+          addressText(family, raw, at + srcAt),
+          raw.readUInt16BE(at + sportAt),
+        ),
+        virtual: virtualOf(family, raw, at + dstAt, raw.readUInt16BE(at + dportAt), virtualText),
+        destination,
+        realId,
+      });
+      listed++;
+    }
+    if (chunk.length > 0) await options.onChunk(chunk);
+  }
+  return listed;
+}
+
+function virtualOf(
+  family: abi.Family,
+  raw: Buffer,
+  at: number,
+  port: number,
+  cache: Map<number, string>,
+): string {
+  if (family === 'ipv6') return endpointText(family, addressText(family, raw, at), port);
+  const key = raw.readUInt32BE(at) * 65536 + port;
+  let text = cache.get(key);
+  if (text === undefined) {
+    text = endpointText(family, addressText(family, raw, at), port);
+    cache.set(key, text);
+  }
+  return text;
+}
+
+/** A connection as the control socket sends it: [protocol, expiresS, state, source, virtual, destination]. */
+export function connectionTuple(c: Connection): [string, number, string, string, string, string] {
+  return [c.protocol, c.expiresS, c.state, c.source, c.virtual, c.destination];
+}
+
+/** ipvsadm's numeric form: a.b.c.d:port, [v6]:port. */
+export function endpointText(family: abi.Family, address: string, port: number): string {
+  return family === 'ipv6' ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function addressText(family: abi.Family, buf: Buffer, at: number): string {
+  if (family === 'ipv4') return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+  return ipv6ToString(buf.subarray(at, at + 16));
+}

@@ -1,0 +1,184 @@
+/**
+ * Builds a StatusReport from the running daemon: services and weights as the
+ * data plane applied them, traffic counters, per-real connection counts from
+ * the connection table, runtime overrides and the VRRP instances.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as abi from '../dataplane/abi.js';
+import {
+  type ConnTableMaps,
+  countConnectionsByReal,
+  readRealIdentities,
+  readServiceKeys,
+  readTimeouts,
+} from '../dataplane/conn-listing.js';
+import type { DataPlaneCounters, ServiceKey, TrafficCounters } from '../dataplane/dataplane.js';
+import { kernelHz } from '../dataplane/kernel-hz.js';
+import { programNowNs } from '../dataplane/program-clock.js';
+import type { XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
+import type { RealOverride } from '../reconcile/runtime-overrides.js';
+import { serviceKey } from '../reconcile/spec-equality.js';
+import type {
+  RealStatus,
+  ServiceStatus,
+  StatusReport,
+  TrafficRates,
+  TrafficStats,
+  VrrpInstanceStatus,
+} from './status-report.js';
+
+export interface StatusSources {
+  readonly instance: string;
+  readonly plane: () => XdpDataPlane | undefined;
+  readonly overrideOf: (key: ServiceKey, address: string, port: number) => RealOverride | undefined;
+  readonly configuredWeight: (key: ServiceKey, address: string, port: number) => number | undefined;
+  readonly vrrp: () => VrrpInstanceStatus[];
+}
+
+export function connTableMaps(plane: XdpDataPlane): ConnTableMaps {
+  return {
+    conns: plane.map('conns'),
+    reals: plane.map('reals'),
+    services: plane.map('services'),
+    config: plane.map('config'),
+  };
+}
+
+export async function collectStatus(
+  sources: StatusSources,
+  options: { rateWindowMs?: number } = {},
+): Promise<StatusReport> {
+  const plane = sources.plane();
+  const vrrp = sources.vrrp();
+  if (plane === undefined) {
+    return {
+      instance: sources.instance,
+      connectionTableSize: 0,
+      timeouts: { tcp: 0, tcpFin: 0, udp: 0 },
+      services: [],
+      vrrp,
+      liveConnections: 0,
+    };
+  }
+  const maps = connTableMaps(plane);
+  const first = await plane.counters();
+  let rates: Map<string, TrafficRates> | undefined;
+  if (options.rateWindowMs !== undefined) {
+    const started = Date.now();
+    await sleep(options.rateWindowMs);
+    const second = await plane.counters();
+    rates = ratesBetween(first, second, (Date.now() - started) / 1000);
+  }
+  const counters = first;
+  const nowNs = await programNowNs(kernelHz());
+  const { byReal, total } = await countConnectionsByReal(maps, nowNs);
+  const identities = await readRealIdentities(maps.reals);
+  const serviceKeys = readServiceKeys(maps.services);
+  const countsByEndpoint = new Map<string, { active: number; inactive: number }>();
+  for (const [realId, counts] of byReal) {
+    const real = identities.get(realId);
+    const service = real === undefined ? undefined : serviceKeys.get(real.serviceId);
+    if (real === undefined || service === undefined) continue;
+    countsByEndpoint.set(endpointKey(service, real.address, real.port), counts);
+  }
+  const statsByEndpoint = new Map<string, TrafficCounters>();
+  for (const s of counters.services) {
+    statsByEndpoint.set(serviceKey(s.service), s);
+    for (const r of s.reals) statsByEndpoint.set(endpointKey(s.service, r.address, r.port), r);
+  }
+  const traffic = (key: string) => {
+    const rate = rates?.get(key);
+    return {
+      stats: trafficStats(statsByEndpoint.get(key)),
+      ...(rate !== undefined ? { rates: rate } : {}),
+    };
+  };
+  const services: ServiceStatus[] = plane.services().map(({ service, reals }) => {
+    const key = serviceKey(service);
+    const realStatuses = reals.map((real): RealStatus => {
+      const k = endpointKey(service, real.address, real.port);
+      const override = sources.overrideOf(service, real.address, real.port);
+      const counts = countsByEndpoint.get(k) ?? { active: 0, inactive: 0 };
+      const configured = sources.configuredWeight(service, real.address, real.port);
+      return {
+        address: real.address,
+        port: real.port,
+        forwarding: real.forwarding,
+        weight: real.weight,
+        ...(override !== undefined && configured !== undefined
+          ? { override: { kind: override.kind, configuredWeight: configured } }
+          : {}),
+        activeConnections: counts.active,
+        inactiveConnections: counts.inactive,
+        ...traffic(k),
+      };
+    });
+    return {
+      protocol: service.protocol,
+      vip: service.vip,
+      port: service.port,
+      scheduler: service.scheduler,
+      ...(service.persistence !== undefined ? { persistence: service.persistence } : {}),
+      ...traffic(key),
+      reals: realStatuses,
+    };
+  });
+  const timeouts = readTimeouts(maps.config);
+  return {
+    instance: sources.instance,
+    connectionTableSize: maps.conns.info.maxEntries * abi.CONN_WAYS,
+    timeouts: {
+      tcp: Math.round(timeouts.tcp / 1e9),
+      tcpFin: Math.round(timeouts.tcpFin / 1e9),
+      udp: Math.round(timeouts.udp / 1e9),
+    },
+    services,
+    vrrp,
+    liveConnections: total,
+    ...(options.rateWindowMs !== undefined ? { rateWindowMs: options.rateWindowMs } : {}),
+  };
+}
+
+/** The data plane counts what arrives from clients (the "in" side); DR/TUN replies bypass it. */
+function trafficStats(c: TrafficCounters | undefined): TrafficStats {
+  return {
+    connections: c?.newConnections ?? 0,
+    inPackets: c?.packets ?? 0,
+    outPackets: 0,
+    inBytes: c?.bytes ?? 0,
+    outBytes: 0,
+  };
+}
+
+function ratesBetween(
+  a: DataPlaneCounters,
+  b: DataPlaneCounters,
+  seconds: number,
+): Map<string, TrafficRates> {
+  const out = new Map<string, TrafficRates>();
+  const before = new Map<string, TrafficCounters>();
+  for (const s of a.services) {
+    before.set(serviceKey(s.service), s);
+    for (const r of s.reals) before.set(endpointKey(s.service, r.address, r.port), r);
+  }
+  const rate = (key: string, now: TrafficCounters) => {
+    const then = before.get(key);
+    const per = (x: number, y: number | undefined) => Math.max(0, (x - (y ?? 0)) / seconds);
+    out.set(key, {
+      connectionsPerS: per(now.newConnections, then?.newConnections),
+      inPacketsPerS: per(now.packets, then?.packets),
+      outPacketsPerS: 0,
+      inBytesPerS: per(now.bytes, then?.bytes),
+      outBytesPerS: 0,
+    });
+  };
+  for (const s of b.services) {
+    rate(serviceKey(s.service), s);
+    for (const r of s.reals) rate(endpointKey(s.service, r.address, r.port), r);
+  }
+  return out;
+}
+
+function endpointKey(service: ServiceKey, address: string, port: number): string {
+  return `${serviceKey(service)}|${address}|${port}`;
+}
