@@ -133,6 +133,7 @@ function fillTable(
       value.writeUInt32LE(hi, c + abi.conn.offsetOf('last_seen_ns') + 4);
       value.writeUInt32LE(realIds[n % realIds.length]!, c + abi.conn.offsetOf('real_id'));
       value.writeUInt32LE(serviceId, c + abi.conn.offsetOf('service_id'));
+      value.writeUInt32LE(abi.CONN_F_ESTABLISHED, c + abi.conn.offsetOf('flags'));
     }
     key.writeUInt32LE(set);
     conns.update(key, value);

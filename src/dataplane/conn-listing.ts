@@ -16,7 +16,10 @@ import { ServiceTable } from './service-table.js';
 const SETS_PER_CHUNK = 512;
 
 /** IPVS's state names for what the data plane tracks (it sees only FIN/RST, not the handshake). */
-export type ConnectionState = 'ESTABLISHED' | 'FIN_WAIT' | 'UDP';
+export type ConnectionState = 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'UDP';
+
+/** IPVS's SYN_RECV timeout, which the program applies until a TCP handshake is over. */
+const SYN_RECV_TIMEOUT_NS = 60e9;
 
 export interface Connection {
   readonly protocol: 'tcp' | 'udp';
@@ -105,8 +108,9 @@ export function readServiceKeys(
 }
 
 /**
- * Active and inactive connections per real id, IPVS's way: a TCP connection
- * is active until FIN or RST is seen, everything else live is inactive.
+ * Active and inactive connections per real id, IPVS's way: an established
+ * TCP connection (handshake over, no FIN or RST yet) is active, everything
+ * else live (SYN_RECV, FIN_WAIT, UDP) is inactive.
  */
 export async function countConnectionsByReal(
   maps: ConnTableMaps,
@@ -179,11 +183,15 @@ export async function listConnections(maps: ConnTableMaps, options: ListOptions)
       const proto = raw[at + protoAt]!;
       const flags = raw.readUInt32LE(at + flagsAt);
       const tcp = proto === abi.PROTO.tcp;
-      const timeout = tcp
-        ? (flags & abi.CONN_F_FIN) !== 0
-          ? timeouts.tcpFin
-          : timeouts.tcp
-        : timeouts.udp;
+      const state = connectionState(tcp, flags);
+      const timeout =
+        state === 'UDP'
+          ? timeouts.udp
+          : state === 'FIN_WAIT'
+            ? timeouts.tcpFin
+            : state === 'SYN_RECV'
+              ? Math.min(SYN_RECV_TIMEOUT_NS, timeouts.tcp)
+              : timeouts.tcp;
       const seen = raw.readUInt32LE(at + seenAt) + raw.readUInt32LE(at + seenAt + 4) * 4294967296;
       const age = nowNs - seen;
       if (age >= timeout) continue;
@@ -196,7 +204,7 @@ export async function listConnections(maps: ConnTableMaps, options: ListOptions)
       chunk.push({
         protocol: tcp ? 'tcp' : 'udp',
         expiresS: Math.max(0, Math.floor((timeout - Math.max(0, age)) / 1e9)),
-        state: tcp ? ((flags & abi.CONN_F_FIN) !== 0 ? 'FIN_WAIT' : 'ESTABLISHED') : 'UDP',
+        state,
         source: endpointText(
           family,
           addressText(family, raw, at + srcAt),
@@ -228,6 +236,13 @@ function virtualOf(
     cache.set(key, text);
   }
   return text;
+}
+
+/** The program's view of a flow in IPVS's state names: FIN/RST seen, handshake over, or neither. */
+function connectionState(tcp: boolean, flags: number): ConnectionState {
+  if (!tcp) return 'UDP';
+  if ((flags & abi.CONN_F_FIN) !== 0) return 'FIN_WAIT';
+  return (flags & abi.CONN_F_ESTABLISHED) !== 0 ? 'ESTABLISHED' : 'SYN_RECV';
 }
 
 /** A connection as the control socket sends it: [protocol, expiresS, state, source, virtual, destination]. */

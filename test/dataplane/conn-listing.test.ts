@@ -83,6 +83,7 @@ describe('connection table listing', () => {
       sport: 1001,
       realId: r1,
       lastSeen: NOW - 1 * S,
+      flags: abi.CONN_F_ESTABLISHED,
     });
     writeFlow(maps.conns, {
       ...base,
@@ -101,6 +102,7 @@ describe('connection table listing', () => {
       sport: 1003,
       realId: r1,
       lastSeen: NOW - 901 * S,
+      flags: abi.CONN_F_ESTABLISHED,
     });
     // A FIN entry past the FIN timeout is stale too.
     writeFlow(maps.conns, {
@@ -132,6 +134,24 @@ describe('connection table listing', () => {
       lastSeen: NOW,
     });
 
+    // Handshake not over: IPVS's SYN_RECV timeout (60 s) applies.
+    writeFlow(maps.conns, {
+      ...base,
+      set: 12,
+      way: 0,
+      sport: 1007,
+      realId: r1,
+      lastSeen: NOW - 30 * S,
+    });
+    writeFlow(maps.conns, {
+      ...base,
+      set: 13,
+      way: 0,
+      sport: 1008,
+      realId: r1,
+      lastSeen: NOW - 61 * S,
+    });
+
     const rows: unknown[] = [];
     const count = await listConnections(maps, {
       nowNs: NOW,
@@ -139,7 +159,7 @@ describe('connection table listing', () => {
         rows.push(...chunk.map(({ realId: _id, ...row }) => row));
       },
     });
-    assert.equal(count, 3);
+    assert.equal(count, 4);
     assert.deepEqual(rows, [
       {
         protocol: 'tcp',
@@ -158,6 +178,14 @@ describe('connection table listing', () => {
         destination: '10.0.0.12:80',
       },
       {
+        protocol: 'tcp',
+        expiresS: 30,
+        state: 'SYN_RECV',
+        source: '192.168.1.1:1007',
+        virtual: '10.0.0.100:80',
+        destination: '10.0.0.11:80',
+      },
+      {
         protocol: 'udp',
         expiresS: 300,
         state: 'UDP',
@@ -167,8 +195,8 @@ describe('connection table listing', () => {
       },
     ]);
     const { byReal, total } = await countConnectionsByReal(maps, NOW);
-    assert.equal(total, 3);
-    assert.deepEqual(byReal.get(r1), { active: 1, inactive: 0 });
+    assert.equal(total, 4);
+    assert.deepEqual(byReal.get(r1), { active: 1, inactive: 1 });
     assert.deepEqual(byReal.get(r2), { active: 0, inactive: 2 });
 
     let limited = 0;
