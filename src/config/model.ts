@@ -341,12 +341,18 @@ export interface SorryServer {
   readonly family: AddressFamily;
   readonly port: number;
   readonly lbKind: LbKind;
+  /** sorry_server_inhibit: present at weight 0 while quorum holds, as inhibit_on_failure does for reals. */
+  readonly inhibit: boolean;
 }
 
 export interface VirtualServer {
   readonly target: VirtualServerTarget;
   readonly protocol: Protocol;
   readonly scheduler: Scheduler;
+  /** sh/mh also hash the client's source port (ipvsadm -b sh-port / mh-port). */
+  readonly hashSourcePort: boolean;
+  /** sh/mh pick another real when the hashed one is unavailable (ipvsadm -b sh-fallback / mh-fallback). */
+  readonly schedulerFallback: boolean;
   readonly lbKind: LbKind;
   readonly delayLoopMs: number;
   /** Client affinity; absent when the service is not persistent. */

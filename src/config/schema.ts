@@ -366,6 +366,8 @@ const virtualServer = z
     family: family.optional(),
     protocol: z.enum(PROTOCOLS).default('TCP'),
     scheduler: z.enum(SCHEDULERS).default('wlc'),
+    hashSourcePort: z.boolean().default(false),
+    schedulerFallback: z.boolean().default(false),
     lbKind: z.enum(LB_KINDS).default('NAT'),
     delayLoopMs: ms('delayLoopMs')
       .min(1, { error: 'must be at least 1 millisecond' })
@@ -378,6 +380,7 @@ const virtualServer = z
         address: ipAddress,
         port: port.optional(),
         lbKind: z.enum(LB_KINDS).optional(),
+        inhibit: z.boolean().default(false),
       })
       .optional(),
     quorum: int('quorum', 0, 4294967295).default(1),

@@ -78,6 +78,7 @@ export function healthOptions(
             address: canonicalAddress(vs.sorryServer.address),
             port: vs.sorryServer.port,
             forwarding: forwardingOf(vs.sorryServer.lbKind),
+            inhibit: vs.sorryServer.inhibit,
           },
         }
       : {}),

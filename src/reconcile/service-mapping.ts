@@ -75,6 +75,10 @@ export function mapVirtualServer(
       port,
       protocol,
       scheduler: vs.scheduler,
+      // Only sh and mh hash; ipvsadm accepts the flag on others and it has no effect there.
+      ...(vs.hashSourcePort && (vs.scheduler === 'sh' || vs.scheduler === 'mh')
+        ? { hashSourcePort: true }
+        : {}),
       ...(persistence !== undefined ? { persistence } : {}),
     };
   });

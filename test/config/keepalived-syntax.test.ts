@@ -156,7 +156,7 @@ test('unknown keywords are warned with file:line and skipped, or rejected when s
   assert.throws(() => parseConfigText(text, 'k.conf', { strict: true }), ConfigError);
 });
 
-test('deprecated spellings are accepted with a warning naming the replacement', () => {
+test('deprecated spellings are accepted with a warning naming the replacement; nb_get_retry is ignored', () => {
   const { config, warnings } = parseConfigText(
     'virtual_server 10.0.0.1 80 {\n  lb_algo wrr\n  lb_kind DR\n  real_server 10.0.0.2 80 {\n    TCP_CHECK {\n      nb_get_retry 4\n    }\n  }\n}\n',
     'k.conf',
@@ -164,8 +164,9 @@ test('deprecated spellings are accepted with a warning naming the replacement', 
   const vs = config.virtualServers[0];
   assert.deepEqual(
     [vs?.scheduler, vs?.lbKind, vs?.realServers[0]?.checkers[0]?.retry],
-    ['wrr', 'DR', 4],
+    ['wrr', 'DR', 1],
   );
+  assert.match(warnings[2]?.message ?? '', /keepalived 2\.2\.7, which ignores it/);
   assert.deepEqual(
     warnings.map((w) => w.line),
     [2, 3, 6],

@@ -30,8 +30,24 @@ test('errors and warnings about a password never echo it', () => {
   );
   assert.match(warnings[0]?.message ?? '', /only the first 8 characters/);
   assert.ok(!JSON.stringify(warnings).includes(secret));
+  // keepalived ignores authentication on VRRPv3 with a warning; so does lbctl, without echoing it.
+  const v3 = parseConfigText(
+    `${base}  version 3\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n`,
+    'k.conf',
+  );
+  assert.equal(v3.config.vrrpInstances[0]?.authentication, undefined);
+  assert.ok(
+    v3.warnings.some((w) =>
+      w.message.includes('VRRP version 3 does not support authentication. Ignoring.'),
+    ),
+  );
+  assert.ok(!JSON.stringify(v3.warnings).includes(secret));
+  // The YAML format is lbctl's own and stays strict: an error that names no secret.
   try {
-    parseConfigText(`${base}  version 3\n}\n`, 'k.conf');
+    parseConfigText(
+      `vrrpInstances:\n  - name: A\n    interface: eth0\n    virtualRouterId: 1\n    version: 3\n    authentication: { type: PASS, password: ${secret} }\n    virtualIpAddresses: [{ address: 10.0.0.1 }]\n`,
+      'k.yaml',
+    );
     assert.fail('expected a ConfigError');
   } catch (err) {
     assert.ok(err instanceof ConfigError);

@@ -7,6 +7,9 @@ export interface Located extends SourcePosition {
   readonly keyword: string;
 }
 
+/** The container of records of removed list items: no lookup ever reaches it. */
+const REMOVED: DocPath = ['\u0000removed'];
+
 export const pathKey = (path: DocPath): string => path.join('\u0000');
 
 /**
@@ -35,6 +38,30 @@ export class LocationTable {
     this.keys.push(key);
     this.positions.push(at);
     this.keywords.push(keyword);
+    this.index = undefined;
+  }
+
+  /**
+   * Forgets item `index` of the list at `list` and renumbers the items after
+   * it, for a list item dropped once the whole file is read.
+   */
+  removeListItem(list: DocPath, index: number): void {
+    const depth = list.length;
+    const within = (path: DocPath) =>
+      path.length > depth && list.every((segment, i) => path[i] === segment);
+    for (let i = 0; i < this.containers.length; i++) {
+      const container = this.containers[i] as DocPath;
+      const key = this.keys[i];
+      if (container.length === depth && typeof key === 'number' && within([...container, key])) {
+        if (key === index) this.containers[i] = REMOVED;
+        else if (key > index) this.keys[i] = key - 1;
+      } else if (within(container)) {
+        const item = container[depth] as number;
+        if (item === index) this.containers[i] = REMOVED;
+        else if (item > index)
+          this.containers[i] = [...list, item - 1, ...container.slice(depth + 1)];
+      }
+    }
     this.index = undefined;
   }
 

@@ -1,0 +1,146 @@
+import {
+  type BlockSpec,
+  flag,
+  inChild,
+  type KeywordTable,
+  refused,
+  scalar,
+  unsupported,
+} from '../keyword-table.js';
+import type { Token } from '../lexer.js';
+import { child, num, secs } from '../map-context.js';
+
+const garp = (field: string, conv: (tok: Token) => unknown) => inChild('garp', scalar(field, conv));
+
+/** Why lbctl refuses keepalived's event FIFOs rather than ignoring them. */
+const NO_FIFO =
+  'lbctl does not write keepalived event FIFOs; use notify scripts or the Prometheus metrics (lbctl_metrics_listen)';
+
+/** global_defs (keepalived's global_parser.c). */
+export const GLOBAL_KEYWORDS: KeywordTable = {
+  router_id: scalar('routerId'),
+  notification_email: {
+    sets: ['notificationEmail'],
+    handle: (ctx, b, s) => {
+      b.obj.notificationEmail = (ctx.needBlock(s) ?? []).map((e) => e.keyword.text);
+      ctx.remember([...b.path, 'notificationEmail'], s);
+    },
+  },
+  notification_email_from: scalar('notificationEmailFrom'),
+  smtp_server: {
+    sets: ['smtpServer.host', 'smtpServer.port'],
+    handle: (ctx, b, s) => {
+      if (!ctx.needArgs(s, 1, 'a host')) return;
+      const host = s.args[0] as Token;
+      const server: Record<string, unknown> = { host: host.text };
+      const at = [...b.path, 'smtpServer'];
+      ctx.remember(at, s);
+      ctx.locate(at, 'host', host, s.keyword.text);
+      if (s.args[1]) {
+        server.port = num(s.args[1]);
+        ctx.locate(at, 'port', s.args[1], s.keyword.text);
+      }
+      b.obj.smtpServer = server;
+    },
+  },
+  smtp_connect_timeout: scalar('smtpConnectTimeoutMs', secs),
+  smtp_alert: flag('smtpAlert'),
+  smtp_alert_vrrp: flag('smtpAlert'),
+  smtp_alert_checker: flag('smtpAlert'),
+  enable_script_security: flag('enableScriptSecurity'),
+  script_user: {
+    sets: ['scriptUser', 'scriptGroup'],
+    handle: (ctx, b, s) => {
+      if (!ctx.needArgs(s, 1, 'a user name')) return;
+      ctx.scalar(b.obj, 'scriptUser', b.path, { keyword: s.keyword, args: s.args.slice(0, 1) });
+      if (s.args[1]) {
+        b.obj.scriptGroup = s.args[1].text;
+        ctx.locate(b.path, 'scriptGroup', s.args[1], s.keyword.text);
+      }
+    },
+  },
+  vrrp_garp_master_delay: garp('masterDelayMs', secs),
+  vrrp_garp_master_repeat: garp('masterRepeat', num),
+  vrrp_garp_master_refresh: garp('masterRefreshMs', secs),
+  vrrp_garp_master_refresh_repeat: garp('masterRefreshRepeat', num),
+  vrrp_garp_interval: garp('intervalMs', secs),
+  vrrp_gna_interval: garp('naIntervalMs', secs),
+  vrrp_version: scalar('vrrpVersion', num),
+  vrrp_mcast_group4: scalar('mcastGroup4'),
+  vrrp_mcast_group6: scalar('mcastGroup6'),
+  lvs_timeouts: {
+    sets: ['connectionTimeouts.tcpMs', 'connectionTimeouts.tcpFinMs', 'connectionTimeouts.udpMs'],
+    handle: (ctx, b, s) => {
+      const t = child(b.obj, 'connectionTimeouts');
+      const names: Record<string, string> = { tcp: 'tcpMs', tcpfin: 'tcpFinMs', udp: 'udpMs' };
+      for (let i = 0; i < s.args.length; i += 2) {
+        const name = s.args[i] as Token;
+        const value = s.args[i + 1];
+        const key = Object.hasOwn(names, name.text) ? names[name.text] : undefined;
+        if (!key || !value) {
+          ctx.issues.error(name, 'lvs_timeouts expects [tcp SECS] [tcpfin SECS] [udp SECS]');
+          return;
+        }
+        t[key] = secs(value);
+        ctx.locate([...b.path, 'connectionTimeouts'], key, value, s.keyword.text);
+      }
+    },
+  },
+  // lbctl's own settings, so a keepalived.conf can choose the data plane too.
+  lbctl_data_plane: scalar('dataPlane'),
+  lbctl_xdp_mode: scalar('xdpMode'),
+  lbctl_pin_dir: scalar('pinDir'),
+  lbctl_instance_name: scalar('instanceName'),
+  lbctl_metrics_listen: scalar('metricsListen'),
+  // Refused: each changes what keepalived would do in a way an operator relies on.
+  vrrp_strict: refused(
+    'RFC-strict mode (no unicast, no authentication, VIPs not answered, iptables rules) is not implemented; remove it and keep the configuration RFC-conformant by hand',
+  ),
+  notify_fifo: refused(NO_FIFO),
+  vrrp_notify_fifo: refused(NO_FIFO),
+  lvs_notify_fifo: refused(NO_FIFO),
+  notify_fifo_script: refused(NO_FIFO),
+  vrrp_notify_fifo_script: refused(NO_FIFO),
+  lvs_notify_fifo_script: refused(NO_FIFO),
+  // Accepted and ignored: tuning or integrations with no effect on what lbctl forwards or advertises.
+  vrrp_skip_check_adv_addr: unsupported,
+  vrrp_iptables: unsupported,
+  vrrp_ipsets: unsupported,
+  vrrp_no_swap: unsupported,
+  checker_no_swap: unsupported,
+  lvs_sync_daemon: unsupported,
+  lvs_flush: unsupported,
+  lvs_flush_on_stop: unsupported,
+  default_interface: unsupported,
+  dynamic_interfaces: unsupported,
+  max_auto_priority: unsupported,
+  vrrp_priority: unsupported,
+  checker_priority: unsupported,
+  bfd_priority: unsupported,
+  snmp_socket: unsupported,
+  enable_traps: unsupported,
+  enable_snmp_vrrp: unsupported,
+  enable_snmp_checker: unsupported,
+  enable_snmp_rfc: unsupported,
+  enable_dbus: unsupported,
+  vrrp_garp_lower_prio_delay: unsupported,
+  vrrp_garp_lower_prio_repeat: unsupported,
+  vrrp_min_garp: unsupported,
+  vrrp_lower_prio_no_advert: unsupported,
+  vrrp_higher_prio_send_advert: unsupported,
+  vrrp_check_unicast_src: unsupported,
+  no_email_faults: unsupported,
+  smtp_helo_name: unsupported,
+  checker_log_all_failures: unsupported,
+  vrrp_garp_extra_if: unsupported,
+  notification_email_from_name: unsupported,
+  process_names: unsupported,
+  script_security: unsupported,
+  linkbeat_use_polling: unsupported,
+};
+
+export const GLOBAL_DEFS: BlockSpec = {
+  keyword: 'global_defs',
+  header: [],
+  table: GLOBAL_KEYWORDS,
+};

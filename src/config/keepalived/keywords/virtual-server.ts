@@ -1,0 +1,187 @@
+import {
+  type BlockSpec,
+  command,
+  flag,
+  type Keyword,
+  type KeywordTable,
+  mapStatements,
+  renamed,
+  scalar,
+  tables,
+  unsupported,
+} from '../keyword-table.js';
+import type { Token } from '../lexer.js';
+import { child, familyName, listIn, num, secs } from '../map-context.js';
+import { CHECKER_KEYWORDS, TIMING_KEYWORDS } from './checkers.js';
+
+/** lvs_method (lb_kind): NAT|DR|TUN; TUN's encapsulation options are not lbctl's. */
+const lvsMethod = (field: string): Keyword => ({
+  sets: [field],
+  handle: (ctx, b, s) => {
+    ctx.scalar(b.obj, field, b.path, { keyword: s.keyword, args: s.args.slice(0, 1) }, (t) =>
+      t.text.toUpperCase(),
+    );
+    if (s.args.length > 1)
+      ctx.issues.warn(
+        s.args[1] as Token,
+        'TUN tunnel options are not supported by lbctl; IPIP is used',
+      );
+  },
+});
+
+/** A checker block inside real_server: its own table, keyed by the checker's name. */
+const checker = (type: string, table: KeywordTable): Keyword => ({
+  sets: ['checkers'],
+  handle: (ctx, b, s) => {
+    const checkers = listIn(b.obj, 'checkers');
+    const path = [...b.path, 'checkers', checkers.length];
+    const obj: Record<string, unknown> = { type };
+    ctx.remember(path, s);
+    mapStatements(ctx, table, { obj, path, name: type }, ctx.needBlock(s) ?? []);
+    if ((type === 'HTTP_GET' || type === 'SSL_GET') && obj.urls === undefined) {
+      obj.urls = [];
+      ctx.issues.error(s.keyword, `${type} needs at least one url { path ... }`);
+    }
+    if (type === 'MISC_CHECK' && obj.path === undefined)
+      ctx.issues.error(s.keyword, "MISC_CHECK needs a 'misc_path'");
+    checkers.push(obj);
+  },
+});
+
+const CHECKER_ENTRIES: KeywordTable = Object.fromEntries(
+  Object.entries(CHECKER_KEYWORDS).map(([type, table]) => [type, checker(type, table)]),
+);
+
+/** Timing a real or virtual server passes down to its checkers. */
+const SERVER_TIMING: KeywordTable = tables(TIMING_KEYWORDS, {
+  connect_timeout: scalar('connectTimeoutMs', secs),
+});
+
+/** real_server (keepalived's check_parser.c), with one entry per checker. */
+export const REAL_SERVER_KEYWORDS: KeywordTable = tables(SERVER_TIMING, CHECKER_ENTRIES, {
+  weight: scalar('weight', num),
+  lvs_method: lvsMethod('lbKind'),
+  lb_kind: renamed('lvs_method', lvsMethod('lbKind')),
+  notify_up: command('notifyUp'),
+  notify_down: command('notifyDown'),
+  inhibit_on_failure: flag('inhibitOnFailure'),
+  virtualhost: scalar('virtualhost'),
+  smtp_alert: unsupported,
+  alpha: unsupported,
+  uthreshold: unsupported,
+  lthreshold: unsupported,
+});
+
+const sorryServer: Keyword = {
+  sets: ['sorryServer.address', 'sorryServer.port'],
+  handle: (ctx, b, s) => {
+    if (!ctx.needArgs(s, 1, 'an address [port]')) return;
+    const sorry = child(b.obj, 'sorryServer');
+    const path = [...b.path, 'sorryServer'];
+    sorry.address = (s.args[0] as Token).text;
+    ctx.remember(path, s);
+    ctx.locate(path, 'address', s.args[0] as Token, s.keyword.text);
+    if (s.args[1]) {
+      sorry.port = num(s.args[1]);
+      ctx.locate(path, 'port', s.args[1], s.keyword.text);
+    }
+  },
+};
+
+const inSorry = (inner: Keyword): Keyword => ({
+  sets: inner.sets.map((f) => `sorryServer.${f}`),
+  handle: (ctx, b, s) =>
+    inner.handle(
+      ctx,
+      { obj: child(b.obj, 'sorryServer'), path: [...b.path, 'sorryServer'], name: b.name },
+      s,
+    ),
+});
+
+const realServer: Keyword = {
+  sets: ['realServers'],
+  handle: (ctx, b, s) => {
+    if (!ctx.needArgs(s, 1, 'an address and port')) return;
+    const reals = listIn(b.obj, 'realServers');
+    const path = [...b.path, 'realServers', reals.length];
+    const address = s.args[0] as Token;
+    const obj: Record<string, unknown> = { address: address.text };
+    ctx.remember(path, s);
+    ctx.locate(path, 'address', address, s.keyword.text);
+    if (s.args[1]) {
+      obj.port = num(s.args[1]);
+      ctx.locate(path, 'port', s.args[1], s.keyword.text);
+    }
+    mapStatements(
+      ctx,
+      REAL_SERVER_KEYWORDS,
+      { obj, path, name: `real_server ${address.text}` },
+      s.block ?? [],
+    );
+    obj.checkers ??= [];
+    reals.push(obj);
+  },
+};
+
+/** virtual_server (keepalived's check_parser.c). */
+export const VIRTUAL_SERVER_KEYWORDS: KeywordTable = tables(SERVER_TIMING, {
+  real_server: realServer,
+  lvs_sched: scalar('scheduler', (t) => t.text.toLowerCase()),
+  lb_algo: renamed(
+    'lvs_sched',
+    scalar('scheduler', (t) => t.text.toLowerCase()),
+  ),
+  lvs_method: lvsMethod('lbKind'),
+  lb_kind: renamed('lvs_method', lvsMethod('lbKind')),
+  protocol: scalar('protocol', (t) => t.text.toUpperCase()),
+  persistence_timeout: {
+    sets: ['persistenceTimeoutMs'],
+    handle: (ctx, b, s) => {
+      // A bare persistence_timeout means keepalived's default of 6 minutes.
+      if (s.args.length > 0) return ctx.scalar(b.obj, 'persistenceTimeoutMs', b.path, s, secs);
+      b.obj.persistenceTimeoutMs = 360_000;
+      ctx.locate(b.path, 'persistenceTimeoutMs', s.keyword, s.keyword.text);
+    },
+  },
+  persistence_granularity: scalar('persistenceGranularity'),
+  virtualhost: scalar('virtualhost'),
+  sorry_server: sorryServer,
+  sorry_server_lvs_method: inSorry(lvsMethod('lbKind')),
+  sorry_server_inhibit: inSorry(flag('inhibit')),
+  quorum: scalar('quorum', num),
+  hysteresis: scalar('hysteresis', num),
+  quorum_up: command('quorumUp'),
+  quorum_down: command('quorumDown'),
+  alpha: flag('alpha'),
+  omega: flag('omega'),
+  inhibit_on_failure: flag('inhibitOnFailure'),
+  ha_suspend: flag('haSuspend'),
+  smtp_alert: flag('smtpAlert'),
+  ip_family: scalar('family', (t) => familyName(t.text)),
+  // ipvsadm -b: sh-port/mh-port also hash the client's port; *-fallback skips unavailable reals.
+  'sh-port': flag('hashSourcePort'),
+  'mh-port': flag('hashSourcePort'),
+  'sh-fallback': flag('schedulerFallback'),
+  'mh-fallback': flag('schedulerFallback'),
+  nat_mask: {
+    sets: [],
+    handle: (ctx, _b, s) =>
+      ctx.issues.warn(s.keyword, "'nat_mask' is obsolete and has no effect; ignored"),
+  },
+  ops: unsupported,
+  'flag-1': unsupported,
+  'flag-2': unsupported,
+  'flag-3': unsupported,
+  persistence_engine: unsupported,
+});
+
+export const VIRTUAL_SERVER: BlockSpec = {
+  keyword: 'virtual_server',
+  header: ['address', 'port', 'fwmark', 'group'],
+  table: VIRTUAL_SERVER_KEYWORDS,
+};
+export const REAL_SERVER: BlockSpec = {
+  keyword: 'real_server',
+  header: ['address', 'port'],
+  table: REAL_SERVER_KEYWORDS,
+};

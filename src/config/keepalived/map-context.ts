@@ -1,0 +1,213 @@
+import type { IssueList, SourcePosition } from '../errors.js';
+import { closestKeyword } from './did-you-mean.js';
+import type { Token } from './lexer.js';
+import { type DocPath, LocationTable, pathKey } from './location-table.js';
+import type { Statement } from './parser.js';
+
+export type Obj = Record<string, unknown>;
+
+export interface BlockComments {
+  readonly before?: readonly string[];
+  readonly after?: string;
+}
+
+/** The object at obj[key], created empty when missing. */
+export function child(obj: Obj, key: string): Obj {
+  const existing = obj[key];
+  if (existing !== null && typeof existing === 'object' && !Array.isArray(existing))
+    return existing as Obj;
+  const created: Obj = {};
+  obj[key] = created;
+  return created;
+}
+
+/** The list at obj[key], created empty when missing. */
+export function listIn(obj: Obj, key: string): Obj[] {
+  const existing = obj[key];
+  if (Array.isArray(existing)) return existing as Obj[];
+  const created: Obj[] = [];
+  obj[key] = created;
+  return created;
+}
+
+/** Integers stay numbers; anything else is kept as text so validation reports it in place. */
+export const num = (tok: Token): number | string =>
+  /^[-+]?\d+$/.test(tok.text) ? Number(tok.text) : tok.text;
+
+/** keepalived timers are (fractional) seconds; the document uses milliseconds. */
+export const secs = (tok: Token): number | string =>
+  /^\d+(\.\d+)?$/.test(tok.text) ? Math.round(Number(tok.text) * 1000) : tok.text;
+
+export const upper = (tok: Token): string => tok.text.toUpperCase();
+
+/** keepalived's `inet` / `inet6` as the document's family names. */
+export const familyName = (text: string): string =>
+  text === 'inet6' ? 'ipv6' : text === 'inet' ? 'ipv4' : text;
+
+/**
+ * What every keyword handler works with: the issue list, where values came
+ * from (when recording), the comments kept for `convert`, and the helpers
+ * that read a statement's arguments into the document the way keepalived's
+ * own handlers read them.
+ */
+export class MapContext {
+  readonly comments = new Map<string, BlockComments>();
+  readonly locations: LocationTable | undefined;
+  /** Where document objects were opened, for checks made once the whole file is read. */
+  private readonly openedAt = new WeakMap<object, SourcePosition>();
+
+  constructor(
+    readonly issues: IssueList,
+    readonly strict: boolean,
+    recordLocations: boolean,
+  ) {
+    // Recording is most of the mapping's cost on large files and positions are
+    // needed only for problems, so the loader maps again with it when it must.
+    this.locations = recordLocations ? new LocationTable() : undefined;
+  }
+
+  /** Records where the value at `path` + `key` came from. */
+  locate(path: DocPath, key: string | number, at: SourcePosition, keyword: string): void {
+    this.locations?.add(path, key, at, keyword);
+  }
+
+  /** Records where the object at `path` came from (its opening statement). */
+  remember(path: DocPath, stmt: Statement): void {
+    this.locations?.add(path, undefined, stmt.keyword, stmt.keyword.text);
+    this.noteComments(path, undefined, stmt);
+  }
+
+  /** Notes that `obj` was opened by `stmt` (see openedBy). */
+  open(obj: object, stmt: Statement): void {
+    this.openedAt.set(obj, stmt.keyword);
+  }
+
+  /** The statement position that opened `obj`, if noted. */
+  openedBy(obj: object): SourcePosition | undefined {
+    return this.openedAt.get(obj);
+  }
+
+  noteComments(path: DocPath, key: string | undefined, stmt: Statement): void {
+    const before = stmt.keyword.commentsBefore;
+    const after = stmt.keyword.commentAfter;
+    if ((before && before.length > 0) || after !== undefined) {
+      this.comments.set(pathKey(key === undefined ? path : [...path, key]), {
+        ...(before && before.length > 0 ? { before } : {}),
+        ...(after !== undefined ? { after } : {}),
+      });
+    }
+  }
+
+  /**
+   * A keyword the block does not know: warned and skipped as keepalived does
+   * (an error when strict), with the closest known keyword as a suggestion.
+   */
+  unknown(stmt: Statement, where: string, known: Iterable<string>): void {
+    const kw = stmt.keyword.text;
+    const guess = closestKeyword(kw, known);
+    const hint = guess !== undefined ? ` (did you mean '${guess}'?)` : '';
+    if (this.strict) this.issues.error(stmt.keyword, `unknown keyword '${kw}' in ${where}${hint}`);
+    else this.issues.warn(stmt.keyword, `unknown keyword '${kw}' in ${where}${hint}; ignored`);
+  }
+
+  needArgs(stmt: Statement, count: number, what: string): boolean {
+    if (stmt.args.length >= count) return true;
+    this.issues.error(stmt.keyword, `'${stmt.keyword.text}' needs ${what}`);
+    return false;
+  }
+
+  noBlock(stmt: Statement): boolean {
+    if (!stmt.block) return true;
+    this.issues.error(stmt.keyword, `'${stmt.keyword.text}' does not take a block`);
+    return false;
+  }
+
+  needBlock(stmt: Statement): readonly Statement[] | undefined {
+    if (stmt.block) return stmt.block;
+    this.issues.error(stmt.keyword, `'${stmt.keyword.text}' needs a { ... } block`);
+    return undefined;
+  }
+
+  boolArg(stmt: Statement): boolean | undefined {
+    const arg = stmt.args[0];
+    if (arg === undefined) return true;
+    const t = arg.text.toLowerCase();
+    if (t === 'on' || t === 'true' || t === 'yes') return true;
+    if (t === 'off' || t === 'false' || t === 'no') return false;
+    this.issues.error(arg, `'${stmt.keyword.text}' expects on|off|true|false|yes|no`);
+    return undefined;
+  }
+
+  /** Sets obj[key] from the statement's first argument converted by `conv`. */
+  scalar(
+    obj: Obj,
+    key: string,
+    path: DocPath,
+    stmt: Statement,
+    conv: (tok: Token) => unknown = (t) => t.text,
+  ): void {
+    if (!this.noBlock(stmt) || !this.needArgs(stmt, 1, 'a value')) return;
+    const arg = stmt.args[0] as Token;
+    obj[key] = conv(arg);
+    this.locate(path, key, arg, stmt.keyword.text);
+    this.noteComments(path, key, stmt);
+    if (stmt.args.length > 1) {
+      this.issues.warn(
+        stmt.args[1] as Token,
+        `extra arguments after '${stmt.keyword.text} ${arg.text}' ignored`,
+      );
+    }
+  }
+
+  /** A boolean keyword: bare means true; `value` false inverts it (nopreempt). */
+  flag(obj: Obj, key: string, path: DocPath, stmt: Statement, value = true): void {
+    if (!this.noBlock(stmt)) return;
+    const b = stmt.args.length > 0 ? this.boolArg(stmt) : true;
+    if (b === undefined) return;
+    obj[key] = b === value;
+    this.locate(path, key, stmt.keyword, stmt.keyword.text);
+    this.noteComments(path, key, stmt);
+  }
+
+  /**
+   * `script [user [group]]`: a quoted command may be followed by user and group.
+   * Unquoted words are read as one command line (older keepalived behaviour);
+   * keepalived 2 reads them as user/group, so this is warned about.
+   */
+  command(obj: Obj, key: string, path: DocPath, stmt: Statement): void {
+    if (!this.noBlock(stmt) || !this.needArgs(stmt, 1, 'a script')) return;
+    const [first, ...rest] = stmt.args as Token[];
+    const value: Obj = {};
+    if ((first as Token).quoted) {
+      value.command = (first as Token).text;
+      if (rest[0]) value.user = rest[0].text;
+      if (rest[1]) value.group = rest[1].text;
+    } else {
+      value.command = stmt.args.map((t) => t.text).join(' ');
+      if (rest.length > 0) {
+        this.issues.warn(
+          stmt.keyword,
+          `'${stmt.keyword.text}' with unquoted arguments is read as one command line; quote it ("...") and put any user/group after the quotes`,
+        );
+      }
+    }
+    obj[key] = value;
+    this.locate(path, key, first as Token, stmt.keyword.text);
+    this.noteComments(path, key, stmt);
+    this.locate([...path, key], 'command', first as Token, stmt.keyword.text);
+  }
+
+  /** Appends a block's entries to obj[key] (keepalived adds up repeated list blocks). */
+  appendList(
+    obj: Obj,
+    path: DocPath,
+    key: string,
+    stmt: Statement,
+    entries: (stmt: Statement, path: DocPath, start: number) => Obj[],
+  ): void {
+    const listPath = [...path, key];
+    const existing = (obj[key] as Obj[] | undefined) ?? [];
+    obj[key] = [...existing, ...entries(stmt, listPath, existing.length)];
+    this.remember(listPath, stmt);
+  }
+}
