@@ -121,6 +121,7 @@ export function createChecker(
           ...connect,
           urls: config.urls,
           ...(config.virtualhost !== undefined ? { virtualhost: config.virtualhost } : {}),
+          ...(config.httpProtocol !== undefined ? { httpProtocol: config.httpProtocol } : {}),
         }),
         policy,
       };
@@ -131,6 +132,7 @@ export function createChecker(
           ...connect,
           urls: config.urls,
           ...(config.virtualhost !== undefined ? { virtualhost: config.virtualhost } : {}),
+          ...(config.httpProtocol !== undefined ? { httpProtocol: config.httpProtocol } : {}),
           tls: {
             ...(enableSni !== undefined ? { enableSni } : {}),
             ...(verify !== undefined ? { verify } : {}),

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { checkServerIdentity } from 'node:tls';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { CheckerConfigError } from './checker-error.js';
+import { Http10Request, type Http10Response } from './http10-request.js';
 import { DEFAULT_STATUS_CODES, type StatusCodeRange, statusAccepted } from './status-codes.js';
 import { formatEndpoint } from './tcp-connect.js';
 import type { Checker, CheckResult, ConnectOptions } from './types.js';
+
+const USER_AGENT = 'lbctl-healthcheck';
 
 /** One `url { }` block of HTTP_GET / SSL_GET. */
 export interface HttpUrlOptions {
@@ -35,7 +38,14 @@ export interface HttpGetOptions extends ConnectOptions {
   readonly virtualhost?: string;
   /** Present for SSL_GET. */
   readonly tls?: TlsOptions;
+  /**
+   * http_protocol: the request line's version. 1.0 (keepalived's default)
+   * sends no Connection header, 1.0C adds "Connection: close", 1.1 sends it too.
+   */
+  readonly httpProtocol?: HttpProtocol;
 }
+
+export type HttpProtocol = '1.0' | '1.0C' | '1.1';
 
 /**
  * HTTP_GET and SSL_GET: every url must answer with an accepted status and,
@@ -84,35 +94,54 @@ export class HttpGetChecker implements Checker {
     const o = this.options;
     const vhost = url.virtualhost ?? o.virtualhost;
     const hostHeader = vhost ?? formatEndpoint(o.connectIp, o.connectPort);
-    const common: http.RequestOptions = {
-      host: o.connectIp,
-      port: o.connectPort,
-      path: url.path,
-      method: 'GET',
-      agent: false,
-      headers: { Host: hostHeader, 'User-Agent': 'lbctl-healthcheck', Connection: 'close' },
-      ...(o.bindTo !== undefined ? { localAddress: o.bindTo } : {}),
-      ...(o.bindPort !== undefined ? { localPort: o.bindPort } : {}),
-    };
+    const protocol = o.httpProtocol ?? '1.0';
     const ranges = url.statusCodes ?? DEFAULT_STATUS_CODES;
     const where = `(GET ${url.path})`;
+    const tlsOptions =
+      o.tls === undefined
+        ? undefined
+        : {
+            rejectUnauthorized: o.tls.verify === true,
+            // Node would otherwise derive SNI from the Host header; keepalived sends none by default.
+            servername: o.tls.enableSni === true && vhost !== undefined ? vhost : '',
+            // Verify the name the server is known by, whether or not it went out as SNI.
+            checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+              checkServerIdentity(vhost ?? o.connectIp, cert),
+            ...(o.tls.ca !== undefined ? { ca: o.tls.ca } : {}),
+            ...(o.tls.cert !== undefined ? { cert: o.tls.cert } : {}),
+            ...(o.tls.key !== undefined ? { key: o.tls.key } : {}),
+          };
 
     return new Promise<CheckResult>((resolve, reject) => {
-      let request: http.ClientRequest;
-      if (o.tls === undefined) {
-        request = http.request(common);
+      let request: http.ClientRequest | Http10Request;
+      if (protocol === '1.1') {
+        const common: http.RequestOptions = {
+          host: o.connectIp,
+          port: o.connectPort,
+          path: url.path,
+          method: 'GET',
+          agent: false,
+          headers: { Host: hostHeader, 'User-Agent': USER_AGENT, Connection: 'close' },
+          ...(o.bindTo !== undefined ? { localAddress: o.bindTo } : {}),
+          ...(o.bindPort !== undefined ? { localPort: o.bindPort } : {}),
+        };
+        request =
+          tlsOptions === undefined
+            ? http.request(common)
+            : https.request({ ...common, ...tlsOptions });
       } else {
-        const tls = o.tls;
-        request = https.request({
-          ...common,
-          rejectUnauthorized: tls.verify === true,
-          // Node would otherwise derive SNI from the Host header; keepalived sends none by default.
-          servername: tls.enableSni === true && vhost !== undefined ? vhost : '',
-          // Verify the name the server is known by, whether or not it went out as SNI.
-          checkServerIdentity: (_host, cert) => checkServerIdentity(vhost ?? o.connectIp, cert),
-          ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-          ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
-          ...(tls.key !== undefined ? { key: tls.key } : {}),
+        request = new Http10Request({
+          host: o.connectIp,
+          port: o.connectPort,
+          path: url.path,
+          headers: [
+            ['User-Agent', USER_AGENT],
+            ['Host', hostHeader],
+            ...(protocol === '1.0C' ? [['Connection', 'close'] as const] : []),
+          ],
+          ...(o.bindTo !== undefined ? { localAddress: o.bindTo } : {}),
+          ...(o.bindPort !== undefined ? { localPort: o.bindPort } : {}),
+          ...(tlsOptions !== undefined ? { tls: tlsOptions } : {}),
         });
       }
       const onAbort = (): void => {
@@ -133,7 +162,7 @@ export class HttpGetChecker implements Checker {
         signal.removeEventListener('abort', onAbort);
         reject(err);
       });
-      request.on('response', (response) => {
+      request.on('response', (response: http.IncomingMessage | Http10Response) => {
         response.on('error', (err) => {
           signal.removeEventListener('abort', onAbort);
           reject(err);

@@ -1,4 +1,4 @@
-import type { HttpUrlOptions } from './http-get-check.js';
+import type { HttpProtocol, HttpUrlOptions } from './http-get-check.js';
 import type { RunAs } from './system-user.js';
 
 /**
@@ -33,12 +33,15 @@ export interface HttpGetCheckConfig extends Common {
   readonly type: 'HTTP_GET';
   readonly urls: readonly HttpUrlOptions[];
   readonly virtualhost?: string;
+  /** http_protocol; keepalived's default is 1.0. */
+  readonly httpProtocol?: HttpProtocol;
 }
 
 export interface SslGetCheckConfig extends Common {
   readonly type: 'SSL_GET';
   readonly urls: readonly HttpUrlOptions[];
   readonly virtualhost?: string;
+  readonly httpProtocol?: HttpProtocol;
   readonly enableSni?: boolean;
   readonly verify?: boolean;
   readonly ca?: string | Buffer;

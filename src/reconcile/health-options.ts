@@ -169,12 +169,15 @@ function checkerConfig(
         ...(u.virtualhost !== undefined ? { virtualhost: u.virtualhost } : {}),
       }));
       const host = virtualhost !== undefined ? { virtualhost } : {};
-      if (c.type === 'HTTP_GET') return { type: 'HTTP_GET', ...common, urls, ...host };
+      const httpProtocol = c.httpProtocol;
+      if (c.type === 'HTTP_GET')
+        return { type: 'HTTP_GET', ...common, urls, ...host, httpProtocol };
       return {
         type: 'SSL_GET',
         ...common,
         urls,
         ...host,
+        httpProtocol,
         enableSni: c.enableSni,
         // keepalived checks the certificate only when it is given a CA to check against.
         verify: tls.ca !== undefined,
