@@ -7,7 +7,7 @@ import { familyName, listIn, num, type Obj } from '../map-context.js';
  * its lines are entries, not keywords, so it has no keyword table.
  */
 export const VIRTUAL_SERVER_GROUP: Keyword = {
-  sets: ['name', 'entries'],
+  sets: ['virtualServerGroups'],
   handle: (ctx, b, stmt) => {
     if (!ctx.needArgs(stmt, 1, 'a name')) return;
     const groups = listIn(b.obj, 'virtualServerGroups');
