@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import { DEFAULT_READ_LIMITS, readConfigFile } from './config-file.js';
 import {
   ConfigError,
@@ -8,6 +7,7 @@ import {
   sortIssues,
 } from './errors.js';
 import { checkInterfaces } from './interface-check.js';
+import { inKeepalivedWords, keywordAt } from './keepalived/keyword-names.js';
 import { KeepalivedLexer, type LexOptions } from './keepalived/lexer.js';
 import type { LocationTable } from './keepalived/location-table.js';
 import { createKeepalivedMapper, type MappedDocument } from './keepalived/mapper.js';
@@ -15,6 +15,7 @@ import { StatementParser } from './keepalived/parser.js';
 import type { Config } from './model.js';
 import { resolveConfig } from './resolve.js';
 import { configDocumentSchema } from './schema.js';
+import { issueMessage, schemaIssueWording } from './schema-messages.js';
 import { scrubSecrets, secretsOf } from './secret-scrub.js';
 import { checkConfig } from './semantic-checks.js';
 import { findExcessiveNesting, MAX_YAML_DEPTH } from './yaml/nesting-depth.js';
@@ -105,16 +106,6 @@ export function describePath(path: Path): string {
   );
 }
 
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    // Report the alternative that got furthest rather than a bare "Invalid input".
-    const best = [...issue.errors].sort((a, b) => a.length - b.length)[0];
-    const first = best?.[0];
-    if (first) return issueMessage(first);
-  }
-  return issue.message;
-}
-
 /** A validation problem at a document path; placed in the source only when reported. */
 interface Finding {
   readonly path: Path;
@@ -132,7 +123,7 @@ function validate(
   options: LoadOptions,
 ): { config: Config | undefined; findings: Finding[] } {
   const findings: Finding[] = [];
-  const parsed = configDocumentSchema.safeParse(data ?? {});
+  const parsed = configDocumentSchema.safeParse(data ?? {}, { error: schemaIssueWording });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.map(toSegment);
@@ -162,12 +153,21 @@ function validate(
   return { config, findings };
 }
 
-/** Adds findings to `issues` at their source positions, prefixed with what they concern. */
-function report(findings: readonly Finding[], issues: IssueList, locate: Locate): void {
+/**
+ * Adds findings to `issues` at their source positions, prefixed with what
+ * they concern; `words` puts a message in the vocabulary of the file's format.
+ */
+function report(
+  findings: readonly Finding[],
+  issues: IssueList,
+  locate: Locate,
+  words: (message: string, path: Path) => string = (message) => message,
+): void {
   for (const f of findings) {
     const at = locate(f.path, f.atKey);
-    if (f.warning) issues.warn(at, `${at.label}: ${f.message}`);
-    else issues.error(at, `${at.label}: ${f.message}`);
+    const message = `${at.label}: ${words(f.message, f.path)}`;
+    if (f.warning) issues.warn(at, message);
+    else issues.error(at, message);
   }
 }
 
@@ -220,23 +220,32 @@ export function parseConfigText(
     document = mapped.document;
     const result = validate(mapped.document, options);
     let locations: LocationTable | undefined;
-    report(result.findings, issues, (path) => {
-      // Reading is deterministic: doing it again, recording, gives the same paths.
-      locations ??= readKeepalived(text, fileName, new IssueList(), options, true).locations;
-      for (let n = path.length; n >= 0; n--) {
-        const hit = locations?.get(path.slice(0, n));
-        if (hit) {
-          return {
-            file: hit.file,
-            line: hit.line,
-            column: hit.column,
-            label:
-              n === path.length ? hit.keyword : `${hit.keyword} (${describePath(path.slice(n))})`,
-          };
+    report(
+      result.findings,
+      issues,
+      (path) => {
+        // Reading is deterministic: doing it again, recording, gives the same paths.
+        locations ??= readKeepalived(text, fileName, new IssueList(), options, true).locations;
+        for (let n = path.length; n >= 0; n--) {
+          const hit = locations?.get(path.slice(0, n));
+          if (hit) {
+            // Named by keepalived's keyword, never by the document's field name.
+            const keyword = n === path.length ? undefined : keywordAt(path);
+            return {
+              file: hit.file,
+              line: hit.line,
+              column: hit.column,
+              label:
+                keyword === undefined || keyword === hit.keyword
+                  ? hit.keyword
+                  : `'${keyword}' of ${hit.keyword}`,
+            };
+          }
         }
-      }
-      return { file: fileName, line: 1, column: 1, label: describePath(path) || 'configuration' };
-    });
+        return { file: fileName, line: 1, column: 1, label: keywordAt(path) ?? 'configuration' };
+      },
+      inKeepalivedWords,
+    );
     config = result.config;
   }
   const secrets = secretsOf(document);

@@ -59,7 +59,9 @@ const reached = (field: string, reachable: ReadonlySet<string>): boolean =>
   field.split('.').some((_, i, parts) => reachable.has(parts.slice(0, i + 1).join('.')));
 
 const doc = shapeOf(configDocumentSchema);
-const realServer = elementOf(shapeOf(elementOf(doc.virtualServers as z.ZodType)).realServers as z.ZodType);
+const realServer = elementOf(
+  shapeOf(elementOf(doc.virtualServers as z.ZodType)).realServers as z.ZodType,
+);
 const checkerOf = (type: string): z.ZodType => {
   const options = def(unwrap(elementOf(shapeOf(realServer).checkers as z.ZodType))).options ?? [];
   const found = options.find((o) => {
@@ -131,12 +133,22 @@ test('a keyword writes only the fields it declares, and at least one of them whe
     for (const [keyword, entry] of Object.entries(block.table)) {
       const issues = new IssueList();
       const obj: Record<string, unknown> = {};
-      entry.handle(new MapContext(issues, false, false), { obj, path: [], name: 'test' }, statement(keyword));
+      entry.handle(
+        new MapContext(issues, false, false),
+        { obj, path: [], name: 'test' },
+        statement(keyword),
+      );
       const tops = new Set(entry.sets.map((f) => f.split('.')[0]));
       for (const key of Object.keys(obj))
-        assert.ok(tops.has(key), `${block.keyword} ${keyword} wrote '${key}', which it does not declare`);
+        assert.ok(
+          tops.has(key),
+          `${block.keyword} ${keyword} wrote '${key}', which it does not declare`,
+        );
       if (issues.errors.length === 0 && entry.sets.length > 0)
-        assert.ok(Object.keys(obj).length > 0, `${block.keyword} ${keyword} declares fields but set none`);
+        assert.ok(
+          Object.keys(obj).length > 0,
+          `${block.keyword} ${keyword} declares fields but set none`,
+        );
     }
   }
 });

@@ -79,7 +79,7 @@ const cases: Case[] = [
     line: 7,
     column: 23,
     message:
-      "virtual_router_id: virtualRouterId 5 is already used on eth0 (ipv4) by vrrp instance 'VI_1'",
+      "virtual_router_id: virtual_router_id 5 is already used on eth0 (ipv4) by vrrp instance 'VI_1'",
   },
   {
     name: 'VIP family differs from the instance',
@@ -109,7 +109,7 @@ const cases: Case[] = [
     text: 'virtual_server 10.0.0.1 80 {\n    lvs_sched fastest\n    real_server 10.0.0.2 80 {\n    }\n}\n',
     line: 2,
     column: 15,
-    message: /^lvs_sched: Invalid option: expected one of "rr"\|"wrr"/,
+    message: /^lvs_sched: must be one of 'rr', 'wrr'/,
   },
   {
     name: 'empty status_code range',
@@ -175,7 +175,7 @@ const cases: Case[] = [
     text: 'virtualServers:\n  - address: 10.0.0.1\n    port: 80\n    scheduler: fastest\n',
     line: 4,
     column: 16,
-    message: /^virtualServers\[0\]\.scheduler: Invalid option/,
+    message: /^virtualServers\[0\]\.scheduler: must be one of 'rr'/,
   },
   {
     name: 'YAML: syntax error',
