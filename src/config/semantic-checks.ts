@@ -163,6 +163,12 @@ export function checkConfig(config: Config): SemanticResult {
     if (!inst.preempt && inst.state === 'MASTER' && inst.priority !== 255) {
       warn(at('state'), 'nopreempt only works when the initial state is BACKUP');
     }
+    if (inst.excludedVirtualIpAddresses.length > 0) {
+      error(
+        at('excludedVirtualIpAddresses'),
+        'not supported by lbctl yet: the VRRP engine manages only the addresses it advertises; move these addresses to virtualIpAddresses or remove the block',
+      );
+    }
     if (inst.authentication?.type === 'PASS' && inst.authentication.password.length > 8) {
       warn(
         at('authentication', 'password'),

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError } from '../../src/config/errors.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { healthOptions } from '../../src/reconcile/health-options.js';
+import { mapVirtualServer } from '../../src/reconcile/service-mapping.js';
+
+/** A minimal valid instance; `body` starts on line 4. */
+const vi = (body: string) =>
+  `vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 9\n${body}\n  virtual_ipaddress {\n    10.9.9.9\n  }\n}\n`;
+
+/** A virtual server with one real; `body` starts on line 2. */
+const vs = (body: string) =>
+  `virtual_server 10.0.0.1 80 {\n${body}\n  real_server 10.0.0.2 80 {\n    weight 1\n  }\n}\n`;
+
+const problems = (fn: () => unknown): string[] => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError)
+      return err.issues.map((i) => `${i.line}:${i.column}: ${i.message}`);
+    throw err;
+  }
+  assert.fail('expected a ConfigError');
+};
+
+test('a misspelt keyword is warned with the keyword that was probably meant', () => {
+  const { config, warnings } = parseConfigText(vi('  priorty 150'), 'k.conf');
+  assert.equal(config.vrrpInstances[0]?.priority, 100);
+  assert.deepEqual(
+    warnings.map((w) => `${w.line}:${w.column}: ${w.message}`),
+    ["4:3: unknown keyword 'priorty' in vrrp_instance VI_1 (did you mean 'priority'?); ignored"],
+  );
+  // Strict mode refuses it, with the same suggestion; a word far from every keyword gets none.
+  assert.deepEqual(
+    problems(() => parseConfigText(vs('  lb_algoo rr\n  zzzzzz 1'), 'k.conf', { strict: true })),
+    [
+      "2:3: unknown keyword 'lb_algoo' in virtual_server 10.0.0.1 80 (did you mean 'lb_algo'?)",
+      "3:3: unknown keyword 'zzzzzz' in virtual_server 10.0.0.1 80",
+    ],
+  );
+});
+
+test("authentication with VRRP version 3 is ignored with keepalived's warning, per instance or globally", () => {
+  const auth = '  authentication {\n    auth_type PASS\n    auth_pass secret\n  }';
+  for (const text of [
+    vi(`  version 3\n${auth}`),
+    `global_defs {\n  vrrp_version 3\n}\n${vi(auth)}`,
+  ]) {
+    const { config, warnings } = parseConfigText(text, 'k.conf');
+    assert.equal(config.vrrpInstances[0]?.authentication, undefined);
+    assert.equal(config.vrrpInstances[0]?.version, 3);
+    const warning = warnings.find((w) => w.message.includes('does not support authentication'));
+    assert.equal(warning?.message, 'VRRP version 3 does not support authentication. Ignoring.');
+  }
+  // Version 2 keeps it.
+  const { config } = parseConfigText(vi(auth), 'k.conf');
+  assert.equal(config.vrrpInstances[0]?.authentication?.type, 'PASS');
+});
+
+test('a vrrp_script whose script line is for another host is removed with its tracking, as keepalived does', () => {
+  const text = `vrrp_script chk {\n@other  script /bin/true\n  interval 1\n}\nvrrp_script kept {\n  script /bin/true\n}\n${vi('  track_script {\n    chk\n    kept\n  }\n  priority 300')}`;
+  const problemsFound = problems(() => parseConfigText(text, 'k.conf', { configId: 'this' }));
+  // The out-of-range priority still points at its own line after the removal renumbered the lists.
+  assert.deepEqual(problemsFound, ['15:12: priority: must be an integer from 1 to 255']);
+  const fixed = text.replace('priority 300', 'priority 30');
+  const { config, warnings } = parseConfigText(fixed, 'k.conf', { configId: 'this' });
+  assert.deepEqual(
+    config.vrrpScripts.map((s) => s.name),
+    ['kept'],
+  );
+  assert.deepEqual(
+    config.vrrpInstances[0]?.trackScripts.map((t) => t.name),
+    ['kept'],
+  );
+  assert.deepEqual(
+    warnings.map((w) => `${w.line}:${w.column}: ${w.message}`),
+    [
+      "1:1: vrrp_script chk has no 'script' line; the script is removed",
+      '12:5: track_script chk: that vrrp_script was removed; the tracking of it is ignored',
+    ],
+  );
+  // On the host the line is for, the script stays.
+  const other = parseConfigText(fixed, 'k.conf', { configId: 'other' });
+  assert.deepEqual(
+    other.config.vrrpScripts.map((s) => s.name),
+    ['chk', 'kept'],
+  );
+});
+
+test('a vrrp_sync_group listing instances without a group block is ignored with a warning', () => {
+  const { config, warnings } = parseConfigText(
+    `vrrp_sync_group VG1 {\n  VI_1\n}\n${vi('')}`,
+    'k.conf',
+  );
+  assert.deepEqual(config.vrrpSyncGroups, []);
+  assert.match(warnings[0]?.message ?? '', /vrrp_sync_group VG1 has no instances/);
+  assert.match(warnings[1]?.message ?? '', /unknown keyword 'VI_1' in vrrp_sync_group VG1/);
+});
+
+test('nb_get_retry is ignored as keepalived 2.2.7 ignores it, with a warning saying to use retry', () => {
+  const text = vs('  lvs_sched rr\n  lvs_method NAT').replace(
+    '    weight 1',
+    '    TCP_CHECK {\n      nb_get_retry 7\n    }',
+  );
+  const { config, warnings } = parseConfigText(text, 'k.conf');
+  assert.equal(config.virtualServers[0]?.realServers[0]?.checkers[0]?.retry, 1);
+  assert.match(
+    warnings[0]?.message ?? '',
+    /'nb_get_retry' is not a keyword of keepalived 2\.2\.7.*use 'retry'/,
+  );
+});
+
+test('sh-port and mh-port reach the data plane; the fallback flags and sorry_server_inhibit reach the model', () => {
+  const text = vs(
+    '  lvs_sched sh\n  lvs_method NAT\n  sh-port\n  sh-fallback\n  sorry_server 10.0.0.9 80\n  sorry_server_inhibit',
+  );
+  const { config } = parseConfigText(text, 'k.conf');
+  const server = config.virtualServers[0];
+  assert.ok(server);
+  assert.equal(server.hashSourcePort, true);
+  assert.equal(server.schedulerFallback, true);
+  assert.equal(server.sorryServer?.inhibit, true);
+  assert.equal(mapVirtualServer(server, []).services[0]?.hashSourcePort, true);
+  assert.equal(healthOptions('vs', server, config.global, {}).sorryServer?.inhibit, true);
+
+  const mh = parseConfigText(vs('  lvs_sched mh\n  mh-port\n  mh-fallback'), 'k.conf').config;
+  assert.equal(mapVirtualServer(mh.virtualServers[0]!, []).services[0]?.hashSourcePort, true);
+  const plain = parseConfigText(vs('  lvs_sched mh'), 'k.conf').config.virtualServers[0];
+  assert.equal(plain?.hashSourcePort, false);
+  assert.equal(mapVirtualServer(plain!, []).services[0]?.hashSourcePort, undefined);
+});
+
+test('keywords lbctl cannot honour are refused at validate with the reason, never ignored', () => {
+  const cases: [string, RegExp][] = [
+    [vi('  use_vmac'), /4:3: 'use_vmac' is not supported by lbctl: VIPs live on/],
+    [vi('  vmac_xmit_base'), /4:3: 'vmac_xmit_base' is not supported by lbctl/],
+    [
+      vi('  track_process {\n    nginx\n  }'),
+      /4:3: 'track_process' is not supported by lbctl: .*vrrp_script/,
+    ],
+    [
+      `global_defs {\n  vrrp_strict\n}\n${vi('')}`,
+      /2:3: 'vrrp_strict' is not supported by lbctl: RFC-strict/,
+    ],
+    [
+      `global_defs {\n  notify_fifo /run/k.fifo\n}\n${vi('')}`,
+      /2:3: 'notify_fifo' is not supported by lbctl/,
+    ],
+    [
+      `global_defs {\n  vrrp_notify_fifo /run/k.fifo\n}\n${vi('')}`,
+      /2:3: 'vrrp_notify_fifo' is not supported/,
+    ],
+    [
+      `global_defs {\n  lvs_notify_fifo /run/k.fifo\n}\n${vi('')}`,
+      /2:3: 'lvs_notify_fifo' is not supported/,
+    ],
+    [
+      `vrrp_track_process p {\n  process nginx\n}\n${vi('')}`,
+      /1:1: 'vrrp_track_process' is not supported/,
+    ],
+    [
+      vi('  virtual_ipaddress_excluded {\n    10.9.9.10\n  }'),
+      /4:3: virtual_ipaddress_excluded: not supported by lbctl yet: .*move these addresses to virtual_ipaddress or remove the block/,
+    ],
+  ];
+  for (const [text, expected] of cases) {
+    const found = problems(() => parseConfigText(text, 'k.conf'));
+    assert.ok(
+      found.some((p) => expected.test(p)),
+      `${expected} not in ${JSON.stringify(found)}`,
+    );
+  }
+});
+
+test('messages about a keepalived.conf name keepalived keywords, not document fields', () => {
+  const found = problems(() =>
+    parseConfigText(
+      vi('  unicast_src_ip 10.0.0.1\n  unicast_peer {\n    10.0.0.2 min_ttl 9 max_ttl 3\n  }'),
+      'k.conf',
+    ),
+  );
+  assert.deepEqual(found, ['6:22: min_ttl: min_ttl 9 is greater than max_ttl 3']);
+  const unicast = problems(() => parseConfigText(vi('  unicast_src_ip 10.0.0.1'), 'k.conf'));
+  assert.match(
+    unicast[0] ?? '',
+    /^4:18: unicast_src_ip: unicast_src_ip is set but there are no unicast peers; add unicast_peer or use mcast_src_ip/,
+  );
+  for (const message of [...found, ...unicast])
+    assert.doesNotMatch(message, /\b[a-z]+[A-Z]\w*\b/, `a document field name in '${message}'`);
+});
+
+test('NAT real servers of a fwmark service may omit the port; validate says up will refuse the service', () => {
+  const { warnings } = parseConfigText(
+    'virtual_server fwmark 1 {\n  lvs_sched rr\n  lvs_method NAT\n  real_server 10.0.0.2 {\n    weight 1\n  }\n}\n',
+    'k.conf',
+  );
+  assert.ok(
+    warnings.some((w) =>
+      /fwmark services need kernel IPVS.*'lbctl up' refuses virtual server fwmark 1/.test(
+        w.message,
+      ),
+    ),
+    JSON.stringify(warnings),
+  );
+});
