@@ -163,6 +163,19 @@ export function checkConfig(config: Config): SemanticResult {
     if (!inst.preempt && inst.state === 'MASTER' && inst.priority !== 255) {
       warn(at('state'), 'nopreempt only works when the initial state is BACKUP');
     }
+    if (inst.authentication?.type === 'AH') {
+      error(
+        at('authentication', 'type'),
+        'AH authentication is not supported by lbctl (RFC 3768 removed it); use PASS or none',
+      );
+    }
+    inst.virtualRoutes.forEach((route, j) => {
+      if (route.type !== 'unicast')
+        error(
+          at('virtualRoutes', j, 'destination'),
+          `${route.type} routes are not supported by lbctl yet; only routes that forward (via/dev) are`,
+        );
+    });
     if (inst.excludedVirtualIpAddresses.length > 0) {
       error(
         at('excludedVirtualIpAddresses'),
