@@ -161,18 +161,24 @@ describe('VRRP engine options from the configuration', () => {
   });
 
   it('refuses what it cannot honour, naming the instance', () => {
-    const excluded = load(`
+    // validate refuses virtual_ipaddress_excluded first; the engine still refuses a model holding it.
+    const loaded = load(`
 vrrp_instance VI_X {
   interface eth0
   virtual_router_id 9
   virtual_ipaddress {
     10.0.0.1/24
   }
-  virtual_ipaddress_excluded {
-    10.0.0.2/24
-  }
 }
 `);
+    const instance = loaded.vrrpInstances[0];
+    assert.ok(instance);
+    const excluded = {
+      ...loaded,
+      vrrpInstances: [
+        { ...instance, excludedVirtualIpAddresses: [...instance.virtualIpAddresses] },
+      ],
+    };
     assert.throws(
       () => vrrpOptionsFromConfig(excluded),
       (err) => hasCode(err, 'VRRP_UNSUPPORTED') && /VRRP instance VI_X/.test(String(err)),
