@@ -69,6 +69,28 @@ export const command = (field: string): Keyword => ({
   handle: (ctx, b, s) => ctx.command(b.obj, field, b.path, s),
 });
 
+/** `user NAME [GROUP]` of vrrp_script and MISC_CHECK. */
+export const userAndGroup: Keyword = {
+  sets: ['user', 'group'],
+  handle: (ctx, b, s) => {
+    if (!ctx.needArgs(s, 1, 'a user name')) return;
+    const [user, group] = s.args as Token[];
+    b.obj.user = (user as Token).text;
+    ctx.locate(b.path, 'user', user as Token, s.keyword.text);
+    if (group !== undefined) {
+      b.obj.group = group.text;
+      ctx.locate(b.path, 'group', group, s.keyword.text);
+    }
+  },
+};
+
+/** A block named on its opening line (`vrrp_instance NAME { ... }`). */
+export const namedBlockSpec = (keyword: string, table: KeywordTable): BlockSpec => ({
+  keyword,
+  header: ['name'],
+  table,
+});
+
 /** The same keyword writing into the child object `key` (garp.*, notify.*). */
 export const inChild = (key: string, inner: Keyword): Keyword => ({
   sets: inner.sets.map((f) => `${key}.${f}`),

@@ -197,6 +197,25 @@ export class MapContext {
     this.locate([...path, key], 'command', first as Token, stmt.keyword.text);
   }
 
+  /**
+   * Reads the lines of a list block (`virtual_ipaddress { ... }`), each into
+   * one entry at `path`[start + i], remembered at its line.
+   */
+  entries(
+    stmt: Statement,
+    path: DocPath,
+    start: number,
+    read: (line: Statement, at: DocPath) => Obj,
+  ): Obj[] {
+    const out: Obj[] = [];
+    for (const line of this.needBlock(stmt) ?? []) {
+      const at = [...path, start + out.length];
+      this.remember(at, line);
+      out.push(read(line, at));
+    }
+    return out;
+  }
+
   /** Appends a block's entries to obj[key] (keepalived adds up repeated list blocks). */
   appendList(
     obj: Obj,

@@ -7,6 +7,7 @@ import {
   scalar,
   tables,
   unsupported,
+  userAndGroup,
 } from '../keyword-table.js';
 import type { Token } from '../lexer.js';
 import { listIn, num, secs, upper } from '../map-context.js';
@@ -104,15 +105,7 @@ export const CHECKER_KEYWORDS: Readonly<Record<string, KeywordTable>> = {
     misc_path: joined('path'),
     misc_timeout: scalar('timeoutMs', secs),
     misc_dynamic: flag('dynamic'),
-    user: {
-      sets: ['user', 'group'],
-      handle: (ctx, b, s) => {
-        if (!ctx.needArgs(s, 1, 'a user name')) return;
-        b.obj.user = (s.args[0] as Token).text;
-        ctx.locate(b.path, 'user', s.args[0] as Token, 'user');
-        if (s.args[1]) b.obj.group = s.args[1].text;
-      },
-    },
+    user: userAndGroup,
     alpha: unsupported,
     log_all_failures: unsupported,
   }),

@@ -12,11 +12,8 @@ import type { Statement } from '../parser.js';
 
 /** `NAME [weight N [reverse|noreverse]]` lines of a track_* block. */
 function trackEntries(ctx: MapContext, stmt: Statement, path: DocPath, start: number): Obj[] {
-  const out: Obj[] = [];
-  for (const entry of ctx.needBlock(stmt) ?? []) {
-    const at = [...path, start + out.length];
+  return ctx.entries(stmt, path, start, (entry, at) => {
     const item: Obj = { name: entry.keyword.text };
-    ctx.remember(at, entry);
     ctx.open(item, entry);
     ctx.locate(at, 'name', entry.keyword, stmt.keyword.text);
     const args = [...entry.args];
@@ -34,9 +31,8 @@ function trackEntries(ctx: MapContext, stmt: Statement, path: DocPath, start: nu
           `unexpected '${opt.text}' in ${stmt.keyword.text}; expected weight <n> [reverse]`,
         );
     }
-    out.push(item);
-  }
-  return out;
+    return item;
+  });
 }
 
 const trackBlock = (field: string): Keyword => ({

@@ -3,6 +3,9 @@ import type { DocPath } from '../location-table.js';
 import { type MapContext, num, type Obj } from '../map-context.js';
 import type { Statement } from '../parser.js';
 
+/** Reads the lines of one list block into entries at path[start...]. */
+export type EntryReader = (ctx: MapContext, stmt: Statement, path: DocPath, start: number) => Obj[];
+
 /** Address options that take a value, by keepalived's name. */
 const VALUED: Readonly<Record<string, string>> = {
   dev: 'dev',
@@ -23,17 +26,9 @@ const IGNORED_FLAGS = new Set([
 ]);
 
 /** Lines of virtual_ipaddress / virtual_ipaddress_excluded: `ADDR[/LEN] [dev X] [label Y] ...`. */
-export function addressEntries(
-  ctx: MapContext,
-  stmt: Statement,
-  path: DocPath,
-  start: number,
-): Obj[] {
-  const out: Obj[] = [];
-  for (const entry of ctx.needBlock(stmt) ?? []) {
-    const at = [...path, start + out.length];
+export const addressEntries: EntryReader = (ctx, stmt, path, start) =>
+  ctx.entries(stmt, path, start, (entry, at) => {
     const item: Obj = { address: entry.keyword.text };
-    ctx.remember(at, entry);
     ctx.locate(at, 'address', entry.keyword, stmt.keyword.text);
     const args = [...entry.args];
     while (args.length > 0) {
@@ -70,23 +65,13 @@ export function addressEntries(
         );
       }
     }
-    out.push(item);
-  }
-  return out;
-}
+    return item;
+  });
 
 /** Lines of virtual_routes: `[src A] [to] DEST [via|gw GW] [dev X] [scope S] [table T] [metric M] [blackhole|...]`. */
-export function routeEntries(
-  ctx: MapContext,
-  stmt: Statement,
-  path: DocPath,
-  start: number,
-): Obj[] {
-  const out: Obj[] = [];
-  for (const entry of ctx.needBlock(stmt) ?? []) {
-    const at = [...path, start + out.length];
+export const routeEntries: EntryReader = (ctx, stmt, path, start) =>
+  ctx.entries(stmt, path, start, (entry, at) => {
     const item: Obj = {};
-    ctx.remember(at, entry);
     const words = [entry.keyword, ...entry.args];
     while (words.length > 0) {
       const w = words.shift() as Token;
@@ -147,18 +132,13 @@ export function routeEntries(
     }
     if (item.destination === undefined)
       ctx.issues.error(entry.keyword, 'a virtual route needs a destination');
-    out.push(item);
-  }
-  return out;
-}
+    return item;
+  });
 
 /** Lines of unicast_peer: `ADDR [min_ttl N] [max_ttl N]`. */
-export function peerEntries(ctx: MapContext, stmt: Statement, path: DocPath, start: number): Obj[] {
-  const out: Obj[] = [];
-  for (const p of ctx.needBlock(stmt) ?? []) {
-    const at = [...path, start + out.length];
+export const peerEntries: EntryReader = (ctx, stmt, path, start) =>
+  ctx.entries(stmt, path, start, (p, at) => {
     const peer: Obj = { address: p.keyword.text };
-    ctx.remember(at, p);
     ctx.locate(at, 'address', p.keyword, stmt.keyword.text);
     for (let a = 0; a < p.args.length; a += 2) {
       const opt = p.args[a] as Token;
@@ -174,7 +154,5 @@ export function peerEntries(ctx: MapContext, stmt: Statement, path: DocPath, sta
       peer[key] = num(value);
       ctx.locate(at, key, value, opt.text);
     }
-    out.push(peer);
-  }
-  return out;
-}
+    return peer;
+  });

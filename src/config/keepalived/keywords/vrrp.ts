@@ -1,25 +1,26 @@
 import {
-  type BlockSpec,
   flag,
   inChild,
   type Keyword,
   type KeywordTable,
   mapStatements,
+  namedBlockSpec,
   refused,
   scalar,
   tables,
   unsupported,
+  userAndGroup,
   warned,
 } from '../keyword-table.js';
 import type { Token } from '../lexer.js';
 import { num, secs, upper } from '../map-context.js';
 import { NOTIFY_KEYWORDS, TRACK_KEYWORDS } from './tracking.js';
-import { addressEntries, peerEntries, routeEntries } from './vrrp-addresses.js';
+import { addressEntries, type EntryReader, peerEntries, routeEntries } from './vrrp-addresses.js';
 
 const garp = (field: string, conv: (tok: Token) => unknown) => inChild('garp', scalar(field, conv));
 
 /** `keyword { lines }` appended to the list `field`, each line read by `entries`. */
-const listBlock = (field: string, entries: typeof addressEntries): Keyword => ({
+const listBlock = (field: string, entries: EntryReader): Keyword => ({
   sets: [field],
   handle: (ctx, b, s) =>
     ctx.appendList(b.obj, b.path, field, s, (st, path, start) => entries(ctx, st, path, start)),
@@ -156,18 +157,7 @@ export const SCRIPT_KEYWORDS: KeywordTable = {
   weight: weightWithReverse,
   fall: scalar('fall', num),
   rise: scalar('rise', num),
-  user: {
-    sets: ['user', 'group'],
-    handle: (ctx, b, s) => {
-      if (!ctx.needArgs(s, 1, 'a user name')) return;
-      b.obj.user = (s.args[0] as Token).text;
-      ctx.locate(b.path, 'user', s.args[0] as Token, 'user');
-      if (s.args[1]) {
-        b.obj.group = s.args[1].text;
-        ctx.locate(b.path, 'group', s.args[1], 'user');
-      }
-    },
-  },
+  user: userAndGroup,
   init_fail: flag('initFail'),
 };
 
@@ -178,23 +168,7 @@ export const TRACK_FILE_KEYWORDS: KeywordTable = {
   init_file: unsupported,
 };
 
-export const VRRP_INSTANCE: BlockSpec = {
-  keyword: 'vrrp_instance',
-  header: ['name'],
-  table: INSTANCE_KEYWORDS,
-};
-export const VRRP_SYNC_GROUP: BlockSpec = {
-  keyword: 'vrrp_sync_group',
-  header: ['name'],
-  table: SYNC_GROUP_KEYWORDS,
-};
-export const VRRP_SCRIPT: BlockSpec = {
-  keyword: 'vrrp_script',
-  header: ['name'],
-  table: SCRIPT_KEYWORDS,
-};
-export const TRACK_FILE: BlockSpec = {
-  keyword: 'track_file',
-  header: ['name'],
-  table: TRACK_FILE_KEYWORDS,
-};
+export const VRRP_INSTANCE = namedBlockSpec('vrrp_instance', INSTANCE_KEYWORDS);
+export const VRRP_SYNC_GROUP = namedBlockSpec('vrrp_sync_group', SYNC_GROUP_KEYWORDS);
+export const VRRP_SCRIPT = namedBlockSpec('vrrp_script', SCRIPT_KEYWORDS);
+export const TRACK_FILE = namedBlockSpec('track_file', TRACK_FILE_KEYWORDS);
