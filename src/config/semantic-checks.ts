@@ -91,7 +91,10 @@ export function checkConfig(config: Config): SemanticResult {
     checkRefs(['vrrpInstances', i], inst.trackScripts, inst.trackFiles);
 
     if (inst.virtualIpAddresses.length === 0) {
-      warn(at('virtualIpAddresses'), `vrrp instance '${inst.name}' has no virtual IP addresses`);
+      warn(
+        at('virtualIpAddresses'),
+        `vrrp instance '${inst.name}' has no virtual IP addresses; keepalived runs it, 'lbctl up' refuses it (there is nothing to advertise)`,
+      );
     }
     inst.virtualIpAddresses.forEach((vip, j) => {
       if (vip.family !== inst.family) {
@@ -162,6 +165,19 @@ export function checkConfig(config: Config): SemanticResult {
     }
     if (!inst.preempt && inst.state === 'MASTER' && inst.priority !== 255) {
       warn(at('state'), 'nopreempt only works when the initial state is BACKUP');
+    }
+    // keepalived rounds or clamps these with a warning; lbctl refuses rather than change the timing.
+    const advert = inst.advertIntervalMs;
+    if (inst.version === 2 && (advert % 1000 !== 0 || advert > 255_000)) {
+      error(
+        at('advertIntervalMs'),
+        `VRRP version 2 advertises in whole seconds from 1 to 255, not ${advert / 1000} s; use version 3 for finer intervals`,
+      );
+    } else if (inst.version === 3 && (advert % 10 !== 0 || advert > 40_950)) {
+      error(
+        at('advertIntervalMs'),
+        `VRRP version 3 advertises every 0.01 to 40.95 s in 10 ms steps, not ${advert / 1000} s`,
+      );
     }
     if (inst.authentication?.type === 'AH') {
       error(

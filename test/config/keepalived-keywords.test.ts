@@ -159,6 +159,11 @@ test('keywords lbctl cannot honour are refused at validate with the reason, neve
       `vrrp_track_process p {\n  process nginx\n}\n${vi('')}`,
       /1:1: 'vrrp_track_process' is not supported/,
     ],
+    [vi('  advert_int 0.5'), /4:14: advert_int: VRRP version 2 advertises in whole seconds/],
+    [
+      vi('  version 3\n  advert_int 41'),
+      /5:14: advert_int: VRRP version 3 advertises every 0\.01 to 40\.95 s/,
+    ],
     [
       vi('  virtual_ipaddress_excluded {\n    10.9.9.10\n  }'),
       /4:3: virtual_ipaddress_excluded: not supported by lbctl yet: .*move these addresses to virtual_ipaddress or remove the block/,
