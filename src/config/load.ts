@@ -7,6 +7,7 @@ import {
   sortIssues,
 } from './errors.js';
 import { checkInterfaces } from './interface-check.js';
+import { closestKeyword } from './keepalived/did-you-mean.js';
 import { inKeepalivedWords, keywordAt } from './keepalived/keyword-names.js';
 import { KeepalivedLexer, type LexOptions } from './keepalived/lexer.js';
 import type { LocationTable } from './keepalived/location-table.js';
@@ -15,7 +16,7 @@ import { StatementParser } from './keepalived/parser.js';
 import type { Config } from './model.js';
 import { resolveConfig } from './resolve.js';
 import { configDocumentSchema } from './schema.js';
-import { issueMessage, schemaIssueWording } from './schema-messages.js';
+import { issueMessage, knownKeysAt, schemaIssueWording } from './schema-messages.js';
 import { scrubSecrets, secretsOf } from './secret-scrub.js';
 import { checkConfig } from './semantic-checks.js';
 import { findExcessiveNesting, MAX_YAML_DEPTH } from './yaml/nesting-depth.js';
@@ -128,11 +129,13 @@ function validate(
     for (const issue of parsed.error.issues) {
       const path = issue.path.map(toSegment);
       if (issue.code === 'unrecognized_keys') {
+        const known = knownKeysAt(configDocumentSchema, path);
         for (const key of issue.keys) {
+          const guess = closestKeyword(key, known);
           findings.push({
             path: [...path, key],
             atKey: true,
-            message: `unknown key '${key}'`,
+            message: `unknown key '${key}'${guess !== undefined ? ` (did you mean '${guess}'?)` : ''}`,
             warning: false,
           });
         }

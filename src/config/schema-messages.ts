@@ -98,3 +98,32 @@ function bound(
 }
 
 const show = (value: unknown): string => (typeof value === 'string' ? `'${value}'` : String(value));
+
+interface SchemaDef {
+  readonly type: string;
+  readonly innerType?: z.ZodType;
+  readonly in?: z.ZodType;
+  readonly element?: z.ZodType;
+  readonly shape?: Record<string, z.ZodType>;
+  readonly options?: readonly z.ZodType[];
+}
+const defOf = (schema: z.ZodType): SchemaDef =>
+  (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
+
+/** The object schemas a value at `path` of `schema` may be (several under a union). */
+function objectsAt(schema: z.ZodType, path: readonly (string | number)[]): SchemaDef[] {
+  let d = defOf(schema);
+  while (d.innerType !== undefined || (d.type === 'pipe' && d.in !== undefined))
+    d = defOf((d.innerType ?? d.in) as z.ZodType);
+  if (d.options !== undefined) return d.options.flatMap((o) => objectsAt(o, path));
+  if (path.length === 0) return d.shape !== undefined ? [d] : [];
+  const [head, ...rest] = path;
+  if (typeof head === 'number') return d.element !== undefined ? objectsAt(d.element, rest) : [];
+  const next = d.shape?.[head as string];
+  return next !== undefined ? objectsAt(next, rest) : [];
+}
+
+/** The keys an object at `path` of `schema` accepts, for "did you mean" on unknown keys. */
+export function knownKeysAt(schema: z.ZodType, path: readonly (string | number)[]): string[] {
+  return [...new Set(objectsAt(schema, path).flatMap((d) => Object.keys(d.shape ?? {})))];
+}

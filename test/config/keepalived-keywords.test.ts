@@ -209,3 +209,17 @@ test('NAT real servers of a fwmark service may omit the port; validate says up w
     JSON.stringify(warnings),
   );
 });
+
+test('a misspelt YAML key is refused with the key that was probably meant, inside lists and checker kinds too', () => {
+  const found = problems(() =>
+    parseConfigText(
+      'vrrpInstances:\n  - name: A\n    interface: eth0\n    virtualRouterId: 1\n    priorty: 5\n    virtualIpAddresses: [{ address: 10.0.0.1, dve: eth0 }]\nvirtualServers:\n  - address: 10.0.0.1\n    port: 80\n    realServers:\n      - address: 10.0.0.2\n        checkers:\n          - type: TCP_CHECK\n            conectTimeoutMs: 100\n',
+      'c.yaml',
+    ),
+  );
+  assert.deepEqual(found, [
+    "5:5: vrrpInstances[0].priorty: unknown key 'priorty' (did you mean 'priority'?)",
+    "6:47: vrrpInstances[0].virtualIpAddresses[0].dve: unknown key 'dve' (did you mean 'dev'?)",
+    "14:13: virtualServers[0].realServers[0].checkers[0].conectTimeoutMs: unknown key 'conectTimeoutMs' (did you mean 'connectTimeoutMs'?)",
+  ]);
+});

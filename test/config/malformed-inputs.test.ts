@@ -167,7 +167,7 @@ const cases: Case[] = [
     text: 'vrrpInstances:\n  - name: VI_1\n    interface: eth0\n    virtualRouterId: 3\n    priorty: 100\n',
     line: 5,
     column: 5,
-    message: "vrrpInstances[0].priorty: unknown key 'priorty'",
+    message: "vrrpInstances[0].priorty: unknown key 'priorty' (did you mean 'priority'?)",
   },
   {
     name: 'YAML: unknown scheduler',

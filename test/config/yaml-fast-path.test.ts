@@ -264,7 +264,7 @@ test('validation errors in a fast-path document point at the value and at unknow
         err.issues?.map((i) => `${i.line}:${i.column} ${i.message}`),
         [
           '4:22 vrrpInstances[0].virtualRouterId: must be an integer from 1 to 255',
-          "5:5 vrrpInstances[0].priorty: unknown key 'priorty'",
+          "5:5 vrrpInstances[0].priorty: unknown key 'priorty' (did you mean 'priority'?)",
         ],
       );
       return true;
