@@ -159,6 +159,7 @@ test('keywords lbctl cannot honour are refused at validate with the reason, neve
       `vrrp_track_process p {\n  process nginx\n}\n${vi('')}`,
       /1:1: 'vrrp_track_process' is not supported/,
     ],
+    [`net_namespace blue\n${vi('')}`, /1:1: 'net_namespace' is not supported by lbctl: .*nsenter/],
     [vi('  advert_int 0.5'), /4:14: advert_int: VRRP version 2 advertises in whole seconds/],
     [
       vi('  version 3\n  advert_int 41'),

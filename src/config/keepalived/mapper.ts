@@ -150,6 +150,9 @@ export const TOP_LEVEL_KEYWORDS: KeywordTable = {
   vrrp_track_process: refused(
     'process tracking is not implemented; track the process with a vrrp_script (e.g. "pidof NAME") instead',
   ),
+  net_namespace: refused(
+    'lbctl runs in the network namespace it is started in; start it there (nsenter --net=/var/run/netns/NAME lbctl up ...)',
+  ),
   static_ipaddress: unsupported,
   static_routes: unsupported,
   static_rules: unsupported,
