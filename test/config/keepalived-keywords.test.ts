@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError } from '../../src/config/errors.js';
-import { parseConfigText } from '../../src/config/load.js';
+import { ConfigError, IssueList } from '../../src/config/errors.js';
+import { parseConfigText, readKeepalived } from '../../src/config/load.js';
+import { documentToYaml } from '../../src/config/to-yaml.js';
 import { healthOptions } from '../../src/reconcile/health-options.js';
 import { mapVirtualServer } from '../../src/reconcile/service-mapping.js';
 
@@ -223,4 +224,12 @@ test('a misspelt YAML key is refused with the key that was probably meant, insid
     "6:47: vrrpInstances[0].virtualIpAddresses[0].dve: unknown key 'dve' (did you mean 'dev'?)",
     "14:13: virtualServers[0].realServers[0].checkers[0].conectTimeoutMs: unknown key 'conectTimeoutMs' (did you mean 'connectTimeoutMs'?)",
   ]);
+});
+
+test('convert keeps comments with their own blocks when a vrrp_script for another host is removed', () => {
+  const text = `# for another host\nvrrp_script gone {\n@other  script /bin/true\n}\n# the one that stays\nvrrp_script kept {\n  script /bin/true\n}\n${vi('  track_script {\n    kept\n  }')}`;
+  const mapped = readKeepalived(text, 'k.conf', new IssueList(), { configId: 'this' });
+  const yaml = documentToYaml(mapped.document, mapped.comments);
+  assert.match(yaml, /# the one that stays\n\s*- name: kept/);
+  assert.doesNotMatch(yaml, /for another host/);
 });

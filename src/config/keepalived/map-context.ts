@@ -216,6 +216,25 @@ export class MapContext {
     return out;
   }
 
+  /**
+   * Forgets item `index` of the list at `list` (dropped once the whole file
+   * is read): its positions and comments go, those of later items move up.
+   */
+  removeListItem(list: DocPath, index: number): void {
+    this.locations?.removeListItem(list, index);
+    const prefix = pathKey(list);
+    const moved: [string, BlockComments][] = [];
+    for (const [key, comments] of this.comments) {
+      if (!key.startsWith(`${prefix}\u0000`)) continue;
+      const [item, ...rest] = key.slice(prefix.length + 1).split('\u0000');
+      const n = Number(item);
+      if (!Number.isInteger(n) || n < index) continue;
+      this.comments.delete(key);
+      if (n > index) moved.push([pathKey([...list, n - 1, ...rest]), comments]);
+    }
+    for (const [key, comments] of moved) this.comments.set(key, comments);
+  }
+
   /** Appends a block's entries to obj[key] (keepalived adds up repeated list blocks). */
   appendList(
     obj: Obj,

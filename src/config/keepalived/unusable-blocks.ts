@@ -23,7 +23,7 @@ function removeItem(
   index: number,
 ) {
   list.splice(index, 1);
-  ctx.locations?.removeListItem(path, index);
+  ctx.removeListItem(path, index);
 }
 
 function removeScriptsWithoutCommand(ctx: MapContext, doc: Obj): void {
