@@ -197,17 +197,13 @@ test('messages about a keepalived.conf name keepalived keywords, not document fi
     assert.doesNotMatch(message, /\b[a-z]+[A-Z]\w*\b/, `a document field name in '${message}'`);
 });
 
-test('NAT real servers of a fwmark service may omit the port; validate says up will refuse the service', () => {
+test('a fwmark service is valid, and validate says up leaves it out', () => {
   const { warnings } = parseConfigText(
-    'virtual_server fwmark 1 {\n  lvs_sched rr\n  lvs_method NAT\n  real_server 10.0.0.2 {\n    weight 1\n  }\n}\n',
+    'virtual_server fwmark 1 {\n  lvs_sched rr\n  lvs_method NAT\n  real_server 10.0.0.2 80 {\n    weight 1\n  }\n}\n',
     'k.conf',
   );
   assert.ok(
-    warnings.some((w) =>
-      /fwmark services need kernel IPVS.*'lbctl up' refuses virtual server fwmark 1/.test(
-        w.message,
-      ),
-    ),
+    warnings.some((w) => /lbctl up leaves this virtual server out: .*fwmark/.test(w.message)),
     JSON.stringify(warnings),
   );
 });
