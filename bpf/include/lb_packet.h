@@ -107,7 +107,7 @@ static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p
 		__builtin_memcpy(p->flow.src, &iph->saddr, 4);
 		__builtin_memcpy(p->flow.dst, &iph->daddr, 4);
 		p->flow.family = LB_FAMILY_IPV4;
-		p->ip_len = bpf_ntohs(iph->tot_len);
+		p->ip_len = lb_ntohs_bounded(iph->tot_len);
 		p->tos = iph->tos;
 		p->df = !!(iph->frag_off & bpf_htons(LB_IP_DF));
 		if (iph->frag_off & bpf_htons(LB_IP_MF | LB_IP_OFFSET))
@@ -119,7 +119,7 @@ static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p
 		__builtin_memcpy(p->flow.src, &ip6h->saddr, 16);
 		__builtin_memcpy(p->flow.dst, &ip6h->daddr, 16);
 		p->flow.family = LB_FAMILY_IPV6;
-		p->ip_len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
+		p->ip_len = sizeof(*ip6h) + lb_ntohs_bounded(ip6h->payload_len);
 		p->tos = (ip6h->priority << 4) | (ip6h->flow_lbl[0] >> 4);
 		if (frag)
 			return LB_P_FRAGMENT;

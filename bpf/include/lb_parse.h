@@ -47,6 +47,23 @@ struct lb_icmphdr {
 #define LB_ICMP_FRAG_NEEDED 4
 #define LB_ICMPV6_PKT_TOOBIG 2
 
+/*
+ * A 16-bit network-order field in host order, as a value the verifier knows
+ * is at most 0xffff. Older verifiers (Debian 12's 6.1 among them)
+ * forget every bound of a register after a byte swap, and refuse to add such
+ * a value to a packet pointer ("math between pkt pointer and register with
+ * unbounded min value"). The mask restores the bound; the empty asm hides
+ * from clang that the mask is redundant, so it stays in the object.
+ * Use it for every length or offset read from a packet.
+ */
+static __always_inline __u32 lb_ntohs_bounded(__be16 field)
+{
+	__u32 v = bpf_ntohs(field);
+
+	asm volatile("" : "+r"(v));
+	return v & 0xffff;
+}
+
 struct hdr_cursor {
 	void *pos;
 };
@@ -105,6 +122,7 @@ static __always_inline int parse_ethhdr(struct hdr_cursor *nh, void *data_end, s
 static __always_inline int parse_iphdr(struct hdr_cursor *nh, void *data_end, struct iphdr **iph_out)
 {
 	struct iphdr *iph = nh->pos;
+	__u32 tot_len;
 	int hdrsize;
 
 	if ((void *)(iph + 1) > data_end)
@@ -114,9 +132,10 @@ static __always_inline int parse_iphdr(struct hdr_cursor *nh, void *data_end, st
 	hdrsize = iph->ihl * 4;
 	if (nh->pos + hdrsize > data_end)
 		return LB_PARSE_TRUNCATED;
-	if (bpf_ntohs(iph->tot_len) < hdrsize)
+	tot_len = lb_ntohs_bounded(iph->tot_len);
+	if (tot_len < hdrsize)
 		return LB_PARSE_MALFORMED;
-	if (nh->pos + bpf_ntohs(iph->tot_len) > data_end)
+	if (nh->pos + tot_len > data_end)
 		return LB_PARSE_TRUNCATED;
 	nh->pos += hdrsize;
 	*iph_out = iph;
@@ -137,7 +156,7 @@ static __always_inline int parse_ip6hdr(struct hdr_cursor *nh, void *data_end, s
 		return LB_PARSE_TRUNCATED;
 	if (ip6h->version != 6)
 		return LB_PARSE_MALFORMED;
-	if ((void *)(ip6h + 1) + bpf_ntohs(ip6h->payload_len) > data_end)
+	if ((void *)(ip6h + 1) + lb_ntohs_bounded(ip6h->payload_len) > data_end)
 		return LB_PARSE_TRUNCATED;
 	nh->pos = ip6h + 1;
 	*ip6h_out = ip6h;
@@ -206,7 +225,7 @@ static __always_inline int parse_udphdr(struct hdr_cursor *nh, void *data_end, s
 
 	if ((void *)(udph + 1) > data_end)
 		return LB_PARSE_TRUNCATED;
-	len = bpf_ntohs(udph->len);
+	len = lb_ntohs_bounded(udph->len);
 	if (len < (int)sizeof(*udph))
 		return LB_PARSE_MALFORMED;
 	if (nh->pos + len > data_end)
