@@ -10,7 +10,7 @@
         {
           "rule_name": "bpf_object",
           "extension": "c",
-          "inputs": ["scripts/compile-bpf.sh", "<!@(ls bpf/include/*.h)"],
+          "inputs": ["scripts/compile-bpf.sh", "bpf/lb.bpf.c", "<!@(ls bpf/include/*.h)"],
           "outputs": ["<(PRODUCT_DIR)/bpf/<(RULE_INPUT_ROOT).o"],
           "action": ["sh", "scripts/compile-bpf.sh", "<(RULE_INPUT_PATH)", "<@(_outputs)"],
           "message": "BPF <(RULE_INPUT_NAME)",

@@ -110,6 +110,9 @@ BpfProgram::BpfProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfPro
   name_ = pi.name;
   type_ = pi.type;
   id_ = pi.id;
+  xlatedInsns_ = pi.xlated_prog_len / sizeof(struct bpf_insn);
+  jitedBytes_ = pi.jited_prog_len;
+  verifiedInsns_ = pi.verified_insns;
 }
 
 int BpfProgram::Fd(Napi::Env env, const char* operation) const {
@@ -129,6 +132,9 @@ Napi::Value BpfProgram::Info(const Napi::CallbackInfo& info) {
   const char* typeName = libbpf_bpf_prog_type_str(static_cast<enum bpf_prog_type>(type_));
   out.Set("typeName", typeName != nullptr ? typeName : "unknown");
   out.Set("id", id_);
+  out.Set("insns", xlatedInsns_);
+  out.Set("jitedBytes", jitedBytes_);
+  out.Set("verifiedInsns", verifiedInsns_);
   return out;
 }
 

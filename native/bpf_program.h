@@ -30,6 +30,10 @@ class BpfProgram : public Napi::ObjectWrap<BpfProgram> {
   std::string name_;
   uint32_t type_ = 0;
   uint32_t id_ = 0;
+  // Size after the verifier's rewrites, and its effort (verified_insns: 0 before Linux 5.16).
+  uint32_t xlatedInsns_ = 0;
+  uint32_t jitedBytes_ = 0;
+  uint32_t verifiedInsns_ = 0;
 };
 
 }  // namespace lbctl

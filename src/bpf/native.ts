@@ -61,6 +61,12 @@ export interface NativeProgramInfo {
   type: number;
   typeName: string;
   id: number;
+  /** Instructions after the verifier's rewrites (bpftool's "xlated" / 8). */
+  insns: number;
+  /** Size of the JIT-compiled image (0 without JIT). */
+  jitedBytes: number;
+  /** Instructions the verifier processed to accept it (0 before Linux 5.16). */
+  verifiedInsns: number;
 }
 
 export interface NativeBpfProgram {

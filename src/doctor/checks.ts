@@ -4,6 +4,7 @@ import { BpfError } from '../bpf/errors.js';
 import { BpfObject } from '../bpf/object.js';
 import { bpfObjectPath } from '../bpf/paths.js';
 import { libbpfVersion } from '../bpf/version.js';
+import { checkProgramLoad, DEFAULT_VARIANT } from '../dataplane/load-check.js';
 
 export type CheckStatus = 'ok' | 'missing' | 'skipped';
 
@@ -148,6 +149,24 @@ export async function checkNativeXdp(ifname: string | undefined): Promise<CheckR
   }
 }
 
+/**
+ * Loads the real data-plane program as `lbctl up` would (not attached, not
+ * pinned): the kernel's verifier is the only judge of whether it runs here.
+ */
+export async function checkDataPlaneProgram(objectPath?: string): Promise<CheckResult> {
+  const name = 'XDP data plane';
+  const load = await checkProgramLoad(DEFAULT_VARIANT, objectPath);
+  if (load.accepted) {
+    return {
+      name,
+      status: 'ok',
+      required: true,
+      detail: `lb_xdp accepted by the verifier of kernel ${load.kernel} (${load.insns} instructions, ${load.verifiedInsns} verified)`,
+    };
+  }
+  return { name, status: 'missing', required: true, detail: load.error ?? 'not loaded' };
+}
+
 export async function runChecks(options: { interface?: string }): Promise<CheckResult[]> {
   return [
     checkPrivileges(),
@@ -155,6 +174,7 @@ export async function runChecks(options: { interface?: string }): Promise<CheckR
     checkBtf(),
     checkLibbpf(),
     await checkNativeXdp(options.interface),
+    await checkDataPlaneProgram(),
     checkIpvs(),
   ];
 }

@@ -5,7 +5,7 @@ export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
     .description(
-      'check that this machine can run lbctl (privileges, bpffs, BTF, libbpf, XDP, IPVS)',
+      'check that this machine can run lbctl (privileges, bpffs, BTF, libbpf, XDP, the data-plane program, IPVS)',
     )
     .option('-i, --interface <name>', 'also try attaching XDP in native mode to this interface')
     .option('--json', 'print the results as JSON')

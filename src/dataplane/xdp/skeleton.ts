@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type BpfMap, BpfObject, type BpfProgram, bpfObjectPath } from '../../bpf/index.js';
 import { LbctlError } from '../../errors.js';
 import * as abi from '../abi.js';
+import { explainLoadFailure } from '../verifier-error.js';
 
 /** The `const volatile` globals of bpf/lb.bpf.c, with their C widths in bytes. */
 const RODATA = {
@@ -93,7 +94,9 @@ export async function loadLbSkeleton(options: LbSkeletonOptions): Promise<LbSkel
         if (name !== abi.MAPS.txPorts) obj.setPinPath(name, join(options.pinDir, name));
       }
     }
-    await obj.load();
+    await obj.load().catch((err: unknown) => {
+      throw explainLoadFailure(err, 'the XDP data plane');
+    });
     const program = obj.program(PROGRAM);
     const maps: Partial<Record<LbMapName, BpfMap>> = {};
     try {

@@ -72,6 +72,8 @@ export interface XdpDataPlaneOptions {
   readonly fragments?: 'pass' | 'drop';
   /** IPVS's sloppy_tcp: any TCP segment without RST may open a flow, not only a SYN (default false). */
   readonly sloppyTcp?: boolean;
+  /** CONFIG_HZ for the program's clock (default: read from the kernel; 0: no jiffies clock). */
+  readonly kernelHz?: number;
   readonly objectPath?: string;
   /**
    * Interfaces by name and index (the daemon passes its host's). Without it
@@ -156,7 +158,7 @@ export class XdpDataPlane implements DataPlane {
 
     const connSets = connTableSets(connections);
     const serviceSets = serviceTableSets(maxServices);
-    const hz = kernelHz();
+    const hz = options.kernelHz ?? kernelHz();
     const pins = pinDir === undefined ? undefined : PinDirectory.prepare(pinDir);
     const { program, maps } = await loadLbSkeleton({
       ...(options.objectPath !== undefined ? { objectPath: options.objectPath } : {}),
@@ -167,7 +169,7 @@ export class XdpDataPlane implements DataPlane {
         connSetMask: connSets - 1,
         serviceSetMask: serviceSets - 1,
         // Unknown HZ leaves 0: the program then reads bpf_ktime_get_coarse_ns() instead.
-        nsPerJiffy: hz === undefined ? 0 : NS_PER_S / hz,
+        nsPerJiffy: hz === undefined || hz === 0 ? 0 : NS_PER_S / hz,
       },
       maxEntries: {
         rings: maxServices * abi.RING_SLOTS,

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkProgramLoad, PROGRAM_VARIANTS } from '../../src/dataplane/load-check.js';
+import { verifierReason } from '../../src/dataplane/verifier-error.js';
+
+/**
+ * The running kernel's verifier accepts lb_xdp in every variant the rodata
+ * knobs produce. Runs on the host and, in the VM tier, on each Debian kernel;
+ * a refusal prints the verifier's reason and keeps the whole log in the message.
+ */
+describe(`lb_xdp variants on this kernel`, () => {
+  for (const variant of PROGRAM_VARIANTS) {
+    it(`loads with ${variant.name}`, async () => {
+      const load = await checkProgramLoad(variant);
+      assert.ok(
+        load.accepted,
+        `kernel ${load.kernel} refused lb_xdp (${variant.name}): ${load.error}\n` +
+          `${verifierReason(load.verifierLog ?? '').join('\n')}\n--- full verifier log ---\n${load.verifierLog ?? '(none)'}`,
+      );
+      assert.ok((load.insns ?? 0) > 1000, `implausible instruction count ${load.insns}`);
+      console.log(
+        `verifier ${load.kernel} [${variant.name}]: ${load.insns} insns, ${load.verifiedInsns} verified, ${load.loadMs.toFixed(0)} ms`,
+      );
+    });
+  }
+});
