@@ -15,16 +15,36 @@ packages=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3
   iproute2 iputils-ping util-linux procps psmisc curl openssl ca-certificates
   keepalived tcpdump ethtool
+  qemu-system-x86 busybox-static kmod cpio xz-utils
 )
+# Debian 12's newer kernel (6.12), booted by the VM test tier, comes from
+# bookworm-backports.
+backports=/etc/apt/sources.list.d/debian-backports.sources
+need_update=
+if [ -r /etc/os-release ] && grep -q '^VERSION_CODENAME=bookworm$' /etc/os-release &&
+  ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  say "adding the bookworm-backports apt source"
+  cat >"$backports" <<'SOURCES'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+  need_update=1
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ! command -v node >/dev/null 2>&1; then missing+=(nodejs npm); fi
+if [ "${#missing[@]}" -gt 0 ] || [ -n "$need_update" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The Debian keepalived service must not run on its own: tests start their own.
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now keepalived >/dev/null 2>&1 || true; fi
@@ -47,5 +67,8 @@ npm install --no-audit --no-fund --loglevel=error
 
 say "building (native addon, BPF objects, TypeScript)"
 npm run --silent build
+
+say "fetching Debian's kernels for the VM test tier (cached in ${LBCTL_VM_CACHE:-/var/cache/lbctl/vm})"
+for series in 6.1 6.12; do bash scripts/vm/kernel.sh "$series" >/dev/null; done
 
 say "setup complete"

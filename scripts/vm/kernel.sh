@@ -41,7 +41,8 @@ if [ ! -f "$dir/.complete" ]; then
   mkdir -p "$dir/deb"
   vm_say "downloading $package"
   # apt's sandbox user cannot write to the cache directory; download as root.
-  (cd "$dir/deb" && apt-get download -o APT::Sandbox::User=root "$package${release_target:+/$release_target}" >/dev/null)
+  (cd "$dir/deb" && apt-get download -o APT::Sandbox::User=root "$package${release_target:+/$release_target}" >/dev/null) ||
+    vm_fail "cannot download $package (stale package lists? run apt-get update)"
   dpkg -x "$dir"/deb/*.deb "$dir"
   rm -rf "$dir/deb"
   release=$(ls "$dir/lib/modules")

@@ -3,8 +3,11 @@
 # host's root file system mounted read-only, runs a command inside and exits
 # with its status. Output streams to stdout (the VM's serial console).
 #
-# Usage: scripts/vm/run.sh [--kernel 6.1|6.12] [--timeout SECONDS] [--mem MIB]
-#                          [--cwd DIR] [--env NAME=VALUE]... -- COMMAND [ARG...]
+# Usage: scripts/vm/run.sh [--kernel 6.1|6.12 | --kernel-dir DIR] [--timeout SECONDS]
+#                          [--mem MIB] [--cwd DIR] [--env NAME=VALUE]... -- COMMAND [ARG...]
+#
+# --kernel-dir boots any kernel package extracted with `dpkg -x` and indexed
+# with `depmod -b` (e.g. another Debian release's) instead of a known series.
 #
 # Inside: the host's / (read-only), with fresh proc, sys, dev, bpffs at
 # /sys/fs/bpf, tmpfs on /tmp, /run, /root and /var/tmp; the kernel's own
@@ -16,10 +19,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/vm/common.sh
 . "$here/common.sh"
 
-series=6.1 timeout=900 mem=1024 cwd=$PWD envs=()
+series=6.1 kdir= timeout=900 mem=1024 cwd=$PWD envs=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --kernel) series=$2; shift 2 ;;
+    --kernel-dir) kdir=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --mem) mem=$2; shift 2 ;;
     --cwd) cwd=$2; shift 2 ;;
@@ -31,7 +35,7 @@ done
 [ $# -gt 0 ] || vm_fail "no command given (usage: run.sh [options] -- COMMAND [ARG...])"
 command -v qemu-system-x86_64 >/dev/null || vm_fail "qemu-system-x86_64 is missing (run scripts/setup.sh)"
 
-kdir=$("$here/kernel.sh" "$series")
+[ -n "$kdir" ] || kdir=$("$here/kernel.sh" "$series")
 initrd=$("$here/initramfs.sh" "$kdir")
 kernel=$(ls "$kdir"/boot/vmlinuz-*)
 

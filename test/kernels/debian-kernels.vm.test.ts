@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { packageRoot } from '../../src/paths.js';
+
+/**
+ * The VM tier: Debian 12's own kernels, booted under QEMU by scripts/vm/run.sh
+ * with this checkout mounted read-only, run the tests that depend on the
+ * kernel: every lb_xdp variant through the verifier, the BPF_PROG_TEST_RUN
+ * packet fixtures, and DR/NAT/TUN forwarding between network namespaces.
+ * The host kernel runs the same files in the normal suite. Tests that do not
+ * touch the kernel (Maglev, wrr, configuration...) run on the host only.
+ */
+const KERNELS = ['6.1', '6.12'] as const;
+
+const IN_VM = [
+  'dist/test/bpf/program-variants.test.js',
+  'dist/test/dataplane/abi.test.js',
+  'dist/test/dataplane/conn-table.test.js',
+  'dist/test/dataplane/forwarding.test.js',
+  'dist/test/dataplane/malformed.test.js',
+  'dist/test/dataplane/pinning.test.js',
+  'dist/test/dataplane/scheduling.test.js',
+  'dist/test/dataplane/service-table.test.js',
+  'dist/test/dataplane/namespace.test.js',
+];
+
+/** Budget for one VM: boot, ~10 program loads and ~130 tests under TCG on a loaded 2-core machine. */
+const VM_TIMEOUT_S = 1500;
+
+interface VmRun {
+  status: number | null;
+  output: string;
+}
+
+function runInVm(kernel: string, command: readonly string[]): Promise<VmRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'bash',
+      [
+        join(packageRoot, 'scripts/vm/run.sh'),
+        '--kernel',
+        kernel,
+        '--timeout',
+        String(VM_TIMEOUT_S),
+        '--cwd',
+        packageRoot,
+        '--',
+        ...command,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
+
+/** node:test's summary line "ℹ pass N" (or "# pass N" in TAP). */
+function summaryCount(output: string, what: string): number | undefined {
+  const match = new RegExp(`^(?:ℹ|#) ${what} (\\d+)$`, 'm').exec(output);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+// Both kernels boot at once: each QEMU (TCG) keeps one core busy.
+describe('Debian 12 kernels in a VM', { concurrency: true }, () => {
+  for (const kernel of KERNELS) {
+    const title = `Debian's ${kernel} kernel verifies lb_xdp, passes the packet fixtures and forwards in namespaces`;
+    it(title, { timeout: (VM_TIMEOUT_S + 60) * 1000 }, async () => {
+      const run = await runInVm(kernel, [
+        'node',
+        '--test',
+        '--test-reporter=spec',
+        `--test-timeout=${(VM_TIMEOUT_S - 60) * 1000}`,
+        ...IN_VM,
+      ]);
+      const boot = /vm: (\S+) up after ([\d.]+) s/.exec(run.output);
+      const verified = [
+        ...run.output.matchAll(/verifier (\S+) \[(.+?)\]: (\d+) insns, (\d+) verified, (\d+) ms/g),
+      ];
+      const tail = run.output.split('\n').slice(-150).join('\n');
+      assert.ok(boot, `the VM with kernel ${kernel} did not boot:\n${tail}`);
+      assert.ok(
+        boot[1]?.startsWith(`${kernel}.`),
+        `booted ${boot[1]}, expected a ${kernel} kernel`,
+      );
+      assert.equal(run.status, 0, `tests failed in the VM (kernel ${boot[1]}):\n${tail}`);
+      assert.equal(summaryCount(run.output, 'fail'), 0, tail);
+      assert.ok((summaryCount(run.output, 'pass') ?? 0) > 100, `too few tests ran:\n${tail}`);
+      const defaults = verified.find((v) => v[2] === 'defaults');
+      assert.ok(defaults, `no verifier figures in the output:\n${tail}`);
+      console.log(
+        `kernel ${boot[1]}: booted in ${boot[2]} s; lb_xdp ${defaults[3]} insns, ${defaults[4]} verified, loaded in ${defaults[5]} ms`,
+      );
+    });
+  }
+});
