@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { packageRoot } from '../../src/paths.js';
+import { runInVm, VM_KERNELS } from '../support/vm.js';
 
 /**
  * The VM tier: Debian 12's own kernels, booted under QEMU by scripts/vm/run.sh
@@ -12,8 +10,6 @@ import { packageRoot } from '../../src/paths.js';
  * The host kernel runs the same files in the normal suite. Tests that do not
  * touch the kernel (Maglev, wrr, configuration...) run on the host only.
  */
-const KERNELS = ['6.1', '6.12'] as const;
-
 const IN_VM = [
   'dist/test/bpf/program-variants.test.js',
   'dist/test/dataplane/abi.test.js',
@@ -29,39 +25,6 @@ const IN_VM = [
 /** Budget for one VM: boot, ~10 program loads and ~130 tests under TCG on a loaded 2-core machine. */
 const VM_TIMEOUT_S = 1500;
 
-interface VmRun {
-  status: number | null;
-  output: string;
-}
-
-function runInVm(kernel: string, command: readonly string[]): Promise<VmRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'bash',
-      [
-        join(packageRoot, 'scripts/vm/run.sh'),
-        '--kernel',
-        kernel,
-        '--timeout',
-        String(VM_TIMEOUT_S),
-        '--cwd',
-        packageRoot,
-        '--',
-        ...command,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, output }));
-  });
-}
-
 /** node:test's summary line "ℹ pass N" (or "# pass N" in TAP). */
 function summaryCount(output: string, what: string): number | undefined {
   const match = new RegExp(`^(?:ℹ|#) ${what} (\\d+)$`, 'm').exec(output);
@@ -70,33 +33,36 @@ function summaryCount(output: string, what: string): number | undefined {
 
 // Both kernels boot at once: each QEMU (TCG) keeps one core busy.
 describe('Debian 12 kernels in a VM', { concurrency: true }, () => {
-  for (const kernel of KERNELS) {
+  for (const kernel of VM_KERNELS) {
     const title = `Debian's ${kernel} kernel verifies lb_xdp, passes the packet fixtures and forwards in namespaces`;
     it(title, { timeout: (VM_TIMEOUT_S + 60) * 1000 }, async () => {
-      const run = await runInVm(kernel, [
-        'node',
-        '--test',
-        '--test-reporter=spec',
-        `--test-timeout=${(VM_TIMEOUT_S - 60) * 1000}`,
-        ...IN_VM,
-      ]);
-      const boot = /vm: (\S+) up after ([\d.]+) s/.exec(run.output);
+      const run = await runInVm(
+        kernel,
+        [
+          'node',
+          '--test',
+          '--test-reporter=spec',
+          `--test-timeout=${(VM_TIMEOUT_S - 60) * 1000}`,
+          ...IN_VM,
+        ],
+        VM_TIMEOUT_S,
+      );
       const verified = [
         ...run.output.matchAll(/verifier (\S+) \[(.+?)\]: (\d+) insns, (\d+) verified, (\d+) ms/g),
       ];
       const tail = run.output.split('\n').slice(-150).join('\n');
-      assert.ok(boot, `the VM with kernel ${kernel} did not boot:\n${tail}`);
+      assert.ok(run.release, `the VM with kernel ${kernel} did not boot:\n${tail}`);
       assert.ok(
-        boot[1]?.startsWith(`${kernel}.`),
-        `booted ${boot[1]}, expected a ${kernel} kernel`,
+        run.release.startsWith(`${kernel}.`),
+        `booted ${run.release}, not a ${kernel} kernel`,
       );
-      assert.equal(run.status, 0, `tests failed in the VM (kernel ${boot[1]}):\n${tail}`);
+      assert.equal(run.status, 0, `tests failed in the VM (kernel ${run.release}):\n${tail}`);
       assert.equal(summaryCount(run.output, 'fail'), 0, tail);
       assert.ok((summaryCount(run.output, 'pass') ?? 0) > 100, `too few tests ran:\n${tail}`);
       const defaults = verified.find((v) => v[2] === 'defaults');
       assert.ok(defaults, `no verifier figures in the output:\n${tail}`);
       console.log(
-        `kernel ${boot[1]}: booted in ${boot[2]} s; lb_xdp ${defaults[3]} insns, ${defaults[4]} verified, loaded in ${defaults[5]} ms`,
+        `kernel ${run.release}: booted in ${run.bootSeconds} s; lb_xdp ${defaults[3]} insns, ${defaults[4]} verified, loaded in ${defaults[5]} ms`,
       );
     });
   }

@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/paths.js';
+
+/** Debian 12's kernel series that scripts/vm/kernel.sh knows. */
+export const VM_KERNELS = ['6.1', '6.12'] as const;
+export type VmKernel = (typeof VM_KERNELS)[number];
+
+export interface VmRun {
+  /** The command's exit status inside the VM (2 when the VM itself failed). */
+  status: number | null;
+  /** Serial console and run.sh messages, interleaved. */
+  output: string;
+  /** uname -r and boot time, from the VM's "up after" line. */
+  release?: string;
+  bootSeconds?: number;
+}
+
+// Every VM of this process, killed with it: a test runner's timeout must not leave QEMU behind.
+const running = new Set<number>();
+process.once('exit', () => {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {}
+  }
+});
+
+/** Runs `command` in this checkout inside a VM booted with Debian's `kernel` (scripts/vm/run.sh). */
+export function runInVm(
+  kernel: VmKernel,
+  command: readonly string[],
+  timeoutSeconds: number,
+): Promise<VmRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'bash',
+      [
+        join(packageRoot, 'scripts/vm/run.sh'),
+        '--kernel',
+        kernel,
+        '--timeout',
+        String(timeoutSeconds),
+        '--cwd',
+        packageRoot,
+        '--',
+        ...command,
+      ],
+      // Its own process group, so QEMU and its timeout die with it.
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    if (child.pid !== undefined) running.add(child.pid);
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      if (child.pid !== undefined) running.delete(child.pid);
+      const boot = /vm: (\S+) up after ([\d.]+) s/.exec(output);
+      resolve({
+        status,
+        output,
+        ...(boot?.[1] !== undefined ? { release: boot[1], bootSeconds: Number(boot[2]) } : {}),
+      });
+    });
+  });
+}
