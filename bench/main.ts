@@ -6,6 +6,7 @@ import { reconcileLarge } from './reconcile-large.js';
 import { reloadLarge } from './reload-large.js';
 import type { Bench, BenchResult } from './result.js';
 import { statusConnections } from './status-connections.js';
+import { verifierBench } from './verifier.js';
 import { vrrpFailover } from './vrrp-failover.js';
 
 /** Every benchmark, in the order they run. */
@@ -18,6 +19,7 @@ const benches: Record<string, Bench> = {
   reload_large: reloadLarge,
   status_connections: statusConnections,
   vrrp_failover: vrrpFailover,
+  verifier: verifierBench,
 };
 
 function printTable(results: readonly BenchResult[]): void {
