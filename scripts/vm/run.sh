@@ -61,7 +61,7 @@ status=0
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
   -accel tcg -cpu max -m "$mem" -smp 1 -nographic -no-reboot -nodefaults -serial stdio \
   -kernel "$kernel" -initrd "$initrd" \
-  -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off" \
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off lbctl.boot=$kdir/boot" \
   -virtfs local,path=/,mount_tag=host,security_model=passthrough,readonly=on,multidevs=remap \
   -virtfs local,path="$out",mount_tag=out,security_model=passthrough \
   </dev/null || status=$?

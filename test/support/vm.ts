@@ -50,15 +50,15 @@ export function runInVm(
       { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     if (child.pid !== undefined) running.add(child.pid);
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    };
+    // Decoded once at the end: a chunk may end inside a multi-byte character.
+    const chunks: Buffer[] = [];
+    const keep = (chunk: Buffer) => chunks.push(chunk);
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.on('error', reject);
     child.on('close', (status) => {
       if (child.pid !== undefined) running.delete(child.pid);
+      const output = Buffer.concat(chunks).toString('utf8');
       const boot = /vm: (\S+) up after ([\d.]+) s/.exec(output);
       resolve({
         status,
