@@ -2,7 +2,7 @@ import {
   checkProgramLoad,
   DEFAULT_VARIANT,
   type ProgramLoad,
-} from '../src/dataplane/load-check.js';
+} from '../src/dataplane/xdp/load-check.js';
 import { runInVm, VM_KERNELS } from '../test/support/vm.js';
 import type { BenchResult } from './result.js';
 

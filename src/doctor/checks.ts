@@ -4,7 +4,7 @@ import { BpfError } from '../bpf/errors.js';
 import { BpfObject } from '../bpf/object.js';
 import { bpfObjectPath } from '../bpf/paths.js';
 import { libbpfVersion } from '../bpf/version.js';
-import { checkProgramLoad, DEFAULT_VARIANT } from '../dataplane/load-check.js';
+import { checkProgramLoad, DEFAULT_VARIANT } from '../dataplane/xdp/load-check.js';
 
 export type CheckStatus = 'ok' | 'missing' | 'skipped';
 

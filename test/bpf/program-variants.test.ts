@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkProgramLoad, PROGRAM_VARIANTS } from '../../src/dataplane/load-check.js';
-import { verifierReason } from '../../src/dataplane/verifier-error.js';
+import { checkProgramLoad, PROGRAM_VARIANTS } from '../../src/dataplane/xdp/load-check.js';
+import { verifierReason } from '../../src/dataplane/xdp/verifier-error.js';
 
 /**
  * The running kernel's verifier accepts lb_xdp in every variant the rodata

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type BpfMap, BpfObject, type BpfProgram, bpfObjectPath } from '../../bpf/index.js';
 import { LbctlError } from '../../errors.js';
 import * as abi from '../abi.js';
-import { explainLoadFailure } from '../verifier-error.js';
+import { explainLoadFailure } from './verifier-error.js';
 
 /** The `const volatile` globals of bpf/lb.bpf.c, with their C widths in bytes. */
 const RODATA = {

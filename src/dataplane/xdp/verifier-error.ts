@@ -3,7 +3,7 @@
  * operator can act on: which kernel, and what its verifier said.
  */
 import { release } from 'node:os';
-import { BpfError } from '../bpf/errors.js';
+import { BpfError } from '../../bpf/errors.js';
 
 /**
  * The lines of a verifier log that say why: its trace ends with the failing

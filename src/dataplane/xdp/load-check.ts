@@ -5,8 +5,8 @@
  */
 import { release } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { BpfError } from '../bpf/errors.js';
-import { XdpDataPlane, type XdpDataPlaneOptions } from './xdp/xdp-dataplane.js';
+import { BpfError } from '../../bpf/errors.js';
+import { XdpDataPlane, type XdpDataPlaneOptions } from './xdp-dataplane.js';
 
 /** The settings that change what the verifier sees (rodata knobs, table masks). */
 export type ProgramSettings = Pick<
