@@ -24,6 +24,8 @@ const IN_VM = [
 
 /** Budget for one VM: boot, ~10 program loads and ~130 tests under TCG on a loaded 2-core machine. */
 const VM_TIMEOUT_S = 1500;
+/** How much longer helper processes may take inside than on the host (test/support/slowdown.ts). */
+const VM_SLOWDOWN = 4;
 
 /** node:test's summary line "ℹ pass N" (or "# pass N" in TAP). */
 function summaryCount(output: string, what: string): number | undefined {
@@ -39,6 +41,9 @@ describe('Debian 12 kernels in a VM', { concurrency: true }, () => {
       const run = await runInVm(
         kernel,
         [
+          'env',
+          // Bounds on helper processes stretch: the kernel runs emulated.
+          `LBCTL_TEST_SLOWDOWN=${VM_SLOWDOWN}`,
           'node',
           '--test',
           '--test-reporter=spec',

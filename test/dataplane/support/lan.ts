@@ -18,6 +18,7 @@ import {
   disableTxChecksumOffload,
   plugIntoSwitch,
 } from '../../../src/netns/netns.js';
+import { SLOWDOWN } from '../../support/slowdown.js';
 import type { DirectorRequest } from './director.js';
 
 export interface HostSpec {
@@ -154,9 +155,12 @@ export class Lan {
 
   /** One HTTP request (one new TCP connection) from a host; returns the body. */
   async get(role: string, url: string): Promise<string> {
-    const { stdout } = await runIn(this.ns(role), 'curl', ['-s', '--max-time', '3', url], {
-      timeoutMs: 5_000,
-    });
+    const { stdout } = await runIn(
+      this.ns(role),
+      'curl',
+      ['-s', '--max-time', String(3 * SLOWDOWN), url],
+      { timeoutMs: 5_000 * SLOWDOWN },
+    );
     return stdout;
   }
 
@@ -182,7 +186,7 @@ export class Lan {
       this.ns(role),
       process.execPath,
       [...loader, script, JSON.stringify({ instance: this.instance, ...request })],
-      { timeoutMs: 20_000 },
+      { timeoutMs: 20_000 * SLOWDOWN },
     );
     return JSON.parse(stdout) as DirectorOutput;
   }
