@@ -13,6 +13,7 @@ export type ProgramSettings = Pick<
   XdpDataPlaneOptions,
   | 'malformed'
   | 'fragments'
+  | 'sloppyTcp'
   | 'kernelHz'
   | 'maxServices'
   | 'maxReals'
@@ -52,7 +53,8 @@ const SMALLEST_TABLES = { maxServices: 1, maxReals: 2, connections: 4, persisten
  * Every combination of the knobs that change the verified code (the
  * malformed and fragment verdicts; the clock: jiffies with HZ 250, or
  * bpf_ktime_get_coarse_ns when HZ is unknown), with the smallest tables,
- * then the program as `lbctl up` loads it by default. Table sizes change
+ * sloppy_tcp on (it only widens which TCP segment may open a flow), then
+ * the program as `lbctl up` loads it by default. Table sizes change
  * only the masks, which the verifier treats alike; the last variant keeps
  * the default sizes covered.
  */
@@ -70,6 +72,10 @@ export const PROGRAM_VARIANTS: readonly ProgramVariant[] = [
       })),
     ),
   ),
+  {
+    name: 'sloppy_tcp',
+    settings: { sloppyTcp: true, ...SMALLEST_TABLES },
+  },
   DEFAULT_VARIANT,
 ];
 
