@@ -11,6 +11,7 @@
 #include "packet_socket.h"
 #include "raw_socket.h"
 #include "system.h"
+#include "unix_datagram.h"
 
 namespace {
 
@@ -26,6 +27,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   RawIpSocket::Init(env, exports);
   PacketSocket::Init(env, exports);
   NetlinkSocket::Init(env, exports);
+  InitUnixDatagram(env, exports);
   return exports;
 }
 

@@ -156,6 +156,9 @@ export interface NativeAddon {
   objGet(path: string): number;
   ifIndex(name: string): number;
   setNetworkNamespace(fd: number): void;
+  sendUnixDatagram(path: string, payload: Buffer): number;
+  ignoreSignal(signo: number): void;
+  realtimeSignalRange(): { min: number; max: number };
   setErrorFactory(
     factory: (
       message: string,

@@ -2,6 +2,7 @@ import type { Config } from '../config/model.js';
 import { ControlServer } from '../control/server.js';
 import { controlSocketPath } from '../control/socket-path.js';
 import type { Logger } from '../log.js';
+import type { MetricsSources } from '../metrics/collectors.js';
 import { MetricsService } from '../metrics/metrics-service.js';
 import { KernelHostNetwork } from '../netlink/host-network.js';
 import type { Clock } from '../time/clock.js';
@@ -20,6 +21,12 @@ export interface ServiceContext {
   readonly control?: { readonly runDir: string; readonly reload: () => Promise<ReloadOutcome> };
 }
 
+/** The services of a daemon, and where its live state is read (metrics, dumps). */
+export interface DaemonParts {
+  readonly services: Service[];
+  readonly sources: MetricsSources;
+}
+
 /**
  * The services `lbctl up` runs for a configuration, in start order: metrics
  * first, since binding its port can fail and changes nothing anyone sees
@@ -28,7 +35,7 @@ export interface ServiceContext {
  * follow its states; then virtual servers; the control socket last, once
  * everything it answers for runs.
  */
-export function buildServices(context: ServiceContext): Service[] {
+export function buildServices(context: ServiceContext): DaemonParts {
   const services: Service[] = [];
   let metrics: MetricsService | undefined;
   const vrrp = context.config.vrrpInstances.length > 0 ? new VrrpService(context) : undefined;
@@ -43,15 +50,13 @@ export function buildServices(context: ServiceContext): Service[] {
         })
       : undefined;
   if (virtualServers !== undefined) services.push(virtualServers);
+  const sources: MetricsSources = {
+    vrrp: () => vrrp?.engine,
+    dataPlane: () => virtualServers?.dataPlane,
+    virtualServers: () => virtualServers?.virtualServerStates() ?? [],
+  };
   const listen = context.config.global.metricsListen;
-  if (listen !== undefined) {
-    const sources = {
-      vrrp: () => vrrp?.engine,
-      dataPlane: () => virtualServers?.dataPlane,
-      virtualServers: () => virtualServers?.virtualServerStates() ?? [],
-    };
-    metrics = new MetricsService(listen, sources, context.logger);
-  }
+  if (listen !== undefined) metrics = new MetricsService(listen, sources, context.logger);
   const control = context.control;
   if (control !== undefined) {
     const instance = context.config.global.instanceName;
@@ -63,5 +68,5 @@ export function buildServices(context: ServiceContext): Service[] {
       }),
     );
   }
-  return metrics === undefined ? services : [metrics, ...services];
+  return { services: metrics === undefined ? services : [metrics, ...services], sources };
 }

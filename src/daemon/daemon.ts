@@ -7,9 +7,21 @@ import type { Service } from './service.js';
 /** Reads the configuration again for a reload (the file `up` was given). */
 export type ConfigReader = () => Promise<{ config: Config; warnings: readonly string[] }>;
 
+/**
+ * Moments the outside world (systemd's sd_notify) hears about. Every reload,
+ * from SIGHUP or `lbctl reload`, goes through `Daemon.reload`, so these
+ * bracket all of them.
+ */
+export interface DaemonLifecycle {
+  reloading?(): void;
+  /** After a reload, applied or refused: the daemon runs (old or new configuration). */
+  reloaded?(): void;
+}
+
 export interface DaemonOptions {
   /** Without it the daemon cannot reload. */
   readonly readConfig?: ConfigReader;
+  readonly lifecycle?: DaemonLifecycle;
 }
 
 /**
@@ -45,7 +57,12 @@ export class Daemon {
         );
       }
       this.logger.info('reloading the configuration');
-      return reloadServices(this.started, readConfig, this.logger);
+      this.options.lifecycle?.reloading?.();
+      try {
+        return await reloadServices(this.started, readConfig, this.logger);
+      } finally {
+        this.options.lifecycle?.reloaded?.();
+      }
     };
     const next = this.reloads.then(run, run);
     this.reloads = next.catch(() => undefined);

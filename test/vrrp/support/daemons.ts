@@ -159,7 +159,16 @@ export abstract class VrrpDaemon {
 /** `lbctl up` in a namespace; its JSON log says `entering <STATE> state` per instance. */
 export class LbctlDaemon extends VrrpDaemon {
   protected command(configPath: string): string[] {
-    return [process.execPath, ...lbctlCommand(), 'up', configPath, '--run-dir', this.dir];
+    return [
+      process.execPath,
+      ...lbctlCommand(),
+      'up',
+      configPath,
+      '--run-dir',
+      this.dir,
+      '--log-format',
+      'json',
+    ];
   }
 
   protected transition(text: string): { instance: string; state: ObservedState } | undefined {
