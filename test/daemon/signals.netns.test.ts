@@ -16,6 +16,7 @@ import { Lab } from '../../src/lab/lab.js';
 import { alive, sleep } from '../../src/lab/processes.js';
 import { nsenterArgs } from '../../src/netns/exec.js';
 import { waitFor } from '../support/wait.js';
+import { NotifyReceiver } from './support/notify-receiver.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-signals-'));
 // Interface names (<prefix>-director1) must fit in 15 bytes: a fixed 5-letter prefix.
@@ -194,4 +195,31 @@ describe('signals to lbctl up', () => {
       await assertNothingLeft();
     });
   }
+
+  it('tells systemd (NOTIFY_SOCKET) READY=1 once up, RELOADING=1/READY=1 around SIGHUP, STOPPING=1', async () => {
+    const receiver = await NotifyReceiver.listen(join(scratch, 'notify.sock'));
+    try {
+      process.env.NOTIFY_SOCKET = receiver.path; // the lab passes its environment on
+      try {
+        await lab.start(director);
+      } finally {
+        delete process.env.NOTIFY_SOCKET;
+      }
+      const ready = await receiver.waitFor('READY=1');
+      // READY=1 comes after the data plane is attached and programmed.
+      assert.ok(await xdpAttached(), 'XDP attached at READY=1');
+      assert.ok(existsSync(join(pinRoot, instance)), 'maps pinned at READY=1');
+      assert.match(receiver.messages[ready] ?? '', new RegExp(`^MAINPID=${daemonPid()}$`, 'm'));
+      process.kill(daemonPid(), 'SIGHUP');
+      const reloading = await receiver.waitFor('RELOADING=1', ready + 1);
+      await receiver.waitFor('READY=1', reloading + 1);
+      const pid = daemonPid();
+      process.kill(pid, 'SIGTERM');
+      await receiver.waitFor('STOPPING=1', reloading + 1);
+      await waitFor('lbctl to exit', () => (alive(pid) ? undefined : true), { timeoutMs: 8000 });
+      await assertNothingLeft();
+    } finally {
+      receiver.close();
+    }
+  });
 });
