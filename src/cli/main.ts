@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { LbctlError } from '../errors.js';
 import { packageRoot } from '../paths.js';
+import { registerCompletionCommand } from './commands/completion.js';
 import { registerConvertCommand } from './commands/convert.js';
 import { registerCounterCommand } from './commands/counter.js';
 import { registerDoctorCommand } from './commands/doctor.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerReloadCommand(program);
   registerRealCommand(program);
+  registerCompletionCommand(program);
   return program;
 }
 

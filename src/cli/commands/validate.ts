@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ConfigError, formatIssue } from '../../config/errors.js';
 import { loadConfig } from '../../config/load.js';
 import { redactConfig } from '../../config/redact.js';
+import { DEFAULT_CONFIG_PATHS, resolveConfigPath } from '../default-config.js';
 
 /** Where a command writes; tests pass their own. */
 export interface CommandOutput {
@@ -54,14 +55,14 @@ export function registerValidateCommand(
   program
     .command('validate')
     .description('check a configuration file (YAML or keepalived.conf) and report every problem')
-    .argument('<file>', 'configuration file')
+    .argument('[file]', `configuration file (default: ${DEFAULT_CONFIG_PATHS.join(', else ')})`)
     .option('--strict', 'reject unknown keepalived keywords instead of warning')
     .option(
       '--config-id <id>',
       'keepalived config-id for @id conditional lines (default: short host name)',
     )
     .option('--dump', 'print the resolved configuration as JSON, secrets redacted')
-    .action((file: string, options: ValidateOptions) => {
-      process.exitCode = runValidate(file, options, out);
+    .action((file: string | undefined, options: ValidateOptions) => {
+      process.exitCode = runValidate(resolveConfigPath(file), options, out);
     });
 }
