@@ -1,0 +1,255 @@
+/**
+ * A real install: the npm tarball installed globally into a temporary
+ * prefix (prebuilt addon, then built from source), and the Debian package
+ * installed with dpkg, verified by systemd-analyze, started from
+ * /usr/sbin/lbctl in a network namespace and purged.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pinRoot } from '../../src/bpf/index.js';
+import { alive } from '../../src/lab/processes.js';
+import { nsenterArgs, runIn } from '../../src/netns/exec.js';
+import { createNamespace, deleteNamespace, uniqueName } from '../../src/netns/netns.js';
+import { packageRoot } from '../../src/paths.js';
+import { NotifyReceiver } from '../daemon/support/notify-receiver.js';
+import { waitFor } from '../support/wait.js';
+
+const version = (
+  JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
+).version;
+const scratch = mkdtempSync(join(tmpdir(), 'lbctl-install-'));
+
+function sh(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): string {
+  return execFileSync(file, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: packageRoot,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 300_000,
+  });
+}
+
+function doctorSaysAddonLoads(lbctl: string): void {
+  const report = JSON.parse(sh(lbctl, ['doctor', '--json'])) as {
+    checks: { name: string; status: string; detail: string }[];
+  };
+  const libbpf = report.checks.find((c) => c.name === 'libbpf');
+  assert.equal(libbpf?.status, 'ok', JSON.stringify(libbpf));
+  assert.match(libbpf?.detail ?? '', /native addon loaded/);
+}
+
+describe('npm tarball', () => {
+  let tarball = '';
+  before(() => {
+    const name = sh('npm', ['pack', '--silent', '--pack-destination', scratch], {}).trim();
+    tarball = join(scratch, name.split('\n').at(-1) ?? '');
+  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('ships compiled code, BPF objects, the prebuilt addon and their sources, not the tests', () => {
+    const files = sh('tar', ['-tzf', tarball]).split('\n');
+    for (const f of [
+      'package/bin/lbctl',
+      'package/dist/src/cli/main.js',
+      'package/build/Release/lbctl_native.node',
+      'package/build/Release/bpf/lb.bpf.o',
+      'package/build/man/lbctl.8',
+      'package/native/addon.cc',
+      'package/bpf/lb.bpf.c',
+      'package/binding.gyp',
+      'package/packaging/lbctl.service',
+    ]) {
+      assert.ok(files.includes(f), `${f} is in the tarball`);
+    }
+    assert.ok(!files.some((f) => f.startsWith('package/dist/test/')), 'no compiled tests');
+    assert.ok(!files.some((f) => f.startsWith('package/src/')), 'no TypeScript sources');
+  });
+
+  it('npm install -g gives a working lbctl on PATH with the prebuilt addon', () => {
+    const prefix = join(scratch, 'prebuilt');
+    sh('npm', ['install', '-g', '--no-audit', '--no-fund', '--prefix', prefix, tarball]);
+    const lbctl = join(prefix, 'bin', 'lbctl');
+    const found = sh('bash', ['-c', 'command -v lbctl'], {
+      PATH: `${join(prefix, 'bin')}:/usr/bin:/bin`,
+    });
+    assert.equal(found.trim(), lbctl);
+    assert.equal(sh(lbctl, ['--version']).trim(), version);
+    doctorSaysAddonLoads(lbctl);
+    const conf = join(packageRoot, 'test/fixtures/config/full-featured.conf');
+    assert.match(sh(lbctl, ['validate', conf]), /valid keepalived configuration/);
+  });
+
+  it('builds the addon and BPF objects from source when the prebuilt one cannot be used', () => {
+    const prefix = join(scratch, 'source');
+    const log = sh(
+      'npm',
+      [
+        'install',
+        '-g',
+        '--no-audit',
+        '--no-fund',
+        '--foreground-scripts',
+        '--allow-scripts=lbctl',
+        '--prefix',
+        prefix,
+        tarball,
+      ],
+      { LBCTL_BUILD_FROM_SOURCE: '1' },
+    );
+    assert.match(log, /lbctl: building the native addon and BPF objects from source/);
+    const built = join(prefix, 'lib/node_modules/lbctl/build/Release');
+    assert.ok(existsSync(join(built, 'obj.target')), 'compiled here, not the shipped binary');
+    assert.ok(existsSync(join(built, 'bpf/lb.bpf.o')));
+    doctorSaysAddonLoads(join(prefix, 'bin', 'lbctl'));
+  });
+});
+
+describe('Debian package', () => {
+  const out = mkdtempSync(join(tmpdir(), 'lbctl-deb-'));
+  const namespace = uniqueName('lbdeb');
+  const instance = uniqueName('lbdeb');
+  let deb = '';
+
+  before(async () => {
+    if (existsSync('/usr/sbin/lbctl')) {
+      throw new Error('/usr/sbin/lbctl exists already: this test installs and purges the package');
+    }
+    deb = sh('bash', [join(packageRoot, 'scripts/build-deb.sh'), out])
+      .trim()
+      .split('\n')
+      .at(-1)!;
+    await createNamespace(namespace);
+  });
+  after(async () => {
+    try {
+      execFileSync('dpkg', ['--purge', 'lbctl'], { stdio: 'ignore' });
+    } finally {
+      await deleteNamespace(namespace);
+      rmSync(join(pinRoot, instance), { recursive: true, force: true });
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('installs with dpkg -i: command, unit, configuration directory, man pages, completion', () => {
+    assert.equal(
+      deb,
+      join(out, `lbctl_${version}_${sh('dpkg', ['--print-architecture']).trim()}.deb`),
+    );
+    sh('dpkg', ['-i', deb]);
+    assert.equal(sh('/usr/sbin/lbctl', ['--version']).trim(), version);
+    assert.ok(existsSync('/etc/lbctl'));
+    assert.match(readFileSync('/etc/default/lbctl', 'utf8'), /^LBCTL_OPTIONS=""$/m);
+    const man8 = sh('man', ['-P', 'cat', '8', 'lbctl'], { MANWIDTH: '100' });
+    assert.match(man8, /^Signals$/m);
+    assert.match(man8, /lbctl up \[options\] \[file\]/);
+    const man5 = sh('man', ['-P', 'cat', '5', 'lbctl.conf'], { MANWIDTH: '100' });
+    assert.match(man5, /keepalived\.conf support/);
+    assert.match(
+      readFileSync('/usr/share/bash-completion/completions/lbctl', 'utf8'),
+      /complete -o filenames -F _lbctl lbctl/,
+    );
+  });
+
+  it('has a unit systemd-analyze verify accepts', () => {
+    // Exit 0 and no complaint: ExecStart exists, directives and man pages resolve.
+    const output = execFileSync(
+      'systemd-analyze',
+      ['verify', '/lib/systemd/system/lbctl.service'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    assert.equal(output, '');
+    const unit = readFileSync('/lib/systemd/system/lbctl.service', 'utf8');
+    for (const line of [
+      'Type=notify',
+      'ExecStart=/usr/sbin/lbctl up $LBCTL_OPTIONS',
+      'ExecReload=/bin/kill -HUP $MAINPID',
+      'Restart=on-failure',
+    ]) {
+      assert.ok(unit.includes(`\n${line}\n`), line);
+    }
+  });
+
+  it('starts from /usr/sbin/lbctl: VRRP master with its VIP and the XDP data plane, then stops cleanly', async () => {
+    await runIn(namespace, 'ip', ['link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']);
+    await runIn(namespace, 'ip', ['addr', 'add', '10.91.0.2/24', 'dev', 'd0']);
+    await runIn(namespace, 'ip', ['link', 'set', 'd0', 'up']);
+    await runIn(namespace, 'ip', ['link', 'set', 'd1', 'up']);
+    const config = join(out, 'keepalived.conf');
+    writeFileSync(
+      config,
+      `global_defs {
+    lbctl_instance_name ${instance}
+    lbctl_xdp_mode generic
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface d0
+    virtual_router_id 91
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        10.91.0.100/32 dev d0
+    }
+}
+virtual_server 10.91.0.100 80 {
+    lvs_sched rr
+    lvs_method DR
+    protocol TCP
+    real_server 10.91.0.11 80 {
+        weight 1
+    }
+}
+`,
+    );
+    const receiver = await NotifyReceiver.listen(join(out, 'notify.sock'));
+    const child = spawn(
+      'nsenter',
+      [...nsenterArgs(namespace), '/usr/sbin/lbctl', 'up', config, '--run-dir', out],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, NOTIFY_SOCKET: receiver.path },
+      },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await receiver.waitFor('READY=1', 0, 20_000).catch((err: Error) => {
+        throw new Error(`${err.message}\n${stderr}`);
+      });
+      const holdsVip = async () => {
+        const { stdout } = await runIn(namespace, 'ip', ['-o', 'addr', 'show', 'dev', 'd0']);
+        return stdout.includes(' 10.91.0.100/32 ');
+      };
+      await waitFor('the VIP', async () => ((await holdsVip()) ? true : undefined), {
+        timeoutMs: 8000,
+      });
+      const { stdout: link } = await runIn(namespace, 'ip', ['-d', 'link', 'show', 'dev', 'd0']);
+      assert.match(link, /prog\/xdp/, 'the installed BPF object is attached');
+      assert.match(stderr, /^<6>lbctl is up /m, 'journal log lines');
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+      await receiver.waitFor('STOPPING=1');
+      assert.equal(await holdsVip(), false, 'VIP released');
+      assert.equal(existsSync(join(pinRoot, instance)), false, 'pins removed');
+      assert.equal(existsSync(join(out, `${instance}.pid`)), false, 'pid file removed');
+    } finally {
+      if (child.pid !== undefined && alive(child.pid)) child.kill('SIGKILL');
+      receiver.close();
+    }
+  });
+
+  it('purges cleanly', () => {
+    sh('dpkg', ['--purge', 'lbctl']);
+    assert.equal(existsSync('/usr/sbin/lbctl'), false);
+    assert.equal(existsSync('/lib/systemd/system/lbctl.service'), false);
+    assert.equal(existsSync('/usr/lib/lbctl'), false);
+  });
+});
