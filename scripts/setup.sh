@@ -14,7 +14,7 @@ fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 packages=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3
   iproute2 iputils-ping util-linux procps psmisc curl openssl ca-certificates
-  keepalived tcpdump ethtool
+  keepalived tcpdump ethtool systemd-container man-db
   qemu-system-x86 busybox-static kmod cpio xz-utils
 )
 # Debian 12's newer kernel (6.12), booted by the VM test tier, comes from
@@ -70,5 +70,15 @@ npm run --silent build
 
 say "fetching Debian's kernels for the VM test tier (cached in ${LBCTL_VM_CACHE:-/var/cache/lbctl/vm})"
 for series in 6.1 6.12; do bash scripts/vm/kernel.sh "$series" >/dev/null; done
+
+# `lbctl` on PATH: a link to this checkout's launcher, unless another lbctl
+# (say the Debian package's /usr/sbin/lbctl) is installed.
+link=/usr/local/sbin/lbctl
+if [ -L "$link" ] || [ ! -e "$link" ]; then
+  ln -sfn "$PWD/bin/lbctl" "$link"
+  say "lbctl on PATH: $link -> $PWD/bin/lbctl"
+else
+  say "$link exists and is not a link: left alone"
+fi
 
 say "setup complete"

@@ -2,11 +2,21 @@
  * A real install: the npm tarball installed globally into a temporary
  * prefix (prebuilt addon, then built from source), and the Debian package
  * installed with dpkg, verified by systemd-analyze, started from
- * /usr/sbin/lbctl in a network namespace and purged.
+ * /usr/sbin/lbctl in a network namespace, run as lbctl.service by systemd
+ * booted in a container (systemd-nspawn), and purged.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -243,6 +253,153 @@ virtual_server 10.91.0.100 80 {
     } finally {
       if (child.pid !== undefined && alive(child.pid)) child.kill('SIGKILL');
       receiver.close();
+    }
+  });
+
+  it('runs under systemd (booted in a container): Type=notify start, reload, restart on failure, stop', async () => {
+    // systemd is not PID 1 on the test machine: boot it with systemd-nspawn
+    // on the host's /usr (--volatile=yes: empty /etc and /var on tmpfs),
+    // sharing the test namespace, into a target wanting lbctl.service.
+    const sdInstance = uniqueName('lbsd');
+    const vip = '10.91.0.200';
+    const config = join(out, 'systemd-keepalived.conf');
+    writeFileSync(
+      config,
+      `global_defs {
+    lbctl_instance_name ${sdInstance}
+}
+vrrp_instance VI_SD {
+    state MASTER
+    interface d0
+    virtual_router_id 92
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        ${vip}/32 dev d0
+    }
+}
+`,
+    );
+    // Boot only the basic system and lbctl: the host's enabled services
+    // (keepalived with the same configuration, say) stay off.
+    const target = join(out, 'lbctl-test.target');
+    writeFileSync(
+      target,
+      '[Unit]\nDescription=lbctl test boot\nRequires=basic.target\nWants=lbctl.service\nAfter=basic.target\nAllowIsolate=yes\n',
+    );
+    const consoleLog = openSync(join(out, 'container-console.log'), 'w');
+    const nspawn = spawn(
+      'systemd-nspawn',
+      [
+        '--register=no',
+        '--keep-unit',
+        '--quiet',
+        '--directory=/',
+        '--volatile=yes',
+        '--capability=CAP_NET_ADMIN',
+        `--network-namespace-path=/var/run/netns/${namespace}`,
+        `--bind-ro=${config}:/etc/keepalived/keepalived.conf`,
+        `--bind-ro=${target}:/etc/systemd/system/lbctl-test.target`,
+        '--boot',
+        '--',
+        'systemd.firstboot=off',
+        // Nothing configures the container's network: do not wait for it.
+        'systemd.mask=systemd-networkd-wait-online.service',
+        'systemd.unit=lbctl-test.target',
+      ],
+      { stdio: ['ignore', consoleLog, consoleLog] },
+    );
+    closeSync(consoleLog);
+    const nspawnExited = new Promise<void>((resolve) => nspawn.once('exit', () => resolve()));
+    const containerInit = () => {
+      try {
+        // nspawn's child (in any of its threads) is the container's systemd.
+        const children = readdirSync(`/proc/${nspawn.pid}/task`)
+          .map((task) => readFileSync(`/proc/${nspawn.pid}/task/${task}/children`, 'utf8'))
+          .join(' ');
+        const pid = Number.parseInt(children.trim().split(/\s+/)[0] ?? '', 10);
+        return Number.isInteger(pid) && /^systemd$/m.test(readFileSync(`/proc/${pid}/comm`, 'utf8'))
+          ? pid
+          : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    try {
+      const init = await waitFor('the container to boot', containerInit, { timeoutMs: 30_000 });
+      const inContainer = (...args: string[]) =>
+        execFileSync('nsenter', ['-t', String(init), '-m', '-p', '-u', '-i', '-n', ...args], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+          timeout: 30_000,
+        }).trim();
+      const show = (property: string) => {
+        try {
+          return inContainer('systemctl', 'show', 'lbctl.service', '-p', property, '--value');
+        } catch {
+          return ''; // systemd not answering yet
+        }
+      };
+      const holdsVip = async () => {
+        const { stdout } = await runIn(namespace, 'ip', ['-o', 'addr', 'show', 'dev', 'd0']);
+        return stdout.includes(` ${vip}/32 `);
+      };
+      const journal = (...args: string[]) =>
+        inContainer('journalctl', '-u', 'lbctl.service', '--no-pager', '-o', 'cat', ...args);
+
+      // Type=notify: active once lbctl sent READY=1, with its STATUS=.
+      await waitFor(
+        'lbctl.service to be active',
+        () => (show('ActiveState') === 'active' ? true : undefined),
+        {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+        },
+      );
+      assert.equal(show('StatusText'), `running instance ${sdInstance}`);
+      await waitFor('the VIP', async () => ((await holdsVip()) ? true : undefined), {
+        timeoutMs: 10_000,
+      });
+      const firstPid = show('MainPID');
+
+      // ExecReload sends SIGHUP: the daemon stays (same pid), systemd logs the
+      // reload's outcome at the priority lbctl's <N> prefix gave it.
+      inContainer('systemctl', 'reload', 'lbctl.service');
+      await waitFor('the reload outcome at priority err', () =>
+        /reload failed/.test(journal('-p', 'err')) ? true : undefined,
+      );
+      assert.doesNotMatch(journal('-p', 'err'), /lbctl is up/, 'info lines are not err');
+      assert.match(journal('-p', 'info'), /^lbctl is up instance=/m);
+      assert.equal(show('ActiveState'), 'active');
+      assert.equal(show('MainPID'), firstPid);
+      assert.ok(await holdsVip());
+
+      // Restart=on-failure: a killed lbctl is started again within RestartSec.
+      inContainer('kill', '-KILL', firstPid);
+      await waitFor(
+        'systemd to restart lbctl',
+        () => (show('NRestarts') === '1' && show('ActiveState') === 'active' ? true : undefined),
+        { timeoutMs: 20_000, intervalMs: 250 },
+      );
+      assert.notEqual(show('MainPID'), firstPid);
+      await waitFor('the VIP again', async () => ((await holdsVip()) ? true : undefined), {
+        timeoutMs: 10_000,
+      });
+
+      // systemctl stop: SIGTERM, clean shutdown, VIP released.
+      inContainer('systemctl', 'stop', 'lbctl.service');
+      assert.equal(show('ActiveState'), 'inactive');
+      assert.equal(show('Result'), 'success');
+      assert.equal(await holdsVip(), false, 'VIP released at stop');
+      assert.match(journal(), /lbctl stopped/);
+    } catch (err) {
+      const tail = readFileSync(join(out, 'container-console.log'), 'utf8').split('\n').slice(-30);
+      throw new Error(`${(err as Error).message}\ncontainer console:\n${tail.join('\n')}`);
+    } finally {
+      nspawn.kill('SIGTERM'); // the container shuts down
+      const timer = setTimeout(() => nspawn.kill('SIGKILL'), 20_000);
+      await nspawnExited;
+      clearTimeout(timer);
     }
   });
 
