@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { buildDir } from '../paths.js';
 import { BpfError, type BpfErrorCode } from './errors.js';
 
-/** The addon's raw surface; only src/bpf, src/net and src/netlink use it. */
+/** The addon's raw surface; only src/bpf, src/net, src/netlink and src/daemon/signals.ts use it. */
 export interface NativeRodataVariable {
   name: string;
   offset: number;
