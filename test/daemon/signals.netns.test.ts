@@ -7,14 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { pinRoot } from '../../src/bpf/index.js';
 import { Lab } from '../../src/lab/lab.js';
 import { alive, sleep } from '../../src/lab/processes.js';
 import { nsenterArgs } from '../../src/netns/exec.js';
+import { labForSuite } from '../support/lab-hooks.js';
 import { waitFor } from '../support/wait.js';
 import { NotifyReceiver } from './support/notify-receiver.js';
 
@@ -74,16 +75,7 @@ async function assertNothingLeft(): Promise<void> {
 }
 
 describe('signals to lbctl up', () => {
-  before(async () => {
-    await lab.up();
-  });
-  after(async () => {
-    try {
-      await lab.down();
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
-  });
+  labForSuite(lab, scratch);
 
   it('the check below sees an inspector opened by SIGUSR1 (a bare node process)', async () => {
     // Proves the assertion on lbctl can fail: without a SIGUSR1 listener

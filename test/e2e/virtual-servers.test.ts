@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { pinRoot } from '../../src/bpf/index.js';
 import { Lab } from '../../src/lab/lab.js';
 import type { LabAddresses } from '../../src/lab/lab-spec.js';
+import { labForSuite } from '../support/lab-hooks.js';
 import { waitFor } from '../support/wait.js';
 
 const DELAY_LOOP_S = 1;
@@ -104,17 +105,9 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
   });
   const director = 'director1';
 
-  before(async () => {
+  labForSuite(lab, scratch, () => {
     writeFileSync(quorumScript, `#!/bin/sh\necho "quorum down" >> ${quorumLog}\n`);
     chmodSync(quorumScript, 0o755);
-    await lab.up();
-  });
-  after(async () => {
-    try {
-      await lab.down();
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
   });
 
   it('alternates new connections between RS1 and RS2 under rr', async () => {
