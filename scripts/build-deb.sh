@@ -19,7 +19,7 @@ stage=$work/root
 tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
 # A package directory of its own, with its dependencies beside it.
 mkdir -p "$stage/usr/lib/lbctl"
-npm install --silent --no-audit --no-fund --omit=dev --install-links \
+npm install --silent --no-audit --no-fund --prefer-offline --omit=dev --install-links \
   --prefix "$work/install" "$work/$tarball" >/dev/null
 cp -a "$work/install/node_modules/lbctl/." "$stage/usr/lib/lbctl/"
 mkdir -p "$stage/usr/lib/lbctl/node_modules"

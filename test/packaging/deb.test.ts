@@ -1,12 +1,11 @@
 /**
- * A real install: the npm tarball installed globally into a temporary
- * prefix (prebuilt addon, then built from source), and the Debian package
- * installed with dpkg, verified by systemd-analyze, started from
+ * A real install of the Debian package (scripts/build-deb.sh): installed with
+ * dpkg, verified by systemd-analyze, started from
  * /usr/sbin/lbctl in a network namespace, run as lbctl.service by systemd
  * booted in a container (systemd-nspawn), and purged.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -27,97 +26,7 @@ import { createNamespace, deleteNamespace, uniqueName } from '../../src/netns/ne
 import { packageRoot } from '../../src/paths.js';
 import { NotifyReceiver } from '../daemon/support/notify-receiver.js';
 import { waitFor } from '../support/wait.js';
-
-const version = (
-  JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
-).version;
-const scratch = mkdtempSync(join(tmpdir(), 'lbctl-install-'));
-
-function sh(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync(file, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: packageRoot,
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 300_000,
-  });
-}
-
-function doctorSaysAddonLoads(lbctl: string): void {
-  const report = JSON.parse(sh(lbctl, ['doctor', '--json'])) as {
-    checks: { name: string; status: string; detail: string }[];
-  };
-  const libbpf = report.checks.find((c) => c.name === 'libbpf');
-  assert.equal(libbpf?.status, 'ok', JSON.stringify(libbpf));
-  assert.match(libbpf?.detail ?? '', /native addon loaded/);
-}
-
-describe('npm tarball', () => {
-  let tarball = '';
-  before(() => {
-    const name = sh('npm', ['pack', '--silent', '--pack-destination', scratch], {}).trim();
-    tarball = join(scratch, name.split('\n').at(-1) ?? '');
-  });
-  after(() => rmSync(scratch, { recursive: true, force: true }));
-
-  it('ships compiled code, BPF objects, the prebuilt addon and their sources, not the tests', () => {
-    const files = sh('tar', ['-tzf', tarball]).split('\n');
-    for (const f of [
-      'package/bin/lbctl',
-      'package/dist/src/cli/main.js',
-      'package/build/Release/lbctl_native.node',
-      'package/build/Release/bpf/lb.bpf.o',
-      'package/build/man/lbctl.8',
-      'package/native/addon.cc',
-      'package/bpf/lb.bpf.c',
-      'package/binding.gyp',
-      'package/packaging/lbctl.service',
-    ]) {
-      assert.ok(files.includes(f), `${f} is in the tarball`);
-    }
-    assert.ok(!files.some((f) => f.startsWith('package/dist/test/')), 'no compiled tests');
-    assert.ok(!files.some((f) => f.startsWith('package/src/')), 'no TypeScript sources');
-  });
-
-  it('npm install -g gives a working lbctl on PATH with the prebuilt addon', () => {
-    const prefix = join(scratch, 'prebuilt');
-    sh('npm', ['install', '-g', '--no-audit', '--no-fund', '--prefix', prefix, tarball]);
-    const lbctl = join(prefix, 'bin', 'lbctl');
-    const found = sh('bash', ['-c', 'command -v lbctl'], {
-      PATH: `${join(prefix, 'bin')}:/usr/bin:/bin`,
-    });
-    assert.equal(found.trim(), lbctl);
-    assert.equal(sh(lbctl, ['--version']).trim(), version);
-    doctorSaysAddonLoads(lbctl);
-    const conf = join(packageRoot, 'test/fixtures/config/full-featured.conf');
-    assert.match(sh(lbctl, ['validate', conf]), /valid keepalived configuration/);
-  });
-
-  it('builds the addon and BPF objects from source when the prebuilt one cannot be used', () => {
-    const prefix = join(scratch, 'source');
-    const log = sh(
-      'npm',
-      [
-        'install',
-        '-g',
-        '--no-audit',
-        '--no-fund',
-        '--foreground-scripts',
-        '--allow-scripts=lbctl',
-        '--prefix',
-        prefix,
-        tarball,
-      ],
-      { LBCTL_BUILD_FROM_SOURCE: '1' },
-    );
-    assert.match(log, /lbctl: building the native addon and BPF objects from source/);
-    const built = join(prefix, 'lib/node_modules/lbctl/build/Release');
-    assert.ok(existsSync(join(built, 'obj.target')), 'compiled here, not the shipped binary');
-    assert.ok(existsSync(join(built, 'bpf/lb.bpf.o')));
-    doctorSaysAddonLoads(join(prefix, 'bin', 'lbctl'));
-  });
-});
+import { sh, version } from './support.js';
 
 describe('Debian package', () => {
   const out = mkdtempSync(join(tmpdir(), 'lbctl-deb-'));
@@ -126,8 +35,12 @@ describe('Debian package', () => {
   let deb = '';
 
   before(async () => {
+    // A run killed before its purge left the package: remove it first.
+    if (spawnSync('dpkg', ['-s', 'lbctl'], { stdio: 'ignore' }).status === 0) {
+      execFileSync('dpkg', ['--purge', 'lbctl'], { stdio: 'ignore' });
+    }
     if (existsSync('/usr/sbin/lbctl')) {
-      throw new Error('/usr/sbin/lbctl exists already: this test installs and purges the package');
+      throw new Error('/usr/sbin/lbctl exists and is not the lbctl package: not overwriting it');
     }
     deb = sh('bash', [join(packageRoot, 'scripts/build-deb.sh'), out])
       .trim()
