@@ -275,12 +275,20 @@ vrrp_instance VI_SD {
       });
       const firstPid = show('MainPID');
 
-      // ExecReload sends SIGHUP: the daemon stays (same pid), systemd logs the
-      // reload's outcome at the priority lbctl's <N> prefix gave it.
+      // ExecReload sends SIGHUP: the daemon reloads in place (same pid).
       inContainer('systemctl', 'reload', 'lbctl.service');
-      await waitFor('the reload outcome at priority err', () =>
+      await waitFor('the reload to be applied', () =>
+        /^configuration reloaded/m.test(journal('-p', 'info')) ? true : undefined,
+      );
+      // A broken configuration is refused at priority err (journald read
+      // lbctl's <3> prefix) and the daemon runs on unchanged.
+      const good = readFileSync(config, 'utf8');
+      writeFileSync(config, `${good}vrrp_instance {\n`);
+      inContainer('systemctl', 'reload', 'lbctl.service');
+      await waitFor('the refused reload at priority err', () =>
         /reload failed/.test(journal('-p', 'err')) ? true : undefined,
       );
+      writeFileSync(config, good);
       assert.doesNotMatch(journal('-p', 'err'), /lbctl is up/, 'info lines are not err');
       assert.match(journal('-p', 'info'), /^lbctl is up instance=/m);
       assert.equal(show('ActiveState'), 'active');
