@@ -16,6 +16,7 @@ packages=(
   iproute2 iputils-ping util-linux procps psmisc curl openssl ca-certificates
   keepalived tcpdump ethtool systemd-container man-db
   qemu-system-x86 busybox-static kmod cpio xz-utils
+  prometheus # only for promtool: the tests check metrics and alert rules with it
 )
 # Debian 12's newer kernel (6.12), booted by the VM test tier, comes from
 # bookworm-backports.
@@ -47,7 +48,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The Debian keepalived service must not run on its own: tests start their own.
-  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now keepalived >/dev/null 2>&1 || true; fi
+  # Nor the Prometheus server: only its promtool is used.
+  if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now keepalived >/dev/null 2>&1 || true
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')

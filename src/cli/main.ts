@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { LbctlError } from '../errors.js';
-import { packageRoot } from '../paths.js';
+import { lbctlVersion } from '../version.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { registerConvertCommand } from './commands/convert.js';
 import { registerCounterCommand } from './commands/counter.js';
@@ -14,17 +12,10 @@ import { registerStatusCommand } from './commands/status.js';
 import { registerUpCommand } from './commands/up.js';
 import { registerValidateCommand } from './commands/validate.js';
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
-
 export function buildProgram(): Command {
   const program = new Command('lbctl')
     .description('High-availability layer-4 load balancer: VRRP control plane, XDP data plane')
-    .version(version(), '-V, --version')
+    .version(lbctlVersion(), '-V, --version')
     .showHelpAfterError();
   registerDoctorCommand(program);
   registerCounterCommand(program);

@@ -14,10 +14,10 @@ import {
 import { realPort } from '../dataplane/service-rules.js';
 import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
 import { LbctlError } from '../errors.js';
-import type { DesiredServiceState } from '../health/desired-state.js';
 import { ProcessScriptRunner } from '../health/script-runner.js';
 import { VirtualServerMonitor } from '../health/virtual-server-monitor.js';
 import type { Logger } from '../log.js';
+import type { VirtualServerState } from '../metrics/sources.js';
 import { canonicalAddress } from '../net/address.js';
 import type { HostNetwork, InterfaceAddress } from '../netlink/host-network.js';
 import { desiredServices, type LocalAddressTest } from '../reconcile/desired-services.js';
@@ -119,10 +119,12 @@ export class VirtualServerService implements Service {
   }
 
   /** Each virtual server's current health conclusion, by name. */
-  virtualServerStates(): { name: string; state: DesiredServiceState; suspended: boolean }[] {
+  virtualServerStates(): VirtualServerState[] {
     return this.monitors.map((monitor) => ({
       name: monitor.name,
+      services: this.byName.get(monitor.name)?.mapped.services ?? [],
       state: monitor.current(),
+      reals: monitor.realHealth(),
       suspended: monitor.isSuspended,
     }));
   }

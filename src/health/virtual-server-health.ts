@@ -26,7 +26,23 @@ interface RealEntry {
   readonly weight: number;
   readonly inhibit: boolean;
   readonly checks: Map<string, CheckVerdict>;
+  /** Wall-clock time (ms) each check last flipped up/down, or was registered. */
+  readonly checkChangedAtMs: Map<string, number>;
   alive: boolean;
+}
+
+/** One real's liveness and its checks as metrics report them. */
+export interface RealHealth {
+  readonly address: string;
+  readonly port: number;
+  readonly alive: boolean;
+  readonly checks: readonly {
+    /** Position among the real's checkers, from 0, in configuration order. */
+    readonly index: number;
+    readonly type: string;
+    readonly up: boolean;
+    readonly changedAtMs: number;
+  }[];
 }
 
 export interface VirtualServerHealthDeps {
@@ -84,6 +100,7 @@ export class VirtualServerHealth {
         ),
         inhibit: real.inhibitOnFailure ?? options.inhibitOnFailure ?? false,
         checks: new Map(),
+        checkChangedAtMs: new Map(),
         alive: true,
       };
     });
@@ -110,6 +127,7 @@ export class VirtualServerHealth {
       );
     }
     real.checks.set(checkId, initial);
+    real.checkChangedAtMs.set(checkId, Date.now());
     this.byCheck.set(checkId, real);
   }
 
@@ -138,6 +156,7 @@ export class VirtualServerHealth {
   applyCheckEvent(event: CheckEvent): boolean {
     const real = this.byCheck.get(event.id);
     if (real === undefined || this.phase !== 'running') return false;
+    if (real.checks.get(event.id)?.up !== event.up) real.checkChangedAtMs.set(event.id, Date.now());
     real.checks.set(event.id, {
       up: event.up,
       ...(event.weight !== undefined ? { weight: event.weight } : {}),
@@ -163,6 +182,21 @@ export class VirtualServerHealth {
 
   current(): DesiredServiceState {
     return this.state;
+  }
+
+  /** Every real's liveness and check verdicts (a real without checks is alive). */
+  realHealth(): RealHealth[] {
+    return this.reals.map((real) => ({
+      address: real.options.address,
+      port: real.options.port,
+      alive: real.alive,
+      checks: [...real.checks].map(([id, verdict], index) => ({
+        index,
+        type: real.options.checkers[index]?.type ?? 'unknown',
+        up: verdict.up,
+        changedAtMs: real.checkChangedAtMs.get(id) ?? 0,
+      })),
+    }));
   }
 
   /** Calls `listener` with every new desired state; returns the unsubscribe function. */

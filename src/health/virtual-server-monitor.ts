@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { DesiredServiceState } from './desired-state.js';
 import type { VirtualServerHealthOptions } from './options.js';
 import type { ScriptRunner } from './script-runner.js';
-import { VirtualServerHealth } from './virtual-server-health.js';
+import { type RealHealth, VirtualServerHealth } from './virtual-server-health.js';
 
 export interface VirtualServerMonitorDeps extends CreateCheckerDeps {
   readonly scheduler: CheckScheduler;
@@ -91,6 +91,11 @@ export class VirtualServerMonitor {
 
   current(): DesiredServiceState {
     return this.health.current();
+  }
+
+  /** Each real's liveness and check verdicts, for metrics. */
+  realHealth(): RealHealth[] {
+    return this.health.realHealth();
   }
 
   onChange(listener: (state: DesiredServiceState) => void): () => void {

@@ -3,7 +3,8 @@ import { Registry } from 'prom-client';
 import type { Service } from '../daemon/service.js';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { type MetricsSources, registerCollectors } from './collectors.js';
+import { registerCollectors } from './collectors.js';
+import type { MetricsSources } from './sources.js';
 
 /** "127.0.0.1:9477" or "[::1]:9477" → host and port. */
 export function parseListen(listen: string): { host: string; port: number } {

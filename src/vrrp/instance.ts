@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { compareAddresses } from '../net/address.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import type { Clock, Timer } from '../time/clock.js';
-import { emptyCounters, type VrrpCounters } from './counters.js';
+import { countTransition, emptyCounters, type VrrpCounters } from './counters.js';
 import { GarpScheduler } from './garp.js';
 import {
   type NetworkEffects,
@@ -18,7 +18,12 @@ import type { ResolvedInstanceOptions } from './options.js';
 import { AUTH_TYPE_CODE, encodeAdvert, VRRP_TYPE_ADVERTISEMENT } from './packet.js';
 import { type Contribution, effectivePriority } from './priority.js';
 import { checkAdvert, type ReceiveExpectations } from './receive-check.js';
-import { type StateChange, transitionAllowed, type VrrpState } from './state.js';
+import {
+  type StateChange,
+  type TransitionCause,
+  transitionAllowed,
+  type VrrpState,
+} from './state.js';
 import { masterDownIntervalMs, skewTimeMs } from './timing.js';
 
 /** How a sync group steers its members (see sync-group.ts). */
@@ -138,18 +143,18 @@ export class VrrpInstance {
   start(): void {
     if (this.current !== 'INIT') return;
     if (this.ownFault) {
-      this.transition('INIT', 'FAULT', 'tracked object down at startup');
+      this.transition('INIT', 'FAULT', 'tracked object down at startup', 'trackDown');
     } else if (this.startsAsMaster()) {
-      this.transition('INIT', 'MASTER', 'address owner (priority 255) starting');
+      this.transition('INIT', 'MASTER', 'address owner (priority 255) starting', 'addressOwner');
     } else {
-      this.transition('INIT', 'BACKUP', 'startup');
+      this.transition('INIT', 'BACKUP', 'startup', 'startup');
     }
   }
 
   /** Shutdown: a master sends priority 0 and releases its addresses. */
   stop(): void {
     if (this.current === 'STOP') return;
-    this.transition(this.current, 'STOP', 'shutdown');
+    this.transition(this.current, 'STOP', 'shutdown', 'shutdown');
     this.dropLog.close();
   }
 
@@ -170,7 +175,8 @@ export class VrrpInstance {
     this.ownFault = fault;
     if (this.current === 'INIT' || this.current === 'STOP') return;
     if (fault) {
-      if (this.current !== 'FAULT') this.transition(this.current, 'FAULT', `tracked ${key} down`);
+      if (this.current !== 'FAULT')
+        this.transition(this.current, 'FAULT', `tracked ${key} down`, 'trackDown');
     } else if (this.current === 'FAULT') {
       if (this.sync && !this.sync.mayLeaveFault(this)) return;
       this.leaveFault(`tracked ${key} up`);
@@ -211,19 +217,19 @@ export class VrrpInstance {
   /** Moves this member to MASTER because its group decided so. */
   syncToMaster(reason: string): void {
     if (this.current === 'BACKUP' || this.current === 'FAULT')
-      this.transition(this.current, 'MASTER', reason);
+      this.transition(this.current, 'MASTER', reason, 'syncGroup');
   }
 
   syncToBackup(reason: string): void {
     if (this.current === 'MASTER' || this.current === 'FAULT') {
       this.masterAdvertIntMs = this.options.advertIntMs;
-      this.transition(this.current, 'BACKUP', reason);
+      this.transition(this.current, 'BACKUP', reason, 'syncGroup');
     }
   }
 
   syncToFault(reason: string): void {
     if (this.current === 'BACKUP' || this.current === 'MASTER')
-      this.transition(this.current, 'FAULT', reason);
+      this.transition(this.current, 'FAULT', reason, 'syncGroup');
   }
 
   // --- the state machine ---------------------------------------------------
@@ -236,15 +242,15 @@ export class VrrpInstance {
 
   private leaveFault(reason: string): void {
     if (this.startsAsMaster()) {
-      this.transition('FAULT', 'MASTER', reason);
+      this.transition('FAULT', 'MASTER', reason, 'trackUp');
     } else {
       this.masterAdvertIntMs = this.options.advertIntMs;
-      this.transition('FAULT', 'BACKUP', reason);
+      this.transition('FAULT', 'BACKUP', reason, 'trackUp');
     }
   }
 
   /** The one place state changes: checks, logs, runs entry actions, tells observers. */
-  private transition(from: VrrpState, to: VrrpState, reason: string): void {
+  private transition(from: VrrpState, to: VrrpState, reason: string, cause: TransitionCause): void {
     if (this.current !== from || !transitionAllowed(from, to)) {
       throw new LbctlError(
         'VRRP_BAD_TRANSITION',
@@ -278,8 +284,10 @@ export class VrrpInstance {
       from,
       to,
       reason,
+      cause,
       priority: this.priorityNow,
     };
+    countTransition(this.counters, change);
     if (to !== 'INIT') {
       void this.deps.notifier?.instanceChanged(
         this.name,
@@ -382,7 +390,12 @@ export class VrrpInstance {
         ? advertIntervalMs
         : this.options.advertIntMs;
     this.masterAddressSeen = source;
-    this.transition('MASTER', 'BACKUP', `higher priority advert (${priority}) from ${source}`);
+    this.transition(
+      'MASTER',
+      'BACKUP',
+      `higher priority advert (${priority}) from ${source}`,
+      'higherPriority',
+    );
   }
 
   private onDownTimer(): void {
@@ -394,7 +407,7 @@ export class VrrpInstance {
       this.log.info('master down, waiting for the rest of the sync group');
       return;
     }
-    this.transition('BACKUP', 'MASTER', 'master down timer expired');
+    this.transition('BACKUP', 'MASTER', 'master down timer expired', 'masterDown');
   }
 
   private armDownTimer(delayMs: number): void {

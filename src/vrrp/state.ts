@@ -20,5 +20,20 @@ export interface StateChange {
   readonly from: VrrpState;
   readonly to: VrrpState;
   readonly reason: string;
+  /** Why, from a closed set (metrics label it; `reason` has the details). */
+  readonly cause: TransitionCause;
   readonly priority: number;
 }
+
+/** Why a VRRP instance changed state, as a bounded set of names. */
+export const TRANSITION_CAUSES = [
+  'startup',
+  'addressOwner',
+  'shutdown',
+  'trackDown',
+  'trackUp',
+  'syncGroup',
+  'higherPriority',
+  'masterDown',
+] as const;
+export type TransitionCause = (typeof TRANSITION_CAUSES)[number];

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import type { DataPlane, DataPlaneCounters } from '../../src/dataplane/dataplane.js';
 import { silentLogger } from '../../src/log.js';
 import { MetricsService, parseListen } from '../../src/metrics/metrics-service.js';
+import { lbctlVersion } from '../../src/version.js';
+import { promtool } from '../support/promtool.js';
 import { instanceOptions, TestCluster } from '../vrrp/support/cluster.js';
 
 const counters: DataPlaneCounters = {
@@ -47,11 +49,26 @@ describe('Prometheus metrics', () => {
         virtualServers: () => [
           {
             name: 'TCP 10.0.0.3:80',
+            services: [{ vip: '10.0.0.3', port: 80, protocol: 'tcp' }],
             suspended: false,
             state: {
               quorumUp: true,
               reals: [{ address: '10.0.0.7', port: 80, weight: 1, forwarding: 'dr' }],
             },
+            reals: [
+              {
+                address: '10.0.0.7',
+                port: 80,
+                alive: true,
+                checks: [{ index: 0, type: 'TCP_CHECK', up: true, changedAtMs: 1_700_000_000_000 }],
+              },
+              {
+                address: '10.0.0.8',
+                port: 80,
+                alive: false,
+                checks: [{ index: 0, type: 'HTTP_GET', up: false, changedAtMs: 1_700_000_005_000 }],
+              },
+            ],
           },
         ],
       },
@@ -61,26 +78,43 @@ describe('Prometheus metrics', () => {
     try {
       const { status, body } = await scrape(metrics.port ?? 0);
       assert.equal(status, 200);
+      const vs = 'proto="TCP",local_address="10.0.0.3",local_port="80"';
       const expected = [
-        'lbctl_vrrp_state{instance="VI_1",state="MASTER"} 1',
-        'lbctl_vrrp_state{instance="VI_1",state="BACKUP"} 0',
-        'lbctl_vrrp_priority{instance="VI_1"} 150',
-        'lbctl_vrrp_became_master_total{instance="VI_1"} 1',
-        'lbctl_vrrp_adverts_dropped_total{instance="VI_1",reason="authFailure"} 0',
+        'lbctl_vrrp_state{vrrp_instance="VI_1",state="MASTER"} 1',
+        'lbctl_vrrp_state{vrrp_instance="VI_1",state="BACKUP"} 0',
+        'lbctl_vrrp_priority{vrrp_instance="VI_1"} 150',
+        'lbctl_vrrp_vip_held{vrrp_instance="VI_1",address="192.168.0.203"} 1',
+        'lbctl_vrrp_transitions_total{vrrp_instance="VI_1",from="INIT",to="BACKUP",reason="startup"} 1',
+        'lbctl_vrrp_transitions_total{vrrp_instance="VI_1",from="BACKUP",to="MASTER",reason="masterDown"} 1',
+        'lbctl_vrrp_adverts_dropped_total{vrrp_instance="VI_1",reason="authFailure"} 0',
         'lbctl_vrrp_dispatch_dropped_total{reason="tooShort"} 0',
         'lbctl_vrrp_dispatch_dropped_total{reason="unknownVrid"} 7',
         'lbctl_vrrp_dispatch_dropped_total{reason="invalidSource"} 2',
-        'lbctl_virtual_server_quorum_up{virtual_server="TCP 10.0.0.3:80"} 1',
-        'lbctl_virtual_server_sorry_active{virtual_server="TCP 10.0.0.3:80"} 0',
-        'lbctl_real_server_weight{virtual_server="TCP 10.0.0.3:80",real_server="10.0.0.7:80"} 1',
+        `lbctl_virtual_server_quorum_up{${vs}} 1`,
+        `lbctl_virtual_server_sorry_active{${vs}} 0`,
+        `lbctl_virtual_server_checks_suspended{${vs}} 0`,
+        `lbctl_real_server_weight{${vs},remote_address="10.0.0.7",remote_port="80"} 1`,
+        `lbctl_real_server_up{${vs},remote_address="10.0.0.7",remote_port="80"} 1`,
+        `lbctl_real_server_up{${vs},remote_address="10.0.0.8",remote_port="80"} 0`,
+        `lbctl_check_up{${vs},remote_address="10.0.0.8",remote_port="80",check="0",type="HTTP_GET"} 0`,
+        `lbctl_check_last_transition_timestamp_seconds{${vs},remote_address="10.0.0.7",remote_port="80",check="0",type="TCP_CHECK"} 1700000000`,
         'lbctl_dataplane_packets_total{reason="forwarded"} 12',
         'lbctl_dataplane_bytes_total{reason="malformed"} 60',
-        'lbctl_service_connections_total{service="TCP 10.0.0.3:80"} 3',
-        'lbctl_real_server_packets_total{service="TCP 10.0.0.3:80",real_server="10.0.0.8:80"} 5',
+        `lbctl_virtual_server_connections_total{${vs}} 3`,
+        `lbctl_real_server_packets_total{${vs},remote_address="10.0.0.8",remote_port="80"} 5`,
+        `lbctl_build_info{version="${lbctlVersion()}",nodejs_version="${process.versions.node}"} 1`,
       ];
       for (const line of expected) assert.ok(body.split('\n').includes(line), `missing: ${line}`);
-      const sent = /^lbctl_vrrp_adverts_sent_total\{instance="VI_1"\} (\d+)$/m.exec(body);
+      const sent = /^lbctl_vrrp_adverts_sent_total\{vrrp_instance="VI_1"\} (\d+)$/m.exec(body);
       assert.ok(Number(sent?.[1]) >= 1, 'the master has sent adverts');
+      const last =
+        /^lbctl_vrrp_last_transition_timestamp_seconds\{vrrp_instance="VI_1"\} (\S+)$/m.exec(body);
+      assert.ok(Math.abs(Number(last?.[1]) - Date.now() / 1000) < 60, 'a recent wall-clock time');
+      assert.match(body, /^process_cpu_seconds_total \S+$/m, 'prom-client process metrics');
+      assert.doesNotMatch(body, /^nodejs_active_handles_total/m);
+
+      const lint = await promtool(['check', 'metrics'], body);
+      assert.equal(lint.code, 0, lint.output);
 
       assert.equal((await scrape(metrics.port ?? 0, '/')).status, 404);
     } finally {
@@ -100,6 +134,8 @@ describe('Prometheus metrics', () => {
       const { status, body } = await scrape(metrics.port ?? 0);
       assert.equal(status, 200);
       assert.match(body, /# TYPE lbctl_vrrp_state gauge/);
+      const lint = await promtool(['check', 'metrics'], body);
+      assert.equal(lint.code, 0, lint.output);
     } finally {
       await metrics.close();
     }

@@ -1,0 +1,22 @@
+import type { DataPlane, ServiceKey } from '../dataplane/dataplane.js';
+import type { DesiredServiceState } from '../health/desired-state.js';
+import type { RealHealth } from '../health/virtual-server-health.js';
+import type { VrrpEngine } from '../vrrp/engine.js';
+
+/** One running virtual server as the metrics read it. */
+export interface VirtualServerState {
+  /** How logs name it, e.g. "TCP 10.0.0.3:80". */
+  readonly name: string;
+  /** Its data-plane services: one, or one per address of a virtual_server_group. */
+  readonly services: readonly ServiceKey[];
+  readonly state: DesiredServiceState;
+  readonly reals: readonly RealHealth[];
+  readonly suspended: boolean;
+}
+
+/** Where the collectors read from at scrape time; each part may be absent. */
+export interface MetricsSources {
+  vrrp(): VrrpEngine | undefined;
+  dataPlane(): DataPlane | undefined;
+  virtualServers(): readonly VirtualServerState[];
+}
