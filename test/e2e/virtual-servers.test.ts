@@ -14,6 +14,7 @@ import { pinRoot } from '../../src/bpf/index.js';
 import { Lab } from '../../src/lab/lab.js';
 import type { LabAddresses } from '../../src/lab/lab-spec.js';
 import { labForSuite } from '../support/lab-hooks.js';
+import { promtool } from '../support/promtool.js';
 import { waitFor } from '../support/wait.js';
 
 const DELAY_LOOP_S = 1;
@@ -125,25 +126,31 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
     assert.deepEqual(count(answers), { rs1: 30, rs2: 10 });
   });
 
-  it('serves Prometheus metrics with the connections it forwarded', async () => {
+  it('serves Prometheus metrics with the connections it forwarded, in names promtool accepts', async () => {
     const { stdout } = await lab.exec(director, 'curl', ['-s', 'http://127.0.0.1:9477/metrics']);
+    const vs = (port: number) =>
+      `proto="TCP",local_address="${lab.addresses.vip}",local_port="${port}"`;
     const connections = (port: number) =>
       Number(
-        new RegExp(
-          `^lbctl_service_connections_total\\{service="TCP ${lab.addresses.vip}:${port}"\\} (\\d+)$`,
-          'm',
-        ).exec(stdout)?.[1],
+        new RegExp(`^lbctl_virtual_server_connections_total\\{${vs(port)}\\} (\\d+)$`, 'm').exec(
+          stdout,
+        )?.[1],
       );
     // The rr and wrr tests above made 8 and 40 connections.
     assert.ok(connections(80) >= 8, stdout);
     assert.ok(connections(81) >= 40, stdout);
+    assert.match(stdout, new RegExp(`^lbctl_virtual_server_quorum_up\\{${vs(80)}\\} 1$`, 'm'));
+    const rs1 = `${vs(81)},remote_address="${lab.addresses.reals[0]}",remote_port="81"`;
+    assert.match(stdout, new RegExp(`^lbctl_real_server_up\\{${rs1}\\} 1$`, 'm'));
+    assert.match(stdout, new RegExp(`^lbctl_real_server_weight\\{${rs1}\\} 3$`, 'm'));
     assert.match(
       stdout,
-      new RegExp(
-        `^lbctl_virtual_server_quorum_up\\{virtual_server="TCP ${lab.addresses.vip}:80"\\} 1$`,
-        'm',
-      ),
+      new RegExp(`^lbctl_check_up\\{${rs1},check="0",type="TCP_CHECK"\\} 1$`, 'm'),
     );
+    assert.match(stdout, /^lbctl_build_info\{version="[^"]+",nodejs_version="[^"]+"\} 1$/m);
+    assert.match(stdout, /^process_resident_memory_bytes \d+/m);
+    const lint = await promtool(['check', 'metrics'], stdout);
+    assert.equal(lint.code, 0, lint.output);
   });
 
   it('keeps one client on one real server with persistence_timeout', async () => {

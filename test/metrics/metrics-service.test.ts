@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { DataPlane, DataPlaneCounters } from '../../src/dataplane/dataplane.js';
 import { silentLogger } from '../../src/log.js';
 import { MetricsService, parseListen } from '../../src/metrics/metrics-service.js';
+import { packageRoot } from '../../src/paths.js';
 import { lbctlVersion } from '../../src/version.js';
 import { promtool } from '../support/promtool.js';
 import { instanceOptions, TestCluster } from '../vrrp/support/cluster.js';
@@ -115,6 +118,15 @@ describe('Prometheus metrics', () => {
 
       const lint = await promtool(['check', 'metrics'], body);
       assert.equal(lint.code, 0, lint.output);
+
+      // The shipped dashboard and alerts use only metrics lbctl serves.
+      const served = new Set([...body.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]));
+      for (const file of ['prometheus/alerts.yml', 'grafana/lbctl.json']) {
+        const text = readFileSync(join(packageRoot, 'contrib', file), 'utf8');
+        const used = new Set(text.match(/\b(?:lbctl|process|nodejs)_[a-z0-9_]+/g));
+        assert.ok(used.size > 0, file);
+        for (const name of used) assert.ok(served.has(name), `${file} uses ${name}, not served`);
+      }
 
       assert.equal((await scrape(metrics.port ?? 0, '/')).status, 404);
     } finally {
