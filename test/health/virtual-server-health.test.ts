@@ -66,6 +66,33 @@ describe('virtual server health', () => {
     assert.deepEqual(scripts.kinds(), ['quorum_up']);
   });
 
+  it('reports each real and check with the time its verdict last flipped', async () => {
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+    const before = Date.now();
+    const { health, set } = service({ reals: [real(1), real(2)] });
+    const changedAt = (i: number) => health.realHealth()[i]!.checks[0]!.changedAtMs;
+    const started = changedAt(0);
+    assert.ok(started >= before && started <= Date.now());
+    await pause();
+    set(1, false);
+    const [first, second] = health.realHealth();
+    assert.equal(first!.alive, false);
+    assert.equal(second!.alive, true);
+    assert.deepEqual(
+      first!.checks.map(({ index, type, up }) => ({ index, type, up })),
+      [{ index: 0, type: 'TCP_CHECK', up: false }],
+    );
+    const down = changedAt(0);
+    assert.ok(down > started, 'the flip is stamped');
+    assert.equal(changedAt(1), started, 'the other real did not change');
+    await pause();
+    set(1, false);
+    assert.equal(changedAt(0), down, 'a repeated verdict is no transition');
+    await pause();
+    set(1, true);
+    assert.ok(changedAt(0) > down);
+  });
+
   it('removes a failed real and runs notify_down, then notify_up when it returns', () => {
     const { health, scripts, states, set } = service({ reals: [real(1), real(2)] });
     assert.equal(set(1, false), true);

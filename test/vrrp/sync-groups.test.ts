@@ -43,7 +43,7 @@ describe('sync groups', () => {
   }
 
   it('a member in FAULT takes the whole group to FAULT, and the peer takes over all', () => {
-    const { c, a } = setup();
+    const { c, a, b } = setup();
     assert.equal(c.state('a', 'VI_1'), 'MASTER');
     assert.equal(c.state('a', 'VI_2'), 'MASTER');
     a.links.set('eth1', false);
@@ -61,6 +61,24 @@ describe('sync groups', () => {
     assert.equal(c.state('a', 'VI_1'), 'MASTER');
     assert.equal(c.state('a', 'VI_2'), 'MASTER');
     assert.equal(c.state('b', 'VI_1'), 'BACKUP');
+    // Each change is counted with its cause, as metrics report it.
+    const causes = (node: typeof a, name: string) =>
+      [...node.engine.instances.find((i) => i.name === name)!.counters.transitions.values()].map(
+        (t) => `${t.from}>${t.to} ${t.cause} x${t.count}`,
+      );
+    assert.deepEqual(causes(a, 'VI_2'), [
+      'INIT>BACKUP startup x1',
+      'BACKUP>MASTER masterDown x2',
+      'MASTER>FAULT trackDown x1',
+      'FAULT>BACKUP trackUp x1',
+    ]);
+    assert.deepEqual(causes(a, 'VI_1').slice(2), [
+      'MASTER>FAULT syncGroup x1',
+      'FAULT>BACKUP syncGroup x1',
+    ]);
+    assert.ok(
+      causes(b, 'VI_1').some((t) => /^MASTER>BACKUP (higherPriority|syncGroup) x1$/.test(t)),
+    );
   });
 
   it('a member dropping to BACKUP takes the others out of MASTER', () => {
