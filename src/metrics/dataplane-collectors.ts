@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DataPlane } from '../dataplane/dataplane.js';
 import { REAL_LABELS, realLabels, SERVICE_LABELS, serviceLabels } from './labels.js';
 
@@ -37,6 +37,38 @@ export function registerDataPlaneCollectors(
     });
   global('lbctl_dataplane_packets_total', 'Packets seen by the XDP program, by outcome', 'packets');
   global('lbctl_dataplane_bytes_total', 'Bytes seen by the XDP program, by outcome', 'bytes');
+
+  const connTable = (name: string, help: string, field: 'capacity' | 'used') =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        this.reset();
+        const table = (await counters())?.connTable;
+        if (table !== undefined) this.set(table[field]);
+      },
+    });
+  connTable(
+    'lbctl_connection_table_capacity_entries',
+    'Entries the data plane connection table holds',
+    'capacity',
+  );
+  connTable(
+    'lbctl_connection_table_used_entries',
+    'Connection-table entries a flow has taken at least once (entries are reused, never emptied)',
+    'used',
+  );
+  new Counter({
+    name: 'lbctl_connection_table_evictions_total',
+    help: "New flows that replaced another flow's connection-table entry before its timeout",
+    registers,
+    async collect() {
+      this.reset();
+      const table = (await counters())?.connTable;
+      if (table !== undefined) this.inc(table.evicted);
+    },
+  });
 
   const perService = (name: string, help: string, field: TrafficField) =>
     new Counter({

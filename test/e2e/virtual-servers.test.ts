@@ -149,6 +149,10 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
     );
     assert.match(stdout, /^lbctl_build_info\{version="[^"]+",nodejs_version="[^"]+"\} 1$/m);
     assert.match(stdout, /^process_resident_memory_bytes \d+/m);
+    const table = (name: string) =>
+      Number(new RegExp(`^lbctl_connection_table_${name} (\\d+)$`, 'm').exec(stdout)?.[1]);
+    assert.ok(table('capacity_entries') >= 1024, stdout);
+    assert.ok(table('used_entries') >= 40, 'the 48 connections above took entries');
     const lint = await promtool(['check', 'metrics'], stdout);
     assert.equal(lint.code, 0, lint.output);
   });

@@ -12,6 +12,7 @@ import { instanceOptions, TestCluster } from '../vrrp/support/cluster.js';
 
 const counters: DataPlaneCounters = {
   global: { forwarded: { packets: 12, bytes: 1200 }, malformed: { packets: 1, bytes: 60 } },
+  connTable: { capacity: 1024, used: 3, evicted: 1 },
   services: [
     {
       service: { vip: '10.0.0.3', port: 80, protocol: 'tcp' },
@@ -105,6 +106,9 @@ describe('Prometheus metrics', () => {
         'lbctl_dataplane_bytes_total{reason="malformed"} 60',
         `lbctl_virtual_server_connections_total{${vs}} 3`,
         `lbctl_real_server_packets_total{${vs},remote_address="10.0.0.8",remote_port="80"} 5`,
+        'lbctl_connection_table_capacity_entries 1024',
+        'lbctl_connection_table_used_entries 3',
+        'lbctl_connection_table_evictions_total 1',
         `lbctl_build_info{version="${lbctlVersion()}",nodejs_version="${process.versions.node}"} 1`,
       ];
       for (const line of expected) assert.ok(body.split('\n').includes(line), `missing: ${line}`);
