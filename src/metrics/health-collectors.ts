@@ -37,39 +37,41 @@ export function registerHealthCollectors(
     (vs) => (vs.suspended ? 1 : 0),
   );
 
-  new Gauge({
-    name: 'lbctl_real_server_weight',
-    help: 'Weight a real server currently gets (0: inhibited or draining); absent while removed',
-    labelNames: [...REAL_LABELS],
-    registers,
-    collect() {
-      this.reset();
-      for (const vs of virtualServers()) {
-        for (const key of vs.services) {
-          for (const real of vs.state.reals) {
-            this.set(realLabels(key, real.address, real.port), real.weight);
+  /** One series per real of each service, from `reals(vs)`. */
+  const perReal = <R extends { address: string; port: number }>(
+    name: string,
+    help: string,
+    reals: (vs: VirtualServerState) => readonly R[],
+    value: (real: R) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: [...REAL_LABELS],
+      registers,
+      collect() {
+        this.reset();
+        for (const vs of virtualServers()) {
+          for (const key of vs.services) {
+            for (const real of reals(vs)) {
+              this.set(realLabels(key, real.address, real.port), value(real));
+            }
           }
         }
-      }
-    },
-  });
-
-  new Gauge({
-    name: 'lbctl_real_server_up',
-    help: '1 while every check of the real server passes (a real without checks is up)',
-    labelNames: [...REAL_LABELS],
-    registers,
-    collect() {
-      this.reset();
-      for (const vs of virtualServers()) {
-        for (const key of vs.services) {
-          for (const real of vs.reals) {
-            this.set(realLabels(key, real.address, real.port), real.alive ? 1 : 0);
-          }
-        }
-      }
-    },
-  });
+      },
+    });
+  perReal(
+    'lbctl_real_server_weight',
+    'Weight a real server currently gets (0: inhibited or draining); absent while removed',
+    (vs) => vs.state.reals,
+    (real) => real.weight,
+  );
+  perReal(
+    'lbctl_real_server_up',
+    '1 while every check of the real server passes (a real without checks is up)',
+    (vs) => vs.reals,
+    (real) => (real.alive ? 1 : 0),
+  );
 
   const perCheck = (
     name: string,
