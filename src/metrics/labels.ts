@@ -3,8 +3,11 @@
  * node_exporter's ipvs collector names them: protocol, local (virtual)
  * address and port, remote (real) address and port, each its own label, so
  * a dashboard joins lbctl's series with each other and with ipvs ones.
+ * Addresses are canonical, so health series (from the configuration) and
+ * traffic series (from the data plane) carry the same text.
  */
 import type { ServiceKey } from '../dataplane/dataplane.js';
+import { canonicalAddress } from '../net/address.js';
 
 export const SERVICE_LABELS = ['proto', 'local_address', 'local_port'] as const;
 export const REAL_LABELS = [...SERVICE_LABELS, 'remote_address', 'remote_port'] as const;
@@ -16,11 +19,15 @@ export type RealLabels = Record<(typeof REAL_LABELS)[number], string>;
 export function serviceLabels(key: ServiceKey): ServiceLabels {
   return {
     proto: key.protocol.toUpperCase(),
-    local_address: key.vip,
+    local_address: canonicalAddress(key.vip),
     local_port: String(key.port),
   };
 }
 
 export function realLabels(key: ServiceKey, address: string, port: number): RealLabels {
-  return { ...serviceLabels(key), remote_address: address, remote_port: String(port) };
+  return {
+    ...serviceLabels(key),
+    remote_address: canonicalAddress(address),
+    remote_port: String(port),
+  };
 }
