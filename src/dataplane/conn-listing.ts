@@ -10,6 +10,7 @@
 import { ipv6ToString } from '../bpf/codec.js';
 import type { BpfMap } from '../bpf/index.js';
 import * as abi from './abi.js';
+import type { ServiceKey } from './dataplane.js';
 import { ServiceTable } from './service-table.js';
 
 /** Sets per batch read: 512 sets = 2,048 entries = 128 KiB, decoded in a few ms. */
@@ -132,6 +133,37 @@ export async function countConnectionsByReal(
     },
   });
   return { byReal, total };
+}
+
+/** A real's live connections as IPVS counts them, with the service it belongs to. */
+export interface RealConnectionCounts {
+  readonly service: ServiceKey;
+  readonly address: string;
+  readonly port: number;
+  readonly active: number;
+  readonly inactive: number;
+}
+
+/**
+ * countConnectionsByReal with each real id resolved to its service and
+ * endpoint; ids of reals removed since (their flows move on their next
+ * packet) are left out. `total` counts every live entry.
+ */
+export async function countConnectionsByEndpoint(
+  maps: ConnTableMaps,
+  nowNs: number,
+): Promise<{ reals: RealConnectionCounts[]; total: number }> {
+  const { byReal, total } = await countConnectionsByReal(maps, nowNs);
+  const identities = await readRealIdentities(maps.reals);
+  const serviceKeys = readServiceKeys(maps.services);
+  const reals: RealConnectionCounts[] = [];
+  for (const [realId, counts] of byReal) {
+    const real = identities.get(realId);
+    const service = real === undefined ? undefined : serviceKeys.get(real.serviceId);
+    if (real === undefined || service === undefined) continue;
+    reals.push({ service, address: real.address, port: real.port, ...counts });
+  }
+  return { reals, total };
 }
 
 export interface ListOptions {

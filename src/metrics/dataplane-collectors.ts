@@ -1,8 +1,30 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { countConnectionsByEndpoint } from '../dataplane/conn-listing.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
+import { kernelHz } from '../dataplane/kernel-hz.js';
+import { programNowNs } from '../dataplane/program-clock.js';
+import { XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
+import { connTableMaps } from '../status/status-collector.js';
 import { REAL_LABELS, realLabels, SERVICE_LABELS, serviceLabels } from './labels.js';
 
 type Counters = Awaited<ReturnType<DataPlane['counters']>>;
+type ConnectionCounts = Awaited<ReturnType<typeof countConnectionsByEndpoint>>;
+
+/** Shares one read among the metrics of one scrape: concurrent callers get the same promise. */
+function oncePerScrape<T>(read: () => Promise<T> | undefined): () => Promise<T | undefined> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    if (pending !== undefined) return pending;
+    const started = read();
+    if (started === undefined) return Promise.resolve(undefined);
+    pending = started.finally(() => {
+      setImmediate(() => {
+        pending = undefined;
+      });
+    });
+    return pending;
+  };
+}
 type TrafficField = 'packets' | 'bytes' | 'newConnections';
 
 /** Data-plane counters, read once per scrape and shared by every metric of that scrape. */
@@ -10,17 +32,15 @@ export function registerDataPlaneCollectors(
   registers: Registry[],
   dataPlane: () => DataPlane | undefined,
 ): void {
-  let pending: Promise<Counters> | undefined;
-  const counters = (): Promise<Counters | undefined> => {
+  const counters = oncePerScrape<Counters>(() => dataPlane()?.counters());
+  // Live connections come from the XDP connection table, read in chunks off the event loop.
+  const connections = oncePerScrape<ConnectionCounts>(() => {
     const plane = dataPlane();
-    if (plane === undefined) return Promise.resolve(undefined);
-    pending ??= plane.counters().finally(() => {
-      setImmediate(() => {
-        pending = undefined;
-      });
-    });
-    return pending;
-  };
+    if (!(plane instanceof XdpDataPlane)) return undefined;
+    return programNowNs(kernelHz()).then((nowNs) =>
+      countConnectionsByEndpoint(connTableMaps(plane), nowNs),
+    );
+  });
 
   const global = (name: string, help: string, field: 'packets' | 'bytes') =>
     new Counter({
@@ -58,6 +78,43 @@ export function registerDataPlaneCollectors(
     'lbctl_connection_table_used_entries',
     'Connection-table entries a flow has taken at least once (entries are reused, never emptied)',
     'used',
+  );
+  new Gauge({
+    name: 'lbctl_connection_table_live_entries',
+    help: 'Connection-table entries younger than their timeout (live flows)',
+    registers,
+    async collect() {
+      this.reset();
+      const counts = await connections();
+      if (counts !== undefined) this.set(counts.total);
+    },
+  });
+  const liveByReal = (name: string, help: string, field: 'active' | 'inactive') =>
+    new Gauge({
+      name,
+      help,
+      labelNames: [...REAL_LABELS],
+      registers,
+      async collect() {
+        this.reset();
+        const counts = await connections();
+        if (counts === undefined) return;
+        // Every applied real has a series, 0 without live connections, as in IPVS.
+        for (const { service, reals } of dataPlane()?.services() ?? []) {
+          for (const real of reals) this.set(realLabels(service, real.address, real.port), 0);
+        }
+        for (const c of counts.reals) this.set(realLabels(c.service, c.address, c.port), c[field]);
+      },
+    });
+  liveByReal(
+    'lbctl_real_server_connections_active',
+    'Live established TCP connections of a real server (IPVS ActiveConn)',
+    'active',
+  );
+  liveByReal(
+    'lbctl_real_server_connections_inactive',
+    'Other live connections of a real server: handshake, FIN/RST seen, UDP (IPVS InActConn)',
+    'inactive',
   );
   new Counter({
     name: 'lbctl_connection_table_evictions_total',

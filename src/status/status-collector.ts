@@ -7,9 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as abi from '../dataplane/abi.js';
 import {
   type ConnTableMaps,
-  countConnectionsByReal,
-  readRealIdentities,
-  readServiceKeys,
+  countConnectionsByEndpoint,
   readTimeouts,
 } from '../dataplane/conn-listing.js';
 import type { DataPlaneCounters, ServiceKey, TrafficCounters } from '../dataplane/dataplane.js';
@@ -71,15 +69,10 @@ export async function collectStatus(
   }
   const counters = first;
   const nowNs = await programNowNs(kernelHz());
-  const { byReal, total } = await countConnectionsByReal(maps, nowNs);
-  const identities = await readRealIdentities(maps.reals);
-  const serviceKeys = readServiceKeys(maps.services);
+  const { reals: connectionCounts, total } = await countConnectionsByEndpoint(maps, nowNs);
   const countsByEndpoint = new Map<string, { active: number; inactive: number }>();
-  for (const [realId, counts] of byReal) {
-    const real = identities.get(realId);
-    const service = real === undefined ? undefined : serviceKeys.get(real.serviceId);
-    if (real === undefined || service === undefined) continue;
-    countsByEndpoint.set(endpointKey(service, real.address, real.port), counts);
+  for (const c of connectionCounts) {
+    countsByEndpoint.set(endpointKey(c.service, c.address, c.port), c);
   }
   const statsByEndpoint = new Map<string, TrafficCounters>();
   for (const s of counters.services) {

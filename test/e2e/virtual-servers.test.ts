@@ -153,6 +153,19 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
       Number(new RegExp(`^lbctl_connection_table_${name} (\\d+)$`, 'm').exec(stdout)?.[1]);
     assert.ok(table('capacity_entries') >= 1024, stdout);
     assert.ok(table('used_entries') >= 40, 'the 48 connections above took entries');
+    // The 40 wrr connections are closed but live in the table (FIN timeout): inactive, as IPVS counts them.
+    const live = (state: 'active' | 'inactive', real: string) =>
+      Number(
+        new RegExp(
+          `^lbctl_real_server_connections_${state}\\{${vs(81)},remote_address="${real}",remote_port="81"\\} (\\d+)$`,
+          'm',
+        ).exec(stdout)?.[1],
+      );
+    const [r1, r2] = lab.addresses.reals;
+    const on81 = [r1!, r2!].reduce((n, r) => n + live('active', r) + live('inactive', r), 0);
+    assert.ok(on81 >= 40, `live connections on port 81: ${on81}`);
+    assert.ok(live('inactive', r1!) >= 1, stdout);
+    assert.ok(table('live_entries') >= on81, stdout);
     const lint = await promtool(['check', 'metrics'], stdout);
     assert.equal(lint.code, 0, lint.output);
   });
