@@ -127,17 +127,28 @@ export function registerDataPlaneCollectors(
     },
   });
 
-  const perService = (name: string, help: string, field: TrafficField) =>
+  /** A counter whose series `emit` derives from this scrape's data-plane counters. */
+  const fromCounters = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    emit: (c: Counters, inc: (labels: Record<L, string>, value: number) => void) => void,
+  ) =>
     new Counter({
       name,
       help,
-      labelNames: [...SERVICE_LABELS],
+      labelNames,
       registers,
       async collect() {
         this.reset();
         const c = await counters();
-        for (const s of c?.services ?? []) this.inc(serviceLabels(s.service), s[field]);
+        if (c !== undefined) emit(c, (labels, value) => this.inc(labels, value));
       },
+    });
+
+  const perService = (name: string, help: string, field: TrafficField) =>
+    fromCounters(name, help, SERVICE_LABELS, (c, inc) => {
+      for (const s of c.services) inc(serviceLabels(s.service), s[field]);
     });
   perService(
     'lbctl_virtual_server_packets_total',
@@ -152,18 +163,10 @@ export function registerDataPlaneCollectors(
   );
 
   const perReal = (name: string, help: string, field: TrafficField) =>
-    new Counter({
-      name,
-      help,
-      labelNames: [...REAL_LABELS],
-      registers,
-      async collect() {
-        this.reset();
-        const c = await counters();
-        for (const s of c?.services ?? []) {
-          for (const r of s.reals) this.inc(realLabels(s.service, r.address, r.port), r[field]);
-        }
-      },
+    fromCounters(name, help, REAL_LABELS, (c, inc) => {
+      for (const s of c.services) {
+        for (const r of s.reals) inc(realLabels(s.service, r.address, r.port), r[field]);
+      }
     });
   perReal('lbctl_real_server_packets_total', 'Packets forwarded to a real server', 'packets');
   perReal('lbctl_real_server_bytes_total', 'Bytes forwarded to a real server', 'bytes');
