@@ -7,6 +7,7 @@
 #include "bpf_object.h"
 #include "bpf_program.h"
 #include "libbpf_log.h"
+#include "maglev.h"
 #include "netlink_socket.h"
 #include "packet_socket.h"
 #include "raw_socket.h"
@@ -20,6 +21,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   InstallLibbpfLogger();
   InitSystem(env, exports);
+  InitMaglev(env, exports);
   BpfObject::Init(env, exports);
   BpfMap::Init(env, exports);
   BpfProgram::Init(env, exports);

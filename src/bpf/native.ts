@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { buildDir } from '../paths.js';
 import { BpfError, type BpfErrorCode } from './errors.js';
 
-/** The addon's raw surface; only src/bpf, src/net, src/netlink and src/daemon/signals.ts use it. */
+/**
+ * The addon's raw surface; only src/bpf, src/net, src/netlink, src/daemon/signals.ts
+ * and the Maglev fill (src/dataplane/maglev.ts) use it.
+ */
 export interface NativeRodataVariable {
   name: string;
   offset: number;
@@ -152,6 +155,14 @@ export interface NativeAddon {
   BpfProgram: new (fd: number) => NativeBpfProgram;
   BpfLink: new (fd: number) => NativeBpfLink;
   libbpfVersion(): string;
+  /** Fills a Maglev table on the libuv thread pool (see src/dataplane/maglev.ts). */
+  maglevFill(
+    offsets: Int32Array,
+    skips: Int32Array,
+    weights: Float64Array,
+    ids: Uint32Array,
+    size: number,
+  ): Promise<Buffer>;
   possibleCpus(): number;
   objGet(path: string): number;
   ifIndex(name: string): number;

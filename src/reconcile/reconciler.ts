@@ -6,6 +6,7 @@ import {
 } from '../dataplane/dataplane.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { Clock, Timer } from '../time/clock.js';
+import { LoopSlicer } from '../time/loop-slice.js';
 import type { DesiredReal, DesiredService } from './desired-services.js';
 import type { NextHopResolver } from './next-hop-resolver.js';
 import { realKey } from './service-mapping.js';
@@ -166,7 +167,10 @@ export class Reconciler {
     let removed = 0;
     let unchanged = 0;
     let failed = 0;
+    // A pass over thousands of services must not hold the event loop the timers share.
+    const slicer = new LoopSlicer();
     for (const [key, want] of wanted) {
+      await slicer.maybeYield();
       if (this.closed) break;
       const have = applied.get(key);
       if (
@@ -183,6 +187,7 @@ export class Reconciler {
       else failed++;
     }
     for (const [key, have] of applied) {
+      await slicer.maybeYield();
       if (this.closed || wanted.has(key)) continue;
       try {
         await this.plane.removeService(have.service);

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { RING_SIZE } from '../../src/dataplane/abi.js';
-import { isPrime, type MaglevBackend, maglevTable } from '../../src/dataplane/maglev.js';
+import {
+  isPrime,
+  type MaglevBackend,
+  maglevTable,
+  maglevTableOffLoop,
+} from '../../src/dataplane/maglev.js';
 
 const backends = (n: number, weight = 1): MaglevBackend[] =>
   Array.from({ length: n }, (_, i) => ({ id: i + 1, key: `10.0.${i >> 8}.${i & 255}|80`, weight }));
@@ -76,4 +82,68 @@ test('the table depends on the real set, not on its order or ids of others', () 
 test('no weighted real gives an empty table; a non-prime size is refused', () => {
   assert.ok(maglevTable(backends(3, 0), 13).every((x) => x === 0));
   assert.throws(() => maglevTable(backends(3), 12), /not prime/);
+});
+
+/**
+ * The table as the algorithm is written down (float slot formula, as lbctl
+ * first shipped it): every director must build the same table from the same
+ * reals, so the fast versions must match it bit for bit.
+ */
+function referenceTable(all: readonly MaglevBackend[], size: number): Uint32Array {
+  const table = new Uint32Array(size);
+  const live = all
+    .filter((b) => b.weight > 0)
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  if (live.length === 0) return table;
+  const prefs = live.map((b) => {
+    const d = createHash('sha256').update(b.key).digest();
+    return { offset: d.readUInt32LE(0) % size, skip: (d.readUInt32LE(4) % (size - 1)) + 1 };
+  });
+  const filled = new Uint8Array(size);
+  const next = live.map(() => 0);
+  const credit = live.map(() => 0);
+  const maxWeight = Math.max(...live.map((b) => b.weight));
+  let placed = 0;
+  while (placed < size) {
+    for (let i = 0; i < live.length && placed < size; i++) {
+      credit[i]! += live[i]!.weight;
+      if (credit[i]! < maxWeight) continue;
+      credit[i]! -= maxWeight;
+      let slot = (prefs[i]!.offset + next[i]! * prefs[i]!.skip) % size;
+      while (filled[slot] === 1) slot = (prefs[i]!.offset + ++next[i]! * prefs[i]!.skip) % size;
+      filled[slot] = 1;
+      table[slot] = live[i]!.id;
+      next[i]!++;
+      placed++;
+    }
+  }
+  return table;
+}
+
+test('the JS and the off-loop tables are bit-identical to the reference, weights up to 2^32-1', async () => {
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const weightKinds = [() => rand(5), () => 1 + rand(100), () => 0xffffffff - rand(3)];
+  for (const size of [13, 251, RING_SIZE]) {
+    for (let round = 0; round < 9; round++) {
+      const weight = weightKinds[round % 3]!;
+      const set = Array.from({ length: 1 + rand(40) }, (_, i) => ({
+        id: i + 1,
+        key: `10.${rand(256)}.${rand(256)}.${i}|${rand(65536)}`,
+        weight: weight(),
+      }));
+      const want = referenceTable(set, size);
+      assert.deepEqual(maglevTable(set, size), want, `JS table, size ${size} round ${round}`);
+      assert.deepEqual(
+        await maglevTableOffLoop(set, size),
+        want,
+        `off-loop table, size ${size} round ${round}`,
+      );
+    }
+  }
+  assert.ok((await maglevTableOffLoop(backends(3, 0), 13)).every((x) => x === 0));
+  await assert.rejects(maglevTableOffLoop(backends(3), 12), /not prime/);
 });

@@ -58,6 +58,10 @@ export function decodePinnedState(
   services: ServiceTable,
   links: LinkDirectory,
 ): PinnedService[] {
+  // Services first: with none (a fresh pin directory) the reals array, one lookup per
+  // slot, is not worth reading.
+  const serviceEntries = services.entries();
+  if (serviceEntries.length === 0) return [];
   const realsByService = new Map<number, PinnedReal[]>();
   for (const [k, v] of maps.reals.entries()) {
     const r = abi.real.decode(v);
@@ -75,7 +79,7 @@ export function decodePinnedState(
     realsByService.set(r.service_id, list);
   }
   const out: PinnedService[] = [];
-  for (const entry of services.entries()) {
+  for (const entry of serviceEntries) {
     const { key } = entry;
     const ring = maps.rings.lookup(u32Key(entry.id * abi.RING_SLOTS + entry.ringSlot));
     if (ring === undefined) continue;

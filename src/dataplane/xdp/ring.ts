@@ -6,7 +6,7 @@
  */
 import * as abi from '../abi.js';
 import type { RealSpec, ServiceSpec } from '../dataplane.js';
-import { maglevTable } from '../maglev.js';
+import { maglevTableOffLoop } from '../maglev.js';
 import { rrSequence, wrrSequence } from '../wrr.js';
 
 /** A real as the ring sees it: its id in lb_reals and what identifies it in Maglev. */
@@ -17,25 +17,28 @@ export interface RingReal {
 
 export type RingService = Pick<ServiceSpec, 'vip' | 'scheduler' | 'persistence' | 'hashSourcePort'>;
 
-/** The ring value for lb_rings (abi.RING_BYTES), and how many entries of it are used. */
-export function buildRing(
+/**
+ * The ring value for lb_rings (abi.RING_BYTES), and how many entries of it are
+ * used. A Maglev table is filled off the event loop (maglevTableOffLoop).
+ */
+export async function buildRing(
   spec: RingService,
   reals: readonly RingReal[],
-): { bytes: Buffer; length: number } {
+): Promise<{ bytes: Buffer; length: number }> {
   const sched = abi.SCHED[spec.scheduler as abi.XdpScheduler];
   if (sched === undefined) {
     throw new Error(`buildRing: scheduler ${spec.scheduler} has no XDP code`);
   }
   const weighted = reals.map((r) => ({ id: r.id, weight: r.spec.weight }));
-  let entries: ArrayLike<number>;
+  let entries: Uint32Array;
   let length: number;
   if (spec.scheduler === 'rr' || spec.scheduler === 'wrr') {
     const seq =
       spec.scheduler === 'rr' ? rrSequence(weighted) : wrrSequence(weighted, abi.RING_SIZE);
-    entries = seq;
+    entries = Uint32Array.from(seq);
     length = seq.length;
   } else {
-    entries = maglevTable(
+    entries = await maglevTableOffLoop(
       reals.map((r) => ({
         id: r.id,
         key: `${r.spec.address}|${r.spec.port}`,
@@ -57,8 +60,11 @@ export function buildRing(
       persist_timeout_s: spec.persistence?.timeoutS ?? 0,
     })
     .copy(bytes, 0);
-  const at = abi.ringParams.size;
-  for (let i = 0; i < entries.length; i++) bytes.writeUInt32LE(entries[i]!, at + i * 4);
+  // One copy of the entries in host byte order, which is what the program reads.
+  Buffer.from(entries.buffer, entries.byteOffset, entries.byteLength).copy(
+    bytes,
+    abi.ringParams.size,
+  );
   return { bytes, length };
 }
 

@@ -94,6 +94,8 @@ interface AppliedService {
   spec: ServiceSpec;
   slot: number;
   reals: Map<string, AppliedReal>;
+  /** Some real of it is NAT (kept so the config's NAT switch costs O(services), not O(reals)). */
+  nat: boolean;
 }
 
 const NS_PER_S = 1_000_000_000;
@@ -115,6 +117,8 @@ export class XdpDataPlane implements DataPlane {
   private readonly realIds: IdAllocator;
   private timeouts: Timeouts;
   private closed = false;
+  /** The NAT switch as last written to lb_config. */
+  private configNat = false;
   private readonly attachments: XdpAttachments;
   private readonly serviceTable: ServiceTable;
 
@@ -204,7 +208,8 @@ export class XdpDataPlane implements DataPlane {
         links = ownLinks;
       }
       plane = new XdpDataPlane(options, program, maps, pinDir, log, links, owned);
-      plane.adoptPinnedState();
+      // Unpinned maps are new and empty: nothing to adopt.
+      if (pinDir !== undefined) plane.adoptPinnedState();
       await plane.writeConfig();
       for (const ifname of options.interfaces ?? []) plane.attachments.attach(ifname);
       return plane;
@@ -243,6 +248,7 @@ export class XdpDataPlane implements DataPlane {
     const oldReals = existing?.reals ?? new Map<string, AppliedReal>();
     const newReals = new Map<string, AppliedReal>();
     const allocated: number[] = [];
+    const egressIndexes = new Set<number>();
 
     try {
       for (const realSpec of reals) {
@@ -260,9 +266,11 @@ export class XdpDataPlane implements DataPlane {
         if (!reuse) allocated.push(applied.id);
         if (!reuse) this.zeroCounters(this.maps.realStats, applied.id);
         this.writeReal(applied, id, spec.vip);
-        if (link !== undefined) this.maps.txPorts.update(u32Key(link.index), u32Key(link.index));
+        if (link !== undefined) egressIndexes.add(link.index);
         newReals.set(rk, applied);
       }
+      // Once per interface, not once per real: reals of a service mostly share one.
+      for (const index of egressIndexes) this.maps.txPorts.update(u32Key(index), u32Key(index));
       if (existing === undefined) {
         this.zeroCounters(this.maps.serviceStats, id);
         this.maps.rrPos.update(u32Key(id), u32Key(0));
@@ -270,7 +278,7 @@ export class XdpDataPlane implements DataPlane {
 
       // The new ring, with the settings that go with it, goes into the inactive slot;
       // then one byte of the service entry (ring_slot) switches to it.
-      const ring = buildRing(spec, [...newReals.values()]);
+      const ring = await buildRing(spec, [...newReals.values()]);
       this.maps.rings.update(u32Key(id * abi.RING_SLOTS + slot), ring.bytes);
       this.serviceTable.put(encodeServiceKey(spec), id, slot, `service ${serviceName(spec)}`);
     } catch (err) {
@@ -286,8 +294,8 @@ export class XdpDataPlane implements DataPlane {
       if (now?.id === old.id) continue;
       this.deactivateReal(old.id);
     }
-    this.services_.set(key, { id, spec, slot, reals: newReals });
-    await this.writeConfig();
+    this.services_.set(key, { id, spec, slot, reals: newReals, nat: usesNat(newReals) });
+    await this.writeConfigIfNatChanged();
     this.log.debug({ service: serviceName(spec), reals: newReals.size, slot }, 'service applied');
   }
 
@@ -304,7 +312,7 @@ export class XdpDataPlane implements DataPlane {
     for (const r of applied.reals.values()) this.deactivateReal(r.id);
     this.serviceIds.release(applied.id);
     this.services_.delete(serviceKeyString(key));
-    await this.writeConfig();
+    await this.writeConfigIfNatChanged();
   }
 
   async setReal(key: ServiceKey, real: RealSpec): Promise<void> {
@@ -390,13 +398,22 @@ export class XdpDataPlane implements DataPlane {
   }
 
   private async writeConfig(): Promise<void> {
-    const natEnabled = [...this.services_.values()].some((s) =>
-      [...s.reals.values()].some((r) => r.spec.forwarding === 'nat'),
-    );
+    const natEnabled = this.natEnabled();
     this.maps.config.update(
       u32Key(0),
       encodeConfig(this.timeouts, this.options.tunnel ?? {}, natEnabled),
     );
+    this.configNat = natEnabled;
+  }
+
+  /** After a service change only the NAT switch can move: rewrite the config only if it did. */
+  private async writeConfigIfNatChanged(): Promise<void> {
+    if (this.natEnabled() !== this.configNat) await this.writeConfig();
+  }
+
+  private natEnabled(): boolean {
+    for (const s of this.services_.values()) if (s.nat) return true;
+    return false;
   }
 
   private writeReal(real: AppliedReal, serviceId: number, vip: string): void {
@@ -435,6 +452,7 @@ export class XdpDataPlane implements DataPlane {
         spec: pinned.spec,
         slot: pinned.slot,
         reals,
+        nat: usesNat(reals),
       });
     }
     if (this.services_.size > 0) {
@@ -487,6 +505,11 @@ export class XdpDataPlane implements DataPlane {
   private requireOpen(): void {
     requireOpen(!this.closed);
   }
+}
+
+function usesNat(reals: ReadonlyMap<string, AppliedReal>): boolean {
+  for (const r of reals.values()) if (r.spec.forwarding === 'nat') return true;
+  return false;
 }
 
 function sameForwarding(

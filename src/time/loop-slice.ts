@@ -1,0 +1,19 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
+/**
+ * Splits a long loop of work into slices of at most `sliceMs` of synchronous
+ * time: call `maybeYield()` between items and it gives the event loop a turn
+ * (timers, sockets) once the current slice is used up. VRRP adverts share the
+ * loop, so no apply may hold it for more than ~10 ms.
+ */
+export class LoopSlicer {
+  private sliceStart = performance.now();
+
+  constructor(private readonly sliceMs = 4) {}
+
+  async maybeYield(): Promise<void> {
+    if (performance.now() - this.sliceStart < this.sliceMs) return;
+    await nextTurn();
+    this.sliceStart = performance.now();
+  }
+}
