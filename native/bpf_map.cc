@@ -115,6 +115,7 @@ void BpfMap::Init(Napi::Env env, Napi::Object exports) {
                       InstanceMethod<&BpfMap::Info>("info"),
                       InstanceMethod<&BpfMap::Lookup>("lookup"),
                       InstanceMethod<&BpfMap::Update>("update"),
+                      InstanceMethod<&BpfMap::UpdateBatch>("updateBatch"),
                       InstanceMethod<&BpfMap::Delete>("delete"),
                       InstanceMethod<&BpfMap::NextKey>("nextKey"),
                       InstanceMethod<&BpfMap::ReadArray>("readArray"),
@@ -226,6 +227,42 @@ Napi::Value BpfMap::Update(const Napi::CallbackInfo& info) {
     if (err == E2BIG) reason = "the map is full (" + std::to_string(maxEntries_) + " entries)";
     Throw(env, code::kMapOperation, "bpf_map_update_elem",
           "Cannot update key in map " + name_ + ": " + reason, err);
+  }
+  return env.Undefined();
+}
+
+// updateBatch(keys, values, flags): keys and values laid end to end, one
+// BPF_MAP_UPDATE_BATCH syscall (kernel 5.6+) instead of one update per key.
+Napi::Value BpfMap::UpdateBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "update keys";
+  int fd = Fd(env, op);
+  auto keys = BufferArg(info, 0, "keys", op);
+  auto values = BufferArg(info, 1, "values", op);
+  uint64_t flags = info.Length() > 2 && info[2].IsNumber()
+                       ? static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value())
+                       : uint64_t{BPF_ANY};
+  const size_t count = keySize_ == 0 ? 0 : keys.Length() / keySize_;
+  if (keys.Length() != count * keySize_ || values.Length() != count * ValueBytes()) {
+    Throw(env, code::kInvalidArgument, op,
+          "Cannot update keys in map " + name_ + ": " + std::to_string(keys.Length()) +
+              " key bytes and " + std::to_string(values.Length()) +
+              " value bytes are not whole entries of " + std::to_string(keySize_) + " and " +
+              std::to_string(ValueBytes()) + " bytes",
+          EINVAL);
+    return env.Undefined();
+  }
+  if (count == 0) return env.Undefined();
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = flags);
+  uint32_t done = static_cast<uint32_t>(count);
+  if (bpf_map_update_batch(fd, keys.Data(), values.Data(), &done, &opts) != 0) {
+    int err = errno;
+    std::string reason = Describe(err);
+    if (err == E2BIG) reason = "the map is full (" + std::to_string(maxEntries_) + " entries)";
+    Throw(env, code::kMapOperation, "bpf_map_update_batch",
+          "Cannot update keys in map " + name_ + " (" + std::to_string(done) + " of " +
+              std::to_string(count) + " written): " + reason,
+          err);
   }
   return env.Undefined();
 }

@@ -83,6 +83,33 @@ export class BpfMap {
     this.handle.update(key, value, updateFlags[mode]);
   }
 
+  /**
+   * Writes many entries in one BPF_MAP_UPDATE_BATCH syscall; on a per-CPU map a
+   * value of the map's value size goes to every CPU. Not atomic as a whole: on a
+   * failure the error says how many were written.
+   */
+  updateBatch(entries: readonly (readonly [Buffer, Buffer])[], mode: UpdateMode = 'any'): void {
+    if (entries.length === 0) return;
+    const { keySize, valueSize, perCpu } = this.info;
+    const cpus = perCpu ? possibleCpus() : 1;
+    const slot = perCpu ? perCpuSlot(valueSize) : valueSize;
+    const keys = Buffer.alloc(keySize * entries.length);
+    const values = Buffer.alloc(slot * cpus * entries.length);
+    entries.forEach(([key, value], i) => {
+      if (key.length !== keySize || value.length !== (perCpu ? valueSize : slot)) {
+        throw new BpfError(
+          `Cannot update keys in map ${this.name}: entry ${i} has a ${key.length}-byte key and a ${value.length}-byte value, the map expects ${keySize} and ${valueSize}`,
+          'BPF_INVALID_ARGUMENT',
+          0,
+          'update keys',
+        );
+      }
+      key.copy(keys, i * keySize);
+      for (let cpu = 0; cpu < cpus; cpu++) value.copy(values, (i * cpus + cpu) * slot);
+    });
+    this.handle.updateBatch(keys, values, updateFlags[mode]);
+  }
+
   /** Writes one value per possible CPU. */
   updatePerCpu(key: Buffer, values: readonly Buffer[], mode: UpdateMode = 'any'): void {
     this.requirePerCpu('update per-CPU values');

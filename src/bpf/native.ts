@@ -52,6 +52,7 @@ export interface NativeBpfMap {
   info(): NativeMapInfo;
   lookup(key: Buffer): Buffer | undefined;
   update(key: Buffer, value: Buffer, flags: number): void;
+  updateBatch(keys: Buffer, values: Buffer, flags: number): void;
   delete(key: Buffer): boolean;
   nextKey(key: Buffer | null): Buffer | undefined;
   readArray(first: number, count: number): Promise<Buffer>;

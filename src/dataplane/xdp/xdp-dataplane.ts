@@ -99,6 +99,7 @@ interface AppliedService {
 }
 
 const NS_PER_S = 1_000_000_000;
+const ZERO_COUNTERS = Buffer.alloc(abi.counters.size);
 const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 const serviceKeyString = (k: ServiceKey) => `${k.protocol}|${k.vip}|${k.port}`;
@@ -249,6 +250,8 @@ export class XdpDataPlane implements DataPlane {
     const newReals = new Map<string, AppliedReal>();
     const allocated: number[] = [];
     const egressIndexes = new Set<number>();
+    const realWrites: [Buffer, Buffer][] = [];
+    const counterResets: [Buffer, Buffer][] = [];
 
     try {
       for (const realSpec of reals) {
@@ -263,12 +266,24 @@ export class XdpDataPlane implements DataPlane {
           spec: realSpec,
           link,
         };
-        if (!reuse) allocated.push(applied.id);
-        if (!reuse) this.zeroCounters(this.maps.realStats, applied.id);
-        this.writeReal(applied, id, spec.vip);
+        if (!reuse) {
+          allocated.push(applied.id);
+          counterResets.push([u32Key(applied.id), ZERO_COUNTERS]);
+        }
+        // A kept real whose weight did not change has the same entry already.
+        if (!reuse || previous.spec.weight !== realSpec.weight) {
+          realWrites.push([u32Key(applied.id), encodeReal(realSpec, link, id)]);
+        }
         if (link !== undefined) egressIndexes.add(link.index);
         newReals.set(rk, applied);
       }
+      // One syscall per map rather than one per real (a service has up to hundreds).
+      this.maps.realStats.updateBatch(counterResets);
+      this.maps.reals.updateBatch(realWrites);
+      this.log.trace(
+        { service: serviceName(spec), written: realWrites.length, reals: reals.length },
+        'reals written',
+      );
       // Once per interface, not once per real: reals of a service mostly share one.
       for (const index of egressIndexes) this.maps.txPorts.update(u32Key(index), u32Key(index));
       if (existing === undefined) {
@@ -416,11 +431,6 @@ export class XdpDataPlane implements DataPlane {
     return false;
   }
 
-  private writeReal(real: AppliedReal, serviceId: number, vip: string): void {
-    this.maps.reals.update(u32Key(real.id), encodeReal(real.spec, real.link, serviceId));
-    this.log.trace({ real: real.spec.address, id: real.id, vip }, 'real written');
-  }
-
   private deactivateReal(id: number): void {
     const key = u32Key(id);
     const current = this.maps.reals.lookup(key);
@@ -434,7 +444,7 @@ export class XdpDataPlane implements DataPlane {
   }
 
   private zeroCounters(map: BpfMap, id: number): void {
-    map.update(u32Key(id), Buffer.alloc(abi.counters.size));
+    map.update(u32Key(id), ZERO_COUNTERS);
   }
 
   /** After a restart, adopt the ids of services and reals still in the pinned maps. */
