@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers/promises';
 import type { NextHop, ServiceSpec } from '../src/dataplane/dataplane.js';
 import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import type { DesiredService } from '../src/reconcile/desired-services.js';
@@ -44,6 +46,14 @@ function desired(weightOf: (service: number, real: number) => number): DesiredSe
 }
 
 /**
+ * Nanoseconds the main thread has spent on a CPU (schedstat's first field): the
+ * time between two timer ticks minus the time spent waiting for a core.
+ */
+function mainThreadRunNs(): number {
+  return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+}
+
+/**
  * reconcile_large: applying 1,000 services x 32 reals (half wrr, half Maglev)
  * to a loaded XDP data plane (not attached), then a pass with nothing to do,
  * then a pass where one real of every service is drained (weight 0).
@@ -67,16 +77,22 @@ export async function reconcileLarge(): Promise<BenchResult> {
     // VRRP advert timer sharing the loop would have waited. Two measures: the gaps
     // between the ticks of a 1 ms interval, and monitorEventLoopDelay's maximum.
     let maxTimerGapMs = 0;
+    let maxRunBetweenTicksMs = 0;
     let maxLoopDelayMs = 0;
     const cpuMs: number[] = [];
     const watchLoop = () => {
       const delay = monitorEventLoopDelay({ resolution: 1 });
       let last = performance.now();
+      let lastRun = mainThreadRunNs();
       let maxGap = 0;
+      let maxRun = 0;
       const ticker = setInterval(() => {
         const now = performance.now();
+        const run = mainThreadRunNs();
         maxGap = Math.max(maxGap, now - last);
+        maxRun = Math.max(maxRun, (run - lastRun) / 1e6);
         last = now;
+        lastRun = run;
       }, 1);
       delay.enable();
       return async () => {
@@ -84,14 +100,27 @@ export async function reconcileLarge(): Promise<BenchResult> {
         await new Promise((resolve) => setTimeout(resolve, 2));
         clearInterval(ticker);
         delay.disable();
-        return { maxGap, maxDelay: delay.max / 1e6 };
+        return { maxGap, maxRun, maxDelay: delay.max / 1e6 };
       };
     };
-    // The same watch over an idle second: on a shared machine, gaps that are the
-    // scheduler's (waiting for a core), not the apply's.
+    // Controls for the same watch on a shared machine, where some gaps are the
+    // scheduler's (waiting for a core), not the apply's: an idle second, and two
+    // seconds of busy work cut into 4 ms slices (what a perfectly sliced apply
+    // would show).
     const idle = watchLoop();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const idleMaxTimerGapMs = (await idle()).maxGap;
+    const busy = watchLoop();
+    for (const until = performance.now() + 2000; performance.now() < until; ) {
+      const sliceEnd = performance.now() + 4;
+      while (performance.now() < sliceEnd) {
+        // spin: stands for 4 ms of apply work
+      }
+      await setImmediate();
+    }
+    const control = await busy();
+    const slicedBusyMaxTimerGapMs = control.maxGap;
+    const slicedBusyMaxRunMs = control.maxRun;
     const timed = async (services: DesiredService[]) => {
       const stop = watchLoop();
       const cpuBefore = process.cpuUsage();
@@ -102,8 +131,9 @@ export async function reconcileLarge(): Promise<BenchResult> {
       // counts waiting for a core.
       const cpu = process.cpuUsage(cpuBefore);
       cpuMs.push((cpu.user + cpu.system) / 1000);
-      const { maxGap, maxDelay } = await stop();
+      const { maxGap, maxRun, maxDelay } = await stop();
       maxTimerGapMs = Math.max(maxTimerGapMs, maxGap);
+      maxRunBetweenTicksMs = Math.max(maxRunBetweenTicksMs, maxRun);
       maxLoopDelayMs = Math.max(maxLoopDelayMs, maxDelay);
       const report = reconciler.report();
       if (report.failed > 0)
@@ -126,7 +156,10 @@ export async function reconcileLarge(): Promise<BenchResult> {
       drainOnePerServiceCpuMs: cpuMs[2],
       maxTimerGapMs,
       maxLoopDelayMs,
+      maxRunBetweenTicksMs,
       idleMaxTimerGapMs,
+      slicedBusyMaxTimerGapMs,
+      slicedBusyMaxRunMs,
     };
   } finally {
     await plane.destroy();

@@ -17,14 +17,16 @@ export interface RingReal {
 
 export type RingService = Pick<ServiceSpec, 'vip' | 'scheduler' | 'persistence' | 'hashSourcePort'>;
 
-/**
- * The ring value for lb_rings (abi.RING_BYTES), and how many entries of it are
- * used. A Maglev table is filled off the event loop (maglevTableOffLoop).
- */
-export async function buildRing(
-  spec: RingService,
-  reals: readonly RingReal[],
-): Promise<{ bytes: Buffer; length: number }> {
+/** A built ring: its lb_ring_params and its entries, ready to be encoded. */
+export interface Ring {
+  readonly params: Buffer;
+  readonly entries: Uint32Array;
+  /** How many entries the program uses. */
+  readonly length: number;
+}
+
+/** A service's ring. A Maglev table is filled off the event loop (maglevTableOffLoop). */
+export async function buildRing(spec: RingService, reals: readonly RingReal[]): Promise<Ring> {
   const sched = abi.SCHED[spec.scheduler as abi.XdpScheduler];
   if (sched === undefined) {
     throw new Error(`buildRing: scheduler ${spec.scheduler} has no XDP code`);
@@ -48,24 +50,33 @@ export async function buildRing(
     );
     length = weighted.some((r) => r.weight > 0) ? abi.RING_SIZE : 0;
   }
-  const bytes = Buffer.alloc(abi.RING_BYTES);
-  abi.ringParams
-    .encode({
-      ring_len: length,
-      sched,
-      flags:
-        (spec.persistence ? abi.SVC_F_PERSISTENT : 0) |
-        (spec.hashSourcePort ? abi.SVC_F_HASH_PORT : 0),
-      persist_prefix: persistPrefix(spec),
-      persist_timeout_s: spec.persistence?.timeoutS ?? 0,
-    })
-    .copy(bytes, 0);
+  const params = abi.ringParams.encode({
+    ring_len: length,
+    sched,
+    flags:
+      (spec.persistence ? abi.SVC_F_PERSISTENT : 0) |
+      (spec.hashSourcePort ? abi.SVC_F_HASH_PORT : 0),
+    persist_prefix: persistPrefix(spec),
+    persist_timeout_s: spec.persistence?.timeoutS ?? 0,
+  });
+  return { params, entries, length };
+}
+
+/**
+ * The lb_rings value (abi.RING_BYTES) of a ring, written into `into` (reused
+ * by the caller across updates: a fresh 256 KiB buffer per service costs more
+ * in garbage collection than the rest of the encoding).
+ */
+export function encodeRing(ring: Ring, into: Buffer = Buffer.alloc(abi.RING_BYTES)): Buffer {
+  ring.params.copy(into, 0);
   // One copy of the entries in host byte order, which is what the program reads.
-  Buffer.from(entries.buffer, entries.byteOffset, entries.byteLength).copy(
-    bytes,
-    abi.ringParams.size,
-  );
-  return { bytes, length };
+  const end = Buffer.from(
+    ring.entries.buffer,
+    ring.entries.byteOffset,
+    ring.entries.byteLength,
+  ).copy(into, abi.ringParams.size);
+  into.fill(0, abi.ringParams.size + end);
+  return into;
 }
 
 function persistPrefix(spec: Pick<ServiceSpec, 'vip' | 'persistence'>): number {

@@ -46,7 +46,7 @@ import {
   u32Key,
 } from './entries.js';
 import { decodePinnedState } from './pinned-state.js';
-import { buildRing } from './ring.js';
+import { buildRing, encodeRing } from './ring.js';
 import { type LbMaps, loadLbSkeleton } from './skeleton.js';
 
 export type { TunnelOptions };
@@ -118,6 +118,8 @@ export class XdpDataPlane implements DataPlane {
   private readonly realIds: IdAllocator;
   private timeouts: Timeouts;
   private closed = false;
+  /** Where rings are encoded, each written to the map in the same synchronous step. */
+  private readonly ringScratch = Buffer.alloc(abi.RING_BYTES);
   /** The NAT switch as last written to lb_config. */
   private configNat = false;
   private readonly attachments: XdpAttachments;
@@ -294,7 +296,10 @@ export class XdpDataPlane implements DataPlane {
       // The new ring, with the settings that go with it, goes into the inactive slot;
       // then one byte of the service entry (ring_slot) switches to it.
       const ring = await buildRing(spec, [...newReals.values()]);
-      this.maps.rings.update(u32Key(id * abi.RING_SLOTS + slot), ring.bytes);
+      this.maps.rings.update(
+        u32Key(id * abi.RING_SLOTS + slot),
+        encodeRing(ring, this.ringScratch),
+      );
       this.serviceTable.put(encodeServiceKey(spec), id, slot, `service ${serviceName(spec)}`);
     } catch (err) {
       // Nothing points at the new ids yet (the service entry was not replaced).
