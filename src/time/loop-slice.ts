@@ -9,7 +9,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 export class LoopSlicer {
   private sliceStart = performance.now();
 
-  constructor(private readonly sliceMs = 4) {}
+  constructor(private readonly sliceMs = 2) {}
 
   async maybeYield(): Promise<void> {
     if (performance.now() - this.sliceStart < this.sliceMs) return;
