@@ -161,14 +161,14 @@ export class Reconciler {
   }
 
   private async pass(): Promise<ApplyReport> {
+    // A pass over thousands of services must not hold the event loop the timers share.
+    const slicer = new LoopSlicer();
     const wanted = this.wanted();
     const applied = new Map(this.plane.services().map((s) => [serviceKey(s.service), s]));
     let set = 0;
     let removed = 0;
     let unchanged = 0;
     let failed = 0;
-    // A pass over thousands of services must not hold the event loop the timers share.
-    const slicer = new LoopSlicer();
     for (const [key, want] of wanted) {
       await slicer.maybeYield();
       if (this.closed) break;

@@ -109,6 +109,22 @@ describe('map operations', () => {
     for (const n of [1, 2, 3]) hash.delete(key(n));
   });
 
+  it('writes many entries in one batch, and says how many a failed batch wrote', () => {
+    hash.updateBatch([1, 2].map((n) => [key(n), pair.encode({ a: n, b: 10 * n })] as const));
+    assert.deepEqual(pair.decode(hash.lookup(key(2))!), { a: 2, b: 20 });
+    assertBpfError(
+      () => hash.updateBatch([3, 4, 5].map((n) => [key(n), pair.encode({ a: n, b: n })] as const)),
+      'BPF_MAP_OPERATION_FAILED',
+      /small_hash \(1 of 3 written\): the map is full \(3 entries\)/,
+    );
+    assertBpfError(
+      () => hash.updateBatch([[key(1), Buffer.alloc(5)]]),
+      'BPF_INVALID_ARGUMENT',
+      /entry 0 has a 4-byte key and a 5-byte value, the map expects 4 and 8/,
+    );
+    for (const n of [1, 2, 3]) hash.delete(key(n));
+  });
+
   it('rejects keys and values of the wrong size with the sizes in the message', () => {
     assertBpfError(
       () => hash.lookup(Buffer.alloc(3)),
