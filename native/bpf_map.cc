@@ -207,6 +207,21 @@ Napi::Value BpfMap::Lookup(const Napi::CallbackInfo& info) {
   return value;
 }
 
+// The flags argument of update/updateBatch (BPF_ANY when absent).
+static uint64_t UpdateFlagsArg(const Napi::CallbackInfo& info, size_t index) {
+  return info.Length() > index && info[index].IsNumber()
+             ? static_cast<uint64_t>(info[index].As<Napi::Number>().Int64Value())
+             : uint64_t{BPF_ANY};
+}
+
+// Why an update failed, in the words of the update modes.
+static std::string UpdateFailure(int err, uint32_t maxEntries) {
+  if (err == EEXIST) return "the key already exists (update mode 'noexist')";
+  if (err == ENOENT) return "the key does not exist (update mode 'exist')";
+  if (err == E2BIG) return "the map is full (" + std::to_string(maxEntries) + " entries)";
+  return Describe(err);
+}
+
 // update(key, value, flags)
 Napi::Value BpfMap::Update(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -214,19 +229,13 @@ Napi::Value BpfMap::Update(const Napi::CallbackInfo& info) {
   int fd = Fd(env, op);
   auto key = BufferArg(info, 0, "key", op);
   auto value = BufferArg(info, 1, "value", op);
-  uint64_t flags = info.Length() > 2 && info[2].IsNumber()
-                       ? static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value())
-                       : uint64_t{BPF_ANY};
+  uint64_t flags = UpdateFlagsArg(info, 2);
   CheckSize(env, op, "key", key.Length(), keySize_);
   CheckSize(env, op, "value", value.Length(), ValueBytes());
   if (bpf_map_update_elem(fd, key.Data(), value.Data(), flags) != 0) {
     int err = errno;
-    std::string reason = Describe(err);
-    if (err == EEXIST) reason = "the key already exists (update mode 'noexist')";
-    if (err == ENOENT) reason = "the key does not exist (update mode 'exist')";
-    if (err == E2BIG) reason = "the map is full (" + std::to_string(maxEntries_) + " entries)";
     Throw(env, code::kMapOperation, "bpf_map_update_elem",
-          "Cannot update key in map " + name_ + ": " + reason, err);
+          "Cannot update key in map " + name_ + ": " + UpdateFailure(err, maxEntries_), err);
   }
   return env.Undefined();
 }
@@ -239,9 +248,7 @@ Napi::Value BpfMap::UpdateBatch(const Napi::CallbackInfo& info) {
   int fd = Fd(env, op);
   auto keys = BufferArg(info, 0, "keys", op);
   auto values = BufferArg(info, 1, "values", op);
-  uint64_t flags = info.Length() > 2 && info[2].IsNumber()
-                       ? static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value())
-                       : uint64_t{BPF_ANY};
+  uint64_t flags = UpdateFlagsArg(info, 2);
   const size_t count = keySize_ == 0 ? 0 : keys.Length() / keySize_;
   if (keys.Length() != count * keySize_ || values.Length() != count * ValueBytes()) {
     Throw(env, code::kInvalidArgument, op,
@@ -257,11 +264,9 @@ Napi::Value BpfMap::UpdateBatch(const Napi::CallbackInfo& info) {
   uint32_t done = static_cast<uint32_t>(count);
   if (bpf_map_update_batch(fd, keys.Data(), values.Data(), &done, &opts) != 0) {
     int err = errno;
-    std::string reason = Describe(err);
-    if (err == E2BIG) reason = "the map is full (" + std::to_string(maxEntries_) + " entries)";
     Throw(env, code::kMapOperation, "bpf_map_update_batch",
           "Cannot update keys in map " + name_ + " (" + std::to_string(done) + " of " +
-              std::to_string(count) + " written): " + reason,
+              std::to_string(count) + " written): " + UpdateFailure(err, maxEntries_),
           err);
   }
   return env.Undefined();
