@@ -1,4 +1,5 @@
 import { configParseLarge } from './config-parse-large.js';
+import { connTableFill } from './conn-table-fill.js';
 import { counterBench } from './counter.js';
 import { dataplaneBench } from './dataplane.js';
 import { healthcheckScale } from './healthcheck-scale.js';
@@ -14,6 +15,7 @@ const benches: Record<string, Bench> = {
   counter: counterBench,
   dataplane: dataplaneBench,
   config_parse_large: configParseLarge,
+  conn_table_fill: connTableFill,
   healthcheck_scale: healthcheckScale,
   reconcile_large: reconcileLarge,
   reload_large: reloadLarge,
