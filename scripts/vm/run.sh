@@ -9,7 +9,8 @@
 # --kernel-dir boots any kernel package extracted with `dpkg -x` and indexed
 # with `depmod -b` (e.g. another Debian release's) instead of a known series.
 #
-# Inside: the host's / (read-only), with fresh proc, sys, dev, bpffs at
+# Inside: the host's / (read-only) and the working directory (read-only, at
+# the same path, even under /tmp), with fresh proc, sys, dev, bpffs at
 # /sys/fs/bpf, tmpfs on /tmp, /run, /root and /var/tmp; the kernel's own
 # /sys/kernel/btf/vmlinux; veth, bridge, tunnels and IPVS modules loaded.
 # /tmp/lbctl-vm is a writable directory shared with the host: $LBCTL_VM_OUT
@@ -32,6 +33,7 @@ while [ $# -gt 0 ]; do
     *) vm_fail "unknown option $1 (see the usage in $0)" ;;
   esac
 done
+cwd=$(cd "$cwd" && pwd)
 [ $# -gt 0 ] || vm_fail "no command given (usage: run.sh [options] -- COMMAND [ARG...])"
 command -v qemu-system-x86_64 >/dev/null || vm_fail "qemu-system-x86_64 is missing (run scripts/setup.sh)"
 
@@ -55,6 +57,7 @@ fi
   printf ' %q' "$@"
   printf '\n'
 } >"$out/cmd.sh"
+printf '%s' "$cwd" >"$out/cwd"
 
 # -no-reboot: the guest's poweroff (or a panic, with panic=-1) ends QEMU.
 status=0
@@ -63,6 +66,7 @@ timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
   -kernel "$kernel" -initrd "$initrd" \
   -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off lbctl.boot=$kdir/boot" \
   -virtfs local,path=/,mount_tag=host,security_model=passthrough,readonly=on,multidevs=remap \
+  -virtfs local,path="$cwd",mount_tag=work,security_model=passthrough,readonly=on,multidevs=remap \
   -virtfs local,path="$out",mount_tag=out,security_model=passthrough \
   </dev/null || status=$?
 if [ ! -f "$out/rc" ]; then
