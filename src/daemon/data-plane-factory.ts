@@ -1,9 +1,10 @@
 import type { XdpMode } from '../config/model.js';
 import type { DataPlane, DataPlaneKind, Timeouts } from '../dataplane/dataplane.js';
+import { IpvsDataPlane } from '../dataplane/ipvs/ipvs-dataplane.js';
 import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
-import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LinkDirectory } from '../netlink/host-network.js';
+import { defaultRunDir } from './instance-lock.js';
 
 /** What the virtual-server service asks of a data plane when it starts. */
 export interface DataPlaneRequest {
@@ -20,18 +21,22 @@ export interface DataPlaneRequest {
   readonly tunnel?: TunnelOptions;
   readonly links: LinkDirectory;
   readonly logger: Logger;
+  /** Where IPVS keeps its record of the services it created (default /run/lbctl). */
+  readonly runDir?: string;
 }
 
 /** Opens the data plane of one kind; `lbctl up` passes `systemDataPlanes`, tests an in-memory one. */
 export type DataPlaneFactory = (request: DataPlaneRequest) => Promise<DataPlane>;
 
-/** The data planes of this host: XDP (kernel IPVS is not part of this lbctl yet). */
+/** The data planes of this host: XDP, and kernel IPVS over generic netlink. */
 export const systemDataPlanes: DataPlaneFactory = async (request) => {
-  if (request.kind !== 'xdp') {
-    throw new LbctlError(
-      'DATAPLANE_UNAVAILABLE',
-      `Cannot open the ${request.kind} data plane: it is not part of this lbctl`,
-    );
+  if (request.kind === 'ipvs') {
+    return IpvsDataPlane.open({
+      instance: request.instance,
+      runDir: request.runDir ?? defaultRunDir,
+      timeouts: request.timeouts,
+      logger: request.logger,
+    });
   }
   const plane = await XdpDataPlane.open({
     instance: request.instance,

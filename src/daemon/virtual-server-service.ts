@@ -6,14 +6,16 @@ import type { Config, VirtualServer, VrrpInstance } from '../config/model.js';
 import { MAX_REALS_PER_SERVICE } from '../dataplane/abi.js';
 import {
   type DataPlane,
+  type DataPlaneKind,
   DEFAULT_TIMEOUTS,
   type ServiceKey,
   serviceName,
   type Timeouts,
 } from '../dataplane/dataplane.js';
 import { realPort } from '../dataplane/service-rules.js';
+import { SplitDataPlane } from '../dataplane/split-data-plane.js';
 import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
-import { LbctlError } from '../errors.js';
+import { hasCode, LbctlError } from '../errors.js';
 import { ProcessScriptRunner } from '../health/script-runner.js';
 import { VirtualServerMonitor } from '../health/virtual-server-monitor.js';
 import type { Logger } from '../log.js';
@@ -146,23 +148,10 @@ export class VirtualServerService implements Service {
         this.logger.error({ virtualServer: virtualServerName(vs) }, `${err.message}; left out`);
       }
     }
-    this.running = runnable.map((r) => r.vs);
-    const mapped = runnable.map((r) => r.mapped);
-    if (mapped.length === 0) return;
-    const kinds = new Set(mapped.map((m) => m.plane));
-    if (kinds.size > 1) {
-      // Unreachable while this lbctl has one data plane; `auto` across two needs both running.
-      throw new LbctlError(
-        'DATAPLANE_UNAVAILABLE',
-        `Cannot start the virtual servers: they need several data planes (${[...kinds].join(', ')})`,
-      );
-    }
+    if (runnable.length === 0) return;
     const tls = readTlsMaterial(config.ssl);
-    const options = this.running.map((vs, i) =>
-      healthOptions(mapped[i]!.name, vs, config.global, tls),
-    );
     try {
-      await this.startWith(mapped, options);
+      await this.startWith(runnable, tls);
     } catch (err) {
       await this.close();
       throw err;
@@ -170,19 +159,56 @@ export class VirtualServerService implements Service {
   }
 
   private async startWith(
-    mapped: readonly MappedVirtualServer[],
-    options: ReturnType<typeof healthOptions>[],
+    runnable: { vs: VirtualServer; mapped: MappedVirtualServer }[],
+    tls: ReturnType<typeof readTlsMaterial>,
   ): Promise<void> {
     const { config } = this;
     const host = await this.openHost();
     this.host = host;
+    const opened = new Map<DataPlaneKind, DataPlane>();
+    this.plane = undefined;
+    try {
+      for (const kind of new Set(runnable.map((r) => r.mapped.plane))) {
+        const plane = await this.openPlane(
+          kind,
+          runnable.filter((r) => r.mapped.plane === kind).map((r) => r.mapped),
+          host,
+        ).catch((err: unknown) => {
+          // auto: a kernel without IPVS still runs what XDP can; each service left out is named.
+          if (!(config.global.dataPlane === 'auto' && hasCode(err, 'IPVS_UNAVAILABLE'))) throw err;
+          for (const r of runnable.filter((x) => x.mapped.plane === kind)) {
+            this.logger.error(
+              { virtualServer: r.mapped.name },
+              `${(err as Error).message}; this virtual server needs it and is left out`,
+            );
+          }
+          return undefined;
+        });
+        if (plane !== undefined) opened.set(kind, plane);
+      }
+    } catch (err) {
+      for (const plane of opened.values()) await plane.destroy();
+      throw err;
+    }
+    const kept = runnable.filter((r) => opened.has(r.mapped.plane));
+    this.running = kept.map((r) => r.vs);
+    const mapped = kept.map((r) => r.mapped);
+    const options = kept.map((r) => healthOptions(r.mapped.name, r.vs, config.global, tls));
+    for (const m of mapped) {
+      if (m.plane !== 'xdp') this.logger.info({ virtualServer: m.name }, `runs on ${m.plane}`);
+    }
+    if (opened.size === 0) return;
+    this.plane =
+      opened.size === 1
+        ? [...opened.values()][0]!
+        : new SplitDataPlane(
+            opened,
+            mapped.flatMap((m) => m.services.map((s) => [s, m.plane] as const)),
+          );
     const addresses = await host.addresses();
-    const interfaces = await this.attachInterfaces(mapped, addresses, host);
-    const tunnel = tunnelSource(mapped, addresses, interfaces, host);
     const local = new Set(addresses.map((a) => canonicalAddress(a.address)));
     const isLocal: LocalAddressTest = (address) =>
       address.startsWith('127.') || address === '::1' || local.has(canonicalAddress(address));
-
     const serviceCount = mapped.reduce((n, m) => n + m.services.length, 0);
     const realCount = mapped.reduce(
       (n, m) => n + m.services.length * (m.reals.length + (m.sorry ? 1 : 0)),
@@ -192,19 +218,6 @@ export class VirtualServerService implements Service {
       services: roundUp(serviceCount, SERVICE_STEP),
       reals: roundUp(realCount, REAL_STEP),
     };
-    this.plane = await this.dataPlanes({
-      kind: mapped[0]!.plane,
-      instance: config.global.instanceName,
-      pinRoot: config.global.pinDir,
-      interfaces,
-      attachMode: config.global.xdpMode,
-      timeouts: timeoutsOf(config),
-      maxServices: roundUp(serviceCount, SERVICE_STEP),
-      maxReals: roundUp(realCount, REAL_STEP),
-      ...(tunnel !== undefined ? { tunnel } : {}),
-      links: host,
-      logger: this.logger,
-    });
 
     this.nextHops = new HostNextHops({ host, clock: this.clock });
     this.reconciler = new Reconciler({
@@ -432,6 +445,38 @@ export class VirtualServerService implements Service {
         await this.reconciler?.idle();
       },
     };
+  }
+
+  /** Opens the data plane of `kind` for the virtual servers it carries. */
+  private async openPlane(
+    kind: DataPlaneKind,
+    mapped: readonly MappedVirtualServer[],
+    host: HostNetwork,
+  ): Promise<DataPlane> {
+    const { config } = this;
+    // Kernel IPVS needs no interface: it sees every packet the stack routes to a VIP.
+    const xdp = kind === 'xdp';
+    const addresses = xdp ? await host.addresses() : [];
+    const interfaces = xdp ? await this.attachInterfaces(mapped, addresses, host) : [];
+    const tunnel = xdp ? tunnelSource(mapped, addresses, interfaces, host) : undefined;
+    const serviceCount = mapped.reduce((n, m) => n + m.services.length, 0);
+    const realCount = mapped.reduce(
+      (n, m) => n + m.services.length * (m.reals.length + (m.sorry ? 1 : 0)),
+      0,
+    );
+    return this.dataPlanes({
+      kind,
+      instance: config.global.instanceName,
+      pinRoot: config.global.pinDir,
+      interfaces,
+      attachMode: config.global.xdpMode,
+      timeouts: timeoutsOf(config),
+      maxServices: roundUp(serviceCount, SERVICE_STEP),
+      maxReals: roundUp(realCount, REAL_STEP),
+      ...(tunnel !== undefined ? { tunnel } : {}),
+      links: host,
+      logger: this.logger,
+    });
   }
 
   async close(): Promise<void> {

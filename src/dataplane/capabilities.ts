@@ -117,6 +117,10 @@ export function capabilitiesTable(capabilities: DataPlaneCapabilities): string {
     `| protocols | ${list(capabilities.protocols, true)} |`,
     `| fwmark services | ${yesNo(capabilities.fwmark)} |`,
     `| NAT on all-ports (port 0) services | ${yesNo(capabilities.natAllPorts)} |`,
-    `| reals per service | at most ${capabilities.maxRealsPerService} |`,
+    `| reals per service | ${
+      Number.isFinite(capabilities.maxRealsPerService)
+        ? `at most ${capabilities.maxRealsPerService}`
+        : 'no limit of its own'
+    } |`,
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 import type { DataPlaneCapabilities } from './capabilities.js';
 import type { DataPlaneKind } from './dataplane.js';
+import { IPVS_CAPABILITIES } from './ipvs/capabilities.js';
 import { XDP_CAPABILITIES } from './xdp/capabilities.js';
 
 /**
@@ -7,7 +8,7 @@ import { XDP_CAPABILITIES } from './xdp/capabilities.js';
  * new data plane joins by adding its capabilities here (and its factory in
  * src/daemon/data-plane-factory.ts).
  */
-export const DATA_PLANES: readonly DataPlaneCapabilities[] = [XDP_CAPABILITIES];
+export const DATA_PLANES: readonly DataPlaneCapabilities[] = [XDP_CAPABILITIES, IPVS_CAPABILITIES];
 
 /** Every kind the configuration may name, whether this lbctl has it or not. */
 export const DATA_PLANE_KINDS: readonly DataPlaneKind[] = ['xdp', 'ipvs'];

@@ -1,0 +1,402 @@
+/**
+ * Kernel IPVS over its generic netlink family "IPVS" (include/uapi/linux/ip_vs.h):
+ * services and their destinations as typed records, encoded and decoded
+ * here and nowhere else. Multi-byte values are host order except ports
+ * (network order) and the IPv4 persistence netmask (a network-order mask).
+ */
+import { LbctlError } from '../../errors.js';
+import { addressToBytes, bytesToAddress, ipFamily } from '../../net/address.js';
+import { GenericNetlinkFamily, genlAttributes } from '../../netlink/genetlink.js';
+import {
+  type Attribute,
+  attributeString,
+  decodeAttributes,
+  encodeAttributes,
+  NLM_F_DUMP,
+  stringAttribute,
+  u32Attribute,
+} from '../../netlink/message.js';
+import type { Forwarding, Protocol, Timeouts } from '../dataplane.js';
+
+const CMD = {
+  newService: 1,
+  setService: 2,
+  delService: 3,
+  getService: 4,
+  newDest: 5,
+  setDest: 6,
+  delDest: 7,
+  getDest: 8,
+  setConfig: 12,
+  getConfig: 13,
+} as const;
+
+const CMD_ATTR = { service: 1, dest: 2, timeoutTcp: 4, timeoutTcpFin: 5, timeoutUdp: 6 } as const;
+const SVC = {
+  af: 1,
+  protocol: 2,
+  addr: 3,
+  port: 4,
+  fwmark: 5,
+  schedName: 6,
+  flags: 7,
+  timeout: 8,
+  netmask: 9,
+  stats: 10,
+  stats64: 12,
+} as const;
+const DEST = {
+  addr: 1,
+  port: 2,
+  fwdMethod: 3,
+  weight: 4,
+  upperThreshold: 5,
+  lowerThreshold: 6,
+  activeConns: 7,
+  inactiveConns: 8,
+  persistConns: 9,
+  stats: 10,
+  addrFamily: 11,
+  stats64: 12,
+} as const;
+const STATS = { conns: 1, inPkts: 2, outPkts: 3, inBytes: 4, outBytes: 5, cps: 6 } as const;
+
+const NLA_F_NESTED = 0x8000;
+const AF_INET = 2;
+const AF_INET6 = 10;
+const PROTOCOLS: Record<Protocol, number> = { tcp: 6, udp: 17, sctp: 132 };
+/** IP_VS_CONN_F_MASQ, _TUNNEL, _DROUTE. */
+const FORWARDING: Record<Forwarding, number> = { nat: 0, tun: 2, dr: 3 };
+const IP_VS_CONN_F_FWD_MASK = 7;
+const IP_VS_SVC_F_PERSISTENT = 0x1;
+/** IP_VS_SVC_F_SCHED1/2: sh-fallback / mh-fallback and sh-port / mh-port. */
+export const IP_VS_SVC_F_SCHED_FALLBACK = 0x8;
+export const IP_VS_SVC_F_SCHED_PORT = 0x10;
+const SCHED_FLAGS = 0x8 | 0x10 | 0x20;
+
+/** Identifies a kernel service: an address, port and protocol, or a firewall mark. */
+export type IpvsServiceKey =
+  | {
+      readonly family: 4 | 6;
+      readonly protocol: Protocol;
+      readonly vip: string;
+      readonly port: number;
+    }
+  | { readonly family: 4 | 6; readonly fwmark: number };
+
+export interface IpvsService {
+  readonly key: IpvsServiceKey;
+  readonly scheduler: string;
+  /** IP_VS_SVC_F_* bits; PERSISTENT follows `persistenceS`. */
+  readonly schedulerFlags: number;
+  /** 0 = not persistent. */
+  readonly persistenceS: number;
+  /** Persistence granularity as a prefix length. */
+  readonly prefixLength: number;
+}
+
+export interface IpvsStats {
+  readonly connections: number;
+  readonly packets: number;
+  readonly bytes: number;
+  readonly connectionsPerSecond: number;
+}
+
+export interface IpvsDest {
+  readonly address: string;
+  readonly port: number;
+  readonly forwarding: Forwarding;
+  readonly weight: number;
+}
+
+export interface IpvsDestState extends IpvsDest {
+  readonly activeConnections: number;
+  readonly inactiveConnections: number;
+  readonly persistentConnections: number;
+  readonly stats: IpvsStats;
+}
+
+export interface IpvsServiceState extends IpvsService {
+  readonly stats: IpvsStats;
+}
+
+export function ipvsKeyName(key: IpvsServiceKey): string {
+  if ('fwmark' in key) return `FWM ${key.fwmark}${key.family === 6 ? ' IPv6' : ''}`;
+  const host = key.family === 6 ? `[${key.vip}]` : key.vip;
+  return `${key.protocol.toUpperCase()} ${host}:${key.port}`;
+}
+
+const u16 = (type: number, value: number): Attribute => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(value);
+  return { type, value: b };
+};
+const be16 = (type: number, value: number): Attribute => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(value);
+  return { type, value: b };
+};
+const nested = (type: number, attributes: readonly Attribute[]): Attribute => ({
+  type: type | NLA_F_NESTED,
+  value: encodeAttributes(attributes),
+});
+/** The kernel reads addresses as union nf_inet_addr: 16 bytes, IPv4 in the first 4. */
+const address16 = (address: string): Buffer => {
+  const out = Buffer.alloc(16);
+  addressToBytes(address).copy(out);
+  return out;
+};
+const afOf = (family: 4 | 6) => (family === 4 ? AF_INET : AF_INET6);
+
+function keyAttributes(key: IpvsServiceKey): Attribute[] {
+  const af = u16(SVC.af, afOf(key.family));
+  if ('fwmark' in key) return [af, u32Attribute(SVC.fwmark, key.fwmark)];
+  return [
+    af,
+    u16(SVC.protocol, PROTOCOLS[key.protocol]),
+    { type: SVC.addr, value: address16(key.vip) },
+    be16(SVC.port, key.port),
+  ];
+}
+
+function netmaskValue(family: 4 | 6, prefixLength: number): Buffer {
+  const b = Buffer.alloc(4);
+  if (family === 6) b.writeUInt32LE(prefixLength);
+  else b.writeUInt32BE(prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0);
+  return b;
+}
+
+function prefixOf(family: 4 | 6, value: Buffer | undefined): number {
+  if (value === undefined) return family === 4 ? 32 : 128;
+  if (family === 6) return value.readUInt32LE(0);
+  let mask = value.readUInt32BE(0);
+  let bits = 0;
+  while (mask & 0x80000000) {
+    bits++;
+    mask = (mask << 1) >>> 0;
+  }
+  return bits;
+}
+
+function serviceAttributes(service: IpvsService): Attribute {
+  const flags = Buffer.alloc(8);
+  const persistent = service.persistenceS > 0 ? IP_VS_SVC_F_PERSISTENT : 0;
+  flags.writeUInt32LE((service.schedulerFlags & SCHED_FLAGS) | persistent, 0);
+  flags.writeUInt32LE(0xffffffff, 4); // mask: every flag is set as given
+  return nested(CMD_ATTR.service, [
+    ...keyAttributes(service.key),
+    stringAttribute(SVC.schedName, service.scheduler),
+    { type: SVC.flags, value: flags },
+    u32Attribute(SVC.timeout, service.persistenceS),
+    { type: SVC.netmask, value: netmaskValue(service.key.family, service.prefixLength) },
+  ]);
+}
+
+function destAttributes(family: 4 | 6, dest: IpvsDest | { address: string; port: number }) {
+  const destFamily = ipFamily(dest.address) ?? family;
+  const base: Attribute[] = [
+    { type: DEST.addr, value: address16(dest.address) },
+    be16(DEST.port, dest.port),
+  ];
+  // A TUN real of the other family needs its own family (kernels from 5.3 read it).
+  if (destFamily !== family) base.push(u16(DEST.addrFamily, afOf(destFamily)));
+  if (!('weight' in dest)) return nested(CMD_ATTR.dest, base);
+  return nested(CMD_ATTR.dest, [
+    ...base,
+    u32Attribute(DEST.fwdMethod, FORWARDING[dest.forwarding]),
+    u32Attribute(DEST.weight, dest.weight),
+    u32Attribute(DEST.upperThreshold, 0),
+    u32Attribute(DEST.lowerThreshold, 0),
+  ]);
+}
+
+const u64 = (b: Buffer | undefined) => (b === undefined ? 0 : Number(b.readBigUInt64LE(0)));
+const u32 = (b: Buffer | undefined) => (b === undefined ? 0 : b.readUInt32LE(0));
+
+function decodeStats(stats64: Buffer | undefined, stats32: Buffer | undefined): IpvsStats {
+  if (stats64 !== undefined) {
+    const a = decodeAttributes(stats64);
+    return {
+      connections: u64(a.get(STATS.conns)),
+      packets: u64(a.get(STATS.inPkts)) + u64(a.get(STATS.outPkts)),
+      bytes: u64(a.get(STATS.inBytes)) + u64(a.get(STATS.outBytes)),
+      connectionsPerSecond: u64(a.get(STATS.cps)),
+    };
+  }
+  const a = decodeAttributes(stats32 ?? Buffer.alloc(0));
+  return {
+    connections: u32(a.get(STATS.conns)),
+    packets: u32(a.get(STATS.inPkts)) + u32(a.get(STATS.outPkts)),
+    bytes: u64(a.get(STATS.inBytes)) + u64(a.get(STATS.outBytes)),
+    connectionsPerSecond: u32(a.get(STATS.cps)),
+  };
+}
+
+const familyOfAf = (af: number): 4 | 6 => (af === AF_INET6 ? 6 : 4);
+const addressOf = (family: 4 | 6, value: Buffer | undefined) =>
+  bytesToAddress((value ?? Buffer.alloc(16)).subarray(0, family === 4 ? 4 : 16));
+
+function decodeService(value: Buffer): IpvsServiceState | undefined {
+  const a = decodeAttributes(value);
+  const af = a.get(SVC.af);
+  if (af === undefined) return undefined;
+  const family = familyOfAf(af.readUInt16LE(0));
+  const fwmark = u32(a.get(SVC.fwmark));
+  const protocolNumber = a.get(SVC.protocol)?.readUInt16LE(0) ?? 0;
+  const protocol = (Object.keys(PROTOCOLS) as Protocol[]).find(
+    (p) => PROTOCOLS[p] === protocolNumber,
+  );
+  let key: IpvsServiceKey;
+  if (fwmark !== 0) key = { family, fwmark };
+  else if (protocol !== undefined)
+    key = {
+      family,
+      protocol,
+      vip: addressOf(family, a.get(SVC.addr)),
+      port: a.get(SVC.port)?.readUInt16BE(0) ?? 0,
+    };
+  else return undefined; // a protocol lbctl does not speak (e.g. AH/ESP): not ours
+  const flags = u32(a.get(SVC.flags));
+  return {
+    key,
+    scheduler: attributeString(a.get(SVC.schedName)) ?? '',
+    schedulerFlags: flags & SCHED_FLAGS,
+    persistenceS: (flags & IP_VS_SVC_F_PERSISTENT) !== 0 ? u32(a.get(SVC.timeout)) : 0,
+    prefixLength: prefixOf(family, a.get(SVC.netmask)),
+    stats: decodeStats(a.get(SVC.stats64), a.get(SVC.stats)),
+  };
+}
+
+function decodeDest(family: 4 | 6, value: Buffer): IpvsDestState {
+  const a = decodeAttributes(value);
+  const destAf = a.get(DEST.addrFamily);
+  const destFamily = destAf !== undefined ? familyOfAf(destAf.readUInt16LE(0)) : family;
+  const method = u32(a.get(DEST.fwdMethod)) & IP_VS_CONN_F_FWD_MASK;
+  const forwarding = (Object.keys(FORWARDING) as Forwarding[]).find(
+    (f) => FORWARDING[f] === method,
+  );
+  return {
+    address: addressOf(destFamily, a.get(DEST.addr)),
+    port: a.get(DEST.port)?.readUInt16BE(0) ?? 0,
+    // LOCALNODE/BYPASS are not set through lbctl; shown as DR, their closest kin.
+    forwarding: forwarding ?? 'dr',
+    weight: u32(a.get(DEST.weight)),
+    activeConnections: u32(a.get(DEST.activeConns)),
+    inactiveConnections: u32(a.get(DEST.inactiveConns)),
+    persistentConnections: u32(a.get(DEST.persistConns)),
+    stats: decodeStats(a.get(DEST.stats64), a.get(DEST.stats)),
+  };
+}
+
+/** The kernel's IPVS table, through one genetlink socket. */
+export class IpvsNetlink {
+  private constructor(private readonly genl: GenericNetlinkFamily) {}
+
+  /** Throws IPVS_UNAVAILABLE when the running kernel has no IPVS. */
+  static async open(): Promise<IpvsNetlink> {
+    try {
+      return new IpvsNetlink(await GenericNetlinkFamily.open('IPVS'));
+    } catch (err) {
+      if (err instanceof LbctlError && err.code === 'GENL_FAMILY_MISSING') {
+        throw new LbctlError(
+          'IPVS_UNAVAILABLE',
+          'The running kernel has no IPVS: load it with `modprobe ip_vs` (and the ip_vs_<scheduler> modules), or use a kernel built with CONFIG_IP_VS',
+        );
+      }
+      throw err;
+    }
+  }
+
+  async services(): Promise<IpvsServiceState[]> {
+    const replies = await this.genl.request('list IPVS services', CMD.getService, NLM_F_DUMP);
+    const out: IpvsServiceState[] = [];
+    for (const msg of replies) {
+      const value = genlAttributes(msg).get(CMD_ATTR.service);
+      const service = value !== undefined ? decodeService(value) : undefined;
+      if (service !== undefined) out.push(service);
+    }
+    return out;
+  }
+
+  async dests(key: IpvsServiceKey): Promise<IpvsDestState[]> {
+    const replies = await this.genl.request(
+      `list the reals of IPVS service ${ipvsKeyName(key)}`,
+      CMD.getDest,
+      NLM_F_DUMP,
+      [nested(CMD_ATTR.service, keyAttributes(key))],
+    );
+    const out: IpvsDestState[] = [];
+    for (const msg of replies) {
+      const value = genlAttributes(msg).get(CMD_ATTR.dest);
+      if (value !== undefined) out.push(decodeDest(key.family, value));
+    }
+    return out;
+  }
+
+  async addService(service: IpvsService): Promise<void> {
+    await this.genl.request(`add IPVS service ${ipvsKeyName(service.key)}`, CMD.newService, 0, [
+      serviceAttributes(service),
+    ]);
+  }
+
+  async updateService(service: IpvsService): Promise<void> {
+    await this.genl.request(`update IPVS service ${ipvsKeyName(service.key)}`, CMD.setService, 0, [
+      serviceAttributes(service),
+    ]);
+  }
+
+  async deleteService(key: IpvsServiceKey): Promise<void> {
+    await this.genl.request(`delete IPVS service ${ipvsKeyName(key)}`, CMD.delService, 0, [
+      nested(CMD_ATTR.service, keyAttributes(key)),
+    ]);
+  }
+
+  async addDest(key: IpvsServiceKey, dest: IpvsDest): Promise<void> {
+    await this.destRequest('add', CMD.newDest, key, dest);
+  }
+
+  async updateDest(key: IpvsServiceKey, dest: IpvsDest): Promise<void> {
+    await this.destRequest('update', CMD.setDest, key, dest);
+  }
+
+  async deleteDest(key: IpvsServiceKey, address: string, port: number): Promise<void> {
+    await this.destRequest('delete', CMD.delDest, key, { address, port });
+  }
+
+  async setTimeouts(timeouts: Timeouts): Promise<void> {
+    await this.genl.request('set the IPVS timeouts', CMD.setConfig, 0, [
+      u32Attribute(CMD_ATTR.timeoutTcp, timeouts.tcpS),
+      u32Attribute(CMD_ATTR.timeoutTcpFin, timeouts.tcpFinS),
+      u32Attribute(CMD_ATTR.timeoutUdp, timeouts.udpS),
+    ]);
+  }
+
+  async timeouts(): Promise<Timeouts> {
+    const replies = await this.genl.request('read the IPVS timeouts', CMD.getConfig, 0);
+    const a = replies[0] !== undefined ? genlAttributes(replies[0]) : new Map<number, Buffer>();
+    return {
+      tcpS: u32(a.get(CMD_ATTR.timeoutTcp)),
+      tcpFinS: u32(a.get(CMD_ATTR.timeoutTcpFin)),
+      udpS: u32(a.get(CMD_ATTR.timeoutUdp)),
+    };
+  }
+
+  close(): void {
+    this.genl.close();
+  }
+
+  private async destRequest(
+    verb: string,
+    command: number,
+    key: IpvsServiceKey,
+    dest: IpvsDest | { address: string; port: number },
+  ): Promise<void> {
+    const host = dest.address.includes(':') ? `[${dest.address}]` : dest.address;
+    await this.genl.request(
+      `${verb} real ${host}:${dest.port} of IPVS service ${ipvsKeyName(key)}`,
+      command,
+      0,
+      [nested(CMD_ATTR.service, keyAttributes(key)), destAttributes(key.family, dest)],
+    );
+  }
+}
