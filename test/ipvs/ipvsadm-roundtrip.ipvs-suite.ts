@@ -1,0 +1,166 @@
+/**
+ * Each IPVS feature written through lbctl's generic netlink client and read
+ * back by ipvsadm (`ipvsadm -Ln`), which decodes the kernel table with its
+ * own code: what lbctl asked for is what the kernel holds. Runs in the VM
+ * tier (test/kernels/ipvs.vm.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { type RealSpec, SCHEDULERS, type ServiceSpec } from '../../src/dataplane/dataplane.js';
+import { IpvsDataPlane } from '../../src/dataplane/ipvs/ipvs-dataplane.js';
+import { hasCode } from '../../src/errors.js';
+import { ipvsadm, ipvsadmTable, ipvsPlane } from './support.js';
+
+const WEB: ServiceSpec = { vip: '10.0.0.100', port: 80, protocol: 'tcp', scheduler: 'wrr' };
+const real = (address: string, weight = 1, extra: Partial<RealSpec> = {}): RealSpec => ({
+  address,
+  port: 80,
+  weight,
+  forwarding: 'dr',
+  ...extra,
+});
+
+describe('IPVS over generic netlink, read back by ipvsadm', () => {
+  for (const scheduler of SCHEDULERS) {
+    it(`scheduler ${scheduler}`, async (t) => {
+      const plane = await ipvsPlane(t);
+      await plane.setService({ ...WEB, scheduler }, [real('10.0.0.11', 3)]);
+      assert.deepEqual(await ipvsadmTable('-t', '10.0.0.100:80'), [
+        `TCP 10.0.0.100:80 ${scheduler}`,
+        '-> 10.0.0.11:80 Route 3 0 0',
+      ]);
+    });
+  }
+
+  it('UDP and SCTP services', async (t) => {
+    const plane = await ipvsPlane(t);
+    await plane.setService({ ...WEB, protocol: 'udp', port: 53 }, [
+      real('10.0.0.11', 1, { port: 53 }),
+    ]);
+    await plane.setService({ ...WEB, protocol: 'sctp', port: 38412, scheduler: 'rr' }, [
+      real('10.0.0.12', 1, { port: 38412 }),
+    ]);
+    assert.deepEqual(await ipvsadmTable('-u', '10.0.0.100:53'), [
+      'UDP 10.0.0.100:53 wrr',
+      '-> 10.0.0.11:53 Route 1 0 0',
+    ]);
+    assert.deepEqual(await ipvsadmTable('--sctp-service', '10.0.0.100:38412'), [
+      'SCTP 10.0.0.100:38412 rr',
+      '-> 10.0.0.12:38412 Route 1 0 0',
+    ]);
+  });
+
+  it('an IPv6 service with an IPv4 TUN real and an IPv6 DR real', async (t) => {
+    const plane = await ipvsPlane(t);
+    await plane.setService({ ...WEB, vip: '2001:db8::100', scheduler: 'lc' }, [
+      real('2001:db8::11'),
+      real('10.0.0.12', 2, { forwarding: 'tun' }),
+    ]);
+    const table = await ipvsadmTable('-t', '[2001:db8::100]:80');
+    assert.equal(table[0], 'TCP [2001:db8::100]:80 lc');
+    assert.deepEqual(table.slice(1).sort(), [
+      '-> 10.0.0.12:80 Tunnel 2 0 0',
+      '-> [2001:db8::11]:80 Route 1 0 0',
+    ]);
+  });
+
+  it('DR, NAT and TUN reals, and weight 0 drains', async (t) => {
+    const plane = await ipvsPlane(t);
+    await plane.setService({ ...WEB, scheduler: 'wlc' }, [
+      real('10.0.0.11'),
+      real('10.0.0.12', 2, { forwarding: 'nat', port: 8080 }),
+      real('10.0.0.13', 3, { forwarding: 'tun' }),
+    ]);
+    await plane.setReal(WEB, real('10.0.0.11', 0));
+    const table = await ipvsadmTable('-t', '10.0.0.100:80');
+    assert.equal(table[0], 'TCP 10.0.0.100:80 wlc');
+    assert.deepEqual(table.slice(1).sort(), [
+      '-> 10.0.0.11:80 Route 0 0 0',
+      '-> 10.0.0.12:8080 Masq 2 0 0',
+      '-> 10.0.0.13:80 Tunnel 3 0 0',
+    ]);
+    await plane.removeReal(WEB, '10.0.0.13', 80);
+    assert.equal((await ipvsadmTable('-t', '10.0.0.100:80')).length, 3);
+  });
+
+  it('persistence timeout and granularity (--persistent-conn)', async (t) => {
+    const plane = await ipvsPlane(t);
+    await plane.setService(
+      { ...WEB, scheduler: 'sed', persistence: { timeoutS: 300, prefixLength: 24 } },
+      [real('10.0.0.11')],
+    );
+    await plane.setService({ ...WEB, port: 0, scheduler: 'nq', persistence: { timeoutS: 60 } }, [
+      real('10.0.0.12', 1, { port: 0 }),
+    ]);
+    assert.deepEqual(await ipvsadmTable('-t', '10.0.0.100:80'), [
+      'TCP 10.0.0.100:80 sed persistent 300 mask 255.255.255.0',
+      '-> 10.0.0.11:80 Route 1 0 0',
+    ]);
+    assert.deepEqual(await ipvsadmTable('--persistent-conn', '-t', '10.0.0.100:0'), [
+      'TCP 10.0.0.100:0 nq persistent 60',
+      // --persistent-conn shows Weight PersistConn ActiveConn InActConn, no method.
+      '-> 10.0.0.12:0 1 0 0 0',
+    ]);
+  });
+
+  it('sh-port and mh-port', async (t) => {
+    const plane = await ipvsPlane(t);
+    await plane.setService({ ...WEB, scheduler: 'sh', hashSourcePort: true }, [real('10.0.0.11')]);
+    await plane.setService({ ...WEB, port: 81, scheduler: 'mh', hashSourcePort: true }, [
+      real('10.0.0.11', 1, { port: 81 }),
+    ]);
+    assert.equal((await ipvsadmTable('-t', '10.0.0.100:80'))[0], 'TCP 10.0.0.100:80 sh (sh-port)');
+    assert.equal((await ipvsadmTable('-t', '10.0.0.100:81'))[0], 'TCP 10.0.0.100:81 mh (mh-port)');
+  });
+
+  it('timeouts (ipvsadm --set)', async (t) => {
+    const plane = await ipvsPlane(t);
+    await plane.setTimeouts({ tcpS: 1000, tcpFinS: 30, udpS: 45 });
+    assert.match(await ipvsadm('-Ln', '--timeout'), /Timeout \(tcp tcpfin udp\): 1000 30 45/);
+    assert.deepEqual(await plane.timeouts(), { tcpS: 1000, tcpFinS: 30, udpS: 45 });
+    await plane.setTimeouts({ tcpS: 900, tcpFinS: 120, udpS: 300 });
+  });
+
+  it('adopts its own services on restart and never touches a service it did not create', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'lbctl-ipvs-'));
+    await ipvsadm('-A', '-t', '10.0.0.200:80', '-s', 'rr');
+    try {
+      const first = await IpvsDataPlane.open({ instance: 'adopt', runDir });
+      await first.setService({ ...WEB, scheduler: 'lblcr', persistence: { timeoutS: 30 } }, [
+        real('10.0.0.11', 4),
+      ]);
+      await assert.rejects(
+        first.setService({ ...WEB, vip: '10.0.0.200' }, [real('10.0.0.11')]),
+        (err: Error) => hasCode(err, 'IPVS_SERVICE_NOT_OWNED'),
+      );
+      await first.close();
+      const second = await IpvsDataPlane.open({ instance: 'adopt', runDir });
+      assert.deepEqual(second.services(), [
+        {
+          service: { ...WEB, scheduler: 'lblcr', persistence: { timeoutS: 30 } },
+          reals: [real('10.0.0.11', 4)],
+        },
+      ]);
+      await second.setReal(WEB, real('10.0.0.12'));
+      await second.destroy();
+      assert.deepEqual(await ipvsadmTable(), ['TCP 10.0.0.200:80 rr']);
+    } finally {
+      await ipvsadm('-D', '-t', '10.0.0.200:80').catch(() => undefined);
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+
+  it('counters name every owned service and its reals', async (t) => {
+    const plane = await ipvsPlane(t);
+    await plane.setService(WEB, [real('10.0.0.11'), real('10.0.0.12')]);
+    const counters = await plane.counters();
+    assert.equal(counters.services.length, 1);
+    assert.deepEqual(counters.services[0]!.reals.map((r) => `${r.address}:${r.port}`).sort(), [
+      '10.0.0.11:80',
+      '10.0.0.12:80',
+    ]);
+  });
+});
