@@ -1,3 +1,5 @@
+import { DATA_PLANES } from '../dataplane/registry.js';
+import { chooseDataPlane, serviceNeeds } from './data-plane-choice.js';
 import type { Config, TrackReference, VirtualServerTarget } from './model.js';
 import { checkVirtualServer } from './virtual-server-rules.js';
 
@@ -264,6 +266,22 @@ export function checkConfig(config: Config): SemanticResult {
       warn(
         at(...check.unrunnable.path),
         `lbctl up leaves this virtual server out: ${check.unrunnable.message}`,
+      );
+    } else if (
+      dataPlane === 'auto' &&
+      check.plane !== undefined &&
+      check.plane !== DATA_PLANES[0]
+    ) {
+      // auto falls back for this service: say which data plane `up` uses and why.
+      const verdict = chooseDataPlane(
+        serviceNeeds(vs, config.virtualServerGroups, () => undefined as never),
+        DATA_PLANES[0]!.kind,
+      );
+      warn(
+        at(...(verdict.ok || verdict.field === undefined ? [] : [verdict.field])),
+        `lbctl up runs this virtual server on ${check.plane.title}` +
+          (verdict.ok ? '' : ` (${verdict.message})`) +
+          '; it needs the ip_vs kernel module',
       );
     }
     const serviceKey = `${vs.protocol} ${name}`;

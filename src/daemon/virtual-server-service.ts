@@ -12,6 +12,7 @@ import {
   serviceName,
   type Timeouts,
 } from '../dataplane/dataplane.js';
+import { DATA_PLANE_TITLES } from '../dataplane/registry.js';
 import { realPort } from '../dataplane/service-rules.js';
 import { SplitDataPlane } from '../dataplane/split-data-plane.js';
 import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
@@ -165,6 +166,7 @@ export class VirtualServerService implements Service {
     const { config } = this;
     const host = await this.openHost();
     this.host = host;
+    const addresses = await host.addresses();
     const opened = new Map<DataPlaneKind, DataPlane>();
     this.plane = undefined;
     try {
@@ -172,6 +174,7 @@ export class VirtualServerService implements Service {
         const plane = await this.openPlane(
           kind,
           runnable.filter((r) => r.mapped.plane === kind).map((r) => r.mapped),
+          addresses,
           host,
         ).catch((err: unknown) => {
           // auto: a kernel without IPVS still runs what XDP can; each service left out is named.
@@ -195,7 +198,9 @@ export class VirtualServerService implements Service {
     const mapped = kept.map((r) => r.mapped);
     const options = kept.map((r) => healthOptions(r.mapped.name, r.vs, config.global, tls));
     for (const m of mapped) {
-      if (m.plane !== 'xdp') this.logger.info({ virtualServer: m.name }, `runs on ${m.plane}`);
+      // Once per service: which data plane `auto` (or the configuration) gave it.
+      if (m.plane !== 'xdp')
+        this.logger.info({ virtualServer: m.name }, `runs on ${DATA_PLANE_TITLES[m.plane]}`);
     }
     if (opened.size === 0) return;
     this.plane =
@@ -205,7 +210,6 @@ export class VirtualServerService implements Service {
             opened,
             mapped.flatMap((m) => m.services.map((s) => [s, m.plane] as const)),
           );
-    const addresses = await host.addresses();
     const local = new Set(addresses.map((a) => canonicalAddress(a.address)));
     const isLocal: LocalAddressTest = (address) =>
       address.startsWith('127.') || address === '::1' || local.has(canonicalAddress(address));
@@ -451,12 +455,12 @@ export class VirtualServerService implements Service {
   private async openPlane(
     kind: DataPlaneKind,
     mapped: readonly MappedVirtualServer[],
+    addresses: readonly InterfaceAddress[],
     host: HostNetwork,
   ): Promise<DataPlane> {
     const { config } = this;
     // Kernel IPVS needs no interface: it sees every packet the stack routes to a VIP.
     const xdp = kind === 'xdp';
-    const addresses = xdp ? await host.addresses() : [];
     const interfaces = xdp ? await this.attachInterfaces(mapped, addresses, host) : [];
     const tunnel = xdp ? tunnelSource(mapped, addresses, interfaces, host) : undefined;
     const serviceCount = mapped.reduce((n, m) => n + m.services.length, 0);

@@ -18,3 +18,10 @@ export const DATA_PLANE_TITLES: Readonly<Record<DataPlaneKind, string>> = {
   xdp: 'the XDP data plane',
   ipvs: 'the kernel IPVS data plane',
 };
+
+/** The declared capabilities of `kind`. */
+export function capabilitiesOf(kind: DataPlaneKind): DataPlaneCapabilities {
+  const found = DATA_PLANES.find((p) => p.kind === kind);
+  if (found === undefined) throw new Error(`no data plane of kind ${kind} is declared`);
+  return found;
+}

@@ -24,6 +24,10 @@ export interface LabOptions {
   readonly httpPorts?: readonly number[];
   /** Where pid files, logs and generated configurations live. */
   readonly stateDir: string;
+  /** The directors' `lbctl_data_plane` (default xdp). */
+  readonly dataPlane?: 'auto' | 'xdp' | 'ipvs';
+  /** Multiplies the waits for helper processes (default 1; a VM under emulation needs more). */
+  readonly timeScale?: number;
 }
 
 export const DEFAULT_LAB: LabOptions = {

@@ -66,6 +66,11 @@ export class Lab {
     });
   }
 
+  /** Bounds on helper processes stretch by this factor (an emulated kernel is slower). */
+  private get timeScale(): number {
+    return this.options.timeScale ?? 1;
+  }
+
   namespace(host: string): string {
     return `${this.options.prefix}-${host}`;
   }
@@ -303,7 +308,7 @@ export class Lab {
       [bin, 'up', this.configPath(director), '--run-dir', this.stateDir],
       { LBCTL_LOG_LEVEL: 'info' },
     );
-    await this.processes.waitForLog(name, 'lbctl is up', 20_000);
+    await this.processes.waitForLog(name, 'lbctl is up', 20_000 * this.timeScale);
   }
 
   private async startHttp(host: string, answer: string, ports: readonly number[]): Promise<void> {
@@ -315,7 +320,7 @@ export class Lab {
       answer,
       ports.join(','),
     ]);
-    await this.processes.waitForLog(name, 'listening', 10_000);
+    await this.processes.waitForLog(name, 'listening', 10_000 * this.timeScale);
   }
 
   private async placeVip(director: string): Promise<void> {
@@ -330,7 +335,7 @@ export class Lab {
 
   private async awaitVrrpMaster(report: (line: string) => void): Promise<void> {
     const master = this.hosts.directors[0]!;
-    const deadline = Date.now() + 6000;
+    const deadline = Date.now() + 6000 * this.timeScale;
     while (Date.now() < deadline) {
       if (await this.holdsVip(master)) {
         this.vrrpActive = true;

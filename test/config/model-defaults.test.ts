@@ -157,7 +157,7 @@ test('the full-featured fixture maps groups, ranges, routes and every checker ki
   });
 });
 
-test('a scheduler no data plane implements: an error with dataPlane xdp, left out under auto', () => {
+test('a scheduler XDP lacks: an error with dataPlane xdp, kernel IPVS under auto', () => {
   const text = (plane: string) =>
     `global:\n  dataPlane: ${plane}\nvirtualServers:\n  - address: 10.0.0.1\n    port: 80\n    scheduler: lblc\n    realServers:\n      - address: 10.0.0.2\n`;
   assert.throws(
@@ -169,7 +169,7 @@ test('a scheduler no data plane implements: an error with dataPlane xdp, left ou
   const { warnings } = parseConfigText(text('auto'), 'c.yaml');
   assert.match(
     warnings[0]?.message ?? '',
-    /lbctl up leaves this virtual server out: .*scheduler lblc .*and the kernel IPVS data plane is not part of this lbctl/,
+    /lbctl up runs this virtual server on the kernel IPVS data plane \(the XDP data plane cannot run it: scheduler lblc .*\); it needs the ip_vs kernel module/,
   );
   assert.equal(warnings[0]?.line, 6);
 });

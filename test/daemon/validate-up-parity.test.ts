@@ -5,6 +5,7 @@ import { parseConfigText } from '../../src/config/load.js';
 import type { DataPlaneFactory } from '../../src/daemon/data-plane-factory.js';
 import { VirtualServerService } from '../../src/daemon/virtual-server-service.js';
 import { SCHEDULERS } from '../../src/dataplane/dataplane.js';
+import { capabilitiesOf } from '../../src/dataplane/registry.js';
 import { MemoryDataPlane } from '../../src/dataplane/testing/memory-data-plane.js';
 import { silentLogger } from '../../src/log.js';
 import { FakeClock } from '../../src/time/fake-clock.js';
@@ -52,11 +53,9 @@ async function upVerdict(text: string, file = 'c.yaml'): Promise<Verdict> {
     if (err instanceof ConfigError) return 'refused';
     throw err;
   }
-  let plane: MemoryDataPlane | undefined;
-  const dataPlanes: DataPlaneFactory = async () => {
-    plane = new MemoryDataPlane();
-    return plane;
-  };
+  // One in-memory data plane per kind, with that kind's declared capabilities.
+  const dataPlanes: DataPlaneFactory = async (request) =>
+    new MemoryDataPlane(capabilitiesOf(request.kind));
   const service = new VirtualServerService({
     config,
     logger: silentLogger(),
@@ -69,7 +68,7 @@ async function upVerdict(text: string, file = 'c.yaml'): Promise<Verdict> {
   } catch {
     return 'refused';
   }
-  const applied = plane?.services() ?? [];
+  const applied = service.dataPlane?.services() ?? [];
   await service.close();
   return applied.length > 0 && applied.every((s) => s.reals.length > 0) ? 'runs' : 'left out';
 }

@@ -1,30 +1,40 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import pino from 'pino';
 import { parseConfigText } from '../../src/config/load.js';
 import type { DataPlaneFactory, DataPlaneRequest } from '../../src/daemon/data-plane-factory.js';
 import { VirtualServerService } from '../../src/daemon/virtual-server-service.js';
+import { IPVS_CAPABILITIES } from '../../src/dataplane/ipvs/capabilities.js';
 import { MemoryDataPlane } from '../../src/dataplane/testing/memory-data-plane.js';
-import { silentLogger } from '../../src/log.js';
+import { LbctlError } from '../../src/errors.js';
 import { FakeClock } from '../../src/time/fake-clock.js';
 import { directorHost } from './support/director-host.js';
 
-async function run(yaml: string, host = directorHost()) {
+async function run(yaml: string, host = directorHost(), options: { noIpvs?: boolean } = {}) {
   const config = parseConfigText(yaml, 'c.yaml').config;
   const requests: DataPlaneRequest[] = [];
   const plane = new MemoryDataPlane();
+  const ipvs = new MemoryDataPlane(IPVS_CAPABILITIES);
   const dataPlanes: DataPlaneFactory = async (request) => {
     requests.push(request);
-    return plane;
+    if (request.kind === 'xdp') return plane;
+    if (options.noIpvs) throw new LbctlError('IPVS_UNAVAILABLE', 'The running kernel has no IPVS');
+    return ipvs;
   };
+  const lines: string[] = [];
+  const logger = Object.assign(
+    pino({ level: 'info' }, { write: (line: string) => lines.push(line) }),
+    { lines },
+  );
   const service = new VirtualServerService({
     config,
-    logger: silentLogger(),
+    logger,
     clock: new FakeClock(),
     openHost: async () => host,
     dataPlanes,
   });
   await service.start();
-  return { service, plane, host, requests };
+  return { service, plane, ipvs, host, requests, logger };
 }
 
 const DR = `virtualServers:
@@ -105,12 +115,12 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
   });
 
   it('under dataPlane auto leaves out what no data plane runs and runs the rest', async () => {
-    const yaml = `${DR}  - address: 10.0.0.102
-    port: 80
-    scheduler: wlc
+    const yaml = `${DR}  - fwmark: 7
+    scheduler: rr
     lbKind: DR
     realServers:
       - address: 10.0.0.11
+        port: 80
 `;
     const { service, plane } = await run(yaml);
     assert.deepEqual(
@@ -125,16 +135,69 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
   });
 
   it('opens neither host nor data plane when no virtual server can run', async () => {
-    const onlyWlc = `virtualServers:
-  - address: 10.0.0.102
-    port: 80
+    const onlyFwmark = `virtualServers:
+  - fwmark: 7
     scheduler: wlc
     realServers:
       - address: 10.0.0.11
+        port: 80
 `;
-    const none = await run(onlyWlc);
+    const none = await run(onlyFwmark);
     assert.equal(none.requests.length, 0);
     await none.service.close();
     assert.equal(none.host.asked.length, 0, 'the host was not even opened');
+  });
+
+  const WLC = `${DR}  - address: 10.0.0.102
+    port: 80
+    lbKind: DR
+    realServers:
+      - address: 10.0.0.11
+`;
+
+  it('under dataPlane auto runs wlc (the default scheduler) on IPVS and the rest on XDP', async () => {
+    const { service, plane, ipvs, requests, logger } = await run(WLC);
+    assert.deepEqual(requests.map((r) => r.kind).sort(), ['ipvs', 'xdp']);
+    assert.deepEqual(
+      plane.services().map((s) => s.service.vip),
+      ['10.0.0.100'],
+    );
+    assert.deepEqual(
+      ipvs.services().map((s) => `${s.service.vip} ${s.service.scheduler}`),
+      ['10.0.0.102 wlc'],
+    );
+    assert.deepEqual(
+      service.dataPlane
+        ?.services()
+        .map((s) => s.service.vip)
+        .sort(),
+      ['10.0.0.100', '10.0.0.102'],
+    );
+    assert.ok(
+      logger.lines.some((l) => l.includes('TCP 10.0.0.102:80') && l.includes('kernel IPVS')),
+      logger.lines.join('\n'),
+    );
+    await service.close();
+    assert.equal(ipvs.lifecycle, 'destroyed');
+    assert.equal(plane.lifecycle, 'destroyed');
+  });
+
+  it('on a kernel without IPVS, auto names each service left out and still runs the XDP ones', async () => {
+    const { service, plane, logger } = await run(WLC, directorHost(), { noIpvs: true });
+    assert.deepEqual(
+      plane.services().map((s) => s.service.vip),
+      ['10.0.0.100'],
+    );
+    assert.deepEqual(
+      service.virtualServerStates().map((s) => s.name),
+      ['TCP 10.0.0.100:80'],
+    );
+    assert.ok(
+      logger.lines.some(
+        (l) => l.includes('TCP 10.0.0.102:80') && l.includes('no IPVS') && l.includes('left out'),
+      ),
+      logger.lines.join('\n'),
+    );
+    await service.close();
   });
 });
