@@ -13,7 +13,7 @@ fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 # Build tools, BPF tool chain, and what the tests and the lab drive.
 packages=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3
-  iproute2 iputils-ping util-linux procps psmisc curl openssl ca-certificates
+  iproute2 iputils-ping util-linux procps psmisc curl openssl ca-certificates ipvsadm
   keepalived tcpdump ethtool systemd-container man-db
   qemu-system-x86 busybox-static kmod cpio xz-utils
   prometheus # only for promtool: the tests check metrics and alert rules with it

@@ -39,7 +39,11 @@ export class SplitDataPlane implements DataPlane {
 
   /** The data plane carrying `key`. */
   planeOf(key: ServiceKey): DataPlane {
-    const plane = this.routes.get(keyString(key));
+    const k = keyString(key);
+    // Not configured now but adopted from an earlier run: it lives where it was applied.
+    const plane =
+      this.routes.get(k) ??
+      [...this.planes.values()].find((p) => p.services().some((s) => keyString(s.service) === k));
     if (plane === undefined) {
       throw new LbctlError(
         'DATAPLANE_NO_SUCH_SERVICE',
@@ -49,19 +53,19 @@ export class SplitDataPlane implements DataPlane {
     return plane;
   }
 
-  setService(service: ServiceSpec, reals: readonly RealSpec[]): Promise<void> {
+  async setService(service: ServiceSpec, reals: readonly RealSpec[]): Promise<void> {
     return this.planeOf(service).setService(service, reals);
   }
 
-  removeService(key: ServiceKey): Promise<void> {
+  async removeService(key: ServiceKey): Promise<void> {
     return this.planeOf(key).removeService(key);
   }
 
-  setReal(key: ServiceKey, real: RealSpec): Promise<void> {
+  async setReal(key: ServiceKey, real: RealSpec): Promise<void> {
     return this.planeOf(key).setReal(key, real);
   }
 
-  removeReal(key: ServiceKey, address: string, port: number): Promise<void> {
+  async removeReal(key: ServiceKey, address: string, port: number): Promise<void> {
     return this.planeOf(key).removeReal(key, address, port);
   }
 
