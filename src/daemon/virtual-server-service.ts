@@ -118,7 +118,8 @@ export class VirtualServerService implements Service {
 
   /** The XDP data plane while running (status reads its connection table). */
   get xdp(): XdpDataPlane | undefined {
-    return this.plane instanceof XdpDataPlane ? this.plane : undefined;
+    const plane = this.plane instanceof SplitDataPlane ? this.plane.part('xdp') : this.plane;
+    return plane instanceof XdpDataPlane ? plane : undefined;
   }
 
   /** Each virtual server's current health conclusion, by name. */
@@ -374,9 +375,13 @@ export class VirtualServerService implements Service {
     for (const vs of [...diff.added, ...diff.changed]) {
       try {
         const m = mapVirtualServer(vs, next.virtualServerGroups, next.global.dataPlane);
-        if (this.plane !== undefined && m.plane !== this.plane.kind) {
+        const open =
+          this.plane instanceof SplitDataPlane
+            ? this.plane.part(m.plane) !== undefined
+            : this.plane === undefined || this.plane.kind === m.plane;
+        if (!open) {
           throw new Error(
-            `${m.name} needs the ${m.plane} data plane, this instance runs ${this.plane.kind}`,
+            `${m.name} needs ${DATA_PLANE_TITLES[m.plane]}, which this instance did not open at start (restart to open it)`,
           );
         }
         tls ??= readTlsMaterial(next.ssl);
@@ -439,6 +444,9 @@ export class VirtualServerService implements Service {
         }
         for (const vs of [...diff.changed, ...diff.added]) {
           const name = virtualServerName(vs);
+          const m = mapped.get(name)!;
+          if (this.plane instanceof SplitDataPlane)
+            for (const s of m.services) this.plane.route(s, m.plane);
           this.runVirtualServer(vs, mapped.get(name)!, options.get(name)!, this.byName.get(name));
         }
         // Overrides were cleared: unchanged virtual servers publish their configured weights again.

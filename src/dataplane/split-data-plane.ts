@@ -37,6 +37,18 @@ export class SplitDataPlane implements DataPlane {
     }
   }
 
+  /** The data plane of `kind`, when this split has one. */
+  part(kind: DataPlaneKind): DataPlane | undefined {
+    return this.planes.get(kind);
+  }
+
+  /** Sends `key` to the data plane of `kind` from now on (a reload adding a service). */
+  route(key: ServiceKey, kind: DataPlaneKind): void {
+    const plane = this.planes.get(kind);
+    if (plane === undefined) throw new Error(`SplitDataPlane has no ${kind} data plane`);
+    this.routes.set(keyString(key), plane);
+  }
+
   /** The data plane carrying `key`. */
   planeOf(key: ServiceKey): DataPlane {
     const k = keyString(key);

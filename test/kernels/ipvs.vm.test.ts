@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runInVm } from '../support/vm.js';
+
+/**
+ * The IPVS tier: kernel IPVS exists only in the VM (the host kernel has no
+ * ip_vs), so the IPVS suites (docs/ipvs.md) run in Debian 12's 6.1 kernel:
+ * the DataPlane contract against IpvsDataPlane, the ipvsadm read-back of each
+ * feature, and a keepalived.conf with lb_algo wlc under lbctl up forwarding
+ * HTTP in DR mode.
+ */
+const IN_VM = [
+  'dist/test/ipvs/contract.ipvs-suite.js',
+  'dist/test/ipvs/ipvsadm-roundtrip.ipvs-suite.js',
+  'dist/test/ipvs/keepalived-wlc.ipvs-suite.js',
+];
+
+/** Budget: boot plus about 2 minutes of tests under TCG; a loaded machine doubles it. */
+const VM_TIMEOUT_S = 600;
+
+function summaryCount(output: string, what: string): number | undefined {
+  const match = new RegExp(`^(?:ℹ|#) ${what} (\\d+)$`, 'm').exec(output);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+describe('kernel IPVS in a VM', () => {
+  it("Debian's 6.1 kernel runs the IPVS contract, the ipvsadm read-back and wlc under lbctl up", {
+    timeout: (VM_TIMEOUT_S + 60) * 1000,
+  }, async () => {
+    const run = await runInVm(
+      '6.1',
+      [
+        'node',
+        '--test',
+        '--test-reporter=spec',
+        `--test-timeout=${(VM_TIMEOUT_S - 60) * 1000}`,
+        ...IN_VM,
+      ],
+      VM_TIMEOUT_S,
+    );
+    const tail = run.output.split('\n').slice(-150).join('\n');
+    assert.ok(run.release, `the VM did not boot:\n${tail}`);
+    assert.equal(run.status, 0, `IPVS tests failed in the VM (kernel ${run.release}):\n${tail}`);
+    assert.equal(summaryCount(run.output, 'fail'), 0, tail);
+    assert.ok((summaryCount(run.output, 'pass') ?? 0) >= 38, `too few tests ran:\n${tail}`);
+    console.log(`kernel ${run.release}: booted in ${run.bootSeconds} s; IPVS suites passed`);
+  });
+});
