@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runInVm, VM_KERNELS } from '../support/vm.js';
+import { runInVm, summaryCount, VM_KERNELS } from '../support/vm.js';
 
 /**
  * The VM tier: Debian 12's own kernels, booted under QEMU by scripts/vm/run.sh
@@ -26,12 +26,6 @@ const IN_VM = [
 const VM_TIMEOUT_S = 1500;
 /** How much longer helper processes may take inside than on the host (test/support/slowdown.ts). */
 const VM_SLOWDOWN = 4;
-
-/** node:test's summary line "ℹ pass N" (or "# pass N" in TAP). */
-function summaryCount(output: string, what: string): number | undefined {
-  const match = new RegExp(`^(?:ℹ|#) ${what} (\\d+)$`, 'm').exec(output);
-  return match?.[1] === undefined ? undefined : Number(match[1]);
-}
 
 // Both kernels boot at once: each QEMU (TCG) keeps one core busy.
 describe('Debian 12 kernels in a VM', { concurrency: true }, () => {

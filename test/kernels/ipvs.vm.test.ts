@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runInVm } from '../support/vm.js';
+import { runInVm, summaryCount } from '../support/vm.js';
 
 /**
  * The IPVS tier: kernel IPVS exists only in the VM (the host kernel has no
@@ -17,11 +17,6 @@ const IN_VM = [
 
 /** Budget: boot plus about 2 minutes of tests under TCG; a loaded machine doubles it. */
 const VM_TIMEOUT_S = 600;
-
-function summaryCount(output: string, what: string): number | undefined {
-  const match = new RegExp(`^(?:ℹ|#) ${what} (\\d+)$`, 'm').exec(output);
-  return match?.[1] === undefined ? undefined : Number(match[1]);
-}
 
 describe('kernel IPVS in a VM', () => {
   it("Debian's 6.1 kernel runs the IPVS contract, the ipvsadm read-back and wlc under lbctl up", {

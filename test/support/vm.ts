@@ -68,3 +68,9 @@ export function runInVm(
     });
   });
 }
+
+/** node:test's summary line "ℹ pass N" (or "# pass N" in TAP) in a VM's output. */
+export function summaryCount(output: string, what: string): number | undefined {
+  const match = new RegExp(`^(?:ℹ|#) ${what} (\\d+)$`, 'm').exec(output);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
