@@ -86,14 +86,27 @@ virtual_server group web {
       /protocol SCTP is not supported/,
     ],
   ] as const) {
-    it(`rejects ${what} with a clear error`, () => {
+    it(`rejects ${what} with a clear error under dataPlane xdp`, () => {
       const c = config(body);
       assert.throws(
-        () => mapVirtualServer(c.virtualServers[0]!, c.virtualServerGroups),
+        () => mapVirtualServer(c.virtualServers[0]!, c.virtualServerGroups, 'xdp'),
         (err: Error) => hasCode(err, 'VIRTUAL_SERVER_UNSUPPORTED') && reason.test(err.message),
       );
     });
   }
+
+  it('maps wlc and SCTP to kernel IPVS under dataPlane auto', () => {
+    for (const body of [
+      'virtual_server 10.0.0.100 80 { lb_algo wlc\n lb_kind DR\n real_server 10.0.0.11 80 { } }',
+      'virtual_server 10.0.0.100 80 { lb_algo rr\n protocol SCTP\n real_server 10.0.0.11 80 { } }',
+    ]) {
+      const c = config(body);
+      assert.equal(
+        mapVirtualServer(c.virtualServers[0]!, c.virtualServerGroups, 'auto').plane,
+        'ipvs',
+      );
+    }
+  });
 
   it('reads persistence_granularity as a netmask or a prefix length', () => {
     const reject = (r: string): never => {
