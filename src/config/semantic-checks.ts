@@ -93,10 +93,18 @@ export function checkConfig(config: Config): SemanticResult {
     checkRefs(['vrrpInstances', i], inst.trackScripts, inst.trackFiles);
 
     if (inst.virtualIpAddresses.length === 0) {
-      warn(
-        at('virtualIpAddresses'),
-        `vrrp instance '${inst.name}' has no virtual IP addresses; keepalived runs it, 'lbctl up' refuses it (there is nothing to advertise)`,
-      );
+      // keepalived 2.2.7 refuses this for version 3 and runs it (adverts without addresses) for 2.
+      if (inst.version === 3) {
+        error(
+          at('virtualIpAddresses'),
+          `vrrp instance '${inst.name}' has no virtual IP addresses; VRRP version 3 requires at least one`,
+        );
+      } else {
+        warn(
+          at('virtualIpAddresses'),
+          `vrrp instance '${inst.name}' has no virtual IP addresses; its adverts carry none`,
+        );
+      }
     }
     inst.virtualIpAddresses.forEach((vip, j) => {
       if (vip.family !== inst.family) {
@@ -194,12 +202,6 @@ export function checkConfig(config: Config): SemanticResult {
           `${route.type} routes are not supported by lbctl yet; only routes that forward (via/dev) are`,
         );
     });
-    if (inst.excludedVirtualIpAddresses.length > 0) {
-      error(
-        at('excludedVirtualIpAddresses'),
-        'not supported by lbctl yet: the VRRP engine manages only the addresses it advertises; move these addresses to virtualIpAddresses or remove the block',
-      );
-    }
     if (inst.authentication?.type === 'PASS' && inst.authentication.password.length > 8) {
       warn(
         at('authentication', 'password'),

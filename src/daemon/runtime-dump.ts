@@ -44,6 +44,8 @@ export function dataDump(sources: MetricsSources, instance: string, now = new Da
       `   unicast peers = ${o.unicastPeers.length === 0 ? '(multicast)' : o.unicastPeers.join(' ')}`,
       `   virtual addresses (${o.vips.length}):`,
       ...o.vips.map((v) => `     ${v.address}/${v.prefixLength} dev ${v.dev}`),
+      `   excluded virtual addresses (${o.excludedVips.length}):`,
+      ...o.excludedVips.map((v) => `     ${v.address}/${v.prefixLength} dev ${v.dev}`),
     );
   }
   const servers = sources.virtualServers();

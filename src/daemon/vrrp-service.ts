@@ -70,7 +70,8 @@ export class VrrpService implements Service, InstanceStateSource {
       this.effects = new HostNetworkEffects(this.netlink, this.links, this.logger);
       const resolved = configured.instances.map(resolveInstanceOptions);
       for (const instance of resolved) {
-        for (const dev of [instance.interface, ...instance.vips.map((vip) => vip.dev)]) {
+        const addresses = [...instance.vips, ...instance.excludedVips];
+        for (const dev of [instance.interface, ...addresses.map((vip) => vip.dev)]) {
           if (this.links.link(dev) === undefined) {
             throw new LbctlError(
               'VRRP_NO_SUCH_INTERFACE',
@@ -211,7 +212,7 @@ export class VrrpService implements Service, InstanceStateSource {
         // Absent is fine: removing is idempotent.
         await effects.removeRoute(route);
       }
-      for (const vip of instance.vips) {
+      for (const vip of [...instance.vips, ...instance.excludedVips]) {
         const ifindex = links.link(vip.dev)?.index;
         const leftover = present.find(
           (a) => a.ifindex === ifindex && canonicalAddress(a.address) === vip.address,

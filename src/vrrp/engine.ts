@@ -142,7 +142,7 @@ export class VrrpEngine {
       route.byVrid.set(resolved.virtualRouterId, instance);
       this.instancesByName.set(resolved.name, instance);
       this.pendingEndpoints.push({ route, endpointRef, source: canonicalAddress(source) });
-      this.announcedVips.push(...resolved.vips);
+      this.announcedVips.push(...resolved.vips, ...resolved.excludedVips);
     }
     this.routeTable = routes;
 

@@ -9,6 +9,7 @@ import {
   type NetworkEffects,
   type OutgoingPacket,
   type ReceivedPacket,
+  type VirtualAddress,
   VRRP_MULTICAST_IPV4,
   VRRP_MULTICAST_IPV6,
   VRRP_TTL,
@@ -95,6 +96,11 @@ export class VrrpInstance {
       v3ChecksumAsV2: options.v3ChecksumAsV2,
     };
     for (const warning of options.warnings) this.log.warn(warning);
+  }
+
+  /** Addresses held while MASTER: the advertised ones, then virtual_ipaddress_excluded. */
+  private get managedAddresses(): readonly VirtualAddress[] {
+    return [...this.options.vips, ...this.options.excludedVips];
   }
 
   get name(): string {
@@ -309,7 +315,7 @@ export class VrrpInstance {
     const effects = this.deps.effects;
     const applied = sequence(
       [
-        ...this.options.vips.map((vip) => () => effects.addAddress(vip)),
+        ...this.managedAddresses.map((vip) => () => effects.addAddress(vip)),
         ...this.options.virtualRoutes.map((route) => () => effects.addRoute(route)),
       ],
       (err) => this.log.error({ err }, 'cannot add virtual address or route'),
@@ -332,7 +338,7 @@ export class VrrpInstance {
     void sequence(
       [
         ...this.options.virtualRoutes.map((route) => () => effects.removeRoute(route)),
-        ...this.options.vips.map((vip) => () => effects.removeAddress(vip)),
+        ...this.managedAddresses.map((vip) => () => effects.removeAddress(vip)),
       ],
       (err) => this.log.error({ err }, 'cannot remove virtual address or route'),
     );
@@ -466,8 +472,9 @@ export class VrrpInstance {
   }
 
   private announceAddresses(): void {
-    for (const vip of this.options.vips) {
-      if (this.options.family === 4) this.deps.effects.sendGratuitousArp(vip);
+    for (const vip of this.managedAddresses) {
+      // Excluded addresses may be of the other family: announce each by its own.
+      if (!vip.address.includes(':')) this.deps.effects.sendGratuitousArp(vip);
       else this.deps.effects.sendUnsolicitedNeighbourAdvert(vip);
     }
   }

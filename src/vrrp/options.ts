@@ -60,6 +60,11 @@ export interface VrrpInstanceOptions {
   /** Master sends one advert before yielding to a higher priority one. */
   readonly higherPrioSendAdvert?: boolean;
   readonly vips: readonly VipOptions[];
+  /**
+   * keepalived `virtual_ipaddress_excluded`: managed like `vips` but never
+   * advertised, so any address family may appear here.
+   */
+  readonly excludedVips?: readonly VipOptions[];
   readonly virtualRoutes?: readonly VirtualRoute[];
   readonly garp?: Partial<GarpSettings>;
   readonly trackScripts?: readonly TrackReference[];
@@ -90,6 +95,7 @@ export interface ResolvedInstanceOptions {
   readonly lowerPrioNoAdvert: boolean;
   readonly higherPrioSendAdvert: boolean;
   readonly vips: readonly VirtualAddress[];
+  readonly excludedVips: readonly VirtualAddress[];
   readonly virtualRoutes: readonly VirtualRoute[];
   readonly garp: GarpSettings;
   readonly trackScripts: readonly TrackReference[];
@@ -119,36 +125,36 @@ export function resolveInstanceOptions(options: VrrpInstanceOptions): ResolvedIn
   const warnings: string[] = [];
   integerIn(name, 'virtual_router_id', options.virtualRouterId, 1, 255);
   const priority = integerIn(name, 'priority', options.priority ?? 100, 1, 255);
-  if (options.vips.length === 0) throw invalid(name, 'virtual_ipaddress is empty');
   if (options.vips.length > 255) throw invalid(name, 'more than 255 virtual addresses');
-  const family = ipFamily(options.vips[0]!.address);
-  if (family === undefined)
-    throw invalid(name, `"${options.vips[0]!.address}" is not an IP address`);
+  // Without addresses the family comes from the source or a peer, else IPv4 (as keepalived).
+  const familyFrom = options.vips[0]?.address ?? options.sourceIp ?? options.unicastPeers?.[0];
+  const family = familyFrom === undefined ? 4 : ipFamily(familyFrom);
+  if (family === undefined) throw invalid(name, `"${familyFrom}" is not an IP address`);
   const vips = options.vips.map((vip, index): VirtualAddress => {
     if (ipFamily(vip.address) !== family) {
       throw invalid(name, `virtual_ipaddress #${index + 1} ${vip.address} is not IPv${family}`);
     }
-    const maxPrefix = family === 4 ? 32 : 128;
-    const prefixLength = integerIn(
-      name,
-      `prefix of ${vip.address}`,
-      vip.prefixLength ?? maxPrefix,
-      0,
-      maxPrefix,
-    );
-    return {
-      address: canonicalAddress(vip.address),
-      prefixLength,
-      dev: vip.dev ?? options.interface,
-      ...(vip.label === undefined ? {} : { label: vip.label }),
-      ...(vip.scope === undefined ? {} : { scope: vip.scope }),
-      ...(vip.broadcast === undefined ? {} : { broadcast: vip.broadcast }),
-    };
+    return virtualAddress(name, options.interface, vip, family);
+  });
+  const excludedVips = (options.excludedVips ?? []).map((vip, index): VirtualAddress => {
+    const own = ipFamily(vip.address);
+    if (own === undefined) {
+      throw invalid(
+        name,
+        `virtual_ipaddress_excluded #${index + 1} "${vip.address}" is not an IP address`,
+      );
+    }
+    return virtualAddress(name, options.interface, vip, own);
   });
   const version = options.version ?? (family === 6 ? 3 : 2);
   if (version !== 2 && version !== 3)
     throw invalid(name, `version ${String(version)} is not 2 or 3`);
   if (family === 6 && version === 2) throw invalid(name, 'VRRP version 2 does not support IPv6');
+  if (vips.length === 0) {
+    // keepalived 2.2.7: refused for v3, run with a warning (empty adverts) for v2.
+    if (version === 3) throw invalid(name, 'No VIP specified; VRRP version 3 requires one');
+    warnings.push('No VIP specified; adverts carry no address');
+  }
   const advertIntMs = options.advertIntMs ?? 1000;
   if (version === 2 && (advertIntMs % 1000 !== 0 || advertIntMs < 1000 || advertIntMs > 255_000)) {
     throw invalid(name, `advert_int ${advertIntMs / 1000}s must be whole seconds 1..255 in v2`);
@@ -211,6 +217,7 @@ export function resolveInstanceOptions(options: VrrpInstanceOptions): ResolvedIn
     lowerPrioNoAdvert: options.lowerPrioNoAdvert ?? false,
     higherPrioSendAdvert: options.higherPrioSendAdvert ?? false,
     vips,
+    excludedVips,
     virtualRoutes: options.virtualRoutes ?? [],
     garp: resolveGarp(options.garp),
     trackScripts: options.trackScripts ?? [],
@@ -218,6 +225,30 @@ export function resolveInstanceOptions(options: VrrpInstanceOptions): ResolvedIn
     trackInterfaces,
     notify: options.notify ?? {},
     warnings,
+  };
+}
+
+function virtualAddress(
+  name: string,
+  defaultDev: string,
+  vip: VipOptions,
+  family: 4 | 6,
+): VirtualAddress {
+  const maxPrefix = family === 4 ? 32 : 128;
+  const prefixLength = integerIn(
+    name,
+    `prefix of ${vip.address}`,
+    vip.prefixLength ?? maxPrefix,
+    0,
+    maxPrefix,
+  );
+  return {
+    address: canonicalAddress(vip.address),
+    prefixLength,
+    dev: vip.dev ?? defaultDev,
+    ...(vip.label === undefined ? {} : { label: vip.label }),
+    ...(vip.scope === undefined ? {} : { scope: vip.scope }),
+    ...(vip.broadcast === undefined ? {} : { broadcast: vip.broadcast }),
   };
 }
 

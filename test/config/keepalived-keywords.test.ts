@@ -167,8 +167,8 @@ test('keywords lbctl cannot honour are refused at validate with the reason, neve
       /5:14: advert_int: VRRP version 3 advertises every 0\.01 to 40\.95 s/,
     ],
     [
-      vi('  virtual_ipaddress_excluded {\n    10.9.9.10\n  }'),
-      /4:3: virtual_ipaddress_excluded: not supported by lbctl yet: .*move these addresses to virtual_ipaddress or remove the block/,
+      'vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 9\n  version 3\n  virtual_ipaddress_excluded {\n    10.9.9.9\n  }\n}\n',
+      /has no virtual IP addresses; VRRP version 3 requires at least one/,
     ],
   ];
   for (const [text, expected] of cases) {

@@ -160,8 +160,30 @@ describe('VRRP engine options from the configuration', () => {
     });
   });
 
+  it('maps virtual_ipaddress_excluded, of any family, beside the advertised addresses', () => {
+    const loaded = load(`
+vrrp_instance VI_X {
+  interface eth0
+  virtual_router_id 9
+  virtual_ipaddress {
+    10.0.0.1/24
+  }
+  virtual_ipaddress_excluded {
+    10.0.0.2/24 dev eth1
+    fd00::2/64
+  }
+}
+`);
+    const [instance] = vrrpOptionsFromConfig(loaded).instances;
+    assert.deepEqual(instance?.vips, [{ address: '10.0.0.1', prefixLength: 24 }]);
+    assert.deepEqual(instance?.excludedVips, [
+      { address: '10.0.0.2', prefixLength: 24, dev: 'eth1' },
+      { address: 'fd00::2', prefixLength: 64 },
+    ]);
+  });
+
   it('refuses what it cannot honour, naming the instance', () => {
-    // validate refuses virtual_ipaddress_excluded first; the engine still refuses a model holding it.
+    // validate refuses blackhole routes first; the engine still refuses a model holding one.
     const loaded = load(`
 vrrp_instance VI_X {
   interface eth0
@@ -173,14 +195,19 @@ vrrp_instance VI_X {
 `);
     const instance = loaded.vrrpInstances[0];
     assert.ok(instance);
-    const excluded = {
+    const blackhole = {
       ...loaded,
       vrrpInstances: [
-        { ...instance, excludedVirtualIpAddresses: [...instance.virtualIpAddresses] },
+        {
+          ...instance,
+          virtualRoutes: [
+            { destination: '10.9.0.0/16', family: 'ipv4' as const, type: 'blackhole' as const },
+          ],
+        },
       ],
     };
     assert.throws(
-      () => vrrpOptionsFromConfig(excluded),
+      () => vrrpOptionsFromConfig(blackhole),
       (err) => hasCode(err, 'VRRP_UNSUPPORTED') && /VRRP instance VI_X/.test(String(err)),
     );
   });

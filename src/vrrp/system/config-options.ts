@@ -4,13 +4,14 @@ import type {
   VrrpInstance as ConfigInstance,
   TrackReference as ConfigTrackReference,
   ScriptCommand,
+  VirtualIpAddress,
   VrrpNotify,
 } from '../../config/model.js';
 import { LbctlError } from '../../errors.js';
 import type { VirtualRoute } from '../io.js';
 import { VRRP_MULTICAST_IPV4, VRRP_MULTICAST_IPV6 } from '../io.js';
 import type { NotifyCommands } from '../notify.js';
-import type { TrackReference, VrrpInstanceOptions } from '../options.js';
+import type { TrackReference, VipOptions, VrrpInstanceOptions } from '../options.js';
 import type { SmtpSettings } from '../smtp.js';
 import type { SyncGroupOptions } from '../sync-group.js';
 import type { TrackFileDefinition } from '../trackers/file-tracker.js';
@@ -72,9 +73,6 @@ export function vrrpOptionsFromConfig(config: Config): ConfiguredVrrp {
   const instances = config.vrrpInstances.map((instance): VrrpInstanceOptions => {
     const what = `VRRP instance ${instance.name}`;
     if (instance.interface === undefined) throw unsupported(what, 'no interface given');
-    if (instance.excludedVirtualIpAddresses.length > 0) {
-      throw unsupported(what, 'virtual_ipaddress_excluded is not supported');
-    }
     for (const peer of instance.unicastPeers) {
       if (peer.minTtl !== undefined || peer.maxTtl !== undefined) {
         warnings.push(`${what}: min_ttl/max_ttl of unicast_peer ${peer.address} are ignored`);
@@ -108,14 +106,8 @@ export function vrrpOptionsFromConfig(config: Config): ConfiguredVrrp {
             authType: instance.authentication.type === 'PASS' ? 'pass' : 'ah',
             authPass: instance.authentication.password,
           }),
-      vips: instance.virtualIpAddresses.map((vip) => ({
-        address: vip.address,
-        prefixLength: vip.prefixLength,
-        ...(vip.dev === undefined ? {} : { dev: vip.dev }),
-        ...(vip.label === undefined ? {} : { label: vip.label }),
-        ...(vip.scope === undefined ? {} : { scope: vip.scope }),
-        ...(vip.broadcast === undefined ? {} : { broadcast: vip.broadcast }),
-      })),
+      vips: instance.virtualIpAddresses.map(vipOptions),
+      excludedVips: instance.excludedVirtualIpAddresses.map(vipOptions),
       virtualRoutes: instance.virtualRoutes.map((route): VirtualRoute => {
         if (route.type !== 'unicast') {
           throw unsupported(
@@ -213,6 +205,17 @@ export function vrrpOptionsFromConfig(config: Config): ConfiguredVrrp {
     routerId,
     ...(smtp === undefined ? {} : { smtp }),
     warnings,
+  };
+}
+
+function vipOptions(vip: VirtualIpAddress): VipOptions {
+  return {
+    address: vip.address,
+    prefixLength: vip.prefixLength,
+    ...(vip.dev === undefined ? {} : { dev: vip.dev }),
+    ...(vip.label === undefined ? {} : { label: vip.label }),
+    ...(vip.scope === undefined ? {} : { scope: vip.scope }),
+    ...(vip.broadcast === undefined ? {} : { broadcast: vip.broadcast }),
   };
 }
 
