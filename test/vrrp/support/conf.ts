@@ -4,6 +4,8 @@ export interface InstanceConf {
   readonly vrid: number;
   readonly priority: number;
   readonly vips: readonly string[];
+  /** virtual_ipaddress_excluded entries. */
+  readonly excludedVips?: readonly string[];
   readonly version?: 2 | 3;
   /** Seconds; fractions only with version 3. */
   readonly advertInt?: number;
@@ -69,6 +71,9 @@ export function keepalivedConf(
       out.push('  unicast_peer {', ...i.unicastPeers.map((p) => `    ${p}`), '  }');
     }
     out.push('  virtual_ipaddress {', ...i.vips.map((v) => `    ${v}`), '  }');
+    if (i.excludedVips !== undefined) {
+      out.push('  virtual_ipaddress_excluded {', ...i.excludedVips.map((v) => `    ${v}`), '  }');
+    }
     if (i.trackScripts !== undefined) {
       out.push('  track_script {', ...i.trackScripts.map((s) => `    ${s}`), '  }');
     }
