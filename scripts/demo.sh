@@ -2,7 +2,8 @@
 # The demo: a keepalived + LVS-DR site like the classic tutorials', built by `lbctl lab up` in
 # network namespaces on this machine, and what it does when things fail:
 # rr alternation, a real server stopped, the sorry server, recovery, and the
-# master director stopped (the backup takes the VIP over by VRRP).
+# master director stopped (the backup takes the VIP over by VRRP); on the way, `lbctl status`
+# and a `lbctl reload` of a changed weight over the control socket.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lbctl() { node bin/lbctl "$@"; }
@@ -13,7 +14,7 @@ client=lblab-client
 requests() { # N: N requests from the client, one connection each, answers on one line
   local out=()
   for _ in $(seq "$1"); do
-    out+=("$(ip netns exec "$client" curl -s --max-time 1 "http://$vip/" || echo FAILED)")
+    out+=("$(nsenter --net="/var/run/netns/$client" curl -s --max-time 1 "http://$vip/" || echo FAILED)")
   done
   echo "${out[*]}"
 }
@@ -44,6 +45,20 @@ lbctl lab start rs1
 lbctl lab start rs2
 sleep 3
 requests 6
+
+# The lab runs director1 as lbctl instance lblab-director1 with --run-dir /run/lbctl/lab/lblab:
+# its control socket is /run/lbctl/lab/lblab/lblab-director1.sock, reachable from the host.
+labdir=/run/lbctl/lab/lblab
+director1=(--instance lblab-director1 --run-dir "$labdir")
+conf=$labdir/director1.conf
+step "lbctl status on director1: the virtual server, its reals and weights, the VRRP instance"
+lbctl status "${director1[@]}"
+
+step "set rs1's weight to 3 in director1's keepalived.conf, then lbctl reload (no restart)"
+sed -i '/real_server 10\.77\.0\.11 80/{n;s/weight 1/weight 3/}' "$conf"
+grep -A1 'real_server 10.77.0.11 80' "$conf"
+lbctl reload "${director1[@]}"
+lbctl status "${director1[@]}"
 
 step "what director1 did (its log)"
 lbctl lab log director1 | node -e '
