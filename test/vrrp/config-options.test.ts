@@ -160,20 +160,25 @@ describe('VRRP engine options from the configuration', () => {
     });
   });
 
-  it('maps virtual_ipaddress_excluded, of any family, beside the advertised addresses', () => {
-    const loaded = load(`
+  /** VI_X on eth0 with VIP 10.0.0.1/24 and `extra` lines. */
+  const instanceX = (extra = '') => `
 vrrp_instance VI_X {
   interface eth0
   virtual_router_id 9
   virtual_ipaddress {
     10.0.0.1/24
   }
-  virtual_ipaddress_excluded {
+${extra}}
+`;
+
+  it('maps virtual_ipaddress_excluded, of any family, beside the advertised addresses', () => {
+    const loaded = load(
+      instanceX(`  virtual_ipaddress_excluded {
     10.0.0.2/24 dev eth1
     fd00::2/64
   }
-}
-`);
+`),
+    );
     const [instance] = vrrpOptionsFromConfig(loaded).instances;
     assert.deepEqual(instance?.vips, [{ address: '10.0.0.1', prefixLength: 24 }]);
     assert.deepEqual(instance?.excludedVips, [
@@ -184,15 +189,7 @@ vrrp_instance VI_X {
 
   it('refuses what it cannot honour, naming the instance', () => {
     // validate refuses blackhole routes first; the engine still refuses a model holding one.
-    const loaded = load(`
-vrrp_instance VI_X {
-  interface eth0
-  virtual_router_id 9
-  virtual_ipaddress {
-    10.0.0.1/24
-  }
-}
-`);
+    const loaded = load(instanceX());
     const instance = loaded.vrrpInstances[0];
     assert.ok(instance);
     const blackhole = {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { waitFor } from '../support/wait.js';
 import { keepalivedConf } from './support/conf.js';
-import { LbctlDaemon } from './support/daemons.js';
-import { Lab } from './support/lab.js';
+import { daemonLab } from './support/daemon-lab.js';
 
 const VIP = '10.79.0.100';
 // virtual_ipaddress_excluded: one of the instance's family, one IPv6 on this IPv4 instance.
@@ -11,17 +10,8 @@ const EXCLUDED_V4 = '10.79.0.101';
 const EXCLUDED_V6 = 'fd00:79::101';
 
 describe('virtual_ipaddress_excluded on two lbctl nodes', { timeout: 60_000 }, () => {
-  let lab: Lab;
-  const daemons: LbctlDaemon[] = [];
-  const node = (role: string) => {
-    const d = new LbctlDaemon(
-      role,
-      lab.host(role).namespace,
-      `${lab.dir}/${role}-${daemons.length}`,
-    );
-    daemons.push(d);
-    return d;
-  };
+  const site = daemonLab('lbx-', { client: '10.79.0.10', d1: '10.79.0.1', d2: '10.79.0.2' });
+  const node = (role: string) => site.node(role);
   const conf = (priority: number) =>
     keepalivedConf(`n${priority}`, [
       {
@@ -34,9 +24,9 @@ describe('virtual_ipaddress_excluded on two lbctl nodes', { timeout: 60_000 }, (
       },
     ]);
   const holds = async (role: string) => ({
-    vip: await lab.hasAddress(role, VIP),
-    v4: await lab.hasAddress(role, EXCLUDED_V4),
-    v6: await lab.hasAddress(role, EXCLUDED_V6),
+    vip: await site.lab.hasAddress(role, VIP),
+    v4: await site.lab.hasAddress(role, EXCLUDED_V4),
+    v6: await site.lab.hasAddress(role, EXCLUDED_V6),
   });
   const all = { vip: true, v4: true, v6: true };
   const none = { vip: false, v4: false, v6: false };
@@ -46,27 +36,14 @@ describe('virtual_ipaddress_excluded on two lbctl nodes', { timeout: 60_000 }, (
       return JSON.stringify(held) === JSON.stringify(expected) ? true : undefined;
     });
 
-  before(async () => {
-    lab = await Lab.create('lbx-', { client: '10.79.0.10', d1: '10.79.0.1', d2: '10.79.0.2' });
-  });
-  afterEach(async () => {
-    for (const d of daemons.splice(0)) await d.stop('SIGKILL');
-  });
-  after(async () => {
-    for (const d of daemons.splice(0)) await d.stop('SIGKILL');
-    await lab?.close();
-  });
-
   it('move with mastership and are cleaned up after a crash', async () => {
-    const d1 = node('d1');
-    const d2 = node('d2');
-    d1.start(conf(150));
-    d2.start(conf(100));
-    await d1.waitForState('VI_1', 'MASTER', 5000);
-    await d2.waitForState('VI_1', 'BACKUP', 5000);
+    const [d1, d2] = await site.electPair(conf);
     await until('all addresses on d1', 'd1', all);
     assert.deepEqual(await holds('d2'), none);
-    assert.ok(await lab.ping('client', EXCLUDED_V4), 'client reaches the excluded address at d1');
+    assert.ok(
+      await site.lab.ping('client', EXCLUDED_V4),
+      'client reaches the excluded address at d1',
+    );
 
     const killedAt = Date.now();
     await d1.stop('SIGKILL');
@@ -75,7 +52,9 @@ describe('virtual_ipaddress_excluded on two lbctl nodes', { timeout: 60_000 }, (
     await waitFor(
       'client ARP entry for the excluded address to move to d2',
       async () =>
-        (await lab.neighbourMac('client', EXCLUDED_V4)) === lab.host('d2').mac ? true : undefined,
+        (await site.lab.neighbourMac('client', EXCLUDED_V4)) === site.lab.host('d2').mac
+          ? true
+          : undefined,
       { timeoutMs: 1000 },
     );
     // The killed run left its addresses; a restart that stays BACKUP removes them.

@@ -54,18 +54,14 @@ describe('virtual_ipaddress_excluded', () => {
   });
 
   it('a receive check counts an advert listing an excluded address as a mismatch', () => {
-    const { b } = pair();
+    const { c, b } = pair();
     const instance = b.engine.instance('VI_1');
+    // What the master sends, with an excluded address added to the list.
+    const [sent] = c.network.sentBy('a');
+    assert.ok(sent);
+    const advert = decodeAdvert(sent.payload, 4);
     const payload = encodeAdvert(
-      {
-        version: 2,
-        type: 1,
-        vrid: 51,
-        priority: 150,
-        authType: 0,
-        advertIntervalMs: 1000,
-        addresses: ['192.168.0.203', '192.168.0.210'],
-      },
+      { ...advert, addresses: [...advert.addresses, '192.168.0.210'] },
       { family: 4, source: '10.0.0.1', destination: '224.0.0.18' },
     );
     instance.receive({

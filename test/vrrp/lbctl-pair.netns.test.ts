@@ -1,53 +1,29 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { runIn } from '../../src/netns/exec.js';
 import { waitFor } from '../support/wait.js';
 import { keepalivedConf } from './support/conf.js';
-import { LbctlDaemon } from './support/daemons.js';
-import { Lab } from './support/lab.js';
+import { daemonLab } from './support/daemon-lab.js';
 
 const VIP = '10.78.0.100';
 
 describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
-  let lab: Lab;
-  const daemons: LbctlDaemon[] = [];
-  const node = (role: string) => {
-    const d = new LbctlDaemon(
-      role,
-      lab.host(role).namespace,
-      `${lab.dir}/${role}-${daemons.length}`,
-    );
-    daemons.push(d);
-    return d;
-  };
-
-  before(async () => {
-    lab = await Lab.create('lbv-', { client: '10.78.0.10', d1: '10.78.0.1', d2: '10.78.0.2' });
-  });
-  afterEach(async () => {
-    for (const d of daemons.splice(0)) await d.stop('SIGKILL');
-  });
-  after(async () => {
-    for (const d of daemons.splice(0)) await d.stop('SIGKILL');
-    await lab?.close();
-  });
+  const site = daemonLab('lbv-', { client: '10.78.0.10', d1: '10.78.0.1', d2: '10.78.0.2' });
+  const node = (role: string) => site.node(role);
 
   it('elects the higher priority, fails over on SIGKILL with a gratuitous ARP, fails back on restart', async () => {
     const conf = (priority: number) =>
       keepalivedConf(`n${priority}`, [
         { name: 'VI_1', vrid: 10, priority, vips: [`${VIP}/24`], advertInt: 0.1 },
       ]);
-    const d1 = node('d1');
-    const d2 = node('d2');
-    d1.start(conf(150));
-    d2.start(conf(100));
-    await d1.waitForState('VI_1', 'MASTER', 5000);
-    await d2.waitForState('VI_1', 'BACKUP', 5000);
-    await waitFor('VIP on d1', async () => ((await lab.hasAddress('d1', VIP)) ? true : undefined));
-    assert.equal(await lab.hasAddress('d2', VIP), false);
-    assert.ok(await lab.ping('client', VIP), 'client reaches the VIP at d1');
-    assert.equal(await lab.neighbourMac('client', VIP), lab.host('d1').mac);
+    const [d1, d2] = await site.electPair(conf);
+    await waitFor('VIP on d1', async () =>
+      (await site.lab.hasAddress('d1', VIP)) ? true : undefined,
+    );
+    assert.equal(await site.lab.hasAddress('d2', VIP), false);
+    assert.ok(await site.lab.ping('client', VIP), 'client reaches the VIP at d1');
+    assert.equal(await site.lab.neighbourMac('client', VIP), site.lab.host('d1').mac);
 
     const killedAt = Date.now();
     await d1.stop('SIGKILL');
@@ -56,12 +32,12 @@ describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
     await waitFor(
       'client ARP entry for the VIP to move to d2',
       async () =>
-        (await lab.neighbourMac('client', VIP)) === lab.host('d2').mac ? true : undefined,
+        (await site.lab.neighbourMac('client', VIP)) === site.lab.host('d2').mac ? true : undefined,
       { timeoutMs: 1000 },
     );
     assert.ok(Date.now() - takeover < 1500);
-    assert.ok(await lab.hasAddress('d2', VIP));
-    assert.ok(await lab.ping('client', VIP), 'client reaches the VIP at d2');
+    assert.ok(await site.lab.hasAddress('d2', VIP));
+    assert.ok(await site.lab.ping('client', VIP), 'client reaches the VIP at d2');
 
     // d1 comes back: it removes the VIP its killed run left behind, then preempts.
     const restartedAt = Date.now();
@@ -71,13 +47,13 @@ describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
     await d1b.waitForState('VI_1', 'MASTER', 5000);
     await d2.waitForState('VI_1', 'BACKUP', 3000, restartedAt);
     await waitFor('VIP gone from d2', async () =>
-      (await lab.hasAddress('d2', VIP)) ? undefined : true,
+      (await site.lab.hasAddress('d2', VIP)) ? undefined : true,
     );
-    assert.ok(await lab.hasAddress('d1', VIP));
+    assert.ok(await site.lab.hasAddress('d1', VIP));
     await waitFor(
       'client ARP entry for the VIP back on d1',
       async () =>
-        (await lab.neighbourMac('client', VIP)) === lab.host('d1').mac ? true : undefined,
+        (await site.lab.neighbourMac('client', VIP)) === site.lab.host('d1').mac ? true : undefined,
       { timeoutMs: 1000 },
     );
     assert.ok(d1b.entries('removing virtual address left by a previous run').length > 0);
@@ -101,8 +77,8 @@ describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(d1.state('VI_NP'), 'BACKUP');
     assert.equal(d2.state('VI_NP'), 'MASTER');
-    assert.ok(await lab.hasAddress('d2', vip));
-    assert.equal(await lab.hasAddress('d1', vip), false);
+    assert.ok(await site.lab.hasAddress('d2', vip));
+    assert.equal(await site.lab.hasAddress('d1', vip), false);
   });
 
   it('hands over within the skew time when the master stops gracefully (priority 0)', async () => {
@@ -123,13 +99,15 @@ describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
     await d1.stop('SIGTERM');
     const takeover = await d2.waitForState('VI_P0', 'MASTER', 3000, stoppedAt);
     assert.ok(takeover - stoppedAt < 1000, `takeover took ${takeover - stoppedAt} ms`);
-    assert.equal(await lab.hasAddress('d1', vip), false, 'the stopped node released the VIP');
-    await waitFor('VIP on d2', async () => ((await lab.hasAddress('d2', vip)) ? true : undefined));
+    assert.equal(await site.lab.hasAddress('d1', vip), false, 'the stopped node released the VIP');
+    await waitFor('VIP on d2', async () =>
+      (await site.lab.hasAddress('d2', vip)) ? true : undefined,
+    );
   });
 
   it('moves mastership when a track_script fails and lowers priority below the peer', async () => {
     const vip = '10.78.0.160';
-    const flag = `${lab.dir}/d1-service-down`;
+    const flag = `${site.lab.dir}/d1-service-down`;
     const d1 = node('d1');
     const d2 = node('d2');
     d1.start(
@@ -162,7 +140,9 @@ describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
     const change = d1.entries('effective priority changed').at(-1);
     assert.equal(change?.to, 90);
     await waitFor('VIP moved to d2', async () =>
-      (await lab.hasAddress('d2', vip)) && !(await lab.hasAddress('d1', vip)) ? true : undefined,
+      (await site.lab.hasAddress('d2', vip)) && !(await site.lab.hasAddress('d1', vip))
+        ? true
+        : undefined,
     );
   });
 
@@ -183,22 +163,22 @@ describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
     assert.equal(d1.state('VI_B'), 'BACKUP');
     assert.equal(d2.state('VI_A'), 'BACKUP');
     assert.deepEqual(
-      [await lab.hasAddress('d1', vipA), await lab.hasAddress('d1', vipB)],
+      [await site.lab.hasAddress('d1', vipA), await site.lab.hasAddress('d1', vipB)],
       [true, false],
     );
     assert.deepEqual(
-      [await lab.hasAddress('d2', vipA), await lab.hasAddress('d2', vipB)],
+      [await site.lab.hasAddress('d2', vipA), await site.lab.hasAddress('d2', vipB)],
       [false, true],
     );
-    assert.ok(await lab.ping('client', vipA));
-    assert.ok(await lab.ping('client', vipB));
-    assert.equal(await lab.neighbourMac('client', vipA), lab.host('d1').mac);
-    assert.equal(await lab.neighbourMac('client', vipB), lab.host('d2').mac);
+    assert.ok(await site.lab.ping('client', vipA));
+    assert.ok(await site.lab.ping('client', vipB));
+    assert.equal(await site.lab.neighbourMac('client', vipA), site.lab.host('d1').mac);
+    assert.equal(await site.lab.neighbourMac('client', vipB), site.lab.host('d2').mac);
   });
 
   it('elects and fails over with unicast peers', async () => {
     const vip = '10.78.0.180';
-    const [a1, a2] = [lab.host('d1').address, lab.host('d2').address];
+    const [a1, a2] = [site.lab.host('d1').address, site.lab.host('d2').address];
     const conf = (priority: number, self: string, peer: string) =>
       keepalivedConf(`n${priority}`, [
         {
@@ -222,12 +202,14 @@ describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
     const killedAt = Date.now();
     await d1.stop('SIGKILL');
     await d2.waitForState('VI_U', 'MASTER', 3000, killedAt);
-    await waitFor('VIP on d2', async () => ((await lab.hasAddress('d2', vip)) ? true : undefined));
+    await waitFor('VIP on d2', async () =>
+      (await site.lab.hasAddress('d2', vip)) ? true : undefined,
+    );
   });
 
   it('runs IPv6 (v3 over ff02::12) and moves the client with an unsolicited neighbour advertisement', async () => {
     const vip = 'fd00:78::100';
-    await runIn(lab.host('client').namespace, 'ip', [
+    await runIn(site.lab.host('client').namespace, 'ip', [
       '-6',
       'addr',
       'add',
@@ -247,17 +229,17 @@ describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
     await d2.waitForState('VI_6', 'BACKUP', 5000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(d2.state('VI_6'), 'BACKUP', 'the backup accepts the IPv6 adverts');
-    assert.ok(await lab.ping('client', vip), 'client reaches the IPv6 VIP at d1');
-    assert.equal(await lab.neighbourMac('client', vip), lab.host('d1').mac);
+    assert.ok(await site.lab.ping('client', vip), 'client reaches the IPv6 VIP at d1');
+    assert.equal(await site.lab.neighbourMac('client', vip), site.lab.host('d1').mac);
     const killedAt = Date.now();
     await d1.stop('SIGKILL');
     await d2.waitForState('VI_6', 'MASTER', 3000, killedAt);
     await waitFor(
       'client neighbour entry for the VIP to move to d2',
       async () =>
-        (await lab.neighbourMac('client', vip)) === lab.host('d2').mac ? true : undefined,
+        (await site.lab.neighbourMac('client', vip)) === site.lab.host('d2').mac ? true : undefined,
       { timeoutMs: 1000 },
     );
-    assert.ok(await lab.ping('client', vip), 'client reaches the IPv6 VIP at d2');
+    assert.ok(await site.lab.ping('client', vip), 'client reaches the IPv6 VIP at d2');
   });
 });
