@@ -61,9 +61,12 @@ lbctl reload "${director1[@]}"
 lbctl status "${director1[@]}"
 
 step "what director1 did (its log)"
+# One line per event (JSON when lbctl logs JSON, else journal-style text); the interesting ones.
 lbctl lab log director1 | node -e '
   for (const line of require("node:fs").readFileSync(0, "utf8").split("\n")) {
-    try { const { msg } = JSON.parse(line); if (/real server|applied|removed|quorum|XDP/.test(msg)) console.log(msg); } catch {}
+    let msg;
+    try { msg = JSON.parse(line).msg; } catch { msg = line.replace(/^<\d>/, ""); }
+    if (/real server|applied|removed|quorum|XDP|reload|MASTER/.test(msg ?? "")) console.log(msg);
   }'
 
 step "stop the master director: director2 takes the VIP over"
