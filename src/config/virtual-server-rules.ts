@@ -89,6 +89,7 @@ export function checkVirtualServer(
   const service = {
     family: t.kind === 'group' ? undefined : t.family,
     port: t.kind === 'address' ? t.port : 0,
+    fwmark: t.kind === 'fwmark',
   };
   vs.realServers.forEach((rs, j) => {
     const real = {

@@ -26,10 +26,16 @@ export function servicePortViolation(
 /**
  * Rules between a service and one of its reals. `serviceFamily` is undefined
  * when the service has several addresses (a group): the family is checked
- * per address then. `servicePort` 0 is an all-ports service.
+ * per address then. `servicePort` 0 is an all-ports service. On a fwmark
+ * service a NAT real may leave its port out: the packet's destination port
+ * is kept (ipvsadm and keepalived accept it).
  */
 export function realViolations(
-  service: { readonly family: Family | undefined; readonly port: number },
+  service: {
+    readonly family: Family | undefined;
+    readonly port: number;
+    readonly fwmark?: boolean;
+  },
   real: {
     readonly family: Family;
     readonly port: number;
@@ -46,7 +52,8 @@ export function realViolations(
     });
   }
   if (forwarding === 'nat') {
-    if (real.port === 0) out.push({ field: 'port', message: `${what}: NAT needs the real's port` });
+    if (real.port === 0 && service.fwmark !== true)
+      out.push({ field: 'port', message: `${what}: NAT needs the real's port` });
   } else if (service.port !== 0 && real.port !== 0 && real.port !== service.port) {
     out.push({
       field: 'port',
