@@ -17,3 +17,6 @@ function findPackageRoot(start: string): string {
 
 /** Directory the native build writes to (addon and BPF objects). */
 export const buildDir: string = join(packageRoot, 'build', 'Release');
+
+/** Where each running instance keeps its pid file and control socket. */
+export const defaultRunDir = '/run/lbctl';

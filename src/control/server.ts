@@ -1,8 +1,8 @@
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Service } from '../daemon/service.js';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Service } from '../service.js';
 import {
   type ErrorBody,
   errorBody,

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultRunDir } from '../daemon/instance-lock.js';
+import { defaultRunDir } from '../paths.js';
 
 /** The control socket of an instance: <runDir>/<instance>.sock. */
 export function controlSocketPath(instance: string, runDir = defaultRunDir): string {

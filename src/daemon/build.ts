@@ -5,11 +5,11 @@ import type { Logger } from '../log.js';
 import type { MetricsSources } from '../metrics/collectors.js';
 import { MetricsService } from '../metrics/metrics-service.js';
 import { KernelHostNetwork } from '../netlink/host-network.js';
+import type { Service } from '../service.js';
 import type { Clock } from '../time/clock.js';
 import { controlHandlers } from './control-handlers.js';
 import { systemDataPlanes } from './data-plane-factory.js';
 import type { ReloadOutcome } from './reload.js';
-import type { Service } from './service.js';
 import { VirtualServerService } from './virtual-server-service.js';
 import { VrrpService } from './vrrp-service.js';
 

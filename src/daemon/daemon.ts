@@ -1,8 +1,8 @@
 import type { Config } from '../config/model.js';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Service } from '../service.js';
 import { type ReloadOutcome, reloadServices } from './reload.js';
-import type { Service } from './service.js';
 
 /** Reads the configuration again for a reload (the file `up` was given). */
 export type ConfigReader = () => Promise<{ config: Config; warnings: readonly string[] }>;

@@ -9,9 +9,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { LbctlError } from '../errors.js';
+import { defaultRunDir } from '../paths.js';
 import { isLbctlUp, processArgv, processStartTimeMs } from './process-identity.js';
-
-export const defaultRunDir = '/run/lbctl';
 
 function processAlive(pid: number): boolean {
   try {

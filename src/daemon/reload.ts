@@ -9,8 +9,8 @@ import { ConfigError, formatIssue } from '../config/errors.js';
 import type { Config } from '../config/model.js';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Service } from '../service.js';
 import { ReloadRefusedError } from './reload-refused.js';
-import type { Service } from './service.js';
 
 /** A service that can take a new configuration without restarting. */
 export interface Reloadable {

@@ -37,11 +37,11 @@ import {
 } from '../reconcile/service-mapping.js';
 import { serviceKey } from '../reconcile/spec-equality.js';
 import { diffVirtualServers } from '../reload/virtual-server-diff.js';
+import type { Service } from '../service.js';
 import type { Clock } from '../time/clock.js';
 import type { DataPlaneFactory } from './data-plane-factory.js';
 import type { InstanceStateSource } from './instance-state-source.js';
 import { ReloadRefusedError } from './reload-refused.js';
-import type { Service } from './service.js';
 
 export interface VirtualServerServiceOptions {
   readonly config: Config;

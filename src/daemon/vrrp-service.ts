@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { canonicalAddress } from '../net/address.js';
 import { LinkTable } from '../netlink/link-table.js';
 import { RouteNetlink } from '../netlink/rtnetlink.js';
+import type { Service } from '../service.js';
 import type { VrrpInstanceStatus } from '../status/status-report.js';
 import type { Clock } from '../time/clock.js';
 import { VrrpEngine } from '../vrrp/engine.js';
@@ -15,7 +16,6 @@ import { HostNetworkEffects } from '../vrrp/system/host-effects.js';
 import { RawVrrpTransport } from '../vrrp/system/raw-transport.js';
 import type { InstanceStateSource } from './instance-state-source.js';
 import { ReloadRefusedError } from './reload-refused.js';
-import type { Service } from './service.js';
 
 export interface VrrpServiceOptions {
   readonly config: Config;

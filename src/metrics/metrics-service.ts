@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { Registry } from 'prom-client';
-import type { Service } from '../daemon/service.js';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Service } from '../service.js';
 import { registerCollectors } from './collectors.js';
 import type { MetricsSources } from './sources.js';
 

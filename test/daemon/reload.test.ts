@@ -4,8 +4,8 @@ import { ConfigError } from '../../src/config/errors.js';
 import type { Config } from '../../src/config/model.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { ReloadRefusedError } from '../../src/daemon/reload-refused.js';
-import type { Service } from '../../src/daemon/service.js';
 import { silentLogger } from '../../src/log.js';
+import type { Service } from '../../src/service.js';
 
 const config = {} as Config;
 

@@ -2,7 +2,7 @@ import type { Command as Program } from 'commander';
 import { controlRequest } from '../../control/client.js';
 import type { Command } from '../../control/protocol.js';
 import { controlSocketPath, resolveInstance } from '../../control/socket-path.js';
-import { defaultRunDir } from '../../daemon/instance-lock.js';
+import { defaultRunDir } from '../../paths.js';
 
 export interface ControlOptions {
   readonly instance?: string;
