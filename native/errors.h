@@ -1,7 +1,8 @@
 // Errors raised by the addon. Every error carries a stable `code`, the
 // failing `operation`, the `errno` (when a system call failed) and a message a
 // person can act on. The JS side registers a factory so errors are instances
-// of its own BpfError class (see src/bpf/errors.ts).
+// of its own error classes: BPF_* and XDP_* codes become BpfError
+// (src/bpf/errors.ts), the others NativeError (src/native/native-error.ts).
 #pragma once
 
 #include <napi.h>
@@ -10,7 +11,7 @@
 
 namespace lbctl {
 
-// Stable error codes shared with src/bpf/errors.ts.
+// Stable error codes shared with src/bpf/errors.ts and src/native/native-error.ts.
 namespace code {
 inline constexpr const char* kInvalidArgument = "BPF_INVALID_ARGUMENT";
 inline constexpr const char* kClosed = "BPF_CLOSED";
@@ -28,6 +29,10 @@ inline constexpr const char* kXdpAttach = "XDP_ATTACH_FAILED";
 inline constexpr const char* kLink = "BPF_LINK_FAILED";
 inline constexpr const char* kTestRun = "BPF_TEST_RUN_FAILED";
 inline constexpr const char* kSystem = "SYSTEM_CALL_FAILED";
+// Codes of the non-BPF parts (sockets, namespaces): src/native/native-error.ts.
+inline constexpr const char* kNativeInvalidArgument = "NATIVE_INVALID_ARGUMENT";
+inline constexpr const char* kNativeClosed = "NATIVE_CLOSED";
+inline constexpr const char* kNativeNoSuchInterface = "NATIVE_NO_SUCH_INTERFACE";
 }  // namespace code
 
 // Details of a failure, built where it happens (possibly off the JS thread)

@@ -37,7 +37,7 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info)
   Napi::Env env = info.Env();
   const char* op = "open netlink socket";
   if (info.Length() < 1 || !info[0].IsNumber()) {
-    Throw(env, code::kInvalidArgument, op, "Cannot open netlink socket: expected a protocol");
+    Throw(env, code::kNativeInvalidArgument, op, "Cannot open netlink socket: expected a protocol");
   }
   protocol_ = info[0].As<Napi::Number>().Int32Value();
   uint32_t groups = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
@@ -68,7 +68,7 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info)
 
 int NetlinkSocket::Fd(Napi::Env env, const char* operation) const {
   if (!fd_.Valid()) {
-    Throw(env, code::kClosed, operation,
+    Throw(env, code::kNativeClosed, operation,
           std::string("Cannot ") + operation + ": netlink socket is closed");
   }
   return fd_.Get();
@@ -97,7 +97,7 @@ Napi::Value NetlinkSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env, "send");
   if (info.Length() < 1 || !info[0].IsBuffer()) {
-    Throw(env, code::kInvalidArgument, "send", "Cannot send netlink message: expected a Buffer");
+    Throw(env, code::kNativeInvalidArgument, "send", "Cannot send netlink message: expected a Buffer");
   }
   auto message = info[0].As<Napi::Buffer<uint8_t>>();
   sockaddr_nl kernel = {};

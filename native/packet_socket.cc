@@ -24,12 +24,12 @@ PacketSocket::PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pa
   Napi::Env env = info.Env();
   const char* op = "open packet socket";
   if (info.Length() < 1 || !info[0].IsString()) {
-    Throw(env, code::kInvalidArgument, op, "Cannot open packet socket: expected an interface name");
+    Throw(env, code::kNativeInvalidArgument, op, "Cannot open packet socket: expected an interface name");
   }
   ifname_ = info[0].As<Napi::String>().Utf8Value();
   ifindex_ = static_cast<int>(if_nametoindex(ifname_.c_str()));
   if (ifindex_ == 0) {
-    Throw(env, code::kNoSuchInterface, "if_nametoindex",
+    Throw(env, code::kNativeNoSuchInterface, "if_nametoindex",
           "Cannot open packet socket on " + ifname_ + ": no such interface", ENODEV);
   }
   // Protocol 0: the socket receives nothing, it only transmits.
@@ -54,15 +54,15 @@ PacketSocket::PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pa
 Napi::Value PacketSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!fd_.Valid()) {
-    Throw(env, code::kClosed, "send frame",
+    Throw(env, code::kNativeClosed, "send frame",
           "Cannot send frame: packet socket on " + ifname_ + " is closed");
   }
   if (info.Length() < 1 || !info[0].IsBuffer()) {
-    Throw(env, code::kInvalidArgument, "send frame", "Cannot send frame: expected a Buffer");
+    Throw(env, code::kNativeInvalidArgument, "send frame", "Cannot send frame: expected a Buffer");
   }
   auto frame = info[0].As<Napi::Buffer<uint8_t>>();
   if (frame.Length() < ETH_HLEN) {
-    Throw(env, code::kInvalidArgument, "send frame",
+    Throw(env, code::kNativeInvalidArgument, "send frame",
           "Cannot send frame on " + ifname_ + ": shorter than an Ethernet header");
   }
   sockaddr_ll addr = {};

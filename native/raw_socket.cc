@@ -25,7 +25,7 @@ std::string OptionalString(Napi::Object options, const char* key) {
 unsigned InterfaceIndex(Napi::Env env, const std::string& ifname, const char* operation) {
   unsigned index = if_nametoindex(ifname.c_str());
   if (index == 0) {
-    Throw(env, code::kNoSuchInterface, "if_nametoindex",
+    Throw(env, code::kNativeNoSuchInterface, "if_nametoindex",
           std::string("Cannot ") + operation + " on " + ifname + ": no such interface", ENODEV);
   }
   return index;
@@ -58,13 +58,13 @@ RawIpSocket::RawIpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawI
   Napi::Env env = info.Env();
   const char* op = "open raw socket";
   if (info.Length() < 1 || !info[0].IsObject()) {
-    Throw(env, code::kInvalidArgument, op, "Cannot open raw socket: expected options");
+    Throw(env, code::kNativeInvalidArgument, op, "Cannot open raw socket: expected options");
   }
   Napi::Object options = info[0].As<Napi::Object>();
   family_ = options.Get("family").ToNumber().Int32Value();
   protocol_ = options.Get("protocol").ToNumber().Int32Value();
   if ((family_ != 4 && family_ != 6) || protocol_ <= 0 || protocol_ > 255) {
-    Throw(env, code::kInvalidArgument, op,
+    Throw(env, code::kNativeInvalidArgument, op,
           "Cannot open raw socket: family must be 4 or 6 and protocol 1..255");
   }
   description_ = "raw IPv" + std::to_string(family_) + " socket (protocol " +
@@ -93,7 +93,7 @@ RawIpSocket::RawIpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawI
     sockaddr_storage addr;
     socklen_t len;
     if (!ParseSockaddr(family_, bindAddress, 0, boundIfindex_, &addr, &len)) {
-      Throw(env, code::kInvalidArgument, op,
+      Throw(env, code::kNativeInvalidArgument, op,
             "Cannot bind " + description_ + ": '" + bindAddress + "' is not an IPv" +
                 std::to_string(family_) + " address");
     }
@@ -116,7 +116,7 @@ RawIpSocket::RawIpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawI
 
 int RawIpSocket::Fd(Napi::Env env, const char* operation) const {
   if (!fd_.Valid()) {
-    Throw(env, code::kClosed, operation,
+    Throw(env, code::kNativeClosed, operation,
           std::string("Cannot ") + operation + ": " + description_ + " is closed");
   }
   return fd_.Get();
@@ -136,7 +136,7 @@ Napi::Value RawIpSocket::SetTtl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int ttl = info.Length() > 0 ? info[0].ToNumber().Int32Value() : -1;
   if (ttl < 1 || ttl > 255) {
-    Throw(env, code::kInvalidArgument, "set TTL", "Cannot set TTL: must be 1..255");
+    Throw(env, code::kNativeInvalidArgument, "set TTL", "Cannot set TTL: must be 1..255");
   }
   if (family_ == 4) {
     SetInt(env, IPPROTO_IP, IP_TTL, ttl, "IP_TTL");
@@ -153,7 +153,7 @@ Napi::Value RawIpSocket::SetTos(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int tos = info.Length() > 0 ? info[0].ToNumber().Int32Value() : -1;
   if (tos < 0 || tos > 255) {
-    Throw(env, code::kInvalidArgument, "set TOS", "Cannot set TOS: must be 0..255");
+    Throw(env, code::kNativeInvalidArgument, "set TOS", "Cannot set TOS: must be 0..255");
   }
   if (family_ == 4) {
     SetInt(env, IPPROTO_IP, IP_TOS, tos, "IP_TOS");
@@ -168,7 +168,7 @@ void RawIpSocket::Membership(const Napi::CallbackInfo& info, bool join) {
   const char* op = join ? "join multicast group" : "leave multicast group";
   int fd = Fd(env, op);
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) {
-    Throw(env, code::kInvalidArgument, op,
+    Throw(env, code::kNativeInvalidArgument, op,
           std::string("Cannot ") + op + ": expected (group, interface)");
   }
   std::string group = info[0].As<Napi::String>().Utf8Value();
@@ -177,7 +177,7 @@ void RawIpSocket::Membership(const Napi::CallbackInfo& info, bool join) {
   sockaddr_storage addr;
   socklen_t len;
   if (!ParseSockaddr(family_, group, 0, 0, &addr, &len)) {
-    Throw(env, code::kInvalidArgument, op,
+    Throw(env, code::kNativeInvalidArgument, op,
           std::string("Cannot ") + op + ": '" + group + "' is not an IPv" +
               std::to_string(family_) + " address");
   }
@@ -220,7 +220,7 @@ Napi::Value RawIpSocket::SetMulticastInterface(const Napi::CallbackInfo& info) {
   const char* op = "set multicast interface";
   int fd = Fd(env, op);
   if (info.Length() < 1 || !info[0].IsString()) {
-    Throw(env, code::kInvalidArgument, op, "Cannot set multicast interface: expected a name");
+    Throw(env, code::kNativeInvalidArgument, op, "Cannot set multicast interface: expected a name");
   }
   std::string ifname = info[0].As<Napi::String>().Utf8Value();
   int ifindex = static_cast<int>(InterfaceIndex(env, ifname, op));
@@ -257,7 +257,7 @@ Napi::Value RawIpSocket::SetMulticastLoop(const Napi::CallbackInfo& info) {
 Napi::Value RawIpSocket::SetChecksumOffset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (family_ != 6) {
-    Throw(env, code::kInvalidArgument, "set checksum offset",
+    Throw(env, code::kNativeInvalidArgument, "set checksum offset",
           "Cannot set checksum offset: only IPv6 raw sockets support IPV6_CHECKSUM");
   }
   SetInt(env, IPPROTO_IPV6, IPV6_CHECKSUM, info.Length() > 0 ? info[0].ToNumber().Int32Value() : -1,
@@ -272,14 +272,14 @@ Napi::Value RawIpSocket::Send(const Napi::CallbackInfo& info) {
   const char* op = "send";
   int fd = Fd(env, op);
   if (info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsString()) {
-    Throw(env, code::kInvalidArgument, op, "Cannot send: expected (Buffer, destination)");
+    Throw(env, code::kNativeInvalidArgument, op, "Cannot send: expected (Buffer, destination)");
   }
   auto payload = info[0].As<Napi::Buffer<uint8_t>>();
   std::string destination = info[1].As<Napi::String>().Utf8Value();
   sockaddr_storage addr;
   socklen_t len;
   if (!ParseSockaddr(family_, destination, 0, boundIfindex_, &addr, &len)) {
-    Throw(env, code::kInvalidArgument, op,
+    Throw(env, code::kNativeInvalidArgument, op,
           "Cannot send on " + description_ + ": '" + destination + "' is not an IPv" +
               std::to_string(family_) + " address");
   }

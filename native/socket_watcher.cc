@@ -34,7 +34,7 @@ void SocketWatcher::StartFromJs(const Napi::CallbackInfo& info, int fd, const st
                                 std::function<void()> onReadable) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsFunction()) {
-    Throw(env, code::kInvalidArgument, "receive", "Cannot receive: expected a callback");
+    Throw(env, code::kNativeInvalidArgument, "receive", "Cannot receive: expected a callback");
   }
   int err = Start(env, fd, info.This().As<Napi::Object>(), info[0].As<Napi::Function>(),
                   std::move(onReadable));

@@ -49,7 +49,7 @@ Napi::Value ObjGet(const Napi::CallbackInfo& info) {
 Napi::Value IfIndex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) {
-    Throw(env, code::kInvalidArgument, "look up interface",
+    Throw(env, code::kNativeInvalidArgument, "look up interface",
           "Cannot look up interface: name must be a string");
   }
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -62,7 +62,7 @@ Napi::Value IfIndex(const Napi::CallbackInfo& info) {
 Napi::Value SetNetworkNamespace(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) {
-    Throw(env, code::kInvalidArgument, "enter network namespace",
+    Throw(env, code::kNativeInvalidArgument, "enter network namespace",
           "Cannot enter network namespace: expected a file descriptor");
   }
   if (setns(info[0].As<Napi::Number>().Int32Value(), CLONE_NEWNET) != 0) {

@@ -22,7 +22,7 @@ Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "send unix datagram";
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsBuffer()) {
-    Throw(env, code::kInvalidArgument, op,
+    Throw(env, code::kNativeInvalidArgument, op,
           "Cannot send unix datagram: expected a socket path and a Buffer");
   }
   std::string path = info[0].As<Napi::String>().Utf8Value();
@@ -30,7 +30,7 @@ Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-    Throw(env, code::kInvalidArgument, op,
+    Throw(env, code::kNativeInvalidArgument, op,
           "Cannot send unix datagram to '" + path + "': the path must have 1 to " +
               std::to_string(sizeof(addr.sun_path) - 1) + " bytes");
   }
@@ -58,11 +58,11 @@ Napi::Value IgnoreSignal(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "ignore signal";
   if (info.Length() < 1 || !info[0].IsNumber()) {
-    Throw(env, code::kInvalidArgument, op, "Cannot ignore signal: expected a signal number");
+    Throw(env, code::kNativeInvalidArgument, op, "Cannot ignore signal: expected a signal number");
   }
   int signo = info[0].As<Napi::Number>().Int32Value();
   if (signo < SIGRTMIN || signo > SIGRTMAX) {
-    Throw(env, code::kInvalidArgument, op,
+    Throw(env, code::kNativeInvalidArgument, op,
           "Cannot ignore signal " + std::to_string(signo) + ": only real-time signals " +
               std::to_string(SIGRTMIN) + ".." + std::to_string(SIGRTMAX) +
               " are handled here (others through process.on)");

@@ -1,6 +1,7 @@
 import { unlinkSync } from 'node:fs';
+import type { NativeBpfLink, NativeLinkInfo } from '../native/addon.js';
+import { native } from './addon.js';
 import { BpfError } from './errors.js';
-import { type NativeBpfLink, type NativeLinkInfo, native } from './native.js';
 import type { BpfProgram } from './program.js';
 
 export type XdpMode = 'native' | 'generic';

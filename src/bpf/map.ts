@@ -1,6 +1,7 @@
 import { unlinkSync } from 'node:fs';
+import type { NativeBpfMap, NativeMapInfo } from '../native/addon.js';
+import { native } from './addon.js';
 import { BpfError } from './errors.js';
-import { type NativeBpfMap, type NativeMapInfo, native } from './native.js';
 
 /** How an update treats an existing key (BPF_ANY / BPF_NOEXIST / BPF_EXIST). */
 export type UpdateMode = 'any' | 'noexist' | 'exist';

@@ -1,6 +1,7 @@
+import type { NativeBpfObject, NativeBtfMember } from '../native/addon.js';
+import { native } from './addon.js';
 import { BpfError } from './errors.js';
 import { BpfMap } from './map.js';
-import { type NativeBpfObject, type NativeBtfMember, native } from './native.js';
 import { BpfProgram } from './program.js';
 
 export interface OpenOptions {

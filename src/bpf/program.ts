@@ -1,6 +1,7 @@
+import type { NativeBpfProgram, NativeProgramInfo } from '../native/addon.js';
+import { native } from './addon.js';
 import { BpfError } from './errors.js';
 import { BpfLink, type XdpMode } from './link.js';
-import { type NativeBpfProgram, type NativeProgramInfo, native } from './native.js';
 
 export type XdpAttachMode = XdpMode | 'auto';
 

@@ -1,4 +1,4 @@
-import { native } from './native.js';
+import { native } from './addon.js';
 
 /** Version of the libbpf the addon is linked against, e.g. "v1.1". */
 export function libbpfVersion(): string {

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { formatEndpoint } from '../net/endpoint.js';
 import type { RetryPolicy } from './check-state.js';
 import { CheckerConfigError } from './checker-error.js';
 import {
@@ -15,7 +16,6 @@ import type { CheckerConfig, CheckTimingOptions } from './options.js';
 import { PingChecker } from './ping-check.js';
 import { SmtpChecker } from './smtp-check.js';
 import { TcpChecker } from './tcp-check.js';
-import { formatEndpoint } from './tcp-connect.js';
 import type { Checker, ConnectOptions } from './types.js';
 import { UdpChecker } from './udp-check.js';
 

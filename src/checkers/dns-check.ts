@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
+import { formatEndpoint } from '../net/endpoint.js';
 import { DNS_RCODE_NAMES, decodeResponse, dnsTypeCode, encodeQuery } from './dns-message.js';
-import { formatEndpoint } from './tcp-connect.js';
 import type { Checker, CheckResult, ConnectOptions } from './types.js';
 import { udpExchange } from './udp-exchange.js';
 

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { formatEndpoint } from '../net/endpoint.js';
 import { CheckerConfigError } from './checker-error.js';
 import { Http10Request, type Http10Response } from './http10-request.js';
 import { DEFAULT_STATUS_CODES, type StatusCodeRange, statusAccepted } from './status-codes.js';
-import { formatEndpoint } from './tcp-connect.js';
 import type { Checker, CheckResult, ConnectOptions } from './types.js';
 
 const USER_AGENT = 'lbctl-healthcheck';

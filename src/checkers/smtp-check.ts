@@ -1,5 +1,6 @@
+import { formatEndpoint } from '../net/endpoint.js';
 import { SmtpReplyReader } from '../net/smtp-replies.js';
-import { connectTcp, formatEndpoint } from './tcp-connect.js';
+import { connectTcp } from './tcp-connect.js';
 import type { Checker, CheckResult, ConnectOptions } from './types.js';
 
 export interface SmtpCheckOptions extends ConnectOptions {

@@ -1,4 +1,5 @@
-import { connectTcp, formatEndpoint } from './tcp-connect.js';
+import { formatEndpoint } from '../net/endpoint.js';
+import { connectTcp } from './tcp-connect.js';
 import type { Checker, CheckResult, ConnectOptions } from './types.js';
 
 /** TCP_CHECK: the real is up when a TCP connection completes. */

@@ -37,8 +37,3 @@ export function connectTcp(options: ConnectOptions, signal: AbortSignal): Promis
     socket.once('close', () => signal.removeEventListener('abort', onAbort));
   });
 }
-
-/** "host:port", bracketing IPv6 literals. */
-export function formatEndpoint(address: string, port: number): string {
-  return net.isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
-}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { formatEndpoint } from '../net/endpoint.js';
 import { CheckerConfigError } from './checker-error.js';
 import { type HexPattern, matchesPattern, parseHexPattern } from './hex-pattern.js';
-import { formatEndpoint } from './tcp-connect.js';
 import type { Checker, CheckResult, ConnectOptions } from './types.js';
 import { udpExchange } from './udp-exchange.js';
 

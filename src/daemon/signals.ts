@@ -1,5 +1,5 @@
-import { native } from '../bpf/native.js';
 import type { Logger } from '../log.js';
+import { native } from '../native/addon.js';
 
 /** What the daemon does for the signals that have a meaning (keepalived's). */
 export interface SignalActions {

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { native } from '../bpf/native.js';
+import { native } from '../bpf/addon.js';
 
 /** A backend placed in a Maglev table: `key` names it stably across updates. */
 export interface MaglevBackend {

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import type { CheckEvent } from '../checkers/scheduler.js';
-import { formatEndpoint } from '../checkers/tcp-connect.js';
 import { DEFAULT_REAL_WEIGHT } from '../dataplane/dataplane.js';
 import { type Logger, silentLogger } from '../log.js';
+import { formatEndpoint } from '../net/endpoint.js';
 import {
   type DesiredReal,
   type DesiredServiceState,

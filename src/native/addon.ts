@@ -1,11 +1,11 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { buildDir } from '../paths.js';
-import { BpfError, type BpfErrorCode } from './errors.js';
+import { NativeError, type NativeErrorCode } from './native-error.js';
 
 /**
- * The addon's raw surface; only src/bpf, src/net, src/netlink, src/daemon/signals.ts
- * and the Maglev fill (src/dataplane/maglev.ts) use it.
+ * The addon's raw surface; only src/bpf, src/net, src/netns, src/netlink,
+ * src/daemon/signals.ts and the Maglev fill (src/dataplane/maglev.ts) use it.
  */
 export interface NativeRodataVariable {
   name: string;
@@ -174,7 +174,7 @@ export interface NativeAddon {
   setErrorFactory(
     factory: (
       message: string,
-      code: BpfErrorCode,
+      code: string,
       errno: number,
       operation: string,
       extra: { verifierLog?: string; libbpfLog?: string },
@@ -184,7 +184,26 @@ export interface NativeAddon {
 
 let cached: NativeAddon | undefined;
 
-/** Loads the addon once; native errors become BpfError instances. */
+/** Builds the error for one code, or undefined when the code is not this binding's. */
+export type NativeErrorFactory = (
+  message: string,
+  code: string,
+  errno: number,
+  operation: string,
+  extra: { verifierLog?: string; libbpfLog?: string },
+) => NativeError<string> | undefined;
+
+const errorFactories: NativeErrorFactory[] = [];
+
+/**
+ * Lets a binding built on the addon (src/bpf) raise its own NativeError subclass
+ * for its codes, so this loader never depends on it.
+ */
+export function registerNativeErrorFactory(factory: NativeErrorFactory): void {
+  if (!errorFactories.includes(factory)) errorFactories.push(factory);
+}
+
+/** Loads the addon once; its errors become NativeError instances (or a registered subclass). */
 export function native(): NativeAddon {
   if (cached !== undefined) return cached;
   const path = join(buildDir, 'lbctl_native.node');
@@ -192,17 +211,20 @@ export function native(): NativeAddon {
   try {
     addon = createRequire(import.meta.url)(path) as NativeAddon;
   } catch (err) {
-    throw new BpfError(
+    throw new NativeError(
       `Cannot load the native addon ${path}: ${(err as Error).message} (run npm run build)`,
       'ADDON_NOT_BUILT',
       0,
       'require',
     );
   }
-  addon.setErrorFactory(
-    (message, code, errno, operation, extra) =>
-      new BpfError(message, code, errno, operation, extra),
-  );
+  addon.setErrorFactory((message, code, errno, operation, extra) => {
+    for (const factory of errorFactories) {
+      const err = factory(message, code, errno, operation, extra);
+      if (err !== undefined) return err;
+    }
+    return new NativeError(message, code as NativeErrorCode, errno, operation);
+  });
   cached = addon;
   return addon;
 }

@@ -1,4 +1,4 @@
-import { type NativePacketSocket, native } from '../bpf/native.js';
+import { type NativePacketSocket, native } from '../native/addon.js';
 
 /** Sends whole Ethernet frames on one interface (AF_PACKET); never receives. */
 export class PacketSocket {

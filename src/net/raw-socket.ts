@@ -1,4 +1,4 @@
-import { type NativeRawIpSocket, native } from '../bpf/native.js';
+import { type NativeRawIpSocket, native } from '../native/addon.js';
 
 export interface RawDatagram {
   /** The IP payload (no IP header). */

@@ -1,4 +1,4 @@
-import { native } from '../bpf/native.js';
+import { native } from '../native/addon.js';
 
 /**
  * Sends one datagram to an AF_UNIX SOCK_DGRAM socket (`@name` = abstract

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
-import { type NativeNetlinkSocket, native } from '../bpf/native.js';
 import { LbctlError } from '../errors.js';
+import { type NativeNetlinkSocket, native } from '../native/addon.js';
 import {
   type Attribute,
   attributeString,

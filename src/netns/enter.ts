@@ -1,5 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
-import { native } from '../bpf/native.js';
+import { native } from '../native/addon.js';
 
 /**
  * Runs `fn` with the JS thread inside a named network namespace, then moves

@@ -5,7 +5,7 @@
  * before anything is applied, by the same check `lbctl validate` runs
  * (src/config/virtual-server-rules.ts).
  */
-import { formatEndpoint } from '../checkers/tcp-connect.js';
+
 import { forwardingOf, protocolOf } from '../config/data-plane-choice.js';
 import type {
   AddressFamily,
@@ -23,6 +23,7 @@ import type {
 } from '../dataplane/dataplane.js';
 import { SORRY_SERVER_WEIGHT } from '../health/virtual-server-health.js';
 import { canonicalAddress } from '../net/address.js';
+import { formatEndpoint } from '../net/endpoint.js';
 import { UnsupportedServiceError } from './reconcile-error.js';
 
 export { MAX_GROUP_ADDRESSES, prefixLengthOf } from '../config/virtual-server-targets.js';

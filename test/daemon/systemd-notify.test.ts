@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BpfError } from '../../src/bpf/errors.js';
 import { SystemdNotifier } from '../../src/daemon/systemd-notify.js';
 import { silentLogger } from '../../src/log.js';
+import { NativeError } from '../../src/native/native-error.js';
 import { sendUnixDatagram } from '../../src/net/unix-datagram.js';
 import { uniqueName } from '../../src/netns/netns.js';
 import { NotifyReceiver } from './support/notify-receiver.js';
@@ -30,7 +30,7 @@ describe('sd_notify over an AF_UNIX datagram socket', () => {
     assert.throws(
       () => sendUnixDatagram('/nonexistent/notify.sock', Buffer.from('READY=1')),
       (err: unknown) =>
-        err instanceof BpfError &&
+        err instanceof NativeError &&
         err.errno === 2 &&
         /^Cannot send unix datagram to \/nonexistent\/notify.sock: /.test(err.message),
     );

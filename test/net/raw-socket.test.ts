@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BpfError } from '../../src/bpf/errors.js';
+import { NativeError } from '../../src/native/native-error.js';
 import { type RawDatagram, RawIpSocket } from '../../src/net/raw-socket.js';
 import { RouteNetlink } from '../../src/netlink/rtnetlink.js';
 import { withinNamespace } from '../../src/netns/enter.js';
@@ -142,8 +143,9 @@ describe('raw IP sockets between two namespaces', () => {
       assert.throws(
         () => new RawIpSocket({ family: 4, protocol: VRRP, interface: 'nope0' }),
         (err: unknown) =>
-          err instanceof BpfError &&
-          err.code === 'XDP_NO_SUCH_INTERFACE' &&
+          err instanceof NativeError &&
+          !(err instanceof BpfError) &&
+          err.code === 'NATIVE_NO_SUCH_INTERFACE' &&
           /nope0: no such interface/.test(err.message),
       );
       const s = new RawIpSocket({ family: 4, protocol: VRRP });
@@ -153,7 +155,8 @@ describe('raw IP sockets between two namespaces', () => {
       s.close();
       assert.throws(
         () => s.send(Buffer.from('x'), '10.232.0.2'),
-        (err: unknown) => err instanceof BpfError && err.code === 'BPF_CLOSED',
+        (err: unknown) =>
+          err instanceof NativeError && !(err instanceof BpfError) && err.code === 'NATIVE_CLOSED',
       );
     });
   });
