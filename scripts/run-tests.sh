@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The test suite: lint, typecheck + compile, then the tests with node's runner.
-# Usage: run-tests.sh [all|host|vm]
-#   all  (default) the host tests, then the VM tier
-#   host every test except the VM tier
-#   vm   only the VM tier (*.vm.test.js: Debian's kernels in QEMU, docs/vm.md)
+# Usage: run-tests.sh [all|host|unit|netns|vm]
+#   all   (default) the host tests, then the VM tier
+#   host  unit, then netns
+#   unit  tests that need no network namespace (some still load BPF: run as root)
+#   netns only the namespace tier (*.netns.test.js: namespaces, veth, real daemons)
+#   vm    only the VM tier (*.vm.test.js: Debian's kernels in QEMU, docs/vm.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tier=${1:-all}
 case "$tier" in
-  all | host | vm) ;;
-  *) echo "run-tests.sh: unknown tier '$tier' (all, host or vm)" >&2; exit 2 ;;
+  all | host | unit | netns | vm) ;;
+  *) echo "run-tests.sh: unknown tier '$tier' (all, host, unit, netns or vm)" >&2; exit 2 ;;
 esac
 npx biome check .
 # A fresh dist/: compiled tests of deleted sources must not run.
@@ -17,13 +19,18 @@ rm -rf dist
 npx tsc -p tsconfig.json
 # Only *.test.js files: given a directory, node would also run every support
 # module under a folder named test.
-mapfile -t host_tests < <(find dist/test -name '*.test.js' ! -name '*.vm.test.js' | sort)
+mapfile -t unit_tests < <(find dist/test -name '*.test.js' ! -name '*.vm.test.js' ! -name '*.netns.test.js' | sort)
+mapfile -t netns_tests < <(find dist/test -name '*.netns.test.js' | sort)
 mapfile -t vm_tests < <(find dist/test -name '*.vm.test.js' | sort)
+runs() { [ "$tier" = all ] || [ "$tier" = "$1" ] || { [ "$tier" = host ] && [ "$1" != vm ]; }; }
 status=0
-if [ "$tier" != vm ]; then
-  node --test --test-timeout=180000 "${host_tests[@]}" || status=$?
+if runs unit; then
+  node --test --test-timeout=180000 "${unit_tests[@]}" || status=$?
 fi
-if [ "$tier" != host ]; then
+if runs netns; then
+  node --test --test-timeout=180000 "${netns_tests[@]}" || status=$?
+fi
+if runs vm; then
   # A VM file boots kernels under emulation: its own, longer bound (the
   # tests inside are bounded by the VM's timeout as well).
   node --test --test-timeout=1800000 "${vm_tests[@]}" || status=$?

@@ -12,6 +12,7 @@ import { VirtualServerMonitor } from '../../src/health/virtual-server-monitor.js
 import { silentLogger } from '../../src/log.js';
 import { systemClock } from '../../src/time/clock.js';
 import { closeServer, listenLocal } from '../checkers/support/servers.js';
+import { waitFor } from '../support/wait.js';
 
 const TIMING = {
   delayLoopMs: 100,
@@ -41,18 +42,18 @@ class LocalReal {
   }
 }
 
-async function waitFor(
+/** Waits until the monitor's state satisfies `predicate`; returns how long that took. */
+async function reach(
   monitor: VirtualServerMonitor,
   predicate: (state: DesiredServiceState) => boolean,
   timeoutMs: number,
 ): Promise<number> {
   const started = performance.now();
-  while (!predicate(monitor.current())) {
-    if (performance.now() - started > timeoutMs) {
-      assert.fail(`state not reached in ${timeoutMs} ms: ${JSON.stringify(monitor.current())}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await waitFor(
+    () => `the state (now ${JSON.stringify(monitor.current())})`,
+    () => predicate(monitor.current()),
+    { timeoutMs, intervalMs: 5 },
+  );
   return performance.now() - started;
 }
 
@@ -92,13 +93,13 @@ describe('virtual server monitor with real TCP checks on loopback', () => {
     assert.deepEqual(ports(monitor.current()), [a.port, b.port]);
 
     await a.stop();
-    const tookA = await waitFor(monitor, (s) => ports(s).length === 1, 2_000);
+    const tookA = await reach(monitor, (s) => ports(s).length === 1, 2_000);
     assert.deepEqual(ports(monitor.current()), [b.port]);
     assert.ok(tookA <= DETECTION_BOUND_MS, `detected in ${tookA} ms`);
     assert.ok(tookA >= TIMING.retry * TIMING.delayBeforeRetryMs - 10, 'not before the retries');
 
     await b.stop();
-    await waitFor(monitor, (s) => s.sorry !== undefined, 2_000);
+    await reach(monitor, (s) => s.sorry !== undefined, 2_000);
     assert.deepEqual(monitor.current(), {
       reals: [],
       sorry: { address: '127.0.0.1', port: 80, forwarding: 'dr', weight: 1 },
@@ -108,7 +109,7 @@ describe('virtual server monitor with real TCP checks on loopback', () => {
     await readFile(marker); // quorum_down ran as a real process
 
     await a.start();
-    const back = await waitFor(monitor, (s) => s.sorry === undefined, 2_000);
+    const back = await reach(monitor, (s) => s.sorry === undefined, 2_000);
     assert.deepEqual(ports(monitor.current()), [a.port]);
     assert.ok(back <= TIMING.delayLoopMs + 150, `returned in ${back} ms: one success is enough`);
   });
@@ -145,7 +146,7 @@ describe('virtual server monitor with real TCP checks on loopback', () => {
     await new Promise((resolve) => setTimeout(resolve, DETECTION_BOUND_MS * 2));
     assert.deepEqual(ports(monitor.current()), [real.port], 'no checks ran while suspended');
     monitor.resume();
-    const took = await waitFor(monitor, (s) => s.reals.length === 0, 2_000);
+    const took = await reach(monitor, (s) => s.reals.length === 0, 2_000);
     assert.ok(took <= DETECTION_BOUND_MS + TIMING.delayLoopMs, `detected in ${took} ms`);
   });
 

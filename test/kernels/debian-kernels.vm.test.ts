@@ -19,7 +19,7 @@ const IN_VM = [
   'dist/test/dataplane/pinning.test.js',
   'dist/test/dataplane/scheduling.test.js',
   'dist/test/dataplane/service-table.test.js',
-  'dist/test/dataplane/namespace.test.js',
+  'dist/test/dataplane/namespace.netns.test.js',
 ];
 
 /** Budget for one VM: boot, ~10 program loads and ~130 tests under TCG on a loaded 2-core machine. */

@@ -1,15 +1,21 @@
-/** Polls `probe` every `intervalMs` until it returns a value other than undefined, or fails after `timeoutMs`. */
+/**
+ * Polls `probe` every `intervalMs` until it returns a value other than undefined
+ * or false, or fails after `timeoutMs` naming `what` (a function to describe the
+ * state at the time of failure).
+ */
 export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
+  what: string | (() => string),
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
   { timeoutMs = 5000, intervalMs = 20 } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() >= deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() >= deadline) {
+      const described = typeof what === 'string' ? what : what();
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${described}`);
+    }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

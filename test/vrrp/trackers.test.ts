@@ -22,8 +22,8 @@ import {
   weightedContribution,
 } from '../../src/vrrp/priority.js';
 import { ScriptTracker } from '../../src/vrrp/trackers/script-tracker.js';
+import { waitFor } from '../support/wait.js';
 import { instanceOptions, TestCluster } from './support/cluster.js';
-import { waitFor } from './support/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lbctl-vrrp-track-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,7 +84,7 @@ describe('commands', () => {
     assert.equal(result.timedOut, true);
     const child = Number(readFileSync(pidFile, 'utf8'));
     assert.ok(child > 0);
-    await waitFor(() => !processAlive(child), `background child ${child} to die`);
+    await waitFor(`background child ${child} to die`, () => !processAlive(child));
   });
 
   it('runs as the configured user', async () => {
@@ -159,15 +159,15 @@ describe('track_script', () => {
     };
     t.after(() => tracker.close());
     tracker.start();
-    await waitFor(() => runs.length >= 2, 'two successful runs');
+    await waitFor('two successful runs', () => runs.length >= 2);
     unlinkSync(flag);
     const failedFrom = runs.length;
-    await waitFor(() => changes.length === 1, 'script to go down');
+    await waitFor('script to go down', () => changes.length === 1);
     assert.deepEqual(changes, [false]);
     assert.equal(runs.slice(failedFrom).filter((r) => !r).length, 3);
     writeFileSync(flag, '');
     const recoveredFrom = runs.length;
-    await waitFor(() => changes.length === 2, 'script to come back');
+    await waitFor('script to come back', () => changes.length === 2);
     assert.equal(runs.slice(recoveredFrom).filter((r) => r).length, 2);
   });
 
@@ -202,16 +202,16 @@ describe('track_script', () => {
     a.engine.start();
     b.engine.start();
     await waitFor(
-      () => c.state('a') === 'MASTER' && c.state('b') === 'BACKUP',
       'a to win the election',
+      () => c.state('a') === 'MASTER' && c.state('b') === 'BACKUP',
     );
     unlinkSync(flag);
-    await waitFor(() => a.engine.instance('VI_1').priority === 40, 'priority 100 - 60');
-    await waitFor(() => c.state('b') === 'MASTER' && c.state('a') === 'BACKUP', 'b to preempt');
+    await waitFor('priority 100 - 60', () => a.engine.instance('VI_1').priority === 40);
+    await waitFor('b to preempt', () => c.state('b') === 'MASTER' && c.state('a') === 'BACKUP');
     writeFileSync(flag, '');
     await waitFor(
-      () => c.state('a') === 'MASTER' && c.state('b') === 'BACKUP',
       'a to take back over',
+      () => c.state('a') === 'MASTER' && c.state('b') === 'BACKUP',
     );
     assert.ok(existsSync(flag));
   });
@@ -270,13 +270,13 @@ describe('track_interface and track_file', () => {
     const instance = a.engine.instance('VI_1');
     assert.equal(instance.priority, 120);
     writeFileSync(file, '-3\n');
-    await waitFor(() => instance.priority === 70, 'file change to be seen');
+    await waitFor('file change to be seen', () => instance.priority === 70);
     writeFileSync(file, '-26\n');
-    await waitFor(() => instance.state === 'FAULT', 'FAULT for -260');
+    await waitFor('FAULT for -260', () => instance.state === 'FAULT');
     unlinkSync(file);
     await waitFor(
-      () => instance.state === 'BACKUP' && instance.priority === 100,
       'missing file reads as 0',
+      () => instance.state === 'BACKUP' && instance.priority === 100,
     );
   });
 });
