@@ -20,17 +20,14 @@ void BpfLink::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&BpfLink::Pin>("pin"),
                                         InstanceMethod<&BpfLink::Update>("update"),
                                         InstanceMethod<&BpfLink::Detach>("detach"),
-                                        InstanceMethod<&BpfLink::Close>("close"),
+                                        InstanceMethod("close", &BpfLink::Close),
                                     });
   exports.Set("BpfLink", ctor);
 }
 
-BpfLink::BpfLink(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfLink>(info) {
+BpfLink::BpfLink(const Napi::CallbackInfo& info) : FdHandle<BpfLink>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    Throw(env, code::kInvalidArgument, "open link", "Cannot open link: expected a file descriptor");
-  }
-  fd_.Reset(info[0].As<Napi::Number>().Int32Value());
+  AdoptFdArgument(info, "link");
   struct bpf_link_info li = {};
   __u32 len = sizeof(li);
   if (bpf_obj_get_info_by_fd(fd_.Get(), &li, &len) != 0) {
@@ -39,13 +36,6 @@ BpfLink::BpfLink(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfLink>(inf
     Throw(env, code::kInvalidArgument, "bpf_obj_get_info_by_fd",
           "Cannot open link: the descriptor is not a BPF link (" + Describe(err) + ")", err);
   }
-}
-
-int BpfLink::Fd(Napi::Env env, const char* operation) const {
-  if (!fd_.Valid()) {
-    Throw(env, code::kClosed, operation, std::string("Cannot ") + operation + ": link is closed");
-  }
-  return fd_.Get();
 }
 
 // info() → { id, type, typeName, programId, ifindex?, ifname? }
@@ -121,11 +111,6 @@ Napi::Value BpfLink::Detach(const Napi::CallbackInfo& info) {
     Throw(env, code::kLink, "bpf_link_detach", "Cannot detach link: " + Describe(err), err);
   }
   return env.Undefined();
-}
-
-Napi::Value BpfLink::Close(const Napi::CallbackInfo& info) {
-  fd_.Reset();
-  return info.Env().Undefined();
 }
 
 }  // namespace lbctl

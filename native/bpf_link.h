@@ -4,26 +4,26 @@
 
 #include <napi.h>
 
-#include "unique_fd.h"
+#include <string>
+
+#include "fd_handle.h"
 
 namespace lbctl {
 
-class BpfLink : public Napi::ObjectWrap<BpfLink> {
+class BpfLink : public FdHandle<BpfLink> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
   // new BpfLink(fd): adopts fd.
   explicit BpfLink(const Napi::CallbackInfo& info);
 
  private:
+  friend class FdHandle<BpfLink>;
+  static constexpr const char* kClosedCode = code::kClosed;
+  std::string Description() const { return "link"; }
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Pin(const Napi::CallbackInfo& info);
   Napi::Value Update(const Napi::CallbackInfo& info);
   Napi::Value Detach(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-
-  int Fd(Napi::Env env, const char* operation) const;
-
-  UniqueFd fd_;
 };
 
 }  // namespace lbctl

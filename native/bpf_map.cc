@@ -120,17 +120,14 @@ void BpfMap::Init(Napi::Env env, Napi::Object exports) {
                       InstanceMethod<&BpfMap::NextKey>("nextKey"),
                       InstanceMethod<&BpfMap::ReadArray>("readArray"),
                       InstanceMethod<&BpfMap::Pin>("pin"),
-                      InstanceMethod<&BpfMap::Close>("close"),
+                      InstanceMethod("close", &BpfMap::Close),
                   });
   exports.Set("BpfMap", ctor);
 }
 
-BpfMap::BpfMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfMap>(info) {
+BpfMap::BpfMap(const Napi::CallbackInfo& info) : FdHandle<BpfMap>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    Throw(env, code::kInvalidArgument, "open map", "Cannot open map: expected a file descriptor");
-  }
-  fd_.Reset(info[0].As<Napi::Number>().Int32Value());
+  AdoptFdArgument(info, "map");
   struct bpf_map_info mi = {};
   __u32 len = sizeof(mi);
   if (bpf_obj_get_info_by_fd(fd_.Get(), &mi, &len) != 0) {
@@ -147,14 +144,6 @@ BpfMap::BpfMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfMap>(info) 
   flags_ = mi.map_flags;
   id_ = mi.id;
   perCpu_ = IsPerCpu(type_);
-}
-
-int BpfMap::Fd(Napi::Env env, const char* operation) const {
-  if (!fd_.Valid()) {
-    Throw(env, code::kClosed, operation,
-          std::string("Cannot ") + operation + ": map " + name_ + " is closed");
-  }
-  return fd_.Get();
 }
 
 void BpfMap::CheckSize(Napi::Env env, const char* operation, const char* what, size_t got,
@@ -361,11 +350,6 @@ Napi::Value BpfMap::Pin(const Napi::CallbackInfo& info) {
           "Cannot pin map " + name_ + " at " + path + ": " + Describe(err), err);
   }
   return env.Undefined();
-}
-
-Napi::Value BpfMap::Close(const Napi::CallbackInfo& info) {
-  fd_.Reset();
-  return info.Env().Undefined();
 }
 
 }  // namespace lbctl

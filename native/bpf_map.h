@@ -6,17 +6,20 @@
 
 #include <string>
 
-#include "unique_fd.h"
+#include "fd_handle.h"
 
 namespace lbctl {
 
-class BpfMap : public Napi::ObjectWrap<BpfMap> {
+class BpfMap : public FdHandle<BpfMap> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
   // new BpfMap(fd): adopts fd (already owned by nobody else).
   explicit BpfMap(const Napi::CallbackInfo& info);
 
  private:
+  friend class FdHandle<BpfMap>;
+  static constexpr const char* kClosedCode = code::kClosed;
+  std::string Description() const { return "map " + name_; }
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Lookup(const Napi::CallbackInfo& info);
   Napi::Value Update(const Napi::CallbackInfo& info);
@@ -25,14 +28,11 @@ class BpfMap : public Napi::ObjectWrap<BpfMap> {
   Napi::Value NextKey(const Napi::CallbackInfo& info);
   Napi::Value ReadArray(const Napi::CallbackInfo& info);
   Napi::Value Pin(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
 
-  int Fd(Napi::Env env, const char* operation) const;
   void CheckSize(Napi::Env env, const char* operation, const char* what, size_t got,
                  size_t want) const;
   size_t ValueBytes() const;
 
-  UniqueFd fd_;
   std::string name_;
   uint32_t type_ = 0;
   uint32_t keySize_ = 0;

@@ -87,18 +87,14 @@ void BpfProgram::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&BpfProgram::AttachXdp>("attachXdp"),
                                         InstanceMethod<&BpfProgram::TestRun>("testRun"),
                                         InstanceMethod<&BpfProgram::Pin>("pin"),
-                                        InstanceMethod<&BpfProgram::Close>("close"),
+                                        InstanceMethod("close", &BpfProgram::Close),
                                     });
   exports.Set("BpfProgram", ctor);
 }
 
-BpfProgram::BpfProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfProgram>(info) {
+BpfProgram::BpfProgram(const Napi::CallbackInfo& info) : FdHandle<BpfProgram>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    Throw(env, code::kInvalidArgument, "open program",
-          "Cannot open program: expected a file descriptor");
-  }
-  fd_.Reset(info[0].As<Napi::Number>().Int32Value());
+  AdoptFdArgument(info, "program");
   struct bpf_prog_info pi = {};
   __u32 len = sizeof(pi);
   if (bpf_obj_get_info_by_fd(fd_.Get(), &pi, &len) != 0) {
@@ -113,14 +109,6 @@ BpfProgram::BpfProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfPro
   xlatedInsns_ = pi.xlated_prog_len / sizeof(struct bpf_insn);
   jitedBytes_ = pi.jited_prog_len;
   verifiedInsns_ = pi.verified_insns;
-}
-
-int BpfProgram::Fd(Napi::Env env, const char* operation) const {
-  if (!fd_.Valid()) {
-    Throw(env, code::kClosed, operation,
-          std::string("Cannot ") + operation + ": program " + name_ + " is closed");
-  }
-  return fd_.Get();
 }
 
 Napi::Value BpfProgram::Info(const Napi::CallbackInfo& info) {
@@ -214,11 +202,6 @@ Napi::Value BpfProgram::Pin(const Napi::CallbackInfo& info) {
           "Cannot pin program " + name_ + " at " + path + ": " + Describe(err), err);
   }
   return env.Undefined();
-}
-
-Napi::Value BpfProgram::Close(const Napi::CallbackInfo& info) {
-  fd_.Reset();
-  return info.Env().Undefined();
 }
 
 }  // namespace lbctl

@@ -6,27 +6,27 @@
 
 #include <string>
 
-#include "unique_fd.h"
+#include "fd_handle.h"
 
 namespace lbctl {
 
-class BpfProgram : public Napi::ObjectWrap<BpfProgram> {
+class BpfProgram : public FdHandle<BpfProgram> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
   // new BpfProgram(fd): adopts fd.
   explicit BpfProgram(const Napi::CallbackInfo& info);
 
-  int Fd(Napi::Env env, const char* operation) const;
   const std::string& Name() const { return name_; }
 
  private:
+  friend class FdHandle<BpfProgram>;
+  static constexpr const char* kClosedCode = code::kClosed;
+  std::string Description() const { return "program " + name_; }
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value AttachXdp(const Napi::CallbackInfo& info);
   Napi::Value TestRun(const Napi::CallbackInfo& info);
   Napi::Value Pin(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
 
-  UniqueFd fd_;
   std::string name_;
   uint32_t type_ = 0;
   uint32_t id_ = 0;

@@ -27,13 +27,13 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&NetlinkSocket::Send>("send"),
                                         InstanceMethod<&NetlinkSocket::Start>("start"),
                                         InstanceMethod<&NetlinkSocket::Stop>("stop"),
-                                        InstanceMethod<&NetlinkSocket::Close>("close"),
+                                        InstanceMethod("close", &NetlinkSocket::Close),
                                     });
   exports.Set("NetlinkSocket", ctor);
 }
 
 NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<NetlinkSocket>(info) {
+    : FdHandle<NetlinkSocket>(info) {
   Napi::Env env = info.Env();
   const char* op = "open netlink socket";
   if (info.Length() < 1 || !info[0].IsNumber()) {
@@ -64,14 +64,6 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info)
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   portId_ = addr.nl_pid;
-}
-
-int NetlinkSocket::Fd(Napi::Env env, const char* operation) const {
-  if (!fd_.Valid()) {
-    Throw(env, code::kNativeClosed, operation,
-          std::string("Cannot ") + operation + ": netlink socket is closed");
-  }
-  return fd_.Get();
 }
 
 Napi::Value NetlinkSocket::PortId(const Napi::CallbackInfo& info) {
@@ -139,12 +131,6 @@ void NetlinkSocket::ReadAll() {
 
 Napi::Value NetlinkSocket::Stop(const Napi::CallbackInfo& info) {
   watcher_.Stop();
-  return info.Env().Undefined();
-}
-
-Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
-  watcher_.Stop();  // before the fd closes
-  fd_.Reset();
   return info.Env().Undefined();
 }
 

@@ -15,12 +15,12 @@ void PacketSocket::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(env, "PacketSocket",
                                     {
                                         InstanceMethod<&PacketSocket::Send>("send"),
-                                        InstanceMethod<&PacketSocket::Close>("close"),
+                                        InstanceMethod("close", &PacketSocket::Close),
                                     });
   exports.Set("PacketSocket", ctor);
 }
 
-PacketSocket::PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
+PacketSocket::PacketSocket(const Napi::CallbackInfo& info) : FdHandle<PacketSocket>(info) {
   Napi::Env env = info.Env();
   const char* op = "open packet socket";
   if (info.Length() < 1 || !info[0].IsString()) {
@@ -53,10 +53,7 @@ PacketSocket::PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pa
 // send(frame): a complete Ethernet frame, destination MAC first.
 Napi::Value PacketSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!fd_.Valid()) {
-    Throw(env, code::kNativeClosed, "send frame",
-          "Cannot send frame: packet socket on " + ifname_ + " is closed");
-  }
+  int fd = Fd(env, "send frame");
   if (info.Length() < 1 || !info[0].IsBuffer()) {
     Throw(env, code::kNativeInvalidArgument, "send frame", "Cannot send frame: expected a Buffer");
   }
@@ -70,7 +67,7 @@ Napi::Value PacketSocket::Send(const Napi::CallbackInfo& info) {
   addr.sll_ifindex = ifindex_;
   addr.sll_halen = ETH_ALEN;
   memcpy(addr.sll_addr, frame.Data(), ETH_ALEN);
-  ssize_t sent = sendto(fd_.Get(), frame.Data(), frame.Length(), 0,
+  ssize_t sent = sendto(fd, frame.Data(), frame.Length(), 0,
                         reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   if (sent < 0) {
     int err = errno;
@@ -78,11 +75,6 @@ Napi::Value PacketSocket::Send(const Napi::CallbackInfo& info) {
           "Cannot send frame on " + ifname_ + ": " + Describe(err), err);
   }
   return Napi::Number::New(env, static_cast<double>(sent));
-}
-
-Napi::Value PacketSocket::Close(const Napi::CallbackInfo& info) {
-  fd_.Reset();
-  return info.Env().Undefined();
 }
 
 }  // namespace lbctl

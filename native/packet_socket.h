@@ -6,21 +6,22 @@
 
 #include <string>
 
-#include "unique_fd.h"
+#include "fd_handle.h"
 
 namespace lbctl {
 
-class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
+class PacketSocket : public FdHandle<PacketSocket> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
   // new PacketSocket(interface)
   explicit PacketSocket(const Napi::CallbackInfo& info);
 
  private:
+  friend class FdHandle<PacketSocket>;
+  static constexpr const char* kClosedCode = code::kNativeClosed;
+  std::string Description() const { return "packet socket on " + ifname_; }
   Napi::Value Send(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
 
-  UniqueFd fd_;
   std::string ifname_;
   int ifindex_ = 0;
 };

@@ -49,12 +49,12 @@ void RawIpSocket::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&RawIpSocket::Stop>("stop"),
           InstanceMethod<&RawIpSocket::RefLoop>("ref"),
           InstanceMethod<&RawIpSocket::UnrefLoop>("unref"),
-          InstanceMethod<&RawIpSocket::Close>("close"),
+          InstanceMethod("close", &RawIpSocket::Close),
       });
   exports.Set("RawIpSocket", ctor);
 }
 
-RawIpSocket::RawIpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawIpSocket>(info) {
+RawIpSocket::RawIpSocket(const Napi::CallbackInfo& info) : FdHandle<RawIpSocket>(info) {
   Napi::Env env = info.Env();
   const char* op = "open raw socket";
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -112,14 +112,6 @@ RawIpSocket::RawIpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawI
     SetInt(env, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT");
     SetInt(env, IPPROTO_IPV6, IPV6_RECVTCLASS, 1, "IPV6_RECVTCLASS");
   }
-}
-
-int RawIpSocket::Fd(Napi::Env env, const char* operation) const {
-  if (!fd_.Valid()) {
-    Throw(env, code::kNativeClosed, operation,
-          std::string("Cannot ") + operation + ": " + description_ + " is closed");
-  }
-  return fd_.Get();
 }
 
 void RawIpSocket::SetInt(Napi::Env env, int level, int name, int value, const char* what) {
@@ -376,12 +368,6 @@ Napi::Value RawIpSocket::RefLoop(const Napi::CallbackInfo& info) {
 
 Napi::Value RawIpSocket::UnrefLoop(const Napi::CallbackInfo& info) {
   watcher_.Ref(false);
-  return info.Env().Undefined();
-}
-
-Napi::Value RawIpSocket::Close(const Napi::CallbackInfo& info) {
-  watcher_.Stop();  // before the fd closes
-  fd_.Reset();
   return info.Env().Undefined();
 }
 

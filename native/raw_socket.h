@@ -9,17 +9,21 @@
 #include <string>
 
 #include "socket_watcher.h"
-#include "unique_fd.h"
+#include "fd_handle.h"
 
 namespace lbctl {
 
-class RawIpSocket : public Napi::ObjectWrap<RawIpSocket> {
+class RawIpSocket : public FdHandle<RawIpSocket> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
   // new RawIpSocket({ family: 4 | 6, protocol, interface?, bindAddress? })
   explicit RawIpSocket(const Napi::CallbackInfo& info);
 
  private:
+  friend class FdHandle<RawIpSocket>;
+  static constexpr const char* kClosedCode = code::kNativeClosed;
+  std::string Description() const { return description_; }
+  void BeforeClose() { watcher_.Stop(); }  // the watcher polls the fd
   Napi::Value SetTtl(const Napi::CallbackInfo& info);
   Napi::Value SetTos(const Napi::CallbackInfo& info);
   Napi::Value JoinMulticast(const Napi::CallbackInfo& info);
@@ -32,14 +36,11 @@ class RawIpSocket : public Napi::ObjectWrap<RawIpSocket> {
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value RefLoop(const Napi::CallbackInfo& info);
   Napi::Value UnrefLoop(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
 
-  int Fd(Napi::Env env, const char* operation) const;
   void SetInt(Napi::Env env, int level, int name, int value, const char* what);
   void Membership(const Napi::CallbackInfo& info, bool join);
   void ReadAll();
 
-  UniqueFd fd_;
   int family_ = 4;
   int protocol_ = 0;
   uint32_t boundIfindex_ = 0;  // scope of link-local destinations
