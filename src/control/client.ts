@@ -1,11 +1,13 @@
 import { connect } from 'node:net';
+import { isErrorCode } from '../error-codes.js';
 import { LbctlError } from '../errors.js';
 import type { Command, ErrorBody, Response } from './protocol.js';
 
 /** A refused request: the daemon's error, with its code, field and details. */
 export class ControlRequestError extends LbctlError {
   constructor(readonly body: ErrorBody) {
-    super(body.code, body.message);
+    // A code this client does not know means the daemon spoke another version.
+    super(isErrorCode(body.code) ? body.code : 'CONTROL_PROTOCOL', body.message);
   }
 }
 

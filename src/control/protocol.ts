@@ -8,6 +8,7 @@
  *   stream:   {"id":1,"ok":true,"more":true,"result":[...]} ... then a final reply
  *   error:    {"id":1,"ok":false,"error":{"code":"...","message":"...","field":"args.weight"}}
  */
+import type { ErrorCode } from '../error-codes.js';
 import { LbctlError } from '../errors.js';
 
 /** A request line longer than this is refused and the connection closed. */
@@ -56,7 +57,7 @@ export class RequestError extends LbctlError {
   constructor(
     readonly field: string,
     message: string,
-    code = 'CONTROL_BAD_REQUEST',
+    code: ErrorCode = 'CONTROL_BAD_REQUEST',
   ) {
     super(code, message);
   }

@@ -3,6 +3,7 @@
  * shared LVS rules and its own capabilities. A data plane adds only what is
  * its own (XDP: a next hop per real, a tunnel source).
  */
+import type { ErrorCode } from '../error-codes.js';
 import { LbctlError } from '../errors.js';
 import { ipFamily } from '../net/address.js';
 import { type DataPlaneCapabilities, missingCapabilities } from './capabilities.js';
@@ -27,7 +28,7 @@ export function validateService(
   reals: readonly RealSpec[],
 ): void {
   const name = serviceName(spec);
-  const fail = (reason: string, code = 'DATAPLANE_INVALID_SERVICE'): never => {
+  const fail = (reason: string, code: ErrorCode = 'DATAPLANE_INVALID_SERVICE'): never => {
     throw new LbctlError(code, `Cannot set service ${name}: ${reason}`);
   };
   const serviceFamily = family(spec.vip, `service ${name}`);

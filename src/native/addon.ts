@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { ErrorCode } from '../error-codes.js';
 import { buildDir } from '../paths.js';
 import { NativeError, type NativeErrorCode } from './native-error.js';
 
@@ -191,7 +192,7 @@ export type NativeErrorFactory = (
   errno: number,
   operation: string,
   extra: { verifierLog?: string; libbpfLog?: string },
-) => NativeError<string> | undefined;
+) => NativeError<ErrorCode> | undefined;
 
 const errorFactories: NativeErrorFactory[] = [];
 

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../error-codes.js';
 import { LbctlError } from '../errors.js';
 
 /** Stable codes of the addon's non-BPF failures (sockets, namespaces; mirrors native/errors.h). */
@@ -12,7 +13,7 @@ export type NativeErrorCode =
  * A failure inside the native addon: which operation failed (the system call),
  * and the errno it returned. BPF failures are the subclass BpfError.
  */
-export class NativeError<Code extends string = NativeErrorCode> extends LbctlError {
+export class NativeError<Code extends ErrorCode = NativeErrorCode> extends LbctlError {
   override readonly code: Code;
   readonly errno: number;
   readonly operation: string;

@@ -17,13 +17,16 @@ describe('journal log lines', () => {
     logger.debug({ instance: 'VI_1' }, 'timer');
     logger.info({ instance: 'VI_1', priority: 150, master: true }, 'entering MASTER state');
     logger.warn({ file: '/etc/x y.conf', line: 3 }, 'unknown keyword');
-    logger.error({ err: new LbctlError('BOOM', 'Cannot bind: in use\nsecond line') }, 'failed');
+    logger.error(
+      { err: new LbctlError('METRICS_LISTEN', 'Cannot bind: in use\nsecond line') },
+      'failed',
+    );
     logger.fatal({ reals: ['a:1', 'b:2'], where: { a: 1 } }, 'dead');
     assert.deepEqual(lines, [
       '<7>timer instance=VI_1\n',
       '<6>entering MASTER state instance=VI_1 priority=150 master=true\n',
       '<4>unknown keyword file="/etc/x y.conf" line=3\n',
-      '<3>failed err="Cannot bind: in use\\nsecond line [BOOM]"\n',
+      '<3>failed err="Cannot bind: in use\\nsecond line [METRICS_LISTEN]"\n',
       '<2>dead reals=["a:1","b:2"] where={"a":1}\n',
     ]);
   });

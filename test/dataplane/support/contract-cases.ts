@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { DataPlane, RealSpec, ServiceSpec } from '../../../src/dataplane/dataplane.js';
+import type { ErrorCode } from '../../../src/error-codes.js';
 import { hasCode } from '../../../src/errors.js';
 
 const WEB: ServiceSpec = { vip: '10.0.0.100', port: 80, protocol: 'tcp', scheduler: 'wrr' };
@@ -40,7 +41,7 @@ export function observe(plane: DataPlane): string[] {
 export interface Case {
   readonly name: string;
   run(plane: DataPlane): Promise<void>;
-  readonly expect: string[] | { code: string };
+  readonly expect: string[] | { code: ErrorCode };
 }
 
 export const CASES: Case[] = [
