@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   NETLINK_ERROR: "the kernel answered a netlink request with an error (its extended ack's reason)",
   NO_SUCH_INTERFACE: 'an interface named in a request does not exist',
   NO_ROUTE: 'the kernel gave no route to an address',
+  GENL_FAMILY_MISSING: 'the kernel has no generic netlink family of that name (module not loaded)',
   COMMAND_FAILED: 'an external command could not run or failed',
   // Configuration, checkers and health
   CONFIG_INVALID: 'the configuration has errors (each listed with file:line:column)',
@@ -81,6 +82,9 @@ export const ERROR_CODES = {
   DATAPLANE_NO_SUCH_REAL: 'a real server is not configured in its service',
   DATAPLANE_PINNED_STATE_UNKNOWN: 'pinned data-plane state holds a code this lbctl does not know',
   DATAPLANE_UNSAFE_PIN_DIR: 'the pin directory is not owned and writable by root only',
+  IPVS_UNAVAILABLE: "the kernel's IPVS cannot be used (no ip_vs module or no permission)",
+  IPVS_SERVICE_NOT_OWNED: 'an IPVS service exists that lbctl did not create; lbctl leaves it alone',
+  IPVS_OWNERSHIP_CORRUPT: 'the IPVS ownership record lbctl writes is unreadable or malformed',
   VIRTUAL_SERVER_UNSUPPORTED: 'a virtual server cannot be expressed on any data plane',
   NEXT_HOP_UNKNOWN: 'the next hop to a real server cannot be found',
   NO_VIP_INTERFACE: 'no interface can be chosen to receive a VIP',

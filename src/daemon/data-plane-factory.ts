@@ -4,7 +4,7 @@ import { IpvsDataPlane } from '../dataplane/ipvs/ipvs-dataplane.js';
 import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
 import type { Logger } from '../log.js';
 import type { LinkDirectory } from '../netlink/host-network.js';
-import { defaultRunDir } from './instance-lock.js';
+import { defaultRunDir } from '../paths.js';
 
 /** What the virtual-server service asks of a data plane when it starts. */
 export interface DataPlaneRequest {
