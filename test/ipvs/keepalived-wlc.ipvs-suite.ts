@@ -6,12 +6,13 @@
  * network namespaces. Runs in the VM tier (test/kernels/ipvs.vm.test.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Lab } from '../../src/lab/lab.js';
 import type { LabAddresses } from '../../src/lab/lab-spec.js';
+import { labForSuite } from '../support/lab-hooks.js';
 import { ipvsadmTable } from './support.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-ipvs-e2e-'));
@@ -50,16 +51,7 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
     stateDir: join(scratch, 'lab'),
   });
 
-  before(async () => {
-    await lab.up();
-  });
-  after(async () => {
-    try {
-      await lab.down();
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
-  });
+  labForSuite(lab, scratch);
 
   it('logs that each service runs on IPVS', () => {
     const log = lab.directorLog('director1');
