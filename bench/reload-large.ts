@@ -6,7 +6,9 @@
  * new flows to random services that were not forwarded ("failed"), and
  * established flows (one per service, created before) that moved to another
  * real. Every virtual server has the same 32 real servers (32,000 data-plane
- * reals, 32 next hops). Runs in its own network namespace: a veth with the reals as
+ * reals, 32 next hops); with LBCTL_BENCH_DISTINCT_REALS=1 each has its own
+ * 32 (as many next hops as reals: start time then shows the cost of
+ * next-hop lookups). Runs in its own network namespace: a veth with the reals as
  * permanent neighbours, the VIPs routed to it, XDP attached in generic mode.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,9 +37,15 @@ const XDP_TX = 3;
 const XDP_REDIRECT = 4;
 
 const vip = (s: number) => `10.${100 + (s >> 8)}.${s & 0xff}.1`;
-/** Every virtual server uses the same pool of 32 real servers (next-hop lookups scale with distinct addresses). */
-const realAddress = (_s: number, r: number) => `172.16.0.${r + 1}`;
-const mac = (r: number) => `02:00:00:00:00:${(r + 1).toString(16).padStart(2, '0')}`;
+const DISTINCT_REALS = process.env.LBCTL_BENCH_DISTINCT_REALS === '1';
+/** Next-hop lookups scale with distinct addresses: one shared pool of 32, or 32 per virtual server. */
+const realIndex = (s: number, r: number) => (DISTINCT_REALS ? s * REALS + r : r);
+const realAddress = (s: number, r: number) => {
+  const i = realIndex(s, r);
+  return `172.16.${i >> 8}.${(i & 0xff) + 1}`;
+};
+const mac = (i: number) =>
+  `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
 
 function configText(instance: string, weightOf: (s: number, r: number) => number): string {
   const blocks: string[] = [
@@ -69,8 +77,12 @@ export async function reloadLarge(): Promise<BenchResult> {
       { namespace: ns, name: 'eth1' },
     );
     const neighbours: string[] = [];
-    for (let r = 0; r < REALS; r++) {
-      neighbours.push(`neigh replace ${realAddress(0, r)} lladdr ${mac(r)} dev eth0 nud permanent`);
+    for (let s = 0; s < (DISTINCT_REALS ? SERVICES : 1); s++) {
+      for (let r = 0; r < REALS; r++) {
+        neighbours.push(
+          `neigh replace ${realAddress(s, r)} lladdr ${mac(realIndex(s, r))} dev eth0 nud permanent`,
+        );
+      }
     }
     neighbours.push('route add 10.96.0.0/11 dev eth0');
     await runIn(ns, 'ip', ['-batch', '-'], { input: `${neighbours.join('\n')}\n` });
@@ -140,6 +152,7 @@ export async function reloadLarge(): Promise<BenchResult> {
       name: 'reload_large',
       services: SERVICES,
       realsPerService: REALS,
+      distinctReals: DISTINCT_REALS ? SERVICES * REALS : REALS,
       startMs,
       reloadMs,
       packetsDuringReload: sent,

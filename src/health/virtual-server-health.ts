@@ -134,11 +134,19 @@ export class VirtualServerHealth {
   /**
    * Settles the initial state. As in keepalived, reaching quorum at start runs
    * quorum_up; missing it runs quorum_down only when a sorry server takes over.
+   * At a reload (`previousQuorumUp` from the replaced service) the quorum
+   * state carries over, as keepalived's does: scripts run only if it flips.
    */
-  start(): DesiredServiceState {
+  start(previousQuorumUp?: boolean): DesiredServiceState {
     if (this.phase !== 'configuring') return this.state;
     this.phase = 'running';
     for (const real of this.reals) real.alive = allUp(real);
+    if (previousQuorumUp !== undefined) {
+      this.quorumUp = previousQuorumUp;
+      this.updateQuorum();
+      this.publish();
+      return this.state;
+    }
     const live = this.liveWeight();
     if (nextQuorumUp(false, live, this.quorum, this.hysteresis)) {
       this.quorumUp = true;

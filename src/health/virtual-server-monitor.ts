@@ -52,6 +52,7 @@ export class VirtualServerMonitor {
         ...createChecker(config, real, [real, options], deps),
       }));
     });
+    const previousQuorumUp = deps.previous?.current().quorumUp;
     const carried =
       deps.previous?.carryOver() ?? new Map<string, { settings: unknown; state: CheckState }>();
     const ids = new Set(built.map((b) => b.id));
@@ -81,7 +82,7 @@ export class VirtualServerMonitor {
         }),
       );
     }
-    this.health.start();
+    this.health.start(previousQuorumUp);
   }
 
   /** How logs, scripts and metrics name the service, e.g. "10.0.0.3:80". */

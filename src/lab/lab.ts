@@ -79,6 +79,15 @@ export class Lab {
     return `${this.options.prefix}-${director}`;
   }
 
+  /**
+   * The switch side of a host's veth, named after the host alone: names are
+   * unique inside the lab's own switch namespace, and the prefix then only
+   * has to fit namespace names (so tests can use random prefixes).
+   */
+  private switchPort(host: string): string {
+    return host;
+  }
+
   private get switchNamespace(): string {
     return this.namespace('switch');
   }
@@ -235,9 +244,8 @@ export class Lab {
 
   private async addHost(host: string, address: string): Promise<void> {
     const ns = this.namespace(host);
-    const port = this.namespace(host); // the switch side, named after the host
     await createNamespace(ns);
-    await plugIntoSwitch(this.switchNamespace, port, ns);
+    await plugIntoSwitch(this.switchNamespace, this.switchPort(host), ns);
     await runIn(ns, 'ip', [
       'addr',
       'add',
@@ -278,7 +286,7 @@ export class Lab {
       'link',
       'set',
       'dev',
-      this.namespace(director),
+      this.switchPort(director),
       'xdpdrv',
       'obj',
       bpfObjectPath('baseline'),

@@ -1,6 +1,6 @@
 import type { NextHop } from '../dataplane/dataplane.js';
 import { LbctlError } from '../errors.js';
-import type { HostNetwork } from '../netlink/host-network.js';
+import type { HostNetwork, Neighbour } from '../netlink/host-network.js';
 import type { Clock } from '../time/clock.js';
 import type { NextHopResolver } from './next-hop-resolver.js';
 
@@ -10,13 +10,28 @@ export interface HostNextHopsOptions {
   /** How long to wait for ARP/ND to answer once resolution is triggered. */
   readonly resolveTimeoutMs?: number;
   readonly pollMs?: number;
+  /**
+   * How long one dump of an interface's neighbour table answers every
+   * lookup (default 1 s): an apply resolving thousands of reals dumps the
+   * table a few times, not once per real.
+   */
+  readonly snapshotMs?: number;
+}
+
+/** One dump of an interface's neighbour table, by address. */
+interface NeighbourSnapshot {
+  readonly takenAt: number;
+  /** Dumps are numbered in the order they were asked for. */
+  readonly sequence: number;
+  readonly table: Promise<ReadonlyMap<string, Neighbour>>;
 }
 
 /**
  * Next hops from the host's own tables: the route to the real gives the
  * egress interface and gateway (the real itself when on-link); the neighbour
  * table gives the MAC, resolved on demand when unknown. Answers are cached
- * until forgotten; concurrent questions about one address share one lookup.
+ * until forgotten; concurrent questions about one address share one lookup,
+ * and lookups share neighbour-table dumps (see `snapshotMs`).
  */
 export class HostNextHops implements NextHopResolver {
   private readonly host: HostNetwork;
@@ -25,12 +40,16 @@ export class HostNextHops implements NextHopResolver {
   private readonly clock: Clock;
   private readonly resolveTimeoutMs: number;
   private readonly pollMs: number;
+  private readonly snapshotMs: number;
+  private readonly snapshots = new Map<number, NeighbourSnapshot>();
+  private dumpsAsked = 0;
 
   constructor(options: HostNextHopsOptions) {
     this.host = options.host;
     this.clock = options.clock;
     this.resolveTimeoutMs = options.resolveTimeoutMs ?? 1000;
     this.pollMs = options.pollMs ?? 50;
+    this.snapshotMs = options.snapshotMs ?? 1000;
   }
 
   resolve(address: string): Promise<NextHop> {
@@ -61,12 +80,16 @@ export class HostNextHops implements NextHopResolver {
     if (link === undefined) return fail(`interface ${ifindex} is gone`);
     const hop = route.gateway ?? address;
     const via = route.gateway === undefined ? '' : ` via ${route.gateway}`;
-    let neighbour = (await this.host.neighbours(ifindex)).find((n) => n.address === hop);
+    let neighbour = (await this.neighbourTable(ifindex)).get(hop);
     if (neighbour?.usable !== true) {
+      // Only a dump asked for after the resolution started can hold its answer.
+      let after = this.dumpsAsked;
       await this.host.triggerResolution(hop, ifindex);
       const deadline = this.clock.now() + this.resolveTimeoutMs;
       for (;;) {
-        neighbour = (await this.host.neighbours(ifindex)).find((n) => n.address === hop);
+        const table = this.neighbourTable(ifindex, after);
+        after = this.dumpsAsked;
+        neighbour = (await table).get(hop);
         if (neighbour?.usable === true) break;
         if (this.clock.now() >= deadline) {
           return fail(
@@ -79,5 +102,27 @@ export class HostNextHops implements NextHopResolver {
     const answer: NextHop = { interface: link.name, mac: neighbour.mac ?? fail('no MAC') };
     this.cache.set(address, answer);
     return answer;
+  }
+
+  /**
+   * The neighbours of `ifindex` from a shared dump younger than `snapshotMs`
+   * and, with `after`, asked for later than dump number `after`.
+   */
+  private neighbourTable(ifindex: number, after = 0): Promise<ReadonlyMap<string, Neighbour>> {
+    const now = this.clock.now();
+    const held = this.snapshots.get(ifindex);
+    if (held !== undefined && now - held.takenAt < this.snapshotMs && held.sequence > after) {
+      return held.table;
+    }
+    const table = this.host
+      .neighbours(ifindex)
+      .then((list) => new Map(list.map((n) => [n.address, n] as const)));
+    const snapshot = { takenAt: now, sequence: ++this.dumpsAsked, table };
+    this.snapshots.set(ifindex, snapshot);
+    // A failed dump is not kept: the next lookup asks again.
+    table.catch(() => {
+      if (this.snapshots.get(ifindex) === snapshot) this.snapshots.delete(ifindex);
+    });
+    return table;
   }
 }

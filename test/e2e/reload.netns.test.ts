@@ -14,12 +14,15 @@ import { promisify } from 'node:util';
 import { Lab } from '../../src/lab/lab.js';
 import type { LabAddresses } from '../../src/lab/lab-spec.js';
 import { runIn, spawnIn } from '../../src/netns/exec.js';
+import { uniqueName } from '../../src/netns/netns.js';
 import { lbctlCommand } from '../support/cli.js';
 import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
 const ECHO_PORT = 8080;
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-reload-'));
+// Random: two runs of the suite at once must not share namespaces.
+const prefix = uniqueName('rl');
 
 /** What the directors' configuration says; each reload edits it. */
 const site = {
@@ -77,7 +80,7 @@ setTimeout(() => { clearInterval(t); setTimeout(() => { console.log(JSON.stringi
 
 describe('reload, status and runtime changes on a running director pair', () => {
   const lab = new Lab({
-    prefix: 'lbrl',
+    prefix,
     subnet: '10.79.0',
     reals: 3,
     directors: 2,
@@ -93,7 +96,7 @@ describe('reload, status and runtime changes on a running director pair', () => 
       ...lbctlCommand(),
       ...args,
       '--run-dir',
-      join(scratch, 'lab', 'lbrl'),
+      join(scratch, 'lab', prefix),
       '--instance',
       lab.instance(director),
     ]);
@@ -168,7 +171,7 @@ describe('reload, status and runtime changes on a running director pair', () => 
         ...lbctlCommand(),
         'status',
         '--run-dir',
-        join(scratch, 'lab', 'lbrl'),
+        join(scratch, 'lab', prefix),
         '--instance',
         lab.instance(director),
       ]),

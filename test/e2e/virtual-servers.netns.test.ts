@@ -13,6 +13,7 @@ import { describe, it } from 'node:test';
 import { pinRoot } from '../../src/bpf/index.js';
 import { Lab } from '../../src/lab/lab.js';
 import type { LabAddresses } from '../../src/lab/lab-spec.js';
+import { uniqueName } from '../../src/netns/netns.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { promtool } from '../support/promtool.js';
 import { waitFor } from '../support/wait.js';
@@ -25,6 +26,8 @@ const DETECTION_MS = (DELAY_LOOP_S + RETRY * DELAY_BEFORE_RETRY_S) * 1000;
 const MARGIN_MS = 700;
 
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-e2e-'));
+// Random: two runs of the suite at once must not share namespaces.
+const prefix = uniqueName('ve');
 const quorumLog = join(scratch, 'quorum.log');
 const quorumScript = join(scratch, 'quorum-down.sh');
 
@@ -95,7 +98,7 @@ function dataPlaneReals(instance: string): { weight: number; flags: number; port
 
 describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () => {
   const lab = new Lab({
-    prefix: 'lbe2e',
+    prefix,
     subnet: '10.78.0',
     reals: 2,
     directors: 1,

@@ -23,7 +23,10 @@ function real(last: number, extra: Partial<RealServerOptions> = {}): RealServerO
 }
 
 /** A service whose reals each have one check "<addr>:80/0", all starting up unless alpha. */
-function service(options: Partial<VirtualServerHealthOptions> & { reals: RealServerOptions[] }) {
+function service(
+  options: Partial<VirtualServerHealthOptions> & { reals: RealServerOptions[] },
+  previousQuorumUp?: boolean,
+) {
   const scripts = new RecordingScripts();
   const health = new VirtualServerHealth(
     { name: '192.0.2.1:80', ...SCRIPTS, ...options },
@@ -37,7 +40,7 @@ function service(options: Partial<VirtualServerHealthOptions> & { reals: RealSer
   }
   const states: DesiredServiceState[] = [];
   health.onChange((s) => states.push(s));
-  health.start();
+  health.start(previousQuorumUp);
   const set = (last: number, up: boolean, extra: { weight?: number; check?: number } = {}) =>
     health.applyCheckEvent({
       id: `10.0.0.${last}:80/${extra.check ?? 0}`,
@@ -129,6 +132,31 @@ describe('virtual server health', () => {
     assert.deepEqual(weights(health.current()), ['10.0.0.2=1']);
     set(1, true, { check: 0 });
     assert.deepEqual(weights(health.current()), ['10.0.0.1=1', '10.0.0.2=1']);
+  });
+
+  it('at a reload carries the quorum state over: scripts run only when it flips', () => {
+    // Quorum held before and still reached: keepalived runs nothing.
+    const kept = service({ quorum: 2, reals: [real(1), real(2)] }, true);
+    assert.equal(kept.health.current().quorumUp, true);
+    assert.deepEqual(kept.scripts.kinds(), []);
+    // Held before, but the new quorum is out of reach: quorum_down once.
+    const lost = service({ quorum: 5, reals: [real(1), real(2)] }, true);
+    assert.equal(lost.health.current().quorumUp, false);
+    assert.deepEqual(lost.scripts.kinds(), ['quorum_down']);
+    // Lost before, reached now (a real added): quorum_up once.
+    const gained = service({ quorum: 2, reals: [real(1), real(2)] }, false);
+    assert.deepEqual(gained.scripts.kinds(), ['quorum_up']);
+    // Lost before and still lost, sorry server already serving: nothing.
+    const still = service(
+      {
+        quorum: 5,
+        reals: [real(1)],
+        sorryServer: { address: '10.0.0.9', port: 80, forwarding: 'dr' },
+      },
+      false,
+    );
+    assert.deepEqual(still.scripts.kinds(), []);
+    assert.equal(still.health.current().sorry?.address, '10.0.0.9');
   });
 
   it('applies dynamic weights (misc_dynamic) to the real and to quorum', () => {
