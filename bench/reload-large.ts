@@ -42,7 +42,7 @@ const DISTINCT_REALS = process.env.LBCTL_BENCH_DISTINCT_REALS === '1';
 const realIndex = (s: number, r: number) => (DISTINCT_REALS ? s * REALS + r : r);
 const realAddress = (s: number, r: number) => {
   const i = realIndex(s, r);
-  return `172.16.${i >> 8}.${(i & 0xff) + 1}`;
+  return `172.16.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 };
 const mac = (i: number) =>
   `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
