@@ -15,7 +15,11 @@ import { ReloadRefusedError } from './reload-refused.js';
 /** A service that can take a new configuration without restarting. */
 export interface Reloadable {
   /** Checks `next` and returns the step that applies it; throws ReloadRefusedError otherwise. */
-  planReload(next: Config): { summary: string; apply: () => Promise<void> };
+  planReload(
+    next: Config,
+  ):
+    | { summary: string; apply: () => Promise<void> }
+    | Promise<{ summary: string; apply: () => Promise<void> }>;
 }
 
 export function isReloadable(service: Service): service is Service & Reloadable {
@@ -51,7 +55,7 @@ export async function reloadServices(
   for (const service of services) {
     if (!isReloadable(service)) continue;
     try {
-      plans.push({ name: service.name, ...service.planReload(loaded.config) });
+      plans.push({ name: service.name, ...(await service.planReload(loaded.config)) });
     } catch (err) {
       if (err instanceof ReloadRefusedError) problems.push(...err.details);
       else problems.push(`${service.name}: ${(err as Error).message}`);

@@ -8,7 +8,7 @@ import { RouteNetlink } from '../netlink/rtnetlink.js';
 import type { Service } from '../service.js';
 import type { VrrpInstanceStatus } from '../status/status-report.js';
 import type { Clock } from '../time/clock.js';
-import { VrrpEngine } from '../vrrp/engine.js';
+import { VrrpEngine, type VrrpEngineConfig } from '../vrrp/engine.js';
 import { type ResolvedInstanceOptions, resolveInstanceOptions } from '../vrrp/options.js';
 import type { VrrpState } from '../vrrp/state.js';
 import { vrrpOptionsFromConfig } from '../vrrp/system/config-options.js';
@@ -21,6 +21,18 @@ export interface VrrpServiceOptions {
   readonly config: Config;
   readonly logger: Logger;
   readonly clock: Clock;
+}
+
+/** The part of the configuration the engine takes (and a reload may change). */
+function engineConfig(configured: ReturnType<typeof vrrpOptionsFromConfig>): VrrpEngineConfig {
+  return {
+    instances: configured.instances,
+    syncGroups: configured.syncGroups,
+    scripts: configured.scripts,
+    trackFiles: configured.trackFiles,
+    routerId: configured.routerId,
+    ...(configured.smtp === undefined ? {} : { smtp: configured.smtp }),
+  };
 }
 
 /**
@@ -37,6 +49,7 @@ export class VrrpService implements Service, InstanceStateSource {
   private links: LinkTable | undefined;
   private effects: HostNetworkEffects | undefined;
   private running: VrrpEngine | undefined;
+  private transport: RawVrrpTransport | undefined;
   private readonly stateListeners = new Set<(instance: string, state: VrrpState) => void>();
   /** The latest state change of each instance, for status. */
   private readonly transitions = new Map<string, { at: Date; from: VrrpState; reason: string }>();
@@ -88,37 +101,32 @@ export class VrrpService implements Service, InstanceStateSource {
         ifindexByName,
         this.logger,
       );
+      this.transport = transport;
       const engine = new VrrpEngine({
         clock: this.options.clock,
         logger: this.logger,
         transport,
         effects: this.effects,
         links: this.links,
-        instances: configured.instances,
-        syncGroups: configured.syncGroups,
-        scripts: configured.scripts,
-        trackFiles: configured.trackFiles,
-        routerId: configured.routerId,
-        ...(configured.smtp === undefined ? {} : { smtp: configured.smtp }),
+        ...engineConfig(configured),
       });
       this.running = engine;
-      for (const instance of engine.instances) {
-        instance.onStateChange((change) => {
-          this.transitions.set(change.instance, {
-            at: new Date(),
-            from: change.from,
-            reason: change.reason,
-          });
-          for (const listener of this.stateListeners) {
-            try {
-              listener(change.instance, change.to);
-            } catch (err) {
-              // A follower's failure must not disturb the state machine.
-              this.logger.error({ err, instance: change.instance }, 'state listener failed');
-            }
-          }
+      // Engine-wide: instances a reload adds are followed too.
+      engine.onStateChange((change) => {
+        this.transitions.set(change.instance, {
+          at: new Date(),
+          from: change.from,
+          reason: change.reason,
         });
-      }
+        for (const listener of this.stateListeners) {
+          try {
+            listener(change.instance, change.to);
+          } catch (err) {
+            // A follower's failure must not disturb the state machine.
+            this.logger.error({ err, instance: change.instance }, 'state listener failed');
+          }
+        }
+      });
       engine.start();
     } catch (err) {
       await this.close();
@@ -148,11 +156,14 @@ export class VrrpService implements Service, InstanceStateSource {
   }
 
   /**
-   * What a reload to `next` does to VRRP. Unchanged instances are left
-   * alone: same state, same timers, no advert at priority 0, no address
-   * touched. Changing VRRP settings at reload is refused (restart for those).
+   * What a reload to `next` does to VRRP, as keepalived 2.2.7 does it (see
+   * VrrpEngine.planReload and docs/operations.md): unchanged instances are
+   * left alone (same state, same timers, no advert at priority 0, no address
+   * touched), changed ones are changed in place, removed ones stop, new ones
+   * start. Everything is checked first: interfaces, source addresses,
+   * tracked objects, sync groups; any problem refuses the whole reload.
    */
-  planReload(next: Config): { summary: string; apply: () => Promise<void> } {
+  async planReload(next: Config): Promise<{ summary: string; apply: () => Promise<void> }> {
     const before = vrrpOptionsFromConfig(this.options.config);
     const after = vrrpOptionsFromConfig(next);
     if (isDeepStrictEqual(before, after)) {
@@ -164,25 +175,44 @@ export class VrrpService implements Service, InstanceStateSource {
         },
       };
     }
-    const names = (o: typeof before) => new Map(o.instances.map((i) => [i.name, i]));
-    const old = names(before);
-    const now = names(after);
-    const problems: string[] = [];
-    for (const [name, instance] of now) {
-      if (!old.has(name)) problems.push(`VRRP instance ${name} is new`);
-      else if (!isDeepStrictEqual(old.get(name), instance))
-        problems.push(`VRRP instance ${name} changed`);
+    const { running: engine, links, netlink, transport } = this;
+    if (engine === undefined || links === undefined || netlink === undefined || !transport) {
+      throw new ReloadRefusedError(['VRRP is not running']);
     }
-    for (const name of old.keys())
-      if (!now.has(name)) problems.push(`VRRP instance ${name} was removed`);
-    if (problems.length === 0)
-      problems.push('VRRP scripts, track files, sync groups or global VRRP settings changed');
-    throw new ReloadRefusedError(
-      problems.map(
-        (p) =>
-          `${p}: VRRP changes take effect only at a restart (lbctl applies virtual-server changes at reload)`,
-      ),
+    const problems: string[] = [];
+    for (const raw of after.instances) {
+      const devices = [
+        raw.interface,
+        ...[...raw.vips, ...(raw.excludedVips ?? [])].map((v) => v.dev),
+      ];
+      for (const dev of new Set(devices)) {
+        if (dev !== undefined && links.link(dev) === undefined)
+          problems.push(`VRRP instance ${raw.name}: interface ${dev} does not exist`);
+      }
+    }
+    // Source addresses of new instances come from the host as it is now, without our VIPs.
+    const held = new Set(
+      engine.instances
+        .flatMap((i) => [...i.options.vips, ...i.options.excludedVips])
+        .map((v) => v.address),
     );
+    const addresses = (await netlink.listAddresses()).filter(
+      (a) => !held.has(canonicalAddress(a.address)),
+    );
+    const ifindexByName = new Map<string, number>();
+    for (const link of await netlink.listLinks()) ifindexByName.set(link.name, link.index);
+    transport.refresh(addresses, ifindexByName);
+    const plan = engine.planReload(engineConfig(after));
+    problems.push(...plan.problems);
+    if (problems.length > 0) throw new ReloadRefusedError(problems.map((p) => `VRRP: ${p}`));
+    return {
+      summary: `VRRP: ${plan.summary}`,
+      apply: async () => {
+        for (const warning of after.warnings) this.logger.warn(warning);
+        plan.apply();
+        this.options = { ...this.options, config: next };
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { canonicalAddress } from '../net/address.js';
@@ -14,19 +15,20 @@ import type {
   VrrpTransport,
 } from './io.js';
 import { type CommandRunner, Notifier } from './notify.js';
-import { resolveInstanceOptions, type VrrpInstanceOptions } from './options.js';
-import { fileContribution, weightedContribution } from './priority.js';
+import {
+  type ResolvedInstanceOptions,
+  resolveInstanceOptions,
+  type VrrpInstanceOptions,
+} from './options.js';
+import { type Contribution, fileContribution, weightedContribution } from './priority.js';
 import type { SmtpSettings } from './smtp.js';
+import type { StateChange } from './state.js';
 import { SyncGroup, type SyncGroupOptions } from './sync-group.js';
 import { FileTracker, type TrackFileDefinition } from './trackers/file-tracker.js';
 import { ScriptTracker, type TrackScriptDefinition } from './trackers/script-tracker.js';
 
-export interface VrrpEngineOptions {
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly transport: VrrpTransport;
-  readonly effects: NetworkEffects;
-  readonly links: LinkStateSource;
+/** What a configuration says about VRRP: what a reload may change. */
+export interface VrrpEngineConfig {
   readonly instances: readonly VrrpInstanceOptions[];
   readonly syncGroups?: readonly SyncGroupOptions[];
   /** keepalived `vrrp_script` blocks, referenced by name from instances. */
@@ -35,6 +37,14 @@ export interface VrrpEngineOptions {
   readonly trackFiles?: readonly TrackFileDefinition[];
   readonly smtp?: SmtpSettings;
   readonly routerId?: string;
+}
+
+export interface VrrpEngineOptions extends VrrpEngineConfig {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly transport: VrrpTransport;
+  readonly effects: NetworkEffects;
+  readonly links: LinkStateSource;
   readonly notifyTimeoutMs?: number;
   readonly notifyRunner?: CommandRunner;
 }
@@ -61,26 +71,73 @@ function invalidSource(address: string): boolean {
   return address === '0.0.0.0' || address === '255.255.255.255' || (first >= 224 && first <= 239);
 }
 
+/** Instances sharing one endpoint: one (family, interface, unicast source). */
+interface Route {
+  readonly key: string;
+  readonly spec: EndpointSpec;
+  readonly byVrid: Map<number, VrrpInstance>;
+  endpoint?: VrrpEndpoint | undefined;
+}
+
+/** One instance of a configuration, resolved, with the endpoint it uses. */
+interface PlannedInstance {
+  readonly raw: VrrpInstanceOptions;
+  readonly resolved: ResolvedInstanceOptions;
+  readonly source: string;
+  readonly routeKey: string;
+  readonly spec: EndpointSpec;
+  /**
+   * What makes it the same instance across a reload, as keepalived's
+   * vrrp_exist: family, interface, VRID, and unicast or not with the source.
+   * (The name is not part of it; the source address is, here, for multicast too.)
+   */
+  readonly identity: string;
+}
+
+/** What a reload does to VRRP, checked whole before anything changes. */
+export interface VrrpReloadPlan {
+  /** Every reason the configuration cannot be applied; empty when it can. */
+  readonly problems: readonly string[];
+  /** One line, e.g. "1 instance changed (VI_1), 1 added (VI_3), 0 removed, 2 unchanged". */
+  readonly summary: string;
+  /** Applies the plan; throws if `problems` is not empty. */
+  apply(): void;
+}
+
 /**
  * Owns the VRRP instances of one daemon: opens one endpoint per
  * (family, interface, unicast source), dispatches received packets by VRID,
- * feeds trackers into priorities and ties sync groups together.
+ * feeds trackers into priorities and ties sync groups together. A reload
+ * (`planReload`) changes instances in place, as keepalived 2.2.7 does.
  */
 export class VrrpEngine {
   readonly notifier: Notifier;
   readonly dispatch: DispatchCounters = { tooShort: 0, unknownVrid: 0, invalidSource: 0 };
   private readonly dispatchLog: RateLimitedLog;
-  private readonly instancesByName = new Map<string, VrrpInstance>();
+  private instancesByName = new Map<string, VrrpInstance>();
   private readonly groups: SyncGroup[] = [];
   private readonly scripts = new Map<string, ScriptTracker>();
   private readonly files = new Map<string, FileTracker>();
-  private readonly endpoints: VrrpEndpoint[] = [];
-  private readonly cleanups: (() => void)[] = [];
+  private readonly routes = new Map<string, Route>();
+  /** Per instance: its raw settings, identity, and the tracker subscriptions to undo. */
+  private readonly held = new Map<
+    VrrpInstance,
+    {
+      raw: VrrpInstanceOptions;
+      identity: string;
+      source: string;
+      route: Route;
+      unbind: (() => void)[];
+    }
+  >();
+  private readonly stateListeners = new Set<(change: StateChange) => void>();
   private readonly options: VrrpEngineOptions;
+  private config: VrrpEngineConfig;
   private started = false;
 
   constructor(options: VrrpEngineOptions) {
     this.options = options;
+    this.config = options;
     const { clock, logger } = options;
     this.dispatchLog = new RateLimitedLog(logger, clock);
     this.notifier = new Notifier({
@@ -91,92 +148,13 @@ export class VrrpEngine {
       ...(options.notifyTimeoutMs === undefined ? {} : { timeoutMs: options.notifyTimeoutMs }),
       ...(options.notifyRunner === undefined ? {} : { runner: options.notifyRunner }),
     });
-    for (const def of options.scripts ?? [])
-      this.scripts.set(def.name, new ScriptTracker(def, { clock, logger }));
+    for (const def of options.scripts ?? []) this.scripts.set(def.name, this.scriptTracker(def));
     for (const def of options.trackFiles ?? [])
       this.files.set(def.name, new FileTracker(def, { logger }));
-
-    const routes = new Map<string, { spec: EndpointSpec; byVrid: Map<number, VrrpInstance> }>();
-    for (const raw of options.instances) {
-      const resolved = resolveInstanceOptions(raw);
-      if (this.instancesByName.has(resolved.name)) {
-        throw new LbctlError(
-          'VRRP_DUPLICATE_INSTANCE',
-          `Cannot add VRRP instance ${resolved.name}: name already used`,
-        );
-      }
-      const source =
-        resolved.sourceIp ?? options.transport.primaryAddress(resolved.interface, resolved.family);
-      if (source === undefined) {
-        throw new LbctlError(
-          'VRRP_NO_SOURCE_ADDRESS',
-          `Cannot start VRRP instance ${resolved.name}: ${resolved.interface} has no IPv${resolved.family} address`,
-        );
-      }
-      const spec: EndpointSpec = {
-        family: resolved.family,
-        interface: resolved.interface,
-        ...(resolved.unicastPeers.length > 0 ? { unicastSource: canonicalAddress(source) } : {}),
-      };
-      const key = `${spec.family}|${spec.interface}|${spec.unicastSource ?? 'multicast'}`;
-      let route = routes.get(key);
-      if (!route) {
-        route = { spec, byVrid: new Map() };
-        routes.set(key, route);
-      }
-      if (route.byVrid.has(resolved.virtualRouterId)) {
-        throw new LbctlError(
-          'VRRP_DUPLICATE_VRID',
-          `Cannot add VRRP instance ${resolved.name}: VRID ${resolved.virtualRouterId} already used on ${resolved.interface}`,
-        );
-      }
-      const endpointRef: { endpoint?: VrrpEndpoint | undefined } = {};
-      const instance = new VrrpInstance(resolved, {
-        clock,
-        logger,
-        effects: options.effects,
-        notifier: this.notifier,
-        sourceAddress: canonicalAddress(source),
-        send: (packet) => endpointRef.endpoint?.send(packet),
-      });
-      route.byVrid.set(resolved.virtualRouterId, instance);
-      this.instancesByName.set(resolved.name, instance);
-      this.pendingEndpoints.push({ route, endpointRef, source: canonicalAddress(source) });
-      this.announcedVips.push(...resolved.vips, ...resolved.excludedVips);
-    }
-    this.routeTable = routes;
-
-    for (const group of options.syncGroups ?? []) {
-      const members = group.members.map((name) => {
-        const member = this.instancesByName.get(name);
-        if (!member) {
-          throw new LbctlError(
-            'VRRP_UNKNOWN_INSTANCE',
-            `Cannot build sync group ${group.name}: no instance ${name}`,
-          );
-        }
-        if (member.sync) {
-          throw new LbctlError(
-            'VRRP_INSTANCE_IN_TWO_GROUPS',
-            `Cannot build sync group ${group.name}: ${name} is already in ${member.sync.name}`,
-          );
-        }
-        return member;
-      });
-      this.groups.push(new SyncGroup(group, members, { logger, notifier: this.notifier }));
-    }
+    const planned = this.planInstances(options.instances);
+    for (const p of planned) this.addInstance(p);
+    this.buildGroups(options.syncGroups ?? [], false);
   }
-
-  private readonly pendingEndpoints: {
-    route: { spec: EndpointSpec; byVrid: Map<number, VrrpInstance> };
-    endpointRef: { endpoint?: VrrpEndpoint | undefined };
-    source: string;
-  }[] = [];
-  private readonly announcedVips: VirtualAddress[] = [];
-  private readonly routeTable: Map<
-    string,
-    { spec: EndpointSpec; byVrid: Map<number, VrrpInstance> }
-  >;
 
   instance(name: string): VrrpInstance {
     const found = this.instancesByName.get(name);
@@ -192,25 +170,24 @@ export class VrrpEngine {
     return this.groups;
   }
 
+  /**
+   * Every state change of every instance, including instances a reload adds
+   * later (subscribe before `start` to see the first transitions).
+   */
+  onStateChange(listener: (change: StateChange) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
   /** Opens endpoints, starts trackers and instances. */
   start(): void {
     if (this.started) return;
     this.started = true;
-    const opened = new Map<object, VrrpEndpoint>();
-    for (const route of this.routeTable.values()) {
-      const endpoint = this.options.transport.open(route.spec, (packet) =>
-        this.onPacket(route.byVrid, packet),
-      );
-      opened.set(route, endpoint);
-      this.endpoints.push(endpoint);
-    }
-    for (const { route, endpointRef, source } of this.pendingEndpoints) {
-      endpointRef.endpoint = opened.get(route);
-      // Sockets are set up now: a takeover should cost a send, not a socket setup.
-      endpointRef.endpoint?.prepare?.(source);
-    }
-    this.options.effects.prepareAnnouncements?.(this.announcedVips);
-    for (const instance of this.instancesByName.values()) this.bindTrackers(instance);
+    for (const route of this.routes.values()) this.openRoute(route);
+    this.options.effects.prepareAnnouncements?.(
+      this.instances.flatMap((i) => [...i.options.vips, ...i.options.excludedVips]),
+    );
+    for (const instance of this.instancesByName.values()) this.bindTrackers(instance, true);
     for (const tracker of this.scripts.values()) tracker.start();
     for (const tracker of this.files.values()) tracker.start();
     for (const instance of this.instancesByName.values()) instance.start();
@@ -219,12 +196,303 @@ export class VrrpEngine {
   /** Stops instances (priority 0 from masters), trackers and endpoints. */
   async stop(): Promise<void> {
     for (const instance of this.instancesByName.values()) instance.stop();
-    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    for (const held of this.held.values()) for (const undo of held.unbind.splice(0)) undo();
     for (const tracker of this.scripts.values()) tracker.close();
     for (const tracker of this.files.values()) tracker.close();
-    for (const endpoint of this.endpoints.splice(0)) endpoint.close();
+    for (const route of this.routes.values()) {
+      route.endpoint?.close();
+      route.endpoint = undefined;
+    }
     this.dispatchLog.close();
     await this.notifier.settle();
+  }
+
+  /**
+   * What a reload to `next` does, checked before anything changes (keepalived
+   * 2.2.7's reload semantics, see docs/operations.md): instances are matched
+   * by family, interface, VRID and source; an unchanged one is not touched
+   * (state, timers, addresses); a changed one is reconfigured in place,
+   * keeping its state; a removed one stops as at shutdown (priority 0 and
+   * addresses released when MASTER); a new one starts as at startup. Sync
+   * groups are rebuilt where their members or settings changed.
+   */
+  planReload(next: VrrpEngineConfig): VrrpReloadPlan {
+    const problems: string[] = [];
+    let planned: PlannedInstance[] = [];
+    try {
+      planned = this.planInstances(next.instances);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+    const scriptNames = new Set((next.scripts ?? []).map((d) => d.name));
+    const fileNames = new Set((next.trackFiles ?? []).map((d) => d.name));
+    for (const p of planned) {
+      for (const ref of p.resolved.trackScripts)
+        if (!scriptNames.has(ref.name))
+          problems.push(
+            `VRRP instance ${p.resolved.name} tracks script ${ref.name}: no such vrrp_script`,
+          );
+      for (const ref of p.resolved.trackFiles)
+        if (!fileNames.has(ref.name))
+          problems.push(
+            `VRRP instance ${p.resolved.name} tracks file ${ref.name}: no such track_file`,
+          );
+    }
+    try {
+      checkGroups(next.syncGroups ?? [], new Set(planned.map((p) => p.resolved.name)));
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+    const byIdentity = new Map([...this.held].map(([instance, h]) => [h.identity, instance]));
+    const matched = new Map<PlannedInstance, VrrpInstance>();
+    for (const p of planned) {
+      const instance = byIdentity.get(p.identity);
+      if (instance !== undefined) matched.set(p, instance);
+    }
+    const kept = new Set(matched.values());
+    const removed = this.instances.filter((i) => !kept.has(i));
+    const added = planned.filter((p) => !matched.has(p));
+    const changedTrackers = new Set([
+      ...changedNames(this.config.scripts ?? [], next.scripts ?? []).map((n) => `script:${n}`),
+      ...changedNames(this.config.trackFiles ?? [], next.trackFiles ?? []).map((n) => `file:${n}`),
+    ]);
+    const changed = [...matched].filter(([p, instance]) => {
+      const held = this.held.get(instance);
+      return (
+        !isDeepStrictEqual(held?.raw, p.raw) ||
+        p.resolved.trackScripts.some((r) => changedTrackers.has(`script:${r.name}`)) ||
+        p.resolved.trackFiles.some((r) => changedTrackers.has(`file:${r.name}`))
+      );
+    });
+    const names = (list: readonly string[]) => (list.length === 0 ? '' : ` (${list.join(', ')})`);
+    const summary =
+      `${changed.length} instance${changed.length === 1 ? '' : 's'} changed${names(changed.map(([p]) => p.resolved.name))}, ` +
+      `${added.length} added${names(added.map((p) => p.resolved.name))}, ` +
+      `${removed.length} removed${names(removed.map((i) => i.name))}, ` +
+      `${matched.size - changed.length} unchanged`;
+    return {
+      problems,
+      summary,
+      apply: () => {
+        if (problems.length > 0) {
+          throw new LbctlError('RELOAD_REFUSED', `Cannot reload VRRP: ${problems.join('; ')}`);
+        }
+        this.applyReload(next, planned, matched, new Set(changed.map(([p]) => p)), removed);
+      },
+    };
+  }
+
+  private applyReload(
+    next: VrrpEngineConfig,
+    planned: readonly PlannedInstance[],
+    matched: ReadonlyMap<PlannedInstance, VrrpInstance>,
+    changed: ReadonlySet<PlannedInstance>,
+    removed: readonly VrrpInstance[],
+  ): void {
+    const { logger } = this.options;
+    this.notifier.update({
+      ...(next.smtp === undefined ? {} : { smtp: next.smtp }),
+      ...(next.routerId === undefined ? {} : { routerId: next.routerId }),
+    });
+    // Trackers whose definition did not change keep running with their state.
+    const retiredTrackers: { close(): void }[] = [];
+    const freshTrackers: { start(): void }[] = [];
+    const replaceTrackers = <
+      D extends { name: string },
+      T extends { definition: D; close(): void; start(): void },
+    >(
+      held: Map<string, T>,
+      defs: readonly D[],
+      create: (def: D) => T,
+    ) => {
+      const wanted = new Map(defs.map((d) => [d.name, d]));
+      for (const [name, tracker] of held) {
+        const def = wanted.get(name);
+        if (def !== undefined && isDeepStrictEqual(def, tracker.definition)) continue;
+        retiredTrackers.push(tracker);
+        held.delete(name);
+      }
+      for (const def of defs) {
+        if (held.has(def.name)) continue;
+        const tracker = create(def);
+        held.set(def.name, tracker);
+        freshTrackers.push(tracker);
+      }
+    };
+    replaceTrackers(this.scripts, next.scripts ?? [], (def) => this.scriptTracker(def));
+    replaceTrackers(this.files, next.trackFiles ?? [], (def) => new FileTracker(def, { logger }));
+
+    // Removed first: a VIP moving to another instance is released before it is added again.
+    for (const instance of removed) {
+      instance.sync = undefined;
+      instance.remove();
+      this.dropInstance(instance);
+    }
+    const fresh = new Map<PlannedInstance, VrrpInstance>();
+    for (const p of planned) {
+      if (matched.has(p)) continue;
+      const instance = this.addInstance(p);
+      fresh.set(p, instance);
+      const route = this.held.get(instance)?.route;
+      if (route !== undefined && route.endpoint === undefined) this.openRoute(route);
+      else route?.endpoint?.prepare?.(p.source);
+      this.options.effects.prepareAnnouncements?.([...p.resolved.vips, ...p.resolved.excludedVips]);
+      this.bindTrackers(instance, true);
+    }
+    // Configuration order, under the new names (a matched instance may have been renamed).
+    this.instancesByName = new Map(
+      planned.map((p) => [p.resolved.name, (matched.get(p) ?? fresh.get(p))!]),
+    );
+    this.buildGroups(next.syncGroups ?? [], true);
+    for (const [p, instance] of matched) {
+      const held = this.held.get(instance);
+      if (held === undefined || !changed.has(p)) continue;
+      held.raw = p.raw;
+      this.options.effects.prepareAnnouncements?.([...p.resolved.vips, ...p.resolved.excludedVips]);
+      for (const undo of held.unbind.splice(0)) undo();
+      instance.reconfigure(p.resolved, this.bindTrackers(instance, false, p.resolved));
+    }
+    this.config = next;
+    for (const tracker of freshTrackers) tracker.start();
+    for (const instance of fresh.values()) instance.start();
+    for (const tracker of retiredTrackers) tracker.close();
+  }
+
+  /** Resolves instances and the endpoints they need; throws naming the first conflict. */
+  private planInstances(instances: readonly VrrpInstanceOptions[]): PlannedInstance[] {
+    const names = new Set<string>();
+    const vrids = new Set<string>();
+    return instances.map((raw) => {
+      const resolved = resolveInstanceOptions(raw);
+      if (names.has(resolved.name)) {
+        throw new LbctlError(
+          'VRRP_DUPLICATE_INSTANCE',
+          `Cannot add VRRP instance ${resolved.name}: name already used`,
+        );
+      }
+      names.add(resolved.name);
+      const found =
+        resolved.sourceIp ??
+        this.options.transport.primaryAddress(resolved.interface, resolved.family);
+      if (found === undefined) {
+        throw new LbctlError(
+          'VRRP_NO_SOURCE_ADDRESS',
+          `Cannot start VRRP instance ${resolved.name}: ${resolved.interface} has no IPv${resolved.family} address`,
+        );
+      }
+      const source = canonicalAddress(found);
+      const spec: EndpointSpec = {
+        family: resolved.family,
+        interface: resolved.interface,
+        ...(resolved.unicastPeers.length > 0 ? { unicastSource: source } : {}),
+      };
+      const routeKey = `${spec.family}|${spec.interface}|${spec.unicastSource ?? 'multicast'}`;
+      const vridKey = `${routeKey}|${resolved.virtualRouterId}`;
+      if (vrids.has(vridKey)) {
+        throw new LbctlError(
+          'VRRP_DUPLICATE_VRID',
+          `Cannot add VRRP instance ${resolved.name}: VRID ${resolved.virtualRouterId} already used on ${resolved.interface}`,
+        );
+      }
+      vrids.add(vridKey);
+      return { raw, resolved, source, routeKey, spec, identity: `${vridKey}|${source}` };
+    });
+  }
+
+  /** Creates an instance (not started) on its route. */
+  private addInstance(p: PlannedInstance): VrrpInstance {
+    const { clock, logger } = this.options;
+    let route = this.routes.get(p.routeKey);
+    if (route === undefined) {
+      route = { key: p.routeKey, spec: p.spec, byVrid: new Map() };
+      this.routes.set(p.routeKey, route);
+    }
+    const owner = route;
+    const instance = new VrrpInstance(p.resolved, {
+      clock,
+      logger,
+      effects: this.options.effects,
+      notifier: this.notifier,
+      sourceAddress: p.source,
+      send: (packet) => owner.endpoint?.send(packet),
+    });
+    instance.onStateChange((change) => {
+      for (const listener of this.stateListeners) listener(change);
+    });
+    route.byVrid.set(p.resolved.virtualRouterId, instance);
+    this.instancesByName.set(p.resolved.name, instance);
+    this.held.set(instance, {
+      raw: p.raw,
+      identity: p.identity,
+      source: p.source,
+      route,
+      unbind: [],
+    });
+    return instance;
+  }
+
+  /** Forgets a stopped instance; closes its endpoint when no instance uses it any more. */
+  private dropInstance(instance: VrrpInstance): void {
+    const held = this.held.get(instance);
+    if (held === undefined) return;
+    for (const undo of held.unbind.splice(0)) undo();
+    this.held.delete(instance);
+    this.instancesByName.delete(instance.name);
+    held.route.byVrid.delete(instance.options.virtualRouterId);
+    if (held.route.byVrid.size === 0) {
+      held.route.endpoint?.close();
+      this.routes.delete(held.route.key);
+    }
+  }
+
+  private openRoute(route: Route): void {
+    route.endpoint = this.options.transport.open(route.spec, (packet) =>
+      this.onPacket(route.byVrid, packet),
+    );
+    // Sockets are set up now: a takeover should cost a send, not a socket setup.
+    for (const instance of route.byVrid.values()) {
+      const source = this.held.get(instance)?.source;
+      if (source !== undefined) route.endpoint.prepare?.(source);
+    }
+  }
+
+  /**
+   * (Re)builds sync groups. A group whose settings and members did not
+   * change is kept as it is; a new or changed one takes its members' states
+   * at a reload (see SyncGroup.adoptMemberStates).
+   */
+  private buildGroups(defs: readonly SyncGroupOptions[], atReload: boolean): void {
+    checkGroups(defs, new Set(this.instancesByName.keys()));
+    const old = new Map(this.groups.map((g) => [g.name, g]));
+    const members = (def: SyncGroupOptions) => def.members.map((name) => this.instance(name));
+    const kept = new Set(
+      defs.flatMap((def) => {
+        const existing = old.get(def.name);
+        return existing?.sameAs(def, members(def)) ? [existing] : [];
+      }),
+    );
+    for (const instance of this.instancesByName.values()) {
+      if (instance.sync !== undefined && !kept.has(instance.sync as SyncGroup))
+        instance.sync = undefined;
+    }
+    this.groups.length = 0;
+    for (const def of defs) {
+      const existing = old.get(def.name);
+      if (existing !== undefined && kept.has(existing)) {
+        this.groups.push(existing);
+        continue;
+      }
+      const group = new SyncGroup(def, members(def), {
+        logger: this.options.logger,
+        notifier: this.notifier,
+      });
+      if (atReload) group.adoptMemberStates();
+      this.groups.push(group);
+    }
+  }
+
+  private scriptTracker(def: TrackScriptDefinition): ScriptTracker {
+    return new ScriptTracker(def, { clock: this.options.clock, logger: this.options.logger });
   }
 
   private onPacket(byVrid: Map<number, VrrpInstance>, packet: ReceivedPacket): void {
@@ -254,8 +522,22 @@ export class VrrpEngine {
     instance.receive(packet);
   }
 
-  private bindTrackers(instance: VrrpInstance): void {
-    const o = instance.options;
+  /**
+   * Subscribes `instance` to its tracked objects (settings `o`, default its
+   * own). With `applyNow` each current value is applied at once; otherwise
+   * they are returned, for `reconfigure` to apply in one step.
+   */
+  private bindTrackers(
+    instance: VrrpInstance,
+    applyNow: boolean,
+    o: ResolvedInstanceOptions = instance.options,
+  ): Map<string, Contribution> {
+    const initial = new Map<string, Contribution>();
+    const unbind = this.held.get(instance)?.unbind ?? [];
+    const set = (key: string, value: Contribution) => {
+      if (applyNow) instance.setContribution(key, value);
+      else initial.set(key, value);
+    };
     for (const ref of o.trackScripts) {
       const tracker = this.scripts.get(ref.name);
       if (!tracker) {
@@ -266,10 +548,13 @@ export class VrrpEngine {
       }
       const weight = ref.weight ?? tracker.definition.weight ?? 0;
       const reverse = ref.reverse ?? tracker.definition.reverse ?? false;
-      const apply = (up: boolean) =>
-        instance.setContribution(`script:${ref.name}`, weightedContribution(up, weight, reverse));
-      apply(tracker.isUp());
-      this.cleanups.push(tracker.onChange(apply));
+      const key = `script:${ref.name}`;
+      set(key, weightedContribution(tracker.isUp(), weight, reverse));
+      unbind.push(
+        tracker.onChange((up) =>
+          instance.setContribution(key, weightedContribution(up, weight, reverse)),
+        ),
+      );
     }
     for (const ref of o.trackFiles) {
       const tracker = this.files.get(ref.name);
@@ -281,21 +566,59 @@ export class VrrpEngine {
       }
       const weight = ref.weight ?? tracker.definition.weight ?? 1;
       const reverse = ref.reverse ?? tracker.definition.reverse ?? false;
-      const apply = (value: number) =>
-        instance.setContribution(`file:${ref.name}`, fileContribution(value, weight, reverse));
-      apply(tracker.value());
-      this.cleanups.push(tracker.onChange(apply));
+      const key = `file:${ref.name}`;
+      set(key, fileContribution(tracker.value(), weight, reverse));
+      unbind.push(
+        tracker.onChange((value) =>
+          instance.setContribution(key, fileContribution(value, weight, reverse)),
+        ),
+      );
     }
     for (const track of o.trackInterfaces) {
       const weight = track.weight ?? 0;
       const reverse = track.reverse ?? false;
-      const apply = (up: boolean) =>
-        instance.setContribution(
-          `interface:${track.interface}`,
-          weightedContribution(up, weight, reverse),
+      const key = `interface:${track.interface}`;
+      set(key, weightedContribution(this.options.links.isUp(track.interface), weight, reverse));
+      unbind.push(
+        this.options.links.watch(track.interface, (up) =>
+          instance.setContribution(key, weightedContribution(up, weight, reverse)),
+        ),
+      );
+    }
+    return initial;
+  }
+}
+
+/** Names whose definition differs between `before` and `after` (changed, added or removed). */
+function changedNames<D extends { name: string }>(
+  before: readonly D[],
+  after: readonly D[],
+): string[] {
+  const old = new Map(before.map((d) => [d.name, d]));
+  const now = new Map(after.map((d) => [d.name, d]));
+  const names = new Set([...old.keys(), ...now.keys()]);
+  return [...names].filter((n) => !isDeepStrictEqual(old.get(n), now.get(n)));
+}
+
+/** Sync groups name existing instances, each in one group at most. */
+function checkGroups(defs: readonly SyncGroupOptions[], instances: ReadonlySet<string>): void {
+  const owner = new Map<string, string>();
+  for (const group of defs) {
+    for (const name of group.members) {
+      if (!instances.has(name)) {
+        throw new LbctlError(
+          'VRRP_UNKNOWN_INSTANCE',
+          `Cannot build sync group ${group.name}: no instance ${name}`,
         );
-      apply(this.options.links.isUp(track.interface));
-      this.cleanups.push(this.options.links.watch(track.interface, apply));
+      }
+      const other = owner.get(name);
+      if (other !== undefined) {
+        throw new LbctlError(
+          'VRRP_INSTANCE_IN_TWO_GROUPS',
+          `Cannot build sync group ${group.name}: ${name} is already in ${other}`,
+        );
+      }
+      owner.set(name, group.name);
     }
   }
 }

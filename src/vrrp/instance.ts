@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { compareAddresses } from '../net/address.js';
@@ -53,7 +54,7 @@ export interface InstanceDependencies {
  * behaviour where the RFCs leave room. Time and I/O are injected.
  */
 export class VrrpInstance {
-  readonly options: ResolvedInstanceOptions;
+  private opts: ResolvedInstanceOptions;
   readonly counters: VrrpCounters = emptyCounters();
   private current: VrrpState = 'INIT';
   private priorityNow: number;
@@ -68,34 +69,29 @@ export class VrrpInstance {
   private wantsMasterFlag = false;
   private legacyUnicastChecksum = false;
   /** Dropped adverts are logged once a minute per reason (keepalived logs a VIP mismatch once per master). */
-  private readonly dropLog: RateLimitedLog;
+  private dropLog: RateLimitedLog;
   private readonly listeners = new Set<(change: StateChange) => void>();
-  private readonly garp: GarpScheduler;
+  private garp: GarpScheduler;
   private readonly deps: InstanceDependencies;
-  private readonly expectations: ReceiveExpectations;
-  private readonly log: Logger;
+  private expectations: ReceiveExpectations;
+  private log: Logger;
   sync: SyncCoordinator | undefined;
 
   constructor(options: ResolvedInstanceOptions, deps: InstanceDependencies) {
-    this.options = options;
+    this.opts = options;
     this.deps = deps;
     this.log = deps.logger.child({ instance: options.name });
     this.dropLog = new RateLimitedLog(this.log, deps.clock);
     this.priorityNow = options.priority;
     this.masterAdvertIntMs = options.advertIntMs;
     this.garp = new GarpScheduler(deps.clock, options.garp, () => this.announceAddresses());
-    this.expectations = {
-      family: options.family,
-      version: options.version,
-      authType: options.authType,
-      ...(options.authData === undefined ? {} : { authData: options.authData }),
-      advertIntervalMs: options.advertIntMs,
-      vips: options.vips.map((v) => v.address),
-      unicastPeers: options.unicastPeers,
-      checkUnicastSource: options.checkUnicastSource,
-      v3ChecksumAsV2: options.v3ChecksumAsV2,
-    };
+    this.expectations = expectationsOf(options);
     for (const warning of options.warnings) this.log.warn(warning);
+  }
+
+  /** The settings in force (a reload may replace them, see `reconfigure`). */
+  get options(): ResolvedInstanceOptions {
+    return this.opts;
   }
 
   /** Addresses held while MASTER: the advertised ones, then virtual_ipaddress_excluded. */
@@ -170,6 +166,77 @@ export class VrrpInstance {
    */
   setContribution(key: string, contribution: Contribution): void {
     this.contributions.set(key, contribution);
+    this.evaluateContributions(`tracked ${key} down`, `tracked ${key} up`);
+  }
+
+  /**
+   * A reload changed this instance's settings (same interface, VRID, family
+   * and source: otherwise it is another instance). Applied in place, as
+   * keepalived 2.2.7 does, keeping the state: a MASTER removes and adds only
+   * the addresses and routes that differ (announcing the added ones), and
+   * sends an advert at once with its new priority so the election follows
+   * from there; a BACKUP restarts its master-down timer when its priority or
+   * interval changed. `contributions` are the tracked objects' values under
+   * the new settings: they may put the instance in FAULT or take it out.
+   */
+  reconfigure(
+    next: ResolvedInstanceOptions,
+    contributions: ReadonlyMap<string, Contribution>,
+  ): void {
+    if (this.current === 'STOP') return;
+    const old = this.opts;
+    this.opts = next;
+    if (next.name !== old.name) {
+      this.dropLog.close();
+      this.log = this.deps.logger.child({ instance: next.name });
+      this.dropLog = new RateLimitedLog(this.log, this.deps.clock);
+    }
+    for (const warning of next.warnings) this.log.warn(warning);
+    this.expectations = expectationsOf(next);
+    const advertIntChanged = next.advertIntMs !== old.advertIntMs;
+    // keepalived starts the reloaded instance from the configured interval (v3 adopts the master's again).
+    if (advertIntChanged) this.masterAdvertIntMs = next.advertIntMs;
+    if (!isDeepStrictEqual(next.garp, old.garp)) {
+      this.garp.cancel();
+      this.garp = new GarpScheduler(this.deps.clock, next.garp, () => this.announceAddresses());
+    }
+    const priorityBefore = this.priorityNow;
+    this.contributions.clear();
+    for (const [key, value] of contributions) this.contributions.set(key, value);
+    this.log.info({ priority: next.priority }, 'settings changed by reload');
+    const stateBefore = this.current;
+    // First, so that leaving MASTER below releases what is really held.
+    if (stateBefore === 'MASTER') this.applyAddressDiff(old);
+    this.evaluateContributions(
+      'tracked object down after reload',
+      'tracked objects up after reload',
+    );
+    if (this.current !== stateBefore) return; // entering FAULT/BACKUP/MASTER did the rest
+    if (this.current === 'MASTER') {
+      if (advertIntChanged) {
+        this.advertTimer?.cancel();
+        this.scheduleAdvert();
+      }
+      this.sendAdvert(this.priorityNow);
+    } else if (
+      this.current === 'BACKUP' &&
+      (advertIntChanged || this.priorityNow !== priorityBefore)
+    ) {
+      this.armDownTimer(
+        masterDownIntervalMs(this.opts.version, this.priorityNow, this.masterAdvertIntMs),
+      );
+    }
+  }
+
+  /** A reload removed this instance: as at shutdown (priority 0 from a master, addresses released). */
+  remove(): void {
+    if (this.current === 'STOP') return;
+    this.transition(this.current, 'STOP', 'removed by reload', 'shutdown');
+    this.dropLog.close();
+  }
+
+  /** Recomputes priority and own FAULT from the tracked objects; enters or leaves FAULT. */
+  private evaluateContributions(downReason: string, upReason: string): void {
     const { priority, fault } = effectivePriority(this.options.priority, [
       ...this.contributions.values(),
     ]);
@@ -181,12 +248,53 @@ export class VrrpInstance {
     this.ownFault = fault;
     if (this.current === 'INIT' || this.current === 'STOP') return;
     if (fault) {
-      if (this.current !== 'FAULT')
-        this.transition(this.current, 'FAULT', `tracked ${key} down`, 'trackDown');
+      if (this.current !== 'FAULT') this.transition(this.current, 'FAULT', downReason, 'trackDown');
     } else if (this.current === 'FAULT') {
       if (this.sync && !this.sync.mayLeaveFault(this)) return;
-      this.leaveFault(`tracked ${key} up`);
+      this.leaveFault(upReason);
     }
+  }
+
+  /** MASTER across a reload: release what the old settings held and the new do not, add the rest. */
+  private applyAddressDiff(old: ResolvedInstanceOptions): void {
+    const addressesBefore = [...old.vips, ...old.excludedVips];
+    const addressesNow = this.managedAddresses;
+    const missing = <T>(from: readonly T[], among: readonly T[]) =>
+      from.filter((item) => !among.some((other) => isDeepStrictEqual(item, other)));
+    const removedAddresses = missing(addressesBefore, addressesNow);
+    const addedAddresses = missing(addressesNow, addressesBefore);
+    const removedRoutes = missing(old.virtualRoutes, this.opts.virtualRoutes);
+    const addedRoutes = missing(this.opts.virtualRoutes, old.virtualRoutes);
+    if (
+      removedAddresses.length +
+        addedAddresses.length +
+        removedRoutes.length +
+        addedRoutes.length ===
+      0
+    )
+      return;
+    this.log.info(
+      {
+        added: addedAddresses.map((v) => v.address),
+        removed: removedAddresses.map((v) => v.address),
+      },
+      'virtual addresses changed by reload',
+    );
+    const effects = this.deps.effects;
+    const applied = sequence(
+      [
+        ...removedRoutes.map((route) => () => effects.removeRoute(route)),
+        ...removedAddresses.map((vip) => () => effects.removeAddress(vip)),
+        ...addedAddresses.map((vip) => () => effects.addAddress(vip)),
+        ...addedRoutes.map((route) => () => effects.addRoute(route)),
+      ],
+      (err) => this.log.error({ err }, 'cannot change virtual address or route'),
+    );
+    const announce = () => {
+      if (this.current === 'MASTER') this.announce(addedAddresses);
+    };
+    if (applied) void applied.then(announce);
+    else announce();
   }
 
   /** Handles one packet the engine dispatched to this VRID. */
@@ -472,12 +580,30 @@ export class VrrpInstance {
   }
 
   private announceAddresses(): void {
-    for (const vip of this.managedAddresses) {
+    this.announce(this.managedAddresses);
+  }
+
+  private announce(addresses: readonly VirtualAddress[]): void {
+    for (const vip of addresses) {
       // Excluded addresses may be of the other family: announce each by its own.
       if (!vip.address.includes(':')) this.deps.effects.sendGratuitousArp(vip);
       else this.deps.effects.sendUnsolicitedNeighbourAdvert(vip);
     }
   }
+}
+
+function expectationsOf(options: ResolvedInstanceOptions): ReceiveExpectations {
+  return {
+    family: options.family,
+    version: options.version,
+    authType: options.authType,
+    ...(options.authData === undefined ? {} : { authData: options.authData }),
+    advertIntervalMs: options.advertIntMs,
+    vips: options.vips.map((v) => v.address),
+    unicastPeers: options.unicastPeers,
+    checkUnicastSource: options.checkUnicastSource,
+    v3ChecksumAsV2: options.v3ChecksumAsV2,
+  };
 }
 
 /**

@@ -41,11 +41,17 @@ type Announced = Exclude<VrrpState, 'INIT'>;
  * a failing script or mail server is logged and never affects VRRP.
  */
 export class Notifier {
-  private readonly options: NotifierOptions;
+  private options: NotifierOptions;
   private readonly pending = new Set<Promise<void>>();
 
   constructor(options: NotifierOptions) {
     this.options = options;
+  }
+
+  /** A reload changed the SMTP settings or router id (absent ones are cleared). */
+  update(settings: Pick<NotifierOptions, 'smtp' | 'routerId'>): void {
+    const { smtp: _smtp, routerId: _routerId, ...rest } = this.options;
+    this.options = { ...rest, ...settings };
   }
 
   instanceChanged(

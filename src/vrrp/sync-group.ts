@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../log.js';
 import type { SyncCoordinator, VrrpInstance } from './instance.js';
 import type { Notifier, NotifyCommands } from './notify.js';
@@ -19,6 +20,7 @@ export interface SyncGroupOptions {
  */
 export class SyncGroup implements SyncCoordinator {
   readonly name: string;
+  private readonly options: SyncGroupOptions;
   private readonly members: VrrpInstance[];
   private readonly notify: NotifyCommands;
   private readonly notifier: Notifier | undefined;
@@ -32,6 +34,7 @@ export class SyncGroup implements SyncCoordinator {
     deps: { logger: Logger; notifier?: Notifier },
   ) {
     this.name = options.name;
+    this.options = options;
     this.members = members;
     this.notify = options.notify ?? {};
     this.notifier = deps.notifier;
@@ -41,6 +44,50 @@ export class SyncGroup implements SyncCoordinator {
 
   get state(): VrrpState {
     return this.groupState;
+  }
+
+  get memberInstances(): readonly VrrpInstance[] {
+    return this.members;
+  }
+
+  /** True when `options` and `members` describe this very group (a reload may keep it). */
+  sameAs(options: SyncGroupOptions, members: readonly VrrpInstance[]): boolean {
+    return (
+      isDeepStrictEqual(options, this.options) &&
+      members.length === this.members.length &&
+      members.every((m, i) => m === this.members[i])
+    );
+  }
+
+  /**
+   * A reload formed this group (new, or its members or settings changed)
+   * from running instances. As keepalived 2.2.7: it is MASTER only when
+   * every member is; a member in FAULT takes the others to FAULT; otherwise
+   * masters step down to BACKUP (addresses released, no priority-0 advert).
+   * Members not started yet (new instances) join with their first transition.
+   */
+  adoptMemberStates(): void {
+    const running = this.members.filter((m) => m.state !== 'INIT' && m.state !== 'STOP');
+    if (running.length === 0) return;
+    const reason = `sync group ${this.name} changed by reload`;
+    this.syncing = true;
+    try {
+      if (running.some((m) => m.state === 'FAULT')) {
+        for (const m of running) m.syncToFault(reason);
+        this.setState('FAULT');
+      } else if (
+        running.length === this.members.length &&
+        running.every((m) => m.state === 'MASTER')
+      ) {
+        // keepalived marks such a group MASTER without notifying.
+        this.groupState = 'MASTER';
+      } else {
+        for (const m of running) m.syncToBackup(reason);
+        this.setState('BACKUP');
+      }
+    } finally {
+      this.syncing = false;
+    }
   }
 
   memberChanged(member: VrrpInstance, change: StateChange): void {

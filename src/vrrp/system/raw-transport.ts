@@ -30,8 +30,8 @@ const IPV6_LINK_LOCAL_SCOPE = 253;
  * the unicast source does both. TTL / hop limit 255, multicast loop off.
  */
 export class RawVrrpTransport implements VrrpTransport {
-  private readonly addresses: readonly InterfaceAddress[];
-  private readonly ifindexByName: ReadonlyMap<string, number>;
+  private addresses: readonly InterfaceAddress[];
+  private ifindexByName: ReadonlyMap<string, number>;
   private readonly logger: Logger;
 
   /**
@@ -46,6 +46,15 @@ export class RawVrrpTransport implements VrrpTransport {
     this.addresses = addresses;
     this.ifindexByName = ifindexByName;
     this.logger = logger;
+  }
+
+  /** A reload looks at the host again (VIPs held by running instances left out by the caller). */
+  refresh(
+    addresses: readonly InterfaceAddress[],
+    ifindexByName: ReadonlyMap<string, number>,
+  ): void {
+    this.addresses = addresses;
+    this.ifindexByName = ifindexByName;
   }
 
   /**
