@@ -10,7 +10,6 @@ import type {
   LinkStateSource,
   NetworkEffects,
   ReceivedPacket,
-  VirtualAddress,
   VrrpEndpoint,
   VrrpTransport,
 } from './io.js';
@@ -239,7 +238,9 @@ export class VrrpEngine {
           );
     }
     try {
-      checkGroups(next.syncGroups ?? [], new Set(planned.map((p) => p.resolved.name)));
+      // Members can only be checked against instances that resolved.
+      if (problems.length === 0)
+        checkGroups(next.syncGroups ?? [], new Set(planned.map((p) => p.resolved.name)));
     } catch (err) {
       problems.push((err as Error).message);
     }
