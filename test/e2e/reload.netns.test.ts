@@ -91,15 +91,16 @@ describe('reload, status and runtime changes on a running director pair', () => 
   });
   const director = 'director1';
   const children: ChildProcess[] = [];
-  const lbctl = (...args: string[]) =>
+  const lbctlOn = (on: string, ...args: string[]) =>
     run(process.execPath, [
       ...lbctlCommand(),
       ...args,
       '--run-dir',
       join(scratch, 'lab', prefix),
       '--instance',
-      lab.instance(director),
+      lab.instance(on),
     ]);
+  const lbctl = (...args: string[]) => lbctlOn(director, ...args);
   const rewrite = () => {
     for (const d of ['director1', 'director2']) {
       const conf = lab.configPath(d);
@@ -310,5 +311,162 @@ describe('reload, status and runtime changes on a running director pair', () => 
     assert.equal(arpFromBackup, '', 'the backup director sent ARP: the VIP moved');
     const vrrp = JSON.parse((await lbctl('status', '--json')).stdout).vrrp[0];
     assert.equal(vrrp.state, 'MASTER');
+  });
+
+  it('applies VRRP changes in place: priority, a VIP, an instance, with no spurious transition', async () => {
+    const a = lab.addresses;
+    site.broken = false;
+    rewrite();
+    const macOf = async (d: string) =>
+      JSON.parse((await runIn(lab.namespace(d), 'ip', ['-j', 'link', 'show', 'eth0'])).stdout)[0]
+        .address as string;
+    const [masterMac, backupMac] = [await macOf('director1'), await macOf('director2')];
+    // Everything VRRP and ARP on the segment, as the client sees it.
+    const capture = spawnIn(
+      lab.namespace('client'),
+      'tcpdump',
+      ['-i', 'eth0', '-n', '-e', '-t', '-l', '--immediate-mode', 'vrrp', 'or', 'arp'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    children.push(capture);
+    let wire = '';
+    capture.stdout?.on('data', (d) => {
+      wire += String(d);
+    });
+    await waitFor('the capture to see adverts', () => /vrid 77, prio 150/.test(wire), {
+      timeoutMs: 5_000,
+    });
+    const echo = spawnIn(
+      lab.namespace('client'),
+      process.execPath,
+      ['-e', ECHO_CLIENT, a.vip, String(ECHO_PORT), '30'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(echo);
+    const echoExited = new Promise((resolve) => echo.once('exit', resolve));
+    let echoOut = '';
+    echo.stdout?.on('data', (d) => {
+      echoOut += String(d);
+    });
+    await waitFor('the long-lived connection', () => /serving rs\d/.test(echoOut), {
+      timeoutMs: 5_000,
+    });
+    const vrrpStatus = async (d: string) =>
+      JSON.parse((await lbctlOn(d, 'status', '--json')).stdout).vrrp as {
+        name: string;
+        state: string;
+        effectivePriority: number;
+        lastTransition?: { at: string };
+      }[];
+    const vi1Before = (await vrrpStatus('director1')).find((i) => i.name === 'VI_1');
+    const subnet = a.vip.slice(0, a.vip.lastIndexOf('.'));
+    const extraVip = `${subnet}.150`;
+    const vi2Vip = `${subnet}.151`;
+    /** Each director's VRRP part; the virtual servers stay as they are. */
+    const setVrrp = (vrrp: { priority1: number; extraVip: boolean; vi2: boolean }) => {
+      for (const [i, d] of ['director1', 'director2'].entries()) {
+        const conf = lab.configPath(d);
+        const current = readFileSync(conf, 'utf8');
+        const vips = [
+          `${a.vip}/32 dev eth0`,
+          ...(vrrp.extraVip ? [`${extraVip}/32 dev eth0`] : []),
+        ];
+        const block = (name: string, vrid: number, priority: number, addresses: string[]) =>
+          `vrrp_instance ${name} {\n    state ${i === 0 ? 'MASTER' : 'BACKUP'}\n    interface eth0\n    virtual_router_id ${vrid}\n    priority ${priority}\n    advert_int 1\n    virtual_ipaddress {\n${addresses.map((v) => `        ${v}\n`).join('')}    }\n}\n`;
+        const text =
+          block('VI_1', 77, i === 0 ? vrrp.priority1 : 100, vips) +
+          (vrrp.vi2 ? block('VI_2', 78, i === 0 ? 150 : 100, [`${vi2Vip}/32 dev eth0`]) : '');
+        writeFileSync(
+          conf,
+          current.slice(0, current.indexOf('vrrp_instance')) +
+            text +
+            current.slice(current.indexOf('virtual_server')),
+        );
+      }
+    };
+    /** An ARP line from `mac` claiming `address` (gratuitous request or reply). */
+    const claims = (line: string, mac: string, address: string) =>
+      line.startsWith(mac) &&
+      (line.includes(`tell ${address},`) || line.includes(`${address} is-at`));
+    const announces = (mac: string, address: string) =>
+      wire.split('\n').some((line) => claims(line, mac, address));
+    const addressesOf = async (d: string) =>
+      (await runIn(lab.namespace(d), 'ip', ['-o', '-4', 'addr', 'show', 'dev', 'eth0'])).stdout;
+
+    // 1. Priority 150 -> 140 on the master: advertised at once, no election.
+    setVrrp({ priority1: 140, extraVip: false, vi2: false });
+    assert.match((await lbctl('reload')).stdout, /VRRP: 1 instance changed \(VI_1\)/);
+    await waitFor('an advert at the new priority', () => /vrid 77, prio 140/.test(wire), {
+      timeoutMs: 3_000,
+    });
+    // 2. A VIP added on both directors (the backup checks the address list): the master adds it and announces it.
+    setVrrp({ priority1: 140, extraVip: true, vi2: false });
+    await lbctl('reload');
+    await lbctlOn('director2', 'reload');
+    assert.match(
+      await addressesOf('director1'),
+      new RegExp(`${extraVip.replaceAll('.', '\\.')}/32`),
+    );
+    await waitFor(
+      'a gratuitous ARP for the added VIP from the master',
+      () => announces(masterMac, extraVip),
+      { timeoutMs: 3_000 },
+    );
+    // 3. ... and removed again.
+    setVrrp({ priority1: 140, extraVip: false, vi2: false });
+    await lbctl('reload');
+    await lbctlOn('director2', 'reload');
+    assert.doesNotMatch(
+      await addressesOf('director1'),
+      new RegExp(`${extraVip.replaceAll('.', '\\.')}/`),
+    );
+    assert.match(await addressesOf('director1'), new RegExp(`${a.vip.replaceAll('.', '\\.')}/32`));
+    // 4. A new instance starts as at startup: director1 (150) becomes its master.
+    setVrrp({ priority1: 140, extraVip: false, vi2: true });
+    assert.match((await lbctl('reload')).stdout, /1 added \(VI_2\)/);
+    await lbctlOn('director2', 'reload');
+    await waitFor(
+      'VI_2 to have its master',
+      async () =>
+        (await vrrpStatus('director1')).find((i) => i.name === 'VI_2')?.state === 'MASTER',
+      { timeoutMs: 15_000 },
+    );
+    assert.equal((await vrrpStatus('director2')).find((i) => i.name === 'VI_2')?.state, 'BACKUP');
+    // 5. ... removed, from the backup first: the master sends priority 0 and releases its VIP.
+    setVrrp({ priority1: 140, extraVip: false, vi2: false });
+    await lbctlOn('director2', 'reload');
+    assert.match((await lbctl('reload')).stdout, /1 removed \(VI_2\)/);
+    await waitFor('priority 0 for VRID 78', () => /vrid 78, prio 0/.test(wire), {
+      timeoutMs: 3_000,
+    });
+    assert.doesNotMatch(
+      await addressesOf('director1'),
+      new RegExp(`${vi2Vip.replaceAll('.', '\\.')}/`),
+    );
+
+    await echoExited;
+    const summary = JSON.parse(echoOut.trim().split('\n').at(-1)!);
+    assert.equal(summary.error, null, echoOut);
+    assert.ok(summary.answered >= summary.sent - 1, echoOut);
+    capture.kill('SIGTERM');
+    const lines = wire.split('\n');
+    assert.deepEqual(
+      lines.filter((l) => /vrid 77, prio 0/.test(l)),
+      [],
+      'VI_1 never gave up mastership',
+    );
+    assert.deepEqual(
+      lines.filter(
+        (l) =>
+          (l.startsWith(backupMac) && /vrid 7[78]/.test(l)) ||
+          [a.vip, extraVip, vi2Vip].some((v) => claims(l, backupMac, v)),
+      ),
+      [],
+      'the backup never announced an address nor advertised',
+    );
+    const vi1After = (await vrrpStatus('director1')).find((i) => i.name === 'VI_1');
+    assert.equal(vi1After?.state, 'MASTER');
+    assert.equal(vi1After?.effectivePriority, 140);
+    assert.deepEqual(vi1After?.lastTransition, vi1Before?.lastTransition, 'no VI_1 transition');
   });
 });
