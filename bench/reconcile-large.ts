@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers/promises';
 import type { NextHop, ServiceSpec } from '../src/dataplane/dataplane.js';
 import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
@@ -7,6 +5,7 @@ import type { DesiredService } from '../src/reconcile/desired-services.js';
 import type { NextHopResolver } from '../src/reconcile/next-hop-resolver.js';
 import { Reconciler } from '../src/reconcile/reconciler.js';
 import { systemClock } from '../src/time/clock.js';
+import { watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
 
 const SERVICES = Number(process.env.LBCTL_BENCH_SERVICES ?? 1000);
@@ -46,14 +45,6 @@ function desired(weightOf: (service: number, real: number) => number): DesiredSe
 }
 
 /**
- * Nanoseconds the main thread has spent on a CPU (schedstat's first field): the
- * time between two timer ticks minus the time spent waiting for a core.
- */
-function mainThreadRunNs(): number {
-  return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-}
-
-/**
  * reconcile_large: applying 1,000 services x 32 reals (half wrr, half Maglev)
  * to a loaded XDP data plane (not attached), then a pass with nothing to do,
  * then a pass where one real of every service is drained (weight 0).
@@ -80,29 +71,6 @@ export async function reconcileLarge(): Promise<BenchResult> {
     let maxRunBetweenTicksMs = 0;
     let maxLoopDelayMs = 0;
     const cpuMs: number[] = [];
-    const watchLoop = () => {
-      const delay = monitorEventLoopDelay({ resolution: 1 });
-      let last = performance.now();
-      let lastRun = mainThreadRunNs();
-      let maxGap = 0;
-      let maxRun = 0;
-      const ticker = setInterval(() => {
-        const now = performance.now();
-        const run = mainThreadRunNs();
-        maxGap = Math.max(maxGap, now - last);
-        maxRun = Math.max(maxRun, (run - lastRun) / 1e6);
-        last = now;
-        lastRun = run;
-      }, 1);
-      delay.enable();
-      return async () => {
-        // One more turn so a stretch that blocked until the end is sampled too.
-        await new Promise((resolve) => setTimeout(resolve, 2));
-        clearInterval(ticker);
-        delay.disable();
-        return { maxGap, maxRun, maxDelay: delay.max / 1e6 };
-      };
-    };
     // Controls for the same watch on a shared machine, where some gaps are the
     // scheduler's (waiting for a core), not the apply's: an idle second, and two
     // seconds of busy work cut into 4 ms slices (what a perfectly sliced apply

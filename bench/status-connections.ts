@@ -5,7 +5,6 @@
  * sends; then the client's ipvsadm -Lnc formatting), and reports the longest
  * the daemon's event loop was held meanwhile. Target: both under 2 s.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as abi from '../src/dataplane/abi.js';
 import {
   type Connection,
@@ -20,6 +19,7 @@ import { programNowNs } from '../src/dataplane/program-clock.js';
 import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import { connectionLine } from '../src/status/ipvsadm-format.js';
 import { connTableMaps } from '../src/status/status-collector.js';
+import { watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
 
 const ENTRIES = 1 << 20;
@@ -52,8 +52,7 @@ export async function statusConnections(): Promise<BenchResult> {
     fillTable(maps.conns, nowNs, realIds, serviceId);
     const fillMs = performance.now() - fillStarted;
 
-    const delay = monitorEventLoopDelay({ resolution: 1 });
-    delay.enable();
+    const stopWatch = watchLoop();
     // The daemon's side: live entries decoded and each chunk encoded as the socket line it sends.
     const encode = (rows: Connection[]) =>
       JSON.stringify({
@@ -71,7 +70,7 @@ export async function statusConnections(): Promise<BenchResult> {
       },
     });
     const listMs = performance.now() - started;
-    delay.disable();
+    const loop = await stopWatch();
     // The client's side (another process): ipvsadm -Lnc lines from those lines, timed per chunk.
     let formatMs = 0;
     let bytes = 0;
@@ -98,7 +97,10 @@ export async function statusConnections(): Promise<BenchResult> {
       ratioToTarget: (listMs + formatMs) / 2000,
       outputMiB: bytes / 1024 / 1024,
       socketMiB: sent / 1024 / 1024,
-      maxLoopBlockMs: delay.max / 1e6,
+      // The longest the daemon's loop ran without a timer turn (main-thread CPU time), and the wall-clock gap.
+      maxRunBetweenTicksMs: loop.maxRun,
+      maxTimerGapMs: loop.maxGap,
+      maxLoopDelayMs: loop.maxDelay,
       fillMs,
     };
   } finally {

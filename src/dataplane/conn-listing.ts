@@ -1,7 +1,9 @@
 /**
  * Reads the live entries of the connection table (lb_conns) without holding
  * the event loop: the table is read in chunks of sets by batch lookups on the
- * thread pool, and each chunk is decoded before the next is requested. An
+ * thread pool (the next chunk is read while this one is decoded), and
+ * decoding hands rows on and yields to the event loop every few
+ * milliseconds, so VRRP timers keep running during a 1 M-entry listing. An
  * entry is live when its set way is occupied and younger than its timeout,
  * exactly the test the XDP program applies; stale entries stay in the array
  * until a new flow evicts them and are skipped here.
@@ -9,12 +11,17 @@
 
 import { ipv6ToString } from '../bpf/codec.js';
 import type { BpfMap } from '../bpf/index.js';
+import { LoopSlicer } from '../time/loop-slice.js';
 import * as abi from './abi.js';
 import type { ServiceKey } from './dataplane.js';
 import { ServiceTable } from './service-table.js';
 
-/** Sets per batch read: 512 sets = 2,048 entries = 128 KiB, decoded in a few ms. */
+/** Sets per batch read: 512 sets = 2,048 entries = 128 KiB. */
 const SETS_PER_CHUNK = 512;
+/** Rows handed to onChunk at most at once (its encoding is synchronous work too). */
+const ROWS_PER_CALL = 512;
+/** Synchronous decoding between two event-loop turns (VRRP timers share the loop). */
+const SLICE_MS = 3;
 
 /** IPVS's state names for what the data plane tracks (it sees only FIN/RST, not the handshake). */
 export type ConnectionState = 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'UDP';
@@ -205,11 +212,28 @@ export async function listConnections(maps: ConnTableMaps, options: ListOptions)
   // Flows share few VIP:port pairs: their text is built once.
   const virtualText = new Map<number, string>();
   const sets = maps.conns.info.maxEntries;
+  const slicer = new LoopSlicer(SLICE_MS);
+  const read = (first: number) =>
+    first < sets ? maps.conns.readArray(first, Math.min(SETS_PER_CHUNK, sets - first)) : undefined;
   let listed = 0;
-  for (let first = 0; first < sets && listed < limit; first += SETS_PER_CHUNK) {
-    const raw = await maps.conns.readArray(first, Math.min(SETS_PER_CHUNK, sets - first));
-    const chunk: Connection[] = [];
+  let scanned = 0;
+  let rows: Connection[] = [];
+  const flush = async () => {
+    if (rows.length === 0) return;
+    const out = rows;
+    rows = [];
+    await options.onChunk(out);
+  };
+  let pending = read(0);
+  for (let first = 0; pending !== undefined && listed < limit; first += SETS_PER_CHUNK) {
+    const raw = await pending;
+    // The thread pool reads the next chunk while this one is decoded.
+    pending = read(first + SETS_PER_CHUNK);
     for (let at = 0; at + slot <= raw.length && listed < limit; at += slot) {
+      if (++scanned % 256 === 0 && slicer.used()) {
+        await flush();
+        await slicer.maybeYield();
+      }
       const familyByte = raw[at + familyAt]!;
       if (familyByte === 0) continue;
       const proto = raw[at + protoAt]!;
@@ -233,7 +257,7 @@ export async function listConnections(maps: ConnTableMaps, options: ListOptions)
       if (real === undefined || destination === undefined) continue;
       if (real.serviceId !== raw.readUInt32LE(at + serviceAt)) continue;
       const family: abi.Family = familyByte === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
-      chunk.push({
+      rows.push({
         protocol: tcp ? 'tcp' : 'udp',
         expiresS: Math.max(0, Math.floor((timeout - Math.max(0, age)) / 1e9)),
         state,
@@ -247,9 +271,15 @@ export async function listConnections(maps: ConnTableMaps, options: ListOptions)
         realId,
       });
       listed++;
+      if (rows.length >= ROWS_PER_CALL) {
+        await flush();
+        await slicer.maybeYield();
+      }
     }
-    if (chunk.length > 0) await options.onChunk(chunk);
   }
+  // A read started past the limit is not needed; its result is dropped.
+  pending?.catch(() => undefined);
+  await flush();
   return listed;
 }
 

@@ -11,6 +11,11 @@ export class LoopSlicer {
 
   constructor(private readonly sliceMs = 2) {}
 
+  /** True once the current slice is used up (the next maybeYield will yield). */
+  used(): boolean {
+    return performance.now() - this.sliceStart >= this.sliceMs;
+  }
+
   async maybeYield(): Promise<void> {
     if (performance.now() - this.sliceStart < this.sliceMs) return;
     await nextTurn();
