@@ -221,4 +221,65 @@ describe('connection table listing', () => {
     await assert.rejects(async () => plane.map('persist').readArray(0, 1), /not a plain array map/);
     await assert.rejects(async () => reals.readArray(reals.info.maxEntries + 1, 1), /outside its/);
   });
+
+  it('hands a full table on in pieces of at most 512 rows, in table order, reading ahead', async () => {
+    const big = await XdpDataPlane.open({
+      instance: `conn-listing-full-${process.pid}`,
+      pin: false,
+      connections: 8192,
+      timeouts: { tcpS: 900, tcpFinS: 120, udpS: 300 },
+    });
+    try {
+      await big.setService({ vip: '10.0.0.100', port: 80, protocol: 'tcp', scheduler: 'rr' }, [
+        { address: '10.0.0.11', port: 80, weight: 1, forwarding: 'dr', via },
+      ]);
+      const maps = connTableMaps(big);
+      const realId = [...(await readRealIdentities(maps.reals)).keys()][0]!;
+      const serviceId = [...readServiceKeys(maps.services).keys()][0]!;
+      const sets = maps.conns.info.maxEntries;
+      for (let set = 0; set < sets; set++) {
+        for (let way = 0; way < abi.CONN_WAYS; way++) {
+          const n = set * abi.CONN_WAYS + way;
+          writeFlow(maps.conns, {
+            set,
+            way,
+            src: [192, 168, n >> 8, n & 0xff],
+            sport: 1024 + (n % 60000),
+            proto: abi.PROTO.tcp,
+            realId,
+            serviceId,
+            lastSeen: NOW,
+            flags: abi.CONN_F_ESTABLISHED,
+          });
+        }
+      }
+      const sizes: number[] = [];
+      let expected = 0;
+      let inOrder = true;
+      let turns = 0;
+      const ticker = setInterval(() => turns++, 0);
+      const count = await listConnections(maps, {
+        nowNs: NOW,
+        onChunk: (chunk) => {
+          sizes.push(chunk.length);
+          for (const row of chunk) {
+            if (
+              row.source !==
+              `192.168.${expected >> 8}.${expected & 0xff}:${1024 + (expected % 60000)}`
+            )
+              inOrder = false;
+            expected++;
+          }
+        },
+      });
+      clearInterval(ticker);
+      assert.equal(count, sets * abi.CONN_WAYS);
+      assert.equal(expected, count);
+      assert.ok(inOrder, 'rows come in table order');
+      assert.ok(Math.max(...sizes) <= 512, `pieces of ${Math.max(...sizes)} rows`);
+      assert.ok(turns > 0, 'timers ran during the listing');
+    } finally {
+      await big.destroy();
+    }
+  });
 });
