@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { VrrpEngineConfig } from '../../src/vrrp/engine.js';
 import type { VrrpInstanceOptions } from '../../src/vrrp/options.js';
 import type { StateChange } from '../../src/vrrp/state.js';
+import { masterDownIntervalMs } from '../../src/vrrp/timing.js';
 import { type TestCluster as Cluster, instanceOptions, TestCluster } from './support/cluster.js';
 
 const vi1 = (extra: Partial<VrrpInstanceOptions> = {}) =>
@@ -88,6 +89,22 @@ describe('VRRP at reload (keepalived 2.2.7 semantics)', () => {
     );
     assert.ok(!adverts(c, 'a', mark).some((ad) => ad.priority === 0), 'no priority-0 advert');
     assert.equal(c.state('a', 'VI_2'), 'MASTER');
+  });
+
+  it('a BACKUP restarts its master-down timer only when its priority or interval changed', () => {
+    const { c, b } = pair();
+    c.clock.advance(300); // between two adverts: the timer is part-way
+    const deadline = () => b.engine.instance('VI_1').masterDownDeadline;
+    const before = deadline();
+    reload(c, 'b', [
+      vi1({ priority: 100, notify: { master: { command: '/bin/true' } } }),
+      vi2({ priority: 100 }),
+    ]);
+    assert.equal(deadline(), before, 'a notify change leaves the timer alone');
+    reload(c, 'b', [vi1({ priority: 120 }), vi2({ priority: 100 })]);
+    // Re-armed now with the master-down interval at the new priority (3 x 1 s + skew).
+    assert.equal(deadline(), c.clock.now() + masterDownIntervalMs(2, 120, 1000));
+    assert.equal(c.state('b', 'VI_1'), 'BACKUP');
   });
 
   it('a MASTER adds and removes only the addresses that changed, announcing the new ones', () => {
