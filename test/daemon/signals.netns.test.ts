@@ -167,7 +167,8 @@ describe('signals to lbctl up', () => {
     process.kill(pid, 64); // SIGRTMAX
     await sleep(500);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    assert.match(status, /^State:\s+S/m, 'running (sleeping), not stopped by SIGTSTP');
+    // Running or sleeping, not stopped (T): on a loaded machine it may be on a core right now.
+    assert.match(status, /^State:\s+[RS]/m, 'running or sleeping, not stopped by SIGTSTP');
     assert.match(lab.directorLog(director), /ignoring SIGALRM/);
     await assertServing();
   });
