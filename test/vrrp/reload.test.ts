@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { systemClock } from '../../src/time/clock.js';
 import type { VrrpEngineConfig } from '../../src/vrrp/engine.js';
 import type { VrrpInstanceOptions } from '../../src/vrrp/options.js';
 import type { StateChange } from '../../src/vrrp/state.js';
 import { masterDownIntervalMs } from '../../src/vrrp/timing.js';
+import { waitFor } from '../support/wait.js';
 import { type TestCluster as Cluster, instanceOptions, TestCluster } from './support/cluster.js';
 
 const vi1 = (extra: Partial<VrrpInstanceOptions> = {}) =>
@@ -248,5 +250,36 @@ describe('VRRP at reload (keepalived 2.2.7 semantics)', () => {
     ]);
     assert.equal(a.engine.instance('VI_1').priority, 150);
     assert.deepEqual(adverts(c, 'a', mark), []);
+  });
+
+  it('a vrrp_script whose definition did not change keeps its state; a changed one starts afresh', async (t) => {
+    // Real time: the script runs for real.
+    const c = new TestCluster(systemClock);
+    const script = (intervalMs: number) => ({
+      name: 'chk_down',
+      command: '/bin/false',
+      intervalMs,
+      timeoutMs: 1000,
+      weight: -60,
+      fall: 1,
+      rise: 1,
+    });
+    const tracked = (priority: number) =>
+      instanceOptions({ priority, trackScripts: [{ name: 'chk_down' }] });
+    const a = c.add('a', '10.0.0.1', [tracked(100)], { scripts: [script(30)] });
+    t.after(() => a.engine.stop());
+    a.engine.start();
+    const vi = () => a.engine.instance('VI_1');
+    await waitFor('the script to fail', () => vi().priority === 40);
+    // Same script, instance changed: the script's "down" carries over at once.
+    const same = a.engine.planReload({ instances: [tracked(110)], scripts: [script(30)] });
+    same.apply();
+    assert.equal(vi().priority, 50);
+    // A changed definition is a new script: it starts from its initial state (up) and fails again.
+    const changed = a.engine.planReload({ instances: [tracked(110)], scripts: [script(40)] });
+    assert.equal(changed.summary, '1 instance changed (VI_1), 0 added, 0 removed, 0 unchanged');
+    changed.apply();
+    assert.equal(vi().priority, 110);
+    await waitFor('the new script to fail', () => vi().priority === 50);
   });
 });
