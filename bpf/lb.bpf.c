@@ -32,9 +32,8 @@ int lb_xdp(struct xdp_md *ctx)
 	struct lb_pkt p = {};
 	struct lb_config *cfg;
 	struct lb_ring *ring;
-	struct lb_conn_set *set;
+	struct lb_conn_ref conns;
 	struct lb_conn_slot *slot;
-	struct lb_flow_hash h;
 	struct lb_real *r = NULL;
 	__u32 real_id = LB_REAL_NONE;
 	__u32 service_id = 0;
@@ -74,12 +73,11 @@ int lb_xdp(struct xdp_md *ctx)
 
 	now = lb_now();
 	seen = lb_conn_flags_of(&p);
-	set = lb_conn_set_of(&p.flow, &h);
-	if (!set)
+	if (lb_conn_ref_of(&p.flow, &conns))
 		return XDP_PASS;
 
 	/* Established flows first: they need neither the service entry nor its ring. */
-	slot = lb_conn_find(set, &p.flow, h.check, &real_id, &service_id);
+	slot = lb_conn_find(&conns, &p.flow, &real_id, &service_id);
 	if (slot) {
 		__u64 last_seen = slot->conn.last_seen_ns;
 		__u32 flags = slot->conn.flags;
@@ -121,7 +119,7 @@ int lb_xdp(struct xdp_md *ctx)
 		r = lb_live_real(real_id, service_id);
 		if (!r)
 			return lb_stat(ctx, LB_STAT_NO_REAL, XDP_DROP);
-		switch (lb_conn_insert(set, &p.flow, h.check, real_id, service_id, seen, now, cfg)) {
+		switch (lb_conn_insert(&conns, &p.flow, real_id, service_id, seen, now, cfg)) {
 		case LB_CONN_TOOK_EMPTY:
 			lb_count(&lb_stats, LB_STAT_CONN_FILLED, 0, 0);
 			break;

@@ -20,8 +20,14 @@
 #define LB_RING_SLOTS 2
 /* Real id 0 means "no real": ring entries and connection entries never use it. */
 #define LB_REAL_NONE 0
-/* Entries per connection-table set: a new flow only ever evicts within its set. */
-#define LB_CONN_WAYS 4
+/*
+ * Entries per connection-table set. A flow may live in either of two sets
+ * chosen by two hashes of it; a new flow goes to the emptier one and only ever
+ * evicts within those two (docs/data-plane.md, "Connection table").
+ */
+#ifndef LB_CONN_WAYS
+#define LB_CONN_WAYS 8
+#endif
 /* Entries per service-table set; a service lives in one of two sets chosen by two hashes of its key. */
 #define LB_SVC_WAYS 4
 

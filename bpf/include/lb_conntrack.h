@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Connection tracking: the program's clock, ipvsadm-style timeouts, and the
- * set-associative connection table lb_conns (find a flow's entry, pick the
- * entry a new flow takes, record a flow). Every lookup and insert is inline
+ * set-associative connection table lb_conns with two candidate sets per flow
+ * (find a flow's entry, pick the entry a new flow takes, record a flow). Every lookup and insert is inline
  * code over an array value: no helper call, no lock (docs/data-plane.md).
  */
 #ifndef LB_CONNTRACK_H
@@ -99,14 +99,28 @@ static __always_inline int lb_may_open_flow(const struct lb_pkt *p)
 	return lb_sloppy_tcp || (p->tcp_flags & LB_TCP_FLAG_SYN);
 }
 
-/* The set a flow belongs in. */
-static __always_inline struct lb_conn_set *lb_conn_set_of(const struct lb_flow_key *key, struct lb_flow_hash *h)
-{
-	__u32 idx;
+/*
+ * A flow's place in lb_conns: the two sets it may live in (chosen by two
+ * hashes of the flow) and the check word that guards its entry. Lookups and
+ * inserts of every program that includes this header go through it, so they
+ * agree on where a flow is.
+ */
+struct lb_conn_ref {
+	struct lb_conn_set *set[2];
+	__u32 check;
+};
 
-	*h = lb_hash_flow(key, key->family == LB_FAMILY_IPV4);
-	idx = h->set & lb_conn_set_mask;
-	return bpf_map_lookup_elem(&lb_conns, &idx);
+/* Fills *ref for a flow; nonzero only if lb_conns cannot be read (never once loaded). */
+static __always_inline int lb_conn_ref_of(const struct lb_flow_key *key, struct lb_conn_ref *ref)
+{
+	struct lb_flow_hash h = lb_hash_flow(key, key->family == LB_FAMILY_IPV4);
+	__u32 first = h.set & lb_conn_set_mask;
+	__u32 second = h.alt & lb_conn_set_mask;
+
+	ref->check = h.check;
+	ref->set[0] = bpf_map_lookup_elem(&lb_conns, &first);
+	ref->set[1] = bpf_map_lookup_elem(&lb_conns, &second);
+	return !ref->set[0] || !ref->set[1];
 }
 
 static __always_inline int lb_flow_key_eq(const struct lb_flow_key *a, const struct lb_flow_key *b)
@@ -117,12 +131,12 @@ static __always_inline int lb_flow_key_eq(const struct lb_flow_key *a, const str
 }
 
 /*
- * The flow's entry in its set, or NULL. *real_id and *service_id are read
+ * The flow's entry in one set, or NULL. *real_id and *service_id are read
  * once and verified against the entry's check, so what the caller uses is
  * what was written for this flow, even if another CPU rewrites the entry now.
  */
-static __always_inline struct lb_conn_slot *lb_conn_find(struct lb_conn_set *set, const struct lb_flow_key *key,
-							 __u32 check, __u32 *real_id, __u32 *service_id)
+static __always_inline struct lb_conn_slot *lb_conn_find_in(struct lb_conn_set *set, const struct lb_flow_key *key,
+							    __u32 check, __u32 *real_id, __u32 *service_id)
 {
 #pragma unroll
 	for (int i = 0; i < LB_CONN_WAYS; i++) {
@@ -142,8 +156,19 @@ static __always_inline struct lb_conn_slot *lb_conn_find(struct lb_conn_set *set
 	return NULL;
 }
 
+/* The flow's entry in either of its sets (the first set first), or NULL. */
+static __always_inline struct lb_conn_slot *lb_conn_find(const struct lb_conn_ref *ref, const struct lb_flow_key *key,
+							 __u32 *real_id, __u32 *service_id)
+{
+	struct lb_conn_slot *s = lb_conn_find_in(ref->set[0], key, ref->check, real_id, service_id);
+
+	if (s)
+		return s;
+	return lb_conn_find_in(ref->set[1], key, ref->check, real_id, service_id);
+}
+
 /*
- * An entry a new flow takes only when its set holds nothing else: a live TCP
+ * An entry a new flow takes only when its sets hold nothing else: a live TCP
  * flow past its handshake, or a live UDP flow. Half-open TCP entries (a SYN
  * flood's) and expired ones go first.
  */
@@ -157,8 +182,64 @@ static __always_inline int lb_conn_protected(const struct lb_conn_slot *s, __u64
 	return lb_fresh(now, s->conn.last_seen_ns, lb_conn_timeout(cfg, proto, flags));
 }
 
+/* An entry no live flow holds: never used, or its flow has expired. */
+static __always_inline int lb_conn_free(const struct lb_conn_slot *s, __u64 now, const struct lb_config *cfg)
+{
+	return s->key.family == 0 ||
+	       !lb_fresh(now, s->conn.last_seen_ns, lb_conn_timeout(cfg, s->key.proto, s->conn.flags));
+}
+
+/* How one set could take a new flow: its free entries, and whether a half-open flow could give way. */
+struct lb_conn_room {
+	__u32 free;
+	__u32 half_open;
+};
+
+static __always_inline struct lb_conn_room lb_conn_room_of(const struct lb_conn_set *set, __u64 now,
+							   const struct lb_config *cfg)
+{
+	struct lb_conn_room room = {};
+
+#pragma unroll
+	for (int i = 0; i < LB_CONN_WAYS; i++) {
+		const struct lb_conn_slot *s = &set->ways[i];
+
+		if (lb_conn_free(s, now, cfg))
+			room.free++;
+		else if (!lb_conn_protected(s, now, cfg))
+			room.half_open = 1;
+	}
+	return room;
+}
+
 /*
- * Where a new flow goes: an empty entry of its set, else the one seen least
+ * Which of a new flow's two sets it goes to: the one with more free entries
+ * (two choices keep the sets' loads within a few entries of each other, so a
+ * live flow is evicted only when the table is nearly full); when neither has
+ * one, the one where a half-open flow can give way.
+ */
+static __always_inline struct lb_conn_set *lb_conn_pick_set(const struct lb_conn_ref *ref, __u64 now,
+							    const struct lb_config *cfg)
+{
+	struct lb_conn_room a = lb_conn_room_of(ref->set[0], now, cfg);
+	struct lb_conn_room b = lb_conn_room_of(ref->set[1], now, cfg);
+
+	/*
+	 * For the verifier: counts it cannot predict, so it does not verify the
+	 * rest of the program once per combination of the two sets' counts.
+	 */
+	a.free ^= cfg->zero;
+	b.free ^= cfg->zero;
+	a.half_open ^= cfg->zero;
+	b.half_open ^= cfg->zero;
+
+	if (b.free > a.free || (a.free == 0 && !a.half_open && b.half_open))
+		return ref->set[1];
+	return ref->set[0];
+}
+
+/*
+ * Where a new flow goes in its set: an empty entry, else the one seen least
  * recently among the unprotected ones, else the one seen least recently.
  */
 static __always_inline struct lb_conn_slot *lb_conn_victim(struct lb_conn_set *set, __u64 now,
@@ -184,34 +265,42 @@ static __always_inline struct lb_conn_slot *lb_conn_victim(struct lb_conn_set *s
 	return victim;
 }
 
-/* What recording a flow did to its set, for the connection-table counters. */
+/* What recording a flow did to its sets, for the connection-table counters. */
 enum lb_conn_taken {
 	LB_CONN_TOOK_STALE = 0, /* the flow's own entry, or one whose flow had expired */
 	LB_CONN_TOOK_EMPTY,     /* an entry never used before */
 	LB_CONN_TOOK_LIVE,      /* another flow's entry before its timeout: that flow is rescheduled */
 };
 
-/*
- * Records a flow: its own stale entry is reused, otherwise it evicts within its
- * set. The slot pointer dies here, so the verifier does not carry one state per
- * way through the rest of the program.
- */
-static __always_inline enum lb_conn_taken lb_conn_insert(struct lb_conn_set *set, const struct lb_flow_key *key,
-							 __u32 check, __u32 real_id, __u32 service_id, __u32 flags,
-							 __u64 now, const struct lb_config *cfg)
+/* The flow's own entry in a set whatever its state, or NULL. */
+static __always_inline struct lb_conn_slot *lb_conn_own(struct lb_conn_set *set, const struct lb_flow_key *key)
 {
-	enum lb_conn_taken taken = LB_CONN_TOOK_STALE;
-	struct lb_conn_slot *s = NULL;
-
 #pragma unroll
 	for (int i = 0; i < LB_CONN_WAYS; i++) {
-		if (lb_flow_key_eq(&set->ways[i].key, key)) {
-			s = &set->ways[i];
-			break;
-		}
+		if (lb_flow_key_eq(&set->ways[i].key, key))
+			return &set->ways[i];
 	}
+	return NULL;
+}
+
+/*
+ * Records a flow: its own entry (in either set) is reused, otherwise it takes
+ * an entry of the set lb_conn_pick_set chooses. The slot pointer dies here,
+ * so the verifier does not carry one state per way through the rest of the
+ * program. Connection sync inserts learnt flows through this too.
+ */
+static __always_inline enum lb_conn_taken lb_conn_insert(const struct lb_conn_ref *ref, const struct lb_flow_key *key,
+							 __u32 real_id, __u32 service_id, __u32 flags, __u64 now,
+							 const struct lb_config *cfg)
+{
+	enum lb_conn_taken taken = LB_CONN_TOOK_STALE;
+	struct lb_conn_slot *s;
+
+	s = lb_conn_own(ref->set[0], key);
+	if (!s)
+		s = lb_conn_own(ref->set[1], key);
 	if (!s) {
-		s = lb_conn_victim(set, now, cfg);
+		s = lb_conn_victim(lb_conn_pick_set(ref, now, cfg), now, cfg);
 		if (s->key.family == 0)
 			taken = LB_CONN_TOOK_EMPTY;
 		else if (lb_fresh(now, s->conn.last_seen_ns, lb_conn_timeout(cfg, s->key.proto, s->conn.flags)))
@@ -222,7 +311,7 @@ static __always_inline enum lb_conn_taken lb_conn_insert(struct lb_conn_set *set
 	s->conn.service_id = service_id;
 	s->conn.flags = flags;
 	s->conn.last_seen_ns = now;
-	s->conn.check = lb_conn_check(check, real_id, service_id);
+	s->conn.check = lb_conn_check(ref->check, real_id, service_id);
 	return taken;
 }
 

@@ -52,9 +52,13 @@ static __always_inline __u32 lb_hash_addr(const __u8 *addr, __u32 extra)
 				lb_rotl64((__u64)extra * LB_HASH_M2, 42));
 }
 
-/* Two words of one flow hash: `set` picks its connection-table set, `check` guards entries. */
+/*
+ * Three words of one flow hash: `set` and `alt` pick its two connection-table
+ * sets, `check` guards entries.
+ */
 struct lb_flow_hash {
 	__u32 set;
+	__u32 alt;
 	__u32 check;
 };
 
@@ -77,7 +81,9 @@ static __always_inline struct lb_flow_hash lb_hash_flow(const void *flow_key, in
 		    lb_rotl64(x[3] * LB_HASH_M3, 39) ^ lb_rotl64(x[4] * LB_HASH_M4, 52);
 	k = lb_fmix64(k ^ LB_HASH_SEED);
 	h.set = (__u32)k;
-	h.check = (__u32)(k >> 32);
+	h.alt = (__u32)(k >> 32);
+	/* A multiply carries every bit of k into the high half: flows sharing a set still differ here. */
+	h.check = (__u32)((k * LB_HASH_M3) >> 32);
 	return h;
 }
 

@@ -227,16 +227,14 @@ static __always_inline enum lb_icmp_action lb_icmp_steer(struct xdp_md *ctx, str
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct lb_icmp_quote q = {};
-	struct lb_conn_set *set;
-	struct lb_flow_hash h;
+	struct lb_conn_ref conns;
 	__u32 real_id, service_id;
 	struct lb_real *r;
 
 	/* q.flow is the reversed quote: the flow whose packet the quoted one answers. */
 	if (lb_icmp_parse_quote(p, data_end, &q))
 		return LB_ICMP_PASS;
-	set = lb_conn_set_of(&q.flow, &h);
-	if (set && lb_conn_find(set, &q.flow, h.check, &real_id, &service_id)) {
+	if (!lb_conn_ref_of(&q.flow, &conns) && lb_conn_find(&conns, &q.flow, &real_id, &service_id)) {
 		r = lb_live_real(real_id, service_id);
 		if (!r)
 			return LB_ICMP_PASS;

@@ -13,7 +13,7 @@ export const MAX_REALS_PER_SERVICE = 256;
 export const RING_SLOTS = 2;
 export const REAL_NONE = 0;
 /** Entries per connection-table set (LB_CONN_WAYS). */
-export const CONN_WAYS = 4;
+export const CONN_WAYS = 8;
 /** Entries per service-table set (LB_SVC_WAYS). */
 export const SERVICE_WAYS = 4;
 

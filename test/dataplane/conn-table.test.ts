@@ -50,7 +50,7 @@ async function newConnections(plane: XdpDataPlane): Promise<number> {
   return (await plane.counters()).services[0]?.newConnections ?? -1;
 }
 
-/** Rewrites one field of the entry of client port `sport` (the only set, with connections: 4). */
+/** Rewrites one field of the entry of client port `sport`. */
 function patchEntry(
   plane: XdpDataPlane,
   sport: number,
@@ -72,58 +72,87 @@ function lastSeen(plane: XdpDataPlane, sport: number): bigint {
 }
 
 const lastSeenAt = abi.conn.offsetOf('last_seen_ns');
+/** Entries per set: a table of this many connections is one set. */
+const WAYS = abi.CONN_WAYS;
+
+/** Client ports base+1 … base+count, in order. */
+function ports(base: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => base + 1 + i);
+}
 
 describe('connection table', () => {
   it('sizes the table as a power of two of sets', () => {
     assert.equal(connTableSets(1), 1);
-    assert.equal(connTableSets(4), 1);
-    assert.equal(connTableSets(5), 2);
-    assert.equal(connTableSets(4096), 1024);
-    assert.equal(connTableSets(262144), 65536);
-    assert.equal(connTableSets(300000), 131072);
+    assert.equal(connTableSets(WAYS), 1);
+    assert.equal(connTableSets(WAYS + 1), 2);
+    assert.equal(connTableSets(4096), 4096 / WAYS);
+    assert.equal(connTableSets(262144), 262144 / WAYS);
+    assert.equal(connTableSets(300000), 524288 / WAYS);
   });
 
   it('a new flow in a full set evicts the entry seen least recently, and only it', async (t) => {
-    const plane = await testPlane(t, { connections: 4 }); // one set of four
+    const plane = await testPlane(t, { connections: WAYS }); // one set
     await plane.setService(service, reals);
     const first = new Map<number, number>();
-    for (const sport of [1001, 1002, 1003, 1004]) first.set(sport, await send(plane, sport));
-    assert.equal(connEntries(plane.map('conns')).length, 4);
-    patchEntry(plane, 1002, (v, at) => {
-      v.writeBigUInt64LE(v.readBigUInt64LE(at + lastSeenAt) - 10_000_000_000n, at + lastSeenAt);
-    });
-    await send(plane, 1005);
-    const ports = connEntries(plane.map('conns')).map((e) => e.key.sport);
-    assert.deepEqual(ports.sort(), [1001, 1003, 1004, 1005]);
-    for (const sport of [1001, 1003, 1004])
-      assert.equal(await send(plane, sport), first.get(sport), `flow ${sport} kept its real`);
-    assert.equal(await newConnections(plane), 5, 'only the new flow was scheduled');
+    for (const sport of ports(1000, WAYS)) first.set(sport, await send(plane, sport));
+    assert.equal(connEntries(plane.map('conns')).length, WAYS);
+    age(plane, 1002, 10_000_000_000n);
+    await send(plane, 1000 + WAYS + 1);
+    assert.deepEqual(
+      flowsInTable(plane),
+      [...ports(1000, WAYS + 1)].filter((p) => p !== 1002),
+    );
+    for (const sport of first.keys()) {
+      if (sport !== 1002)
+        assert.equal(await send(plane, sport), first.get(sport), `flow ${sport} kept its real`);
+    }
+    assert.equal(await newConnections(plane), WAYS + 1, 'only the new flow was scheduled');
   });
 
   it('counts entries taken (occupancy) and live flows evicted, not stale entries reused', async (t) => {
-    const plane = await testPlane(t, { connections: 4 }); // one set of four
+    const plane = await testPlane(t, { connections: WAYS }); // one set
     await plane.setService(service, reals);
     const table = async () => (await plane.counters()).connTable;
-    assert.deepEqual(await table(), { capacity: 4, used: 0, evicted: 0 });
-    for (const sport of [4001, 4002, 4003]) await send(plane, sport);
+    assert.deepEqual(await table(), { capacity: WAYS, used: 0, evicted: 0 });
+    for (const sport of ports(4000, WAYS - 1)) await send(plane, sport);
     await send(plane, 4001); // established: takes nothing
-    assert.deepEqual(await table(), { capacity: 4, used: 3, evicted: 0 });
-    await send(plane, 4004);
-    assert.deepEqual(await table(), { capacity: 4, used: 4, evicted: 0 });
+    assert.deepEqual(await table(), { capacity: WAYS, used: WAYS - 1, evicted: 0 });
+    await send(plane, 4000 + WAYS);
+    assert.deepEqual(await table(), { capacity: WAYS, used: WAYS, evicted: 0 });
     // 4002 idle past the 900 s TCP timeout: the next new flow reuses its entry.
-    patchEntry(plane, 4002, (v, at) => {
-      v.writeBigUInt64LE(v.readBigUInt64LE(at + lastSeenAt) - 901_000_000_000n, at + lastSeenAt);
-    });
-    await send(plane, 4005);
-    assert.deepEqual(await table(), { capacity: 4, used: 4, evicted: 0 });
+    age(plane, 4002, 901_000_000_000n);
+    await send(plane, 4000 + WAYS + 1);
+    assert.deepEqual(await table(), { capacity: WAYS, used: WAYS, evicted: 0 });
     // Every entry is live now: one more flow evicts one of them.
-    await send(plane, 4006);
-    assert.deepEqual(await table(), { capacity: 4, used: 4, evicted: 1 });
-    assert.equal(await newConnections(plane), 6);
+    await send(plane, 4000 + WAYS + 2);
+    assert.deepEqual(await table(), { capacity: WAYS, used: WAYS, evicted: 1 });
+    assert.equal(await newConnections(plane), WAYS + 2);
+  });
+
+  it('holds three quarters of its capacity without evicting a live flow (two sets per flow)', async (t) => {
+    const capacity = 64 * WAYS;
+    const plane = await testPlane(t, { connections: capacity });
+    await plane.setService(service, reals);
+    const flows = (capacity * 3) / 4;
+    for (let i = 0; i < flows; i++) {
+      const flow = {
+        src: `198.18.${i >> 8}.${i & 0xff}`,
+        dst: VIP,
+        proto: 'tcp',
+        sport: 1024,
+        dport: 80,
+      } as const;
+      for (const tcpFlags of [TCP_SYN, TCP_ACK]) {
+        assert.equal((await run(plane, frame({ ...flow, tcpFlags }))).verdictName, 'XDP_TX');
+      }
+    }
+    assert.deepEqual((await plane.counters()).connTable, { capacity, used: flows, evicted: 0 });
+    const sets = new Set(connEntries(plane.map('conns')).map((e) => e.set));
+    assert.equal(sets.size, 64, 'every set holds flows');
   });
 
   it('marks an entry established at the first segment without SYN', async (t) => {
-    const plane = await testPlane(t, { connections: 4 });
+    const plane = await testPlane(t, { connections: WAYS });
     await plane.setService(service, reals);
     await send(plane, 4501);
     const flags = () => connEntries(plane.map('conns'))[0]?.conn.flags;
@@ -135,43 +164,47 @@ describe('connection table', () => {
   });
 
   it('a new flow evicts a half-open entry before an established one seen less recently', async (t) => {
-    const plane = await testPlane(t, { connections: 4 }); // one set of four
+    const plane = await testPlane(t, { connections: WAYS }); // one set
     await plane.setService(service, reals);
     const kept = new Map<number, number>();
-    for (const sport of [5001, 5002, 5003]) kept.set(sport, await establish(plane, sport));
+    for (const sport of ports(5000, WAYS - 1)) kept.set(sport, await establish(plane, sport));
     for (const sport of kept.keys()) age(plane, sport, 10_000_000_000n);
-    await send(plane, 5004); // half-open, and the most recent of the set
-    await send(plane, 5005);
-    assert.deepEqual(flowsInTable(plane), [5001, 5002, 5003, 5005]);
+    const halfOpen = 5000 + WAYS;
+    await send(plane, halfOpen); // half-open, and the most recent of the set
+    await send(plane, halfOpen + 1);
+    assert.deepEqual(flowsInTable(plane), [...kept.keys(), halfOpen + 1]);
     for (const [sport, mac] of kept) assert.equal(await send(plane, sport, TCP_ACK), mac);
-    const passed = await run(plane, segment(5004, TCP_ACK));
+    const passed = await run(plane, segment(halfOpen, TCP_ACK));
     assert.equal(passed.verdictName, 'XDP_PASS', 'the evicted half-open flow is gone');
     assert.equal((await plane.counters()).connTable?.evicted, 1);
   });
 
   it('an expired established entry goes before live half-open ones', async (t) => {
-    const plane = await testPlane(t, { connections: 4 });
+    const plane = await testPlane(t, { connections: WAYS });
     await plane.setService(service, reals);
     await establish(plane, 6001);
     age(plane, 6001, 901_000_000_000n); // past the 900 s TCP timeout
-    for (const sport of [6002, 6003, 6004]) await send(plane, sport);
-    await send(plane, 6005);
-    assert.deepEqual(flowsInTable(plane), [6002, 6003, 6004, 6005]);
+    for (const sport of ports(6001, WAYS - 1)) await send(plane, sport);
+    await send(plane, 6001 + WAYS);
+    assert.deepEqual(flowsInTable(plane), [...ports(6001, WAYS)]);
     assert.equal((await plane.counters()).connTable?.evicted, 0, 'an expired entry is no loss');
   });
 
   it('with every entry established, the one seen least recently goes', async (t) => {
-    const plane = await testPlane(t, { connections: 4 });
+    const plane = await testPlane(t, { connections: WAYS });
     await plane.setService(service, reals);
-    for (const sport of [7001, 7002, 7003, 7004]) await establish(plane, sport);
+    for (const sport of ports(7000, WAYS)) await establish(plane, sport);
     age(plane, 7003, 10_000_000_000n);
-    await send(plane, 7005);
-    assert.deepEqual(flowsInTable(plane), [7001, 7002, 7004, 7005]);
+    await send(plane, 7000 + WAYS + 1);
+    assert.deepEqual(
+      flowsInTable(plane),
+      [...ports(7000, WAYS + 1)].filter((p) => p !== 7003),
+    );
     assert.equal((await plane.counters()).connTable?.evicted, 1);
   });
 
   it('a half-open entry lives 60 s (IPVS SYN_RECV), an established one the TCP timeout', async (t) => {
-    const plane = await testPlane(t, { connections: 4 });
+    const plane = await testPlane(t, { connections: WAYS });
     await plane.setService(service, reals);
     await send(plane, 8001);
     await establish(plane, 8002);
@@ -184,7 +217,7 @@ describe('connection table', () => {
   });
 
   it('an entry whose check does not match its contents counts as absent', async (t) => {
-    const plane = await testPlane(t, { connections: 4 });
+    const plane = await testPlane(t, { connections: WAYS });
     await plane.setService(service, reals);
     const mac = await send(plane, 2001);
     // Another CPU's half-finished write looks like this: the real changed, the check did not.
@@ -204,7 +237,7 @@ describe('connection table', () => {
   });
 
   it('refreshes last-seen only when it has grown stale, not on every packet', async (t) => {
-    const plane = await testPlane(t, { connections: 4 });
+    const plane = await testPlane(t, { connections: WAYS });
     await plane.setService(service, reals); // TCP 900 s: refreshed once older than 1 s
     await send(plane, 3001);
     const stamped = lastSeen(plane, 3001);
