@@ -69,6 +69,8 @@ export const ERROR_CODES = {
   DATAPLANE_UNAVAILABLE: 'no data plane can serve the virtual servers as configured',
   DATAPLANE_CLOSED: 'the data plane was used after it was closed',
   DATAPLANE_ABI_MISMATCH: 'the compiled XDP program and lbctl disagree on the map layout',
+  DATAPLANE_PINNED_MISMATCH:
+    'a map pinned by an earlier run has another size or layout than this start needs',
   DATAPLANE_CLOCK: "the kernel's clock (for connection ages) cannot be read",
   DATAPLANE_FULL: 'all ids of a data-plane table are in use',
   DATAPLANE_INCONSISTENT: 'a data-plane table entry does not match what lbctl wrote',

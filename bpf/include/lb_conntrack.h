@@ -107,6 +107,7 @@ static __always_inline int lb_may_open_flow(const struct lb_pkt *p)
  */
 struct lb_conn_ref {
 	struct lb_conn_set *set[2];
+	__u32 index[2];
 	__u32 check;
 };
 
@@ -118,6 +119,8 @@ static __always_inline int lb_conn_ref_of(const struct lb_flow_key *key, struct 
 	__u32 second = h.alt & lb_conn_set_mask;
 
 	ref->check = h.check;
+	ref->index[0] = first;
+	ref->index[1] = second;
 	ref->set[0] = bpf_map_lookup_elem(&lb_conns, &first);
 	ref->set[1] = bpf_map_lookup_elem(&lb_conns, &second);
 	return !ref->set[0] || !ref->set[1];
@@ -212,17 +215,118 @@ static __always_inline struct lb_conn_room lb_conn_room_of(const struct lb_conn_
 	return room;
 }
 
+/* What recording a flow did to its sets, for the connection-table counters. */
+enum lb_conn_taken {
+	LB_CONN_TOOK_STALE = 0, /* the flow's own entry, or one whose flow had expired */
+	LB_CONN_TOOK_EMPTY,     /* an entry never used before */
+	LB_CONN_TOOK_LIVE,      /* another flow's entry before its timeout: that flow is rescheduled */
+};
+
+static __always_inline enum lb_conn_taken lb_conn_taken_of(const struct lb_conn_slot *s, __u64 now,
+							   const struct lb_config *cfg)
+{
+	if (s->key.family == 0)
+		return LB_CONN_TOOK_EMPTY;
+	return lb_conn_free(s, now, cfg) ? LB_CONN_TOOK_STALE : LB_CONN_TOOK_LIVE;
+}
+
 /*
- * Which of a new flow's two sets it goes to: the one with more free entries
- * (two choices keep the sets' loads within a few entries of each other, so a
- * live flow is evicted only when the table is nearly full); when neither has
- * one, the one where a half-open flow can give way.
+ * The entry to evict in a set with no free entry: the half-open one seen
+ * least recently, else the one seen least recently. Returned as a way index
+ * the verifier cannot predict, so the caller's pointer into the set is one
+ * state and not one per way.
  */
-static __always_inline struct lb_conn_set *lb_conn_pick_set(const struct lb_conn_ref *ref, __u64 now,
-							    const struct lb_config *cfg)
+static __always_inline __u32 lb_conn_victim_way(const struct lb_conn_set *set, __u64 now,
+						const struct lb_config *cfg)
+{
+	__u64 victim_seen = ~0ULL;
+	int victim_protected = 2;
+	__u32 victim = 0;
+
+#pragma unroll
+	for (int i = 0; i < LB_CONN_WAYS; i++) {
+		const struct lb_conn_slot *s = &set->ways[i];
+		int protected = lb_conn_protected(s, now, cfg);
+
+		if (protected < victim_protected ||
+		    (protected == victim_protected && s->conn.last_seen_ns < victim_seen)) {
+			victim = i;
+			victim_seen = s->conn.last_seen_ns;
+			victim_protected = protected;
+		}
+	}
+	return (victim ^ cfg->zero) & (LB_CONN_WAYS - 1);
+}
+
+/* A free entry of a set (an empty one first) as a way index, or LB_CONN_WAYS when there is none. */
+static __always_inline __u32 lb_conn_free_way(const struct lb_conn_set *set, __u64 now, const struct lb_config *cfg)
+{
+	__u32 way = LB_CONN_WAYS;
+
+#pragma unroll
+	for (int i = 0; i < LB_CONN_WAYS; i++) {
+		const struct lb_conn_slot *s = &set->ways[i];
+
+		if (s->key.family == 0)
+			return i ^ cfg->zero;
+		if (way == LB_CONN_WAYS && lb_conn_free(s, now, cfg))
+			way = i;
+	}
+	return way ^ cfg->zero;
+}
+
+/*
+ * Frees an entry of set `which` (0 or 1) of a flow whose two sets are full:
+ * the flow that would be evicted there moves to its own other set when that
+ * has a free entry (one step of cuckoo hashing), so it stays live. Returns
+ * the way it vacated, or LB_CONN_WAYS when it could not move. The copy is
+ * whole before the old entry is overwritten: a reader on another CPU misses
+ * the flow only if it read the other set before the copy and this one after.
+ */
+static __always_inline __u32 lb_conn_relocate(const struct lb_conn_ref *ref, int which, __u64 now,
+					      const struct lb_config *cfg, enum lb_conn_taken *taken)
+{
+	struct lb_conn_set *set = ref->set[which];
+	struct lb_conn_slot *victim;
+	struct lb_conn_set *other;
+	struct lb_flow_hash h;
+	__u32 way, free, idx;
+
+	if (!set)
+		return LB_CONN_WAYS;
+	way = lb_conn_victim_way(set, now, cfg);
+	victim = &set->ways[way];
+	h = lb_hash_flow(&victim->key, victim->key.family == LB_FAMILY_IPV4);
+	idx = h.set & lb_conn_set_mask;
+	if (idx == ref->index[which])
+		idx = h.alt & lb_conn_set_mask;
+	if (idx == ref->index[which])
+		return LB_CONN_WAYS;
+	other = bpf_map_lookup_elem(&lb_conns, &idx);
+	if (!other)
+		return LB_CONN_WAYS;
+	free = lb_conn_free_way(other, now, cfg);
+	if (free >= LB_CONN_WAYS)
+		return LB_CONN_WAYS;
+	*taken = lb_conn_taken_of(&other->ways[free], now, cfg);
+	__builtin_memcpy(&other->ways[free], victim, sizeof(*victim));
+	return way;
+}
+
+/*
+ * Where a new flow goes when neither of its sets holds it: a free entry of
+ * the set with more of them (two choices keep the sets' loads within a few
+ * entries of each other); when both are full, an entry one of them frees by
+ * moving its flow (lb_conn_relocate); only then an eviction, in the set where
+ * a half-open flow can give way if only one of them has one.
+ */
+static __always_inline struct lb_conn_slot *lb_conn_place(const struct lb_conn_ref *ref, __u64 now,
+							  const struct lb_config *cfg, enum lb_conn_taken *taken)
 {
 	struct lb_conn_room a = lb_conn_room_of(ref->set[0], now, cfg);
 	struct lb_conn_room b = lb_conn_room_of(ref->set[1], now, cfg);
+	struct lb_conn_set *set;
+	__u32 way;
 
 	/*
 	 * For the verifier: counts it cannot predict, so it does not verify the
@@ -233,44 +337,22 @@ static __always_inline struct lb_conn_set *lb_conn_pick_set(const struct lb_conn
 	a.half_open ^= cfg->zero;
 	b.half_open ^= cfg->zero;
 
-	if (b.free > a.free || (a.free == 0 && !a.half_open && b.half_open))
-		return ref->set[1];
-	return ref->set[0];
-}
-
-/*
- * Where a new flow goes in its set: an empty entry, else the one seen least
- * recently among the unprotected ones, else the one seen least recently.
- */
-static __always_inline struct lb_conn_slot *lb_conn_victim(struct lb_conn_set *set, __u64 now,
-							   const struct lb_config *cfg)
-{
-	struct lb_conn_slot *victim = &set->ways[0];
-	int victim_protected = 2;
-
-#pragma unroll
-	for (int i = 0; i < LB_CONN_WAYS; i++) {
-		struct lb_conn_slot *s = &set->ways[i];
-		int protected;
-
-		if (s->key.family == 0)
-			return s;
-		protected = lb_conn_protected(s, now, cfg);
-		if (protected < victim_protected ||
-		    (protected == victim_protected && s->conn.last_seen_ns < victim->conn.last_seen_ns)) {
-			victim = s;
-			victim_protected = protected;
-		}
+	if (a.free || b.free) {
+		set = b.free > a.free ? ref->set[1] : ref->set[0];
+		way = lb_conn_free_way(set, now, cfg) & (LB_CONN_WAYS - 1);
+		*taken = lb_conn_taken_of(&set->ways[way], now, cfg);
+		return &set->ways[way];
 	}
-	return victim;
+	way = lb_conn_relocate(ref, 0, now, cfg, taken);
+	if (way < LB_CONN_WAYS)
+		return &ref->set[0]->ways[way];
+	way = lb_conn_relocate(ref, 1, now, cfg, taken);
+	if (way < LB_CONN_WAYS)
+		return &ref->set[1]->ways[way];
+	set = !a.half_open && b.half_open ? ref->set[1] : ref->set[0];
+	*taken = LB_CONN_TOOK_LIVE;
+	return &set->ways[lb_conn_victim_way(set, now, cfg)];
 }
-
-/* What recording a flow did to its sets, for the connection-table counters. */
-enum lb_conn_taken {
-	LB_CONN_TOOK_STALE = 0, /* the flow's own entry, or one whose flow had expired */
-	LB_CONN_TOOK_EMPTY,     /* an entry never used before */
-	LB_CONN_TOOK_LIVE,      /* another flow's entry before its timeout: that flow is rescheduled */
-};
 
 /* The flow's own entry in a set whatever its state, or NULL. */
 static __always_inline struct lb_conn_slot *lb_conn_own(struct lb_conn_set *set, const struct lb_flow_key *key)
@@ -285,7 +367,7 @@ static __always_inline struct lb_conn_slot *lb_conn_own(struct lb_conn_set *set,
 
 /*
  * Records a flow: its own entry (in either set) is reused, otherwise it takes
- * an entry of the set lb_conn_pick_set chooses. The slot pointer dies here,
+ * the entry lb_conn_place chooses. The slot pointer dies here,
  * so the verifier does not carry one state per way through the rest of the
  * program. Connection sync inserts learnt flows through this too.
  */
@@ -299,13 +381,8 @@ static __always_inline enum lb_conn_taken lb_conn_insert(const struct lb_conn_re
 	s = lb_conn_own(ref->set[0], key);
 	if (!s)
 		s = lb_conn_own(ref->set[1], key);
-	if (!s) {
-		s = lb_conn_victim(lb_conn_pick_set(ref, now, cfg), now, cfg);
-		if (s->key.family == 0)
-			taken = LB_CONN_TOOK_EMPTY;
-		else if (lb_fresh(now, s->conn.last_seen_ns, lb_conn_timeout(cfg, s->key.proto, s->conn.flags)))
-			taken = LB_CONN_TOOK_LIVE;
-	}
+	if (!s)
+		s = lb_conn_place(ref, now, cfg, &taken);
 	__builtin_memcpy(&s->key, key, sizeof(*key));
 	s->conn.real_id = real_id;
 	s->conn.service_id = service_id;

@@ -12,6 +12,11 @@ import type { Scheduler } from '../dataplane/dataplane.js';
 export type AddressFamily = 'ipv4' | 'ipv6';
 
 // The LVS vocabulary belongs to the data planes; the model speaks it.
+export {
+  DEFAULT_CONNECTION_TABLE_SIZE,
+  MAX_CONNECTION_TABLE_SIZE,
+  MIN_CONNECTION_TABLE_SIZE,
+} from '../dataplane/conn-table.js';
 export { DEFAULT_REAL_WEIGHT, SCHEDULERS, type Scheduler } from '../dataplane/dataplane.js';
 
 export const LB_KINDS = ['NAT', 'DR', 'TUN'] as const;
@@ -82,6 +87,8 @@ export interface GlobalSettings {
   readonly instanceName: string;
   readonly metricsListen?: string;
   readonly connectionTimeouts: ConnectionTimeouts;
+  /** Entries of the XDP connection table. */
+  readonly connectionTableSize: number;
 }
 
 export interface SslSettings {

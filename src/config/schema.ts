@@ -3,9 +3,12 @@ import { z } from 'zod';
 import {
   ADDRESS_SCOPES,
   DATA_PLANES,
+  DEFAULT_CONNECTION_TABLE_SIZE,
   DEFAULT_REAL_WEIGHT,
   DNS_QUERY_TYPES,
   LB_KINDS,
+  MAX_CONNECTION_TABLE_SIZE,
+  MIN_CONNECTION_TABLE_SIZE,
   PROTOCOLS,
   SCHEDULERS,
   XDP_MODES,
@@ -136,6 +139,12 @@ const globalSchema = z
         udpMs: ms('connectionTimeouts.udpMs').optional(),
       })
       .prefault({}),
+    /** Entries of the XDP connection table (rounded up to a power of two of sets). */
+    connectionTableSize: int(
+      'connectionTableSize',
+      MIN_CONNECTION_TABLE_SIZE,
+      MAX_CONNECTION_TABLE_SIZE,
+    ).default(DEFAULT_CONNECTION_TABLE_SIZE),
   })
   .prefault({});
 

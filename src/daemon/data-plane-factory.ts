@@ -18,6 +18,8 @@ export interface DataPlaneRequest {
   readonly timeouts: Timeouts;
   readonly maxServices: number;
   readonly maxReals: number;
+  /** Entries of the XDP connection table (global.connectionTableSize). */
+  readonly connections: number;
   readonly tunnel?: TunnelOptions;
   readonly links: LinkDirectory;
   readonly logger: Logger;
@@ -46,6 +48,7 @@ export const systemDataPlanes: DataPlaneFactory = async (request) => {
     timeouts: request.timeouts,
     maxServices: request.maxServices,
     maxReals: request.maxReals,
+    connections: request.connections,
     ...(request.tunnel !== undefined ? { tunnel: request.tunnel } : {}),
     links: request.links,
     logger: request.logger,

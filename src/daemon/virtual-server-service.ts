@@ -365,6 +365,11 @@ export class VirtualServerService implements Service {
     restartOnly('pinDir', before.global.pinDir, next.global.pinDir);
     restartOnly('xdpMode', before.global.xdpMode, next.global.xdpMode);
     restartOnly('dataPlane', before.global.dataPlane, next.global.dataPlane);
+    restartOnly(
+      'connectionTableSize',
+      before.global.connectionTableSize,
+      next.global.connectionTableSize,
+    );
     if ((before.virtualServers.length === 0) !== (next.virtualServers.length === 0)) {
       problems.push('adding the first or removing the last virtual server takes a restart');
     }
@@ -485,6 +490,7 @@ export class VirtualServerService implements Service {
       timeouts: timeoutsOf(config),
       maxServices: roundUp(serviceCount, SERVICE_STEP),
       maxReals: roundUp(realCount, REAL_STEP),
+      connections: config.global.connectionTableSize,
       ...(tunnel !== undefined ? { tunnel } : {}),
       links: host,
       logger: this.logger,

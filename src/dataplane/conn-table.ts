@@ -6,6 +6,16 @@
 import type { BpfMap } from '../bpf/index.js';
 import * as abi from './abi.js';
 
+/**
+ * Connections the table holds by default: sized for a 10 Gbit/s director
+ * (docs/data-plane.md, "Connection table"). 64 MiB of lb_conns plus
+ * 136 MiB of lb_nat.
+ */
+export const DEFAULT_CONNECTION_TABLE_SIZE = 1_048_576;
+/** Bounds of the connectionTableSize setting (the largest: 1 GiB of lb_conns, 2.2 GiB of lb_nat). */
+export const MIN_CONNECTION_TABLE_SIZE = 1024;
+export const MAX_CONNECTION_TABLE_SIZE = 16_777_216;
+
 /** Sets needed for `connections` entries: a power of two, so the program masks the hash. */
 export function connTableSets(connections: number): number {
   const wanted = Math.max(1, Math.ceil(connections / abi.CONN_WAYS));

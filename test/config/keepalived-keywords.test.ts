@@ -229,3 +229,21 @@ test('convert keeps comments with their own blocks when a vrrp_script for anothe
   assert.match(yaml, /# the one that stays\n\s*- name: kept/);
   assert.doesNotMatch(yaml, /for another host/);
 });
+
+test('the connection-table size is set in global_defs or YAML, defaults for a 10 Gbit/s director, and is range-checked at its value', () => {
+  const global = (line: string) => `global_defs {\n${line}\n}\n${vi('')}`;
+  assert.equal(parseConfigText(vi(''), 'k.conf').config.global.connectionTableSize, 1_048_576);
+  const { config } = parseConfigText(global('  lbctl_connection_table_size 4194304'), 'k.conf');
+  assert.equal(config.global.connectionTableSize, 4_194_304);
+  assert.deepEqual(
+    problems(() => parseConfigText(global('  lbctl_connection_table_size 100'), 'k.conf')),
+    ['2:31: lbctl_connection_table_size: must be an integer from 1024 to 16777216'],
+  );
+  const yaml = (size: string) =>
+    `global:\n  connectionTableSize: ${size}\nvrrpInstances:\n  - name: VI_1\n    interface: eth0\n    virtualRouterId: 9\n    virtualIpAddresses:\n      - address: 10.9.9.9\n`;
+  assert.equal(parseConfigText(yaml('2048'), 'c.yaml').config.global.connectionTableSize, 2048);
+  assert.deepEqual(
+    problems(() => parseConfigText(yaml('33554432'), 'c.yaml')),
+    ['2:24: global.connectionTableSize: must be an integer from 1024 to 16777216'],
+  );
+});

@@ -81,6 +81,12 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
     assert.equal(host.closed, true);
   });
 
+  it('opens the XDP data plane with the configured connection-table size', async () => {
+    const { service, requests } = await run(`global:\n  connectionTableSize: 65536\n${DR}`);
+    assert.equal(requests[0]?.connections, 65536);
+    await service.close();
+  });
+
   it('reads addresses once at start and never during writes', async () => {
     const { service, host } = await run(DR);
     assert.equal(host.asked.filter((q) => q === 'addresses').length, 1);
@@ -106,6 +112,7 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
     const { service, plane, requests } = await run(yaml);
     assert.deepEqual(requests[0]?.interfaces, ['eth0', 'eth1']);
     assert.deepEqual(requests[0]?.tunnel, { sourceV4: '10.0.0.1' });
+    assert.equal(requests[0]?.connections, 1_048_576, 'the default connection-table size');
     const nat = plane.services().find((s) => s.service.vip === '10.0.0.100');
     assert.deepEqual(
       nat?.reals.map((r) => `${r.address}:${r.port}/${r.forwarding}`),

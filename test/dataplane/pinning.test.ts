@@ -20,6 +20,7 @@ describe('pinned maps per instance', () => {
     `lbt-pin-${randomBytes(3).toString('hex')}`,
     `lbt-pin-${randomBytes(3).toString('hex')}`,
     `lbt-pin-${randomBytes(3).toString('hex')}`,
+    `lbt-pin-${randomBytes(3).toString('hex')}`,
   ];
   after(() => {
     for (const n of names) rmSync(join(pinRoot, n), { recursive: true, force: true });
@@ -113,5 +114,37 @@ describe('pinned maps per instance', () => {
         hasCode(err, 'DATAPLANE_PINNED_STATE_UNKNOWN') &&
         /forwarding method code 9/.test(err.message),
     );
+  });
+
+  it('refuses pinned tables of another size, naming both sizes, and keeps them for the earlier size', async () => {
+    const name = names[3] as string;
+    const first = await XdpDataPlane.open({ instance: name, ...small });
+    try {
+      await first.setService(service, [real('10.40.0.10', '02:00:00:00:40:01')]);
+    } finally {
+      await first.close();
+    }
+    const pins = join(pinRoot, name);
+    await assert.rejects(
+      XdpDataPlane.open({ instance: name, ...small, connections: 4096 }),
+      (err: Error) =>
+        hasCode(err, 'DATAPLANE_PINNED_MISMATCH') &&
+        err.message.includes(
+          `${join(pins, abi.MAPS.conns)}: an earlier run pinned it with 1,024 connections`,
+        ) &&
+        err.message.includes('this start needs 4,096 connections') &&
+        err.message.includes(`remove ${pins}`),
+    );
+    await assert.rejects(
+      XdpDataPlane.open({ instance: name, ...small, maxReals: 16 }),
+      (err: Error) =>
+        hasCode(err, 'DATAPLANE_PINNED_MISMATCH') && err.message.includes(abi.MAPS.reals),
+    );
+    const again = await XdpDataPlane.open({ instance: name, ...small });
+    try {
+      assert.equal(again.services().length, 1, 'the refused starts left the pinned state alone');
+    } finally {
+      await again.destroy();
+    }
   });
 });

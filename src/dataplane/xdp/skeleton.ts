@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type BpfMap, BpfObject, type BpfProgram, bpfObjectPath } from '../../bpf/index.js';
 import { LbctlError } from '../../errors.js';
 import * as abi from '../abi.js';
+import { checkPinnedLayout } from './pinned-layout.js';
 import { explainLoadFailure } from './verifier-error.js';
 
 /** The `const volatile` globals of bpf/lb.bpf.c, with their C widths in bytes. */
@@ -88,6 +89,18 @@ export async function loadLbSkeleton(options: LbSkeletonOptions): Promise<LbSkel
       obj.setMaxEntries(abi.MAPS[key as LbMapName], entries);
     }
     if (options.pinDir !== undefined) {
+      checkPinnedLayout(
+        options.pinDir,
+        Object.fromEntries(
+          (Object.entries(abi.MAPS) as [LbMapName, string][]).map(([key, name]) => {
+            const entries = options.maxEntries[key];
+            return [
+              name,
+              { ...MAP_LAYOUT[key], ...(entries !== undefined ? { maxEntries: entries } : {}) },
+            ];
+          }),
+        ),
+      );
       for (const name of Object.values(abi.MAPS)) {
         // libbpf cannot reuse a pinned devmap (the kernel adds BPF_F_RDONLY_PROG to its
         // flags); it holds only ifindexes, so each load rebuilds it from lb_reals.

@@ -12,7 +12,7 @@ import type { LinkDirectory, LinkInfo } from '../../netlink/host-network.js';
 import { LinkTable } from '../../netlink/link-table.js';
 import { RouteNetlink } from '../../netlink/rtnetlink.js';
 import * as abi from '../abi.js';
-import { connTableSets } from '../conn-table.js';
+import { connTableSets, DEFAULT_CONNECTION_TABLE_SIZE } from '../conn-table.js';
 import {
   type DataPlane,
   type DataPlaneCounters,
@@ -159,7 +159,7 @@ export class XdpDataPlane implements DataPlane {
     const log = options.logger ?? silentLogger();
     const maxServices = options.maxServices ?? 64;
     const maxReals = options.maxReals ?? 4096;
-    const connections = options.connections ?? 262144;
+    const connections = options.connections ?? DEFAULT_CONNECTION_TABLE_SIZE;
     const pinDir =
       options.pin === false ? undefined : join(options.pinRoot ?? defaultPinRoot, options.instance);
 

@@ -92,6 +92,7 @@ export const GLOBAL_KEYWORDS: KeywordTable = {
   lbctl_pin_dir: scalar('pinDir'),
   lbctl_instance_name: scalar('instanceName'),
   lbctl_metrics_listen: scalar('metricsListen'),
+  lbctl_connection_table_size: scalar('connectionTableSize', num),
   // Refused: each changes what keepalived would do in a way an operator relies on.
   vrrp_strict: refused(
     'RFC-strict mode (no unicast, no authentication, VIPs not answered, iptables rules) is not implemented; remove it and keep the configuration RFC-conformant by hand',
