@@ -53,7 +53,7 @@ describe('connection table listing', () => {
     plane = await XdpDataPlane.open({
       instance: `conn-listing-${process.pid}`,
       pin: false,
-      connections: 64,
+      connections: 16 * abi.CONN_WAYS, // 16 sets
       timeouts: { tcpS: 900, tcpFinS: 120, udpS: 300 },
     });
     await plane.setService({ vip: '10.0.0.100', port: 80, protocol: 'tcp', scheduler: 'rr' }, [

@@ -144,7 +144,7 @@ describe('reload, status and runtime changes on a running director pair', () => 
     const { stdout } = await lbctl('status');
     const a = lab.addresses;
     const expected = [
-      'IP Virtual Server version 1.2.1 (size=262144)',
+      'IP Virtual Server version 1.2.1 (size=1048576)',
       'Prot LocalAddress:Port Scheduler Flags',
       '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
       `TCP  ${a.vip}:80 wrr`,
