@@ -10,6 +10,10 @@
  * 32 (as many next hops as reals: start time then shows the cost of
  * next-hop lookups). Runs in its own network namespace: a veth with the reals as
  * permanent neighbours, the VIPs routed to it, XDP attached in generic mode.
+ * A VRRP v3 master with 0.1 s adverts runs in the same process on the same
+ * veth, as in lbctl up: the largest gap between its adverts during the reload,
+ * as captured on the peer, is what a backup would have seen (a backup takes
+ * over after 3 × 0.1 s + skew).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +21,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { systemDataPlanes } from '../src/daemon/data-plane-factory.js';
 import { VirtualServerService } from '../src/daemon/virtual-server-service.js';
+import { VrrpService } from '../src/daemon/vrrp-service.js';
 import { silentLogger } from '../src/log.js';
 import { KernelHostNetwork } from '../src/netlink/host-network.js';
 import { withinNamespace } from '../src/netns/enter.js';
@@ -30,6 +35,7 @@ import {
 import { systemClock } from '../src/time/clock.js';
 import { frame } from '../test/dataplane/support/packet.js';
 import type { BenchResult } from './result.js';
+import { AdvertCapture } from './vrrp-advert-capture.js';
 
 const SERVICES = Number(process.env.LBCTL_BENCH_SERVICES ?? 1000);
 const REALS = 32;
@@ -50,6 +56,7 @@ const mac = (i: number) =>
 function configText(instance: string, weightOf: (s: number, r: number) => number): string {
   const blocks: string[] = [
     `global_defs {\n    lbctl_instance_name ${instance}\n    lbctl_data_plane xdp\n    lbctl_xdp_mode generic\n}`,
+    'vrrp_instance VI_BENCH {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    priority 255\n    version 3\n    advert_int 0.1\n    virtual_ipaddress {\n        172.16.255.100/16\n    }\n}',
   ];
   for (let s = 0; s < SERVICES; s++) {
     const reals: string[] = [];
@@ -71,6 +78,8 @@ export async function reloadLarge(): Promise<BenchResult> {
   const file = join(dir, 'keepalived.conf');
   await createNamespace(ns);
   let service: VirtualServerService | undefined;
+  let vrrp: VrrpService | undefined;
+  let capture: AdvertCapture | undefined;
   try {
     await createVethPair(
       { namespace: ns, name: 'eth0', address: '172.16.255.254/16' },
@@ -107,6 +116,14 @@ export async function reloadLarge(): Promise<BenchResult> {
     const startMs = performance.now() - startStarted;
     const plane = service.xdp;
     if (plane === undefined) throw new Error('reload_large: the data plane did not open');
+    capture = await AdvertCapture.start(ns, 'eth1');
+    const master = new VrrpService({ config: before, logger, clock: systemClock });
+    vrrp = master;
+    await withinNamespace(ns, () => master.start());
+    // A second of steady adverts: the cadence the reload is compared with.
+    const steadyFrom = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const steadyMaxAdvertGapMs = capture.maxGapMs(steadyFrom, Date.now());
 
     const send = async (s: number, sport: number) => {
       const result = await plane.program.testRun({
@@ -125,7 +142,6 @@ export async function reloadLarge(): Promise<BenchResult> {
       file,
       configText(instance, (s, r) => (r === s % REALS ? 5 : 1 + (r % 4))),
     );
-    const after = loadConfig(file, { existingInterfaces: interfaces }).config;
     let done = false;
     let sent = 0;
     let failed = 0;
@@ -141,13 +157,21 @@ export async function reloadLarge(): Promise<BenchResult> {
         else if (old.dstMac !== established.get(s)) moved++;
       }
     })();
+    // A reload as lbctl does it on SIGHUP: read the file, plan, apply, all on the loop VRRP uses.
+    const reloadStartedAt = Date.now();
+    const after = loadConfig(file, { existingInterfaces: interfaces }).config;
+    const planStartedAt = Date.now();
     const reloadStarted = performance.now();
-    // Host I/O of the reload (interface and neighbour lookups) happens in the namespace, as in lbctl up.
     const plan = service.planReload(after);
+    const applyStartedAt = Date.now();
+    // Host I/O of the reload (interface and neighbour lookups) happens in the namespace, as in lbctl up.
     await withinNamespace(ns, () => plan.apply());
     const reloadMs = performance.now() - reloadStarted;
+    const reloadEndedAt = Date.now();
     done = true;
     await traffic;
+    // Let the advert that ends the last gap arrive.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     return {
       name: 'reload_large',
       services: SERVICES,
@@ -158,8 +182,18 @@ export async function reloadLarge(): Promise<BenchResult> {
       packetsDuringReload: sent,
       failedRequests: failed,
       establishedMoved: moved,
+      parseMs: planStartedAt - reloadStartedAt,
+      planMs: applyStartedAt - planStartedAt,
+      applyMs: reloadEndedAt - applyStartedAt,
+      advertsDuringReload: capture.count(reloadStartedAt, reloadEndedAt),
+      maxAdvertGapMs: capture.maxGapMs(reloadStartedAt, reloadEndedAt),
+      applyMaxAdvertGapMs: capture.maxGapWithin(applyStartedAt, reloadEndedAt),
+      steadyMaxAdvertGapMs,
     };
   } finally {
+    capture?.close();
+    const master = vrrp;
+    if (master !== undefined) await withinNamespace(ns, () => master.close());
     const running = service;
     if (running !== undefined) await withinNamespace(ns, () => running.close());
     await deleteNamespace(ns);
