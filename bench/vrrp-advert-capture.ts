@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { nsenterArgs } from '../src/netns/exec.js';
+import type { ChildProcess } from 'node:child_process';
+import { startTcpdump } from './tcpdump.js';
 
 /**
  * Timestamps of the VRRP adverts seen on one interface of a namespace, as
@@ -8,43 +7,18 @@ import { nsenterArgs } from '../src/netns/exec.js';
  * what another router on the segment would see of a master's cadence.
  */
 export class AdvertCapture {
-  private readonly stampsMs: number[] = [];
-
-  private constructor(private readonly child: ChildProcess) {
-    createInterface({ input: child.stdout ?? process.stdin }).on('line', (line) => {
-      const stamp = /^(\d+\.\d+) .*VRRPv\d, Advertisement/.exec(line)?.[1];
-      if (stamp !== undefined) this.stampsMs.push(Number(stamp) * 1000);
-    });
-  }
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly stampsMs: readonly number[],
+  ) {}
 
   static async start(namespace: string, ifname: string): Promise<AdvertCapture> {
-    const child = spawn(
-      'nsenter',
-      [
-        ...nsenterArgs(namespace),
-        'tcpdump',
-        '--immediate-mode',
-        '-l',
-        '-n',
-        '-tt',
-        '-i',
-        ifname,
-        'ip proto 112',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const capture = new AdvertCapture(child);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('tcpdump did not start')), 5000);
-      createInterface({ input: child.stderr ?? process.stdin }).on('line', (line) => {
-        if (line.includes('listening on')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', () => reject(new Error('tcpdump exited')));
+    const stamps: number[] = [];
+    const child = await startTcpdump(namespace, ifname, [], 'ip proto 112', (line) => {
+      const stamp = /^(\d+\.\d+) .*VRRPv\d, Advertisement/.exec(line)?.[1];
+      if (stamp !== undefined) stamps.push(Number(stamp) * 1000);
     });
-    return capture;
+    return new AdvertCapture(child, stamps);
   }
 
   /** Adverts seen between two wall-clock times (ms since the epoch). */

@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { nsenterArgs } from '../src/netns/exec.js';
+import type { ChildProcess } from 'node:child_process';
 import { type InstanceConf, keepalivedConf } from '../test/vrrp/support/conf.js';
 import { KeepalivedDaemon, LbctlDaemon, type VrrpDaemon } from '../test/vrrp/support/daemons.js';
 import { LAB_INTERFACE, Lab } from '../test/vrrp/support/lab.js';
 import type { BenchResult } from './result.js';
+import { startTcpdump } from './tcpdump.js';
 
 /**
  * vrrp_failover: how long a client waits for the VIP to move. The clock
@@ -118,42 +117,17 @@ interface Waiter {
 class ArpWatch {
   private readonly waiters = new Set<Waiter>();
 
-  private constructor(private readonly child: ChildProcess) {
-    createInterface({ input: child.stdout ?? process.stdin }).on('line', (line) =>
-      this.onLine(line),
-    );
-  }
+  private child: ChildProcess | undefined;
 
   static async start(namespace: string): Promise<ArpWatch> {
-    const child = spawn(
-      'nsenter',
-      [
-        ...nsenterArgs(namespace),
-        'tcpdump',
-        // Without immediate mode libpcap hands packets over in blocks up to
-        // ~100 ms late, so the kill would follow the advert by a random delay.
-        '--immediate-mode',
-        '-l',
-        '-n',
-        '-e',
-        '-tt',
-        '-i',
-        LAB_INTERFACE,
-        'arp or ip proto 112',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const watch = new ArpWatch();
+    watch.child = await startTcpdump(
+      namespace,
+      LAB_INTERFACE,
+      ['-e'],
+      'arp or ip proto 112',
+      (line) => watch.onLine(line),
     );
-    const watch = new ArpWatch(child);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('tcpdump did not start')), 5000);
-      createInterface({ input: child.stderr ?? process.stdin }).on('line', (line) => {
-        if (line.includes('listening on')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', () => reject(new Error('tcpdump exited')));
-    });
     return watch;
   }
 
@@ -201,7 +175,7 @@ class ArpWatch {
   }
 
   close(): void {
-    this.child.kill('SIGTERM');
+    this.child?.kill('SIGTERM');
   }
 
   // ARP: "<time> <src mac> > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 60:
