@@ -8,6 +8,7 @@ import * as abi from '../../src/dataplane/abi.js';
 import { connEntries, connOffset, connTableSets } from '../../src/dataplane/conn-table.js';
 import { kernelHz } from '../../src/dataplane/kernel-hz.js';
 import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
+import { flowSets } from './support/flow-hash.js';
 import { real, run, testPlane } from './support/harness.js';
 import { frame, TCP_ACK, TCP_SYN } from './support/packet.js';
 
@@ -161,6 +162,79 @@ describe('connection table', () => {
     assert.equal(flags(), 0);
     await send(plane, 4501, TCP_ACK);
     assert.equal(flags(), abi.CONN_F_ESTABLISHED);
+  });
+
+  it('a new flow whose two sets are full moves a flow to its other set instead of evicting it', async (t) => {
+    const sets = 4;
+    const plane = await testPlane(t, { connections: sets * WAYS });
+    await plane.setService(service, reals);
+    const flowFrom = (i: number) =>
+      ({
+        src: `198.18.${i >> 8}.${i & 0xff}`,
+        dst: VIP,
+        proto: 'tcp',
+        sport: 1024,
+        dport: 80,
+      }) as const;
+    // Client addresses by the program's two sets for their flow.
+    const pick = (wanted: (a: number, b: number) => boolean, count: number, taken: Set<number>) => {
+      const out: number[] = [];
+      for (let i = 1; out.length < count; i++) {
+        const [a, b] = flowSets(flowFrom(i), sets);
+        if (!taken.has(i) && wanted(a, b)) {
+          out.push(i);
+          taken.add(i);
+        }
+      }
+      return out;
+    };
+    const taken = new Set<number>();
+    const openFlow = async (i: number) => {
+      await run(plane, frame({ ...flowFrom(i), tcpFlags: TCP_SYN }));
+      const out = await run(plane, frame({ ...flowFrom(i), tcpFlags: TCP_ACK }));
+      assert.equal(out.verdictName, 'XDP_TX');
+      return out.data[5]!;
+    };
+    const setOf = (i: number) =>
+      connEntries(plane.map('conns')).find(
+        (e) => e.key.src.subarray(0, 4).join('.') === flowFrom(i).src,
+      )?.set;
+    const ageFlow = (i: number, ns: bigint) => {
+      const entry = connEntries(plane.map('conns')).find(
+        (e) => e.key.src.subarray(0, 4).join('.') === flowFrom(i).src,
+      );
+      assert.ok(entry);
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(entry.set);
+      const value = Buffer.from(plane.map('conns').lookup(key)!);
+      const at = connOffset(entry.way) + lastSeenAt;
+      value.writeBigUInt64LE(value.readBigUInt64LE(at) - ns, at);
+      plane.map('conns').update(key, value);
+    };
+    // Set 2 full, so the flow that can live in sets 0 and 2 lands in set 0; then set 2 expires.
+    const inTwo = pick((a, b) => a === 2 && b === 2, WAYS, taken);
+    for (const i of inTwo) await openFlow(i);
+    const [mover] = pick((a, b) => (a === 0 && b === 2) || (a === 2 && b === 0), 1, taken) as [
+      number,
+    ];
+    const moverMac = await openFlow(mover);
+    assert.equal(setOf(mover), 0);
+    for (const i of inTwo) ageFlow(i, 901_000_000_000n);
+    // Sets 0 and 1 full of live established flows, the mover the least recently seen of set 0.
+    for (const i of pick((a, b) => a === 0 && b === 0, WAYS - 1, taken)) await openFlow(i);
+    const inOne = pick((a, b) => a === 1 && b === 1, WAYS, taken);
+    for (const i of inOne) await openFlow(i);
+    ageFlow(mover, 10_000_000_000n);
+    const [newcomer] = pick((a, b) => (a === 0 && b === 1) || (a === 1 && b === 0), 1, taken) as [
+      number,
+    ];
+    await openFlow(newcomer);
+    assert.equal((await plane.counters()).connTable?.evicted, 0, 'no live flow was evicted');
+    assert.equal(setOf(mover), 2, 'the least recently seen flow of set 0 moved to its other set');
+    assert.equal(setOf(newcomer), 0);
+    const ack = await run(plane, frame({ ...flowFrom(mover), tcpFlags: TCP_ACK }));
+    assert.equal(ack.data[5], moverMac, 'the moved flow keeps its real');
+    for (const i of inOne) assert.equal(setOf(i), 1);
   });
 
   it('a new flow evicts a half-open entry before an established one seen less recently', async (t) => {
