@@ -162,7 +162,7 @@ export async function reloadLarge(): Promise<BenchResult> {
     const after = loadConfig(file, { existingInterfaces: interfaces }).config;
     const planStartedAt = Date.now();
     const reloadStarted = performance.now();
-    const plan = service.planReload(after);
+    const plan = await service.planReload(after);
     const applyStartedAt = Date.now();
     // Host I/O of the reload (interface and neighbour lookups) happens in the namespace, as in lbctl up.
     await withinNamespace(ns, () => plan.apply());

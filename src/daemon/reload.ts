@@ -14,7 +14,11 @@ import { ReloadRefusedError } from './reload-refused.js';
 
 /** A service that can take a new configuration without restarting. */
 export interface Reloadable {
-  /** Checks `next` and returns the step that applies it; throws ReloadRefusedError otherwise. */
+  /**
+   * Checks `next` and returns the step that applies it; throws (or rejects
+   * with) ReloadRefusedError otherwise. A plan over thousands of items may
+   * be asynchronous so that it yields to VRRP's timers.
+   */
   planReload(
     next: Config,
   ):

@@ -39,6 +39,7 @@ import { serviceKey } from '../reconcile/spec-equality.js';
 import { diffVirtualServers } from '../reload/virtual-server-diff.js';
 import type { Service } from '../service.js';
 import type { Clock } from '../time/clock.js';
+import { LoopSlicer } from '../time/loop-slice.js';
 import type { DataPlaneFactory } from './data-plane-factory.js';
 import type { InstanceStateSource } from './instance-state-source.js';
 import { ReloadRefusedError } from './reload-refused.js';
@@ -354,7 +355,7 @@ export class VirtualServerService implements Service {
    * their services are rewritten in one step each (reals that stay keep
    * their ids, so established connections stay on them).
    */
-  planReload(next: Config): { summary: string; apply: () => Promise<void> } {
+  async planReload(next: Config): Promise<{ summary: string; apply: () => Promise<void> }> {
     const before = this.config;
     const problems: string[] = [];
     const restartOnly = (what: string, a: unknown, b: unknown) => {
@@ -377,7 +378,10 @@ export class VirtualServerService implements Service {
     const mapped = new Map<string, MappedVirtualServer>();
     const options = new Map<string, ReturnType<typeof healthOptions>>();
     let tls: ReturnType<typeof readTlsMaterial> | undefined;
+    // Mapping thousands of virtual servers takes a while: VRRP adverts share this loop.
+    const slicer = new LoopSlicer();
     for (const vs of [...diff.added, ...diff.changed]) {
+      await slicer.maybeYield();
       try {
         const m = mapVirtualServer(vs, next.virtualServerGroups, next.global.dataPlane);
         const open =
@@ -447,7 +451,10 @@ export class VirtualServerService implements Service {
           this.byName.delete(name);
           void this.reconciler?.set(name, []);
         }
+        // Thousands of virtual servers: VRRP adverts share this loop, so it yields between them.
+        const slicer = new LoopSlicer();
         for (const vs of [...diff.changed, ...diff.added]) {
+          await slicer.maybeYield();
           const name = virtualServerName(vs);
           const m = mapped.get(name)!;
           if (this.plane instanceof SplitDataPlane)
