@@ -51,8 +51,12 @@ async function single(program: BpfProgram, data: Buffer): Promise<number> {
   return samples[Math.floor(samples.length / 2)] ?? 0;
 }
 
+/** Another build of lb.bpf.o to time (ablations: the same program with one part removed). */
+const OBJECT = process.env.LBCTL_BENCH_LB_OBJECT;
+
 async function plane(forwarding: RealSpec['forwarding']): Promise<XdpDataPlane> {
   const p = await XdpDataPlane.open({
+    ...(OBJECT !== undefined ? { objectPath: OBJECT } : {}),
     instance: 'bench',
     pin: false,
     maxServices: 4,
