@@ -47,6 +47,7 @@ export function buildServices(context: ServiceContext): DaemonParts {
           ...(vrrp !== undefined ? { instanceStates: vrrp } : {}),
           openHost: () => KernelHostNetwork.open(context.logger),
           dataPlanes: systemDataPlanes,
+          ...(context.control !== undefined ? { runDir: context.control.runDir } : {}),
         })
       : undefined;
   if (virtualServers !== undefined) services.push(virtualServers);

@@ -57,6 +57,8 @@ export interface VirtualServerServiceOptions {
   readonly openHost: () => Promise<HostNetwork>;
   /** Opens the data plane chosen for the services (systemDataPlanes, or an in-memory one). */
   readonly dataPlanes: DataPlaneFactory;
+  /** The daemon's run directory (`lbctl up --run-dir`): IPVS keeps its ownership record there. */
+  readonly runDir?: string;
 }
 
 /** Map sizes grow in steps, so a restart with a few more services can reuse pinned maps. */
@@ -87,6 +89,7 @@ export class VirtualServerService implements Service {
   private readonly instanceStates: InstanceStateSource | undefined;
   private readonly openHost: () => Promise<HostNetwork>;
   private readonly dataPlanes: DataPlaneFactory;
+  private readonly runDir: string | undefined;
   private host: HostNetwork | undefined;
   private plane: DataPlane | undefined;
   private scheduler: CheckScheduler | undefined;
@@ -110,6 +113,7 @@ export class VirtualServerService implements Service {
     this.instanceStates = options.instanceStates;
     this.openHost = options.openHost;
     this.dataPlanes = options.dataPlanes;
+    this.runDir = options.runDir;
   }
 
   /** The data plane while running (for counters). */
@@ -501,6 +505,7 @@ export class VirtualServerService implements Service {
       ...(tunnel !== undefined ? { tunnel } : {}),
       links: host,
       logger: this.logger,
+      ...(this.runDir !== undefined ? { runDir: this.runDir } : {}),
     });
   }
 

@@ -10,7 +10,11 @@ import { LbctlError } from '../../src/errors.js';
 import { FakeClock } from '../../src/time/fake-clock.js';
 import { directorHost } from './support/director-host.js';
 
-async function run(yaml: string, host = directorHost(), options: { noIpvs?: boolean } = {}) {
+async function run(
+  yaml: string,
+  host = directorHost(),
+  options: { noIpvs?: boolean; runDir?: string } = {},
+) {
   const config = parseConfigText(yaml, 'c.yaml').config;
   const requests: DataPlaneRequest[] = [];
   const plane = new MemoryDataPlane();
@@ -32,6 +36,7 @@ async function run(yaml: string, host = directorHost(), options: { noIpvs?: bool
     clock: new FakeClock(),
     openHost: async () => host,
     dataPlanes,
+    ...(options.runDir !== undefined ? { runDir: options.runDir } : {}),
   });
   await service.start();
   return { service, plane, ipvs, host, requests, logger };
@@ -187,6 +192,17 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
     await service.close();
     assert.equal(ipvs.lifecycle, 'destroyed');
     assert.equal(plane.lifecycle, 'destroyed');
+  });
+
+  it("hands the daemon's run directory (lbctl up --run-dir) to the data planes", async () => {
+    const { service, requests } = await run(WLC, directorHost(), {
+      runDir: '/tmp/lbctl-elsewhere',
+    });
+    assert.deepEqual(requests.map((r) => `${r.kind} ${r.runDir}`).sort(), [
+      'ipvs /tmp/lbctl-elsewhere',
+      'xdp /tmp/lbctl-elsewhere',
+    ]);
+    await service.close();
   });
 
   it('on a kernel without IPVS, auto names each service left out and still runs the XDP ones', async () => {
