@@ -72,7 +72,9 @@ export function checkVirtualServer(
       t.kind === 'group'
         ? `virtual_server_group ${t.group} address ${target.address}`
         : `virtual server ${target.address}`;
-    const port = servicePortViolation(target.port, persistent, what);
+    // A mark matches every port: no port rule applies to it.
+    const port =
+      target.fwmark === undefined ? servicePortViolation(target.port, persistent, what) : undefined;
     if (port !== undefined) problem([targetField], port.message);
     if (granularity !== undefined) {
       try {

@@ -4,6 +4,7 @@
  * expand through here, so a group `up` would refuse never validates.
  */
 import { isIPv4 } from 'node:net';
+import { fwmarkVip } from '../dataplane/dataplane.js';
 import { addressToBytes, bytesToAddress, canonicalAddress } from '../net/address.js';
 import type {
   AddressFamily,
@@ -15,17 +16,28 @@ import type {
 /** A virtual_server_group range is expanded address by address; beyond this it is a mistake. */
 export const MAX_GROUP_ADDRESSES = 4096;
 
-/** One address and port a virtual server listens on (port 0: all ports). */
+/**
+ * One address and port a virtual server listens on (port 0: all ports), or
+ * one firewall mark it takes (address: the family's unspecified address, port 0).
+ */
 export interface ServiceTarget {
   readonly address: string;
   readonly family: AddressFamily;
   readonly port: number;
+  readonly fwmark?: number;
 }
+
+const fwmarkTarget = (fwmark: number, family: AddressFamily): ServiceTarget => ({
+  address: fwmarkVip(family),
+  family,
+  port: 0,
+  fwmark,
+});
 
 /** Throws (or records and throws) the reason a target cannot be built. */
 export type Reject = (reason: string) => never;
 
-/** The virtual server's targets; fwmark services have none (they match marks, not addresses). */
+/** The virtual server's targets: its address, its mark, or each entry of its group. */
 export function serviceTargets(
   vs: VirtualServer,
   groups: readonly VirtualServerGroup[],
@@ -35,15 +47,21 @@ export function serviceTargets(
   if (t.kind === 'address') {
     return [{ address: canonicalAddress(t.address), family: t.family, port: t.port }];
   }
-  if (t.kind === 'fwmark') return [];
+  if (t.kind === 'fwmark') return [fwmarkTarget(t.fwmark, t.family)];
   const group = groups.find((g) => g.name === t.group);
   if (group === undefined) return reject(`virtual_server_group ${t.group} is not defined`);
   const out: ServiceTarget[] = [];
-  for (const entry of group.entries) out.push(...groupEntryTargets(entry, t.group, reject));
+  // keepalived: a mark entry without inet/inet6 takes the family of the virtual server's reals.
+  const markFamily = vs.realServers[0]?.family ?? 'ipv4';
+  for (const entry of group.entries)
+    out.push(...groupEntryTargets(entry, t.group, reject, markFamily));
   if (out.length === 0) reject(`virtual_server_group ${t.group} has no addresses`);
   const seen = new Set<string>();
   for (const target of out) {
-    const key = `${target.address} port ${target.port}`;
+    const key =
+      target.fwmark !== undefined
+        ? `fwmark ${target.fwmark}${target.family === 'ipv6' ? ' inet6' : ''}`
+        : `${target.address} port ${target.port}`;
     if (seen.has(key)) reject(`virtual_server_group ${t.group} lists ${key} twice`);
     seen.add(key);
   }
@@ -63,8 +81,9 @@ function groupEntryTargets(
   entry: VirtualServerGroupEntry,
   group: string,
   reject: Reject,
+  markFamily: AddressFamily,
 ): ServiceTarget[] {
-  if (entry.kind === 'fwmark') return [];
+  if (entry.kind === 'fwmark') return [fwmarkTarget(entry.fwmark, entry.family ?? markFamily)];
   const port = entry.port ?? 0;
   if (entry.kind === 'address') {
     return [{ address: canonicalAddress(entry.address), family: entry.family, port }];

@@ -82,7 +82,8 @@ export function missingCapabilities(
   if (needs.fwmark && !capabilities.fwmark) {
     out.push({
       field: 'fwmark',
-      message: 'fwmark services need netfilter marks, which it does not read',
+      message:
+        'fwmark services match the marks netfilter sets, and it runs before netfilter sees the packet',
     });
   }
   if (needs.allPorts && needs.forwarding.has('nat') && !capabilities.natAllPorts) {

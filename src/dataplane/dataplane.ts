@@ -3,6 +3,7 @@
  * real servers, counters, and a lifecycle. XdpDataPlane implements it with
  * BPF maps; a kernel-IPVS implementation can satisfy the same contract.
  */
+import { canonicalAddress } from '../net/address.js';
 
 /** Which implementation a data plane is (config `dataPlane`, minus `auto`). */
 export type DataPlaneKind = 'xdp' | 'ipvs';
@@ -38,11 +39,21 @@ export type Forwarding = 'dr' | 'nat' | 'tun';
 export const DEFAULT_REAL_WEIGHT = 1;
 
 export interface ServiceKey {
+  /** A firewall-mark service: the family's unspecified address (0.0.0.0 or ::). */
   readonly vip: string;
-  /** 0 = all ports (allowed only with persistence, as in IPVS). */
+  /** 0 = all ports (allowed only with persistence, as in IPVS); always 0 on a fwmark service. */
   readonly port: number;
+  /** On a fwmark service only what its checks speak: IPVS matches the mark alone. */
   readonly protocol: Protocol;
+  /**
+   * A firewall-mark service (ipvsadm -f, keepalived `virtual_server fwmark N`):
+   * it takes the packets netfilter marked N, whatever their address or port.
+   */
+  readonly fwmark?: number;
 }
+
+/** The unspecified address standing for a fwmark service's family in `ServiceKey.vip`. */
+export const fwmarkVip = (family: 'ipv4' | 'ipv6'): string => (family === 'ipv4' ? '0.0.0.0' : '::');
 
 export interface Persistence {
   /** ipvsadm -p / keepalived persistence_timeout, in seconds. */
@@ -143,7 +154,26 @@ export interface DataPlane {
   destroy(): Promise<void>;
 }
 
+/** A service's key alone (a spec or counters carry more). */
+export function keyOf(key: ServiceKey): ServiceKey {
+  return {
+    vip: key.vip,
+    port: key.port,
+    protocol: key.protocol,
+    ...(key.fwmark !== undefined ? { fwmark: key.fwmark } : {}),
+  };
+}
+
+/** Identifies a service across data planes, desired and applied state: equal keys, equal strings. */
+export function serviceIdentity(key: ServiceKey): string {
+  const vip = canonicalAddress(key.vip);
+  if (key.fwmark !== undefined) return `fwmark|${vip.includes(':') ? 6 : 4}|${key.fwmark}`;
+  return `${key.protocol}|${vip}|${key.port}`;
+}
+
+/** How logs and errors name a service: "TCP 10.0.0.1:80", "FWM 7", "FWM 7 IPv6" (ipvsadm's words). */
 export function serviceName(key: ServiceKey): string {
+  if (key.fwmark !== undefined) return `FWM ${key.fwmark}${key.vip.includes(':') ? ' IPv6' : ''}`;
   const host = key.vip.includes(':') ? `[${key.vip}]` : key.vip;
   return `${key.protocol.toUpperCase()} ${host}:${key.port}`;
 }

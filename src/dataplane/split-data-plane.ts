@@ -4,7 +4,6 @@
  * the rest), and the control plane above still sees a single data plane.
  */
 import { LbctlError } from '../errors.js';
-import { canonicalAddress } from '../net/address.js';
 import {
   type DataPlane,
   type DataPlaneCounters,
@@ -12,11 +11,12 @@ import {
   type RealSpec,
   type ServiceKey,
   type ServiceSpec,
+  serviceIdentity,
   serviceName,
   type Timeouts,
 } from './dataplane.js';
 
-const keyString = (k: ServiceKey) => `${k.protocol}|${canonicalAddress(k.vip)}|${k.port}`;
+const keyString = serviceIdentity;
 
 export class SplitDataPlane implements DataPlane {
   /** The first data plane's kind (the one `auto` prefers). */

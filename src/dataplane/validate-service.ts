@@ -5,9 +5,15 @@
  */
 import type { ErrorCode } from '../error-codes.js';
 import { LbctlError } from '../errors.js';
-import { ipFamily } from '../net/address.js';
+import { canonicalAddress, ipFamily } from '../net/address.js';
 import { type DataPlaneCapabilities, missingCapabilities } from './capabilities.js';
-import { type RealSpec, type ServiceKey, type ServiceSpec, serviceName } from './dataplane.js';
+import {
+  fwmarkVip,
+  type RealSpec,
+  type ServiceKey,
+  type ServiceSpec,
+  serviceName,
+} from './dataplane.js';
 import { type Family, realViolations, servicePortViolation } from './service-rules.js';
 
 const family = (address: string, what: string): Family => {
@@ -34,13 +40,21 @@ export function validateService(
   const serviceFamily = family(spec.vip, `service ${name}`);
   if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 65535)
     fail(`port ${spec.port} is out of range`);
+  const fwmark = spec.fwmark !== undefined;
+  if (fwmark) {
+    const mark = spec.fwmark;
+    if (!Number.isInteger(mark) || mark < 1 || mark > 0xffffffff)
+      fail(`firewall mark ${mark} is not between 1 and 4294967295`);
+    if (spec.port !== 0 || canonicalAddress(spec.vip) !== fwmarkVip(serviceFamily))
+      fail(`a fwmark service has address ${fwmarkVip(serviceFamily)} and port 0 (it matches the mark only)`);
+  }
   const missing = missingCapabilities(capabilities, {
     protocol: spec.protocol,
     scheduler: spec.scheduler,
     ...(spec.hashSourcePort === true ? { hashSourcePort: true } : {}),
     forwarding: new Set(reals.map((r) => r.forwarding)),
-    fwmark: false,
-    allPorts: spec.port === 0,
+    fwmark,
+    allPorts: spec.port === 0 && !fwmark,
     realCount: reals.length,
   });
   for (const m of missing) {
@@ -49,7 +63,9 @@ export function validateService(
       m.field === 'scheduler' ? 'DATAPLANE_UNSUPPORTED_SCHEDULER' : 'DATAPLANE_INVALID_SERVICE',
     );
   }
-  const port = servicePortViolation(spec.port, spec.persistence !== undefined, 'the service');
+  const port = fwmark
+    ? undefined
+    : servicePortViolation(spec.port, spec.persistence !== undefined, 'the service');
   if (port !== undefined) fail(port.message);
   if (spec.persistence !== undefined) {
     const { timeoutS, prefixLength } = spec.persistence;
@@ -77,7 +93,7 @@ export function validateService(
     if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535)
       fail(`${what} has an out-of-range port`);
     const broken = realViolations(
-      { family: serviceFamily, port: spec.port },
+      { family: serviceFamily, port: spec.port, fwmark },
       { family: realFamily, port: r.port, forwarding: r.forwarding, what },
     );
     for (const v of broken) fail(v.message);

@@ -132,7 +132,7 @@ export function registerDataPlaneCollectors(
     name: string,
     help: string,
     labelNames: readonly L[],
-    emit: (c: Counters, inc: (labels: Record<L, string>, value: number) => void) => void,
+    emit: (c: Counters, inc: (labels: Partial<Record<L, string>>, value: number) => void) => void,
   ) =>
     new Counter({
       name,

@@ -39,7 +39,7 @@ export interface MappedVirtualServer {
   /** The reals with their configured weights, in configuration order. */
   readonly reals: readonly DesiredReal[];
   readonly sorry?: DesiredReal;
-  /** VIPs the services listen on (used to find owning VRRP instances and interfaces). */
+  /** VIPs the services listen on (used to find owning VRRP instances and interfaces); a mark has none. */
   readonly vips: readonly string[];
 }
 
@@ -69,12 +69,13 @@ export function mapVirtualServer(
     throw new UnsupportedServiceError(`Cannot run virtual server ${name}: ${why}`, true);
   }
   const protocol = protocolOf(vs);
-  const services = check.targets.map(({ address, family, port }): ServiceSpec => {
+  const services = check.targets.map(({ address, family, port, fwmark }): ServiceSpec => {
     const persistence = persistenceOf(vs, family);
     return {
       vip: address,
       port,
       protocol,
+      ...(fwmark !== undefined ? { fwmark } : {}),
       scheduler: vs.scheduler,
       // Only sh and mh hash; ipvsadm accepts the flag on others and it has no effect there.
       ...(vs.hashSourcePort && (vs.scheduler === 'sh' || vs.scheduler === 'mh')
@@ -97,7 +98,7 @@ export function mapVirtualServer(
     plane: check.plane.kind,
     services,
     reals,
-    vips: [...new Set(services.map((s) => s.vip))],
+    vips: [...new Set(services.filter((s) => s.fwmark === undefined).map((s) => s.vip))],
     ...(sorry !== undefined
       ? {
           sorry: {

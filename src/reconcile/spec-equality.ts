@@ -1,12 +1,17 @@
 import { isIPv6 } from 'node:net';
-import type { RealSpec, ServiceKey, ServiceSpec } from '../dataplane/dataplane.js';
+import {
+  type RealSpec,
+  type ServiceKey,
+  type ServiceSpec,
+  serviceIdentity,
+} from '../dataplane/dataplane.js';
 import { canonicalAddress } from '../net/address.js';
 import type { DesiredReal } from './desired-services.js';
 import { realKey } from './service-mapping.js';
 
 /** Identifies a service across desired and applied state. */
 export function serviceKey(key: ServiceKey): string {
-  return `${key.protocol}|${canonicalAddress(key.vip)}|${key.port}`;
+  return serviceIdentity(key);
 }
 
 /** Same settings, with the data plane's defaults spelt out (a missing prefix is the full one). */

@@ -126,7 +126,7 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
     await service.close();
   });
 
-  it('under dataPlane auto leaves out what no data plane runs and runs the rest', async () => {
+  it('under dataPlane auto runs a fwmark service on IPVS (XDP runs before netfilter marks)', async () => {
     const yaml = `${DR}  - fwmark: 7
     scheduler: rr
     lbKind: DR
@@ -134,19 +134,27 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
       - address: 10.0.0.11
         port: 80
 `;
-    const { service, plane } = await run(yaml);
+    const { service, plane, ipvs, logger } = await run(yaml);
     assert.deepEqual(
       plane.services().map((s) => s.service.vip),
       ['10.0.0.100'],
     );
     assert.deepEqual(
+      ipvs.services().map((s) => `${s.service.vip} ${s.service.fwmark} ${s.reals.length}`),
+      ['0.0.0.0 7 1'],
+    );
+    assert.deepEqual(
       service.virtualServerStates().map((s) => s.name),
-      ['TCP 10.0.0.100:80'],
+      ['TCP 10.0.0.100:80', 'TCP fwmark 7'],
+    );
+    assert.ok(
+      logger.lines.some((l) => l.includes('TCP fwmark 7') && l.includes('kernel IPVS')),
+      logger.lines.join('\n'),
     );
     await service.close();
   });
 
-  it('opens neither host nor data plane when no virtual server can run', async () => {
+  it('on a kernel without IPVS, a fwmark-only configuration opens no XDP and leaves the mark out', async () => {
     const onlyFwmark = `virtualServers:
   - fwmark: 7
     scheduler: wlc
@@ -154,10 +162,17 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
       - address: 10.0.0.11
         port: 80
 `;
-    const none = await run(onlyFwmark);
-    assert.equal(none.requests.length, 0);
+    const none = await run(onlyFwmark, directorHost(), { noIpvs: true });
+    assert.deepEqual(
+      none.requests.map((r) => r.kind),
+      ['ipvs'],
+    );
+    assert.equal(none.service.dataPlane, undefined);
+    assert.ok(
+      none.logger.lines.some((l) => l.includes('TCP fwmark 7') && l.includes('left out')),
+      none.logger.lines.join('\n'),
+    );
     await none.service.close();
-    assert.equal(none.host.asked.length, 0, 'the host was not even opened');
   });
 
   const WLC = `${DR}  - address: 10.0.0.102

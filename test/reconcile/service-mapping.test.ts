@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfigText } from '../../src/config/load.js';
 import type { Config } from '../../src/config/model.js';
+import { serviceName } from '../../src/dataplane/dataplane.js';
 import { hasCode } from '../../src/errors.js';
 import { mapVirtualServer, prefixLengthOf } from '../../src/reconcile/service-mapping.js';
 
@@ -78,7 +79,7 @@ virtual_server group web {
     [
       'a fwmark service',
       'virtual_server fwmark 7 { lb_algo rr\n lb_kind DR\n real_server 10.0.0.11 80 { } }',
-      /fwmark 7: the XDP data plane cannot run it: fwmark services need netfilter marks/,
+      /fwmark 7: the XDP data plane cannot run it: fwmark services match the marks netfilter sets, and it runs before netfilter sees the packet/,
     ],
     [
       'SCTP',
@@ -106,6 +107,55 @@ virtual_server group web {
         'ipvs',
       );
     }
+  });
+
+  it('maps virtual_server fwmark (and a group fwmark entry) to IPVS mark services with no VIP', () => {
+    const c = config(`virtual_server fwmark 7 {
+    lb_algo rr
+    lb_kind DR
+    persistence_timeout 60
+    real_server 10.0.0.11 0 { }
+}
+virtual_server fwmark 8 {
+    lb_algo wlc
+    lb_kind NAT
+    real_server 2001:db8::11 0 { }
+}
+virtual_server_group mixed {
+    10.0.0.100 80
+    fwmark 9
+}
+virtual_server group mixed {
+    lb_algo rr
+    lb_kind DR
+    real_server 10.0.0.11 80 { }
+}`);
+    const [v4, v6, group] = c.virtualServers.map((vs) =>
+      mapVirtualServer(vs, c.virtualServerGroups, 'auto'),
+    );
+    assert.equal(v4?.plane, 'ipvs');
+    assert.deepEqual(v4?.services, [
+      {
+        vip: '0.0.0.0',
+        port: 0,
+        protocol: 'tcp',
+        fwmark: 7,
+        scheduler: 'rr',
+        persistence: { timeoutS: 60 },
+      },
+    ]);
+    assert.deepEqual(v4?.vips, [], 'a mark has no VIP to find a VRRP instance or interface by');
+    // The family of a mark service follows its reals, as in keepalived.
+    assert.deepEqual(
+      v6?.services.map((s) => `${serviceName(s)} ${s.vip} ${s.scheduler}`),
+      ['FWM 8 IPv6 :: wlc'],
+    );
+    assert.equal(group?.plane, 'ipvs');
+    assert.deepEqual(
+      group?.services.map((s) => serviceName(s)),
+      ['TCP 10.0.0.100:80', 'FWM 9'],
+    );
+    assert.deepEqual(group?.vips, ['10.0.0.100']);
   });
 
   it('reads persistence_granularity as a netmask or a prefix length', () => {

@@ -4,7 +4,7 @@ import { type Forwarding, type Protocol, SCHEDULERS, type Scheduler } from '../d
 /**
  * What kernel IPVS does through lbctl: every LVS scheduler (each is a module,
  * ip_vs_<name>, the kernel loads when a service first names it), DR/NAT/TUN,
- * TCP/UDP/SCTP, and no limit of its own on reals per service.
+ * TCP/UDP/SCTP, firewall-mark services, and no limit of its own on reals per service.
  */
 export const IPVS_CAPABILITIES: DataPlaneCapabilities = Object.freeze({
   kind: 'ipvs',
@@ -14,8 +14,8 @@ export const IPVS_CAPABILITIES: DataPlaneCapabilities = Object.freeze({
   sourcePortHashing: new Set<Scheduler>(['sh', 'mh']),
   forwarding: new Set<Forwarding>(['dr', 'nat', 'tun']),
   protocols: new Set<Protocol>(['tcp', 'udp', 'sctp']),
-  // The kernel matches marks; lbctl's service model does not carry them yet.
-  fwmark: false,
+  // IPVS hooks netfilter after the mangle table, so it sees the marks iptables/nft set.
+  fwmark: true,
   natAllPorts: true,
   maxRealsPerService: Number.POSITIVE_INFINITY,
   schedulerGap: 'is not an LVS scheduler',

@@ -14,6 +14,8 @@ import { NetlinkError } from '../../netlink/connection.js';
 import {
   type DataPlane,
   type DataPlaneCounters,
+  fwmarkVip,
+  keyOf,
   type RealSpec,
   type ServiceCounters,
   type ServiceKey,
@@ -34,6 +36,8 @@ import {
   IpvsNetlink,
   type IpvsService,
   type IpvsServiceKey,
+  type IpvsServiceState,
+  ipvsKeyName,
 } from './ipvs-netlink.js';
 import { IpvsOwnership } from './ownership.js';
 
@@ -53,17 +57,16 @@ interface Applied {
 
 /** IPVS answers a request for a service it lacks with ESRCH. */
 const ESRCH = 3;
-const keyString = (k: ServiceKey) => `${k.protocol}|${canonicalAddress(k.vip)}|${k.port}`;
 const realKey = (address: string, port: number) => `${canonicalAddress(address)}|${port}`;
 
 function ipvsKey(k: ServiceKey): IpvsServiceKey {
-  return {
-    family: ipFamily(k.vip) === 6 ? 6 : 4,
-    protocol: k.protocol,
-    vip: canonicalAddress(k.vip),
-    port: k.port,
-  };
+  const family = ipFamily(k.vip) === 6 ? 6 : 4;
+  if (k.fwmark !== undefined) return { family, fwmark: k.fwmark };
+  return { family, protocol: k.protocol, vip: canonicalAddress(k.vip), port: k.port };
 }
+
+/** One string per kernel service, the same for lbctl's key and the kernel's. */
+const keyString = (k: ServiceKey) => ipvsKeyName(ipvsKey(k));
 
 function ipvsService(spec: ServiceSpec): IpvsService {
   const key = ipvsKey(spec);
@@ -204,12 +207,7 @@ export class IpvsDataPlane implements DataPlane {
 
   async counters(): Promise<DataPlaneCounters> {
     requireOpen(this.open);
-    const kernel = new Map(
-      (await this.netlink.services()).map((s) => [
-        'fwmark' in s.key ? '' : keyString(s.key),
-        s.stats,
-      ]),
-    );
+    const kernel = new Map((await this.netlink.services()).map((s) => [ipvsKeyName(s.key), s.stats]));
     const services: ServiceCounters[] = [];
     let packets = 0;
     let bytes = 0;
@@ -219,7 +217,7 @@ export class IpvsDataPlane implements DataPlane {
       packets += stats?.packets ?? 0;
       bytes += stats?.bytes ?? 0;
       services.push({
-        service: { vip: service.vip, port: service.port, protocol: service.protocol },
+        service: keyOf(service),
         packets: stats?.packets ?? 0,
         bytes: stats?.bytes ?? 0,
         newConnections: stats?.connections ?? 0,
@@ -258,50 +256,56 @@ export class IpvsDataPlane implements DataPlane {
 
   /** Takes over the recorded services still in the kernel; forgets the rest. */
   private async adopt(logger: Logger | undefined): Promise<void> {
-    const present = new Map(
-      (await this.netlink.services()).map((s) => ['fwmark' in s.key ? '' : keyString(s.key), s]),
-    );
+    const present = new Map((await this.netlink.services()).map((s) => [ipvsKeyName(s.key), s]));
     for (const key of this.ownership.keys()) {
-      const found = 'fwmark' in key ? undefined : present.get(keyString(key));
-      if (found === undefined || 'fwmark' in found.key) {
+      const found = present.get(ipvsKeyName(key));
+      if (found === undefined) {
         this.ownership.forget(key);
         continue;
       }
-      const k = found.key;
-      const full = k.family === 4 ? 32 : 128;
-      const service: ServiceSpec = {
-        vip: k.vip,
-        port: k.port,
-        protocol: k.protocol,
-        scheduler: found.scheduler as ServiceSpec['scheduler'],
-        ...(found.persistenceS > 0
-          ? {
-              persistence: {
-                timeoutS: found.persistenceS,
-                ...(found.prefixLength !== full ? { prefixLength: found.prefixLength } : {}),
-              },
-            }
-          : {}),
-        ...((found.schedulerFlags & IP_VS_SVC_F_SCHED_PORT) !== 0 ? { hashSourcePort: true } : {}),
-      };
-      const reals: RealSpec[] = (await this.netlink.dests(k)).map((d) => ({
+      const service = adoptedSpec(found);
+      const reals: RealSpec[] = (await this.netlink.dests(found.key)).map((d) => ({
         address: d.address,
         port: d.port,
         weight: d.weight,
         forwarding: d.forwarding,
       }));
-      this.applied.set(keyString(k), { service, reals });
+      this.applied.set(keyString(service), { service, reals });
       logger?.info({ service: serviceName(service) }, 'adopted IPVS service from an earlier run');
     }
   }
 
   private async requireNotForeign(service: ServiceSpec): Promise<void> {
     const existing = await this.netlink.services();
-    if (existing.some((s) => !('fwmark' in s.key) && keyString(s.key) === keyString(service))) {
+    if (existing.some((s) => ipvsKeyName(s.key) === keyString(service))) {
       throw new LbctlError(
         'IPVS_SERVICE_NOT_OWNED',
         `Cannot set service ${serviceName(service)}: the kernel's IPVS already has it and lbctl did not create it (ipvsadm, keepalived or another instance did; lbctl leaves it alone)`,
       );
     }
   }
+}
+
+/** A kernel service as lbctl's spec: what adoption starts from. */
+function adoptedSpec(found: IpvsServiceState): ServiceSpec {
+  const k = found.key;
+  const full = k.family === 4 ? 32 : 128;
+  const key: ServiceKey =
+    'fwmark' in k
+      ? // IPVS keeps no protocol for a mark; the reconciler's spec brings the configured one.
+        { vip: fwmarkVip(k.family === 4 ? 'ipv4' : 'ipv6'), port: 0, protocol: 'tcp', fwmark: k.fwmark }
+      : { vip: k.vip, port: k.port, protocol: k.protocol };
+  return {
+    ...key,
+    scheduler: found.scheduler as ServiceSpec['scheduler'],
+    ...(found.persistenceS > 0
+      ? {
+          persistence: {
+            timeoutS: found.persistenceS,
+            ...(found.prefixLength !== full ? { prefixLength: found.prefixLength } : {}),
+          },
+        }
+      : {}),
+    ...((found.schedulerFlags & IP_VS_SVC_F_SCHED_PORT) !== 0 ? { hashSourcePort: true } : {}),
+  };
 }

@@ -7,6 +7,8 @@ import {
   type RealSpec,
   type ServiceKey,
   type ServiceSpec,
+  keyOf,
+  serviceIdentity,
   serviceName,
   type Timeouts,
 } from '../dataplane.js';
@@ -18,7 +20,7 @@ import {
 } from '../validate-service.js';
 import { XDP_CAPABILITIES } from '../xdp/capabilities.js';
 
-const key = (k: ServiceKey) => `${k.protocol}|${k.vip}|${k.port}`;
+const key = serviceIdentity;
 
 /**
  * A data plane in memory, for tests of everything above the data plane and
@@ -105,7 +107,7 @@ export class MemoryDataPlane implements DataPlane {
     return {
       global: {},
       services: [...this.applied.values()].map(({ service, reals }) => ({
-        service: { vip: service.vip, port: service.port, protocol: service.protocol },
+        service: keyOf(service),
         ...zero,
         reals: reals.map((r) => ({ address: r.address, port: r.port, ...zero })),
       })),
