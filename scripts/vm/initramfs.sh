@@ -17,10 +17,11 @@ busybox=/bin/busybox
 [ -x "$busybox" ] || vm_fail "busybox-static is not installed (run scripts/setup.sh)"
 
 # What the VM loads: its own transport (virtio PCI, 9p), what the tests
-# build (veth, bridges, tunnels, VLANs, dummy links) and kernel IPVS with
-# every scheduler keepalived knows.
+# build (veth, bridges, tunnels, VLANs, dummy links, tc marking packets for
+# fwmark services) and kernel IPVS with every scheduler keepalived knows.
 modules=(
   virtio_pci 9pnet_virtio 9p
+  sch_ingress cls_u32 act_skbedit
   veth bridge 8021q dummy ipip ip6_tunnel sit
   ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
   ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh

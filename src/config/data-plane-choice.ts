@@ -33,7 +33,9 @@ export function serviceNeeds(
     scheduler: vs.scheduler,
     forwarding,
     fwmark: usesFwmark(vs, groups),
-    allPorts: serviceTargets(vs, groups, reject).some((t) => t.port === 0 && t.fwmark === undefined),
+    allPorts: serviceTargets(vs, groups, reject).some(
+      (t) => t.port === 0 && t.fwmark === undefined,
+    ),
     realCount: vs.realServers.length + (vs.sorryServer !== undefined ? 1 : 0),
   };
 }

@@ -8,6 +8,7 @@ import { arg, type Request, RequestError } from '../control/protocol.js';
 import type { Handler } from '../control/server.js';
 import { connectionTuple, listConnections } from '../dataplane/conn-listing.js';
 import type { ServiceKey } from '../dataplane/dataplane.js';
+import { listIpvsConnections } from '../dataplane/ipvs/ipvs-connections.js';
 import { kernelHz } from '../dataplane/kernel-hz.js';
 import { programNowNs } from '../dataplane/program-clock.js';
 import { canonicalAddress } from '../net/address.js';
@@ -31,6 +32,7 @@ export function controlHandlers(targets: ControlTargets): Record<Request['comman
   const statusSources = {
     instance: targets.instance,
     plane: () => vs?.xdp,
+    ipvs: () => vs?.ipvs,
     overrideOf: (key: ServiceKey, address: string, port: number) =>
       vs?.overrideOf(key, address, port),
     configuredWeight: (key: ServiceKey, address: string, port: number) =>
@@ -55,15 +57,26 @@ export function controlHandlers(targets: ControlTargets): Record<Request['comman
     },
     connections: async (request, reply) => {
       const limit = arg.optionalInteger(request.args, 'limit', 1, Number.MAX_SAFE_INTEGER);
+      // Rows go out as arrays: a full table is millions of them.
+      const onChunk = (connections: readonly Parameters<typeof connectionTuple>[0][]) =>
+        reply.more(connections.map(connectionTuple));
+      let count = 0;
       const plane = vs?.xdp;
-      if (plane === undefined) return { count: 0 };
-      const nowNs = await programNowNs(kernelHz());
-      const count = await listConnections(connTableMaps(plane), {
-        nowNs,
-        ...(limit !== undefined ? { limit } : {}),
-        // Rows go out as arrays: a full table is millions of them.
-        onChunk: (connections) => reply.more(connections.map(connectionTuple)),
-      });
+      if (plane !== undefined) {
+        const nowNs = await programNowNs(kernelHz());
+        count += await listConnections(connTableMaps(plane), {
+          nowNs,
+          ...(limit !== undefined ? { limit } : {}),
+          onChunk,
+        });
+      }
+      // Kernel IPVS's table, as ipvsadm -Lnc reads it, after XDP's.
+      if (vs?.ipvs !== undefined && (limit === undefined || count < limit)) {
+        count += await listIpvsConnections({
+          ...(limit !== undefined ? { limit: limit - count } : {}),
+          onChunk,
+        });
+      }
       return { count };
     },
     'real.set-weight': async (request) => {

@@ -12,6 +12,7 @@ import {
   serviceName,
   type Timeouts,
 } from '../dataplane/dataplane.js';
+import { IpvsDataPlane } from '../dataplane/ipvs/ipvs-dataplane.js';
 import { DATA_PLANE_TITLES } from '../dataplane/registry.js';
 import { realPort } from '../dataplane/service-rules.js';
 import { SplitDataPlane } from '../dataplane/split-data-plane.js';
@@ -125,6 +126,12 @@ export class VirtualServerService implements Service {
   get xdp(): XdpDataPlane | undefined {
     const plane = this.plane instanceof SplitDataPlane ? this.plane.part('xdp') : this.plane;
     return plane instanceof XdpDataPlane ? plane : undefined;
+  }
+
+  /** The kernel IPVS data plane while running (status reads its dumps). */
+  get ipvs(): IpvsDataPlane | undefined {
+    const plane = this.plane instanceof SplitDataPlane ? this.plane.part('ipvs') : this.plane;
+    return plane instanceof IpvsDataPlane ? plane : undefined;
   }
 
   /** Each virtual server's current health conclusion, by name. */

@@ -308,7 +308,12 @@ function connectionState(tcp: boolean, flags: number): ConnectionState {
 }
 
 /** A connection as the control socket sends it: [protocol, expiresS, state, source, virtual, destination]. */
-export function connectionTuple(c: Connection): [string, number, string, string, string, string] {
+export function connectionTuple(
+  c: Pick<Connection, 'expiresS' | 'source' | 'virtual' | 'destination'> & {
+    readonly protocol: string;
+    readonly state: string;
+  },
+): [string, number, string, string, string, string] {
   return [c.protocol, c.expiresS, c.state, c.source, c.virtual, c.destination];
 }
 

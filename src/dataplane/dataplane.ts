@@ -53,7 +53,8 @@ export interface ServiceKey {
 }
 
 /** The unspecified address standing for a fwmark service's family in `ServiceKey.vip`. */
-export const fwmarkVip = (family: 'ipv4' | 'ipv6'): string => (family === 'ipv4' ? '0.0.0.0' : '::');
+export const fwmarkVip = (family: 'ipv4' | 'ipv6'): string =>
+  family === 'ipv4' ? '0.0.0.0' : '::';
 
 export interface Persistence {
   /** ipvsadm -p / keepalived persistence_timeout, in seconds. */

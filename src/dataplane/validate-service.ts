@@ -46,7 +46,9 @@ export function validateService(
     if (!Number.isInteger(mark) || mark < 1 || mark > 0xffffffff)
       fail(`firewall mark ${mark} is not between 1 and 4294967295`);
     if (spec.port !== 0 || canonicalAddress(spec.vip) !== fwmarkVip(serviceFamily))
-      fail(`a fwmark service has address ${fwmarkVip(serviceFamily)} and port 0 (it matches the mark only)`);
+      fail(
+        `a fwmark service has address ${fwmarkVip(serviceFamily)} and port 0 (it matches the mark only)`,
+      );
   }
   const missing = missingCapabilities(capabilities, {
     protocol: spec.protocol,

@@ -2,7 +2,7 @@
  * ipvsadm's text layouts, column for column (ipvsadm 1.31's -Ln, --stats,
  * --rate, -Lnc and --timeout), rendered from a StatusReport so scripts that
  * parse ipvsadm output read lbctl's the same way. Services sort as ipvsadm
- * sorts them (family, protocol, address, port), reals by address then port.
+ * sorts them (mark, family, protocol, address, port), reals by address then port.
  */
 import { isIPv6 } from 'node:net';
 import { addressToBytes } from '../net/address.js';
@@ -65,7 +65,10 @@ export function connectionLine(row: ConnectionRow): string {
 
 function serviceLine(service: ServiceStatus, format: ListFormat): string {
   const v6 = isIPv6(service.vip);
-  let name = `${service.protocol.toUpperCase()}  ${endpoint(service.vip, service.port)}`;
+  let name =
+    service.fwmark !== undefined
+      ? `FWM  ${service.fwmark}${v6 ? ' IPv6' : ''}`
+      : `${service.protocol.toUpperCase()}  ${endpoint(service.vip, service.port)}`;
   // ipvsadm cuts IPv4 service names at 33 characters (they never reach it).
   if (!v6) name = name.slice(0, 33);
   if (format === 'stats') return pad(name, 33) + statsColumns(service.stats);
@@ -125,6 +128,7 @@ function sortServices(services: readonly ServiceStatus[]): ServiceStatus[] {
   const protocolRank = { tcp: 6, udp: 17, sctp: 132 } as const;
   return [...services].sort(
     (a, b) =>
+      (a.fwmark ?? 0) - (b.fwmark ?? 0) ||
       Number(isIPv6(a.vip)) - Number(isIPv6(b.vip)) ||
       protocolRank[a.protocol] - protocolRank[b.protocol] ||
       Buffer.compare(addressToBytes(a.vip), addressToBytes(b.vip)) ||

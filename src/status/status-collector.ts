@@ -1,7 +1,9 @@
 /**
  * Builds a StatusReport from the running daemon: services and weights as the
  * data plane applied them, traffic counters, per-real connection counts from
- * the connection table, runtime overrides and the VRRP instances.
+ * the connection table, runtime overrides and the VRRP instances. Services
+ * on kernel IPVS come from its own dumps (ipvs-status.ts), listed after the
+ * XDP ones.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as abi from '../dataplane/abi.js';
@@ -11,11 +13,13 @@ import {
   readTimeouts,
 } from '../dataplane/conn-listing.js';
 import type { DataPlaneCounters, ServiceKey, TrafficCounters } from '../dataplane/dataplane.js';
+import type { IpvsDataPlane } from '../dataplane/ipvs/ipvs-dataplane.js';
 import { kernelHz } from '../dataplane/kernel-hz.js';
 import { programNowNs } from '../dataplane/program-clock.js';
 import type { XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
 import type { RealOverride } from '../reconcile/runtime-overrides.js';
 import { serviceKey } from '../reconcile/spec-equality.js';
+import { collectIpvsStatus } from './ipvs-status.js';
 import type {
   RealStatus,
   ServiceStatus,
@@ -28,6 +32,8 @@ import type {
 export interface StatusSources {
   readonly instance: string;
   readonly plane: () => XdpDataPlane | undefined;
+  /** The kernel IPVS data plane, when some services run there. */
+  readonly ipvs?: () => IpvsDataPlane | undefined;
   readonly overrideOf: (key: ServiceKey, address: string, port: number) => RealOverride | undefined;
   readonly configuredWeight: (key: ServiceKey, address: string, port: number) => number | undefined;
   readonly vrrp: () => VrrpInstanceStatus[];
@@ -47,17 +53,33 @@ export async function collectStatus(
   options: { rateWindowMs?: number } = {},
 ): Promise<StatusReport> {
   const plane = sources.plane();
+  const ipvsPlane = sources.ipvs?.();
+  const ipvs =
+    ipvsPlane === undefined
+      ? undefined
+      : await collectIpvsStatus(ipvsPlane, sources, options.rateWindowMs !== undefined);
+  const xdp = plane === undefined ? undefined : await collectXdpStatus(plane, sources, options);
   const vrrp = sources.vrrp();
-  if (plane === undefined) {
-    return {
-      instance: sources.instance,
-      connectionTableSize: 0,
-      timeouts: { tcp: 0, tcpFin: 0, udp: 0 },
-      services: [],
-      vrrp,
-      liveConnections: 0,
-    };
-  }
+  // XDP's table and timeouts head the listing when both run (both get the same timeouts).
+  const head = xdp ?? ipvs;
+  return {
+    instance: sources.instance,
+    connectionTableSize: head?.connectionTableSize ?? 0,
+    timeouts: head?.timeouts ?? { tcp: 0, tcpFin: 0, udp: 0 },
+    services: [...(xdp?.services ?? []), ...(ipvs?.services ?? [])],
+    vrrp,
+    liveConnections: (xdp?.liveConnections ?? 0) + (ipvs?.liveConnections ?? 0),
+    ...(options.rateWindowMs !== undefined && head !== undefined
+      ? { rateWindowMs: options.rateWindowMs }
+      : {}),
+  };
+}
+
+async function collectXdpStatus(
+  plane: XdpDataPlane,
+  sources: StatusSources,
+  options: { rateWindowMs?: number },
+): Promise<Omit<StatusReport, 'instance' | 'vrrp' | 'rateWindowMs'>> {
   const maps = connTableMaps(plane);
   const first = await plane.counters();
   let rates: Map<string, TrafficRates> | undefined;
@@ -118,7 +140,6 @@ export async function collectStatus(
   });
   const timeouts = readTimeouts(maps.config);
   return {
-    instance: sources.instance,
     connectionTableSize: maps.conns.info.maxEntries * abi.CONN_WAYS,
     timeouts: {
       tcp: Math.round(timeouts.tcp / 1e9),
@@ -126,9 +147,7 @@ export async function collectStatus(
       udp: Math.round(timeouts.udp / 1e9),
     },
     services,
-    vrrp,
     liveConnections: total,
-    ...(options.rateWindowMs !== undefined ? { rateWindowMs: options.rateWindowMs } : {}),
   };
 }
 

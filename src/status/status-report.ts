@@ -41,8 +41,11 @@ export interface RealStatus {
 
 export interface ServiceStatus {
   readonly protocol: Protocol;
+  /** A fwmark service: the family's unspecified address, port 0, and `fwmark`. */
   readonly vip: string;
   readonly port: number;
+  /** A firewall-mark service (shown as ipvsadm does: "FWM  7"). */
+  readonly fwmark?: number;
   readonly scheduler: Scheduler;
   readonly persistence?: { readonly timeoutS: number; readonly prefixLength?: number };
   readonly stats: TrafficStats;

@@ -9,7 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { type RealSpec, SCHEDULERS, type ServiceSpec } from '../../src/dataplane/dataplane.js';
+import {
+  type RealSpec,
+  SCHEDULERS,
+  type ServiceSpec,
+  serviceName,
+} from '../../src/dataplane/dataplane.js';
 import { IpvsDataPlane } from '../../src/dataplane/ipvs/ipvs-dataplane.js';
 import { hasCode } from '../../src/errors.js';
 import { ipvsadm, ipvsadmTable, ipvsPlane } from './support.js';
@@ -149,6 +154,56 @@ describe('IPVS over generic netlink, read back by ipvsadm', () => {
       assert.deepEqual(await ipvsadmTable(), ['TCP 10.0.0.200:80 rr']);
     } finally {
       await ipvsadm('-D', '-t', '10.0.0.200:80').catch(() => undefined);
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+
+  it('fwmark services (IPv4 and IPv6) are created, adopted after a restart, and never taken from ipvsadm', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'lbctl-ipvs-'));
+    const mark = (fwmark: number, vip: string): ServiceSpec => ({
+      vip,
+      port: 0,
+      protocol: 'tcp',
+      fwmark,
+      scheduler: 'rr',
+    });
+    await ipvsadm('-A', '-f', '9', '-s', 'wlc');
+    try {
+      const first = await IpvsDataPlane.open({ instance: 'marks', runDir });
+      await first.setService({ ...mark(7, '0.0.0.0'), persistence: { timeoutS: 60 } }, [
+        real('10.0.0.11', 2),
+        real('10.0.0.12', 1, { forwarding: 'nat', port: 0 }),
+      ]);
+      await first.setService(mark(7, '::'), [real('2001:db8::11')]);
+      await assert.rejects(
+        first.setService(mark(9, '0.0.0.0'), [real('10.0.0.11')]),
+        (err: Error) => hasCode(err, 'IPVS_SERVICE_NOT_OWNED') && /FWM 9/.test(err.message),
+      );
+      const v4 = await ipvsadmTable('-f', '7');
+      assert.equal(v4[0], 'FWM 7 rr persistent 60');
+      assert.deepEqual(v4.slice(1).sort(), [
+        '-> 10.0.0.11:80 Route 2 0 0',
+        '-> 10.0.0.12:0 Masq 1 0 0',
+      ]);
+      assert.deepEqual(await ipvsadmTable('-f', '7', '-6'), [
+        'FWM 7 IPv6 rr',
+        '-> [2001:db8::11]:80 Route 1 0 0',
+      ]);
+      await first.close();
+      const second = await IpvsDataPlane.open({ instance: 'marks', runDir });
+      assert.deepEqual(
+        second
+          .services()
+          .map((s) => `${serviceName(s.service)} ${s.service.scheduler} ${s.reals.length}`)
+          .sort(),
+        ['FWM 7 IPv6 rr 1', 'FWM 7 rr 2'],
+      );
+      await second.setReal(mark(7, '::'), real('2001:db8::12'));
+      assert.equal((await ipvsadmTable('-f', '7', '-6')).length, 3);
+      await second.destroy();
+      assert.deepEqual(await ipvsadmTable(), ['FWM 9 wlc']);
+    } finally {
+      await ipvsadm('-D', '-f', '9').catch(() => undefined);
       rmSync(runDir, { recursive: true, force: true });
     }
   });

@@ -1,21 +1,28 @@
 /**
  * keepalived's most common configuration, `lb_algo wlc` (and its default,
- * no lb_algo at all, which ipvsadm and keepalived both take as wlc), under
- * `lbctl up` with `dataPlane: auto`: XDP cannot run wlc, so the service
- * goes to kernel IPVS, which forwards a real HTTP request in DR mode between
- * network namespaces. Runs in the VM tier (test/kernels/ipvs.vm.test.ts).
+ * no lb_algo at all, which ipvsadm and keepalived both take as wlc), and a
+ * `virtual_server fwmark 7`, under `lbctl up` with `dataPlane: auto`: XDP
+ * cannot run wlc nor read marks, so the services go to kernel IPVS, which
+ * forwards real HTTP requests in DR mode between network namespaces; `lbctl
+ * status` then prints what `ipvsadm` prints. Runs in the VM tier
+ * (test/kernels/ipvs.vm.test.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { Lab } from '../../src/lab/lab.js';
 import type { LabAddresses } from '../../src/lab/lab-spec.js';
+import { packageRoot } from '../../src/paths.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { ipvsadmTable } from './support.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-ipvs-e2e-'));
+const stateDir = join(scratch, 'lab');
+const FWMARK_PORT = 82;
 
 function service(a: LabAddresses, port: number, algo: string): string {
   const reals = a.reals
@@ -43,13 +50,30 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
     reals: 2,
     directors: 1,
     vrrp: false,
-    httpPorts: [80, 81],
+    httpPorts: [80, 81, FWMARK_PORT],
     dataPlane: 'auto',
     // Everything in the VM runs emulated (TCG): starting node there takes seconds.
     timeScale: 6,
-    virtualServers: (a) => [service(a, 80, '    lb_algo wlc\n'), service(a, 81, '')].join('\n'),
-    stateDir: join(scratch, 'lab'),
+    virtualServers: (a) =>
+      [
+        service(a, 80, '    lb_algo wlc\n'),
+        service(a, 81, ''),
+        service(a, FWMARK_PORT, '    lb_algo rr\n').replace(`${a.vip} ${FWMARK_PORT}`, 'fwmark 7'),
+      ].join('\n'),
+    stateDir,
   });
+
+  /** `lbctl status ARGS` against the director's control socket (a path: any namespace reaches it). */
+  const lbctlStatus = async (...args: string[]) => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(packageRoot, 'bin', 'lbctl'), 'status', '--run-dir', stateDir, ...args],
+      { timeout: 60_000 },
+    );
+    return stdout;
+  };
+  const ipvsadmIn = async (...args: string[]) =>
+    (await lab.exec('director1', 'ipvsadm', args)).stdout;
 
   labForSuite(lab, scratch);
 
@@ -76,6 +100,60 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
       );
       assert.equal(new Set(answers).size, 2, `port ${port}: ${answers.join(',')}`);
     }
+  });
+
+  it('forwards what netfilter marks 7 to the fwmark service, alternating rr between both reals', async () => {
+    const vip = lab.addresses.vip;
+    // Packets for the VIP's port 82 get mark 7 as they arrive on the director (tc, before IPVS).
+    const tc = (...args: string[]) => lab.exec('director1', 'tc', args);
+    await tc('qdisc', 'add', 'dev', 'eth0', 'clsact');
+    await tc(
+      ...['filter', 'add', 'dev', 'eth0', 'ingress', 'protocol', 'ip', 'u32'],
+      ...['match', 'ip', 'dst', `${vip}/32`, 'match', 'ip', 'dport', String(FWMARK_PORT), '0xffff'],
+      ...['action', 'skbedit', 'mark', '7'],
+    );
+    const answers = await lab.requests(6, FWMARK_PORT, 3);
+    assert.ok(
+      answers.every((a) => a === 'rs1' || a === 'rs2'),
+      `fwmark: ${answers.join(',')}`,
+    );
+    assert.equal(new Set(answers).size, 2, `fwmark: ${answers.join(',')}`);
+    const table = (await ipvsadmIn('-Ln')).split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
+    assert.ok(table.includes('FWM 7 rr'), table.join('\n'));
+  });
+
+  it('keeps its ownership record in the run directory lbctl up was given', () => {
+    const record = JSON.parse(
+      readFileSync(join(stateDir, `${lab.instance('director1')}.ipvs.json`), 'utf8'),
+    ) as { services: unknown[] };
+    assert.equal(record.services.length, 3, JSON.stringify(record));
+    assert.ok(
+      record.services.some((k) => (k as { fwmark?: number }).fwmark === 7),
+      JSON.stringify(record),
+    );
+  });
+
+  it('lbctl status prints what ipvsadm prints: -Ln, --stats, --timeout, and -Lnc rows', async () => {
+    assert.equal(await lbctlStatus(), await ipvsadmIn('-Ln'));
+    assert.equal(await lbctlStatus('--stats'), await ipvsadmIn('-Ln', '--stats'));
+    assert.equal(await lbctlStatus('--timeout'), await ipvsadmIn('-Ln', '--timeout'));
+    // Expiry ticks between the two reads: compare the rest of each row.
+    const rows = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .slice(2)
+        .map((l) => l.trim().split(/\s+/))
+        .map(([pro, , ...rest]) => [pro, ...rest].join(' '))
+        .sort();
+    const ours = rows(await lbctlStatus('--connections'));
+    assert.ok(ours.length > 0, 'the requests left connections in the table');
+    assert.deepEqual(ours, rows(await ipvsadmIn('-Lnc')));
+    const json = JSON.parse(await lbctlStatus('--json')) as {
+      services: { fwmark?: number; stats: { connections: number } }[];
+    };
+    const fwm = json.services.find((s) => s.fwmark === 7);
+    assert.ok(fwm !== undefined && fwm.stats.connections >= 6, JSON.stringify(json.services));
   });
 
   it('shows the services in the director namespace exactly as ipvsadm -Ln reads them', async () => {

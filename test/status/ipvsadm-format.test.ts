@@ -216,3 +216,38 @@ describe('ipvsadm layouts', () => {
     );
   });
 });
+
+describe('fwmark services in ipvsadm -Ln', () => {
+  it('are named FWM N (IPv6 says so) and sort after address services, by mark', () => {
+    const mark = (fwmark: number, vip: string): ServiceStatus => ({
+      protocol: 'tcp',
+      vip,
+      port: 0,
+      fwmark,
+      scheduler: 'rr',
+      stats: zero,
+      reals: [real('10.0.0.11', 0)],
+    });
+    const text = formatServices(
+      report([
+        mark(9, '0.0.0.0'),
+        mark(7, '::'),
+        {
+          protocol: 'tcp',
+          vip: '10.0.0.100',
+          port: 80,
+          scheduler: 'wlc',
+          stats: zero,
+          reals: [],
+        },
+      ]),
+    );
+    assert.deepEqual(
+      text
+        .split('\n')
+        .filter((l) => !l.startsWith(' '))
+        .slice(2, 5),
+      ['TCP  10.0.0.100:80 wlc', 'FWM  7 IPv6 rr', 'FWM  9 rr'],
+    );
+  });
+});

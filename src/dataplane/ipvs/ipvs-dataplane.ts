@@ -33,6 +33,7 @@ import { IPVS_CAPABILITIES } from './capabilities.js';
 import {
   IP_VS_SVC_F_SCHED_PORT,
   type IpvsDest,
+  type IpvsDestState,
   IpvsNetlink,
   type IpvsService,
   type IpvsServiceKey,
@@ -53,6 +54,14 @@ export interface IpvsDataPlaneOptions {
 interface Applied {
   service: ServiceSpec;
   reals: RealSpec[];
+}
+
+/** One service of this instance: as applied, and as the kernel holds it now. */
+export interface IpvsServiceView {
+  readonly service: ServiceSpec;
+  readonly reals: readonly RealSpec[];
+  readonly kernel?: IpvsServiceState;
+  readonly dests: readonly IpvsDestState[];
 }
 
 /** IPVS answers a request for a service it lacks with ESRCH. */
@@ -205,15 +214,36 @@ export class IpvsDataPlane implements DataPlane {
     return [...this.applied.values()].map((a) => ({ service: a.service, reals: a.reals }));
   }
 
-  async counters(): Promise<DataPlaneCounters> {
+  /**
+   * This instance's services as the kernel holds them now: stats, rates and
+   * connection counts per service and real (what `lbctl status` shows), next
+   * to the spec applied. A service someone deleted behind lbctl's back has
+   * no kernel state.
+   */
+  async kernelState(): Promise<IpvsServiceView[]> {
     requireOpen(this.open);
-    const kernel = new Map((await this.netlink.services()).map((s) => [ipvsKeyName(s.key), s.stats]));
+    const kernel = new Map((await this.netlink.services()).map((s) => [ipvsKeyName(s.key), s]));
+    const out: IpvsServiceView[] = [];
+    for (const { service, reals } of this.applied.values()) {
+      const state = kernel.get(keyString(service));
+      const dests = state !== undefined ? await this.netlink.dests(state.key) : [];
+      out.push({ service, reals, ...(state !== undefined ? { kernel: state } : {}), dests });
+    }
+    return out;
+  }
+
+  /** Entries of the kernel's connection hash table (ipvsadm's "size="). */
+  connectionTableSize(): Promise<number> {
+    requireOpen(this.open);
+    return this.netlink.connectionTableSize();
+  }
+
+  async counters(): Promise<DataPlaneCounters> {
     const services: ServiceCounters[] = [];
     let packets = 0;
     let bytes = 0;
-    for (const { service } of this.applied.values()) {
-      const stats = kernel.get(keyString(service));
-      const dests = stats !== undefined ? await this.netlink.dests(ipvsKey(service)) : [];
+    for (const { service, kernel, dests } of await this.kernelState()) {
+      const stats = kernel?.stats;
       packets += stats?.packets ?? 0;
       bytes += stats?.bytes ?? 0;
       services.push({
@@ -293,7 +323,12 @@ function adoptedSpec(found: IpvsServiceState): ServiceSpec {
   const key: ServiceKey =
     'fwmark' in k
       ? // IPVS keeps no protocol for a mark; the reconciler's spec brings the configured one.
-        { vip: fwmarkVip(k.family === 4 ? 'ipv4' : 'ipv6'), port: 0, protocol: 'tcp', fwmark: k.fwmark }
+        {
+          vip: fwmarkVip(k.family === 4 ? 'ipv4' : 'ipv6'),
+          port: 0,
+          protocol: 'tcp',
+          fwmark: k.fwmark,
+        }
       : { vip: k.vip, port: k.port, protocol: k.protocol };
   return {
     ...key,

@@ -29,7 +29,9 @@ const CMD = {
   getDest: 8,
   setConfig: 12,
   getConfig: 13,
+  getInfo: 15,
 } as const;
+const INFO = { version: 1, connTableSize: 2 } as const;
 
 const CMD_ATTR = { service: 1, dest: 2, timeoutTcp: 4, timeoutTcpFin: 5, timeoutUdp: 6 } as const;
 const SVC = {
@@ -59,7 +61,18 @@ const DEST = {
   addrFamily: 11,
   stats64: 12,
 } as const;
-const STATS = { conns: 1, inPkts: 2, outPkts: 3, inBytes: 4, outBytes: 5, cps: 6 } as const;
+const STATS = {
+  conns: 1,
+  inPkts: 2,
+  outPkts: 3,
+  inBytes: 4,
+  outBytes: 5,
+  cps: 6,
+  inPps: 7,
+  outPps: 8,
+  inBps: 9,
+  outBps: 10,
+} as const;
 
 const NLA_F_NESTED = 0x8000;
 const AF_INET = 2;
@@ -97,9 +110,19 @@ export interface IpvsService {
 
 export interface IpvsStats {
   readonly connections: number;
+  /** In + out, as the DataPlane counters sum them. */
   readonly packets: number;
   readonly bytes: number;
+  readonly inPackets: number;
+  readonly outPackets: number;
+  readonly inBytes: number;
+  readonly outBytes: number;
+  /** The kernel's own rate estimator (ipvsadm --rate): per second, over about 2 s. */
   readonly connectionsPerSecond: number;
+  readonly inPacketsPerSecond: number;
+  readonly outPacketsPerSecond: number;
+  readonly inBytesPerSecond: number;
+  readonly outBytesPerSecond: number;
 }
 
 export interface IpvsDest {
@@ -214,21 +237,27 @@ const u64 = (b: Buffer | undefined) => (b === undefined ? 0 : Number(b.readBigUI
 const u32 = (b: Buffer | undefined) => (b === undefined ? 0 : b.readUInt32LE(0));
 
 function decodeStats(stats64: Buffer | undefined, stats32: Buffer | undefined): IpvsStats {
-  if (stats64 !== undefined) {
-    const a = decodeAttributes(stats64);
-    return {
-      connections: u64(a.get(STATS.conns)),
-      packets: u64(a.get(STATS.inPkts)) + u64(a.get(STATS.outPkts)),
-      bytes: u64(a.get(STATS.inBytes)) + u64(a.get(STATS.outBytes)),
-      connectionsPerSecond: u64(a.get(STATS.cps)),
-    };
-  }
-  const a = decodeAttributes(stats32 ?? Buffer.alloc(0));
+  // The 32-bit set has 32-bit counters but 64-bit byte counts.
+  const wide = stats64 !== undefined;
+  const a = decodeAttributes(stats64 ?? stats32 ?? Buffer.alloc(0));
+  const n = (type: number) => (wide ? u64(a.get(type)) : u32(a.get(type)));
+  const inPackets = n(STATS.inPkts);
+  const outPackets = n(STATS.outPkts);
+  const inBytes = u64(a.get(STATS.inBytes));
+  const outBytes = u64(a.get(STATS.outBytes));
   return {
-    connections: u32(a.get(STATS.conns)),
-    packets: u32(a.get(STATS.inPkts)) + u32(a.get(STATS.outPkts)),
-    bytes: u64(a.get(STATS.inBytes)) + u64(a.get(STATS.outBytes)),
-    connectionsPerSecond: u32(a.get(STATS.cps)),
+    connections: n(STATS.conns),
+    packets: inPackets + outPackets,
+    bytes: inBytes + outBytes,
+    inPackets,
+    outPackets,
+    inBytes,
+    outBytes,
+    connectionsPerSecond: n(STATS.cps),
+    inPacketsPerSecond: n(STATS.inPps),
+    outPacketsPerSecond: n(STATS.outPps),
+    inBytesPerSecond: wide ? u64(a.get(STATS.inBps)) : u32(a.get(STATS.inBps)),
+    outBytesPerSecond: wide ? u64(a.get(STATS.outBps)) : u32(a.get(STATS.outBps)),
   };
 }
 
@@ -379,6 +408,13 @@ export class IpvsNetlink {
       tcpFinS: u32(a.get(CMD_ATTR.timeoutTcpFin)),
       udpS: u32(a.get(CMD_ATTR.timeoutUdp)),
     };
+  }
+
+  /** Entries of the kernel's connection hash table (ipvsadm's "size="). */
+  async connectionTableSize(): Promise<number> {
+    const replies = await this.genl.request('read the IPVS information', CMD.getInfo, 0);
+    const a = replies[0] !== undefined ? genlAttributes(replies[0]) : new Map<number, Buffer>();
+    return u32(a.get(INFO.connTableSize));
   }
 
   close(): void {

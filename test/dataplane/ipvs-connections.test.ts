@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  type IpvsConnection,
+  listIpvsConnections,
+  parseIpvsConnectionLine,
+} from '../../src/dataplane/ipvs/ipvs-connections.js';
+
+// As the kernel prints /proc/net/ip_vs_conn (ip_vs_conn_seq_show).
+const HEADER = 'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData';
+const V4 = 'TCP 0A4F0002 A3F2 0A4F0064 0050 0A4F000B 0050 FIN_WAIT         97';
+const V6 =
+  'UDP 2001:0db8:0000:0000:0000:0000:0000:0002 0035 2001:0db8:0000:0000:0000:0000:0000:0100 0035 2001:0db8:0000:0000:0000:0000:0000:0011 1435 UDP             299';
+
+describe('kernel IPVS connections from /proc/net/ip_vs_conn (ipvsadm -Lnc)', () => {
+  it('reads IPv4 and IPv6 rows in ipvsadm -Lnc numeric form', () => {
+    assert.deepEqual(parseIpvsConnectionLine(V4), {
+      protocol: 'tcp',
+      expiresS: 97,
+      state: 'FIN_WAIT',
+      source: '10.79.0.2:41970',
+      virtual: '10.79.0.100:80',
+      destination: '10.79.0.11:80',
+    });
+    assert.deepEqual(parseIpvsConnectionLine(V6), {
+      protocol: 'udp',
+      expiresS: 299,
+      state: 'UDP',
+      source: '[2001:db8::2]:53',
+      virtual: '[2001:db8::100]:53',
+      destination: '[2001:db8::11]:5173',
+    });
+  });
+
+  it('skips the header, protocols lbctl does not speak and lines it cannot read', () => {
+    for (const line of [
+      HEADER,
+      '',
+      'ESP 0A4F0002 0000 0A4F0064 0000 0A4F000B 0000 NONE 10',
+      'TCP 0A4F00ZZ A3F2 0A4F0064 0050 0A4F000B 0050 ESTABLISHED 10',
+      'TCP 0A4F0002 A3F2 0A4F0064 0050 0A4F000B 0050 ESTABLISHED -4',
+      'TCP 0A4F0002 A3F2',
+    ]) {
+      assert.equal(parseIpvsConnectionLine(line), undefined, line);
+    }
+  });
+
+  it('streams a large table in chunks and stops at the limit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lbctl-ipvs-conn-'));
+    try {
+      const path = join(dir, 'ip_vs_conn');
+      writeFileSync(path, `${HEADER}\n${`${V4}\n`.repeat(1200)}${V6}\n`);
+      const chunks: IpvsConnection[][] = [];
+      const all = await listIpvsConnections({ path, onChunk: (c) => void chunks.push(c) });
+      assert.equal(all, 1201);
+      assert.deepEqual(
+        chunks.map((c) => c.length),
+        [512, 512, 177],
+      );
+      assert.equal(chunks.at(-1)?.at(-1)?.protocol, 'udp');
+      let seen = 0;
+      const limited = await listIpvsConnections({
+        path,
+        limit: 10,
+        onChunk: (c) => {
+          seen += c.length;
+        },
+      });
+      assert.equal(limited, 10);
+      assert.equal(seen, 10);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
