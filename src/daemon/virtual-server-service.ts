@@ -16,6 +16,7 @@ import { IpvsDataPlane } from '../dataplane/ipvs/ipvs-dataplane.js';
 import { DATA_PLANE_TITLES } from '../dataplane/registry.js';
 import { realPort } from '../dataplane/service-rules.js';
 import { SplitDataPlane } from '../dataplane/split-data-plane.js';
+import { isVerifierRefusal } from '../dataplane/xdp/verifier-error.js';
 import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
 import { hasCode, LbctlError } from '../errors.js';
 import { ProcessScriptRunner } from '../health/script-runner.js';
@@ -106,6 +107,8 @@ export class VirtualServerService implements Service {
   private readonly overrides = new RuntimeOverrides();
   private context: MonitorContext | undefined;
   private capacity = { services: 0, reals: 0 };
+  /** Under auto, the kernel's verifier refused the XDP program at start. */
+  private xdpRefused = false;
 
   constructor(options: VirtualServerServiceOptions) {
     this.config = options.config;
@@ -173,26 +176,52 @@ export class VirtualServerService implements Service {
   }
 
   private async startWith(
-    runnable: { vs: VirtualServer; mapped: MappedVirtualServer }[],
+    configured: { vs: VirtualServer; mapped: MappedVirtualServer }[],
     tls: ReturnType<typeof readTlsMaterial>,
   ): Promise<void> {
     const { config } = this;
+    const auto = config.global.dataPlane === 'auto';
+    let runnable = configured;
     const host = await this.openHost();
     this.host = host;
     const addresses = await host.addresses();
     const opened = new Map<DataPlaneKind, DataPlane>();
     this.plane = undefined;
+    const carried = (kind: DataPlaneKind) => runnable.filter((r) => r.mapped.plane === kind);
     try {
-      for (const kind of new Set(runnable.map((r) => r.mapped.plane))) {
-        const plane = await this.openPlane(
-          kind,
-          runnable.filter((r) => r.mapped.plane === kind).map((r) => r.mapped),
+      // XDP first: when its kernel refuses the program, `auto` moves its services to IPVS.
+      if (carried('xdp').length > 0) {
+        const xdp = await this.openPlane(
+          'xdp',
+          carried('xdp').map((r) => r.mapped),
+          addresses,
+          host,
+        ).catch((err: unknown) => {
+          if (!(auto && isVerifierRefusal(err))) throw err;
+          this.logger.error(
+            { err },
+            `${err.message.split('\n')[0]}; under dataPlane auto every virtual server runs on kernel IPVS instead`,
+          );
+          this.xdpRefused = true;
+          runnable = runnable.map((r) =>
+            r.mapped.plane === 'xdp'
+              ? { vs: r.vs, mapped: mapVirtualServer(r.vs, config.virtualServerGroups, 'ipvs') }
+              : r,
+          );
+          return undefined;
+        });
+        if (xdp !== undefined) opened.set('xdp', xdp);
+      }
+      if (carried('ipvs').length > 0) {
+        const ipvs = await this.openPlane(
+          'ipvs',
+          carried('ipvs').map((r) => r.mapped),
           addresses,
           host,
         ).catch((err: unknown) => {
           // auto: a kernel without IPVS still runs what XDP can; each service left out is named.
-          if (!(config.global.dataPlane === 'auto' && hasCode(err, 'IPVS_UNAVAILABLE'))) throw err;
-          for (const r of runnable.filter((x) => x.mapped.plane === kind)) {
+          if (!(auto && hasCode(err, 'IPVS_UNAVAILABLE'))) throw err;
+          for (const r of carried('ipvs')) {
             this.logger.error(
               { virtualServer: r.mapped.name },
               `${(err as Error).message}; this virtual server needs it and is left out`,
@@ -200,7 +229,7 @@ export class VirtualServerService implements Service {
           }
           return undefined;
         });
-        if (plane !== undefined) opened.set(kind, plane);
+        if (ipvs !== undefined) opened.set('ipvs', ipvs);
       }
     } catch (err) {
       for (const plane of opened.values()) await plane.destroy();
@@ -394,7 +423,10 @@ export class VirtualServerService implements Service {
     for (const vs of [...diff.added, ...diff.changed]) {
       await slicer.maybeYield();
       try {
-        const m = mapVirtualServer(vs, next.virtualServerGroups, next.global.dataPlane);
+        let m = mapVirtualServer(vs, next.virtualServerGroups, next.global.dataPlane);
+        // The kernel refused the XDP program at start: what auto gives XDP runs on IPVS.
+        if (this.xdpRefused && m.plane === 'xdp')
+          m = mapVirtualServer(vs, next.virtualServerGroups, 'ipvs');
         const open =
           this.plane instanceof SplitDataPlane
             ? this.plane.part(m.plane) !== undefined

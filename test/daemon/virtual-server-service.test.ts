@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
+import { BpfObject, bpfObjectPath } from '../../src/bpf/index.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { DataPlaneFactory, DataPlaneRequest } from '../../src/daemon/data-plane-factory.js';
 import { VirtualServerService } from '../../src/daemon/virtual-server-service.js';
 import { IPVS_CAPABILITIES } from '../../src/dataplane/ipvs/capabilities.js';
 import { MemoryDataPlane } from '../../src/dataplane/testing/memory-data-plane.js';
+import { explainLoadFailure } from '../../src/dataplane/xdp/verifier-error.js';
 import { LbctlError } from '../../src/errors.js';
 import { FakeClock } from '../../src/time/fake-clock.js';
 import { directorHost } from './support/director-host.js';
@@ -13,7 +15,7 @@ import { directorHost } from './support/director-host.js';
 async function run(
   yaml: string,
   host = directorHost(),
-  options: { noIpvs?: boolean; runDir?: string } = {},
+  options: { noIpvs?: boolean; runDir?: string; xdpRefused?: boolean } = {},
 ) {
   const config = parseConfigText(yaml, 'c.yaml').config;
   const requests: DataPlaneRequest[] = [];
@@ -21,6 +23,7 @@ async function run(
   const ipvs = new MemoryDataPlane(IPVS_CAPABILITIES);
   const dataPlanes: DataPlaneFactory = async (request) => {
     requests.push(request);
+    if (request.kind === 'xdp' && options.xdpRefused) throw await verifierRefusal();
     if (request.kind === 'xdp') return plane;
     if (options.noIpvs) throw new LbctlError('IPVS_UNAVAILABLE', 'The running kernel has no IPVS');
     return ipvs;
@@ -40,6 +43,23 @@ async function run(
   });
   await service.start();
   return { service, plane, ipvs, host, requests, logger };
+}
+
+/**
+ * What XdpDataPlane.open throws when the kernel's verifier refuses lb_xdp:
+ * a real refusal (a program reading the packet unchecked), explained the way
+ * the skeleton explains it.
+ */
+async function verifierRefusal(): Promise<unknown> {
+  const object = BpfObject.open(bpfObjectPath('unchecked_read'));
+  try {
+    await object.load();
+  } catch (err) {
+    return explainLoadFailure(err, 'the XDP data plane');
+  } finally {
+    object.close();
+  }
+  throw new Error('the verifier accepted unchecked_read');
 }
 
 const DR = `virtualServers:
@@ -218,6 +238,39 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
       'xdp /tmp/lbctl-elsewhere',
     ]);
     await service.close();
+  });
+
+  it('when the verifier refuses the XDP program, auto runs every virtual server on IPVS and says why', async () => {
+    const { service, plane, ipvs, requests, logger } = await run(WLC, directorHost(), {
+      xdpRefused: true,
+    });
+    assert.deepEqual(
+      requests.map((r) => r.kind),
+      ['xdp', 'ipvs'],
+    );
+    assert.deepEqual(plane.services(), []);
+    assert.deepEqual(
+      ipvs
+        .services()
+        .map((s) => `${s.service.vip} ${s.service.scheduler}`)
+        .sort(),
+      ['10.0.0.100 rr', '10.0.0.102 wlc'],
+    );
+    const line = logger.lines.find((l) => l.includes('every virtual server runs on kernel IPVS'));
+    assert.ok(line, logger.lines.join('\n'));
+    assert.match(line, /the verifier of kernel \S+ refused program xdp_unchecked: \S/);
+    // A reload keeps what auto gave XDP on IPVS.
+    const next = parseConfigText(WLC.replace('weight: 3', 'weight: 5'), 'c.yaml').config;
+    await service.planReload(next).apply();
+    assert.equal(ipvs.services().find((s) => s.service.vip === '10.0.0.100')?.reals[1]?.weight, 5);
+    await service.close();
+  });
+
+  it('when the verifier refuses the XDP program under dataPlane xdp, start fails with its reason', async () => {
+    await assert.rejects(
+      run(`global:\n  dataPlane: xdp\n${DR}`, directorHost(), { xdpRefused: true }),
+      /the verifier of kernel \S+ refused program xdp_unchecked: \S/,
+    );
   });
 
   it('on a kernel without IPVS, auto names each service left out and still runs the XDP ones', async () => {

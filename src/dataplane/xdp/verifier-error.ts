@@ -37,3 +37,8 @@ export function explainLoadFailure(err: unknown, what: string, kernel = release(
     ...(err.libbpfLog !== undefined ? { libbpfLog: err.libbpfLog } : {}),
   });
 }
+
+/** True when `err` is the kernel's verifier refusing the program (not a missing file or privilege). */
+export function isVerifierRefusal(err: unknown): err is BpfError {
+  return err instanceof BpfError && err.code === 'BPF_LOAD_FAILED' && err.verifierLog !== undefined;
+}
