@@ -68,6 +68,12 @@ export interface ServiceSpec extends ServiceKey {
   readonly persistence?: Persistence;
   /** sh/mh also hash the client's source port (ipvsadm sh-port / mh-port). */
   readonly hashSourcePort?: boolean;
+  /**
+   * sh/mh pass over a real at weight 0 or overloaded to the next one instead
+   * of dropping (ipvsadm sh-fallback / mh-fallback). Kernel IPVS only: the
+   * XDP program's rings never hold a weight-0 real, so it always falls back.
+   */
+  readonly schedulerFallback?: boolean;
 }
 
 /** How the data plane reaches a real on the link (needed by XDP, ignored by IPVS). */

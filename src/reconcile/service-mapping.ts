@@ -81,6 +81,12 @@ export function mapVirtualServer(
       ...(vs.hashSourcePort && (vs.scheduler === 'sh' || vs.scheduler === 'mh')
         ? { hashSourcePort: true }
         : {}),
+      // XDP behaves as if it were set (see ServiceSpec); only IPVS takes the flag.
+      ...(vs.schedulerFallback &&
+      (vs.scheduler === 'sh' || vs.scheduler === 'mh') &&
+      check.plane?.kind === 'ipvs'
+        ? { schedulerFallback: true }
+        : {}),
       ...(persistence !== undefined ? { persistence } : {}),
     };
   });

@@ -21,6 +21,7 @@ export function sameServiceSettings(a: ServiceSpec, b: ServiceSpec): boolean {
     serviceKey(a) === serviceKey(b) &&
     a.scheduler === b.scheduler &&
     (a.hashSourcePort ?? false) === (b.hashSourcePort ?? false) &&
+    (a.schedulerFallback ?? false) === (b.schedulerFallback ?? false) &&
     a.persistence?.timeoutS === b.persistence?.timeoutS &&
     (a.persistence === undefined ||
       (a.persistence.prefixLength ?? full) === (b.persistence?.prefixLength ?? full))

@@ -111,14 +111,32 @@ describe('IPVS over generic netlink, read back by ipvsadm', () => {
     ]);
   });
 
-  it('sh-port and mh-port', async (t) => {
+  it('sh-port and mh-port, sh-fallback and mh-fallback', async (t) => {
     const plane = await ipvsPlane(t);
     await plane.setService({ ...WEB, scheduler: 'sh', hashSourcePort: true }, [real('10.0.0.11')]);
     await plane.setService({ ...WEB, port: 81, scheduler: 'mh', hashSourcePort: true }, [
       real('10.0.0.11', 1, { port: 81 }),
     ]);
+    await plane.setService({ ...WEB, port: 82, scheduler: 'sh', schedulerFallback: true }, [
+      real('10.0.0.11', 1, { port: 82 }),
+    ]);
+    const both = { ...WEB, port: 83, scheduler: 'mh', hashSourcePort: true } as const;
+    await plane.setService({ ...both, schedulerFallback: true }, [
+      real('10.0.0.11', 1, { port: 83 }),
+    ]);
     assert.equal((await ipvsadmTable('-t', '10.0.0.100:80'))[0], 'TCP 10.0.0.100:80 sh (sh-port)');
     assert.equal((await ipvsadmTable('-t', '10.0.0.100:81'))[0], 'TCP 10.0.0.100:81 mh (mh-port)');
+    assert.equal(
+      (await ipvsadmTable('-t', '10.0.0.100:82'))[0],
+      'TCP 10.0.0.100:82 sh (sh-fallback)',
+    );
+    assert.equal(
+      (await ipvsadmTable('-t', '10.0.0.100:83'))[0],
+      'TCP 10.0.0.100:83 mh (mh-fallback,mh-port)',
+    );
+    // Turning the flag off reaches the kernel too.
+    await plane.setService(both, [real('10.0.0.11', 1, { port: 83 })]);
+    assert.equal((await ipvsadmTable('-t', '10.0.0.100:83'))[0], 'TCP 10.0.0.100:83 mh (mh-port)');
   });
 
   it('timeouts (ipvsadm --set)', async (t) => {

@@ -14,14 +14,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { request } from '../../src/cli/commands/control-client.js';
+import type { Protocol } from '../../src/dataplane/dataplane.js';
 import { Lab } from '../../src/lab/lab.js';
 import type { LabAddresses } from '../../src/lab/lab-spec.js';
 import { packageRoot } from '../../src/paths.js';
+import {
+  connectionLine,
+  connectionsHeader,
+  formatServices,
+  formatTimeouts,
+} from '../../src/status/ipvsadm-format.js';
+import type { StatusReport } from '../../src/status/status-report.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { ipvsadmTable } from './support.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-ipvs-e2e-'));
 const stateDir = join(scratch, 'lab');
+const PREFIX = 'lbipv';
+/** Where the lab runs each director's lbctl up --run-dir: its state directory, under its prefix. */
+const runDir = join(stateDir, PREFIX);
 const FWMARK_PORT = 82;
 
 function service(a: LabAddresses, port: number, algo: string): string {
@@ -45,7 +57,7 @@ ${reals}
 
 describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR)', () => {
   const lab = new Lab({
-    prefix: 'lbipv',
+    prefix: PREFIX,
     subnet: '10.79.0',
     reals: 2,
     directors: 1,
@@ -63,14 +75,34 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
     stateDir,
   });
 
-  /** `lbctl status ARGS` against the director's control socket (a path: any namespace reaches it). */
-  const lbctlStatus = async (...args: string[]) => {
+  /** `lbctl status` against the director's control socket (a path: any namespace reaches it). */
+  const lbctlStatus = async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [join(packageRoot, 'bin', 'lbctl'), 'status', '--run-dir', stateDir, ...args],
-      { timeout: 60_000 },
+      [join(packageRoot, 'bin', 'lbctl'), 'status', '--run-dir', runDir],
+      // Node starts slowly under emulation.
+      { timeout: 240_000 },
     );
     return stdout;
+  };
+  /** The same request in-process (what `lbctl status --json` prints), without another node start. */
+  const statusReport = async (args: Record<string, unknown> = {}) =>
+    (await request({ runDir }, 'status', args)) as StatusReport;
+  const connectionRows = async () => {
+    const rows: string[] = [];
+    await request({ runDir }, 'connections', {}, (more) => {
+      for (const [protocol, expiresS, state, source, virtual, destination] of more as [
+        Protocol,
+        number,
+        string,
+        string,
+        string,
+        string,
+      ][]) {
+        rows.push(connectionLine({ protocol, expiresS, state, source, virtual, destination }));
+      }
+    });
+    return `${connectionsHeader()}${rows.join('')}`;
   };
   const ipvsadmIn = async (...args: string[]) =>
     (await lab.exec('director1', 'ipvsadm', args)).stdout;
@@ -124,7 +156,7 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
 
   it('keeps its ownership record in the run directory lbctl up was given', () => {
     const record = JSON.parse(
-      readFileSync(join(stateDir, `${lab.instance('director1')}.ipvs.json`), 'utf8'),
+      readFileSync(join(runDir, `${lab.instance('director1')}.ipvs.json`), 'utf8'),
     ) as { services: unknown[] };
     assert.equal(record.services.length, 3, JSON.stringify(record));
     assert.ok(
@@ -133,10 +165,11 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
     );
   });
 
-  it('lbctl status prints what ipvsadm prints: -Ln, --stats, --timeout, and -Lnc rows', async () => {
+  it('lbctl status prints what ipvsadm prints: -Ln, --stats, --timeout, --rate and -Lnc rows', async () => {
     assert.equal(await lbctlStatus(), await ipvsadmIn('-Ln'));
-    assert.equal(await lbctlStatus('--stats'), await ipvsadmIn('-Ln', '--stats'));
-    assert.equal(await lbctlStatus('--timeout'), await ipvsadmIn('-Ln', '--timeout'));
+    const report = await statusReport();
+    assert.equal(formatServices(report, 'stats'), await ipvsadmIn('-Ln', '--stats'));
+    assert.equal(formatTimeouts(report), await ipvsadmIn('-Ln', '--timeout'));
     // Expiry ticks between the two reads: compare the rest of each row.
     const rows = (text: string) =>
       text
@@ -146,14 +179,18 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
         .map((l) => l.trim().split(/\s+/))
         .map(([pro, , ...rest]) => [pro, ...rest].join(' '))
         .sort();
-    const ours = rows(await lbctlStatus('--connections'));
+    const ours = rows(await connectionRows());
     assert.ok(ours.length > 0, 'the requests left connections in the table');
     assert.deepEqual(ours, rows(await ipvsadmIn('-Lnc')));
-    const json = JSON.parse(await lbctlStatus('--json')) as {
-      services: { fwmark?: number; stats: { connections: number } }[];
-    };
-    const fwm = json.services.find((s) => s.fwmark === 7);
-    assert.ok(fwm !== undefined && fwm.stats.connections >= 6, JSON.stringify(json.services));
+    const fwm = report.services.find((s) => s.fwmark === 7);
+    assert.ok(fwm !== undefined && fwm.stats.connections >= 6, JSON.stringify(report.services));
+    // --rate: the kernel's estimator, as ipvsadm --rate shows it (it moves: compare the layout).
+    const rate = formatServices(await statusReport({ rate: true }), 'rate').split('\n');
+    const theirs = (await ipvsadmIn('-Ln', '--rate')).split('\n');
+    assert.deepEqual(
+      rate.map((l) => l.split(/\s+/)[0]),
+      theirs.map((l) => l.split(/\s+/)[0]),
+    );
   });
 
   it('shows the services in the director namespace exactly as ipvsadm -Ln reads them', async () => {

@@ -158,6 +158,20 @@ virtual_server group mixed {
     assert.deepEqual(group?.vips, ['10.0.0.100']);
   });
 
+  it('gives sh-fallback to kernel IPVS only (XDP always falls back)', () => {
+    const c = config(
+      'virtual_server 10.0.0.100 80 { lb_algo sh\n sh-fallback\n lb_kind DR\n real_server 10.0.0.11 80 { } }',
+    );
+    const vs = c.virtualServers[0]!;
+    assert.equal(
+      mapVirtualServer(vs, c.virtualServerGroups, 'ipvs').services[0]?.schedulerFallback,
+      true,
+    );
+    const xdp = mapVirtualServer(vs, c.virtualServerGroups, 'auto');
+    assert.equal(xdp.plane, 'xdp');
+    assert.equal(xdp.services[0]?.schedulerFallback, undefined);
+  });
+
   it('reads persistence_granularity as a netmask or a prefix length', () => {
     const reject = (r: string): never => {
       throw new Error(r);

@@ -31,6 +31,7 @@ import {
 } from '../validate-service.js';
 import { IPVS_CAPABILITIES } from './capabilities.js';
 import {
+  IP_VS_SVC_F_SCHED_FALLBACK,
   IP_VS_SVC_F_SCHED_PORT,
   type IpvsDest,
   type IpvsDestState,
@@ -83,7 +84,9 @@ function ipvsService(spec: ServiceSpec): IpvsService {
   return {
     key,
     scheduler: spec.scheduler,
-    schedulerFlags: spec.hashSourcePort === true ? IP_VS_SVC_F_SCHED_PORT : 0,
+    schedulerFlags:
+      (spec.hashSourcePort === true ? IP_VS_SVC_F_SCHED_PORT : 0) |
+      (spec.schedulerFallback === true ? IP_VS_SVC_F_SCHED_FALLBACK : 0),
     persistenceS: spec.persistence?.timeoutS ?? 0,
     prefixLength: spec.persistence?.prefixLength ?? full,
   };
@@ -342,5 +345,8 @@ function adoptedSpec(found: IpvsServiceState): ServiceSpec {
         }
       : {}),
     ...((found.schedulerFlags & IP_VS_SVC_F_SCHED_PORT) !== 0 ? { hashSourcePort: true } : {}),
+    ...((found.schedulerFlags & IP_VS_SVC_F_SCHED_FALLBACK) !== 0
+      ? { schedulerFallback: true }
+      : {}),
   };
 }
