@@ -37,6 +37,9 @@ export function serviceNeeds(
       (t) => t.port === 0 && t.fwmark === undefined,
     ),
     realCount: vs.realServers.length + (vs.sorryServer !== undefined ? 1 : 0),
+    connectionThresholds: vs.realServers.some(
+      (rs) => rs.upperThreshold !== undefined || rs.lowerThreshold !== undefined,
+    ),
   };
 }
 

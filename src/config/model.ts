@@ -337,6 +337,9 @@ export interface RealServer {
   readonly weight: number;
   readonly lbKind: LbKind;
   readonly inhibitOnFailure: boolean;
+  /** keepalived uthreshold / lthreshold (ipvsadm -x / -y): connection limits, kernel IPVS only. */
+  readonly upperThreshold?: number;
+  readonly lowerThreshold?: number;
   readonly notifyUp?: ScriptCommand;
   readonly notifyDown?: ScriptCommand;
   readonly virtualhost?: string;

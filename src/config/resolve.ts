@@ -226,6 +226,9 @@ function resolveRealServer(rs: DocRealServer, vs: DocVirtualServer): RealServer 
     weight: rs.weight,
     lbKind: rs.lbKind ?? vs.lbKind,
     inhibitOnFailure: rs.inhibitOnFailure ?? vs.inhibitOnFailure,
+    // 0 is keepalived's and ipvsadm's "no threshold".
+    upperThreshold: rs.upperThreshold || undefined,
+    lowerThreshold: rs.lowerThreshold || undefined,
     notifyUp: command(rs.notifyUp),
     notifyDown: command(rs.notifyDown),
     virtualhost: rs.virtualhost ?? vs.virtualhost,

@@ -358,6 +358,8 @@ const realServer = z.strictObject({
   weight: int('weight', 0, 65535).default(DEFAULT_REAL_WEIGHT),
   lbKind: z.enum(LB_KINDS).optional(),
   inhibitOnFailure: z.boolean().optional(),
+  upperThreshold: int('upperThreshold', 0, 4294967295).optional(),
+  lowerThreshold: int('lowerThreshold', 0, 4294967295).optional(),
   notifyUp: scriptCommand.optional(),
   notifyDown: scriptCommand.optional(),
   virtualhost: text('virtualhost').optional(),

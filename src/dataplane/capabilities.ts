@@ -19,6 +19,8 @@ export interface DataPlaneCapabilities {
   readonly fwmark: boolean;
   /** NAT reals behind an all-ports (port 0) service. */
   readonly natAllPorts: boolean;
+  /** Upper/lower connection thresholds per real (keepalived uthreshold/lthreshold). */
+  readonly connectionThresholds: boolean;
   /** Largest real set of one service (the sorry server counts). */
   readonly maxRealsPerService: number;
   /** Why a scheduler it lacks is missing, for error messages. */
@@ -38,6 +40,8 @@ export interface ServiceNeeds {
   readonly allPorts: boolean;
   /** Reals plus the sorry server. */
   readonly realCount: number;
+  /** Some real has an upper or lower connection threshold. */
+  readonly connectionThresholds?: boolean;
 }
 
 /** One thing a data plane lacks, and the configuration field that asks for it. */
@@ -92,6 +96,13 @@ export function missingCapabilities(
       message: 'NAT needs a service port (an all-ports service cannot be translated)',
     });
   }
+  if (needs.connectionThresholds === true && !capabilities.connectionThresholds) {
+    out.push({
+      field: 'realServers',
+      message:
+        'connection thresholds (uthreshold, lthreshold) need live connection counts, which it does not keep',
+    });
+  }
   if (needs.realCount > capabilities.maxRealsPerService) {
     out.push({
       field: 'realServers',
@@ -118,6 +129,7 @@ export function capabilitiesTable(capabilities: DataPlaneCapabilities): string {
     `| protocols | ${list(capabilities.protocols, true)} |`,
     `| fwmark services | ${yesNo(capabilities.fwmark)} |`,
     `| NAT on all-ports (port 0) services | ${yesNo(capabilities.natAllPorts)} |`,
+    `| connection thresholds (uthreshold, lthreshold) | ${yesNo(capabilities.connectionThresholds)} |`,
     `| reals per service | ${
       Number.isFinite(capabilities.maxRealsPerService)
         ? `at most ${capabilities.maxRealsPerService}`

@@ -94,6 +94,13 @@ export interface DesiredReal {
   /** 0 drains: established flows continue, no new ones. */
   readonly weight: number;
   readonly forwarding: Forwarding;
+  /**
+   * Connection thresholds (keepalived uthreshold / lthreshold, ipvsadm -x / -y):
+   * above `upperThreshold` connections the real takes no new ones until it is
+   * back under `lowerThreshold`. Absent or 0: no limit. Kernel IPVS only.
+   */
+  readonly upperThreshold?: number;
+  readonly lowerThreshold?: number;
 }
 
 /** A real as the data plane applies it: a DesiredReal plus how to reach it on the link. */

@@ -58,6 +58,9 @@ export function validateService(
     fwmark,
     allPorts: spec.port === 0 && !fwmark,
     realCount: reals.length,
+    connectionThresholds: reals.some(
+      (r) => (r.upperThreshold ?? 0) > 0 || (r.lowerThreshold ?? 0) > 0,
+    ),
   });
   for (const m of missing) {
     fail(
@@ -94,6 +97,13 @@ export function validateService(
       fail(`${what} has invalid weight ${r.weight}`);
     if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535)
       fail(`${what} has an out-of-range port`);
+    for (const [name, value] of [
+      ['upper', r.upperThreshold],
+      ['lower', r.lowerThreshold],
+    ] as const) {
+      if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > 0xffffffff))
+        fail(`${what} has invalid ${name} connection threshold ${value}`);
+    }
     const broken = realViolations(
       { family: serviceFamily, port: spec.port, fwmark },
       { family: realFamily, port: r.port, forwarding: r.forwarding, what },

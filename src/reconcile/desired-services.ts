@@ -30,6 +30,12 @@ export function desiredServices(
   const sorry = state.sorry;
   const sorryIsLocal = sorry !== undefined && isLocal(sorry.address);
   if (sorry !== undefined && sorryIsLocal && sorry.weight > 0) return [];
+  // Health decides weights; connection thresholds are the configuration's, as configured.
+  const limits = new Map(
+    mapped.reals
+      .filter((r) => r.upperThreshold !== undefined || r.lowerThreshold !== undefined)
+      .map((r) => [realKey(canonicalAddress(r.address), r.port), r]),
+  );
   return mapped.services.map((spec) => {
     const reals = new Map<string, DesiredReal>();
     const add = (real: DesiredReal) => {
@@ -37,8 +43,15 @@ export function desiredServices(
       const port = realPort(spec.port, real);
       const key = realKey(address, port);
       const previous = reals.get(key);
+      const limit = limits.get(realKey(address, real.port));
       if (previous === undefined || previous.weight < real.weight) {
-        reals.set(key, { ...real, address, port });
+        reals.set(key, {
+          ...real,
+          address,
+          port,
+          ...(limit?.upperThreshold !== undefined ? { upperThreshold: limit.upperThreshold } : {}),
+          ...(limit?.lowerThreshold !== undefined ? { lowerThreshold: limit.lowerThreshold } : {}),
+        });
       }
     };
     for (const real of state.reals) add(real);

@@ -96,6 +96,8 @@ export function mapVirtualServer(
       port: rs.port,
       weight: rs.weight,
       forwarding: forwardingOf(rs.lbKind),
+      ...(rs.upperThreshold !== undefined ? { upperThreshold: rs.upperThreshold } : {}),
+      ...(rs.lowerThreshold !== undefined ? { lowerThreshold: rs.lowerThreshold } : {}),
     }),
   );
   const sorry = vs.sorryServer;

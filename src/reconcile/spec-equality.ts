@@ -37,7 +37,13 @@ export function sameRealsIgnoringNextHop(
   const byKey = new Map(applied.map((r) => [realKey(canonicalAddress(r.address), r.port), r]));
   return wanted.every((w) => {
     const a = byKey.get(realKey(w.address, w.port));
-    return a !== undefined && a.weight === w.weight && a.forwarding === w.forwarding;
+    return (
+      a !== undefined &&
+      a.weight === w.weight &&
+      a.forwarding === w.forwarding &&
+      (a.upperThreshold ?? 0) === (w.upperThreshold ?? 0) &&
+      (a.lowerThreshold ?? 0) === (w.lowerThreshold ?? 0)
+    );
   });
 }
 

@@ -139,6 +139,19 @@ describe('IPVS over generic netlink, read back by ipvsadm', () => {
     assert.equal((await ipvsadmTable('-t', '10.0.0.100:83'))[0], 'TCP 10.0.0.100:83 mh (mh-port)');
   });
 
+  it('upper and lower connection thresholds (ipvsadm -x -y), changed in place', async (t) => {
+    const plane = await ipvsPlane(t);
+    await plane.setService(WEB, [
+      real('10.0.0.11', 1, { upperThreshold: 100, lowerThreshold: 10 }),
+    ]);
+    const dest = async () =>
+      (await ipvsadmTable('-t', '10.0.0.100:80', '--thresholds')).find((l) => l.startsWith('->'));
+    assert.equal(await dest(), '-> 10.0.0.11:80 100 10 0 0');
+    await plane.setReal(WEB, real('10.0.0.11', 1, { upperThreshold: 50 }));
+    assert.equal(await dest(), '-> 10.0.0.11:80 50 0 0 0');
+    assert.deepEqual(plane.services()[0]?.reals, [real('10.0.0.11', 1, { upperThreshold: 50 })]);
+  });
+
   it('timeouts (ipvsadm --set)', async (t) => {
     const plane = await ipvsPlane(t);
     await plane.setTimeouts({ tcpS: 1000, tcpFinS: 30, udpS: 45 });

@@ -158,6 +158,29 @@ virtual_server group mixed {
     assert.deepEqual(group?.vips, ['10.0.0.100']);
   });
 
+  it('runs uthreshold/lthreshold on kernel IPVS (XDP keeps no connection counts)', () => {
+    const c = config(
+      'virtual_server 10.0.0.100 80 { lb_algo rr\n lb_kind DR\n real_server 10.0.0.11 80 { uthreshold 100\n lthreshold 10 } }',
+    );
+    const vs = c.virtualServers[0]!;
+    const mapped = mapVirtualServer(vs, c.virtualServerGroups, 'auto');
+    assert.equal(mapped.plane, 'ipvs');
+    assert.deepEqual(mapped.reals, [
+      {
+        address: '10.0.0.11',
+        port: 80,
+        weight: 1,
+        forwarding: 'dr',
+        upperThreshold: 100,
+        lowerThreshold: 10,
+      },
+    ]);
+    assert.throws(
+      () => mapVirtualServer(vs, c.virtualServerGroups, 'xdp'),
+      /connection thresholds \(uthreshold, lthreshold\) need live connection counts/,
+    );
+  });
+
   it('gives sh-fallback to kernel IPVS only (XDP always falls back)', () => {
     const c = config(
       'virtual_server 10.0.0.100 80 { lb_algo sh\n sh-fallback\n lb_kind DR\n real_server 10.0.0.11 80 { } }',

@@ -17,6 +17,7 @@ export const IPVS_CAPABILITIES: DataPlaneCapabilities = Object.freeze({
   // IPVS hooks netfilter after the mangle table, so it sees the marks iptables/nft set.
   fwmark: true,
   natAllPorts: true,
+  connectionThresholds: true,
   maxRealsPerService: Number.POSITIVE_INFINITY,
   schedulerGap: 'is not an LVS scheduler',
 });

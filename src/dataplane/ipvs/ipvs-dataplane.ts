@@ -7,6 +7,7 @@
  * it owns.
  */
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { LbctlError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { canonicalAddress, ipFamily } from '../../net/address.js';
@@ -97,6 +98,8 @@ const ipvsDest = (r: RealSpec): IpvsDest => ({
   port: r.port,
   forwarding: r.forwarding,
   weight: r.weight,
+  upperThreshold: r.upperThreshold ?? 0,
+  lowerThreshold: r.lowerThreshold ?? 0,
 });
 
 export class IpvsDataPlane implements DataPlane {
@@ -154,7 +157,7 @@ export class IpvsDataPlane implements DataPlane {
     for (const [k, r] of next) {
       const old = before.get(k);
       if (old === undefined) await this.netlink.addDest(wanted.key, ipvsDest(r));
-      else if (old.weight !== r.weight || old.forwarding !== r.forwarding)
+      else if (!isDeepStrictEqual(ipvsDest(old), ipvsDest(r)))
         await this.netlink.updateDest(wanted.key, ipvsDest(r));
     }
     for (const [k, r] of before) {
@@ -302,6 +305,8 @@ export class IpvsDataPlane implements DataPlane {
         port: d.port,
         weight: d.weight,
         forwarding: d.forwarding,
+        ...(d.upperThreshold > 0 ? { upperThreshold: d.upperThreshold } : {}),
+        ...(d.lowerThreshold > 0 ? { lowerThreshold: d.lowerThreshold } : {}),
       }));
       this.applied.set(keyString(service), { service, reals });
       logger?.info({ service: serviceName(service) }, 'adopted IPVS service from an earlier run');

@@ -130,6 +130,9 @@ export interface IpvsDest {
   readonly port: number;
   readonly forwarding: Forwarding;
   readonly weight: number;
+  /** 0: no limit. */
+  readonly upperThreshold: number;
+  readonly lowerThreshold: number;
 }
 
 export interface IpvsDestState extends IpvsDest {
@@ -228,8 +231,8 @@ function destAttributes(family: 4 | 6, dest: IpvsDest | { address: string; port:
     ...base,
     u32Attribute(DEST.fwdMethod, FORWARDING[dest.forwarding]),
     u32Attribute(DEST.weight, dest.weight),
-    u32Attribute(DEST.upperThreshold, 0),
-    u32Attribute(DEST.lowerThreshold, 0),
+    u32Attribute(DEST.upperThreshold, dest.upperThreshold),
+    u32Attribute(DEST.lowerThreshold, dest.lowerThreshold),
   ]);
 }
 
@@ -310,6 +313,8 @@ function decodeDest(family: 4 | 6, value: Buffer): IpvsDestState {
     // LOCALNODE/BYPASS are not set through lbctl; shown as DR, their closest kin.
     forwarding: forwarding ?? 'dr',
     weight: u32(a.get(DEST.weight)),
+    upperThreshold: u32(a.get(DEST.upperThreshold)),
+    lowerThreshold: u32(a.get(DEST.lowerThreshold)),
     activeConnections: u32(a.get(DEST.activeConns)),
     inactiveConnections: u32(a.get(DEST.inactiveConns)),
     persistentConnections: u32(a.get(DEST.persistConns)),

@@ -21,6 +21,7 @@ export const XDP_CAPABILITIES: DataPlaneCapabilities = Object.freeze({
   protocols: keys<Protocol>(abi.PROTO),
   fwmark: false,
   natAllPorts: false,
+  connectionThresholds: false,
   maxRealsPerService: abi.MAX_REALS_PER_SERVICE,
   schedulerGap: 'needs live connection counts or locality, which only kernel IPVS keeps',
 });

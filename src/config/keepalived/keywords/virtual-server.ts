@@ -68,8 +68,8 @@ export const REAL_SERVER_KEYWORDS: KeywordTable = tables(SERVER_TIMING, CHECKER_
   virtualhost: scalar('virtualhost'),
   smtp_alert: unsupported,
   alpha: unsupported,
-  uthreshold: unsupported,
-  lthreshold: unsupported,
+  uthreshold: scalar('upperThreshold', num),
+  lthreshold: scalar('lowerThreshold', num),
 });
 
 const sorryServer: Keyword = {
