@@ -115,6 +115,18 @@ export interface Timeouts {
   readonly udpS: number;
 }
 
+/** One connection as ipvsadm -Lnc lists it, whichever data plane holds it. */
+export interface ConnectionRow {
+  readonly protocol: Protocol;
+  readonly expiresS: number;
+  /** The state's IPVS name (ESTABLISHED, SYN_RECV, FIN_WAIT, UDP, ...). */
+  readonly state: string;
+  /** Endpoints in ipvsadm's numeric form: a.b.c.d:port, [v6]:port. */
+  readonly source: string;
+  readonly virtual: string;
+  readonly destination: string;
+}
+
 export const DEFAULT_TIMEOUTS: Timeouts = { tcpS: 900, tcpFinS: 120, udpS: 300 };
 
 export interface TrafficCounters {

@@ -81,11 +81,4 @@ export interface StatusReport {
 }
 
 /** One row of the connection listing (ipvsadm -Lnc). */
-export interface ConnectionRow {
-  readonly protocol: Protocol;
-  readonly expiresS: number;
-  readonly state: string;
-  readonly source: string;
-  readonly virtual: string;
-  readonly destination: string;
-}
+export type { ConnectionRow } from '../dataplane/dataplane.js';

@@ -8,20 +8,12 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { canonicalAddress } from '../../net/address.js';
-import type { Protocol } from '../dataplane.js';
+import type { ConnectionRow, Protocol } from '../dataplane.js';
 
 export const IPVS_CONNECTIONS_PATH = '/proc/net/ip_vs_conn';
 
-/** One row of ipvsadm -Lnc. */
-export interface IpvsConnection {
-  readonly protocol: Protocol;
-  readonly expiresS: number;
-  /** IPVS's state name (ESTABLISHED, SYN_RECV, FIN_WAIT, TIME_WAIT, CLOSE, UDP, ...). */
-  readonly state: string;
-  readonly source: string;
-  readonly virtual: string;
-  readonly destination: string;
-}
+/** One row of ipvsadm -Lnc; IPVS's states also include TIME_WAIT, CLOSE, LAST_ACK, ... */
+export type IpvsConnection = ConnectionRow;
 
 const PROTOCOLS: Readonly<Record<string, Protocol>> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
 const CHUNK = 512;
