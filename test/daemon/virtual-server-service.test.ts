@@ -171,6 +171,15 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
       logger.lines.some((l) => l.includes('TCP fwmark 7') && l.includes('kernel IPVS')),
       logger.lines.join('\n'),
     );
+    // A reload changes the mark service in place, as any other.
+    const next = parseConfigText(`${yaml}        weight: 4\n`, 'c.yaml').config;
+    const plan = service.planReload(next);
+    assert.match(plan.summary, /1 changed/);
+    await plan.apply();
+    assert.deepEqual(
+      ipvs.services().map((s) => `${s.service.fwmark} ${s.reals.map((r) => r.weight).join(',')}`),
+      ['7 4'],
+    );
     await service.close();
   });
 
