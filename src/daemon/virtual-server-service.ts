@@ -330,7 +330,7 @@ export class VirtualServerService implements Service {
       if (spec === undefined) continue;
       const wanted = canonicalAddress(address);
       const real = running.mapped.reals.find(
-        (r) => canonicalAddress(r.address) === wanted && realPort(spec.port, r) === port,
+        (r) => canonicalAddress(r.address) === wanted && realPort(spec, r) === port,
       );
       return { running, spec, real, configuredWeight: real?.weight };
     }

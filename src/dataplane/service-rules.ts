@@ -65,7 +65,14 @@ export function realViolations(
   return out;
 }
 
-/** The port a real serves for a service: NAT translates to the real's; DR and TUN keep the VIP's. */
-export function realPort(servicePort: number, real: { port: number; forwarding: Forwarding }) {
-  return real.forwarding === 'nat' ? real.port : servicePort;
+/**
+ * The port a real serves for a service: NAT translates to the real's; DR and
+ * TUN keep the VIP's. A fwmark service has no port of its own: its reals keep
+ * the configured one, as keepalived hands it to IPVS.
+ */
+export function realPort(
+  service: { port: number; fwmark?: number },
+  real: { port: number; forwarding: Forwarding },
+) {
+  return real.forwarding === 'nat' || service.fwmark !== undefined ? real.port : service.port;
 }

@@ -40,7 +40,7 @@ export function desiredServices(
     const reals = new Map<string, DesiredReal>();
     const add = (real: DesiredReal) => {
       const address = canonicalAddress(real.address);
-      const port = realPort(spec.port, real);
+      const port = realPort(spec, real);
       const key = realKey(address, port);
       const previous = reals.get(key);
       const limit = limits.get(realKey(address, real.port));

@@ -24,6 +24,7 @@ import {
 } from '../../src/status/ipvsadm-format.js';
 import type { StatusReport } from '../../src/status/status-report.js';
 import { labForSuite } from '../support/lab-hooks.js';
+import { waitFor } from '../support/wait.js';
 import { ipvsadmTable } from './support.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-ipvs-e2e-'));
@@ -33,12 +34,12 @@ const PREFIX = 'lbipv';
 const runDir = join(stateDir, PREFIX);
 const FWMARK_PORT = 82;
 
-function service(a: LabAddresses, port: number, algo: string): string {
+function service(a: LabAddresses, port: number, algo: string, realExtra = ''): string {
   const reals = a.reals
     .map(
       (r) => `    real_server ${r} ${port} {
         weight 1
-        TCP_CHECK {
+${realExtra}        TCP_CHECK {
             connect_timeout 2
         }
     }`,
@@ -66,7 +67,7 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
     virtualServers: (a) =>
       [
         service(a, 80, '    lb_algo wlc\n'),
-        service(a, 81, ''),
+        service(a, 81, '', '        inhibit_on_failure\n'),
         service(a, FWMARK_PORT, '    lb_algo rr\n').replace(`${a.vip} ${FWMARK_PORT}`, 'fwmark 7'),
       ].join('\n'),
     stateDir,
@@ -143,6 +144,11 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
     assert.equal(new Set(answers).size, 2, `fwmark: ${answers.join(',')}`);
     const table = (await ipvsadmIn('-Ln')).split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
     assert.ok(table.includes('FWM 7 rr'), table.join('\n'));
+    // The reals keep their configured port, as keepalived gives it to IPVS.
+    assert.ok(
+      table.some((l) => l.startsWith(`-> ${lab.addresses.reals[0]}:${FWMARK_PORT} Route 1 `)),
+      table.join('\n'),
+    );
   });
 
   it('keeps its ownership record in the run directory lbctl up was given', () => {
@@ -176,7 +182,7 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
     assert.equal(formatServices(report, 'stats'), await ipvsadmIn('-Ln', '--stats'));
     assert.equal(formatTimeouts(report), await ipvsadmIn('-Ln', '--timeout'));
     const fwm = report.services.find((s) => s.fwmark === 7);
-    assert.ok(fwm !== undefined && fwm.stats.connections >= 6, JSON.stringify(report.services));
+    assert.ok(fwm !== undefined && fwm.stats.connections >= 4, JSON.stringify(report.services));
     // --rate: the kernel's estimator, as ipvsadm --rate shows it (it moves: compare the layout).
     const rate = formatServices(await statusReport({ rate: true }), 'rate').split('\n');
     const theirs = (await ipvsadmIn('-Ln', '--rate')).split('\n');
@@ -202,6 +208,40 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
     assert.deepEqual(
       (await ipvsadmTable()).filter((l) => l.includes(vip)),
       [],
+    );
+  });
+
+  it('a failed real leaves the service, stays at weight 0 with inhibit_on_failure, and returns', async () => {
+    const [rs1, rs2] = lab.addresses.reals;
+    const table = async () =>
+      (await ipvsadmIn('-Ln')).split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
+    const real = (lines: string[], port: number, r: string) =>
+      lines.find((l) => l.startsWith(`-> ${r}:${port} `));
+    await lab.stop('rs1');
+    await waitFor(
+      'rs1 out of :80 and inhibited (weight 0) on :81',
+      async () => {
+        const t = await table();
+        return (
+          real(t, 80, rs1!) === undefined && real(t, 81, rs1!)?.startsWith(`-> ${rs1}:81 Route 0 `)
+        );
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    const answers = await lab.requests(3, 81, 3);
+    assert.deepEqual(answers, ['rs2', 'rs2', 'rs2'], `only rs2 answers: ${answers.join(',')}`);
+    assert.ok(real(await table(), 80, rs2!), 'rs2 stays');
+    await lab.start('rs1');
+    await waitFor(
+      'rs1 back on :80 and :81 at weight 1',
+      async () => {
+        const t = await table();
+        return (
+          real(t, 80, rs1!)?.startsWith(`-> ${rs1}:80 Route 1 `) &&
+          real(t, 81, rs1!)?.startsWith(`-> ${rs1}:81 Route 1 `)
+        );
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
     );
   });
 });
