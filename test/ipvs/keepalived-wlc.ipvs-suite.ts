@@ -8,7 +8,7 @@
  * (test/kernels/ipvs.vm.test.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -53,6 +53,14 @@ ${reals}
 }`;
 }
 
+/** The virtual_server blocks lbctl up runs, and keepalived 2.2.7 after it. */
+const virtualServers = (a: LabAddresses) =>
+  [
+    service(a, 80, '    lb_algo wlc\n'),
+    service(a, 81, '', '        inhibit_on_failure\n'),
+    service(a, FWMARK_PORT, '    lb_algo rr\n').replace(`${a.vip} ${FWMARK_PORT}`, 'fwmark 7'),
+  ].join('\n');
+
 describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR)', () => {
   const lab = new Lab({
     prefix: PREFIX,
@@ -64,12 +72,7 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
     dataPlane: 'auto',
     // Everything in the VM runs emulated (TCG): starting node there takes seconds.
     timeScale: 6,
-    virtualServers: (a) =>
-      [
-        service(a, 80, '    lb_algo wlc\n'),
-        service(a, 81, '', '        inhibit_on_failure\n'),
-        service(a, FWMARK_PORT, '    lb_algo rr\n').replace(`${a.vip} ${FWMARK_PORT}`, 'fwmark 7'),
-      ].join('\n'),
+    virtualServers,
     stateDir,
   });
 
@@ -211,7 +214,8 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
     );
   });
 
-  it('a failed real leaves the service, stays at weight 0 with inhibit_on_failure, and returns', async () => {
+  /** rs1 fails: it leaves :80, stays at weight 0 on :81 (inhibit_on_failure), rs2 answers; then it returns. */
+  const failAndReturn = async () => {
     const [rs1, rs2] = lab.addresses.reals;
     const table = async () =>
       (await ipvsadmIn('-Ln')).split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
@@ -243,5 +247,51 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
+  };
+  /** rr on the fwmark service: answers alternate between the two reals. */
+  const alternates = async () => {
+    const answers = await lab.requests(4, FWMARK_PORT, 3);
+    assert.ok(
+      answers.every((a, i) => (a === 'rs1' || a === 'rs2') && a !== answers[i + 1]),
+      `rr alternates: ${answers.join(',')}`,
+    );
+  };
+  /** ipvsadm -Ln without the connection counts, which depend on traffic. */
+  const tableShape = async () =>
+    (await ipvsadmIn('-Ln'))
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .map((f) => (f[0] === '->' ? f.slice(0, 4) : f).join(' '))
+      .join('\n');
+  let underLbctl = '';
+
+  it('a failed real leaves the service, stays at weight 0 with inhibit_on_failure, and returns', async () => {
+    await failAndReturn();
+    await alternates();
+    underLbctl = await tableShape();
+  });
+
+  it('keepalived 2.2.7 given the same virtual servers builds the same IPVS table and behaves the same', async () => {
+    assert.ok(underLbctl !== '', 'the lbctl run came first');
+    // lbctl stops and removes what it created; keepalived takes over in the same namespace.
+    await lab.stop('director1');
+    assert.ok(!(await ipvsadmIn('-Ln')).includes('Route'), 'lbctl removed its services');
+    const conf = join(scratch, 'keepalived.conf');
+    const pid = join(scratch, 'keepalived.pid');
+    const checkersPid = join(scratch, 'checkers.pid');
+    writeFileSync(conf, `${virtualServers(lab.addresses)}\n`);
+    await lab.exec('director1', 'keepalived', ['-C', '-f', conf, '-p', pid, '-c', checkersPid]);
+    try {
+      await waitFor(
+        async () =>
+          `keepalived's table to equal lbctl's:\n${underLbctl}\n---\n${await tableShape()}`,
+        async () => (await tableShape()) === underLbctl,
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      await alternates();
+      await failAndReturn();
+    } finally {
+      await lab.exec('director1', 'sh', ['-c', `kill $(cat ${pid}) 2>/dev/null; true`]);
+    }
   });
 });
