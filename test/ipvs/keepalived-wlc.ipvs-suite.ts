@@ -282,10 +282,13 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
     writeFileSync(conf, `${virtualServers(lab.addresses)}\n`);
     await lab.exec('director1', 'keepalived', ['-C', '-f', conf, '-p', pid, '-c', checkersPid]);
     try {
+      let seen = '';
       await waitFor(
-        async () =>
-          `keepalived's table to equal lbctl's:\n${underLbctl}\n---\n${await tableShape()}`,
-        async () => (await tableShape()) === underLbctl,
+        () => `keepalived's table to equal lbctl's:\n${underLbctl}\n--- keepalived:\n${seen}`,
+        async () => {
+          seen = await tableShape();
+          return seen === underLbctl;
+        },
         { timeoutMs: 60_000, intervalMs: 500 },
       );
       await alternates();
