@@ -67,12 +67,12 @@ export function realViolations(
 
 /**
  * The port a real serves for a service: NAT translates to the real's; DR and
- * TUN keep the VIP's. A fwmark service has no port of its own: its reals keep
- * the configured one, as keepalived hands it to IPVS.
+ * TUN keep the VIP's (0 on a fwmark service: keepalived 2.2.7 hands IPVS port
+ * 0 there too, whatever the real_server line says).
  */
 export function realPort(
-  service: { port: number; fwmark?: number },
+  service: { port: number },
   real: { port: number; forwarding: Forwarding },
 ) {
-  return real.forwarding === 'nat' || service.fwmark !== undefined ? real.port : service.port;
+  return real.forwarding === 'nat' ? real.port : service.port;
 }
