@@ -173,7 +173,7 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
     );
     // A reload changes the mark service in place, as any other.
     const next = parseConfigText(`${yaml}        weight: 4\n`, 'c.yaml').config;
-    const plan = service.planReload(next);
+    const plan = await service.planReload(next);
     assert.match(plan.summary, /1 changed/);
     await plan.apply();
     assert.deepEqual(
@@ -270,7 +270,7 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
     assert.match(line, /the verifier of kernel \S+ refused program xdp_unchecked: \S/);
     // A reload keeps what auto gave XDP on IPVS.
     const next = parseConfigText(WLC.replace('weight: 3', 'weight: 5'), 'c.yaml').config;
-    await service.planReload(next).apply();
+    await (await service.planReload(next)).apply();
     assert.equal(ipvs.services().find((s) => s.service.vip === '10.0.0.100')?.reals[1]?.weight, 5);
     await service.close();
   });
