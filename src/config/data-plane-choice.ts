@@ -7,17 +7,13 @@
  */
 import type { DataPlaneCapabilities, ServiceNeeds } from '../dataplane/capabilities.js';
 import { type MissingCapability, missingCapabilities } from '../dataplane/capabilities.js';
-import type { Forwarding, Protocol } from '../dataplane/dataplane.js';
+import type { Forwarding } from '../dataplane/dataplane.js';
 import { DATA_PLANE_KINDS, DATA_PLANE_TITLES, DATA_PLANES } from '../dataplane/registry.js';
 import type { DataPlaneChoice, LbKind, VirtualServer, VirtualServerGroup } from './model.js';
 import { type Reject, serviceTargets, usesFwmark } from './virtual-server-targets.js';
 
 export function forwardingOf(kind: LbKind): Forwarding {
   return kind === 'NAT' ? 'nat' : kind === 'TUN' ? 'tun' : 'dr';
-}
-
-export function protocolOf(vs: VirtualServer): Protocol {
-  return vs.protocol === 'UDP' ? 'udp' : vs.protocol === 'SCTP' ? 'sctp' : 'tcp';
 }
 
 /** What `vs` asks of a data plane. Group problems are left to `serviceTargets`' reject. */
@@ -29,7 +25,7 @@ export function serviceNeeds(
   const forwarding = new Set(vs.realServers.map((rs) => forwardingOf(rs.lbKind)));
   if (vs.sorryServer !== undefined) forwarding.add(forwardingOf(vs.sorryServer.lbKind));
   return {
-    protocol: protocolOf(vs),
+    protocol: vs.protocol,
     scheduler: vs.scheduler,
     forwarding,
     fwmark: usesFwmark(vs, groups),

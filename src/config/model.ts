@@ -7,7 +7,7 @@
  * integer milliseconds in fields ending in `Ms`; enums are string unions.
  */
 
-import type { Scheduler } from '../dataplane/dataplane.js';
+import type { Protocol, Scheduler } from '../dataplane/dataplane.js';
 
 export type AddressFamily = 'ipv4' | 'ipv6';
 
@@ -17,13 +17,15 @@ export {
   MAX_CONNECTION_TABLE_SIZE,
   MIN_CONNECTION_TABLE_SIZE,
 } from '../dataplane/conn-table.js';
-export { DEFAULT_REAL_WEIGHT, SCHEDULERS, type Scheduler } from '../dataplane/dataplane.js';
+export {
+  DEFAULT_REAL_WEIGHT,
+  type Protocol,
+  SCHEDULERS,
+  type Scheduler,
+} from '../dataplane/dataplane.js';
 
 export const LB_KINDS = ['NAT', 'DR', 'TUN'] as const;
 export type LbKind = (typeof LB_KINDS)[number];
-
-export const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
 
 export const DATA_PLANES = ['auto', 'xdp', 'ipvs'] as const;
 export type DataPlaneChoice = (typeof DATA_PLANES)[number];
@@ -37,7 +39,11 @@ export type AddressScope = (typeof ADDRESS_SCOPES)[number];
 export const DNS_QUERY_TYPES = ['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'] as const;
 export type DnsQueryType = (typeof DNS_QUERY_TYPES)[number];
 
-export type VrrpState = 'MASTER' | 'BACKUP';
+/**
+ * The state a VRRP instance starts in (keepalived `state`). Not a state of the
+ * running engine, which has more (`VrrpState` in src/vrrp/state.ts).
+ */
+export type InitialVrrpState = 'MASTER' | 'BACKUP';
 export type VrrpVersion = 2 | 3;
 
 /** A script to run, optionally as another user (keepalived: `script [user [group]]`). */
@@ -174,7 +180,7 @@ export interface VrrpAuthentication {
 
 export interface VrrpInstance {
   readonly name: string;
-  readonly state: VrrpState;
+  readonly state: InitialVrrpState;
   readonly interface?: string;
   readonly virtualRouterId: number;
   readonly priority: number;

@@ -13,7 +13,12 @@ import type {
   VrrpNotify,
 } from './model.js';
 import { deepFreeze } from './model.js';
-import { type ConfigDocument, type DocumentChecker, STATUS_CODE_PATTERN } from './schema.js';
+import {
+  type ConfigDocument,
+  type DocumentChecker,
+  PROTOCOL_KEYWORDS,
+  STATUS_CODE_PATTERN,
+} from './schema.js';
 
 /** keepalived's documented checker defaults. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -242,7 +247,7 @@ function resolveVirtualServer(
 ): VirtualServer {
   return compact({
     target: resolveTarget(vs),
-    protocol: vs.protocol,
+    protocol: PROTOCOL_KEYWORDS[vs.protocol],
     scheduler: vs.scheduler,
     hashSourcePort: vs.hashSourcePort,
     schedulerFallback: vs.schedulerFallback,

@@ -9,10 +9,18 @@ import {
   LB_KINDS,
   MAX_CONNECTION_TABLE_SIZE,
   MIN_CONNECTION_TABLE_SIZE,
-  PROTOCOLS,
+  type Protocol,
   SCHEDULERS,
   XDP_MODES,
 } from './model.js';
+
+/** How configuration files spell each protocol (keepalived's `protocol TCP`). */
+export const PROTOCOL_KEYWORDS = {
+  TCP: 'tcp',
+  UDP: 'udp',
+  SCTP: 'sctp',
+} as const satisfies Record<string, Protocol>;
+const protocolKeyword = z.enum(Object.keys(PROTOCOL_KEYWORDS) as [keyof typeof PROTOCOL_KEYWORDS]);
 
 /**
  * The configuration document: the YAML format, and what keepalived.conf is
@@ -375,7 +383,7 @@ const virtualServer = z
     fwmark: int('fwmark', 1, 4294967295).optional(),
     group: text('group').optional(),
     family: family.optional(),
-    protocol: z.enum(PROTOCOLS).default('TCP'),
+    protocol: protocolKeyword.default('TCP'),
     scheduler: z.enum(SCHEDULERS).default('wlc'),
     hashSourcePort: z.boolean().default(false),
     schedulerFallback: z.boolean().default(false),

@@ -1,3 +1,4 @@
+import { protocolLabel } from '../dataplane/dataplane.js';
 import { DATA_PLANES } from '../dataplane/registry.js';
 import { chooseDataPlane, serviceNeeds } from './data-plane-choice.js';
 import type { Config, TrackReference, VirtualServerTarget } from './model.js';
@@ -291,7 +292,7 @@ export function checkConfig(config: Config): SemanticResult {
     if (previous !== undefined) {
       error(
         at(t.kind === 'group' ? 'group' : t.kind === 'fwmark' ? 'fwmark' : 'address'),
-        `virtual server ${vs.protocol} ${name} is defined more than once (first at virtual server #${previous + 1})`,
+        `virtual server ${protocolLabel(vs.protocol)} ${name} is defined more than once (first at virtual server #${previous + 1})`,
       );
     } else {
       services.set(serviceKey, i);

@@ -8,8 +8,16 @@ import { canonicalAddress } from '../net/address.js';
 /** Which implementation a data plane is (config `dataPlane`, minus `auto`). */
 export type DataPlaneKind = 'xdp' | 'ipvs';
 
-/** Transport protocols of LVS services (ipvsadm -t, -u, --sctp-service). */
-export type Protocol = 'tcp' | 'udp' | 'sctp';
+/**
+ * Transport protocols of LVS services (ipvsadm -t, -u, --sctp-service): the one
+ * protocol vocabulary from configuration to data plane. Configuration files
+ * spell them in capitals (`protocol TCP`), as does every message (`protocolLabel`).
+ */
+export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** "TCP", as ipvsadm and keepalived print a protocol. */
+export const protocolLabel = (protocol: Protocol): string => protocol.toUpperCase();
 
 /**
  * Every LVS scheduler, under its ipvsadm -s name. Which of them a data plane
@@ -201,5 +209,5 @@ export function serviceIdentity(key: ServiceKey): string {
 export function serviceName(key: ServiceKey): string {
   if (key.fwmark !== undefined) return `FWM ${key.fwmark}${key.vip.includes(':') ? ' IPv6' : ''}`;
   const host = key.vip.includes(':') ? `[${key.vip}]` : key.vip;
-  return `${key.protocol.toUpperCase()} ${host}:${key.port}`;
+  return `${protocolLabel(key.protocol)} ${host}:${key.port}`;
 }

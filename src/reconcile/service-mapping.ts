@@ -6,7 +6,7 @@
  * (src/config/virtual-server-rules.ts).
  */
 
-import { forwardingOf, protocolOf } from '../config/data-plane-choice.js';
+import { forwardingOf } from '../config/data-plane-choice.js';
 import type {
   AddressFamily,
   DataPlaneChoice,
@@ -15,11 +15,12 @@ import type {
 } from '../config/model.js';
 import { checkVirtualServer } from '../config/virtual-server-rules.js';
 import { prefixLengthOf } from '../config/virtual-server-targets.js';
-import type {
-  DataPlaneKind,
-  DesiredReal,
-  Persistence,
-  ServiceSpec,
+import {
+  type DataPlaneKind,
+  type DesiredReal,
+  type Persistence,
+  protocolLabel,
+  type ServiceSpec,
 } from '../dataplane/dataplane.js';
 import { SORRY_SERVER_WEIGHT } from '../health/virtual-server-health.js';
 import { canonicalAddress } from '../net/address.js';
@@ -47,9 +48,10 @@ export const realKey = (address: string, port: number): string => formatEndpoint
 
 export function virtualServerName(vs: VirtualServer): string {
   const t = vs.target;
-  if (t.kind === 'address') return `${vs.protocol} ${formatEndpoint(t.address, t.port)}`;
-  if (t.kind === 'fwmark') return `${vs.protocol} fwmark ${t.fwmark}`;
-  return `${vs.protocol} group ${t.group}`;
+  const protocol = protocolLabel(vs.protocol);
+  if (t.kind === 'address') return `${protocol} ${formatEndpoint(t.address, t.port)}`;
+  if (t.kind === 'fwmark') return `${protocol} fwmark ${t.fwmark}`;
+  return `${protocol} group ${t.group}`;
 }
 
 export function mapVirtualServer(
@@ -68,13 +70,12 @@ export function mapVirtualServer(
     const why = check.unrunnable?.message ?? 'no data plane can run it';
     throw new UnsupportedServiceError(`Cannot run virtual server ${name}: ${why}`, true);
   }
-  const protocol = protocolOf(vs);
   const services = check.targets.map(({ address, family, port, fwmark }): ServiceSpec => {
     const persistence = persistenceOf(vs, family);
     return {
       vip: address,
       port,
-      protocol,
+      protocol: vs.protocol,
       ...(fwmark !== undefined ? { fwmark } : {}),
       scheduler: vs.scheduler,
       // Only sh and mh hash; ipvsadm accepts the flag on others and it has no effect there.

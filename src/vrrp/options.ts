@@ -1,3 +1,4 @@
+import type { InitialVrrpState } from '../config/model.js';
 import { LbctlError } from '../errors.js';
 import { canonicalAddress, ipFamily } from '../net/address.js';
 import { DEFAULT_GARP_SETTINGS, type GarpSettings } from './garp.js';
@@ -38,7 +39,7 @@ export interface VrrpInstanceOptions {
   /** 1..255, default 100; 255 is the address owner. */
   readonly priority?: number;
   /** keepalived `state`; below priority 255 it does not skip the election (see docs). */
-  readonly initialState?: 'MASTER' | 'BACKUP';
+  readonly initialState?: InitialVrrpState;
   /** Default 2 for IPv4, 3 (required) for IPv6. */
   readonly version?: 2 | 3;
   /** Default 1000; v2 whole seconds 1..255 s, v3 10 ms steps up to 40.95 s. */
@@ -80,7 +81,7 @@ export interface ResolvedInstanceOptions {
   readonly family: IpFamily;
   readonly virtualRouterId: number;
   readonly priority: number;
-  readonly initialState: 'MASTER' | 'BACKUP';
+  readonly initialState: InitialVrrpState;
   readonly version: 2 | 3;
   readonly advertIntMs: number;
   readonly nopreempt: boolean;

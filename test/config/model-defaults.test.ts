@@ -45,7 +45,7 @@ test('keepalived defaults: instance and virtual server', () => {
       vs?.hysteresis,
       vs?.persistenceTimeoutMs,
     ],
-    ['rr', 'NAT', 'TCP', 60_000, 1, 0, 360_000],
+    ['rr', 'NAT', 'tcp', 60_000, 1, 0, 360_000],
   );
   assert.equal(vs?.realServers[0]?.weight, 1);
   assert.equal(config.global.mcastGroup4, '224.0.0.18');
