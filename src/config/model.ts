@@ -7,10 +7,12 @@
  * integer milliseconds in fields ending in `Ms`; enums are string unions.
  */
 
+import type { StatusCodeRange } from '../checkers/status-codes.js';
 import type { Protocol, Scheduler } from '../dataplane/dataplane.js';
+import type { AddressFamily, AddressScope } from '../net/address.js';
 
-export type AddressFamily = 'ipv4' | 'ipv6';
-
+// A checker's accepted HTTP status codes, as the checker reads them.
+export type { StatusCodeRange } from '../checkers/status-codes.js';
 // The LVS vocabulary belongs to the data planes; the model speaks it.
 export {
   DEFAULT_CONNECTION_TABLE_SIZE,
@@ -23,6 +25,7 @@ export {
   SCHEDULERS,
   type Scheduler,
 } from '../dataplane/dataplane.js';
+export { ADDRESS_SCOPES, type AddressFamily, type AddressScope } from '../net/address.js';
 
 export const LB_KINDS = ['NAT', 'DR', 'TUN'] as const;
 export type LbKind = (typeof LB_KINDS)[number];
@@ -31,10 +34,8 @@ export const DATA_PLANES = ['auto', 'xdp', 'ipvs'] as const;
 export type DataPlaneChoice = (typeof DATA_PLANES)[number];
 
 export const XDP_MODES = ['auto', 'native', 'generic'] as const;
-export type XdpMode = (typeof XDP_MODES)[number];
-
-export const ADDRESS_SCOPES = ['global', 'site', 'link', 'host', 'nowhere'] as const;
-export type AddressScope = (typeof ADDRESS_SCOPES)[number];
+/** Configuration `xdpMode`: an attach mode (`XdpMode` in src/bpf/link.ts) or `auto`. */
+export type XdpModeChoice = (typeof XDP_MODES)[number];
 
 export const DNS_QUERY_TYPES = ['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'] as const;
 export type DnsQueryType = (typeof DNS_QUERY_TYPES)[number];
@@ -88,7 +89,7 @@ export interface GlobalSettings {
   readonly mcastGroup4: string;
   readonly mcastGroup6: string;
   readonly dataPlane: DataPlaneChoice;
-  readonly xdpMode: XdpMode;
+  readonly xdpMode: XdpModeChoice;
   readonly pinDir: string;
   readonly instanceName: string;
   readonly metricsListen?: string;
@@ -260,12 +261,6 @@ export interface CheckerCommon {
   /** Upper bound of the random delay before the first check (0 = start at once). */
   readonly warmupMs: number;
   readonly delayLoopMs: number;
-}
-
-/** An inclusive range of HTTP status codes; a single code has min === max. */
-export interface StatusCodeRange {
-  readonly min: number;
-  readonly max: number;
 }
 
 export interface HttpUrl {

@@ -5,6 +5,7 @@ import type {
   Config,
   RealServer,
   ScriptCommand,
+  StatusCodeRange,
   VirtualIpAddress,
   VirtualServer,
   VirtualServerGroupEntry,
@@ -148,11 +149,11 @@ function resolveInstance(doc: DocInstance, global: ConfigDocument['global']): Vr
 }
 
 /** Parses status code items (200, '200-299') into inclusive ranges. */
-export function statusRanges(codes: readonly (string | number)[]): { min: number; max: number }[] {
+export function statusRanges(codes: readonly (string | number)[]): StatusCodeRange[] {
   return codes.map((code) => {
     const m = STATUS_CODE_PATTERN.exec(String(code));
-    const min = Number(m?.[1]);
-    return { min, max: m?.[2] !== undefined ? Number(m[2]) : min };
+    const from = Number(m?.[1]);
+    return { from, to: m?.[2] !== undefined ? Number(m[2]) : from };
   });
 }
 

@@ -1,4 +1,4 @@
-import type { XdpMode } from '../config/model.js';
+import type { XdpModeChoice } from '../config/model.js';
 import type { DataPlane, DataPlaneKind, Timeouts } from '../dataplane/dataplane.js';
 import { IpvsDataPlane } from '../dataplane/ipvs/ipvs-dataplane.js';
 import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
@@ -14,7 +14,7 @@ export interface DataPlaneRequest {
   readonly pinRoot: string;
   /** Where VIP (and NAT reply) traffic arrives. */
   readonly interfaces: readonly string[];
-  readonly attachMode: XdpMode;
+  readonly attachMode: XdpModeChoice;
   readonly timeouts: Timeouts;
   readonly maxServices: number;
   readonly maxReals: number;

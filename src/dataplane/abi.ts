@@ -6,6 +6,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { be16, bytes, ipv4ToBytes, ipv6ToBytes, mac, pad, u8, u32, u64 } from '../bpf/codec.js';
 import { struct } from '../bpf/index.js';
 import { LbctlError } from '../errors.js';
+import type { AddressFamily } from '../net/address.js';
 import type { Forwarding, Protocol, Scheduler } from './dataplane.js';
 
 export const RING_SIZE = 65537;
@@ -17,8 +18,7 @@ export const CONN_WAYS = 8;
 /** Entries per service-table set (LB_SVC_WAYS). */
 export const SERVICE_WAYS = 4;
 
-export const FAMILY = { ipv4: 4, ipv6: 6 } as const;
-export type Family = keyof typeof FAMILY;
+export const FAMILY = { ipv4: 4, ipv6: 6 } as const satisfies Record<AddressFamily, number>;
 
 /** The transport protocols the program parses, by IP protocol number. */
 export const PROTO = { tcp: 6, udp: 17 } as const satisfies Partial<Record<Protocol, number>>;
@@ -204,7 +204,7 @@ export const ALL_STRUCTS = [
 ] as const;
 
 /** An address as the ABI's 16-byte field (IPv4 in the first four bytes). */
-export function addrBytes(family: Family, text: string, what = 'address'): Buffer {
+export function addrBytes(family: AddressFamily, text: string, what = 'address'): Buffer {
   const out = Buffer.alloc(16);
   if (family === 'ipv4') {
     ipv4ToBytes(what, text).copy(out, 0);
@@ -215,7 +215,7 @@ export function addrBytes(family: Family, text: string, what = 'address'): Buffe
 }
 
 /** The family of an address literal, or an error naming it. */
-export function familyOf(text: string, what: string): Family {
+export function familyOf(text: string, what: string): AddressFamily {
   if (isIPv4(text)) return 'ipv4';
   if (isIPv6(text)) return 'ipv6';
   throw new LbctlError(

@@ -11,6 +11,7 @@
 
 import { ipv6ToString } from '../bpf/codec.js';
 import type { BpfMap } from '../bpf/index.js';
+import type { AddressFamily } from '../net/address.js';
 import { LoopSlicer } from '../time/loop-slice.js';
 import * as abi from './abi.js';
 import type { ServiceKey } from './dataplane.js';
@@ -51,7 +52,7 @@ export interface RealIdentity {
   readonly address: string;
   readonly port: number;
   readonly serviceId: number;
-  readonly family: abi.Family;
+  readonly family: AddressFamily;
 }
 
 /** The maps the listing reads, by their role. */
@@ -75,7 +76,7 @@ export async function readRealIdentities(reals: BpfMap): Promise<Map<number, Rea
   const serviceAt = abi.real.offsetOf('service_id');
   for (let id = 0, at = 0; at + size <= raw.length; id++, at += size) {
     if ((raw.readUInt32LE(at + flagsAt) & abi.REAL_F_ACTIVE) === 0) continue;
-    const family: abi.Family = raw[at + familyAt] === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
+    const family: AddressFamily = raw[at + familyAt] === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
     out.set(id, {
       address: addressText(family, raw, at + addrAt),
       port: raw.readUInt16BE(at + portAt),
@@ -105,7 +106,7 @@ export function readServiceKeys(
 ): Map<number, { vip: string; port: number; protocol: 'tcp' | 'udp' }> {
   const out = new Map<number, { vip: string; port: number; protocol: 'tcp' | 'udp' }>();
   for (const entry of new ServiceTable(services).entries()) {
-    const family: abi.Family = entry.key.family === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
+    const family: AddressFamily = entry.key.family === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
     out.set(entry.id, {
       vip: addressText(family, entry.key.addr, 0),
       port: entry.key.port,
@@ -256,7 +257,7 @@ export async function listConnections(maps: ConnTableMaps, options: ListOptions)
       const destination = realText.get(realId);
       if (real === undefined || destination === undefined) continue;
       if (real.serviceId !== raw.readUInt32LE(at + serviceAt)) continue;
-      const family: abi.Family = familyByte === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
+      const family: AddressFamily = familyByte === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
       rows.push({
         protocol: tcp ? 'tcp' : 'udp',
         expiresS: Math.max(0, Math.floor((timeout - Math.max(0, age)) / 1e9)),
@@ -284,7 +285,7 @@ export async function listConnections(maps: ConnTableMaps, options: ListOptions)
 }
 
 function virtualOf(
-  family: abi.Family,
+  family: AddressFamily,
   raw: Buffer,
   at: number,
   port: number,
@@ -318,11 +319,11 @@ export function connectionTuple(
 }
 
 /** ipvsadm's numeric form: a.b.c.d:port, [v6]:port. */
-export function endpointText(family: abi.Family, address: string, port: number): string {
+export function endpointText(family: AddressFamily, address: string, port: number): string {
   return family === 'ipv6' ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-function addressText(family: abi.Family, buf: Buffer, at: number): string {
+function addressText(family: AddressFamily, buf: Buffer, at: number): string {
   if (family === 'ipv4') return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
   return ipv6ToString(buf.subarray(at, at + 16));
 }

@@ -3,9 +3,8 @@
  * configuration validation, the service mapping and each data plane's
  * checks on write all call these.
  */
+import type { AddressFamily } from '../net/address.js';
 import type { Forwarding } from './dataplane.js';
-
-export type Family = 'ipv4' | 'ipv6';
 
 /** Where a rule was broken: the service's port, or a real's address or port. */
 export interface RuleViolation {
@@ -32,12 +31,12 @@ export function servicePortViolation(
  */
 export function realViolations(
   service: {
-    readonly family: Family | undefined;
+    readonly family: AddressFamily | undefined;
     readonly port: number;
     readonly fwmark?: boolean;
   },
   real: {
-    readonly family: Family;
+    readonly family: AddressFamily;
     readonly port: number;
     readonly forwarding: Forwarding;
     readonly what: string;

@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from '../error-codes.js';
 import { LbctlError } from '../errors.js';
-import { canonicalAddress, ipFamily } from '../net/address.js';
+import { type AddressFamily, canonicalAddress, ipFamily } from '../net/address.js';
 import { type DataPlaneCapabilities, missingCapabilities } from './capabilities.js';
 import {
   fwmarkVip,
@@ -14,9 +14,9 @@ import {
   type ServiceSpec,
   serviceName,
 } from './dataplane.js';
-import { type Family, realViolations, servicePortViolation } from './service-rules.js';
+import { realViolations, servicePortViolation } from './service-rules.js';
 
-const family = (address: string, what: string): Family => {
+const family = (address: string, what: string): AddressFamily => {
   const f = ipFamily(address);
   if (f === undefined) {
     throw new LbctlError(

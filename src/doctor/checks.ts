@@ -8,7 +8,7 @@ import { checkProgramLoad, DEFAULT_VARIANT } from '../dataplane/xdp/load-check.j
 
 export type CheckStatus = 'ok' | 'missing' | 'skipped';
 
-export interface CheckResult {
+export interface DoctorFinding {
   name: string;
   status: CheckStatus;
   /** Whether lbctl cannot run without it. */
@@ -27,7 +27,7 @@ function effectiveCapabilities(): bigint {
   return match?.[1] === undefined ? 0n : BigInt(`0x${match[1]}`);
 }
 
-export function checkPrivileges(): CheckResult {
+export function checkPrivileges(): DoctorFinding {
   const caps = effectiveCapabilities();
   const has = (cap: number) => (caps & (1n << BigInt(cap))) !== 0n;
   const bpf = has(CAP_BPF) || has(CAP_SYS_ADMIN);
@@ -55,7 +55,7 @@ export function checkPrivileges(): CheckResult {
   };
 }
 
-export function checkBpffs(mounts = readFileSync('/proc/mounts', 'utf8')): CheckResult {
+export function checkBpffs(mounts = readFileSync('/proc/mounts', 'utf8')): DoctorFinding {
   const mounted = mounts.split('\n').some((line) => {
     const [, dir, type] = line.split(' ');
     return dir === '/sys/fs/bpf' && type === 'bpf';
@@ -70,7 +70,7 @@ export function checkBpffs(mounts = readFileSync('/proc/mounts', 'utf8')): Check
   };
 }
 
-export function checkBtf(path = '/sys/kernel/btf/vmlinux'): CheckResult {
+export function checkBtf(path = '/sys/kernel/btf/vmlinux'): DoctorFinding {
   if (existsSync(path))
     return { name: 'kernel BTF', status: 'ok', required: true, detail: `${path} present` };
   return {
@@ -81,7 +81,7 @@ export function checkBtf(path = '/sys/kernel/btf/vmlinux'): CheckResult {
   };
 }
 
-export function checkLibbpf(): CheckResult {
+export function checkLibbpf(): DoctorFinding {
   try {
     return {
       name: 'libbpf',
@@ -94,7 +94,7 @@ export function checkLibbpf(): CheckResult {
   }
 }
 
-export function checkIpvs(kernelRelease = release()): CheckResult {
+export function checkIpvs(kernelRelease = release()): DoctorFinding {
   if (existsSync('/proc/net/ip_vs')) {
     return {
       name: 'kernel IPVS',
@@ -121,7 +121,7 @@ export function checkIpvs(kernelRelease = release()): CheckResult {
 }
 
 /** Attaches and immediately detaches a pass-through program in native mode. */
-export async function checkNativeXdp(ifname: string | undefined): Promise<CheckResult> {
+export async function checkNativeXdp(ifname: string | undefined): Promise<DoctorFinding> {
   const name = 'native XDP';
   if (ifname === undefined) {
     return {
@@ -153,7 +153,7 @@ export async function checkNativeXdp(ifname: string | undefined): Promise<CheckR
  * Loads the real data-plane program as `lbctl up` would (not attached, not
  * pinned): the kernel's verifier is the only judge of whether it runs here.
  */
-export async function checkDataPlaneProgram(objectPath?: string): Promise<CheckResult> {
+export async function checkDataPlaneProgram(objectPath?: string): Promise<DoctorFinding> {
   const name = 'XDP data plane';
   const load = await checkProgramLoad(DEFAULT_VARIANT, objectPath);
   if (load.accepted) {
@@ -167,7 +167,7 @@ export async function checkDataPlaneProgram(objectPath?: string): Promise<CheckR
   return { name, status: 'missing', required: true, detail: load.error ?? 'not loaded' };
 }
 
-export async function runChecks(options: { interface?: string }): Promise<CheckResult[]> {
+export async function runChecks(options: { interface?: string }): Promise<DoctorFinding[]> {
   return [
     checkPrivileges(),
     checkBpffs(),
@@ -180,6 +180,6 @@ export async function runChecks(options: { interface?: string }): Promise<CheckR
 }
 
 /** True when every required check passed. */
-export function healthy(results: readonly CheckResult[]): boolean {
+export function healthy(results: readonly DoctorFinding[]): boolean {
   return results.every((r) => !r.required || r.status === 'ok');
 }

@@ -1,6 +1,13 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { LbctlError } from '../errors.js';
 
+/** An address family as configuration and the data planes name it. */
+export type AddressFamily = 'ipv4' | 'ipv6';
+
+/** Address scopes (ip-address(8) `scope`), for VIPs and routes. */
+export const ADDRESS_SCOPES = ['global', 'site', 'link', 'host', 'nowhere'] as const;
+export type AddressScope = (typeof ADDRESS_SCOPES)[number];
+
 /** Family of a textual IP address, or undefined when it is not one. */
 export function ipFamily(address: string): 4 | 6 | undefined {
   if (isIPv4(address)) return 4;

@@ -1,5 +1,10 @@
 import { LbctlError } from '../errors.js';
-import { addressToBytes, bytesToAddress, requireFamily } from '../net/address.js';
+import {
+  type AddressScope,
+  addressToBytes,
+  bytesToAddress,
+  requireFamily,
+} from '../net/address.js';
 import { macToString } from '../net/mac.js';
 import { NETLINK_ROUTE, NetlinkConnection, NetlinkEvents } from './connection.js';
 import {
@@ -50,7 +55,6 @@ const RT_TABLE_MAIN = 254;
 const RTN_UNICAST = 1;
 const RTPROT_STATIC = 4;
 
-export type AddressScope = 'global' | 'site' | 'link' | 'host' | 'nowhere';
 const scopeValues: Record<AddressScope, number> = {
   global: 0,
   site: 200,

@@ -164,7 +164,7 @@ function checkerConfig(
       const virtualhost = c.virtualhost ?? rs.virtualhost ?? vs.virtualhost;
       const urls = c.urls.map((u) => ({
         path: u.path,
-        statusCodes: u.statusCodes.map((r) => ({ from: r.min, to: r.max })),
+        statusCodes: u.statusCodes,
         ...(u.digest !== undefined ? { digest: u.digest } : {}),
         ...(u.virtualhost !== undefined ? { virtualhost: u.virtualhost } : {}),
       }));

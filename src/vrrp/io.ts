@@ -4,6 +4,9 @@
  * tests use the in-memory implementations in `testing/`.
  */
 
+import type { AddressScope } from '../net/address.js';
+
+export type { AddressScope } from '../net/address.js';
 export type IpFamily = 4 | 6;
 
 /** The VRRP multicast groups (RFC 3768 section 5.2.2, RFC 5798 section 5.1.1.2). */
@@ -62,8 +65,6 @@ export interface VrrpTransport {
   /** Primary address of `iface` for `family` (used as source when none is configured). */
   primaryAddress(iface: string, family: IpFamily): string | undefined;
 }
-
-export type AddressScope = 'global' | 'site' | 'link' | 'host' | 'nowhere';
 
 /** One virtual address, with keepalived's `virtual_ipaddress` attributes. */
 export interface VirtualAddress {

@@ -47,11 +47,11 @@ export interface ReceiveExpectations {
   readonly v3ChecksumAsV2: boolean;
 }
 
-export type CheckResult =
+export type AdvertVerdict =
   | { readonly ok: true; readonly advert: VrrpAdvert; readonly oldUnicastChecksum: boolean }
   | { readonly ok: false; readonly reason: DropReason; readonly detail: string };
 
-function drop(reason: DropReason, detail: string): CheckResult {
+function drop(reason: DropReason, detail: string): AdvertVerdict {
   return { ok: false, reason, detail };
 }
 
@@ -64,7 +64,7 @@ export function checkAdvert(
   expect: ReceiveExpectations,
   packet: ReceivedPacket,
   checkAddresses: boolean,
-): CheckResult {
+): AdvertVerdict {
   const message = packet.payload;
   if (message.length < 8) return drop('packetLength', `${message.length} bytes, need at least 8`);
   const header = readHeader(message);

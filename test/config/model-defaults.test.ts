@@ -67,7 +67,7 @@ test('checker defaults follow keepalived: retry, delay_before_retry, connect_tim
   );
   assert.deepEqual([http?.retry, http?.delayBeforeRetryMs], [1, 3000]);
   assert.deepEqual(http?.type === 'HTTP_GET' && http.urls[0]?.statusCodes, [
-    { min: 200, max: 299 },
+    { from: 200, to: 299 },
   ]);
   assert.deepEqual([dns?.retry, dns?.delayBeforeRetryMs], [3, 7000]);
   assert.deepEqual(dns?.type === 'DNS_CHECK' && [dns.queryType, dns.name], ['SOA', '.']);

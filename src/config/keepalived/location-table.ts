@@ -1,6 +1,7 @@
+import type { DocPath } from '../doc-path.js';
 import type { SourcePosition } from '../errors.js';
 
-export type DocPath = readonly (string | number)[];
+export type { DocPath } from '../doc-path.js';
 
 /** Where a document value came from, and the keepalived keyword that set it. */
 export interface Located extends SourcePosition {

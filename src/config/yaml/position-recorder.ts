@@ -1,6 +1,8 @@
 import type { State } from 'js-yaml';
 
-export type DocPath = readonly (string | number)[];
+import type { DocPath } from '../doc-path.js';
+
+export type { DocPath } from '../doc-path.js';
 
 /**
  * Where a container's children start: for a sequence the offset of each item;

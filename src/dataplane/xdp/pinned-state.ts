@@ -6,6 +6,7 @@
  */
 import { ipv6ToString } from '../../bpf/codec.js';
 import { LbctlError } from '../../errors.js';
+import type { AddressFamily } from '../../net/address.js';
 import type { LinkDirectory, LinkInfo } from '../../netlink/host-network.js';
 import * as abi from '../abi.js';
 import type { Forwarding, RealSpec, ServiceSpec } from '../dataplane.js';
@@ -46,12 +47,12 @@ function nameOf<T extends string>(
   return name;
 }
 
-export function addressText(family: abi.Family, addr: Buffer): string {
+export function addressText(family: AddressFamily, addr: Buffer): string {
   if (family === 'ipv4') return `${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}`;
   return ipv6ToString(addr);
 }
 
-const familyName = (code: number): abi.Family => nameOf(abi.FAMILY, code, 'address family');
+const familyName = (code: number): AddressFamily => nameOf(abi.FAMILY, code, 'address family');
 
 export function decodePinnedState(
   maps: LbMaps,

@@ -1,0 +1,2 @@
+/** A path into the configuration document: keys and sequence indexes. */
+export type DocPath = readonly (string | number)[];
