@@ -31,6 +31,29 @@ export function largeKeepalivedConfig(scheduler = 'wrr'): string {
   return parts.join('');
 }
 
+const CHECKERS = /checkers:\n(?: {10}.*\n)+/g;
+
+/**
+ * The YAML with each virtual server's checker list written once under an
+ * anchor and aliased by its other real servers (31 aliases per anchor, within
+ * the alias limit): how a person would shorten such a file.
+ */
+function withAnchors(yaml: string): string {
+  let server = -1;
+  return yaml
+    .split(/^(?= {2}- address: )/m)
+    .map((part) => {
+      server++;
+      let first = true;
+      return part.replace(CHECKERS, (block) => {
+        if (!first) return `checkers: *c${server}\n`;
+        first = false;
+        return block.replace('checkers:', `checkers: &c${server}`);
+      });
+    })
+    .join('');
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -50,8 +73,10 @@ function timeParse(text: string, fileName: string, runs: number, expectedWarning
 
 /**
  * Parse time of a 1,000 x 32 configuration in both formats (median of 3 runs
- * each): valid as it is, and with a warning on every virtual server, which
- * makes the loader work out source positions (`...WarningsMs`).
+ * each): valid as it is, with a warning on every virtual server, which makes
+ * the loader work out source positions (`...WarningsMs`), and as YAML with
+ * anchors and aliases (`yamlAnchorsMs`; `yamlAnchorsRatio` to plain YAML,
+ * target < 2). `jsonFloorMs` is JSON.parse of the same document, the floor.
  */
 export async function configParseLarge(): Promise<{
   name: 'config_parse_large';
@@ -61,6 +86,9 @@ export async function configParseLarge(): Promise<{
   yamlMs: number;
   keepalivedWarningsMs: number;
   yamlWarningsMs: number;
+  yamlAnchorsMs: number;
+  yamlAnchorsRatio: number;
+  jsonFloorMs: number;
   virtualServers: number;
   realServers: number;
 }> {
@@ -72,6 +100,17 @@ export async function configParseLarge(): Promise<{
   const warnedYaml = documentToYaml(readKeepalived(warned, 'bench.conf', new IssueList()).document);
   const keepalivedWarningsMs = timeParse(warned, 'bench.conf', 3, VIRTUAL_SERVERS);
   const yamlWarningsMs = timeParse(warnedYaml, 'bench.yaml', 3, VIRTUAL_SERVERS);
+  const anchored = withAnchors(yaml);
+  if (!anchored.includes('checkers: *c999\n'))
+    throw new Error('Cannot benchmark: no aliases written');
+  const yamlAnchorsMs = timeParse(anchored, 'bench.yaml', 3);
+  const json = JSON.stringify(readKeepalived(keepalived, 'bench.conf', new IssueList()).document);
+  const jsonSamples: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    JSON.parse(json);
+    jsonSamples.push(performance.now() - start);
+  }
   const ms = Math.max(keepalivedMs, yamlMs);
   return {
     name: 'config_parse_large',
@@ -82,6 +121,9 @@ export async function configParseLarge(): Promise<{
     yamlMs,
     keepalivedWarningsMs,
     yamlWarningsMs,
+    yamlAnchorsMs,
+    yamlAnchorsRatio: yamlAnchorsMs / yamlMs,
+    jsonFloorMs: median(jsonSamples),
     virtualServers: VIRTUAL_SERVERS,
     realServers: VIRTUAL_SERVERS * REAL_SERVERS,
   };

@@ -10,7 +10,6 @@ import { checkInterfaces } from './interface-check.js';
 import { closestKeyword } from './keepalived/did-you-mean.js';
 import { inKeepalivedWords, keywordAt } from './keepalived/keyword-names.js';
 import { KeepalivedLexer, type LexOptions } from './keepalived/lexer.js';
-import type { LocationTable } from './keepalived/location-table.js';
 import { createKeepalivedMapper, type MappedDocument } from './keepalived/mapper.js';
 import { StatementParser } from './keepalived/parser.js';
 import type { Config } from './model.js';
@@ -219,16 +218,16 @@ export function parseConfigText(
       config = result.config;
     }
   } else {
-    const mapped = readKeepalived(text, fileName, issues, options);
+    // Positions are recorded on the one reading: compactly enough that this
+    // costs less than reading the file again when there is something to report.
+    const mapped = readKeepalived(text, fileName, issues, options, true);
     document = mapped.document;
     const result = validate(mapped.document, options);
-    let locations: LocationTable | undefined;
+    const locations = mapped.locations;
     report(
       result.findings,
       issues,
       (path) => {
-        // Reading is deterministic: doing it again, recording, gives the same paths.
-        locations ??= readKeepalived(text, fileName, new IssueList(), options, true).locations;
         for (let n = path.length; n >= 0; n--) {
           const hit = locations?.get(path.slice(0, n));
           if (hit) {

@@ -11,8 +11,12 @@ const SECRET_KEYS = new Set(['password']);
 export function secretsOf(document: unknown): string[] {
   const secrets = new Set<string>();
   const pending: unknown[] = [document];
+  // YAML aliases make one node appear in several places: walk each once.
+  const seen = new Set<unknown>();
   while (pending.length > 0) {
     const node = pending.pop();
+    if (seen.has(node)) continue;
+    seen.add(node);
     if (Array.isArray(node)) pending.push(...node);
     else if (node !== null && typeof node === 'object') {
       for (const [key, value] of Object.entries(node)) {

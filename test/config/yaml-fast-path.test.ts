@@ -211,15 +211,36 @@ test('a simple configuration with warnings is read again with positions for them
   );
 });
 
-test('documents with anchors, aliases, tags, directives or a BOM are read by the yaml package', () => {
+test('anchors and aliases on values take the fast path, with the positions of the yaml package', () => {
+  const docs: Record<string, string> = {
+    'scalar.yaml': 'a: &x 1\nb: *x\n',
+    'flow.yaml': 'base: &b {port: 80}\nother: *b\n',
+    'block.yaml':
+      'a: &m   # shared\n  b: 1\n  c: [2, 3]\nd: *m\ne:\n  - &s\n    f: g\n  - *s\n  - h: *s\n',
+    'checkers.yaml':
+      'virtualServers:\n  - address: 10.0.0.1\n    port: 80\n    realServers:\n      - address: 10.0.1.1\n        checkers: &tcp\n          - type: TCP_CHECK\n            retry: 2\n      - address: 10.0.1.2\n        checkers: *tcp\n',
+    'most-aliases.yaml': `a: &a [1]\n${Array.from({ length: 99 }, (_, i) => `b${i}: *a\n`).join('')}`,
+  };
+  for (const [name, text] of Object.entries(docs)) assertSameAsYamlPackage(text, name);
+});
+
+test('anchors beyond the alias limit, or on keys, are left to the yaml package', () => {
   const docs = [
-    'a: &x 1\nb: *x\n',
-    'base: &b {port: 80}\nother: *b\n',
-    'a: !!str 1\n',
-    '%YAML 1.2\n---\na: 1\n',
-    '\ufeffa: 1\n',
-    'a: [1,\n2]\n',
+    // One alias more than the yaml package allows per anchor.
+    `a: &a [1]\n${Array.from({ length: 100 }, (_, i) => `b${i}: *a\n`).join('')}`,
+    // An alias of a node that holds aliases multiplies the expansion.
+    'a: &a [1]\nb: &b [*a, *a]\nc: *b\n',
+    '&k a: 1\n',
+    'a: 1\n*k : 2\n',
   ];
+  for (const text of docs) {
+    const parsed = parseYaml(text, 'x.yaml', new IssueList());
+    assert.equal(parsed.parser, 'yaml', JSON.stringify(text));
+  }
+});
+
+test('documents with tags, directives or a BOM are read by the yaml package', () => {
+  const docs = ['a: !!str 1\n', '%YAML 1.2\n---\na: 1\n', '\ufeffa: 1\n', 'a: [1,\n2]\n'];
   for (const text of docs) {
     const parsed = parseYaml(text, 'x.yaml', new IssueList());
     assert.equal(parsed.parser, 'yaml', JSON.stringify(text));
@@ -251,6 +272,22 @@ test('an alias bomb is refused, not expanded', () => {
     () => parseConfigText(`${lines.join('\n')}\n`, 'bomb.yaml'),
     /Cannot read YAML: Excessive alias count/,
   );
+});
+
+test('an alias inside the node it names is refused at the alias, not walked forever', () => {
+  for (const text of [
+    'vrrpInstances: &q\n  - name: VI_1\n    state: *q\n',
+    'virtualServers: &v\n  - address: 10.0.0.1\n    port: 80\n    realServers: *v\n',
+  ]) {
+    assert.equal(parseYaml(text, 'c.yaml', new IssueList()).parser, 'yaml');
+    assert.throws(
+      () => parseConfigText(text, 'cycle.yaml'),
+      (err: Error & { issues?: { line: number; message: string }[] }) =>
+        err.issues?.some((i) =>
+          /^alias \*[qv] refers to a node that contains it$/.test(i.message),
+        ) === true,
+    );
+  }
 });
 
 test('validation errors in a fast-path document point at the value and at unknown keys', () => {

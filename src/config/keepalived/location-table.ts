@@ -24,8 +24,16 @@ export const pathKey = (path: DocPath): string => path.join('\u0000');
 export class LocationTable {
   private readonly containers: DocPath[] = [];
   private readonly keys: (string | number | undefined)[] = [];
-  private readonly positions: SourcePosition[] = [];
+  // Positions as numbers, files and keywords as small ids: keeping the lexer's
+  // token objects alive would hold the whole token stream in the heap.
+  private lines = new Int32Array(1024);
+  private columns = new Int32Array(1024);
+  private fileIds = new Uint32Array(1024);
+  private keywordIds = new Uint32Array(1024);
+  private readonly files: string[] = [];
+  private readonly fileIdOf = new Map<string, number>();
   private readonly keywords: string[] = [];
+  private readonly keywordIdOf = new Map<string, number>();
   private index: Map<string, number[]> | undefined;
 
   /** Records `at` for the value at `container` + `key` (or at `container` itself). */
@@ -35,11 +43,28 @@ export class LocationTable {
     at: SourcePosition,
     keyword: string,
   ): void {
+    const i = this.keys.length;
+    if (i === this.lines.length) this.grow();
     this.containers.push(container);
     this.keys.push(key);
-    this.positions.push(at);
-    this.keywords.push(keyword);
+    this.lines[i] = at.line;
+    this.columns[i] = at.column;
+    this.fileIds[i] = intern(at.file, this.files, this.fileIdOf);
+    this.keywordIds[i] = intern(keyword, this.keywords, this.keywordIdOf);
     this.index = undefined;
+  }
+
+  private grow(): void {
+    const size = this.lines.length * 2;
+    const grown = <T extends Int32Array | Uint32Array>(old: T, make: (n: number) => T): T => {
+      const next = make(size);
+      next.set(old);
+      return next;
+    };
+    this.lines = grown(this.lines, (n) => new Int32Array(n));
+    this.columns = grown(this.columns, (n) => new Int32Array(n));
+    this.fileIds = grown(this.fileIds, (n) => new Uint32Array(n));
+    this.keywordIds = grown(this.keywordIds, (n) => new Uint32Array(n));
   }
 
   /**
@@ -79,12 +104,11 @@ export class LocationTable {
     for (const i of index.get(pathKey(path)) ?? [])
       if (this.keys[i] === undefined && i > best) best = i;
     if (best < 0) return undefined;
-    const at = this.positions[best] as SourcePosition;
     return {
-      file: at.file,
-      line: at.line,
-      column: at.column,
-      keyword: this.keywords[best] as string,
+      file: this.files[this.fileIds[best] as number] as string,
+      line: this.lines[best] as number,
+      column: this.columns[best] as number,
+      keyword: this.keywords[this.keywordIds[best] as number] as string,
     };
   }
 
@@ -108,4 +132,15 @@ export class LocationTable {
     this.index = index;
     return index;
   }
+}
+
+/** The id of `value` in `list`, adding it the first time. */
+function intern(value: string, list: string[], ids: Map<string, number>): number {
+  let id = ids.get(value);
+  if (id === undefined) {
+    id = list.length;
+    list.push(value);
+    ids.set(value, id);
+  }
+  return id;
 }

@@ -61,8 +61,7 @@ export class MapContext {
     readonly strict: boolean,
     recordLocations: boolean,
   ) {
-    // Recording is most of the mapping's cost on large files and positions are
-    // needed only for problems, so the loader maps again with it when it must.
+    // The loader records; `convert` and tests that only want the document do not.
     this.locations = recordLocations ? new LocationTable() : undefined;
   }
 

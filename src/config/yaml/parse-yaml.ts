@@ -1,5 +1,16 @@
 import jsYaml from 'js-yaml';
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+} from 'yaml';
 import type { IssueList, SourcePosition } from '../errors.js';
 import { yamlCoreSchema } from './core-schema.js';
 import { type DocPath, PositionRecorder } from './position-recorder.js';
@@ -131,8 +142,25 @@ export function parseYamlDocument(text: string, file: string, issues: IssueList)
     return at(best);
   };
 
-  let data: unknown;
+  let cyclic = false;
   if (doc.errors.length === 0) {
+    // An alias inside the node it names would make the data a cycle.
+    const anchored = new Map<string, Node>();
+    visit(doc, (_key, node) => {
+      if (isAlias(node)) {
+        const range = anchored.get(node.source)?.range;
+        const offset = node.range?.[0] ?? 0;
+        if (range && offset >= range[0] && offset < range[1]) {
+          issues.error(at(offset), `alias *${node.source} refers to a node that contains it`);
+          cyclic = true;
+        }
+      } else if (isNode(node) && node.anchor !== undefined) {
+        anchored.set(node.anchor, node);
+      }
+    });
+  }
+  let data: unknown;
+  if (!cyclic && doc.errors.length === 0) {
     try {
       data = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {

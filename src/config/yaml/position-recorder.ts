@@ -7,7 +7,8 @@ export type { DocPath } from '../doc-path.js';
 /**
  * Where a container's children start: for a sequence the offset of each item;
  * for a mapping [key, keyOffset, valueOffset] for each entry, flat, so each
- * container costs one array.
+ * container costs one array. An alias child is stored as -(offset + 1): a
+ * lookup stops there, as it does at an alias node of a `yaml` document.
  */
 type ContainerPositions = readonly (string | number)[];
 
@@ -21,6 +22,13 @@ const ASTERISK = 0x2a;
 const EXCLAMATION = 0x21;
 const BRACKET = 0x5b;
 const BRACE = 0x7b;
+const COLON = 0x3a;
+
+/**
+ * Aliases per anchor the `yaml` package accepts with maxAliasCount 100 (kept
+ * by parseYamlDocument): it counts the anchored node itself as one.
+ */
+export const MAX_ALIASES = 99;
 
 /**
  * Records where every node of a document starts while js-yaml reads it,
@@ -30,9 +38,12 @@ const BRACE = 0x7b;
  *
  * The listener was not designed for this, so every container is cross-checked
  * against the data js-yaml built; anything that does not line up (explicit
- * keys, single-pair flow mappings, non-string keys) or that makes one object
- * appear in two places (anchors, aliases, tags) marks the recording `plain:
- * false`, and the caller falls back to a parser that keeps positions itself.
+ * keys, single-pair flow mappings, non-string keys, tags, anchored or aliased
+ * keys) marks the recording `plain: false`, and the caller falls back to a
+ * parser that keeps positions itself. Anchors and aliases on values are
+ * recorded, within the `yaml` package's alias limit (MAX_ALIASES per anchor,
+ * no alias of a node that holds aliases); past it the fallback applies the
+ * limit and reports it.
  */
 export class PositionRecorder {
   private readonly text: string;
@@ -42,7 +53,15 @@ export class PositionRecorder {
   /** Closed nodes whose parent is still open: start offsets and values, `top` entries used. */
   private readonly childStart: number[] = [];
   private readonly childValue: unknown[] = [];
+  /** Whether each of those nodes is an alias, and whether it holds one. */
+  private readonly childIsAlias: boolean[] = [];
+  private readonly childAnchored: boolean[] = [];
+  private readonly childHoldsAlias: boolean[] = [];
   private top = 0;
+  /** Aliases so far of each anchored value (objects), or of any scalar. */
+  private readonly aliasCounts = new Map<unknown, number>();
+  /** Anchored values that contain an alias: `yaml` counts their expansion multiplied. */
+  private readonly holdsAlias = new Set<unknown>();
   private readonly containers = new Map<object, ContainerPositions>();
   private rootStart = 0;
   private ok = true;
@@ -69,11 +88,36 @@ export class PositionRecorder {
     const text = this.text;
     const end = state.position;
     let start = this.contentStart(opened);
-    const empty = value === null && (end <= start || start >= text.length);
+    let first = text.charCodeAt(start);
+    const anchored = first === AMPERSAND;
+    // `yaml` starts an anchored node at its content, after the anchor.
+    if (anchored) {
+      const nameEnd = this.tokenEnd(start);
+      // `yaml` warns about a name ending in ':' (`&a: 1`); js-yaml takes it in.
+      if (text.charCodeAt(nameEnd - 1) === COLON) this.ok = false;
+      start = this.contentStart(nameEnd);
+      first = text.charCodeAt(start);
+      if (value === null || first === AMPERSAND || first === ASTERISK) this.ok = false;
+    }
+    const alias = first === ASTERISK;
+    const empty = !alias && value === null && (end <= start || start >= text.length);
     // An empty value (`key:` alone) sits where its line ends, as in `yaml`.
     if (empty) start = this.blankEnd(opened);
-    const first = text.charCodeAt(start);
-    if (first === AMPERSAND || first === ASTERISK || first === EXCLAMATION) this.ok = false;
+    if (first === EXCLAMATION) this.ok = false;
+    let holds = false;
+    if (alias) {
+      if (text.charCodeAt(this.tokenEnd(start) - 1) === COLON) this.ok = false;
+      const count = (this.aliasCounts.get(value) ?? 0) + 1;
+      this.aliasCounts.set(value, count);
+      if (count > MAX_ALIASES || this.holdsAlias.has(value)) this.ok = false;
+      // An alias inside its own anchor's node makes the data a cycle.
+      if (value !== null && typeof value === 'object' && !this.containers.has(value))
+        this.ok = false;
+      holds = true;
+    } else {
+      for (let i = base; i < this.top; i++) if (this.childHoldsAlias[i]) holds = true;
+      if (anchored && holds) this.holdsAlias.add(value);
+    }
     // js-yaml takes `"x"# note` as a comment; `yaml` rightly rejects it.
     if (text.charCodeAt(end) === HASH && end > start && !isSpace(text.charCodeAt(end - 1)))
       this.ok = false;
@@ -82,11 +126,14 @@ export class PositionRecorder {
       const lineEnd = text.indexOf('\n', start);
       if (lineEnd >= 0 && lineEnd < end) this.ok = false;
     }
-    if (this.ok && value !== null && typeof value === 'object') this.store(value, base);
+    if (this.ok && !alias && value !== null && typeof value === 'object') this.store(value, base);
     // `yaml` has no node for an empty document and reports it at its start.
     if (this.childBase.length === 0) this.rootStart = empty ? 0 : start;
     this.childStart[base] = start;
     this.childValue[base] = value;
+    this.childIsAlias[base] = alias;
+    this.childAnchored[base] = anchored;
+    this.childHoldsAlias[base] = holds;
     this.top = base + 1;
   };
 
@@ -101,7 +148,13 @@ export class PositionRecorder {
     }
     if (Array.isArray(value)) {
       if (count !== value.length) this.ok = false;
-      else this.containers.set(value, this.childStart.slice(base, top));
+      else
+        this.containers.set(
+          value,
+          this.childStart
+            .slice(base, top)
+            .map((at, i) => (this.childIsAlias[base + i] ? -at - 1 : at)),
+        );
       return;
     }
     if (count % 2 !== 0) {
@@ -111,13 +164,19 @@ export class PositionRecorder {
     const entries = new Array<string | number>((count / 2) * 3);
     for (let i = 0, j = 0; i < count; i += 2, j += 3) {
       const key = this.childValue[base + i];
-      if (typeof key !== 'string' || !Object.hasOwn(value, key)) {
+      if (
+        typeof key !== 'string' ||
+        !Object.hasOwn(value, key) ||
+        this.childIsAlias[base + i] ||
+        this.childAnchored[base + i]
+      ) {
         this.ok = false;
         return;
       }
       entries[j] = key;
       entries[j + 1] = this.childStart[base + i] as number;
-      entries[j + 2] = this.childStart[base + i + 1] as number;
+      const at = this.childStart[base + i + 1] as number;
+      entries[j + 2] = this.childIsAlias[base + i + 1] ? -at - 1 : at;
     }
     let own = 0;
     for (const _ in value) own++;
@@ -147,6 +206,13 @@ export class PositionRecorder {
     }
   }
 
+  /** End of the anchor name starting at `from`. */
+  private tokenEnd(from: number): number {
+    let i = from;
+    while (i < this.text.length && !isSpace(this.text.charCodeAt(i))) i++;
+    return i;
+  }
+
   private blankEnd(from: number): number {
     let i = from;
     while (this.text.charCodeAt(i) === SPACE || this.text.charCodeAt(i) === TAB) i++;
@@ -169,6 +235,7 @@ export class PositionRecorder {
       if (Array.isArray(node)) {
         if (typeof segment !== 'number' || segment >= positions.length) break;
         best = positions[segment] as number;
+        if (best < 0) return -best - 1;
         node = node[segment];
         continue;
       }
@@ -177,6 +244,7 @@ export class PositionRecorder {
       if (entry >= positions.length) break;
       if (atKey && i === path.length - 1) return positions[entry + 1] as number;
       best = positions[entry + 2] as number;
+      if (best < 0) return -best - 1;
       node = (node as Record<string, unknown>)[segment as string];
     }
     return best;
