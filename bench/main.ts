@@ -2,6 +2,7 @@ import { configParseLarge } from './config-parse-large.js';
 import { connTableFill } from './conn-table-fill.js';
 import { counterBench } from './counter.js';
 import { dataplaneBench } from './dataplane.js';
+import { e2eBench } from './e2e.js';
 import { healthcheckScale } from './healthcheck-scale.js';
 import { reconcileLarge } from './reconcile-large.js';
 import { reloadLarge } from './reload-large.js';
@@ -14,6 +15,7 @@ import { vrrpFailover } from './vrrp-failover.js';
 const benches: Record<string, Bench> = {
   counter: counterBench,
   dataplane: dataplaneBench,
+  e2e: e2eBench,
   config_parse_large: configParseLarge,
   conn_table_fill: connTableFill,
   healthcheck_scale: healthcheckScale,

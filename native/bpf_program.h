@@ -25,6 +25,7 @@ class BpfProgram : public FdHandle<BpfProgram> {
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value AttachXdp(const Napi::CallbackInfo& info);
   Napi::Value TestRun(const Napi::CallbackInfo& info);
+  Napi::Value SendLiveFrames(const Napi::CallbackInfo& info);
   Napi::Value Pin(const Napi::CallbackInfo& info);
 
   std::string name_;

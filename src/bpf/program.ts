@@ -79,6 +79,30 @@ export class BpfProgram {
     return { ...result, verdictName: verdictNames[result.verdict] ?? `verdict ${result.verdict}` };
   }
 
+  /**
+   * Runs the program `repeat` times on frames made from `data` as if they
+   * had arrived on interface `ifindex` (in the network namespace `netnsFd`
+   * refers to, else this thread's), really transmitting what it returns
+   * XDP_TX or XDP_REDIRECT for (BPF_F_TEST_XDP_LIVE_FRAMES, Linux 5.18+).
+   * Runs on the thread pool.
+   */
+  async sendLiveFrames(options: {
+    data: Buffer;
+    ifindex: number;
+    repeat: number;
+    /** Frames per batch in the kernel (default 64, at most 256). */
+    batchSize?: number;
+    netnsFd?: number;
+  }): Promise<void> {
+    await this.handle.sendLiveFrames(
+      options.data,
+      options.ifindex,
+      options.repeat,
+      options.batchSize ?? 64,
+      options.netnsFd,
+    );
+  }
+
   pin(path: string): void {
     this.handle.pin(path);
   }

@@ -82,6 +82,13 @@ export interface NativeBpfProgram {
     repeat: number,
     dataOutSize?: number,
   ): Promise<{ verdict: number; data: Buffer; durationNs: number }>;
+  sendLiveFrames(
+    data: Buffer,
+    ifindex: number,
+    repeat: number,
+    batchSize: number,
+    netnsFd?: number,
+  ): Promise<{ durationNs: number }>;
   pin(path: string): void;
   close(): void;
 }
