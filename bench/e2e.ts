@@ -38,6 +38,10 @@ export type E2eBenchResult = {
   ratioToFloor?: number;
   sent: number;
   received: number;
+  /** Flows lbctl scheduled while timed (0 when every timed frame met an established flow). */
+  newFlowsTimed?: number;
+  /** Frames lbctl forwarded while timed. */
+  forwardedTimed?: number;
 };
 
 const FLOWS = [1, 16, 256, 4096, 65_536, 1_048_576];
@@ -94,6 +98,7 @@ async function measure(
   lab: Lab,
   flows: number,
   warmUp: boolean,
+  timed: (phase: 'start' | 'end') => Promise<void> = async () => {},
 ): Promise<{ mpps: number; sent: number; received: number }> {
   const generator = await LiveFrameGenerator.open({
     namespace: lab.gen,
@@ -110,10 +115,12 @@ async function measure(
     if (warmUp) await generator.send(flows, { maxSeconds: MAX_SECONDS });
     await settle();
     const before = received(lab);
+    await timed('start');
     const { sent, seconds } = await generator.send(Math.max(FRAMES, flows), {
       maxSeconds: MAX_SECONDS,
     });
     await settle();
+    await timed('end');
     const got = received(lab) - before;
     return { mpps: got / seconds / 1e6, sent, received: got };
   } finally {
@@ -163,12 +170,27 @@ async function lbctl(lab: Lab, floorMpps: number): Promise<E2eBenchResult[]> {
     }));
     await plane.setService({ vip: VIP, port: 53, protocol: 'udp', scheduler: 'mh' }, reals);
     const results: E2eBenchResult[] = [];
+    const totals = async () => {
+      const c = await plane.counters();
+      const reals = c.services.flatMap((s) => s.reals);
+      return {
+        newFlows: reals.reduce((n, r) => n + r.newConnections, 0),
+        forwarded: c.global.forwarded?.packets ?? 0,
+      };
+    };
     for (const flows of FLOWS) {
-      const m = await measure(lab, flows, true);
+      let start = { newFlows: 0, forwarded: 0 };
+      let end = start;
+      const m = await measure(lab, flows, true, async (phase) => {
+        if (phase === 'start') start = await totals();
+        else end = await totals();
+      });
       results.push({
         name: 'e2e_dr',
         flows,
         ...m,
+        newFlowsTimed: end.newFlows - start.newFlows,
+        forwardedTimed: end.forwarded - start.forwarded,
         ratioToFloor: Math.round((m.mpps / floorMpps) * 100) / 100,
       });
     }
