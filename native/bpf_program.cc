@@ -21,20 +21,44 @@ namespace {
 // Room for the program to grow the packet (encapsulation) in a test run.
 constexpr uint32_t kTestRunHeadroomBytes = 512;
 
-class TestRunWorker : public Napi::AsyncWorker {
+// What both kinds of test run share: the promise, the program kept alive for
+// the run, its input frame, and the failure of the syscall.
+class ProgramRunWorker : public Napi::AsyncWorker {
  public:
-  TestRunWorker(Napi::Env env, Napi::Object owner, int fd, std::string name,
-                std::vector<uint8_t> data, uint32_t repeat, uint32_t outSize)
+  ProgramRunWorker(Napi::Env env, Napi::Object owner, int fd, std::string name,
+                   std::vector<uint8_t> data)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         fd_(fd),
         name_(std::move(name)),
-        in_(std::move(data)),
-        out_(outSize),
-        repeat_(repeat) {
+        in_(std::move(data)) {
     ownerRef_ = Napi::Persistent(owner);
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+  void Reject(const char* operation, const std::string& message) {
+    ErrorInfo e{code::kTestRun, operation, message, err_, {}, {}};
+    deferred_.Reject(MakeError(Env(), e).Value());
+  }
+
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference ownerRef_;  // keeps the program (and its fd) alive
+  int fd_;
+  std::string name_;
+  std::vector<uint8_t> in_;
+  int err_ = 0;
+  uint32_t duration_ = 0;
+};
+
+class TestRunWorker : public ProgramRunWorker {
+ public:
+  TestRunWorker(Napi::Env env, Napi::Object owner, int fd, std::string name,
+                std::vector<uint8_t> data, uint32_t repeat, uint32_t outSize)
+      : ProgramRunWorker(env, owner, fd, std::move(name), std::move(data)),
+        out_(outSize),
+        repeat_(repeat) {}
 
  protected:
   void Execute() override {
@@ -57,9 +81,7 @@ class TestRunWorker : public Napi::AsyncWorker {
     if (err_ != 0) {
       std::string reason = Describe(err_);
       if (err_ == ENOSPC) reason = "the output packet is larger than dataOutSize";
-      ErrorInfo e{code::kTestRun, "bpf_prog_test_run_opts",
-                  "Cannot test-run program " + name_ + ": " + reason, err_, {}, {}};
-      deferred_.Reject(MakeError(env, e).Value());
+      Reject("bpf_prog_test_run_opts", "Cannot test-run program " + name_ + ": " + reason);
       return;
     }
     Napi::Object result = Napi::Object::New(env);
@@ -68,19 +90,11 @@ class TestRunWorker : public Napi::AsyncWorker {
     result.Set("durationNs", duration_);
     deferred_.Resolve(result);
   }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
  private:
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference ownerRef_;  // keeps the program (and its fd) alive
-  int fd_;
-  std::string name_;
-  std::vector<uint8_t> in_;
   std::vector<uint8_t> out_;
   uint32_t repeat_;
-  int err_ = 0;
   uint32_t retval_ = 0;
-  uint32_t duration_ = 0;
 };
 
 // Sends frames with BPF_F_TEST_XDP_LIVE_FRAMES (Linux 5.18+): the program runs
@@ -89,23 +103,16 @@ class TestRunWorker : public Napi::AsyncWorker {
 // thread pool, since a run of millions of frames takes seconds. The interface
 // is looked up in the calling thread's network namespace, so the worker
 // enters `netnsFd` (when given) for the run and returns to its own after.
-class LiveFramesWorker : public Napi::AsyncWorker {
+class LiveFramesWorker : public ProgramRunWorker {
  public:
   LiveFramesWorker(Napi::Env env, Napi::Object owner, int fd, std::string name,
                    std::vector<uint8_t> data, uint32_t ifindex, uint32_t repeat,
                    uint32_t batchSize, int netnsFd)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        fd_(fd),
-        name_(std::move(name)),
-        in_(std::move(data)),
+      : ProgramRunWorker(env, owner, fd, std::move(name), std::move(data)),
         ifindex_(ifindex),
         repeat_(repeat),
         batchSize_(batchSize),
-        netns_(netnsFd) {
-    ownerRef_ = Napi::Persistent(owner);
-  }
-  Napi::Promise Promise() { return deferred_.Promise(); }
+        netns_(netnsFd) {}
 
  protected:
   void Execute() override {
@@ -139,34 +146,23 @@ class LiveFramesWorker : public Napi::AsyncWorker {
     if (netns_.Valid() && setns(home.Get(), CLONE_NEWNET) != 0) abort();
   }
   void OnOK() override {
-    Napi::Env env = Env();
     if (err_ != 0) {
       std::string reason = Describe(err_);
       if (err_ == EINVAL) reason += " (live frames need Linux 5.18+ and an XDP program)";
-      ErrorInfo e{code::kTestRun, op_,
-                  "Cannot send live frames with program " + name_ + ": " + reason, err_, {}, {}};
-      deferred_.Reject(MakeError(env, e).Value());
+      Reject(op_, "Cannot send live frames with program " + name_ + ": " + reason);
       return;
     }
-    Napi::Object result = Napi::Object::New(env);
+    Napi::Object result = Napi::Object::New(Env());
     result.Set("durationNs", duration_);
     deferred_.Resolve(result);
   }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
  private:
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference ownerRef_;  // keeps the program (and its fd) alive
-  int fd_;
-  std::string name_;
-  std::vector<uint8_t> in_;
   uint32_t ifindex_;
   uint32_t repeat_;
   uint32_t batchSize_;
   UniqueFd netns_;
-  int err_ = 0;
   const char* op_ = "";
-  uint32_t duration_ = 0;
 };
 
 }  // namespace
