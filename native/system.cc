@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/file.h>
 
 #include <string>
 
@@ -72,6 +73,46 @@ Napi::Value SetNetworkNamespace(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// createArrayMap(name, valueSize, maxEntries) → fd of a new BPF array map
+// with u32 keys, made from user space (a small record to pin beside a
+// program's own maps).
+Napi::Value CreateArrayMap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Throw(env, code::kNativeInvalidArgument, "create map",
+          "Cannot create map: expected a name, a value size and an entry count");
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  uint32_t valueSize = info[1].As<Napi::Number>().Uint32Value();
+  uint32_t entries = info[2].As<Napi::Number>().Uint32Value();
+  int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name.c_str(), sizeof(uint32_t), valueSize, entries,
+                          nullptr);
+  if (fd < 0) {
+    int err = errno;
+    Throw(env, code::kMapOperation, "bpf_map_create",
+          "Cannot create map " + name + ": " + Describe(err), err);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// tryLockExclusive(fd) → true when this process now holds an exclusive
+// flock(2) on fd, false when another open file description holds one.
+// Never blocks: the event loop must not wait on another daemon.
+Napi::Value TryLockExclusive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Throw(env, code::kNativeInvalidArgument, "lock file",
+          "Cannot lock file: expected a file descriptor");
+  }
+  if (flock(info[0].As<Napi::Number>().Int32Value(), LOCK_EX | LOCK_NB) == 0) {
+    return Napi::Boolean::New(env, true);
+  }
+  int err = errno;
+  if (err == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  Throw(env, code::kSystem, "flock", "Cannot lock file: " + Describe(err), err);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitSystem(Napi::Env env, Napi::Object exports) {
@@ -81,6 +122,9 @@ void InitSystem(Napi::Env env, Napi::Object exports) {
   exports.Set("ifIndex", Napi::Function::New(env, IfIndex, "ifIndex"));
   exports.Set("setNetworkNamespace",
               Napi::Function::New(env, SetNetworkNamespace, "setNetworkNamespace"));
+  exports.Set("createArrayMap", Napi::Function::New(env, CreateArrayMap, "createArrayMap"));
+  exports.Set("tryLockExclusive",
+              Napi::Function::New(env, TryLockExclusive, "tryLockExclusive"));
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory"));
 }
 

@@ -84,6 +84,8 @@ export const ERROR_CODES = {
   DATAPLANE_NO_SUCH_REAL: 'a real server is not configured in its service',
   DATAPLANE_PINNED_STATE_UNKNOWN: 'pinned data-plane state holds a code this lbctl does not know',
   DATAPLANE_UNSAFE_PIN_DIR: 'the pin directory is not owned and writable by root only',
+  DATAPLANE_PIN_DIR_IN_USE:
+    'another lbctl holds the pin directory, or its XDP links serve another network namespace',
   IPVS_UNAVAILABLE: "the kernel's IPVS cannot be used (no ip_vs module or no permission)",
   IPVS_SERVICE_NOT_OWNED: 'an IPVS service exists that lbctl did not create; lbctl leaves it alone',
   IPVS_OWNERSHIP_CORRUPT: 'the IPVS ownership record lbctl writes is unreadable or malformed',

@@ -37,6 +37,11 @@ export class BpfMap {
     return new BpfMap(new (native().BpfMap)(fd));
   }
 
+  /** A new array map (u32 keys) made from user space, not part of any program. */
+  static createArray(name: string, valueSize: number, maxEntries: number): BpfMap {
+    return BpfMap.fromFd(native().createArrayMap(name, valueSize, maxEntries));
+  }
+
   /** Opens a map pinned on bpffs (by this or any other process). */
   static openPinned(path: string): BpfMap {
     return new BpfMap(new (native().BpfMap)(native().objGet(path)), path);

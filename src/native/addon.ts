@@ -176,6 +176,10 @@ export interface NativeAddon {
   objGet(path: string): number;
   ifIndex(name: string): number;
   setNetworkNamespace(fd: number): void;
+  /** A new BPF array map with u32 keys; returns its descriptor. */
+  createArrayMap(name: string, valueSize: number, maxEntries: number): number;
+  /** flock(fd, LOCK_EX | LOCK_NB): false when another holder has it. */
+  tryLockExclusive(fd: number): boolean;
   sendUnixDatagram(path: string, payload: Buffer): number;
   ignoreSignal(signo: number): void;
   realtimeSignalRange(): { min: number; max: number };

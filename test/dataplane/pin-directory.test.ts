@@ -3,10 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { bpffsRoot } from '../../src/bpf/index.js';
-import { PinDirectory } from '../../src/dataplane/pin-directory.js';
+import { BpfMap, bpffsRoot } from '../../src/bpf/index.js';
+import { OWNER_PIN, PinDirectory, readPinOwner } from '../../src/dataplane/pin-directory.js';
 import { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { hasCode } from '../../src/errors.js';
+import { currentNetworkNamespace, namespaceName } from '../../src/netns/identity.js';
 
 const small = { maxServices: 2, maxReals: 8, connections: 1024, persistenceEntries: 256 };
 
@@ -25,7 +26,10 @@ describe('pin directory safety', () => {
   it('creates a missing pin directory private to root', () => {
     const pins = PinDirectory.prepare(join(root, 'fresh'));
     assert.equal(pins.created, true);
-    assert.equal(PinDirectory.prepare(join(root, 'fresh')).created, false);
+    pins.release();
+    const again = PinDirectory.prepare(join(root, 'fresh'));
+    assert.equal(again.created, false);
+    again.release();
   });
 
   it('refuses a pin directory another user created beforehand', async () => {
@@ -79,5 +83,48 @@ describe('pin directory safety', () => {
       }),
     );
     assert.equal(existsSync(join(root, instance)), false);
+  });
+
+  it('locks the pin directory: a second holder is refused until the first releases it', () => {
+    const dir = join(root, 'locked');
+    const first = PinDirectory.prepare(dir);
+    assert.deepEqual(readPinOwner(dir), { pid: process.pid, netns: currentNetworkNamespace() });
+    assert.throws(
+      () => PinDirectory.prepare(dir),
+      (err) =>
+        hasCode(err, 'DATAPLANE_PIN_DIR_IN_USE') &&
+        String(err).includes(
+          `lbctl pid ${process.pid} holds it in this network namespace (${namespaceName(currentNetworkNamespace())})`,
+        ),
+    );
+    first.release();
+    PinDirectory.prepare(dir).release();
+  });
+
+  it('refuses pins whose links still serve another network namespace, takes over when they are gone', () => {
+    const dir = join(root, 'foreign');
+    PinDirectory.prepare(dir).release();
+    // What a daemon in another namespace leaves: its pid and its namespace's identity.
+    const foreign = { pid: 4242, netns: { inode: 1n, device: 4n } };
+    const record = BpfMap.openPinned(join(dir, OWNER_PIN));
+    const value = Buffer.alloc(24);
+    value.writeBigUInt64LE(1n, 0);
+    value.writeBigUInt64LE(4n, 8);
+    value.writeUInt32LE(4242, 16);
+    record.update(Buffer.alloc(4), value);
+    record.close();
+    assert.throws(
+      () => PinDirectory.prepare(dir, { attachedLinks: () => 2 }),
+      (err) =>
+        hasCode(err, 'DATAPLANE_PIN_DIR_IN_USE') &&
+        String(err).includes(
+          `belong to lbctl pid 4242 in network namespace net:[1], and this lbctl runs in ${namespaceName(currentNetworkNamespace())}`,
+        ),
+    );
+    // The refusal left the record alone.
+    assert.deepEqual(readPinOwner(dir), foreign);
+    const taken = PinDirectory.prepare(dir, { attachedLinks: () => 0 });
+    assert.deepEqual(taken.replacedOwner, foreign);
+    taken.release();
   });
 });

@@ -71,6 +71,23 @@ export class XdpAttachments {
   }
 }
 
+/** How many of the links pinned in `dir` are still attached to an interface. */
+export function attachedPinnedLinks(dir: string): number {
+  let attached = 0;
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith('link_')) continue;
+    try {
+      const link = BpfLink.openPinned(join(dir, name));
+      // A link whose interface (or namespace) is gone reports no ifindex.
+      if ((link.info().ifindex ?? 0) !== 0) attached++;
+      link.close();
+    } catch {
+      // Not a link (or unlinked meanwhile): attaches nothing.
+    }
+  }
+  return attached;
+}
+
 /** Removes an instance's pin directory (maps and links). */
 export function removePins(dir: string): void {
   if (!existsSync(dir)) return;

@@ -11,6 +11,7 @@ import { type Logger, silentLogger } from '../../log.js';
 import type { LinkDirectory, LinkInfo } from '../../netlink/host-network.js';
 import { LinkTable } from '../../netlink/link-table.js';
 import { RouteNetlink } from '../../netlink/rtnetlink.js';
+import { namespaceName } from '../../netns/identity.js';
 import * as abi from '../abi.js';
 import { connTableSets, DEFAULT_CONNECTION_TABLE_SIZE } from '../conn-table.js';
 import {
@@ -35,7 +36,7 @@ import {
   validateService,
   validateTimeouts,
 } from '../validate-service.js';
-import { removePins, XdpAttachments } from './attachments.js';
+import { attachedPinnedLinks, removePins, XdpAttachments } from './attachments.js';
 import { XDP_CAPABILITIES } from './capabilities.js';
 import {
   encodeConfig,
@@ -134,6 +135,8 @@ export class XdpDataPlane implements DataPlane {
     private readonly interfaces: LinkDirectory,
     /** Closed with the data plane (set when it keeps its own link table). */
     private readonly ownLinks: { close(): void } | undefined,
+    /** The locked pin directory (undefined without pins): held until close. */
+    private readonly pins: PinDirectory | undefined,
   ) {
     this.serviceIds = new IdAllocator('service', 0, options.maxServices ?? 64);
     this.realIds = new IdAllocator('real', 1, options.maxReals ?? 4096);
@@ -166,7 +169,20 @@ export class XdpDataPlane implements DataPlane {
     const connSets = connTableSets(connections);
     const serviceSets = serviceTableSets(maxServices);
     const hz = options.kernelHz ?? kernelHz();
-    const pins = pinDir === undefined ? undefined : PinDirectory.prepare(pinDir);
+    const pins =
+      pinDir === undefined
+        ? undefined
+        : PinDirectory.prepare(pinDir, { attachedLinks: attachedPinnedLinks });
+    if (pins?.replacedOwner !== undefined) {
+      log.warn(
+        {
+          pinDir,
+          previousPid: pins.replacedOwner.pid,
+          previousNetns: namespaceName(pins.replacedOwner.netns),
+        },
+        'pins of this instance were last used in another network namespace whose XDP links are all gone; taking them over',
+      );
+    }
     const { program, maps } = await loadLbSkeleton({
       ...(options.objectPath !== undefined ? { objectPath: options.objectPath } : {}),
       rodata: {
@@ -210,7 +226,7 @@ export class XdpDataPlane implements DataPlane {
         ownLinks = await LinkTable.open(netlink, log);
         links = ownLinks;
       }
-      plane = new XdpDataPlane(options, program, maps, pinDir, log, links, owned);
+      plane = new XdpDataPlane(options, program, maps, pinDir, log, links, owned, pins);
       // Unpinned maps are new and empty: nothing to adopt.
       if (pinDir !== undefined) plane.adoptPinnedState();
       await plane.writeConfig();
@@ -401,20 +417,26 @@ export class XdpDataPlane implements DataPlane {
 
   /** Closes handles; pinned maps and links stay, so forwarding continues. */
   async close(): Promise<void> {
+    this.closeHandles();
+    this.pins?.release();
+  }
+
+  /** Detaches from every interface and removes this instance's pins (still holding their lock). */
+  async destroy(): Promise<void> {
+    this.attachments.detachAll();
+    this.closeHandles();
+    if (this.pinDir !== undefined) removePins(this.pinDir);
+    this.pins?.release();
+    this.log.info(this.pinDir === undefined ? 'XDP detached' : 'XDP detached and pins removed');
+  }
+
+  private closeHandles(): void {
     if (this.closed) return;
     this.closed = true;
     this.attachments.close();
     for (const m of Object.values(this.maps)) m.close();
     this.program.close();
     this.ownLinks?.close();
-  }
-
-  /** Detaches from every interface and removes this instance's pins. */
-  async destroy(): Promise<void> {
-    this.attachments.detachAll();
-    await this.close();
-    if (this.pinDir !== undefined) removePins(this.pinDir);
-    this.log.info(this.pinDir === undefined ? 'XDP detached' : 'XDP detached and pins removed');
   }
 
   private async writeConfig(): Promise<void> {
