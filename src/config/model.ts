@@ -190,6 +190,8 @@ export interface VrrpInstance {
   /** Family of the advertised VIPs (and of the VRRP packets). */
   readonly family: AddressFamily;
   readonly preempt: boolean;
+  /** FAULT while the instance's own interface is down (keepalived's default). */
+  readonly trackPrimary: boolean;
   readonly preemptDelayMs: number;
   readonly unicastSrcIp?: string;
   readonly unicastPeers: readonly UnicastPeer[];

@@ -114,6 +114,7 @@ function resolveInstance(doc: DocInstance, global: ConfigDocument['global']): Vr
     version: doc.version ?? (family === 'ipv6' ? 3 : global.vrrpVersion),
     family,
     preempt: doc.preempt,
+    trackPrimary: doc.trackPrimary,
     preemptDelayMs: doc.preemptDelayMs,
     unicastSrcIp: doc.unicastSrcIp,
     unicastPeers: doc.unicastPeers.map((p) =>

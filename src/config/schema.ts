@@ -205,6 +205,8 @@ const vrrpInstance = z.strictObject({
   advertIntervalMs: int('advertIntervalMs', 10, 255_000).default(1000),
   version: z.union([z.literal(2), z.literal(3)]).optional(),
   preempt: z.boolean().default(true),
+  /** The instance's own interface down puts it in FAULT (keepalived's default; dont_track_primary: false). */
+  trackPrimary: z.boolean().default(true),
   preemptDelayMs: ms('preemptDelayMs', 1_000_000).default(0),
   unicastSrcIp: ipAddress.optional(),
   unicastPeers: z

@@ -575,6 +575,15 @@ export class VrrpEngine {
         ),
       );
     }
+    // keepalived tracks the instance's own interface unweighted (FAULT while it
+    // is down or has no carrier) unless dont_track_primary; an explicit
+    // track_interface entry for it decides instead.
+    if (o.trackPrimary && !o.trackInterfaces.some((t) => t.interface === o.interface)) {
+      const apply = (up: boolean) =>
+        instance.setContribution(`interface:${o.interface}`, weightedContribution(up, 0, false));
+      apply(this.options.links.isUp(o.interface));
+      this.cleanups.push(this.options.links.watch(o.interface, apply));
+    }
     for (const track of o.trackInterfaces) {
       const weight = track.weight ?? 0;
       const reverse = track.reverse ?? false;

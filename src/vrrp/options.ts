@@ -60,6 +60,8 @@ export interface VrrpInstanceOptions {
   readonly lowerPrioNoAdvert?: boolean;
   /** Master sends one advert before yielding to a higher priority one. */
   readonly higherPrioSendAdvert?: boolean;
+  /** keepalived tracks the instance's own interface (FAULT while it is down) unless dont_track_primary. */
+  readonly trackPrimary?: boolean;
   readonly vips: readonly VipOptions[];
   /**
    * keepalived `virtual_ipaddress_excluded`: managed like `vips` but never
@@ -95,6 +97,7 @@ export interface ResolvedInstanceOptions {
   readonly skipCheckAdvAddr: boolean;
   readonly lowerPrioNoAdvert: boolean;
   readonly higherPrioSendAdvert: boolean;
+  readonly trackPrimary: boolean;
   readonly vips: readonly VirtualAddress[];
   readonly excludedVips: readonly VirtualAddress[];
   readonly virtualRoutes: readonly VirtualRoute[];
@@ -217,6 +220,7 @@ export function resolveInstanceOptions(options: VrrpInstanceOptions): ResolvedIn
     skipCheckAdvAddr: options.skipCheckAdvAddr ?? false,
     lowerPrioNoAdvert: options.lowerPrioNoAdvert ?? false,
     higherPrioSendAdvert: options.higherPrioSendAdvert ?? false,
+    trackPrimary: options.trackPrimary ?? true,
     vips,
     excludedVips,
     virtualRoutes: options.virtualRoutes ?? [],

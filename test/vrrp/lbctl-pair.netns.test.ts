@@ -61,6 +61,41 @@ describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
     await d2.stop('SIGTERM');
   });
 
+  it('goes to FAULT when its interface goes down (the backup takes over) and rejoins when it comes up', async () => {
+    const vip = '10.78.0.170';
+    const conf = (priority: number) =>
+      keepalivedConf(`n${priority}`, [
+        { name: 'VI_IF', vrid: 70, priority, vips: [`${vip}/24`], advertInt: 0.1 },
+      ]);
+    const d1 = node('d1');
+    const d2 = node('d2');
+    d1.start(conf(150));
+    d2.start(conf(100));
+    await d1.waitForState('VI_IF', 'MASTER', 5000);
+    await d2.waitForState('VI_IF', 'BACKUP', 5000);
+    const d1ns = site.lab.host('d1').namespace;
+    const downAt = Date.now();
+    await runIn(d1ns, 'ip', ['link', 'set', 'eth0', 'down']);
+    await d1.waitForState('VI_IF', 'FAULT', 3000, downAt);
+    await d2.waitForState('VI_IF', 'MASTER', 3000, downAt);
+    await waitFor('VIP released on the downed director', async () =>
+      (await site.lab.hasAddress('d1', vip)) ? undefined : true,
+    );
+    assert.ok(await site.lab.hasAddress('d2', vip));
+    const upAt = Date.now();
+    await runIn(d1ns, 'ip', ['link', 'set', 'eth0', 'up']);
+    await d1.waitForState('VI_IF', 'BACKUP', 5000, upAt);
+    await d1.waitForState('VI_IF', 'MASTER', 5000, upAt);
+    await d2.waitForState('VI_IF', 'BACKUP', 3000, upAt);
+    await waitFor('VIP back on d1 only', async () =>
+      (await site.lab.hasAddress('d1', vip)) && !(await site.lab.hasAddress('d2', vip))
+        ? true
+        : undefined,
+    );
+    await d1.stop('SIGTERM');
+    await d2.stop('SIGTERM');
+  });
+
   it('keeps a lower priority master with nopreempt', async () => {
     const vip = '10.78.0.140';
     const conf = (priority: number) =>

@@ -242,6 +242,42 @@ describe('track_interface and track_file', () => {
     assert.equal(c.state('a'), 'MASTER', 'preempts back');
   });
 
+  it("the instance's own interface is tracked: down is FAULT (VIPs released), up is BACKUP then election", () => {
+    const c = new TestCluster();
+    const a = c.add('a', '10.0.0.1', [instanceOptions({ priority: 150 })]);
+    const b = c.add('b', '10.0.0.2', [instanceOptions({ priority: 100 })]);
+    a.engine.start();
+    b.engine.start();
+    c.clock.advance(5000);
+    assert.equal(c.state('a'), 'MASTER');
+    assert.ok(a.effects.addresses.size > 0);
+    a.links.set('eth0', false);
+    assert.equal(c.state('a'), 'FAULT');
+    assert.equal(a.effects.addresses.size, 0, 'the VIP is released on the downed director');
+    c.clock.advance(5000);
+    assert.equal(c.state('b'), 'MASTER', 'the backup takes over');
+    assert.equal(c.state('a'), 'FAULT', 'no election while the link is down');
+    a.links.set('eth0', true);
+    assert.equal(c.state('a'), 'BACKUP');
+    c.clock.advance(4000);
+    assert.equal(c.state('a'), 'MASTER', 'rejoins and preempts back');
+    assert.equal(c.state('b'), 'BACKUP');
+  });
+
+  it('starts in FAULT when its interface is down, and dont_track_primary ignores it', () => {
+    const c = new TestCluster();
+    const a = c.add('a', '10.0.0.1', [instanceOptions({ priority: 150 })]);
+    a.links.set('eth0', false);
+    a.engine.start();
+    assert.equal(c.state('a'), 'FAULT');
+    const d = new TestCluster();
+    const n = d.add('n', '10.0.0.1', [instanceOptions({ priority: 150, trackPrimary: false })]);
+    n.links.set('eth0', false);
+    n.engine.start();
+    d.clock.advance(5000);
+    assert.equal(d.state('n'), 'MASTER');
+  });
+
   it('a weighted interface changes priority instead', () => {
     const c = new TestCluster();
     const a = c.add('a', '10.0.0.1', [

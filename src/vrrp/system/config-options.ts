@@ -97,6 +97,7 @@ export function vrrpOptionsFromConfig(config: Config): ConfiguredVrrp {
       version: instance.version,
       advertIntMs: instance.advertIntervalMs,
       nopreempt: !instance.preempt,
+      trackPrimary: instance.trackPrimary,
       preemptDelayMs: instance.preemptDelayMs,
       ...(sourceIp === undefined ? {} : { sourceIp }),
       unicastPeers: instance.unicastPeers.map((peer) => peer.address),

@@ -94,7 +94,7 @@ export const INSTANCE_KEYWORDS: KeywordTable = tables(TRACK_KEYWORDS, NOTIFY_KEY
   track_process: refused(NO_TRACK_PROCESS),
   strict_mode: refused('RFC-strict mode is not implemented (see vrrp_strict)'),
   notify_fifo: refused('lbctl does not write keepalived event FIFOs'),
-  dont_track_primary: unsupported,
+  dont_track_primary: flag('trackPrimary', false),
   track_src_ip: unsupported,
   check_unicast_src: unsupported,
   unicast_fault_no_peer: unsupported,
