@@ -1,3 +1,4 @@
+import { withDefaultScriptUser } from '../config/default-script-user.js';
 import { formatIssue } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/model.js';
@@ -16,11 +17,12 @@ export async function loadHostConfig(
 ): Promise<{ config: Config; warnings: string[] }> {
   const netlink = new RouteNetlink();
   const links = await netlink.listLinks().finally(() => netlink.close());
-  const { config, warnings } = loadConfig(file, {
+  const loaded = loadConfig(file, {
     strict,
     existingInterfaces: links.map((link) => link.name),
     requireWork: true,
   });
+  const { config, warning } = await withDefaultScriptUser(loaded.config);
   const scripts = await auditScripts(config);
   if (scripts.errors.length > 0) {
     throw new LbctlError(
@@ -28,5 +30,12 @@ export async function loadHostConfig(
       `Cannot reload: ${scripts.errors.length} script(s) refused: ${scripts.errors.join('; ')}`,
     );
   }
-  return { config, warnings: [...warnings.map(formatIssue), ...scripts.warnings] };
+  return {
+    config,
+    warnings: [
+      ...loaded.warnings.map(formatIssue),
+      ...(warning === undefined ? [] : [warning]),
+      ...scripts.warnings,
+    ],
+  };
 }

@@ -15,8 +15,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkScriptSecurity } from '../../src/checkers/script-security.js';
 import { resolveCredentials } from '../../src/checkers/system-user.js';
+import {
+  DEFAULT_SCRIPT_USER,
+  withDefaultScriptUser,
+} from '../../src/config/default-script-user.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { auditScripts } from '../../src/config/script-audit.js';
+import { vrrpOptionsFromConfig } from '../../src/vrrp/system/config-options.js';
 import { runBounded } from '../support/bounded-run.js';
 import { lbctlCommand } from '../support/cli.js';
 
@@ -124,6 +129,45 @@ describe('script security (keepalived check_script_secure)', () => {
       audit.warnings[0] ?? '',
       /^vrrp_script chk: unsafe script: .* is writable by everyone \(set enable_script_security to refuse it\)$/,
     );
+  });
+
+  it("runs scripts as keepalived_script when that user exists and no script_user is set (keepalived's default)", async () => {
+    const safe = '/bin/true';
+    const asked: string[] = [];
+    const exists = async (user: string) => {
+      asked.push(user);
+      return true;
+    };
+    const { config: withDefault, warning } = await withDefaultScriptUser(
+      config(false, safe),
+      exists,
+    );
+    assert.deepEqual(asked, [DEFAULT_SCRIPT_USER]);
+    assert.equal(warning, undefined);
+    assert.equal(withDefault.global.scriptUser, 'keepalived_script');
+    // Every runner reads the user from here: the VRRP engine's options, for one.
+    const vrrp = vrrpOptionsFromConfig(withDefault);
+    assert.equal(vrrp.instances[0]?.notify?.master?.user, 'keepalived_script');
+    assert.equal(vrrp.scripts[0]?.user, 'keepalived_script');
+  });
+
+  it('without keepalived_script, scripts run as root with a warning; script_user set wins', async () => {
+    const missing = await withDefaultScriptUser(config(false, '/bin/true'), async () => false);
+    assert.equal(missing.config.global.scriptUser, undefined);
+    assert.match(
+      missing.warning ?? '',
+      /^no script_user is set and user keepalived_script does not exist: scripts without a user of their own run as root/,
+    );
+    const explicit = parseConfigText(
+      'global_defs {\n  script_user nobody\n}\nvrrp_script chk {\n  script "/bin/true"\n}\n' +
+        'vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 9\n  track_script {\n    chk\n  }\n}\n',
+      'k.conf',
+    ).config;
+    const kept = await withDefaultScriptUser(explicit, async () => {
+      throw new Error('not asked when script_user is set');
+    });
+    assert.equal(kept.config.global.scriptUser, 'nobody');
+    assert.equal(kept.warning, undefined);
   });
 
   it('a user NSS does not know is warned about and checked as root', async () => {

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { withDefaultScriptUser } from '../../config/default-script-user.js';
 import { loadConfig } from '../../config/load.js';
 import { auditScripts } from '../../config/script-audit.js';
 import { buildServices } from '../../daemon/build.js';
@@ -59,12 +60,14 @@ export function registerUpCommand(program: Command): void {
       // Interfaces are checked here, not at validate: they belong to this host.
       const netlink = new RouteNetlink();
       const links = await netlink.listLinks().finally(() => netlink.close());
-      const { config, warnings } = loadConfig(path, {
+      const loaded = loadConfig(path, {
         strict: options.strict === true,
         existingInterfaces: links.map((link) => link.name),
         requireWork: true,
       });
-      for (const w of warnings) logger.warn({ file: w.file, line: w.line }, w.message);
+      for (const w of loaded.warnings) logger.warn({ file: w.file, line: w.line }, w.message);
+      const { config, warning: scriptUserWarning } = await withDefaultScriptUser(loaded.config);
+      if (scriptUserWarning !== undefined) logger.warn(scriptUserWarning);
       // Scripts are checked against this host's files before anything changes.
       const scripts = await auditScripts(config);
       for (const w of scripts.warnings) logger.warn(w);
