@@ -51,9 +51,12 @@ export function buildServices(context: ServiceContext): DaemonParts {
         })
       : undefined;
   if (virtualServers !== undefined) services.push(virtualServers);
+  // keepalived-like: the data plane is a tracked object of every VRRP instance it serves.
+  if (vrrp !== undefined && virtualServers !== undefined) vrrp.trackDataPlane(virtualServers);
   const sources: MetricsSources = {
     vrrp: () => vrrp?.engine,
     dataPlane: () => virtualServers?.dataPlane,
+    dataPlaneSupervision: () => virtualServers?.dataPlaneSupervision,
     virtualServers: () => virtualServers?.virtualServerStates() ?? [],
   };
   const listen = context.config.global.metricsListen;

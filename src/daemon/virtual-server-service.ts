@@ -16,6 +16,7 @@ import { IpvsDataPlane } from '../dataplane/ipvs/ipvs-dataplane.js';
 import { DATA_PLANE_TITLES } from '../dataplane/registry.js';
 import { realPort } from '../dataplane/service-rules.js';
 import { SplitDataPlane } from '../dataplane/split-data-plane.js';
+import { type DataPlaneHealth, DataPlaneSupervisor } from '../dataplane/supervisor.js';
 import { isVerifierRefusal } from '../dataplane/xdp/verifier-error.js';
 import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
 import { hasCode, LbctlError } from '../errors.js';
@@ -109,6 +110,9 @@ export class VirtualServerService implements Service {
   private capacity = { services: 0, reals: 0 };
   /** Under auto, the kernel's verifier refused the XDP program at start. */
   private xdpRefused = false;
+  private supervisor: DataPlaneSupervisor | undefined;
+  /** Data-plane health subscribers: they may join before start. */
+  private readonly healthListeners = new Set<(health: DataPlaneHealth) => void>();
 
   constructor(options: VirtualServerServiceOptions) {
     this.config = options.config;
@@ -135,6 +139,27 @@ export class VirtualServerService implements Service {
   get ipvs(): IpvsDataPlane | undefined {
     const plane = this.plane instanceof SplitDataPlane ? this.plane.part('ipvs') : this.plane;
     return plane instanceof IpvsDataPlane ? plane : undefined;
+  }
+
+  /**
+   * The XDP data plane's health as its supervisor last saw it (healthy while
+   * there is none). VRRP tracks it; other followers (route announcements)
+   * may subscribe with onDataPlaneHealth.
+   */
+  get dataPlaneSupervision(): DataPlaneSupervisor | undefined {
+    return this.supervisor;
+  }
+
+  /**
+   * Hears every change of data-plane health (XDP links or pins removed by
+   * someone else and not restorable, an interface gone): unhealthy means the
+   * listed interfaces do not forward. Called at once with the current health
+   * when the supervisor starts or when subscribing after it did.
+   */
+  onDataPlaneHealth(listener: (health: DataPlaneHealth) => void): () => void {
+    this.healthListeners.add(listener);
+    if (this.supervisor !== undefined) listener(this.supervisor.health);
+    return () => this.healthListeners.delete(listener);
   }
 
   /** Each virtual server's current health conclusion, by name. */
@@ -283,6 +308,7 @@ export class VirtualServerService implements Service {
       this.runVirtualServer(this.running[i]!, m, options[i]!, undefined);
     }
     await this.reconciler.idle();
+    this.superviseDataPlane();
     this.followVrrp();
     this.scheduler.start();
     this.logger.info(
@@ -548,7 +574,28 @@ export class VirtualServerService implements Service {
     });
   }
 
+  /** Starts checking the XDP links and pins every second (see DataPlaneSupervisor). */
+  private superviseDataPlane(): void {
+    const xdp = this.xdp;
+    if (xdp === undefined) return;
+    const supervisor = new DataPlaneSupervisor(xdp, this.clock, this.logger);
+    this.supervisor = supervisor;
+    supervisor.onHealth((health) => {
+      for (const listener of this.healthListeners) {
+        try {
+          listener(health);
+        } catch (err) {
+          this.logger.error({ err }, 'data-plane health listener failed');
+        }
+      }
+    });
+    supervisor.start();
+  }
+
   async close(): Promise<void> {
+    // No health event at shutdown: VRRP stops on its own, without a FAULT.
+    this.supervisor?.close();
+    this.supervisor = undefined;
     for (const running of this.byName.values()) running.unsubscribe();
     this.byName.clear();
     for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();

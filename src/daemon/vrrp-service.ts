@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/model.js';
+import type { DataPlaneHealth } from '../dataplane/supervisor.js';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { canonicalAddress } from '../net/address.js';
@@ -16,6 +17,11 @@ import { HostNetworkEffects } from '../vrrp/system/host-effects.js';
 import { RawVrrpTransport } from '../vrrp/system/raw-transport.js';
 import type { InstanceStateSource } from './instance-state-source.js';
 import { ReloadRefusedError } from './reload-refused.js';
+
+/** Where data-plane health comes from (the virtual-server service's supervisor). */
+export interface DataPlaneHealthSource {
+  onDataPlaneHealth(listener: (health: DataPlaneHealth) => void): () => void;
+}
 
 export interface VrrpServiceOptions {
   readonly config: Config;
@@ -51,6 +57,8 @@ export class VrrpService implements Service, InstanceStateSource {
   private running: VrrpEngine | undefined;
   private transport: RawVrrpTransport | undefined;
   private readonly stateListeners = new Set<(instance: string, state: VrrpState) => void>();
+  private dataPlaneSource: DataPlaneHealthSource | undefined;
+  private unfollowDataPlane: (() => void) | undefined;
   /** The latest state change of each instance, for status. */
   private readonly transitions = new Map<string, { at: Date; from: VrrpState; reason: string }>();
 
@@ -72,6 +80,14 @@ export class VrrpService implements Service, InstanceStateSource {
   onChange(listener: (instance: string, state: VrrpState) => void): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);
+  }
+
+  /**
+   * Tracks the data plane's health (XDP links and pins supervised): an
+   * instance whose data plane is gone goes to FAULT. May be called before start.
+   */
+  trackDataPlane(source: DataPlaneHealthSource): void {
+    this.dataPlaneSource = source;
   }
 
   async start(): Promise<void> {
@@ -128,6 +144,9 @@ export class VrrpService implements Service, InstanceStateSource {
         }
       });
       engine.start();
+      this.unfollowDataPlane = this.dataPlaneSource?.onDataPlaneHealth((health) =>
+        engine.setDataPlaneHealth(health),
+      );
     } catch (err) {
       await this.close();
       throw err;
@@ -216,6 +235,8 @@ export class VrrpService implements Service, InstanceStateSource {
   }
 
   async close(): Promise<void> {
+    this.unfollowDataPlane?.();
+    this.unfollowDataPlane = undefined;
     const engine = this.running;
     this.running = undefined;
     try {

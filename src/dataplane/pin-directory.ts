@@ -225,6 +225,16 @@ export class PinDirectory {
     throw inUse(path, 'it keeps being replaced while lbctl locks it');
   }
 
+  /** Writes the owner record again if someone removed or changed it; true when it did. */
+  restoreOwnerRecord(): boolean {
+    if (this.lockFd === undefined) return false;
+    const record = readPinOwner(this.path);
+    const netns = currentNetworkNamespace();
+    if (record?.pid === process.pid && sameNamespace(record.netns, netns)) return false;
+    writePinOwner(this.path, { pid: process.pid, netns });
+    return true;
+  }
+
   /** Releases the lock (the pins stay; the next daemon of this instance adopts them). */
   release(): void {
     if (this.lockFd === undefined) return;

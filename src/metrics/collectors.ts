@@ -3,6 +3,7 @@ import { lbctlVersion } from '../version.js';
 import { registerDataPlaneCollectors } from './dataplane-collectors.js';
 import { registerHealthCollectors } from './health-collectors.js';
 import type { MetricsSources } from './sources.js';
+import { registerSupervisionCollectors } from './supervision-collectors.js';
 import { registerVrrpCollectors } from './vrrp-collectors.js';
 
 export type { MetricsSources, VirtualServerState } from './sources.js';
@@ -37,6 +38,7 @@ export function registerCollectors(registry: Registry, sources: MetricsSources):
   registerVrrpCollectors(registers, () => sources.vrrp());
   registerHealthCollectors(registers, () => sources.virtualServers());
   registerDataPlaneCollectors(registers, () => sources.dataPlane());
+  registerSupervisionCollectors(registers, () => sources.dataPlaneSupervision?.());
 
   collectDefaultMetrics({ register: registry });
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);

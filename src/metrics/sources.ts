@@ -1,4 +1,5 @@
 import type { DataPlane, ServiceKey } from '../dataplane/dataplane.js';
+import type { DataPlaneSupervisor } from '../dataplane/supervisor.js';
 import type { DesiredServiceState } from '../health/desired-state.js';
 import type { RealHealth } from '../health/virtual-server-health.js';
 import type { VrrpEngine } from '../vrrp/engine.js';
@@ -18,5 +19,7 @@ export interface VirtualServerState {
 export interface MetricsSources {
   vrrp(): VrrpEngine | undefined;
   dataPlane(): DataPlane | undefined;
+  /** The XDP data plane's supervisor (health, restores). */
+  dataPlaneSupervision?(): DataPlaneSupervisor | undefined;
   virtualServers(): readonly VirtualServerState[];
 }

@@ -58,6 +58,15 @@ export interface DispatchCounters {
   invalidSource: number;
 }
 
+/** What the engine reads of the data plane's health (src/dataplane/supervisor.ts has the whole). */
+export interface DataPlaneHealthView {
+  readonly interfaces: readonly string[];
+  readonly broken: readonly { readonly interface: string }[];
+}
+
+/** The key of the data plane among an instance's tracked objects (FAULT reason `tracked data-plane down`). */
+export const DATA_PLANE_TRACKER = 'data-plane';
+
 export const DISPATCH_DROP_REASONS = ['tooShort', 'unknownVrid', 'invalidSource'] as const;
 
 /** A source address no VRRP router can have. */
@@ -133,6 +142,8 @@ export class VrrpEngine {
   private readonly options: VrrpEngineOptions;
   private config: VrrpEngineConfig;
   private started = false;
+  /** The data plane's last reported health (undefined until one is reported). */
+  private dataPlaneHealth: DataPlaneHealthView | undefined;
 
   constructor(options: VrrpEngineOptions) {
     this.options = options;
@@ -176,6 +187,20 @@ export class VrrpEngine {
   onStateChange(listener: (change: StateChange) => void): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);
+  }
+
+  /**
+   * The data plane as a tracked object, unweighted as keepalived tracks an
+   * interface: an instance is in FAULT while the data plane cannot forward
+   * on its interface or on an interface of its VIPs — or on any interface,
+   * when it forwards on none of those (the VIP's traffic then comes in
+   * elsewhere). A master gives its VIPs up (priority 0 advert) instead of
+   * attracting traffic it cannot forward.
+   */
+  setDataPlaneHealth(health: DataPlaneHealthView): void {
+    this.dataPlaneHealth = health;
+    for (const instance of this.instancesByName.values())
+      instance.setContribution(DATA_PLANE_TRACKER, dataPlaneContribution(instance.options, health));
   }
 
   /** Opens endpoints, starts trackers and instances. */
@@ -579,11 +604,17 @@ export class VrrpEngine {
     // is down or has no carrier) unless dont_track_primary; an explicit
     // track_interface entry for it decides instead.
     if (o.trackPrimary && !o.trackInterfaces.some((t) => t.interface === o.interface)) {
-      const apply = (up: boolean) =>
-        instance.setContribution(`interface:${o.interface}`, weightedContribution(up, 0, false));
-      apply(this.options.links.isUp(o.interface));
-      this.cleanups.push(this.options.links.watch(o.interface, apply));
+      const key = `interface:${o.interface}`;
+      set(key, weightedContribution(this.options.links.isUp(o.interface), 0, false));
+      unbind.push(
+        this.options.links.watch(o.interface, (up) =>
+          instance.setContribution(key, weightedContribution(up, 0, false)),
+        ),
+      );
     }
+    // The data plane's last health (instances a reload adds or changes get it too).
+    if (this.dataPlaneHealth !== undefined)
+      set(DATA_PLANE_TRACKER, dataPlaneContribution(o, this.dataPlaneHealth));
     for (const track of o.trackInterfaces) {
       const weight = track.weight ?? 0;
       const reverse = track.reverse ?? false;
@@ -597,6 +628,21 @@ export class VrrpEngine {
     }
     return initial;
   }
+}
+
+/** FAULT while the data plane cannot forward where `o`'s traffic arrives (see setDataPlaneHealth). */
+function dataPlaneContribution(
+  o: ResolvedInstanceOptions,
+  health: DataPlaneHealthView,
+): Contribution {
+  const broken = new Set(health.broken.map((b) => b.interface));
+  const own = new Set([
+    o.interface,
+    ...o.vips.map((v) => v.dev),
+    ...o.excludedVips.map((v) => v.dev),
+  ]);
+  const served = health.interfaces.some((i) => own.has(i));
+  return { fault: served ? [...own].some((i) => broken.has(i)) : broken.size > 0, delta: 0 };
 }
 
 /** Names whose definition differs between `before` and `after` (changed, added or removed). */

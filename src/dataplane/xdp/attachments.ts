@@ -4,15 +4,22 @@
  * and a restart takes a pinned link over (replacing its program) instead of
  * attaching again.
  */
-import { existsSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfLink, type BpfMap, type BpfProgram, type XdpAttachMode } from '../../bpf/index.js';
 import type { Logger } from '../../log.js';
+import type { SupervisionReport } from '../supervision.js';
 import { u32Key } from './entries.js';
 
+interface Attachment {
+  readonly ifname: string;
+  link: BpfLink;
+  mode: string;
+  readonly pinPath: string | undefined;
+}
+
 export class XdpAttachments {
-  private readonly links: BpfLink[] = [];
-  private readonly modes: { ifname: string; mode: string }[] = [];
+  private readonly attached: Attachment[] = [];
 
   constructor(
     private readonly program: BpfProgram,
@@ -29,8 +36,7 @@ export class XdpAttachments {
       const pinned = BpfLink.openPinned(pinPath);
       try {
         pinned.update(this.program);
-        this.links.push(pinned);
-        this.modes.push({ ifname, mode: 'pinned' });
+        this.attached.push({ ifname, link: pinned, mode: 'pinned', pinPath });
         this.log.info({ ifname }, 'took over pinned XDP link');
         return;
       } catch (err) {
@@ -40,23 +46,58 @@ export class XdpAttachments {
         this.log.warn({ ifname, err }, 'pinned XDP link unusable; attaching anew');
       }
     }
-    const link = this.program.attachXdp(ifname, { mode: this.mode });
-    if (pinPath !== undefined) link.pin(pinPath);
-    this.links.push(link);
-    this.modes.push({ ifname, mode: link.mode ?? 'unknown' });
-    const { ifindex = 0 } = link.info();
-    this.txPorts.update(u32Key(ifindex), u32Key(ifindex));
+    const link = this.attachNew(ifname, pinPath);
+    this.attached.push({ ifname, link, mode: link.mode ?? 'unknown', pinPath });
     this.log.info({ ifname, mode: link.mode }, 'XDP attached');
   }
 
   /** The XDP mode each attachment got (native, generic, or pinned when taken over). */
   linkModes(): Record<string, string> {
-    return Object.fromEntries(this.modes.map(({ ifname, mode }) => [ifname, mode]));
+    return Object.fromEntries(this.attached.map(({ ifname, mode }) => [ifname, mode]));
+  }
+
+  /**
+   * Checks each attachment and repairs what someone else changed: a link
+   * detached (bpftool link detach, the interface deleted and made again) is
+   * attached anew; a link running another program gets ours back; a pin
+   * unlinked or replaced is pinned again (without it, the next restart could
+   * not adopt the link, and a crash would detach XDP). An interface that is
+   * gone, or refuses the program, is reported broken. A few syscalls per
+   * interface: cheap enough to run every second.
+   */
+  supervise(): SupervisionReport {
+    const restored: string[] = [];
+    const broken: { interface: string; reason: string }[] = [];
+    for (const a of this.attached) {
+      try {
+        const info = a.link.info();
+        if ((info.ifindex ?? 0) === 0) {
+          const old = a.link;
+          a.link = this.attachNew(a.ifname, a.pinPath, true);
+          a.mode = a.link.mode ?? 'unknown';
+          old.close();
+          restored.push(`XDP link on ${a.ifname} had been detached: attached again`);
+          continue;
+        }
+        if (info.programId !== this.program.info.id) {
+          a.link.update(this.program);
+          restored.push(`XDP link on ${a.ifname} ran program ${info.programId}: lb_xdp restored`);
+        }
+        if (a.pinPath !== undefined && pinnedLinkId(a.pinPath) !== info.id) {
+          rmSync(a.pinPath, { force: true });
+          a.link.pin(a.pinPath);
+          restored.push(`pin ${a.pinPath} had been removed or replaced: pinned again`);
+        }
+      } catch (err) {
+        broken.push({ interface: a.ifname, reason: (err as Error).message });
+      }
+    }
+    return { interfaces: this.attached.map((a) => a.ifname), restored, broken };
   }
 
   /** Detaches from every interface (an interface already gone took its link along). */
   detachAll(): void {
-    for (const link of this.links) {
+    for (const { link } of this.attached) {
       try {
         link.detach();
       } catch {
@@ -67,7 +108,33 @@ export class XdpAttachments {
 
   /** Closes the handles; pinned links keep the program attached. */
   close(): void {
-    for (const link of this.links) link.close();
+    for (const { link } of this.attached) link.close();
+  }
+
+  /** Attaches the program to `ifname` and pins the link (over a stale pin when `replacePin`). */
+  private attachNew(ifname: string, pinPath: string | undefined, replacePin = false): BpfLink {
+    const link = this.program.attachXdp(ifname, { mode: this.mode });
+    if (pinPath !== undefined) {
+      if (replacePin) rmSync(pinPath, { force: true });
+      link.pin(pinPath);
+    }
+    const { ifindex = 0 } = link.info();
+    this.txPorts.update(u32Key(ifindex), u32Key(ifindex));
+    return link;
+  }
+}
+
+/** The id of the link pinned at `path`, or undefined when nothing (or not a link) is there. */
+function pinnedLinkId(path: string): number | undefined {
+  try {
+    const link = BpfLink.openPinned(path);
+    try {
+      return link.info().id;
+    } finally {
+      link.close();
+    }
+  } catch {
+    return undefined;
   }
 }
 

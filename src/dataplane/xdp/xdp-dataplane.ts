@@ -1,6 +1,7 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  type BpfMap,
+  BpfMap,
   type BpfProgram,
   pinRoot as defaultPinRoot,
   XDP,
@@ -30,6 +31,7 @@ import { IdAllocator } from '../ids.js';
 import { kernelHz } from '../kernel-hz.js';
 import { PinDirectory } from '../pin-directory.js';
 import { ServiceTable, serviceTableSets } from '../service-table.js';
+import type { SupervisionReport } from '../supervision.js';
 import {
   requireApplied,
   requireOpen,
@@ -245,6 +247,38 @@ export class XdpDataPlane implements DataPlane {
       }
       throw err;
     }
+  }
+
+  /**
+   * Checks that what this data plane installed is still there and puts back
+   * what someone else removed: XDP links and their program (see
+   * XdpAttachments.supervise), every map's pin, the owner record. The
+   * supervisor (src/dataplane/supervisor.ts) runs it every second.
+   */
+  supervise(): SupervisionReport {
+    this.requireOpen();
+    const report = this.attachments.supervise();
+    if (this.pinDir === undefined) return report;
+    const restored = [...report.restored];
+    const unrestored: string[] = [];
+    for (const [key, name] of Object.entries(abi.MAPS) as [keyof LbMaps, string][]) {
+      // lb_tx_ports is never pinned (see the skeleton).
+      if (key === 'txPorts') continue;
+      const path = join(this.pinDir, name);
+      const map = this.maps[key];
+      if (pinnedMapId(path) === map.info.id) continue;
+      try {
+        rmSync(path, { force: true });
+        map.pin(path);
+        restored.push(`pin ${path} had been removed or replaced: pinned again`);
+      } catch (err) {
+        // The maps still work; only a restart would lose them.
+        unrestored.push(`pin ${path} is missing and cannot be restored: ${(err as Error).message}`);
+      }
+    }
+    if (this.pins?.restoreOwnerRecord() === true)
+      restored.push(`the owner record in ${this.pinDir} had been removed: written again`);
+    return { ...report, restored, unrestored };
   }
 
   /** The XDP mode each attachment got (native or generic). */
@@ -541,6 +575,18 @@ export class XdpDataPlane implements DataPlane {
 
   private requireOpen(): void {
     requireOpen(!this.closed);
+  }
+}
+
+/** The id of the map pinned at `path`, or undefined when nothing (or not a map) is there. */
+function pinnedMapId(path: string): number | undefined {
+  try {
+    const map = BpfMap.openPinned(path);
+    const { id } = map.info;
+    map.close();
+    return id;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { SupervisionReport } from '../../src/dataplane/supervision.js';
+import { type DataPlaneHealth, DataPlaneSupervisor } from '../../src/dataplane/supervisor.js';
+import { silentLogger } from '../../src/log.js';
+import { FakeClock } from '../../src/time/fake-clock.js';
+import { instanceOptions, TestCluster } from '../vrrp/support/cluster.js';
+
+/** A data plane whose next check reports what the test says. */
+class ScriptedPlane {
+  report: SupervisionReport = { interfaces: ['eth0'], restored: [], broken: [] };
+  supervise(): SupervisionReport {
+    return this.report;
+  }
+}
+
+describe('data-plane supervision', () => {
+  it('checks every second, counts restores, and publishes health changes only', () => {
+    const clock = new FakeClock(0);
+    const plane = new ScriptedPlane();
+    const supervisor = new DataPlaneSupervisor(plane, clock, silentLogger());
+    const seen: DataPlaneHealth[] = [];
+    supervisor.onHealth((h) => seen.push(h));
+    supervisor.start();
+    clock.advance(3000);
+    assert.equal(supervisor.counters.checks, 4);
+    assert.equal(seen.length, 1, 'the initial health only: nothing changed');
+    plane.report = {
+      interfaces: ['eth0'],
+      restored: ['XDP link on eth0 had been detached: attached again'],
+      broken: [],
+    };
+    clock.advance(1000);
+    assert.equal(supervisor.counters.restored, 1);
+    assert.equal(seen.length, 1, 'restored in time: still healthy');
+    plane.report = {
+      interfaces: ['eth0'],
+      restored: [],
+      broken: [{ interface: 'eth0', reason: 'another XDP program is attached' }],
+    };
+    clock.advance(1000);
+    clock.advance(1000);
+    assert.deepEqual(seen.at(-1), {
+      healthy: false,
+      interfaces: ['eth0'],
+      broken: [{ interface: 'eth0', reason: 'another XDP program is attached' }],
+    });
+    assert.equal(seen.length, 2);
+    assert.equal(supervisor.counters.failedChecks, 2);
+    plane.report = { interfaces: ['eth0'], restored: [], broken: [] };
+    clock.advance(1000);
+    assert.equal(seen.at(-1)?.healthy, true);
+    supervisor.close();
+    clock.advance(5000);
+    assert.equal(supervisor.counters.checks, 8, 'no check after close');
+  });
+
+  it('a check that throws is an unhealthy data plane, not a crash', () => {
+    const supervisor = new DataPlaneSupervisor(
+      {
+        supervise: () => {
+          throw new Error('handle closed');
+        },
+      },
+      new FakeClock(0),
+      silentLogger(),
+    );
+    assert.equal(supervisor.check().healthy, false);
+  });
+});
+
+describe('the data plane as a VRRP tracked object', () => {
+  const broken = (iface: string) => ({
+    interfaces: ['eth0', 'eth1'],
+    broken: [{ interface: iface }],
+  });
+
+  it('puts an instance it serves in FAULT (VIPs released) and lets it rejoin when healthy', () => {
+    const c = new TestCluster();
+    const a = c.add('a', '10.0.0.1', [instanceOptions({ priority: 150 })]);
+    const b = c.add('b', '10.0.0.2', [instanceOptions({ priority: 100 })]);
+    a.engine.start();
+    b.engine.start();
+    c.clock.advance(5000);
+    assert.equal(c.state('a'), 'MASTER');
+    // Broken on an interface the instance does not use: no effect.
+    a.engine.setDataPlaneHealth(broken('eth1'));
+    assert.equal(c.state('a'), 'MASTER');
+    a.engine.setDataPlaneHealth(broken('eth0'));
+    assert.equal(c.state('a'), 'FAULT');
+    assert.equal(a.effects.addresses.size, 0);
+    c.clock.advance(5000);
+    assert.equal(c.state('b'), 'MASTER');
+    a.engine.setDataPlaneHealth({ interfaces: ['eth0', 'eth1'], broken: [] });
+    assert.equal(c.state('a'), 'BACKUP');
+    c.clock.advance(4000);
+    assert.equal(c.state('a'), 'MASTER');
+  });
+
+  it('an instance sharing no interface with the data plane follows its overall health', () => {
+    const c = new TestCluster();
+    const a = c.add('a', '10.0.0.1', [instanceOptions({ priority: 150 })]);
+    a.engine.start();
+    a.engine.setDataPlaneHealth({ interfaces: ['ext0'], broken: [] });
+    assert.equal(c.state('a'), 'BACKUP');
+    a.engine.setDataPlaneHealth({ interfaces: ['ext0'], broken: [{ interface: 'ext0' }] });
+    assert.equal(c.state('a'), 'FAULT');
+  });
+});
