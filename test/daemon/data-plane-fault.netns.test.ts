@@ -1,0 +1,98 @@
+/**
+ * The data plane as a VRRP tracked object, end to end: two `lbctl up`
+ * directors, director1 MASTER forwarding in XDP. Someone detaches its XDP
+ * link and puts another XDP program on eth0 (which lbctl cannot override):
+ * director1 must not stay MASTER without a data plane — it goes to FAULT,
+ * director2 takes the VIP over, the metrics say why. When the foreign
+ * program goes, lbctl attaches again, director1 leaves FAULT and preempts.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { bpfObjectPath, pinRoot } from '../../src/bpf/index.js';
+import { Lab } from '../../src/lab/lab.js';
+import { run } from '../../src/netns/exec.js';
+import { labForSuite } from '../support/lab-hooks.js';
+import { SLOWDOWN } from '../support/slowdown.js';
+import { waitFor } from '../support/wait.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'lbctl-dpfault-'));
+const lab = new Lab({
+  prefix: 'lbdpf',
+  subnet: '10.85.0',
+  reals: 1,
+  directors: 2,
+  vrrp: true,
+  stateDir: scratch,
+});
+const d1 = 'director1';
+
+async function metric(director: string, name: string): Promise<number | undefined> {
+  const { stdout } = await lab.exec(director, 'curl', ['-s', 'http://127.0.0.1:9477/metrics']);
+  const line = stdout.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
+
+const entered = (director: string, state: string) => () =>
+  lab.directorLog(director).includes(`entering ${state} state service=vrrp instance=VI_1`)
+    ? true
+    : undefined;
+
+describe('data plane gone → VRRP FAULT', { timeout: 180_000 }, () => {
+  labForSuite(lab, scratch);
+
+  it('faults the master whose XDP program was replaced, and brings it back once lbctl can attach again', async () => {
+    const bound = { timeoutMs: 10_000 * SLOWDOWN };
+    assert.ok(await lab.holdsVip(d1));
+    assert.equal(await metric(d1, 'lbctl_dataplane_healthy'), 1);
+    assert.deepEqual(await lab.requests(2), ['rs1', 'rs1']);
+
+    const link = join(pinRoot, lab.instance(d1), 'link_eth0');
+    const { stdout } = await run('bpftool', ['-j', 'link', 'show', 'pinned', link]);
+    const id = String((JSON.parse(stdout) as { id: number }).id);
+    // Detached and replaced in one go, before the next check can put lbctl's back.
+    await lab.exec(d1, 'sh', [
+      '-c',
+      `bpftool link detach id ${id} && ip link set dev eth0 xdpdrv obj ${bpfObjectPath('baseline')} sec xdp`,
+    ]);
+    await waitFor(
+      () => `director1 in FAULT; its log:\n${lab.directorLog(d1).slice(-3000)}`,
+      entered(d1, 'FAULT'),
+      bound,
+    );
+    await waitFor(
+      'VIP on director2',
+      async () => ((await lab.holdsVip('director2')) ? true : undefined),
+      bound,
+    );
+    await waitFor(
+      'VIP released by director1',
+      async () => ((await lab.holdsVip(d1)) ? undefined : true),
+      bound,
+    );
+    assert.equal(await metric(d1, 'lbctl_dataplane_healthy'), 0);
+    assert.ok(((await metric(d1, 'lbctl_dataplane_supervision_failures_total')) ?? 0) > 0);
+    assert.match(lab.directorLog(d1), /data plane cannot forward on eth0/);
+    assert.match(lab.directorLog(d1), /to=FAULT reason="tracked data-plane down"/);
+    assert.deepEqual(await lab.requests(2), ['rs1', 'rs1'], 'director2 forwards');
+
+    // The foreign program goes: lbctl attaches again, leaves FAULT and preempts (priority 150).
+    await lab.exec(d1, 'ip', ['link', 'set', 'dev', 'eth0', 'xdp', 'off']);
+    await waitFor(
+      'VIP back on director1',
+      async () => ((await lab.holdsVip(d1)) ? true : undefined),
+      bound,
+    );
+    assert.equal(await metric(d1, 'lbctl_dataplane_healthy'), 1);
+    assert.ok(((await metric(d1, 'lbctl_dataplane_restored_total')) ?? 0) >= 1);
+    assert.match(lab.directorLog(d1), /data plane healthy again/);
+    await waitFor(
+      'director2 gives the VIP back',
+      async () => ((await lab.holdsVip('director2')) ? undefined : true),
+      bound,
+    );
+    assert.deepEqual(await lab.requests(2), ['rs1', 'rs1']);
+  });
+});
