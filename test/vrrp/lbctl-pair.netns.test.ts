@@ -57,6 +57,15 @@ describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
       { timeoutMs: 1000 },
     );
     assert.ok(d1b.entries('removing virtual address left by a previous run').length > 0);
+    // The stale VIP goes before anything another host sees: before the first state
+    // (so before any advert or gratuitous ARP) and before the daemon says it is up.
+    const order = (pattern: RegExp) => d1b.lines.findIndex((l) => pattern.test(l.text));
+    const removed = order(/removing virtual address left by a previous run/);
+    assert.ok(
+      removed >= 0 && removed < order(/entering BACKUP state/),
+      'VIP removed before BACKUP',
+    );
+    assert.ok(removed < order(/lbctl is up/), 'VIP removed before lbctl is up');
     await d1b.stop('SIGTERM');
     await d2.stop('SIGTERM');
   });
