@@ -1,64 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RealSpec } from '../../src/dataplane/dataplane.js';
-import { runIn } from '../../src/netns/exec.js';
+import { buildDrLan, DR_MAC, DR_VIP, drReals } from './support/dr-lan.js';
 import { Lan } from './support/lan.js';
 import { addrBuf, checksumProblems, ipv4Header, TCP_SYN } from './support/packet.js';
 
-const MAC = {
-  client: '02:00:00:99:00:01',
-  director: '02:00:00:99:00:02',
-  a: '02:00:00:99:00:11',
-  b: '02:00:00:99:00:12',
-};
-
-/**
- * DR as in the LVS tutorial: one LAN; the director holds the VIP and rewrites
- * MACs in XDP; the reals hold the VIP on lo with ARP suppressed and answer
- * the client directly.
- */
 describe('DR in network namespaces with real HTTP servers', () => {
   const lan = new Lan();
-  const VIP = '10.99.0.100';
-  const reals: RealSpec[] = [
-    {
-      address: '10.99.0.11',
-      port: 80,
-      weight: 1,
-      forwarding: 'dr',
-      via: { interface: 'eth0', mac: MAC.a },
-    },
-    {
-      address: '10.99.0.12',
-      port: 80,
-      weight: 1,
-      forwarding: 'dr',
-      via: { interface: 'eth0', mac: MAC.b },
-    },
-  ];
+  const VIP = DR_VIP;
+  const reals = drReals(80);
 
-  before(async () => {
-    await lan.create();
-    await lan.addHost({ role: 'c', mac: MAC.client, addresses: ['10.99.0.1/24'] });
-    await lan.addHost({ role: 'd', mac: MAC.director, addresses: ['10.99.0.2/24', `${VIP}/32`] });
-    for (const [role, addr, mac] of [
-      ['a', '10.99.0.11/24', MAC.a],
-      ['b', '10.99.0.12/24', MAC.b],
-    ] as const) {
-      await lan.addHost({ role, mac, addresses: [addr] });
-      await lan.sysctl(role, [
-        'net.ipv4.conf.all.arp_ignore=1',
-        'net.ipv4.conf.all.arp_announce=2',
-        'net.ipv4.conf.lo.arp_ignore=1',
-        'net.ipv4.conf.lo.arp_announce=2',
-      ]);
-      await lan.httpServer(role, `real-${role}`, 80);
-    }
-    // The VIP goes on the reals' lo after ARP suppression, as the tutorial orders it.
-    for (const role of ['a', 'b'])
-      await runIn(lan.ns(role), 'ip', ['addr', 'add', `${VIP}/32`, 'dev', 'lo']);
-    await lan.passXdpOnSwitchPort('d');
-  });
+  before(() => buildDrLan(lan));
   after(() => lan.destroy());
 
   it('attaches natively and alternates HTTP connections between the reals under rr', async () => {
@@ -94,6 +46,8 @@ describe('DR in network namespaces with real HTTP servers', () => {
     assert.ok(answer === 'real-a' || answer === 'real-b');
   });
 });
+
+const MAC = DR_MAC;
 
 /**
  * NAT: the client is on another subnet; reals route back through the

@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bpfObjectPath, pinRoot } from '../../../src/bpf/index.js';
+import type { DataPlaneCounters } from '../../../src/dataplane/dataplane.js';
 import { runIn, spawnIn } from '../../../src/netns/exec.js';
 import {
   createNamespace,
@@ -34,6 +35,13 @@ const [name, port] = process.argv.slice(1);
 http
   .createServer((req, res) => { res.setHeader('connection', 'close'); res.end(name); })
   .listen(Number(port), '0.0.0.0', () => console.log('ready'));
+`;
+
+const ECHO_SERVER = `
+const net = require('node:net');
+net
+  .createServer((socket) => { socket.on('error', () => {}); socket.pipe(socket); })
+  .listen(Number(process.argv[1]), '0.0.0.0', () => console.log('ready'));
 `;
 
 export class Lan {
@@ -94,27 +102,29 @@ export class Lan {
 
   /** Starts an HTTP server answering `name` and waits until it listens. */
   async httpServer(role: string, name: string, port: number): Promise<void> {
-    const child = spawnIn(
-      this.ns(role),
-      process.execPath,
-      ['-e', HTTP_SERVER, name, String(port)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    await this.server(role, name, HTTP_SERVER, [name, String(port)]);
+  }
+
+  /** A TCP server echoing every byte back, connections kept open (long-lived flows). */
+  async echoServer(role: string, port: number): Promise<void> {
+    await this.server(role, `echo-${role}`, ECHO_SERVER, [String(port)]);
+  }
+
+  /** Runs a Node script (`-e`) in a host until destroy; resolves at its first output line. */
+  private async server(role: string, name: string, script: string, args: readonly string[]) {
+    const child = spawnIn(this.ns(role), process.execPath, ['-e', script, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     this.processes.push(child);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`HTTP server ${name} did not start`)),
-        10_000,
-      );
+      const timer = setTimeout(() => reject(new Error(`server ${name} did not start`)), 10_000);
       child.stdout?.once('data', () => {
         clearTimeout(timer);
         resolve();
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`HTTP server ${name} exited with ${code}`));
+        reject(new Error(`server ${name} exited with ${code}`));
       });
     });
   }
@@ -213,8 +223,6 @@ function pcapFrames(pcap: Buffer): Buffer[] {
 export interface DirectorOutput {
   modes: Record<string, string>;
   recovered: number;
-  counters: {
-    global: Record<string, { packets: number; bytes: number }>;
-    services: { reals: { address: string; packets: number; newConnections: number }[] }[];
-  };
+  /** What XdpDataPlane.counters() returned (JSON). */
+  counters: DataPlaneCounters;
 }
