@@ -22,22 +22,11 @@ import { SLOWDOWN } from '../support/slowdown.js';
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-pinown-'));
 // Interface names (<prefix>-director1) must fit in 15 bytes: 5-letter prefixes.
 const tag = randomBytes(2).toString('hex').slice(0, 3);
-const first = new Lab({
-  prefix: `pa${tag}`,
-  subnet: '10.83.0',
-  reals: 1,
-  directors: 1,
-  vrrp: false,
-  stateDir: scratch,
-});
-const second = new Lab({
-  prefix: `pb${tag}`,
-  subnet: '10.84.0',
-  reals: 1,
-  directors: 1,
-  vrrp: false,
-  stateDir: scratch,
-});
+/** A lab with one director (no VRRP) and one real, in its own namespaces. */
+const oneDirectorLab = (prefix: string, subnet: string) =>
+  new Lab({ prefix, subnet, reals: 1, directors: 1, vrrp: false, stateDir: scratch });
+const first = oneDirectorLab(`pa${tag}`, '10.83.0');
+const second = oneDirectorLab(`pb${tag}`, '10.84.0');
 const director = 'director1';
 const REQUESTS = 200;
 

@@ -4,7 +4,7 @@ import type { SupervisionReport } from '../../src/dataplane/supervision.js';
 import { type DataPlaneHealth, DataPlaneSupervisor } from '../../src/dataplane/supervisor.js';
 import { silentLogger } from '../../src/log.js';
 import { FakeClock } from '../../src/time/fake-clock.js';
-import { instanceOptions, TestCluster } from '../vrrp/support/cluster.js';
+import { electedPair, instanceOptions, TestCluster } from '../vrrp/support/cluster.js';
 
 /** A data plane whose next check reports what the test says. */
 class ScriptedPlane {
@@ -76,12 +76,7 @@ describe('the data plane as a VRRP tracked object', () => {
   });
 
   it('puts an instance it serves in FAULT (VIPs released) and lets it rejoin when healthy', () => {
-    const c = new TestCluster();
-    const a = c.add('a', '10.0.0.1', [instanceOptions({ priority: 150 })]);
-    const b = c.add('b', '10.0.0.2', [instanceOptions({ priority: 100 })]);
-    a.engine.start();
-    b.engine.start();
-    c.clock.advance(5000);
+    const { c, a } = electedPair();
     assert.equal(c.state('a'), 'MASTER');
     // Broken on an interface the instance does not use: no effect.
     a.engine.setDataPlaneHealth(broken('eth1'));

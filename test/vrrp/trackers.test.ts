@@ -23,7 +23,7 @@ import {
 } from '../../src/vrrp/priority.js';
 import { ScriptTracker } from '../../src/vrrp/trackers/script-tracker.js';
 import { waitFor } from '../support/wait.js';
-import { instanceOptions, TestCluster } from './support/cluster.js';
+import { electedPair, instanceOptions, TestCluster } from './support/cluster.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lbctl-vrrp-track-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -243,12 +243,7 @@ describe('track_interface and track_file', () => {
   });
 
   it("the instance's own interface is tracked: down is FAULT (VIPs released), up is BACKUP then election", () => {
-    const c = new TestCluster();
-    const a = c.add('a', '10.0.0.1', [instanceOptions({ priority: 150 })]);
-    const b = c.add('b', '10.0.0.2', [instanceOptions({ priority: 100 })]);
-    a.engine.start();
-    b.engine.start();
-    c.clock.advance(5000);
+    const { c, a } = electedPair();
     assert.equal(c.state('a'), 'MASTER');
     assert.ok(a.effects.addresses.size > 0);
     a.links.set('eth0', false);

@@ -72,3 +72,17 @@ export function instanceOptions(overrides: Partial<VrrpInstanceOptions> = {}): V
     ...overrides,
   };
 }
+
+/**
+ * Two nodes with the default instance on one segment, elected: a (10.0.0.1,
+ * priority 150) MASTER, b (10.0.0.2, priority 100) BACKUP.
+ */
+export function electedPair(): { c: TestCluster; a: TestNode; b: TestNode } {
+  const c = new TestCluster();
+  const a = c.add('a', '10.0.0.1', [instanceOptions({ priority: 150 })]);
+  const b = c.add('b', '10.0.0.2', [instanceOptions({ priority: 100 })]);
+  a.engine.start();
+  b.engine.start();
+  c.clock.advance(5000);
+  return { c, a, b };
+}
