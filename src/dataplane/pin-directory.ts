@@ -225,6 +225,29 @@ export class PinDirectory {
     throw inUse(path, 'it keeps being replaced while lbctl locks it');
   }
 
+  /**
+   * After someone removed the whole directory (`rm -r`): makes it again
+   * (0700) and locks the new one, so the pins can be put back and a second
+   * daemon still cannot take them. Returns what it did, or undefined when the
+   * directory is still the locked one.
+   */
+  restore(): string | undefined {
+    if (this.lockFd === undefined) return undefined;
+    const current = lstatSync(this.path, { throwIfNoEntry: false });
+    if (current !== undefined && current.ino === fstatSync(this.lockFd).ino) return undefined;
+    if (current === undefined) mkdirSync(this.path, { mode: 0o700 });
+    else {
+      const reason = unsafePinDirectory(current, true);
+      if (reason !== undefined) throw refuse(this.path, reason);
+    }
+    const netns = currentNetworkNamespace();
+    const fd = PinDirectory.lock(this.path, netns);
+    closeSync(this.lockFd);
+    this.lockFd = fd;
+    writePinOwner(this.path, { pid: process.pid, netns });
+    return `pin directory ${this.path} had been removed or replaced: made again and locked`;
+  }
+
   /** Writes the owner record again if someone removed or changed it; true when it did. */
   restoreOwnerRecord(): boolean {
     if (this.lockFd === undefined) return false;

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 import type { Clock, Timer } from '../time/clock.js';
 import type { Supervised, SupervisionReport } from './supervision.js';
 
@@ -36,6 +37,7 @@ export class DataPlaneSupervisor {
   private current: DataPlaneHealth;
   private timer: Timer | undefined;
   private closed = false;
+  private readonly problems: RateLimitedLog;
 
   constructor(
     private readonly target: Supervised,
@@ -44,6 +46,7 @@ export class DataPlaneSupervisor {
     private readonly intervalMs = SUPERVISION_INTERVAL_MS,
   ) {
     this.current = { healthy: true, interfaces: [], broken: [] };
+    this.problems = new RateLimitedLog(log, clock);
   }
 
   get health(): DataPlaneHealth {
@@ -79,8 +82,9 @@ export class DataPlaneSupervisor {
     this.counters.checks++;
     this.counters.restored += report.restored.length;
     for (const line of report.restored) this.log.warn({ restored: line }, `data plane: ${line}`);
+    // Reported every second until fixed: one line per problem per minute.
     for (const line of report.unrestored ?? [])
-      this.log.error({ problem: line }, `data plane: ${line}`);
+      this.problems.warn(line, { problem: line }, `data plane: ${line}`);
     if (report.broken.length > 0) this.counters.failedChecks++;
     const next: DataPlaneHealth = {
       healthy: report.broken.length === 0,
@@ -113,6 +117,7 @@ export class DataPlaneSupervisor {
     this.timer?.cancel();
     this.timer = undefined;
     this.listeners.clear();
+    this.problems.close();
   }
 
   private schedule(): void {

@@ -9,8 +9,10 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bpffsRoot, bpfObjectPath } from '../../src/bpf/index.js';
+import { OWNER_PIN, PinDirectory } from '../../src/dataplane/pin-directory.js';
 import type { SupervisionReport } from '../../src/dataplane/supervision.js';
 import { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
+import { hasCode } from '../../src/errors.js';
 import { withinNamespace } from '../../src/netns/enter.js';
 import { run, runIn } from '../../src/netns/exec.js';
 import {
@@ -98,6 +100,22 @@ describe('XDP data-plane supervision', () => {
     ]);
     assert.ok(existsSync(join(pinDir, 'link_veth0')));
     assert.ok(existsSync(join(pinDir, 'lb_services')));
+    assert.deepEqual((await supervise()).restored, []);
+  });
+
+  it('makes a removed pin directory again, locked, with every pin back in it', async () => {
+    rmSync(pinDir, { recursive: true });
+    const report = await supervise();
+    assert.equal(
+      report.restored[0],
+      `pin directory ${pinDir} had been removed or replaced: made again and locked`,
+    );
+    for (const name of ['link_veth0', 'lb_services', 'lb_conns', OWNER_PIN])
+      assert.ok(existsSync(join(pinDir, name)), name);
+    assert.throws(
+      () => PinDirectory.prepare(pinDir),
+      (err) => hasCode(err, 'DATAPLANE_PIN_DIR_IN_USE'),
+    );
     assert.deepEqual((await supervise()).restored, []);
   });
 

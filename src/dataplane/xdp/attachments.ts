@@ -67,8 +67,10 @@ export class XdpAttachments {
    */
   supervise(): SupervisionReport {
     const restored: string[] = [];
+    const unrestored: string[] = [];
     const broken: { interface: string; reason: string }[] = [];
     for (const a of this.attached) {
+      let linkId: number;
       try {
         const info = a.link.info();
         if ((info.ifindex ?? 0) === 0) {
@@ -83,16 +85,22 @@ export class XdpAttachments {
           a.link.update(this.program);
           restored.push(`XDP link on ${a.ifname} ran program ${info.programId}: lb_xdp restored`);
         }
-        if (a.pinPath !== undefined && pinnedLinkId(a.pinPath) !== info.id) {
-          rmSync(a.pinPath, { force: true });
-          a.link.pin(a.pinPath);
-          restored.push(`pin ${a.pinPath} had been removed or replaced: pinned again`);
-        }
+        linkId = info.id;
       } catch (err) {
         broken.push({ interface: a.ifname, reason: (err as Error).message });
+        continue;
+      }
+      // A missing pin does not stop forwarding: it is put back, or reported, never "broken".
+      if (a.pinPath === undefined || pinnedLinkId(a.pinPath) === linkId) continue;
+      try {
+        rmSync(a.pinPath, { force: true });
+        a.link.pin(a.pinPath);
+        restored.push(`pin ${a.pinPath} had been removed or replaced: pinned again`);
+      } catch (err) {
+        unrestored.push(`pin ${a.pinPath} cannot be restored: ${(err as Error).message}`);
       }
     }
-    return { interfaces: this.attached.map((a) => a.ifname), restored, broken };
+    return { interfaces: this.attached.map((a) => a.ifname), restored, unrestored, broken };
   }
 
   /** Detaches from every interface (an interface already gone took its link along). */

@@ -257,10 +257,12 @@ export class XdpDataPlane implements DataPlane {
    */
   supervise(): SupervisionReport {
     this.requireOpen();
+    // The directory first: everything below is pinned into it.
+    const directory = this.pins?.restore();
     const report = this.attachments.supervise();
     if (this.pinDir === undefined) return report;
-    const restored = [...report.restored];
-    const unrestored: string[] = [];
+    const restored = [...(directory === undefined ? [] : [directory]), ...report.restored];
+    const unrestored = [...(report.unrestored ?? [])];
     for (const [key, name] of Object.entries(abi.MAPS) as [keyof LbMaps, string][]) {
       // lb_tx_ports is never pinned (see the skeleton).
       if (key === 'txPorts') continue;
