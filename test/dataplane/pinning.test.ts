@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pinRoot } from '../../src/bpf/index.js';
 import * as abi from '../../src/dataplane/abi.js';
+import { OWNER_PIN } from '../../src/dataplane/pin-directory.js';
 import { ServiceTable } from '../../src/dataplane/service-table.js';
 import { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { hasCode } from '../../src/errors.js';
@@ -44,7 +45,11 @@ describe('pinned maps per instance', () => {
         'instance B sees none of A',
       );
       const pins = readdirSync(join(pinRoot, nameA)).sort();
-      const expected = Object.values(abi.MAPS).filter((m) => m !== abi.MAPS.txPorts);
+      // Every map but lb_tx_ports, and the owner record.
+      const expected = [
+        ...Object.values(abi.MAPS).filter((m) => m !== abi.MAPS.txPorts),
+        OWNER_PIN,
+      ];
       assert.deepEqual(pins, expected.sort());
     } finally {
       await a.close();
