@@ -7,6 +7,7 @@
  * program goes, lbctl attaches again, director1 leaves FAULT and preempts.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +20,9 @@ import { SLOWDOWN } from '../support/slowdown.js';
 import { waitFor } from '../support/wait.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-dpfault-'));
+// Interface names (<prefix>-director1) must fit in 15 bytes: a 5-letter prefix, unique per run.
 const lab = new Lab({
-  prefix: 'lbdpf',
+  prefix: `df${randomBytes(2).toString('hex').slice(0, 3)}`,
   subnet: '10.85.0',
   reals: 1,
   directors: 2,
