@@ -7,7 +7,7 @@
  *
  * The table is scaled down so 2× is reachable in well under a second on two
  * cores: the test director opens the data plane with `connections: 4096`
- * (the XdpDataPlane.open option; not yet a configuration key).
+ * (the XdpDataPlane.open option behind `connectionTableSize`).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
