@@ -110,8 +110,14 @@ int lb_xdp(struct xdp_md *ctx)
 			return lb_stat(ctx, LB_STAT_MARTIAN_SOURCE, XDP_DROP);
 		if (p.flow.sport == 0)
 			return lb_stat(ctx, LB_STAT_SOURCE_PORT_ZERO, XDP_DROP);
-		if (!lb_may_open_flow(&p))
-			return lb_stat(ctx, LB_STAT_PASS_NOT_SYN, XDP_PASS);
+		if (!lb_may_open_flow(&p)) {
+			/* Behind ECMP another director may have seen the SYN: mh picks the same real. */
+			r = lb_hash_real_untracked(ring, service_id, &p, &real_id);
+			if (!r)
+				return lb_stat(ctx, LB_STAT_PASS_NOT_SYN, XDP_PASS);
+			lb_count(&lb_stats, LB_STAT_HASH_FORWARDED, 0, 0);
+			goto forward;
+		}
 		if (ring->params.flags & LB_SVC_F_PERSISTENT)
 			real_id = lb_persistent_real(ring, service_id, &p, now);
 		else
@@ -134,6 +140,7 @@ int lb_xdp(struct xdp_md *ctx)
 		new_conn = 1;
 	}
 
+forward:
 	lb_count(&lb_service_stats, service_id, p.ip_len, new_conn);
 	lb_count(&lb_real_stats, real_id, p.ip_len, new_conn);
 	rc = lb_forward(ctx, &p, r, cfg, 0);

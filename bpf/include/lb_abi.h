@@ -80,7 +80,10 @@ enum lb_stat_reason {
 	/* Connection-table events, not verdicts (the packet is counted under its verdict too). */
 	LB_STAT_CONN_FILLED = 14,    /* a new flow took an entry never used before; the sum is the entries in use */
 	LB_STAT_CONN_EVICTED = 15,   /* a new flow replaced another flow's entry before its timeout */
-	LB_STAT_MAX = 16,
+	/* A segment without SYN of an unknown flow of an mh service, forwarded by the hash and not
+	 * tracked (a flow ECMP moved from another director); also counted as forwarded. */
+	LB_STAT_HASH_FORWARDED = 16,
+	LB_STAT_MAX = 17,
 };
 
 /* lb_stats entries: room for reasons added later without changing the pinned map's shape. */

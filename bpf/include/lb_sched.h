@@ -73,6 +73,28 @@ static __always_inline __u32 lb_schedule(const struct lb_ring *ring, __u32 servi
 	return ring->reals[idx];
 }
 
+/*
+ * A segment of a TCP flow this director never saw open (ECMP moved it here, or
+ * it restarted): for a non-persistent mh service every director holding the
+ * same reals and weights has the same Maglev table, so the hash finds the real
+ * the SYN went to. Forwarded without creating state (docs/scale-out.md: an ACK
+ * flood must not fill the connection table). NAT needs the opening director's
+ * translation state, so its flows stay refused.
+ */
+static __always_inline struct lb_real *lb_hash_real_untracked(const struct lb_ring *ring, __u32 service_id,
+							      const struct lb_pkt *p, __u32 *real_id)
+{
+	struct lb_real *r;
+
+	if (ring->params.sched != LB_SCHED_MH || (ring->params.flags & LB_SVC_F_PERSISTENT))
+		return NULL;
+	*real_id = lb_schedule(ring, service_id, p);
+	r = lb_live_real(*real_id, service_id);
+	if (!r || r->fwd == LB_FWD_NAT)
+		return NULL;
+	return r;
+}
+
 static __always_inline void lb_mask_addr(__u8 *addr, __u32 prefix)
 {
 #pragma unroll

@@ -61,6 +61,8 @@ export type StatReason = (typeof STAT_REASONS)[number];
 /** lb_stats indexes of the connection-table events (LB_STAT_CONN_*), which follow the reasons. */
 export const STAT_CONN_FILLED = STAT_REASONS.length;
 export const STAT_CONN_EVICTED = STAT_REASONS.length + 1;
+/** lb_stats index of LB_STAT_HASH_FORWARDED: untracked segments an mh service forwarded by the hash. */
+export const STAT_HASH_FORWARDED = STAT_REASONS.length + 2;
 
 /** Map names as declared in bpf/lb.bpf.c (and used as pin file names). */
 export const MAPS = {

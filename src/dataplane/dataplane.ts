@@ -159,6 +159,11 @@ export interface DataPlaneCounters {
   readonly services: readonly ServiceCounters[];
   /** The connection table, where the data plane keeps one. */
   readonly connTable?: ConnTableCounters;
+  /**
+   * Segments of TCP flows this director never saw open, forwarded to the real the mh hash
+   * picks without tracking them (a flow ECMP moved from another director); XDP only.
+   */
+  readonly hashForwarded?: number;
 }
 
 export interface ConnTableCounters {

@@ -4,6 +4,8 @@
  * sequence walked by a shared position, or a weighted Maglev table indexed
  * by a flow hash.
  */
+
+import { canonicalAddress } from '../../net/address.js';
 import * as abi from '../abi.js';
 import type { RealSpec, ServiceSpec } from '../dataplane.js';
 import { maglevTableOffLoop } from '../maglev.js';
@@ -43,7 +45,8 @@ export async function buildRing(spec: RingService, reals: readonly RingReal[]): 
     entries = await maglevTableOffLoop(
       reals.map((r) => ({
         id: r.id,
-        key: `${r.spec.address}|${r.spec.port}`,
+        // The key, not learning order, places a real: directors behind ECMP agree.
+        key: `${canonicalAddress(r.spec.address)}|${r.spec.port}`,
         weight: r.spec.weight,
       })),
       abi.RING_SIZE,

@@ -448,7 +448,7 @@ export class XdpDataPlane implements DataPlane {
       used: events(abi.STAT_CONN_FILLED).packets,
       evicted: events(abi.STAT_CONN_EVICTED).packets,
     };
-    return { global, services, connTable };
+    return { global, services, connTable, hashForwarded: events(abi.STAT_HASH_FORWARDED).packets };
   }
 
   /** Closes handles; pinned maps and links stay, so forwarding continues. */
