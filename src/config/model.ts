@@ -93,9 +93,18 @@ export interface GlobalSettings {
   readonly pinDir: string;
   readonly instanceName: string;
   readonly metricsListen?: string;
+  /** Present when lbctl announces its VIPs over BGP (docs/scale-out.md). */
+  readonly bgp?: BgpSettings;
   readonly connectionTimeouts: ConnectionTimeouts;
   /** Entries of the XDP connection table. */
   readonly connectionTableSize: number;
+}
+
+export interface BgpSettings {
+  /** The kernel routing table lbctl writes one route per announced VIP into (BIRD learns it). */
+  readonly table: number;
+  /** At shutdown: how long to wait after the withdraw before the data plane stops. */
+  readonly withdrawDelayMs: number;
 }
 
 export interface SslSettings {
@@ -382,6 +391,8 @@ export interface VirtualServer {
   readonly omega: boolean;
   readonly inhibitOnFailure: boolean;
   readonly haSuspend: boolean;
+  /** With global bgp: announce this virtual server's VIP while it can serve (default true). */
+  readonly bgpAnnounce: boolean;
   readonly smtpAlert: boolean;
   readonly realServers: readonly RealServer[];
 }

@@ -273,6 +273,7 @@ function resolveVirtualServer(
     omega: vs.omega,
     inhibitOnFailure: vs.inhibitOnFailure,
     haSuspend: vs.haSuspend,
+    bgpAnnounce: vs.bgpAnnounce,
     smtpAlert: vs.smtpAlert ?? global.smtpAlert,
     realServers: vs.realServers.map((rs) => resolveRealServer(rs, vs)),
   });
@@ -309,6 +310,7 @@ export function resolveConfig(doc: ConfigDocument): Config {
       global: compact({
         ...g,
         connectionTimeouts: compact({ ...g.connectionTimeouts }),
+        bgp: g.bgp && { ...g.bgp },
       }),
       ssl: doc.ssl && compact({ ...doc.ssl }),
       vrrpScripts: doc.vrrpScripts.map((s) => compact({ ...s })),

@@ -140,6 +140,18 @@ const globalSchema = z
         error: 'metricsListen must be host:port, e.g. 127.0.0.1:9477 or [::1]:9477',
       })
       .optional(),
+    bgp: z
+      .strictObject({
+        table: int('bgp.table', 1, 4294967295).refine((t) => t !== 253 && t !== 254 && t !== 255, {
+          error: 'must not be a table the kernel uses itself (253 default, 254 main, 255 local)',
+        }),
+        withdrawDelayMs: ms('bgp.withdrawDelayMs', 60_000).default(1000),
+      })
+      .optional()
+      .meta({
+        description:
+          'Announce virtual servers over BGP: lbctl writes a route per VIP it can serve into this kernel table; the BGP daemon (BIRD) learns and announces them (docs/scale-out.md)',
+      }),
     connectionTimeouts: z
       .strictObject({
         tcpMs: ms('connectionTimeouts.tcpMs').optional(),
@@ -412,6 +424,7 @@ const virtualServer = z
     omega: z.boolean().default(false),
     inhibitOnFailure: z.boolean().default(false),
     haSuspend: z.boolean().default(false),
+    bgpAnnounce: z.boolean().default(true),
     smtpAlert: z.boolean().optional(),
     connectTimeoutMs: ms('connectTimeoutMs').optional(),
     retry: checkerTiming.retry,

@@ -1,6 +1,7 @@
 import { protocolLabel } from '../dataplane/dataplane.js';
 import { DATA_PLANES } from '../dataplane/registry.js';
 import { chooseDataPlane, serviceNeeds } from './data-plane-choice.js';
+import { ecmpFlowMoveWarning } from './ecmp-scheduling.js';
 import type { Config, TrackReference, VirtualServerTarget } from './model.js';
 import { checkVirtualServer } from './virtual-server-rules.js';
 
@@ -287,6 +288,9 @@ export function checkConfig(config: Config): SemanticResult {
           '; it needs the ip_vs kernel module',
       );
     }
+    // No connection sync exists yet to condition this on: it is always false here.
+    const moves = ecmpFlowMoveWarning(vs, config.global, false);
+    if (moves !== undefined) warn(at('scheduler'), `virtual server ${name} is ${moves}`);
     const serviceKey = `${vs.protocol} ${name}`;
     const previous = services.get(serviceKey);
     if (previous !== undefined) {

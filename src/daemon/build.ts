@@ -4,12 +4,15 @@ import { controlSocketPath } from '../control/socket-path.js';
 import type { Logger } from '../log.js';
 import type { MetricsSources } from '../metrics/collectors.js';
 import { MetricsService } from '../metrics/metrics-service.js';
+import { KernelAnnouncedRoutes } from '../netlink/announced-routes.js';
 import { KernelHostNetwork } from '../netlink/host-network.js';
 import type { Service } from '../service.js';
 import type { Clock } from '../time/clock.js';
 import { controlHandlers } from './control-handlers.js';
 import { systemDataPlanes } from './data-plane-factory.js';
 import type { ReloadOutcome } from './reload.js';
+import { announceSources } from './announce-sources.js';
+import { BgpService } from './bgp-service.js';
 import { VirtualServerService } from './virtual-server-service.js';
 import { VrrpService } from './vrrp-service.js';
 
@@ -53,6 +56,19 @@ export function buildServices(context: ServiceContext): DaemonParts {
   if (virtualServers !== undefined) services.push(virtualServers);
   // keepalived-like: the data plane is a tracked object of every VRRP instance it serves.
   if (vrrp !== undefined && virtualServers !== undefined) vrrp.trackDataPlane(virtualServers);
+  const bgp = context.config.global.bgp;
+  // After the virtual servers: announced once they serve, withdrawn before they stop.
+  if (bgp !== undefined && virtualServers !== undefined) {
+    services.push(
+      new BgpService({
+        settings: bgp,
+        logger: context.logger,
+        clock: context.clock,
+        sources: announceSources(virtualServers, vrrp, context.config),
+        openRoutes: (table) => new KernelAnnouncedRoutes(table),
+      }),
+    );
+  }
   const sources: MetricsSources = {
     vrrp: () => vrrp?.engine,
     dataPlane: () => virtualServers?.dataPlane,

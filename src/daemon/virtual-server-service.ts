@@ -44,6 +44,7 @@ import type { Service } from '../service.js';
 import type { Clock } from '../time/clock.js';
 import { LoopSlicer } from '../time/loop-slice.js';
 import type { DataPlaneFactory } from './data-plane-factory.js';
+import type { AnnounceCandidate } from './announced-vips.js';
 import type { InstanceStateSource } from './instance-state-source.js';
 import { ReloadRefusedError } from './reload-refused.js';
 
@@ -107,6 +108,7 @@ export class VirtualServerService implements Service {
   private readonly byName = new Map<string, RunningVirtualServer>();
   private readonly overrides = new RuntimeOverrides();
   private context: MonitorContext | undefined;
+  private readonly healthListeners = new Set<() => void>();
   private capacity = { services: 0, reals: 0 };
   /** Under auto, the kernel's verifier refused the XDP program at start. */
   private xdpRefused = false;
@@ -171,6 +173,31 @@ export class VirtualServerService implements Service {
       reals: monitor.realHealth(),
       suspended: monitor.isSuspended,
     }));
+  }
+
+  /** Each running virtual server's VIPs and whether it can serve them (BGP announcement). */
+  announceCandidates(): AnnounceCandidate[] {
+    return [...this.byName.values()].map((r) => ({
+      name: r.mapped.name,
+      vips: [...new Set(r.mapped.services.map((s) => s.vip))],
+      announce: r.config.bgpAnnounce,
+      serving: r.monitor.current().quorumUp,
+    }));
+  }
+
+  /** True while the data plane's latest update failed (it is retried with backoff). */
+  get dataPlaneFailed(): boolean {
+    return this.plane === undefined || (this.reconciler?.report().failed ?? 0) > 0;
+  }
+
+  /** Calls `listener` after a virtual server's health changes and after its services are applied. */
+  onHealthChange(listener: () => void): () => void {
+    this.healthListeners.add(listener);
+    return () => this.healthListeners.delete(listener);
+  }
+
+  private notifyHealth(): void {
+    for (const listener of this.healthListeners) listener();
   }
 
   async start(): Promise<void> {
@@ -338,11 +365,13 @@ export class VirtualServerService implements Service {
     if (index >= 0) this.monitors[index] = monitor;
     else this.monitors.push(monitor);
     const publish = () =>
-      reconciler.set(
-        m.name,
-        this.overrides.apply(desiredServices(m, monitor.current(), context.isLocal)),
-      );
-    const unsubscribe = monitor.onChange(() => void publish());
+      reconciler
+        .set(m.name, this.overrides.apply(desiredServices(m, monitor.current(), context.isLocal)))
+        .finally(() => this.notifyHealth());
+    const unsubscribe = monitor.onChange(() => {
+      this.notifyHealth();
+      void publish();
+    });
     const running = { config: vs, mapped: m, monitor, publish, unsubscribe };
     this.byName.set(m.name, running);
     this.followState(running);

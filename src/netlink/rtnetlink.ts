@@ -29,6 +29,7 @@ const RTM_DELADDR = 21;
 const RTM_GETADDR = 22;
 const RTM_NEWROUTE = 24;
 const RTM_DELROUTE = 25;
+const RTM_GETROUTE = 26;
 
 const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
@@ -212,6 +213,30 @@ export class RouteNetlink {
       if (err instanceof LbctlError && 'errno' in err && err.errno === 3 /* ESRCH */) return false;
       throw err;
     }
+  }
+
+  /** The destinations ("addr/len") of the routes in one table, both families. */
+  async listRouteDestinations(table: number): Promise<string[]> {
+    const out: string[] = [];
+    for (const family of [AF_INET, AF_INET6]) {
+      const header = Buffer.alloc(12);
+      header.writeUInt8(family, 0);
+      const replies = await this.connection.request(
+        `list the routes of table ${table}`,
+        RTM_GETROUTE,
+        NLM_F_DUMP,
+        header,
+      );
+      for (const msg of replies) {
+        if (msg.type !== RTM_NEWROUTE) continue;
+        const attrs = decodeAttributes(msg.body, 12);
+        const inTable = attrs.get(RTA_TABLE)?.readUInt32LE(0) ?? msg.body.readUInt8(4);
+        const dst = attrs.get(RTA_DST);
+        if (inTable === table && dst !== undefined)
+          out.push(`${bytesToAddress(dst)}/${msg.body.readUInt8(1)}`);
+      }
+    }
+    return out;
   }
 
   async listLinks(): Promise<LinkInfo[]> {

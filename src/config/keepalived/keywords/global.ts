@@ -93,6 +93,9 @@ export const GLOBAL_KEYWORDS: KeywordTable = {
   lbctl_instance_name: scalar('instanceName'),
   lbctl_metrics_listen: scalar('metricsListen'),
   lbctl_connection_table_size: scalar('connectionTableSize', num),
+  // BGP announcement (docs/scale-out.md): the table enables it.
+  lbctl_bgp_table: inChild('bgp', scalar('table', num)),
+  lbctl_bgp_withdraw_delay: inChild('bgp', scalar('withdrawDelayMs', secs)),
   // Refused: each changes what keepalived would do in a way an operator relies on.
   vrrp_strict: refused(
     'RFC-strict mode (no unicast, no authentication, VIPs not answered, iptables rules) is not implemented; remove it and keep the configuration RFC-conformant by hand',

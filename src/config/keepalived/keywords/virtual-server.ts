@@ -154,6 +154,7 @@ export const VIRTUAL_SERVER_KEYWORDS: KeywordTable = tables(SERVER_TIMING, {
   quorum_down: command('quorumDown'),
   alpha: flag('alpha'),
   omega: flag('omega'),
+  lbctl_bgp_announce: flag('bgpAnnounce'),
   inhibit_on_failure: flag('inhibitOnFailure'),
   ha_suspend: flag('haSuspend'),
   smtp_alert: flag('smtpAlert'),
