@@ -142,9 +142,18 @@ const globalSchema = z
       .optional(),
     bgp: z
       .strictObject({
-        table: int('bgp.table', 1, 4294967295).refine((t) => t !== 253 && t !== 254 && t !== 255, {
-          error: 'must not be a table the kernel uses itself (253 default, 254 main, 255 local)',
-        }),
+        table: z
+          .int({
+            error: (issue) =>
+              issue.input === undefined
+                ? 'is required to announce over BGP: the routing table the BGP daemon learns the VIPs from'
+                : 'must be an integer from 1 to 4294967295',
+          })
+          .min(1, { error: 'must be an integer from 1 to 4294967295' })
+          .max(4294967295, { error: 'must be an integer from 1 to 4294967295' })
+          .refine((t) => t !== 253 && t !== 254 && t !== 255, {
+            error: 'must not be a table the kernel uses itself (253 default, 254 main, 255 local)',
+          }),
         withdrawDelayMs: ms('bgp.withdrawDelayMs', 60_000).default(1000),
       })
       .optional()

@@ -93,9 +93,11 @@ export class BgpService implements Service {
 
   /** Brings the table in line with what should be announced; passes never overlap. */
   private kick(): Promise<void> {
-    this.pass = this.pass.then(() => this.apply()).catch((err: unknown) => {
-      this.logger.error({ err }, `Cannot update the announced VIPs: ${(err as Error).message}`);
-    });
+    this.pass = this.pass
+      .then(() => this.apply())
+      .catch((err: unknown) => {
+        this.logger.error({ err }, `Cannot update the announced VIPs: ${(err as Error).message}`);
+      });
     return this.pass;
   }
 

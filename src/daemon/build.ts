@@ -8,11 +8,11 @@ import { KernelAnnouncedRoutes } from '../netlink/announced-routes.js';
 import { KernelHostNetwork } from '../netlink/host-network.js';
 import type { Service } from '../service.js';
 import type { Clock } from '../time/clock.js';
+import { announceSources } from './announce-sources.js';
+import { BgpService } from './bgp-service.js';
 import { controlHandlers } from './control-handlers.js';
 import { systemDataPlanes } from './data-plane-factory.js';
 import type { ReloadOutcome } from './reload.js';
-import { announceSources } from './announce-sources.js';
-import { BgpService } from './bgp-service.js';
 import { VirtualServerService } from './virtual-server-service.js';
 import { VrrpService } from './vrrp-service.js';
 

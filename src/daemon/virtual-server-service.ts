@@ -43,8 +43,8 @@ import { diffVirtualServers } from '../reload/virtual-server-diff.js';
 import type { Service } from '../service.js';
 import type { Clock } from '../time/clock.js';
 import { LoopSlicer } from '../time/loop-slice.js';
-import type { DataPlaneFactory } from './data-plane-factory.js';
 import type { AnnounceCandidate } from './announced-vips.js';
+import type { DataPlaneFactory } from './data-plane-factory.js';
 import type { InstanceStateSource } from './instance-state-source.js';
 import { ReloadRefusedError } from './reload-refused.js';
 
