@@ -1,3 +1,4 @@
+import { LAB_BGP_TABLE } from './ecmp-bird.js';
 import type { LabAddresses, LabOptions } from './lab-spec.js';
 
 /** The classic tutorial's service: rr over the reals in DR mode, a TCP check each, sorry server on the director. */
@@ -24,6 +25,33 @@ ${reals}
 }`;
 }
 
+/**
+ * The ECMP lab's service: Maglev hashing of the client's address and port (mh, mh-port) in DR
+ * mode, so every director sends a flow to the same real; a TCP check per real.
+ */
+export function ecmpVirtualServers(a: LabAddresses): string {
+  const reals = a.reals
+    .map(
+      (address) => `    real_server ${address} 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }`,
+    )
+    .join('\n');
+  return `virtual_server ${a.vip} 80 {
+    delay_loop 1
+    lvs_sched mh
+    mh-port
+    lvs_method DR
+    protocol TCP
+${reals}
+}`;
+}
+
 /** The keepalived.conf one director runs with `lbctl up`. */
 export function directorConfig(
   options: LabOptions,
@@ -45,14 +73,17 @@ vrrp_instance VI_1 {
 }
 `
     : '';
-  const services = (options.virtualServers ?? defaultVirtualServers)(addresses);
+  const services = (
+    options.virtualServers ?? (options.ecmp ? ecmpVirtualServers : defaultVirtualServers)
+  )(addresses);
+  const bgp = options.ecmp ? `\n    lbctl_bgp_table ${LAB_BGP_TABLE}` : '';
   return `! lbctl lab: director${index + 1}
 global_defs {
     router_id director${index + 1}
     lbctl_instance_name ${instance}
     lbctl_data_plane ${options.dataPlane ?? 'xdp'}
     lbctl_xdp_mode native
-    lbctl_metrics_listen 127.0.0.1:9477
+    lbctl_metrics_listen 127.0.0.1:9477${bgp}
 }
 ${vrrp}
 ${services}

@@ -11,9 +11,11 @@ const list = ports.split(',').map(Number);
 let listening = 0;
 for (const port of list) {
   const server = http.createServer((req, res) => {
-    res.setHeader('connection', 'close');
+    // One request per connection unless the client asks to keep it (long-lived flows).
+    if (req.headers.connection !== 'keep-alive') res.setHeader('connection', 'close');
     res.end(name + '\\n');
   });
+  server.keepAliveTimeout = 120000;
   server.listen(port, '0.0.0.0', () => {
     if (++listening === list.length) console.log('listening');
   });

@@ -4,6 +4,8 @@ import { LbctlError } from '../errors.js';
 export interface LabAddresses {
   readonly vip: string;
   readonly client: string;
+  /** ECMP lab: the upstream router on the site segment, and on the clients' segment. */
+  readonly router?: { readonly site: string; readonly clients: string };
   readonly directors: readonly string[];
   readonly reals: readonly string[];
   readonly prefixLength: number;
@@ -15,9 +17,14 @@ export interface LabOptions {
   /** First three octets of the lab's /24, e.g. "10.77.0". */
   readonly subnet: string;
   readonly reals: number;
-  readonly directors: 1 | 2;
+  readonly directors: number;
   /** Two directors share the VIP by VRRP; without it the first director holds the VIP. */
   readonly vrrp: boolean;
+  /**
+   * N active directors behind an upstream router: each announces the VIP over BGP (BIRD) and
+   * the router spreads flows across them by ECMP; the client sits behind the router.
+   */
+  readonly ecmp?: boolean;
   /** keepalived.conf virtual_server blocks; defaults to a DR service like the classic tutorial's. */
   readonly virtualServers?: (addresses: LabAddresses) => string;
   /** Ports the real servers answer HTTP on (the sorry server answers on 80). */
@@ -44,11 +51,23 @@ export const CLIENT_HOST = 10;
 export const DIRECTOR_HOST = 2;
 export const REAL_HOST = 11;
 
+export const ROUTER_HOST = 1;
+
+/** The ECMP lab's clients' segment: the /24 after the site's (10.77.0 → 10.77.1). */
+export function clientSubnet(subnet: string): string {
+  const octets = subnet.split('.').map(Number);
+  return `${octets[0]}.${octets[1]}.${((octets[2] ?? 0) + 1) % 256}`;
+}
+
 export function labAddresses(options: LabOptions): LabAddresses {
   const at = (n: number) => `${options.subnet}.${n}`;
+  const clients = clientSubnet(options.subnet);
   return {
     vip: at(VIP_HOST),
-    client: at(CLIENT_HOST),
+    client: options.ecmp ? `${clients}.${CLIENT_HOST}` : at(CLIENT_HOST),
+    ...(options.ecmp
+      ? { router: { site: at(ROUTER_HOST), clients: `${clients}.${ROUTER_HOST}` } }
+      : {}),
     directors: Array.from({ length: options.directors }, (_, i) => at(DIRECTOR_HOST + i)),
     reals: Array.from({ length: options.reals }, (_, i) => at(REAL_HOST + i)),
     prefixLength: 24,
@@ -69,16 +88,25 @@ export function validateLabOptions(options: LabOptions): void {
     fail(`reals must be between 1 and 8, got ${options.reals}`);
   }
   if (options.vrrp && options.directors !== 2) fail('VRRP needs two directors');
+  if (options.ecmp) {
+    if (options.vrrp) fail('the ECMP lab announces the VIP over BGP, without VRRP');
+    if (!Number.isInteger(options.directors) || options.directors < 2 || options.directors > 4)
+      fail(`an ECMP lab has 2 to 4 directors, got ${options.directors}`);
+  } else if (options.directors !== 1 && options.directors !== 2) {
+    fail(`directors must be 1 or 2 (more need --ecmp), got ${options.directors}`);
+  }
 }
 
 /** The lab's hosts by role, in creation order. */
 export function labHosts(options: LabOptions): {
   client: string;
+  router?: string;
   directors: string[];
   reals: string[];
 } {
   return {
     client: 'client',
+    ...(options.ecmp ? { router: 'router' } : {}),
     directors: Array.from({ length: options.directors }, (_, i) => `director${i + 1}`),
     reals: Array.from({ length: options.reals }, (_, i) => `rs${i + 1}`),
   };

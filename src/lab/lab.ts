@@ -12,6 +12,7 @@ import {
 } from '../netns/netns.js';
 import { packageRoot } from '../paths.js';
 import { directorConfig } from './director-config.js';
+import { EcmpFabric } from './ecmp-fabric.js';
 import { NAME_SERVER, TX_CHECKSUM_OFF } from './host-programs.js';
 import {
   type LabAddresses,
@@ -29,6 +30,8 @@ export interface LabHostStatus {
   /** What runs there: "lbctl up (pid 123)", "http rs1 (pid 456)", "stopped". */
   readonly running: string;
   readonly holdsVip: boolean;
+  /** ECMP lab: `holdsVip` means the director announces the VIP over BGP. */
+  readonly announces?: boolean;
 }
 
 const HTTP_PORT = 80;
@@ -45,6 +48,8 @@ export class Lab {
   readonly hosts: ReturnType<typeof labHosts>;
   private readonly processes: LabProcesses;
   private readonly stateDir: string;
+  /** The upstream router and BGP of the ECMP lab. */
+  readonly ecmp: EcmpFabric | undefined;
   /** True when VRRP moved the VIP; false when the lab had to place it itself. */
   vrrpActive = false;
 
@@ -54,6 +59,17 @@ export class Lab {
     this.hosts = labHosts(options);
     this.stateDir = join(options.stateDir, options.prefix);
     this.processes = new LabProcesses(this.stateDir);
+    this.ecmp = options.ecmp
+      ? new EcmpFabric({
+          options,
+          addresses: this.addresses,
+          hosts: this.hosts,
+          stateDir: this.stateDir,
+          processes: this.processes,
+          namespace: (host) => this.namespace(host),
+          switchNamespace: this.switchNamespace,
+        })
+      : undefined;
   }
 
   /** The lab as `up` built it (from its saved options), or the default one. */
@@ -102,8 +118,12 @@ export class Lab {
       report(`switch: bridge br0 in ${this.switchNamespace}`);
       await createSwitch(this.switchNamespace);
       const a = this.addresses;
+      if (this.ecmp !== undefined) {
+        await this.ecmp.addRouter();
+        report(`router ${a.router?.site} / ${a.router?.clients}: BIRD, ECMP over L4 hashes`);
+      }
       await Promise.all([
-        this.addHost(this.hosts.client, a.client),
+        this.ecmp !== undefined ? this.ecmp.addClient() : this.addHost(this.hosts.client, a.client),
         ...this.hosts.directors.map((d, i) => this.addHost(d, a.directors[i]!)),
         ...this.hosts.reals.map((r, i) => this.addHost(r, a.reals[i]!)),
       ]);
@@ -111,12 +131,17 @@ export class Lab {
       await Promise.all(this.hosts.reals.map((r) => this.prepareReal(r)));
       report(`real servers answer HTTP with their name; VIP ${a.vip} on lo, ARP suppressed`);
       if (!this.options.vrrp) await this.placeVip(this.hosts.directors[0]!);
+      if (this.ecmp !== undefined) await this.ecmp.prepareHosts();
       for (const [i, director] of this.hosts.directors.entries()) {
         await this.prepareDirector(director, i);
       }
       await Promise.all(this.hosts.directors.map((d) => this.startDirector(d)));
       report(`directors run lbctl up (logs in ${this.stateDir})`);
       if (this.options.vrrp) await this.awaitVrrpMaster(report);
+      if (this.ecmp !== undefined) {
+        await this.ecmp.awaitPaths(this.hosts.directors.length, 20_000 * this.timeScale);
+        report(`the router has ${this.hosts.directors.length} equal paths to ${a.vip}`);
+      }
     } catch (err) {
       const tail = err instanceof Error ? err.message : String(err);
       await this.down();
@@ -176,10 +201,21 @@ export class Lab {
       );
   }
 
-  /** Stops a real server's HTTP server, or a director's lbctl (SIGTERM: a clean shutdown). */
+  /**
+   * Stops a real server's HTTP server, or a director's lbctl (SIGTERM: a clean shutdown).
+   * In the ECMP lab SIGKILL stands for the director's crash: its BGP daemon dies too.
+   */
   async stop(host: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
     this.requireHost(host);
-    const name = this.hosts.directors.includes(host) ? `${host}.lbctl` : `${host}.http`;
+    const director = this.hosts.directors.includes(host);
+    const name = director ? `${host}.lbctl` : `${host}.http`;
+    if (director && this.ecmp !== undefined && signal === 'SIGKILL') {
+      const [bird, lbctl] = await Promise.all([
+        this.processes.stop(`${host}.bird`, 5000, signal),
+        this.processes.stop(name, 5000, signal),
+      ]);
+      return bird || lbctl;
+    }
     return this.processes.stop(name, 5000, signal);
   }
 
@@ -194,6 +230,9 @@ export class Lab {
     const a = this.addresses;
     const rows: [string, string][] = [
       [this.hosts.client, a.client],
+      ...(this.hosts.router !== undefined && a.router !== undefined
+        ? [[this.hosts.router, a.router.site] as [string, string]]
+        : []),
       ...this.hosts.directors.map((d, i): [string, string] => [d, a.directors[i]!]),
       ...this.hosts.reals.map((r, i): [string, string] => [r, a.reals[i]!]),
     ];
@@ -208,20 +247,27 @@ export class Lab {
         if (lbctl !== undefined) programs.push(`lbctl up (pid ${lbctl})`);
         const http = this.processes.pid(`${host}.http`);
         if (http !== undefined) programs.push(`http (pid ${http})`);
-        const holdsVip = this.hosts.reals.includes(host) ? false : await this.holdsVip(host);
+        const holdsVip = this.hosts.directors.includes(host) ? await this.holdsVip(host) : false;
+        const bird = this.processes.pid(`${host}.bird`);
+        if (bird !== undefined) programs.push(`bird (pid ${bird})`);
         return {
           host,
           namespace,
           address,
           running: programs.join(', ') || 'stopped',
           holdsVip,
+          ...(this.ecmp !== undefined ? { announces: holdsVip } : {}),
         };
       }),
     );
   }
 
-  /** True when the director has the VIP on eth0 (is the VRRP master, or holds it statically). */
+  /**
+   * True when the director has the VIP on eth0 (is the VRRP master, or holds it statically);
+   * in the ECMP lab, when it announces the VIP (its route is in the announcement table).
+   */
   async holdsVip(host: string): Promise<boolean> {
+    if (this.ecmp !== undefined) return this.ecmp.announces(host);
     const { stdout } = await runIn(this.namespace(host), 'ip', [
       '-o',
       'addr',
@@ -233,7 +279,8 @@ export class Lab {
   }
 
   private requireHost(host: string): void {
-    const all = [this.hosts.client, ...this.hosts.directors, ...this.hosts.reals];
+    const router = this.hosts.router === undefined ? [] : [this.hosts.router];
+    const all = [this.hosts.client, ...router, ...this.hosts.directors, ...this.hosts.reals];
     if (!all.includes(host)) {
       throw new LbctlError(
         'LAB_NO_SUCH_HOST',
@@ -300,6 +347,7 @@ export class Lab {
   }
 
   private async startDirector(director: string): Promise<void> {
+    if (this.ecmp !== undefined) await this.ecmp.startDirectorBird(director);
     const name = `${director}.lbctl`;
     if (this.processes.pid(name) !== undefined) return;
     const bin = join(packageRoot, 'bin', 'lbctl');

@@ -5,7 +5,28 @@ import { DEFAULT_LAB, type LabOptions } from '../../lab/lab-spec.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
+function tryThisEcmp(lab: Lab): string[] {
+  const c = lab.namespace('client');
+  const r = lab.namespace('router');
+  const vip = lab.addresses.vip;
+  const [d1, d2] = lab.hosts.directors;
+  return [
+    '',
+    'Try it (docs/scale-out.md):',
+    `  # the router's RIB: one BGP path per director; its FIB: one multipath route`,
+    `  birdc -s ${lab.ecmp?.birdSocket('router')} show route for ${vip}`,
+    `  nsenter --net=/var/run/netns/${r} ip route show ${vip}`,
+    `  # new connections spread over the directors, each real chosen by the Maglev hash`,
+    `  for i in $(seq 8); do nsenter --net=/var/run/netns/${c} curl -s http://${vip}/; done`,
+    `  # a clean stop withdraws the VIP first, waits, then detaches XDP; a kill is a crash`,
+    `  lbctl lab stop ${d1}; lbctl lab stop ${d2} --kill; lbctl lab status`,
+    `  lbctl lab start ${d1}; lbctl lab start ${d2}`,
+    '  lbctl lab down',
+  ];
+}
+
 function tryThis(lab: Lab): string[] {
+  if (lab.ecmp !== undefined) return tryThisEcmp(lab);
   const c = lab.namespace('client');
   const vip = lab.addresses.vip;
   const d1 = lab.hosts.directors[0]!;
@@ -44,24 +65,36 @@ export function registerLabCommand(program: Command): void {
   lab
     .command('up')
     .description('build the lab (removing any leftovers first) and start everything')
-    .option(
-      '--reals <n>',
-      'number of real servers',
-      (v) => Number.parseInt(v, 10),
-      DEFAULT_LAB.reals,
+    .option('--reals <n>', `number of real servers (default ${DEFAULT_LAB.reals}, ECMP: 4)`, (v) =>
+      Number.parseInt(v, 10),
     )
     .option('--single-director', 'one director holding the VIP, without VRRP')
-    .action(async (options: { reals: number; singleDirector?: boolean }) => {
-      const settings: LabOptions = {
-        ...DEFAULT_LAB,
-        reals: options.reals,
-        ...(options.singleDirector ? { directors: 1, vrrp: false } : {}),
-      };
-      const instance = new Lab(settings);
-      await instance.up((line) => out(`lab: ${line}`));
-      out(`lab: up; VIP ${instance.addresses.vip}:80`);
-      for (const line of tryThis(instance)) out(line);
-    });
+    .option(
+      '--ecmp',
+      'N active directors announcing the VIP over BGP to an upstream router that spreads flows by ECMP',
+    )
+    .option('--directors <n>', 'with --ecmp: number of directors (2-4, default 3)', (v) =>
+      Number.parseInt(v, 10),
+    )
+    .action(
+      async (options: {
+        reals?: number;
+        singleDirector?: boolean;
+        ecmp?: boolean;
+        directors?: number;
+      }) => {
+        const settings: LabOptions = {
+          ...DEFAULT_LAB,
+          reals: options.reals ?? (options.ecmp ? 4 : DEFAULT_LAB.reals),
+          ...(options.singleDirector ? { directors: 1, vrrp: false } : {}),
+          ...(options.ecmp ? { ecmp: true, vrrp: false, directors: options.directors ?? 3 } : {}),
+        };
+        const instance = new Lab(settings);
+        await instance.up((line) => out(`lab: ${line}`));
+        out(`lab: up; VIP ${instance.addresses.vip}:80`);
+        for (const line of tryThis(instance)) out(line);
+      },
+    );
 
   lab
     .command('down')
@@ -88,7 +121,7 @@ export function registerLabCommand(program: Command): void {
         return;
       }
       for (const r of rows) {
-        const vip = r.holdsVip ? '  holds the VIP' : '';
+        const vip = r.holdsVip ? `  ${r.announces ? 'announces' : 'holds'} the VIP` : '';
         out(`${r.host.padEnd(10)} ${r.address.padEnd(12)} ${r.running}${vip}`);
       }
     });
