@@ -70,8 +70,8 @@ export class EcmpFabric {
   }
 
   /**
-   * Reals and directors reach the client through the router; directors hold the VIP on lo (so
-   * what the data plane passes up is answered by their own stack), and the router's BIRD starts.
+   * Reals and directors reach the client through the router, and the router's BIRD starts.
+   * Directors do not hold the VIP: lbctl attaches XDP where the route to it leaves (eth0).
    */
   async prepareHosts(): Promise<void> {
     const { hosts, addresses } = this.parts;
@@ -82,15 +82,6 @@ export class EcmpFabric {
         'default',
         'via',
         this.router.site,
-      ]);
-    }
-    for (const director of hosts.directors) {
-      await runIn(this.parts.namespace(director), 'ip', [
-        'addr',
-        'add',
-        `${addresses.vip}/32`,
-        'dev',
-        'lo',
       ]);
     }
     await this.startBird(
@@ -143,6 +134,35 @@ export class EcmpFabric {
       'LAB_UP_FAILED',
       `Cannot build the ECMP lab: the router has ${seen.length} paths to ${this.parts.addresses.vip} (${seen.join(', ') || 'none'}), expected ${count}`,
     );
+  }
+
+  /**
+   * The director the router's FIB sends each TCP flow from the client to the VIP's port to,
+   * by the flow's source port (ip route get with the L4 fields: the multipath hash itself).
+   */
+  async directorsOf(sourcePorts: readonly number[], port: number): Promise<Map<number, string>> {
+    const { vip, client } = this.parts.addresses;
+    const input = sourcePorts
+      .map(
+        (sport) =>
+          `route get ${vip} from ${client} iif eth1 ipproto tcp sport ${sport} dport ${port}\n`,
+      )
+      .join('');
+    const { stdout } = await runIn(this.routerNamespace, 'ip', ['-o', '-batch', '-'], {
+      input,
+      timeoutMs: 10_000,
+    });
+    const via = [...stdout.matchAll(/^\S+ from \S+ via (\S+) /gm)].map((m) => m[1]!);
+    if (via.length !== sourcePorts.length) {
+      throw new LbctlError(
+        'LAB_UP_FAILED',
+        `Cannot read the router's choice of director: ${via.length} answers for ${sourcePorts.length} flows`,
+      );
+    }
+    const byAddress = new Map(
+      this.parts.addresses.directors.map((a, i) => [a, this.parts.hosts.directors[i]!]),
+    );
+    return new Map(sourcePorts.map((sport, i) => [sport, byAddress.get(via[i]!) ?? via[i]!]));
   }
 
   /** True when the director's lbctl has the VIP in its announcement table. */

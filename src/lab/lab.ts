@@ -13,7 +13,7 @@ import {
 import { packageRoot } from '../paths.js';
 import { directorConfig } from './director-config.js';
 import { EcmpFabric } from './ecmp-fabric.js';
-import { NAME_SERVER, TX_CHECKSUM_OFF } from './host-programs.js';
+import { NAME_SERVER, NEW_CONNECTIONS_CLIENT, TX_CHECKSUM_OFF } from './host-programs.js';
 import {
   type LabAddresses,
   type LabOptions,
@@ -187,6 +187,32 @@ export class Lab {
       count * (timeoutS + 1) * 1000 + 5000,
     );
     return stdout.trim().split('\n');
+  }
+
+  /**
+   * `count` HTTP requests from the client to the VIP, each on a new connection, `parallel` at
+   * a time: the answers per real and the failures.
+   */
+  async newConnections(
+    count: number,
+    parallel = 16,
+    port = HTTP_PORT,
+  ): Promise<{ answers: Record<string, number>; failed: number }> {
+    const { stdout } = await this.exec(
+      this.hosts.client,
+      process.execPath,
+      [
+        '-e',
+        NEW_CONNECTIONS_CLIENT,
+        this.addresses.vip,
+        String(port),
+        String(count),
+        String(parallel),
+        '2000',
+      ],
+      count * 2000 + 10_000,
+    );
+    return JSON.parse(stdout) as { answers: Record<string, number>; failed: number };
   }
 
   /** Starts a real server's HTTP server, or a director's lbctl. */
