@@ -3,6 +3,7 @@ import { connTableFill } from './conn-table-fill.js';
 import { counterBench } from './counter.js';
 import { dataplaneBench } from './dataplane.js';
 import { e2eBench } from './e2e.js';
+import { ecmpDirectorLoss } from './ecmp-director-loss.js';
 import { healthcheckScale } from './healthcheck-scale.js';
 import { reconcileLarge } from './reconcile-large.js';
 import { reloadLarge } from './reload-large.js';
@@ -23,6 +24,7 @@ const benches: Record<string, Bench> = {
   reload_large: reloadLarge,
   status_connections: statusConnections,
   vrrp_failover: vrrpFailover,
+  ecmp_director_loss: ecmpDirectorLoss,
   verifier: verifierBench,
 };
 

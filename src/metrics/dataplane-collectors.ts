@@ -127,6 +127,17 @@ export function registerDataPlaneCollectors(
     },
   });
 
+  new Counter({
+    name: 'lbctl_dataplane_hash_forwarded_packets_total',
+    help: 'Segments of TCP flows this director never saw open, forwarded untracked to the real the mh hash picks (flows ECMP moved here)',
+    registers,
+    async collect() {
+      this.reset();
+      const forwarded = (await counters())?.hashForwarded;
+      if (forwarded !== undefined) this.inc(forwarded);
+    },
+  });
+
   /** A counter whose series `emit` derives from this scrape's data-plane counters. */
   const fromCounters = <L extends string>(
     name: string,

@@ -169,6 +169,12 @@ describe('N active directors behind BGP/ECMP (BIRD, mh, DR)', { timeout: 240_000
       const ports = first.map((f) => f.port);
       const before = await ecmp().directorsOf(ports, 80);
       const crashed = directors[1]!;
+      const survivors = directors.filter((d) => d !== crashed);
+      const hashForwarded = () =>
+        Promise.all(
+          survivors.map((d) => metric(d, 'lbctl_dataplane_hash_forwarded_packets_total')),
+        );
+      const untrackedBefore = await hashForwarded();
       await lab.stop(crashed, 'SIGKILL');
       await ribIs(directors.filter((d) => d !== crashed));
       const after = await ecmp().directorsOf(ports, 80);
@@ -187,6 +193,12 @@ describe('N active directors behind BGP/ECMP (BIRD, mh, DR)', { timeout: 240_000
       for (const [i, f] of second.entries())
         assert.equal(f.real, first[i]!.real, `flow ${f.port} kept its real`);
       assert.equal(ports.filter((p) => after.get(p) === crashed).length, 0);
+      // The survivors never saw those flows open: they forwarded them by the hash, untracked.
+      const untracked = (await hashForwarded()).map((n, i) => n - untrackedBefore[i]!);
+      t.diagnostic(
+        `segments forwarded by the hash at ${survivors.join(', ')}: ${untracked.join(' / ')}`,
+      );
+      assert.ok(untracked.reduce((a, b) => a + b, 0) >= onCrashed, 'at least one per moved flow');
     } finally {
       flows.close();
     }
