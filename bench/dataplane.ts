@@ -10,7 +10,9 @@
  * the VIP's (every rewrite and checksum update still happens); a TCP timeout
  * of 0 makes every SYN find its connection expired, so it is scheduled and
  * its entry written again (the new-flow path: service lookup, scheduler,
- * connection insert). TUN
+ * connection insert). dr_untracked_mh sends only ACKs of a flow the
+ * director never saw open (ECMP moved it here): forwarded by the mh hash,
+ * never tracked, so every iteration takes that path. TUN
  * grows the packet, so it is timed one run at a time (median), against a
  * baseline timed the same way.
  */
@@ -125,16 +127,19 @@ export async function dataplaneBench(): Promise<DataplaneBenchResult[]> {
     forwarding: RealSpec['forwarding'];
     newFlows?: true;
     once?: true;
+    /** No SYN first: the ACK of a flow another director opened, forwarded by the mh hash. */
+    untracked?: true;
   }[] = [
     { name: 'dr_established', forwarding: 'dr' },
     { name: 'dr_new_flow', forwarding: 'dr', newFlows: true },
+    { name: 'dr_untracked_mh', forwarding: 'dr', untracked: true },
     { name: 'nat_established', forwarding: 'nat' },
     { name: 'tun_established', forwarding: 'tun', once: true },
   ];
   for (const c of cases) {
     const p = await plane(c.forwarding);
     try {
-      const first = await p.program.testRun({ data: syn });
+      const first = await p.program.testRun({ data: c.untracked ? ack : syn });
       if (first.verdictName !== 'XDP_TX')
         throw new Error(`${c.name}: first packet got ${first.verdictName}`);
       if (c.newFlows) expireEveryFlow(p);
