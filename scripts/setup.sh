@@ -17,6 +17,7 @@ packages=(
   keepalived tcpdump ethtool systemd-container man-db
   qemu-system-x86 busybox-static kmod cpio xz-utils
   prometheus # only for promtool: the tests check metrics and alert rules with it
+  bird2      # the BGP daemon lbctl announces VIPs through (docs/scale-out.md); the ECMP lab runs it
 )
 # Debian 12's newer kernel (6.12), booted by the VM test tier, comes from
 # bookworm-backports.
@@ -48,10 +49,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The Debian keepalived service must not run on its own: tests start their own.
-  # Nor the Prometheus server: only its promtool is used.
+  # Nor the Prometheus server: only its promtool is used. Nor BIRD: the lab starts its own.
   if command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now keepalived >/dev/null 2>&1 || true
     systemctl disable --now prometheus >/dev/null 2>&1 || true
+    systemctl disable --now bird >/dev/null 2>&1 || true
+  fi
+  # Without systemd, the package's init script started the BIRD it just installed.
+  if [[ " ${missing[*]} " == *" bird2 "* ]] && [ -x /etc/init.d/bird ] &&
+    ! command -v systemctl >/dev/null 2>&1; then
+    /etc/init.d/bird stop >/dev/null 2>&1 || true
   fi
 fi
 
