@@ -229,7 +229,7 @@ describe('N active directors behind BGP/ECMP (BIRD, mh, DR)', { timeout: 240_000
         { timeoutMs: 20_000 * SLOWDOWN, intervalMs: 200 },
       );
       const second = await flows.round();
-      const kept = second.filter((f, i) => first[i]!.real !== lost);
+      const kept = second.filter((_f, i) => first[i]!.real !== lost);
       t.diagnostic(`${first.length - kept.length} of ${first.length} flows were on ${lost}`);
       for (const f of kept) {
         const was = first.find((x) => x.port === f.port)!.real;
