@@ -1,9 +1,9 @@
 import { LAB_BGP_TABLE } from './ecmp-bird.js';
 import type { LabAddresses, LabOptions } from './lab-spec.js';
 
-/** The classic tutorial's service: rr over the reals in DR mode, a TCP check each, sorry server on the director. */
-export function defaultVirtualServers(a: LabAddresses): string {
-  const reals = a.reals
+/** Each real on port 80 with weight 1 and a TCP check every second. */
+function realServers(a: LabAddresses): string {
+  return a.reals
     .map(
       (address) => `    real_server ${address} 80 {
         weight 1
@@ -15,6 +15,11 @@ export function defaultVirtualServers(a: LabAddresses): string {
     }`,
     )
     .join('\n');
+}
+
+/** The classic tutorial's service: rr over the reals in DR mode, a TCP check each, sorry server on the director. */
+export function defaultVirtualServers(a: LabAddresses): string {
+  const reals = realServers(a);
   return `virtual_server ${a.vip} 80 {
     delay_loop 1
     lvs_sched rr
@@ -30,18 +35,7 @@ ${reals}
  * mode, so every director sends a flow to the same real; a TCP check per real.
  */
 export function ecmpVirtualServers(a: LabAddresses): string {
-  const reals = a.reals
-    .map(
-      (address) => `    real_server ${address} 80 {
-        weight 1
-        TCP_CHECK {
-            connect_timeout 1
-            retry 1
-            delay_before_retry 1
-        }
-    }`,
-    )
-    .join('\n');
+  const reals = realServers(a);
   return `virtual_server ${a.vip} 80 {
     delay_loop 1
     lvs_sched mh

@@ -1,18 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/config/errors.js';
 import { parseConfigText } from '../../src/config/load.js';
-
-const problems = (fn: () => unknown): string[] => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError)
-      return err.issues.map((i) => `${i.line}:${i.column}: ${i.message}`);
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-};
+import { problems } from './helpers.js';
 
 /** global_defs with `globals` (from line 2), one virtual server with `body` and scheduler `sched`. */
 const conf = (globals: string, sched = 'mh', body = '') =>

@@ -1,6 +1,8 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError } from '../../src/config/errors.js';
 import { repoRoot } from '../../src/config/repo-root.js';
 
 export const fixturesDir = (): string => join(repoRoot(), 'test', 'fixtures', 'config');
@@ -26,4 +28,16 @@ export function captureOutput() {
       },
     },
   };
+}
+
+/** The problems `fn` refuses with, as "line:col: message"; fails when it does not refuse. */
+export function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError)
+      return err.issues.map((i) => `${i.line}:${i.column}: ${i.message}`);
+    throw err;
+  }
+  assert.fail('expected a ConfigError');
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, IssueList } from '../../src/config/errors.js';
+import { IssueList } from '../../src/config/errors.js';
 import { parseConfigText, readKeepalived } from '../../src/config/load.js';
 import { documentToYaml } from '../../src/config/to-yaml.js';
 import { healthOptions } from '../../src/reconcile/health-options.js';
 import { mapVirtualServer } from '../../src/reconcile/service-mapping.js';
+import { problems } from './helpers.js';
 
 /** A minimal valid instance; `body` starts on line 4. */
 const vi = (body: string) =>
@@ -13,17 +14,6 @@ const vi = (body: string) =>
 /** A virtual server with one real; `body` starts on line 2. */
 const vs = (body: string) =>
   `virtual_server 10.0.0.1 80 {\n${body}\n  real_server 10.0.0.2 80 {\n    weight 1\n  }\n}\n`;
-
-const problems = (fn: () => unknown): string[] => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError)
-      return err.issues.map((i) => `${i.line}:${i.column}: ${i.message}`);
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-};
 
 test('a misspelt keyword is warned with the keyword that was probably meant', () => {
   const { config, warnings } = parseConfigText(vi('  priorty 150'), 'k.conf');

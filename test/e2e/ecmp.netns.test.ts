@@ -84,6 +84,10 @@ async function withdrawnAfter(director: string, start: number): Promise<number> 
   return Date.now() - start;
 }
 
+/** `count` keep-alive connections from the client to the VIP, each asked once. */
+const longLivedFlows = (count: number) =>
+  LongLivedFlows.open(lab.namespace('client'), lab.addresses.vip, 80, count);
+
 async function restoreAll(): Promise<void> {
   for (const host of [...directors, ...lab.hosts.reals]) await lab.start(host);
   await ribIs(directors);
@@ -154,12 +158,7 @@ describe('N active directors behind BGP/ECMP (BIRD, mh, DR)', { timeout: 240_000
   });
 
   it("a director's crash moves only flows the router moves; its long-lived connections continue (mh)", async (t) => {
-    const { flows, first } = await LongLivedFlows.open(
-      lab.namespace('client'),
-      lab.addresses.vip,
-      80,
-      90,
-    );
+    const { flows, first } = await longLivedFlows(90);
     try {
       assert.deepEqual(
         first.filter((f) => f.error !== undefined),
@@ -206,12 +205,7 @@ describe('N active directors behind BGP/ECMP (BIRD, mh, DR)', { timeout: 240_000
   });
 
   it("a real server's loss moves only that real's flows", async (t) => {
-    const { flows, first } = await LongLivedFlows.open(
-      lab.namespace('client'),
-      lab.addresses.vip,
-      80,
-      60,
-    );
+    const { flows, first } = await longLivedFlows(60);
     try {
       const lost = 'rs2';
       assert.ok(
