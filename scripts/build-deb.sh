@@ -52,6 +52,7 @@ Maintainer: lbctl maintainers <root@localhost>
 Installed-Size: $size
 Depends: nodejs (>= 20), libbpf1, libelf1, zlib1g
 Recommends: iproute2
+Suggests: bird2
 Section: net
 Priority: optional
 Description: high-availability layer-4 load balancer (VRRP, XDP)
