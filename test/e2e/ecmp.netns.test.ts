@@ -88,15 +88,30 @@ async function withdrawnAfter(director: string, start: number): Promise<number> 
 const longLivedFlows = (count: number) =>
   LongLivedFlows.open(lab.namespace('client'), lab.addresses.vip, 80, count);
 
+/**
+ * Everything running again, every director announcing, and every director's checks seeing
+ * every real up: mh sends a flow to the same real on every director only when their reals agree.
+ */
 async function restoreAll(): Promise<void> {
   for (const host of [...directors, ...lab.hosts.reals]) await lab.start(host);
   await ribIs(directors);
+  const reals = lab.hosts.reals.length;
+  let up: number[] = [];
+  await waitFor(
+    () => `every director to see ${reals} reals up (saw ${up.join(' / ')})`,
+    async () => {
+      up = await Promise.all(directors.map((d) => metric(d, 'lbctl_real_server_up')));
+      return up.every((n) => n === reals);
+    },
+    { timeoutMs: 20_000 * SLOWDOWN, intervalMs: 100 },
+  );
 }
 
 describe('N active directors behind BGP/ECMP (BIRD, mh, DR)', { timeout: 240_000 }, () => {
   labForSuite(lab, scratch);
 
   it('spreads new connections across the three directors within ±15 %', async (t) => {
+    await restoreAll(); // lab up waits for the paths, not for every real's first check
     const count = 1500;
     const before = await connectionsPerDirector();
     const { answers, failed } = await lab.newConnections(count, 24);
@@ -153,8 +168,7 @@ describe('N active directors behind BGP/ECMP (BIRD, mh, DR)', { timeout: 240_000
     await Promise.all(rounds);
     t.diagnostic(`withdrawn ${lost.join(' / ')} ms after each director saw its quorum lost`);
     for (const ms of lost) assert.ok(ms < 1000, `withdrawn ${ms} ms after quorum loss`);
-    for (const real of lab.hosts.reals) await lab.start(real);
-    await ribIs(directors);
+    await restoreAll();
   });
 
   it("a director's crash moves only flows the router moves; its long-lived connections continue (mh)", async (t) => {
