@@ -43,7 +43,8 @@ export class EcmpFabric {
   async addRouter(): Promise<void> {
     const ns = this.routerNamespace;
     await createNamespace(ns);
-    await plugIntoSwitch(this.parts.switchNamespace, ns, ns);
+    // The switch side is named after the host, as the lab names every port.
+    await plugIntoSwitch(this.parts.switchNamespace, 'router', ns);
     await runIn(ns, 'ip', ['addr', 'add', `${this.router.site}/24`, 'dev', 'eth0']);
     await runIn(ns, 'ip', ['link', 'set', 'eth0', 'up']);
     await runIn(ns, 'python3', ['-c', TX_CHECKSUM_OFF, 'eth0']);

@@ -6,23 +6,19 @@
  * fast a withdraw reaches the router's RIB.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Lab } from '../../src/lab/lab.js';
 import { LongLivedFlows } from '../../src/lab/long-lived-flows.js';
+import { uniqueName } from '../../src/netns/netns.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { SLOWDOWN } from '../support/slowdown.js';
 import { waitFor } from '../support/wait.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-ecmp-'));
-// Interface names (<prefix>-director1) must fit in 15 bytes: 5 letters, two of them random.
-const prefix = `lbe${randomBytes(2)
-  .toString('hex')
-  .replace(/[0-9]/g, (d) => 'ghijklmnop'[Number(d)]!)
-  .slice(0, 2)}`;
+const prefix = uniqueName('ec');
 const lab = new Lab({
   prefix,
   subnet: '10.83.0',
