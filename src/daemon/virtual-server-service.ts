@@ -108,7 +108,8 @@ export class VirtualServerService implements Service {
   private readonly byName = new Map<string, RunningVirtualServer>();
   private readonly overrides = new RuntimeOverrides();
   private context: MonitorContext | undefined;
-  private readonly healthListeners = new Set<() => void>();
+  /** Subscribers to "something BGP announcement depends on changed". */
+  private readonly changeListeners = new Set<() => void>();
   private capacity = { services: 0, reals: 0 };
   /** Under auto, the kernel's verifier refused the XDP program at start. */
   private xdpRefused = false;
@@ -185,19 +186,29 @@ export class VirtualServerService implements Service {
     }));
   }
 
-  /** True while the data plane's latest update failed (it is retried with backoff). */
+  /**
+   * True while the data plane's latest update failed (it is retried with
+   * backoff) or its supervisor finds the XDP installation broken beyond repair.
+   */
   get dataPlaneFailed(): boolean {
-    return this.plane === undefined || (this.reconciler?.report().failed ?? 0) > 0;
+    return (
+      this.plane === undefined ||
+      (this.reconciler?.report().failed ?? 0) > 0 ||
+      this.supervisor?.health.healthy === false
+    );
   }
 
-  /** Calls `listener` after a virtual server's health changes and after its services are applied. */
+  /**
+   * Calls `listener` after a virtual server's health changes, after its
+   * services are applied and when the data plane's health changes.
+   */
   onHealthChange(listener: () => void): () => void {
-    this.healthListeners.add(listener);
-    return () => this.healthListeners.delete(listener);
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   private notifyHealth(): void {
-    for (const listener of this.healthListeners) listener();
+    for (const listener of this.changeListeners) listener();
   }
 
   async start(): Promise<void> {
@@ -617,6 +628,7 @@ export class VirtualServerService implements Service {
           this.logger.error({ err }, 'data-plane health listener failed');
         }
       }
+      this.notifyHealth();
     });
     supervisor.start();
   }
