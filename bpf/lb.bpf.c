@@ -3,7 +3,8 @@
  * lbctl XDP data plane: LVS-style DR, NAT and TUN forwarding with rr/wrr/sh/dh/mh
  * scheduling, connection tracking, persistence and per-CPU counters.
  *
- * This file is the fast path as it reads; each step lives in a header under
+ * This file is the fast path as it reads (lb_xdp), plus the entry point that
+ * stores flows learnt by connection sync (lb_sync_learn); each step lives in a header under
  * include/ (docs/data-plane.md lists them). The ABI shared with user space
  * (structs, constants, map names) is include/lb_abi.h and nothing else.
  */
@@ -23,6 +24,7 @@
 #include "lb_egress.h"
 #include "lb_icmp.h"
 #include "lb_forward.h"
+#include "lb_sync.h"
 
 SEC("xdp")
 int lb_xdp(struct xdp_md *ctx)
@@ -87,10 +89,19 @@ int lb_xdp(struct xdp_md *ctx)
 			r = lb_live_real(real_id, service_id);
 		if (r) {
 			/* Writes are rare: the time only when it has grown stale, each flag once. */
-			if ((__s64)(now - last_seen) >= (__s64)lb_refresh_lag(timeout))
+			int report = 0;
+
+			if ((__s64)(now - last_seen) >= (__s64)lb_refresh_lag(timeout)) {
 				slot->conn.last_seen_ns = now;
-			if (seen & ~flags)
+				report = lb_sync_due(now, last_seen, timeout);
+			}
+			if (seen & ~flags) {
 				slot->conn.flags = flags | seen;
+				report = 1;
+			}
+			/* Connection sync: state changes, and busy flows now and then (no-op when off). */
+			if (lb_sync_enabled && report)
+				lb_sync_report(&p.flow, real_id, service_id, flags | seen, cfg);
 		}
 	}
 	if (!r) {
@@ -137,6 +148,7 @@ int lb_xdp(struct xdp_md *ctx)
 		}
 		if (r->fwd == LB_FWD_NAT)
 			lb_nat_track(&p, r, real_id, now);
+		lb_sync_report(&p.flow, real_id, service_id, seen, cfg);
 		new_conn = 1;
 	}
 
@@ -151,6 +163,31 @@ forward:
 route:
 	/* NAT replies and ICMP errors translated for a client: one copy of the routing code. */
 	return lb_route_out(ctx, &p);
+}
+
+/*
+ * Connection sync's insert path (never attached): user space runs it through
+ * BPF_PROG_TEST_RUN on a frame of up to LB_SYNC_LEARN_BATCH struct
+ * lb_sync_conn, each stored by lb_sync_store and its result written back.
+ */
+SEC("xdp")
+int lb_sync_learn(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct lb_config *cfg = lb_get_config();
+	__u64 now = lb_now();
+
+	if (!cfg)
+		return XDP_ABORTED;
+	for (int i = 0; i < LB_SYNC_LEARN_BATCH; i++) {
+		struct lb_sync_conn *c = data + i * sizeof(*c);
+
+		if ((void *)(c + 1) > data_end)
+			break;
+		c->result = lb_sync_store(c, now, cfg);
+	}
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -3,6 +3,7 @@
 
 #include "addon_data.h"
 #include "bpf_link.h"
+#include "bpf_ring_buffer.h"
 #include "bpf_map.h"
 #include "bpf_object.h"
 #include "bpf_program.h"
@@ -26,6 +27,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   BpfMap::Init(env, exports);
   BpfProgram::Init(env, exports);
   BpfLink::Init(env, exports);
+  BpfRingBuffer::Init(env, exports);
   RawIpSocket::Init(env, exports);
   PacketSocket::Init(env, exports);
   NetlinkSocket::Init(env, exports);

@@ -83,7 +83,8 @@ enum lb_stat_reason {
 	/* A segment without SYN of an unknown flow of an mh service, forwarded by the hash and not
 	 * tracked (a flow ECMP moved from another director); also counted as forwarded. */
 	LB_STAT_HASH_FORWARDED = 16,
-	LB_STAT_MAX = 17,
+	LB_STAT_SYNC_LOST = 17,      /* a connection-sync event found lb_sync_events full: not sent */
+	LB_STAT_MAX = 18,
 };
 
 /* lb_stats entries: room for reasons added later without changing the pinned map's shape. */
@@ -185,6 +186,36 @@ struct lb_conn_slot {
 };
 
 /*
+ * A connection as connection sync carries it between the program and user
+ * space: the records of lb_sync_events (a flow opened or changed state) and
+ * the batch lb_sync_learn reads (flows learnt from a peer director). The
+ * connection table's own layout never crosses: lb_sync_learn inserts with
+ * the same code as the fast path.
+ */
+struct lb_sync_conn {
+	struct lb_flow_key key;
+	__u32 real_id;
+	__u32 service_id;
+	__u32 flags;     /* LB_CONN_F_* */
+	__u32 timeout_s; /* events: the entry's timeout; learn: the timeout the peer sent (0: ours) */
+	__u32 result;    /* learn: enum lb_sync_result, written back by the program */
+	__u32 pad;
+};
+
+/* What lb_sync_learn did with one entry of its batch. */
+enum lb_sync_result {
+	LB_SYNC_NOT_RUN = 0,   /* beyond the batch the program reads */
+	LB_SYNC_STORED = 1,    /* its own entry or a stale one updated */
+	LB_SYNC_FILLED = 2,    /* took an entry never used before */
+	LB_SYNC_EVICTED = 3,   /* replaced another live flow's entry */
+	LB_SYNC_NO_REAL = 4,   /* the real is not live for that service: not stored */
+	LB_SYNC_INVALID = 5,   /* family or protocol the table does not hold */
+};
+
+/* Entries one lb_sync_learn run reads (64 bytes each, within a test-run frame). */
+#define LB_SYNC_LEARN_BATCH 32
+
+/*
  * lb_conns value: a set of LB_CONN_WAYS entries, chosen by a hash of the flow.
  * The table is an array so the program finds a flow without calling into the kernel.
  */
@@ -247,5 +278,6 @@ struct lb_config {
 #define LB_MAP_STATS "lb_stats"
 #define LB_MAP_SERVICE_STATS "lb_service_stats"
 #define LB_MAP_REAL_STATS "lb_real_stats"
+#define LB_MAP_SYNC_EVENTS "lb_sync_events"
 
 #endif /* LB_ABI_H */

@@ -32,4 +32,10 @@ const volatile __u32 lb_sloppy_tcp = 0;
  */
 const volatile __u64 lb_ns_per_jiffy = 0;
 
+/*
+ * Connection sync: 1 makes the program report new flows and their state
+ * changes in lb_sync_events. 0 (the default) compiles the reports out.
+ */
+const volatile __u32 lb_sync_enabled = 0;
+
 #endif /* LB_KNOBS_H */

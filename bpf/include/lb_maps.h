@@ -120,6 +120,16 @@ struct {
 	__type(value, struct lb_counters);
 } lb_real_stats SEC(".maps");
 
+/*
+ * Connection-sync events (struct lb_sync_conn records) for user space, which
+ * batches them into IPVS sync messages. Sized by user space (one page when
+ * sync is off); never pinned: a restarted daemon starts a fresh stream.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} lb_sync_events SEC(".maps");
+
 static __always_inline struct lb_config *lb_get_config(void)
 {
 	__u32 zero = 0;

@@ -51,6 +51,11 @@ export class BpfMap {
     return this.info.name;
   }
 
+  /** For BpfRingBuffer only. */
+  get nativeHandle(): NativeBpfMap {
+    return this.handle;
+  }
+
   /** Where this handle pinned the map, or opened it from. */
   get pinPath(): string | undefined {
     return this.pinnedAt;

@@ -63,6 +63,8 @@ export const STAT_CONN_FILLED = STAT_REASONS.length;
 export const STAT_CONN_EVICTED = STAT_REASONS.length + 1;
 /** lb_stats index of LB_STAT_HASH_FORWARDED: untracked segments an mh service forwarded by the hash. */
 export const STAT_HASH_FORWARDED = STAT_REASONS.length + 2;
+/** lb_stats index of LB_STAT_SYNC_LOST: connection-sync reports lost to a full ring. */
+export const STAT_SYNC_LOST = STAT_REASONS.length + 3;
 
 /** Map names as declared in bpf/lb.bpf.c (and used as pin file names). */
 export const MAPS = {
@@ -158,6 +160,22 @@ export const connSlot = struct('lb_conn_slot', [
 /** The lb_conns value: CONN_WAYS entries of one set. */
 export const connSet = struct('lb_conn_set', [bytes('ways', connSlot.size * CONN_WAYS, 8)]);
 
+/** struct lb_sync_conn: a flow reported to, or learnt from, connection sync. */
+export const syncConn = struct('lb_sync_conn', [
+  bytes('key', flowKey.size, 8),
+  u32('real_id'),
+  u32('service_id'),
+  u32('flags'),
+  u32('timeout_s'),
+  u32('result'),
+  pad('pad', 4),
+]);
+
+/** enum lb_sync_result, by value. */
+export const SYNC_RESULTS = ['notRun', 'stored', 'filled', 'evicted', 'noReal', 'invalid'] as const;
+/** LB_SYNC_LEARN_BATCH: entries one lb_sync_learn run reads. */
+export const SYNC_LEARN_BATCH = 32;
+
 export const persistKey = struct('lb_persist_key', [bytes('src', 16), u32('service_id')]);
 
 export const persist = struct('lb_persist', [u64('last_seen_ns'), u32('real_id'), pad('pad', 4)]);
@@ -198,6 +216,7 @@ export const ALL_STRUCTS = [
   conn,
   connSlot,
   connSet,
+  syncConn,
   persistKey,
   persist,
   natOrigin,

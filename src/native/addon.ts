@@ -110,6 +110,12 @@ export interface NativeBpfLink {
   close(): void;
 }
 
+export interface NativeBpfRingBuffer {
+  /** Records written since the last drain, each as [u32 LE length][bytes], about maxBytes at most. */
+  drain(maxBytes: number): Buffer;
+  close(): void;
+}
+
 export interface NativeRawMessageInfo {
   source: string;
   destination?: string;
@@ -163,6 +169,7 @@ export interface NativeAddon {
   BpfMap: new (fd: number) => NativeBpfMap;
   BpfProgram: new (fd: number) => NativeBpfProgram;
   BpfLink: new (fd: number) => NativeBpfLink;
+  BpfRingBuffer: new (map: NativeBpfMap) => NativeBpfRingBuffer;
   libbpfVersion(): string;
   /** Fills a Maglev table on the libuv thread pool (see src/dataplane/maglev.ts). */
   maglevFill(

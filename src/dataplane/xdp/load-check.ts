@@ -14,6 +14,7 @@ export type ProgramSettings = Pick<
   | 'malformed'
   | 'fragments'
   | 'sloppyTcp'
+  | 'connectionSync'
   | 'kernelHz'
   | 'maxServices'
   | 'maxReals'
@@ -75,6 +76,14 @@ export const PROGRAM_VARIANTS: readonly ProgramVariant[] = [
   {
     name: 'sloppy_tcp',
     settings: { sloppyTcp: true, ...SMALLEST_TABLES },
+  },
+  {
+    name: 'connection sync',
+    settings: { connectionSync: true, ...SMALLEST_TABLES },
+  },
+  {
+    name: 'connection sync, clock=ktime',
+    settings: { connectionSync: true, kernelHz: 0, ...SMALLEST_TABLES },
   },
   DEFAULT_VARIANT,
 ];

@@ -22,6 +22,8 @@ const RODATA = {
   serviceSetMask: { name: 'lb_svc_set_mask', size: 4 },
   /** 0: the program reads bpf_ktime_get_coarse_ns() instead of jiffies. */
   nsPerJiffy: { name: 'lb_ns_per_jiffy', size: 8 },
+  /** 1: new flows and their state changes are reported in lb_sync_events (connection sync). */
+  syncEnabled: { name: 'lb_sync_enabled', size: 4 },
 } as const;
 
 export type LbRodata = { readonly [K in keyof typeof RODATA]: number };
@@ -49,6 +51,12 @@ const MAP_LAYOUT: Readonly<Record<LbMapName, { key: number; value: number }>> = 
 
 /** The program's entry point (SEC("xdp")). */
 const PROGRAM = 'lb_xdp';
+/** Connection sync's insert path, run through BPF_PROG_TEST_RUN (never attached). */
+const SYNC_LEARN_PROGRAM = 'lb_sync_learn';
+/** The ring buffer of connection-sync events (not in abi.MAPS: never pinned). */
+const SYNC_EVENTS_MAP = 'lb_sync_events';
+/** lb_sync_events when sync is off: the smallest ring the kernel accepts. */
+const SYNC_EVENTS_OFF_BYTES = 4096;
 
 export interface LbSkeletonOptions {
   readonly objectPath?: string;
@@ -57,11 +65,17 @@ export interface LbSkeletonOptions {
   readonly maxEntries: Readonly<Partial<Record<LbMapName, number>>>;
   /** Pin (and reuse) every map but lb_tx_ports under this directory. */
   readonly pinDir?: string;
+  /** Bytes of lb_sync_events when connection sync is on (a power of two, at least a page). */
+  readonly syncEventsBytes?: number;
 }
 
 export interface LbSkeleton {
   readonly program: BpfProgram;
   readonly maps: LbMaps;
+  /** lb_sync_learn: stores flows learnt by connection sync. */
+  readonly syncLearn: BpfProgram;
+  /** lb_sync_events: the ring of flows to report to peers. */
+  readonly syncEvents: BpfMap;
 }
 
 const mismatch = (what: string): never => {
@@ -88,6 +102,10 @@ export async function loadLbSkeleton(options: LbSkeletonOptions): Promise<LbSkel
     for (const [key, entries] of Object.entries(options.maxEntries)) {
       obj.setMaxEntries(abi.MAPS[key as LbMapName], entries);
     }
+    obj.setMaxEntries(
+      SYNC_EVENTS_MAP,
+      options.rodata.syncEnabled ? (options.syncEventsBytes ?? 1 << 20) : SYNC_EVENTS_OFF_BYTES,
+    );
     if (options.pinDir !== undefined) {
       checkPinnedLayout(
         options.pinDir,
@@ -111,6 +129,8 @@ export async function loadLbSkeleton(options: LbSkeletonOptions): Promise<LbSkel
       throw explainLoadFailure(err, 'the XDP data plane');
     });
     const program = obj.program(PROGRAM);
+    const syncLearn = obj.program(SYNC_LEARN_PROGRAM);
+    const syncEvents = obj.map(SYNC_EVENTS_MAP);
     const maps: Partial<Record<LbMapName, BpfMap>> = {};
     try {
       for (const [key, name] of Object.entries(abi.MAPS) as [LbMapName, string][]) {
@@ -128,9 +148,11 @@ export async function loadLbSkeleton(options: LbSkeletonOptions): Promise<LbSkel
     } catch (err) {
       for (const map of Object.values(maps)) map.close();
       program.close();
+      syncLearn.close();
+      syncEvents.close();
       throw err;
     }
-    return { program, maps: maps as LbMaps };
+    return { program, maps: maps as LbMaps, syncLearn, syncEvents };
   } finally {
     obj.close();
   }

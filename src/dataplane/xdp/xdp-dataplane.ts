@@ -15,6 +15,7 @@ import { RouteNetlink } from '../../netlink/rtnetlink.js';
 import { namespaceName } from '../../netns/identity.js';
 import * as abi from '../abi.js';
 import { connTableSets, DEFAULT_CONNECTION_TABLE_SIZE } from '../conn-table.js';
+import type { ConnectionSyncPort } from '../connection-sync.js';
 import {
   type DataPlane,
   type DataPlaneCounters,
@@ -51,6 +52,7 @@ import {
 import { decodePinnedState } from './pinned-state.js';
 import { buildRing, encodeRing } from './ring.js';
 import { type LbMaps, loadLbSkeleton } from './skeleton.js';
+import { XdpSyncPort } from './sync-port.js';
 
 export type { TunnelOptions };
 
@@ -75,6 +77,8 @@ export interface XdpDataPlaneOptions {
   readonly fragments?: 'pass' | 'drop';
   /** IPVS's sloppy_tcp: any TCP segment without RST may open a flow, not only a SYN (default false). */
   readonly sloppyTcp?: boolean;
+  /** Connection sync: the program reports flows for peers (rodata knob; off costs nothing). */
+  readonly connectionSync?: boolean;
   /** CONFIG_HZ for the program's clock (default: read from the kernel; 0: no jiffies clock). */
   readonly kernelHz?: number;
   readonly objectPath?: string;
@@ -139,6 +143,8 @@ export class XdpDataPlane implements DataPlane {
     private readonly ownLinks: { close(): void } | undefined,
     /** The locked pin directory (undefined without pins): held until close. */
     private readonly pins: PinDirectory | undefined,
+    /** Connection sync's program and ring, owned here until connectionSync() hands them out. */
+    private sync: { learn: BpfProgram; events: BpfMap } | undefined,
   ) {
     this.serviceIds = new IdAllocator('service', 0, options.maxServices ?? 64);
     this.realIds = new IdAllocator('real', 1, options.maxReals ?? 4096);
@@ -185,12 +191,13 @@ export class XdpDataPlane implements DataPlane {
         'pins of this instance were last used in another network namespace whose XDP links are all gone; taking them over',
       );
     }
-    const { program, maps } = await loadLbSkeleton({
+    const { program, maps, syncLearn, syncEvents } = await loadLbSkeleton({
       ...(options.objectPath !== undefined ? { objectPath: options.objectPath } : {}),
       rodata: {
         malformedVerdict: options.malformed === 'drop' ? XDP.DROP : XDP.PASS,
         fragmentVerdict: options.fragments === 'drop' ? XDP.DROP : XDP.PASS,
         sloppyTcp: options.sloppyTcp === true ? 1 : 0,
+        syncEnabled: options.connectionSync === true ? 1 : 0,
         connSetMask: connSets - 1,
         serviceSetMask: serviceSets - 1,
         // Unknown HZ leaves 0: the program then reads bpf_ktime_get_coarse_ns() instead.
@@ -228,7 +235,10 @@ export class XdpDataPlane implements DataPlane {
         ownLinks = await LinkTable.open(netlink, log);
         links = ownLinks;
       }
-      plane = new XdpDataPlane(options, program, maps, pinDir, log, links, owned, pins);
+      plane = new XdpDataPlane(options, program, maps, pinDir, log, links, owned, pins, {
+        learn: syncLearn,
+        events: syncEvents,
+      });
       // Unpinned maps are new and empty: nothing to adopt.
       if (pinDir !== undefined) plane.adoptPinnedState();
       await plane.writeConfig();
@@ -243,6 +253,8 @@ export class XdpDataPlane implements DataPlane {
         owned.close();
         for (const m of Object.values(maps)) m.close();
         program.close();
+        syncLearn.close();
+        syncEvents.close();
         pins?.discardIfCreated();
       }
       throw err;
@@ -286,6 +298,31 @@ export class XdpDataPlane implements DataPlane {
   /** The XDP mode each attachment got (native or generic). */
   linkModes(): Record<string, string> {
     return this.attachments.linkModes();
+  }
+
+  /**
+   * Connection sync's side of the data plane (reports and learning), once;
+   * undefined unless opened with connectionSync. The port owns what it uses.
+   */
+  connectionSync(): ConnectionSyncPort | undefined {
+    this.requireOpen();
+    const sync = this.sync;
+    if (sync === undefined || this.options.connectionSync !== true) return undefined;
+    this.sync = undefined;
+    const port = new XdpSyncPort(sync.learn, sync.events, this.maps.stats, () =>
+      [...this.services_.values()].map((s) => ({
+        id: s.id,
+        spec: s.spec,
+        reals: [...s.reals.values()].map((r) => ({
+          id: r.id,
+          address: r.spec.address,
+          port: r.spec.port,
+          forwarding: r.spec.forwarding,
+        })),
+      })),
+    );
+    sync.events.close();
+    return port;
   }
 
   /** A map of this instance, for inspection (bpftool-like views, tests). */
@@ -472,6 +509,8 @@ export class XdpDataPlane implements DataPlane {
     this.attachments.close();
     for (const m of Object.values(this.maps)) m.close();
     this.program.close();
+    this.sync?.learn.close();
+    this.sync?.events.close();
     this.ownLinks?.close();
   }
 
