@@ -5,7 +5,6 @@ export { BpfError, type BpfErrorCode } from './errors.js';
 export { BpfLink, type BpfLinkInfo, type XdpMode } from './link.js';
 export { BpfMap, type MapInfo, possibleCpus, type UpdateMode } from './map.js';
 export { BpfObject, type BtfStruct, type OpenOptions } from './object.js';
-export { BpfRingBuffer } from './ring-buffer.js';
 export { bpffsRoot, bpfObjectPath, pinRoot } from './paths.js';
 export {
   BpfProgram,
@@ -14,4 +13,5 @@ export {
   XDP,
   type XdpAttachMode,
 } from './program.js';
+export { BpfRingBuffer } from './ring-buffer.js';
 export { libbpfVersion } from './version.js';

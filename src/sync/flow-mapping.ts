@@ -6,7 +6,12 @@
  */
 import type { SyncedFlow } from '../dataplane/connection-sync.js';
 import type { Forwarding, Protocol } from '../dataplane/dataplane.js';
-import { CONN_F, SCTP_STATE_ESTABLISHED, type SyncConnection, TCP_STATE } from './ipvs-sync-codec.js';
+import {
+  CONN_F,
+  SCTP_STATE_ESTABLISHED,
+  type SyncConnection,
+  TCP_STATE,
+} from './ipvs-sync-codec.js';
 
 const PROTOCOL_NUMBER: Readonly<Record<Protocol, number>> = { tcp: 6, udp: 17, sctp: 132 };
 const PROTOCOL_NAME: Readonly<Record<number, Protocol>> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };

@@ -117,7 +117,9 @@ describe('connection sync roles', () => {
   it('bounds what one interval sends; the rest waits for the next', async () => {
     const { clock, port, sent, sync } = harness();
     await sync.setRole('master');
-    port.reports.push(...Array.from({ length: 40 * MAX_MESSAGES_PER_INTERVAL + 5 }, (_, i) => flow(i)));
+    port.reports.push(
+      ...Array.from({ length: 40 * MAX_MESSAGES_PER_INTERVAL + 5 }, (_, i) => flow(i)),
+    );
     clock.advance(SEND_INTERVAL_MS);
     assert.equal(sent.length, MAX_MESSAGES_PER_INTERVAL);
     clock.advance(SEND_INTERVAL_MS);

@@ -66,8 +66,14 @@ describe('IPVS sync protocol v1 codec', () => {
     assert.equal(m[8], 1);
     assert.equal(m[9], 17);
     assert.equal(m.readUInt16BE(10), 72);
-    assert.deepEqual(m.subarray(8 + 24, 8 + 40), Buffer.from('20010db8000000000000000000000001', 'hex'));
-    assert.deepEqual(m.subarray(8 + 56, 8 + 72), Buffer.from('fd000000000000000000000000000011', 'hex'));
+    assert.deepEqual(
+      m.subarray(8 + 24, 8 + 40),
+      Buffer.from('20010db8000000000000000000000001', 'hex'),
+    );
+    assert.deepEqual(
+      m.subarray(8 + 56, 8 + 72),
+      Buffer.from('fd000000000000000000000000000011', 'hex'),
+    );
   });
 
   it('decodes what it encodes, both families', () => {
@@ -129,14 +135,14 @@ describe('IPVS sync protocol v1 codec', () => {
       ['version 0 (nonzero first byte)', mutate((b) => void (b[0] = 2)), 7, 'version'],
       ['version 2', mutate((b) => void (b[5] = 2)), 7, 'version'],
       ['nonzero spare', mutate((b) => b.writeUInt16BE(1, 6)), 7, 'version'],
+      ['more connections than bytes', mutate((b) => void (b[4] = 3)), 7, 'truncated'],
+      ['entry size past the end', mutate((b) => b.writeUInt16BE(200, 8 + 2)), 7, 'truncated'],
       [
-        'more connections than bytes',
-        mutate((b) => void (b[4] = 3)),
+        'entry size below its fixed part',
+        mutate((b) => b.writeUInt16BE(20, 8 + 2)),
         7,
         'truncated',
       ],
-      ['entry size past the end', mutate((b) => b.writeUInt16BE(200, 8 + 2)), 7, 'truncated'],
-      ['entry size below its fixed part', mutate((b) => b.writeUInt16BE(20, 8 + 2)), 7, 'truncated'],
       ['entry version 1', mutate((b) => b.writeUInt16BE(0x1024, 8 + 2)), 7, 'malformed'],
       ['unknown entry type', mutate((b) => void (b[8] = 4)), 7, 'malformed'],
     ];

@@ -81,7 +81,9 @@ export class XdpSyncPort implements ConnectionSyncPort {
     const flows: SyncedFlow[] = [];
     for (const record of records) {
       if (record.length < RECORD) continue;
-      const view = byId.get(realKey(record.readUInt32LE(AT.realId), record.readUInt32LE(AT.serviceId)));
+      const view = byId.get(
+        realKey(record.readUInt32LE(AT.realId), record.readUInt32LE(AT.serviceId)),
+      );
       // A real removed since the packet: nothing to tell peers about.
       if (view === undefined) continue;
       const key = record.subarray(AT.key, AT.key + abi.flowKey.size);
