@@ -132,10 +132,10 @@ describe('IPVS sync protocol v1 codec', () => {
       ['size field larger than the datagram', good.subarray(0, good.length - 4), 7, 'size'],
       ['size field smaller', mutate((b) => b.writeUInt16BE(b.length - 1, 2)), 7, 'size'],
       ['another sync id', good, 8, 'syncid'],
-      ['version 0 (nonzero first byte)', mutate((b) => void (b[0] = 2)), 7, 'version'],
-      ['version 2', mutate((b) => void (b[5] = 2)), 7, 'version'],
+      ['version 0 (nonzero first byte)', mutate((b) => b.writeUInt8(2, 0)), 7, 'version'],
+      ['version 2', mutate((b) => b.writeUInt8(2, 5)), 7, 'version'],
       ['nonzero spare', mutate((b) => b.writeUInt16BE(1, 6)), 7, 'version'],
-      ['more connections than bytes', mutate((b) => void (b[4] = 3)), 7, 'truncated'],
+      ['more connections than bytes', mutate((b) => b.writeUInt8(3, 4)), 7, 'truncated'],
       ['entry size past the end', mutate((b) => b.writeUInt16BE(200, 8 + 2)), 7, 'truncated'],
       [
         'entry size below its fixed part',
@@ -144,7 +144,7 @@ describe('IPVS sync protocol v1 codec', () => {
         'truncated',
       ],
       ['entry version 1', mutate((b) => b.writeUInt16BE(0x1024, 8 + 2)), 7, 'malformed'],
-      ['unknown entry type', mutate((b) => void (b[8] = 4)), 7, 'malformed'],
+      ['unknown entry type', mutate((b) => b.writeUInt8(4, 8)), 7, 'malformed'],
     ];
     for (const [name, datagram, syncId, reason] of cases) {
       it(name, () => {
