@@ -43,6 +43,11 @@ export function checkInterfaces(
       );
     });
   });
+  need(
+    config.global.connectionSync?.interface,
+    ['global', 'connectionSync', 'interface'],
+    'connection sync',
+  );
   config.vrrpSyncGroups.forEach((group, i) => {
     group.trackInterfaces.forEach((t, j) => {
       need(

@@ -74,6 +74,20 @@ export interface ConnectionTimeouts {
   readonly udpMs?: number;
 }
 
+/** keepalived's lvs_sync_daemon: IPVS connection sync, its role following one VRRP instance. */
+export interface ConnectionSyncConfig {
+  readonly interface: string;
+  readonly vrrpInstance: string;
+  /** Defaults to the instance's VRID, as in keepalived. */
+  readonly syncId: number;
+  /** Largest message in bytes; unset: 1472 (a 1500-byte MTU), as the kernel's master. */
+  readonly maxLength?: number;
+  readonly port: number;
+  readonly ttl: number;
+  /** Multicast group; unset: 224.0.0.81. */
+  readonly group: string;
+}
+
 export interface GlobalSettings {
   readonly routerId?: string;
   readonly notificationEmail: readonly string[];
@@ -98,6 +112,7 @@ export interface GlobalSettings {
   readonly connectionTimeouts: ConnectionTimeouts;
   /** Entries of the XDP connection table. */
   readonly connectionTableSize: number;
+  readonly connectionSync?: ConnectionSyncConfig;
 }
 
 export interface BgpSettings {

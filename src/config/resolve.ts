@@ -3,6 +3,7 @@ import type {
   AddressFamily,
   Checker,
   Config,
+  ConnectionSyncConfig,
   RealServer,
   ScriptCommand,
   StatusCodeRange,
@@ -302,6 +303,19 @@ function resolveGroupEntry(
   });
 }
 
+/** keepalived's defaults: the sync id is the instance's VRID, the group IPVS's 224.0.0.81. */
+function resolveConnectionSync(
+  sync: NonNullable<ConfigDocument['global']['connectionSync']>,
+  doc: ConfigDocument,
+): ConnectionSyncConfig {
+  const instance = doc.vrrpInstances.find((i) => i.name === sync.vrrpInstance);
+  return compact({
+    ...sync,
+    syncId: sync.syncId ?? instance?.virtualRouterId ?? 0,
+    group: sync.group ?? '224.0.0.81',
+  });
+}
+
 /** Fills in inherited values and derived fields; the result is deep-frozen. */
 export function resolveConfig(doc: ConfigDocument): Config {
   const g = doc.global;
@@ -311,6 +325,7 @@ export function resolveConfig(doc: ConfigDocument): Config {
         ...g,
         connectionTimeouts: compact({ ...g.connectionTimeouts }),
         bgp: g.bgp && { ...g.bgp },
+        connectionSync: g.connectionSync && resolveConnectionSync(g.connectionSync, doc),
       }),
       ssl: doc.ssl && compact({ ...doc.ssl }),
       vrrpScripts: doc.vrrpScripts.map((s) => compact({ ...s })),

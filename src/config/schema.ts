@@ -174,8 +174,28 @@ const globalSchema = z
       MIN_CONNECTION_TABLE_SIZE,
       MAX_CONNECTION_TABLE_SIZE,
     ).default(DEFAULT_CONNECTION_TABLE_SIZE),
+    connectionSync: z
+      .strictObject({
+        interface: text('connectionSync.interface'),
+        vrrpInstance: text('connectionSync.vrrpInstance'),
+        syncId: int('connectionSync.syncId', 0, 255).optional(),
+        maxLength: int('connectionSync.maxLength', 1, 65507).optional(),
+        port: int('connectionSync.port', 1, 65535).default(8848),
+        ttl: int('connectionSync.ttl', 1, 255).default(1),
+        group: ipAddress
+          .refine((a) => isMulticast(a), { error: 'must be a multicast address' })
+          .optional(),
+      })
+      .optional(),
   })
   .prefault({});
+
+/** IPv4 224.0.0.0/4 or IPv6 ff00::/8. */
+function isMulticast(address: string): boolean {
+  if (address.includes(':')) return /^ff/i.test(address);
+  const first = Number(address.split('.')[0]);
+  return first >= 224 && first <= 239;
+}
 
 const vrrpScript = z.strictObject({
   name: text('name'),

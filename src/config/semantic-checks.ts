@@ -66,6 +66,14 @@ export function checkConfig(config: Config): SemanticResult {
     config.virtualServerGroups.map((g) => g.name),
   );
 
+  const sync = config.global.connectionSync;
+  if (sync !== undefined && !config.vrrpInstances.some((i) => i.name === sync.vrrpInstance)) {
+    error(
+      ['global', 'connectionSync', 'vrrpInstance'],
+      `connection sync follows vrrp instance '${sync.vrrpInstance}', which does not exist`,
+    );
+  }
+
   const scripts = new Set(config.vrrpScripts.map((s) => s.name));
   const files = new Set(config.trackFiles.map((t) => t.name));
   const checkRefs = (

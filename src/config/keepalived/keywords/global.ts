@@ -2,6 +2,7 @@ import {
   type BlockSpec,
   flag,
   inChild,
+  type Keyword,
   type KeywordTable,
   refused,
   scalar,
@@ -15,6 +16,74 @@ const garp = (field: string, conv: (tok: Token) => unknown) => inChild('garp', s
 /** Why lbctl refuses keepalived's event FIFOs rather than ignoring them. */
 const NO_FIFO =
   'lbctl does not write keepalived event FIFOs; use notify scripts or the Prometheus metrics (lbctl_metrics_listen)';
+
+/**
+ * `lvs_sync_daemon INTERFACE [inst] VRRP_INSTANCE [id SYNC_ID] [maxlen LEN]
+ * [port PORT] [ttl TTL] [group ADDRESS]` (keepalived 2.2.7's lvs_syncd_handler;
+ * the old positional SYNC_ID after the instance is read with a warning, as there).
+ * Values stay as written so the schema reports them in place.
+ */
+function lvsSyncDaemon(): Keyword {
+  const options: Record<string, string> = {
+    id: 'syncId',
+    maxlen: 'maxLength',
+    port: 'port',
+    ttl: 'ttl',
+    group: 'group',
+  };
+  return {
+    sets: [
+      'connectionSync.interface',
+      'connectionSync.vrrpInstance',
+      ...Object.values(options).map((f) => `connectionSync.${f}`),
+    ],
+    handle: (ctx, b, s) => {
+      if (!ctx.needArgs(s, 1, 'an interface')) return;
+      const at = [...b.path, 'connectionSync'];
+      if (b.obj.connectionSync !== undefined) {
+        ctx.issues.error(s.keyword, 'lvs_sync_daemon is given more than once');
+        return;
+      }
+      const sync = child(b.obj, 'connectionSync');
+      ctx.remember(at, s);
+      const set = (field: string, tok: Token, value: unknown) => {
+        sync[field] = value;
+        ctx.locate(at, field, tok, s.keyword.text);
+      };
+      const args = s.args as Token[];
+      set('interface', args[0] as Token, (args[0] as Token).text);
+      for (let i = 1; i < args.length; i++) {
+        const word = args[i] as Token;
+        const value = args[i + 1];
+        if (word.text === 'inst' || Object.hasOwn(options, word.text)) {
+          if (value === undefined) {
+            ctx.issues.error(word, `lvs_sync_daemon ${word.text} needs a value`);
+            return;
+          }
+          if (word.text === 'inst') set('vrrpInstance', value, value.text);
+          else {
+            const field = options[word.text] as string;
+            set(field, value, field === 'group' ? value.text : num(value));
+          }
+          i++;
+        } else if (i === 1) {
+          set('vrrpInstance', word, word.text);
+        } else if (i === 2) {
+          ctx.issues.warn(word, 'please use keyword "id" before lvs_sync_daemon SYNCID');
+          set('syncId', word, num(word));
+        } else {
+          ctx.issues.error(word, `unknown option '${word.text}' for lvs_sync_daemon`);
+        }
+      }
+      if (sync.vrrpInstance === undefined) {
+        ctx.issues.error(
+          s.keyword,
+          'lvs_sync_daemon needs the VRRP instance whose state it follows',
+        );
+      }
+    },
+  };
+}
 
 /** global_defs (keepalived's global_parser.c). */
 export const GLOBAL_KEYWORDS: KeywordTable = {
@@ -112,7 +181,7 @@ export const GLOBAL_KEYWORDS: KeywordTable = {
   vrrp_ipsets: unsupported,
   vrrp_no_swap: unsupported,
   checker_no_swap: unsupported,
-  lvs_sync_daemon: unsupported,
+  lvs_sync_daemon: lvsSyncDaemon(),
   lvs_flush: unsupported,
   lvs_flush_on_stop: unsupported,
   default_interface: unsupported,
