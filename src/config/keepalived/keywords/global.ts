@@ -80,6 +80,7 @@ function lvsSyncDaemon(): Keyword {
           s.keyword,
           'lvs_sync_daemon needs the VRRP instance whose state it follows',
         );
+        delete b.obj.connectionSync;
       }
     },
   };
