@@ -10,6 +10,7 @@ import type { Service } from '../service.js';
 import type { Clock } from '../time/clock.js';
 import { announceSources } from './announce-sources.js';
 import { BgpService } from './bgp-service.js';
+import { ConnectionSyncService } from './connection-sync-service.js';
 import { controlHandlers } from './control-handlers.js';
 import { systemDataPlanes } from './data-plane-factory.js';
 import type { ReloadOutcome } from './reload.js';
@@ -35,7 +36,8 @@ export interface DaemonParts {
  * first, since binding its port can fail and changes nothing anyone sees
  * (a busy port must stop the start before VRRP announces anything; it reads
  * the others lazily); then VRRP, so virtual servers with ha_suspend can
- * follow its states; then virtual servers; the control socket last, once
+ * follow its states; then virtual servers; connection sync, which needs both;
+ * the control socket last, once
  * everything it answers for runs.
  */
 export function buildServices(context: ServiceContext): DaemonParts {
@@ -69,6 +71,18 @@ export function buildServices(context: ServiceContext): DaemonParts {
       }),
     );
   }
+  const syncSettings = context.config.global.connectionSync;
+  const connectionSync =
+    syncSettings !== undefined && vrrp !== undefined && virtualServers !== undefined
+      ? new ConnectionSyncService({
+          settings: syncSettings,
+          clock: context.clock,
+          logger: context.logger,
+          vrrp,
+          dataPlane: () => virtualServers.dataPlane,
+        })
+      : undefined;
+  if (connectionSync !== undefined) services.push(connectionSync);
   const sources: MetricsSources = {
     vrrp: () => vrrp?.engine,
     dataPlane: () => virtualServers?.dataPlane,

@@ -21,6 +21,8 @@ export interface DataPlaneRequest {
   /** Entries of the XDP connection table (global.connectionTableSize). */
   readonly connections: number;
   readonly tunnel?: TunnelOptions;
+  /** Connection sync is configured: XDP reports flows for it (docs/connection-sync.md). */
+  readonly connectionSync?: boolean;
   readonly links: LinkDirectory;
   readonly logger: Logger;
   /** Where IPVS keeps its record of the services it created (default /run/lbctl). */
@@ -50,6 +52,7 @@ export const systemDataPlanes: DataPlaneFactory = async (request) => {
     maxReals: request.maxReals,
     connections: request.connections,
     ...(request.tunnel !== undefined ? { tunnel: request.tunnel } : {}),
+    connectionSync: request.connectionSync === true,
     links: request.links,
     logger: request.logger,
   });

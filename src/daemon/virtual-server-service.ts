@@ -477,6 +477,7 @@ export class VirtualServerService implements Service {
       before.global.connectionTableSize,
       next.global.connectionTableSize,
     );
+    restartOnly('connectionSync', before.global.connectionSync, next.global.connectionSync);
     if ((before.virtualServers.length === 0) !== (next.virtualServers.length === 0)) {
       problems.push('adding the first or removing the last virtual server takes a restart');
     }
@@ -608,6 +609,7 @@ export class VirtualServerService implements Service {
       maxReals: roundUp(realCount, REAL_STEP),
       connections: config.global.connectionTableSize,
       ...(tunnel !== undefined ? { tunnel } : {}),
+      connectionSync: config.global.connectionSync !== undefined,
       links: host,
       logger: this.logger,
       ...(this.runDir !== undefined ? { runDir: this.runDir } : {}),

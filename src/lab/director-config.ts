@@ -77,7 +77,9 @@ global_defs {
     lbctl_instance_name ${instance}
     lbctl_data_plane ${options.dataPlane ?? 'xdp'}
     lbctl_xdp_mode native
-    lbctl_metrics_listen 127.0.0.1:9477${bgp}
+    lbctl_metrics_listen 127.0.0.1:9477${bgp}${
+      options.connectionSync === true && options.vrrp ? '\n    lvs_sync_daemon eth0 VI_1' : ''
+    }
 }
 ${vrrp}
 ${services}
