@@ -88,6 +88,7 @@ export function buildServices(context: ServiceContext): DaemonParts {
     dataPlane: () => virtualServers?.dataPlane,
     dataPlaneSupervision: () => virtualServers?.dataPlaneSupervision,
     virtualServers: () => virtualServers?.virtualServerStates() ?? [],
+    connectionSync: () => connectionSync?.counters(),
   };
   const listen = context.config.global.metricsListen;
   if (listen !== undefined) metrics = new MetricsService(listen, sources, context.logger);

@@ -4,6 +4,7 @@ import { registerDataPlaneCollectors } from './dataplane-collectors.js';
 import { registerHealthCollectors } from './health-collectors.js';
 import type { MetricsSources } from './sources.js';
 import { registerSupervisionCollectors } from './supervision-collectors.js';
+import { registerSyncCollectors } from './sync-collectors.js';
 import { registerVrrpCollectors } from './vrrp-collectors.js';
 
 export type { MetricsSources, VirtualServerState } from './sources.js';
@@ -39,6 +40,7 @@ export function registerCollectors(registry: Registry, sources: MetricsSources):
   registerHealthCollectors(registers, () => sources.virtualServers());
   registerDataPlaneCollectors(registers, () => sources.dataPlane());
   registerSupervisionCollectors(registers, () => sources.dataPlaneSupervision?.());
+  registerSyncCollectors(registers, () => sources.connectionSync?.());
 
   collectDefaultMetrics({ register: registry });
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);

@@ -2,6 +2,7 @@ import type { DataPlane, ServiceKey } from '../dataplane/dataplane.js';
 import type { DataPlaneSupervisor } from '../dataplane/supervisor.js';
 import type { DesiredServiceState } from '../health/desired-state.js';
 import type { RealHealth } from '../health/virtual-server-health.js';
+import type { ConnectionSyncCounters } from '../sync/connection-sync.js';
 import type { VrrpEngine } from '../vrrp/engine.js';
 
 /** One running virtual server as the metrics read it. */
@@ -22,4 +23,6 @@ export interface MetricsSources {
   /** The XDP data plane's supervisor (health, restores). */
   dataPlaneSupervision?(): DataPlaneSupervisor | undefined;
   virtualServers(): readonly VirtualServerState[];
+  /** Connection sync, when configured. */
+  connectionSync?(): ConnectionSyncCounters | undefined;
 }

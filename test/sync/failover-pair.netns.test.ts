@@ -132,6 +132,17 @@ function pairSuite(sync: boolean): void {
     };
     if (sync) {
       assert.deepEqual(second, { answer: first.answer }, lab.directorLog('director2'));
+      // director2 stored the flow while backup and now sends as master.
+      const { stdout } = await lab.exec('director2', 'curl', [
+        '-s',
+        'http://127.0.0.1:9477/metrics',
+      ]);
+      assert.match(
+        stdout,
+        /^lbctl_sync_stored_connections_total\{result="filled"\} [1-9]/m,
+        stdout,
+      );
+      assert.match(stdout, /^lbctl_sync_role\{role="master"\} 1$/m);
     } else {
       assert.equal(second.answer, undefined, JSON.stringify(second));
       assert.match(second.error ?? '', /ECONNRESET|closed/, JSON.stringify(second));
