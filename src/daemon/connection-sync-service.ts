@@ -3,12 +3,16 @@
  * instance it names decides the role (MASTER sends, any other state
  * receives), as keepalived starts the kernel's master or backup sync daemon
  * on that instance's transitions. It follows VRRP through its state events
- * and leaves the engine alone; the XDP data plane supplies reports and stores
- * learnt flows (docs/connection-sync.md).
+ * and leaves the engine alone. The XDP data plane supplies reports and stores
+ * learnt flows; for services on kernel IPVS the kernel's own sync daemons are
+ * started and stopped instead (docs/connection-sync.md).
  */
 import type { ConnectionSyncConfig } from '../config/model.js';
 import type { ConnectionSyncPort } from '../dataplane/connection-sync.js';
 import type { DataPlane } from '../dataplane/dataplane.js';
+import { IpvsDataPlane } from '../dataplane/ipvs/ipvs-dataplane.js';
+import { IpvsNetlink } from '../dataplane/ipvs/ipvs-netlink.js';
+import { IpvsSyncDaemons } from '../dataplane/ipvs/sync-daemons.js';
 import { SplitDataPlane } from '../dataplane/split-data-plane.js';
 import { XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
 import type { Logger } from '../log.js';
@@ -42,6 +46,9 @@ const roleOf = (state: VrrpState | undefined): SyncRole =>
 export class ConnectionSyncService implements Service {
   readonly name = 'connection sync';
   private sync: ConnectionSync | undefined;
+  /** The kernel's sync daemons, when some service runs on IPVS. */
+  private kernel: IpvsSyncDaemons | undefined;
+  private started = false;
   private readonly unsubscribe: () => void;
   private readonly logger: Logger;
 
@@ -49,8 +56,8 @@ export class ConnectionSyncService implements Service {
     this.logger = options.logger.child({ service: 'connection-sync' });
     // Subscribed now so no transition between VRRP's start and ours is missed.
     this.unsubscribe = options.vrrp.onChange((instance, state) => {
-      if (instance !== options.settings.vrrpInstance || this.sync === undefined) return;
-      this.sync.setRole(roleOf(state)).catch((err: unknown) => {
+      if (instance !== options.settings.vrrpInstance || !this.started) return;
+      this.switchTo(roleOf(state)).catch((err: unknown) => {
         this.logger.error({ err }, `connection sync cannot switch to ${roleOf(state)}`);
       });
     });
@@ -62,38 +69,71 @@ export class ConnectionSyncService implements Service {
   }
 
   async start(): Promise<void> {
-    const port = xdpSyncPort(this.options.dataPlane());
-    if (port === undefined) {
+    const plane = this.options.dataPlane();
+    const { settings } = this.options;
+    const port = xdpSyncPort(plane);
+    if (port !== undefined) {
+      this.sync = new ConnectionSync(
+        { ...settings, maxLength: settings.maxLength ?? IPVS_SYNC_DEFAULT_MAXLEN },
+        {
+          port,
+          clock: this.options.clock,
+          logger: this.logger,
+          openSender: openSyncSender,
+          openReceiver: openSyncReceiver,
+        },
+      );
+    }
+    if (hasIpvs(plane)) {
+      this.kernel = new IpvsSyncDaemons(await IpvsNetlink.open(), {
+        interface: settings.interface,
+        syncId: settings.syncId,
+        ...(settings.maxLength !== undefined ? { maxLength: settings.maxLength } : {}),
+        group: settings.group,
+        port: settings.port,
+        ttl: settings.ttl,
+      });
+    }
+    if (this.sync === undefined && this.kernel === undefined) {
       this.logger.warn(
-        'connection sync is configured but no virtual server runs on the XDP data plane; nothing is synced',
+        'connection sync is configured but no virtual server runs; nothing is synced',
       );
       return;
     }
-    const { settings } = this.options;
-    const sync = new ConnectionSync(
-      { ...settings, maxLength: settings.maxLength ?? IPVS_SYNC_DEFAULT_MAXLEN },
-      {
-        port,
-        clock: this.options.clock,
-        logger: this.logger,
-        openSender: openSyncSender,
-        openReceiver: openSyncReceiver,
-      },
-    );
     try {
-      await sync.setRole(roleOf(this.options.vrrp.state(settings.vrrpInstance)));
+      await this.switchTo(roleOf(this.options.vrrp.state(settings.vrrpInstance)));
     } catch (err) {
-      await sync.close();
+      await this.close();
       throw err;
     }
-    this.sync = sync;
+    this.started = true;
+  }
+
+  private async switchTo(role: SyncRole): Promise<void> {
+    await this.sync?.setRole(role);
+    if (this.kernel !== undefined) {
+      await this.kernel.setRole(role);
+      this.logger.info({ role }, `IPVS ${role} sync daemon started`);
+    }
   }
 
   async close(): Promise<void> {
     this.unsubscribe();
-    await this.sync?.close();
-    this.sync = undefined;
+    this.started = false;
+    try {
+      await this.sync?.close();
+    } finally {
+      this.sync = undefined;
+      const kernel = this.kernel;
+      this.kernel = undefined;
+      await kernel?.close();
+    }
   }
+}
+
+function hasIpvs(plane: DataPlane | undefined): boolean {
+  const ipvs = plane instanceof SplitDataPlane ? plane.part('ipvs') : plane;
+  return ipvs instanceof IpvsDataPlane;
 }
 
 function xdpSyncPort(plane: DataPlane | undefined): ConnectionSyncPort | undefined {

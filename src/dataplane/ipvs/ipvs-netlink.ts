@@ -27,13 +27,35 @@ const CMD = {
   setDest: 6,
   delDest: 7,
   getDest: 8,
+  newDaemon: 9,
+  delDaemon: 10,
+  getDaemon: 11,
   setConfig: 12,
   getConfig: 13,
   getInfo: 15,
 } as const;
 const INFO = { version: 1, connTableSize: 2 } as const;
 
-const CMD_ATTR = { service: 1, dest: 2, timeoutTcp: 4, timeoutTcpFin: 5, timeoutUdp: 6 } as const;
+const CMD_ATTR = {
+  service: 1,
+  dest: 2,
+  daemon: 3,
+  timeoutTcp: 4,
+  timeoutTcpFin: 5,
+  timeoutUdp: 6,
+} as const;
+const DAEMON = {
+  state: 1,
+  mcastIfn: 2,
+  syncId: 3,
+  syncMaxlen: 4,
+  mcastGroup: 5,
+  mcastGroup6: 6,
+  mcastPort: 7,
+  mcastTtl: 8,
+} as const;
+/** IP_VS_STATE_MASTER / _BACKUP. */
+const DAEMON_STATE = { master: 1, backup: 2 } as const;
 const SVC = {
   af: 1,
   protocol: 2,
@@ -322,6 +344,33 @@ function decodeDest(family: 4 | 6, value: Buffer): IpvsDestState {
   };
 }
 
+/** One of the kernel's sync daemons (ipvsadm --start-daemon), as keepalived starts it. */
+export interface IpvsSyncDaemon {
+  readonly state: 'master' | 'backup';
+  readonly interface: string;
+  readonly syncId: number;
+  /** Unset: the kernel's default (from the interface MTU). */
+  readonly maxLength?: number;
+  readonly group: string;
+  readonly port: number;
+  readonly ttl: number;
+}
+
+function daemonAttributes(d: IpvsSyncDaemon): Attribute {
+  const group = addressToBytes(d.group);
+  const ttl = Buffer.alloc(1);
+  ttl[0] = d.ttl;
+  return nested(CMD_ATTR.daemon, [
+    u32Attribute(DAEMON.state, DAEMON_STATE[d.state]),
+    stringAttribute(DAEMON.mcastIfn, d.interface),
+    u32Attribute(DAEMON.syncId, d.syncId),
+    ...(d.maxLength !== undefined ? [u16(DAEMON.syncMaxlen, d.maxLength)] : []),
+    { type: group.length === 4 ? DAEMON.mcastGroup : DAEMON.mcastGroup6, value: group },
+    u16(DAEMON.mcastPort, d.port),
+    { type: DAEMON.mcastTtl, value: ttl },
+  ]);
+}
+
 /** The kernel's IPVS table, through one genetlink socket. */
 export class IpvsNetlink {
   private constructor(private readonly genl: GenericNetlinkFamily) {}
@@ -420,6 +469,47 @@ export class IpvsNetlink {
     const replies = await this.genl.request('read the IPVS information', CMD.getInfo, 0);
     const a = replies[0] !== undefined ? genlAttributes(replies[0]) : new Map<number, Buffer>();
     return u32(a.get(INFO.connTableSize));
+  }
+
+  /** Starts the kernel's master or backup sync daemon (IPVS_CMD_NEW_DAEMON). */
+  async startSyncDaemon(daemon: IpvsSyncDaemon): Promise<void> {
+    await this.genl.request(
+      `start the IPVS ${daemon.state} sync daemon on ${daemon.interface}`,
+      CMD.newDaemon,
+      0,
+      [daemonAttributes(daemon)],
+    );
+  }
+
+  /** Stops the kernel's master or backup sync daemon (IPVS_CMD_DEL_DAEMON). */
+  async stopSyncDaemon(state: 'master' | 'backup'): Promise<void> {
+    await this.genl.request(`stop the IPVS ${state} sync daemon`, CMD.delDaemon, 0, [
+      nested(CMD_ATTR.daemon, [u32Attribute(DAEMON.state, DAEMON_STATE[state])]),
+    ]);
+  }
+
+  /** Which sync daemons run (IPVS_CMD_GET_DAEMON). */
+  async syncDaemons(): Promise<
+    { state: 'master' | 'backup'; interface: string; syncId: number }[]
+  > {
+    const replies = await this.genl.request(
+      'list the IPVS sync daemons',
+      CMD.getDaemon,
+      NLM_F_DUMP,
+    );
+    const out: { state: 'master' | 'backup'; interface: string; syncId: number }[] = [];
+    for (const msg of replies) {
+      const nestedValue = genlAttributes(msg).get(CMD_ATTR.daemon);
+      if (nestedValue === undefined) continue;
+      const a = decodeAttributes(nestedValue);
+      const state = u32(a.get(DAEMON.state));
+      out.push({
+        state: state === DAEMON_STATE.master ? 'master' : 'backup',
+        interface: attributeString(a.get(DAEMON.mcastIfn)) ?? '',
+        syncId: u32(a.get(DAEMON.syncId)),
+      });
+    }
+    return out;
   }
 
   close(): void {
