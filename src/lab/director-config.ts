@@ -75,7 +75,7 @@ vrrp_instance VI_1 {
 global_defs {
     router_id director${index + 1}
     lbctl_instance_name ${instance}
-    lbctl_data_plane ${options.dataPlane ?? 'xdp'}
+    lbctl_data_plane ${options.directorDataPlanes?.[index] ?? options.dataPlane ?? 'xdp'}
     lbctl_xdp_mode native
     lbctl_metrics_listen 127.0.0.1:9477${bgp}${
       options.connectionSync === true && options.vrrp ? '\n    lvs_sync_daemon eth0 VI_1' : ''

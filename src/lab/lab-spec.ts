@@ -33,6 +33,8 @@ export interface LabOptions {
   readonly stateDir: string;
   /** The directors' `lbctl_data_plane` (default xdp). */
   readonly dataPlane?: 'auto' | 'xdp' | 'ipvs';
+  /** Per director, overriding dataPlane (e.g. one on IPVS, one on XDP, for sync interop). */
+  readonly directorDataPlanes?: readonly ('auto' | 'xdp' | 'ipvs')[];
   /** The directors sync connections (keepalived's lvs_sync_daemon on eth0, following VI_1). */
   readonly connectionSync?: boolean;
   /** Multiplies the waits for helper processes (default 1; a VM under emulation needs more). */

@@ -6,13 +6,15 @@ import { runInVm, summaryCount } from '../support/vm.js';
  * The IPVS tier: kernel IPVS exists only in the VM (the host kernel has no
  * ip_vs), so the IPVS suites (docs/ipvs.md) run in Debian 12's 6.1 kernel:
  * the DataPlane contract against IpvsDataPlane, the ipvsadm read-back of each
- * feature, and a keepalived.conf with lb_algo wlc under lbctl up forwarding
- * HTTP in DR mode.
+ * feature, a keepalived.conf with lb_algo wlc under lbctl up forwarding
+ * HTTP in DR mode, and connection sync between kernel IPVS and lbctl's XDP
+ * data plane both ways.
  */
 const IN_VM = [
   'dist/test/ipvs/contract.ipvs-suite.js',
   'dist/test/ipvs/ipvsadm-roundtrip.ipvs-suite.js',
   'dist/test/ipvs/keepalived-wlc.ipvs-suite.js',
+  'dist/test/ipvs/connection-sync.ipvs-suite.js',
 ];
 
 /** Budget: boot plus about 2 minutes of tests under TCG; a loaded machine doubles it. */

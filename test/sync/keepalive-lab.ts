@@ -1,0 +1,114 @@
+/**
+ * A keep-alive connection through a lab's directors: a line server on the
+ * reals (one answer per line, no idle timeout), a client that asks on the
+ * same connection whenever told, and the DR rr service between them.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Lab } from '../../src/lab/lab.js';
+import type { LabAddresses } from '../../src/lab/lab-spec.js';
+import { waitFor } from '../support/wait.js';
+
+export const PORT = 9000;
+
+/** Answers every line with the host's name, on one connection for as long as the client likes. */
+export const LINE_SERVER = `
+const net = require('node:net');
+const [name, port] = process.argv.slice(1);
+net.createServer((s) => {
+  s.setEncoding('utf8');
+  s.on('data', () => s.write(name + '\\n'));
+  s.on('error', () => {});
+}).listen(Number(port), '0.0.0.0', () => console.log('listening'));
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/**
+ * Connects, asks once, then asks again on the same connection for each line
+ * on stdin; prints one JSON line per answer or error.
+ */
+export const KEEPALIVE_CLIENT = `
+const net = require('node:net');
+const [host, port] = process.argv.slice(1);
+const s = net.connect(Number(port), host);
+s.setEncoding('utf8');
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+let timer;
+s.on('connect', () => s.write('1\\n'));
+s.on('data', (d) => { clearTimeout(timer); say({ answer: d.trim() }); });
+s.on('error', (e) => { say({ error: e.code || e.message }); process.exit(0); });
+s.on('close', () => { say({ error: 'closed' }); process.exit(0); });
+process.stdin.on('data', () => {
+  s.write('2\\n');
+  timer = setTimeout(() => { say({ error: 'no answer' }); process.exit(0); }, 5000);
+});
+`;
+
+export function lineService(a: LabAddresses): string {
+  const reals = a.reals.map((r) => `    real_server ${r} ${PORT} {\n        weight 1\n    }`);
+  return `virtual_server ${a.vip} ${PORT} {\n    lvs_sched rr\n    lvs_method DR\n    protocol TCP\n${reals.join('\n')}\n}`;
+}
+
+/** A node program in a lab host's namespace, stopped when the test ends. */
+export function spawnIn(lab: Lab, host: string, program: string, args: string[]): ChildProcess {
+  return spawn(
+    'nsenter',
+    [`--net=/var/run/netns/${lab.namespace(host)}`, process.execPath, '-e', program, ...args],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+}
+
+export function lines(child: ChildProcess): { next(timeoutMs: number): Promise<string> } {
+  const queue: string[] = [];
+  let buffered = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl = buffered.indexOf('\n');
+    while (nl >= 0) {
+      queue.push(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+      nl = buffered.indexOf('\n');
+    }
+  });
+  return {
+    next: (timeoutMs) =>
+      waitFor('a line from the lab program', () => queue.shift(), { timeoutMs, intervalMs: 20 }),
+  };
+}
+
+export interface Answer {
+  readonly answer?: string;
+  readonly error?: string;
+}
+
+/**
+ * Starts the line server on every real and a client connected through the
+ * VIP; returns the first answer and a way to ask again on that connection.
+ * Every process is killed by `t.after`.
+ */
+export async function keepAliveSession(
+  lab: Lab,
+  t: { after(fn: () => void): void },
+  timeoutMs: number,
+): Promise<{ first: Answer; again(): Promise<Answer> }> {
+  const children: ChildProcess[] = [];
+  t.after(() => {
+    for (const c of children) c.kill('SIGKILL');
+  });
+  for (let i = 1; i <= lab.addresses.reals.length; i++) {
+    const server = spawnIn(lab, `rs${i}`, LINE_SERVER, [`rs${i}`, String(PORT)]);
+    children.push(server);
+    await lines(server).next(timeoutMs);
+  }
+  const client = spawnIn(lab, 'client', KEEPALIVE_CLIENT, [lab.addresses.vip, String(PORT)]);
+  children.push(client);
+  const out = lines(client);
+  const first = JSON.parse(await out.next(timeoutMs)) as Answer;
+  return {
+    first,
+    again: async () => {
+      client.stdin?.write('go\n');
+      return JSON.parse(await out.next(timeoutMs)) as Answer;
+    },
+  };
+}
