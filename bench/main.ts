@@ -4,6 +4,7 @@ import { counterBench } from './counter.js';
 import { dataplaneBench } from './dataplane.js';
 import { e2eBench } from './e2e.js';
 import { ecmpDirectorLoss } from './ecmp-director-loss.js';
+import { failoverKeptConnections } from './failover-kept-connections.js';
 import { healthcheckScale } from './healthcheck-scale.js';
 import { reconcileLarge } from './reconcile-large.js';
 import { reloadLarge } from './reload-large.js';
@@ -25,6 +26,7 @@ const benches: Record<string, Bench> = {
   status_connections: statusConnections,
   vrrp_failover: vrrpFailover,
   ecmp_director_loss: ecmpDirectorLoss,
+  failover_kept_connections: failoverKeptConnections,
   verifier: verifierBench,
 };
 

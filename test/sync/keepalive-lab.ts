@@ -91,17 +91,9 @@ export async function keepAliveSession(
   t: { after(fn: () => void): void },
   timeoutMs: number,
 ): Promise<{ first: Answer; again(): Promise<Answer> }> {
-  const children: ChildProcess[] = [];
-  t.after(() => {
-    for (const c of children) c.kill('SIGKILL');
-  });
-  for (let i = 1; i <= lab.addresses.reals.length; i++) {
-    const server = spawnIn(lab, `rs${i}`, LINE_SERVER, [`rs${i}`, String(PORT)]);
-    children.push(server);
-    await lines(server).next(timeoutMs);
-  }
+  await startLineServers(lab, t, timeoutMs);
   const client = spawnIn(lab, 'client', KEEPALIVE_CLIENT, [lab.addresses.vip, String(PORT)]);
-  children.push(client);
+  t.after(() => client.kill('SIGKILL'));
   const out = lines(client);
   const first = JSON.parse(await out.next(timeoutMs)) as Answer;
   return {
@@ -111,4 +103,78 @@ export async function keepAliveSession(
       return JSON.parse(await out.next(timeoutMs)) as Answer;
     },
   };
+}
+
+/**
+ * Opens `count` connections, each asked once; prints {"ready":n}. On a line
+ * on stdin asks again on each and prints {"kept":k,"lost":l} once every
+ * connection answered, failed, or stayed silent for 5 s.
+ */
+const MANY_CLIENT = `
+const net = require('node:net');
+const [host, port, count] = process.argv.slice(1);
+const socks = [];
+let ready = 0;
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+function open(i) {
+  const s = net.connect(Number(port), host);
+  s.setEncoding('utf8');
+  s.state = 'first';
+  s.on('connect', () => s.write('1\\n'));
+  s.on('data', () => {
+    if (s.state === 'first') { s.state = 'open'; if (++ready === Number(count)) say({ ready }); else open(i + 1); }
+    else if (s.state === 'asked') settle(s, 'kept');
+  });
+  s.on('error', () => settle(s, 'lost'));
+  s.on('close', () => settle(s, 'lost'));
+  socks.push(s);
+}
+let kept = 0, lost = 0;
+function settle(s, how) {
+  if (s.state !== 'asked') return;
+  s.state = how;
+  if (how === 'kept') kept++; else lost++;
+  if (kept + lost === socks.length) { say({ kept, lost }); process.exit(0); }
+}
+process.stdin.on('data', () => {
+  for (const s of socks) { s.state = 'asked'; s.write('2\\n'); }
+  setTimeout(() => { for (const s of socks) settle(s, 'lost'); }, 5000);
+});
+open(0);
+`;
+
+/** `count` keep-alive connections through the VIP (line servers must run); asks them all again on demand. */
+export async function manyKeepAliveConnections(
+  lab: Lab,
+  cleanup: { after(fn: () => void): void },
+  count: number,
+  timeoutMs: number,
+): Promise<{ again(): Promise<{ kept: number; lost: number }> }> {
+  const client = spawnIn(lab, 'client', MANY_CLIENT, [
+    lab.addresses.vip,
+    String(PORT),
+    String(count),
+  ]);
+  cleanup.after(() => client.kill('SIGKILL'));
+  const out = lines(client);
+  await out.next(timeoutMs);
+  return {
+    again: async () => {
+      client.stdin?.write('go\n');
+      return JSON.parse(await out.next(timeoutMs)) as { kept: number; lost: number };
+    },
+  };
+}
+
+/** Starts the line server on every real of the lab. */
+export async function startLineServers(
+  lab: Lab,
+  cleanup: { after(fn: () => void): void },
+  timeoutMs: number,
+): Promise<void> {
+  for (let i = 1; i <= lab.addresses.reals.length; i++) {
+    const server = spawnIn(lab, `rs${i}`, LINE_SERVER, [`rs${i}`, String(PORT)]);
+    cleanup.after(() => server.kill('SIGKILL'));
+    await lines(server).next(timeoutMs);
+  }
 }
