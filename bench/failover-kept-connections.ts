@@ -1,12 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lab } from '../src/lab/lab.js';
-import { uniqueName } from '../src/netns/netns.js';
 import {
-  lineService,
   manyKeepAliveConnections,
   startLineServers,
+  syncPairLab,
 } from '../test/sync/keepalive-lab.js';
 import type { BenchResult } from './result.js';
 
@@ -28,16 +26,7 @@ export async function failoverKeptConnections(): Promise<BenchResult> {
 
 async function keptShare(sync: boolean): Promise<number> {
   const scratch = mkdtempSync(join(tmpdir(), 'lbctl-bench-sync-'));
-  const lab = new Lab({
-    prefix: uniqueName('b').slice(0, 5),
-    subnet: '10.82.0',
-    reals: 2,
-    directors: 2,
-    vrrp: true,
-    connectionSync: sync,
-    virtualServers: lineService,
-    stateDir: join(scratch, 'lab'),
-  });
+  const lab = syncPairLab({ sync, subnet: '10.82.0', stateDir: join(scratch, 'lab') });
   const cleanups: (() => void)[] = [];
   const cleanup = { after: (fn: () => void) => void cleanups.push(fn) };
   try {

@@ -1,24 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/config/errors.js';
 import { checkInterfaces } from '../../src/config/interface-check.js';
 import { parseConfigText } from '../../src/config/load.js';
+import { problems as refusal } from './helpers.js';
 
 const instance =
   'vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {\n    10.9.9.9\n  }\n}\n';
 /** global_defs with `line` on line 2. */
 const keepalived = (line: string) => `global_defs {\n  ${line}\n}\n${instance}`;
 
-const problems = (text: string, file = 'k.conf'): string[] => {
-  try {
-    parseConfigText(text, file);
-  } catch (err) {
-    if (err instanceof ConfigError)
-      return err.issues.map((i) => `${i.line}:${i.column}: ${i.message}`);
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-};
+const problems = (text: string, file = 'k.conf'): string[] =>
+  refusal(() => parseConfigText(text, file));
 
 describe('lvs_sync_daemon / connectionSync', () => {
   it("reads keepalived's full syntax", () => {

@@ -10,24 +10,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Lab } from '../../src/lab/lab.js';
-import { uniqueName } from '../../src/netns/netns.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { SLOWDOWN } from '../support/slowdown.js';
 import { waitFor } from '../support/wait.js';
-import { keepAliveSession, lineService } from './keepalive-lab.js';
+import { keepAliveSession, syncPairLab } from './keepalive-lab.js';
 
 function pairSuite(sync: boolean): void {
   const scratch = mkdtempSync(join(tmpdir(), 'lbctl-sync-'));
-  const lab = new Lab({
-    // Interface names hold 15 bytes: 5 for the prefix, then '-director1'.
-    prefix: uniqueName('s').slice(0, 5),
+  const lab = syncPairLab({
+    sync,
     subnet: '10.79.0',
-    reals: 2,
-    directors: 2,
-    vrrp: true,
-    connectionSync: sync,
-    virtualServers: lineService,
     stateDir: join(scratch, 'lab'),
     timeScale: SLOWDOWN,
   });

@@ -4,8 +4,9 @@
  * same connection whenever told, and the DR rr service between them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { Lab } from '../../src/lab/lab.js';
+import { Lab } from '../../src/lab/lab.js';
 import type { LabAddresses } from '../../src/lab/lab-spec.js';
+import { uniqueName } from '../../src/netns/netns.js';
 import { waitFor } from '../support/wait.js';
 
 export const PORT = 9000;
@@ -177,4 +178,28 @@ export async function startLineServers(
     cleanup.after(() => server.kill('SIGKILL'));
     await lines(server).next(timeoutMs);
   }
+}
+
+/**
+ * Two lbctl directors (VRRP, XDP DR, rr over two reals) serving the line
+ * service, with or without connection sync, named uniquely.
+ */
+export function syncPairLab(options: {
+  sync: boolean;
+  subnet: string;
+  stateDir: string;
+  timeScale?: number;
+}): Lab {
+  return new Lab({
+    // Interface names hold 15 bytes: 5 for the prefix, then '-director1'.
+    prefix: uniqueName('s').slice(0, 5),
+    subnet: options.subnet,
+    reals: 2,
+    directors: 2,
+    vrrp: true,
+    connectionSync: options.sync,
+    virtualServers: lineService,
+    stateDir: options.stateDir,
+    ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}),
+  });
 }
