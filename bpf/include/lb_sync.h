@@ -21,6 +21,13 @@
 #include "lb_sched.h"
 
 /*
+ * struct lb_sync_conn is otherwise only a local type, which BTF does not
+ * keep; this unused constant keeps it in the object, where a test compares
+ * its layout with user space's codec.
+ */
+const volatile struct lb_sync_conn lb_sync_conn_layout = {};
+
+/*
  * Reports a flow to user space. The ring is read on a timer, so no wakeup;
  * a full ring loses the report (counted): sync is best effort, as in IPVS.
  */

@@ -32,5 +32,6 @@ test('the object declares every map the ABI names, and the rodata knobs', (t) =>
   assert.ok(rodata.includes('lb_svc_set_mask'));
   assert.ok(rodata.includes('lb_ns_per_jiffy'));
   assert.ok(rodata.includes('lb_sloppy_tcp'));
-  assert.deepEqual(obj.programNames(), ['lb_xdp']);
+  assert.ok(rodata.includes('lb_sync_enabled'));
+  assert.deepEqual(obj.programNames(), ['lb_xdp', 'lb_sync_learn']);
 });

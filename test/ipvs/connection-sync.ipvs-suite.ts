@@ -23,7 +23,7 @@ import { waitFor } from '../support/wait.js';
 import { keepAliveSession, lineService, PORT } from '../sync/keepalive-lab.js';
 
 /** Everything in the VM runs emulated (TCG): starting node there takes seconds. */
-const SCALE = 6;
+const SCALE = 10;
 const VRID = 77;
 
 describe('connection sync between kernel IPVS and lbctl XDP (IPVS sync protocol v1)', () => {
