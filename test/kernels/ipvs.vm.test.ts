@@ -17,11 +17,14 @@ const IN_VM = [
   'dist/test/ipvs/connection-sync.ipvs-suite.js',
 ];
 
-/** Budget: boot plus about 2 minutes of tests under TCG; a loaded machine doubles it. */
-const VM_TIMEOUT_S = 600;
+/**
+ * Budget: boot plus about 4 minutes of tests under TCG (the sync suite's
+ * two-director lab is most of it); a loaded machine doubles it.
+ */
+const VM_TIMEOUT_S = 900;
 
 describe('kernel IPVS in a VM', () => {
-  it("Debian's 6.1 kernel runs the IPVS contract, the ipvsadm read-back, and wlc and fwmark under lbctl up", {
+  it("Debian's 6.1 kernel runs the IPVS contract, the ipvsadm read-back, wlc and fwmark under lbctl up, and connection sync", {
     timeout: (VM_TIMEOUT_S + 60) * 1000,
   }, async () => {
     const run = await runInVm(
