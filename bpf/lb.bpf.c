@@ -89,19 +89,19 @@ int lb_xdp(struct xdp_md *ctx)
 			r = lb_live_real(real_id, service_id);
 		if (r) {
 			/* Writes are rare: the time only when it has grown stale, each flag once. */
-			int report = 0;
-
+			/*
+			 * Connection sync reports state changes and, now and then, busy
+			 * flows; only on these rare writes, and compiled out when off.
+			 */
 			if ((__s64)(now - last_seen) >= (__s64)lb_refresh_lag(timeout)) {
 				slot->conn.last_seen_ns = now;
-				report = lb_sync_due(now, last_seen, timeout);
+				if (!(seen & ~flags) && lb_sync_due(now, last_seen, timeout))
+					lb_sync_report(&p.flow, real_id, service_id, flags, cfg);
 			}
 			if (seen & ~flags) {
 				slot->conn.flags = flags | seen;
-				report = 1;
-			}
-			/* Connection sync: state changes, and busy flows now and then (no-op when off). */
-			if (lb_sync_enabled && report)
 				lb_sync_report(&p.flow, real_id, service_id, flags | seen, cfg);
+			}
 		}
 	}
 	if (!r) {
