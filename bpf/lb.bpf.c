@@ -88,10 +88,10 @@ int lb_xdp(struct xdp_md *ctx)
 		if (lb_fresh(now, last_seen, timeout))
 			r = lb_live_real(real_id, service_id);
 		if (r) {
-			/* Writes are rare: the time only when it has grown stale, each flag once. */
 			/*
-			 * Connection sync reports state changes and, now and then, busy
-			 * flows; only on these rare writes, and compiled out when off.
+			 * Writes are rare: the time only when it has grown stale, each flag
+			 * once. Connection sync reports only on these writes (state changes,
+			 * and busy flows now and then), compiled out when off.
 			 */
 			if ((__s64)(now - last_seen) >= (__s64)lb_refresh_lag(timeout)) {
 				slot->conn.last_seen_ns = now;

@@ -71,9 +71,8 @@ static __always_inline int lb_sync_due(__u64 now, __u64 last_seen, __u64 timeout
 static __always_inline __u32 lb_sync_store(const struct lb_sync_conn *c, __u64 now, const struct lb_config *cfg)
 {
 	struct lb_flow_key key;
-	struct lb_conn_set *set;
+	struct lb_conn_ref ref;
 	struct lb_conn_slot *slot;
-	struct lb_flow_hash h;
 	__u32 real_id = c->real_id, service_id = c->service_id, flags = c->flags;
 	__u32 rid, sid;
 	__u64 ours, theirs;
@@ -85,12 +84,11 @@ static __always_inline __u32 lb_sync_store(const struct lb_sync_conn *c, __u64 n
 	flags &= LB_CONN_F_FIN | LB_CONN_F_ESTABLISHED;
 	if (!lb_live_real(real_id, service_id))
 		return LB_SYNC_NO_REAL;
-	set = lb_conn_set_of(&key, &h);
-	if (!set)
+	if (lb_conn_ref_of(&key, &ref))
 		return LB_SYNC_INVALID;
 
 	__u32 result = LB_SYNC_STORED;
-	switch (lb_conn_insert(set, &key, h.check, real_id, service_id, flags, now, cfg)) {
+	switch (lb_conn_insert(&ref, &key, real_id, service_id, flags, now, cfg)) {
 	case LB_CONN_TOOK_EMPTY:
 		lb_count(&lb_stats, LB_STAT_CONN_FILLED, 0, 0);
 		result = LB_SYNC_FILLED;
@@ -106,7 +104,7 @@ static __always_inline __u32 lb_sync_store(const struct lb_sync_conn *c, __u64 n
 	ours = lb_conn_timeout(cfg, key.proto, flags);
 	theirs = (__u64)c->timeout_s * LB_NS_PER_S;
 	if (c->timeout_s != 0 && theirs < ours) {
-		slot = lb_conn_find(set, &key, h.check, &rid, &sid);
+		slot = lb_conn_find(&ref, &key, &rid, &sid);
 		if (slot)
 			slot->conn.last_seen_ns = now - (ours - theirs);
 	}
