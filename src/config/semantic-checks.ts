@@ -296,8 +296,11 @@ export function checkConfig(config: Config): SemanticResult {
           '; it needs the ip_vs kernel module',
       );
     }
-    // No connection sync exists yet to condition this on: it is always false here.
-    const moves = ecmpFlowMoveWarning(vs, config.global, false);
+    const moves = ecmpFlowMoveWarning(
+      vs,
+      config.global,
+      config.global.connectionSync !== undefined,
+    );
     if (moves !== undefined) warn(at('scheduler'), `virtual server ${name} is ${moves}`);
     const serviceKey = `${vs.protocol} ${name}`;
     const previous = services.get(serviceKey);

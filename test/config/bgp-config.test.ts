@@ -76,6 +76,9 @@ describe('BGP announcement configuration', () => {
       warnings(conf(`${bgp}\n  lbctl_data_plane ipvs`, 'mh')).join(),
       /kernel IPVS forwards only/,
     );
+    // Connection sync carries the flows to the other directors: no warning.
+    const synced = `${conf(`${bgp}\n  lvs_sync_daemon eth0 VI_1`, 'rr')}vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n`;
+    assert.deepEqual(warnings(synced), []);
     // Not announced, or no BGP at all: nothing to warn about.
     assert.deepEqual(warnings(conf(bgp, 'rr', '  lbctl_bgp_announce off')), []);
     assert.deepEqual(warnings(conf('  router_id a', 'rr')), []);
