@@ -1,5 +1,6 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { DataPlaneSupervisor } from '../dataplane/supervisor.js';
+import { snapshotCounter } from './snapshot-counter.js';
 
 /** Data-plane supervision: health per interface and what was put back. */
 export function registerSupervisionCollectors(
@@ -31,16 +32,7 @@ export function registerSupervisionCollectors(
     },
   });
   const counter = (name: string, help: string, field: 'checks' | 'restored' | 'failedChecks') =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        const s = supervisor();
-        if (s !== undefined) this.inc(s.counters[field]);
-      },
-    });
+    snapshotCounter(registers, supervisor, name, help, (s) => s.counters[field]);
   counter(
     'lbctl_dataplane_supervision_checks_total',
     'Checks of the XDP links and pins (one per second)',

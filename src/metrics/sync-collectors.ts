@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ConnectionSyncCounters } from '../sync/connection-sync.js';
+import { snapshotCounter } from './snapshot-counter.js';
 
 /** Connection sync (lvs_sync_daemon): role, traffic, what was stored and what was dropped. */
 export function registerSyncCollectors(
@@ -19,16 +20,7 @@ export function registerSyncCollectors(
     },
   });
   const simple = (name: string, help: string, pick: (c: ConnectionSyncCounters) => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        const c = counters();
-        if (c !== undefined) this.inc(pick(c));
-      },
-    });
+    snapshotCounter(registers, counters, name, help, pick);
   simple('lbctl_sync_sent_messages_total', 'IPVS sync messages sent', (c) => c.sentMessages);
   simple(
     'lbctl_sync_sent_connections_total',
