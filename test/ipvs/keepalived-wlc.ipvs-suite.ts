@@ -180,6 +180,20 @@ describe('keepalived.conf with lb_algo wlc under lbctl up (auto: kernel IPVS, DR
     const ours = rows(await connectionRows());
     assert.ok(ours.length > 0, 'the requests left connections in the table');
     assert.deepEqual(ours, rows(await ipvsadmIn('-Lnc')));
+    // The kernel folds its per-CPU counters into the totals that both ipvsadm and lbctl read
+    // only in its 2 s estimation timer: wait until the totals hold still (and count the
+    // fwmark requests) before comparing the two reads.
+    let previous = '';
+    await waitFor(
+      () => `IPVS counters to settle; last read:\n${previous}`,
+      async () => {
+        const now = await ipvsadmIn('-Ln', '--stats');
+        const settled = now === previous;
+        previous = now;
+        return settled;
+      },
+      { timeoutMs: 30_000, intervalMs: 2_500 },
+    );
     const report = await statusReport();
     assert.equal(formatServices(report), await ipvsadmIn('-Ln'));
     assert.equal(formatServices(report, 'stats'), await ipvsadmIn('-Ln', '--stats'));
