@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { BpfObject, bpfObjectPath } from '../../src/bpf/index.js';
 import { checkProgramLoad, PROGRAM_VARIANTS } from '../../src/dataplane/xdp/load-check.js';
 import { verifierReason } from '../../src/dataplane/xdp/verifier-error.js';
 
@@ -23,4 +24,18 @@ describe(`lb_xdp variants on this kernel`, () => {
       );
     });
   }
+});
+
+/** The live-frame generator (bpf/trafficgen.bpf.c) loads here too: the e2e bench needs it on every kernel lbctl supports. */
+describe('the live-frame generator on this kernel', () => {
+  it('loads tg_xdp for a million flows', async () => {
+    const obj = BpfObject.open(bpfObjectPath('trafficgen'));
+    try {
+      obj.setRodata('tg_flows', 1 << 20);
+      await obj.load();
+      obj.program('tg_xdp').close();
+    } finally {
+      obj.close();
+    }
+  });
 });
