@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { BpfLink, BpfObject, bpfObjectPath, pinRoot } from '../../src/bpf/index.js';
 import { counterPins, readPinnedCounters } from '../../src/counter/counter.js';
 import { run, runIn } from '../../src/netns/exec.js';
@@ -13,6 +13,7 @@ import {
   uniqueName,
 } from '../../src/netns/netns.js';
 import { lbctlCommand } from '../support/cli.js';
+import { teardown } from '../support/teardown.js';
 
 /**
  * The counter attached in native mode to a veth inside a namespace, by a
@@ -35,7 +36,7 @@ describe('XDP attached to a veth in a network namespace', () => {
     );
   });
 
-  after(async () => {
+  teardown(async () => {
     // Cleanup runs even when a test failed: namespaces (and their veths and
     // XDP links) and pins must not outlive the test.
     await deleteNamespace(director);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { createChecker } from '../../src/checkers/create-checker.js';
 import { RawIcmpEchoer } from '../../src/checkers/raw-icmp-echoer.js';
 import { runCheck } from '../../src/checkers/run-check.js';
@@ -11,6 +11,7 @@ import {
   deleteNamespace,
   uniqueName,
 } from '../../src/netns/netns.js';
+import { teardown } from '../support/teardown.js';
 
 const PAYLOAD = Buffer.from('probe');
 
@@ -39,7 +40,7 @@ describe('RawIcmpEchoer over raw IP sockets', () => {
       return e;
     });
   });
-  after(async () => {
+  teardown(async () => {
     echoer?.close();
     await deleteNamespace(host);
     await deleteNamespace(router);

@@ -7,7 +7,6 @@
  * program goes, lbctl attaches again, director1 leaves FAULT and preempts.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,14 +14,15 @@ import { describe, it } from 'node:test';
 import { bpfObjectPath, pinRoot } from '../../src/bpf/index.js';
 import { Lab } from '../../src/lab/lab.js';
 import { run } from '../../src/netns/exec.js';
+import { uniqueName } from '../../src/netns/netns.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { SLOWDOWN } from '../support/slowdown.js';
 import { waitFor } from '../support/wait.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-dpfault-'));
-// Interface names (<prefix>-director1) must fit in 15 bytes: a 5-letter prefix, unique per run.
 const lab = new Lab({
-  prefix: `df${randomBytes(2).toString('hex').slice(0, 3)}`,
+  // Random: two runs of the suite at once must not share namespaces or pins.
+  prefix: uniqueName('df'),
   subnet: '10.85.0',
   reals: 1,
   directors: 2,

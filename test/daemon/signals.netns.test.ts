@@ -15,13 +15,14 @@ import { pinRoot } from '../../src/bpf/index.js';
 import { Lab } from '../../src/lab/lab.js';
 import { alive, sleep } from '../../src/lab/processes.js';
 import { nsenterArgs } from '../../src/netns/exec.js';
+import { uniqueName } from '../../src/netns/netns.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { waitFor } from '../support/wait.js';
 import { NotifyReceiver } from './support/notify-receiver.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-signals-'));
-// Interface names (<prefix>-director1) must fit in 15 bytes: a fixed 5-letter prefix.
-const prefix = 'lbsig';
+// Random: two runs of the suite at once must not share namespaces or pins.
+const prefix = uniqueName('sg');
 const lab = new Lab({
   prefix,
   subnet: '10.82.0',

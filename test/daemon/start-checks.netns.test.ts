@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { withinNamespace } from '../../src/netns/enter.js';
 import { runIn } from '../../src/netns/exec.js';
 import {
@@ -14,6 +14,7 @@ import {
 } from '../../src/netns/netns.js';
 import { runBounded } from '../support/bounded-run.js';
 import { lbctlCommand } from '../support/cli.js';
+import { teardown } from '../support/teardown.js';
 
 /**
  * Start-up checks come before anything another host can see: with the
@@ -40,7 +41,7 @@ describe('lbctl up start-up checks', () => {
       );
     });
   });
-  after(async () => {
+  teardown(async () => {
     busy?.close();
     await deleteNamespace(ns);
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { RealSpec } from '../../src/dataplane/dataplane.js';
+import { teardown } from '../support/teardown.js';
 import { buildDrLan, DR_MAC, DR_VIP, drReals } from './support/dr-lan.js';
 import { Lan } from './support/lan.js';
 import { addrBuf, checksumProblems, ipv4Header, TCP_SYN } from './support/packet.js';
@@ -11,7 +12,7 @@ describe('DR in network namespaces with real HTTP servers', () => {
   const reals = drReals(80);
 
   before(() => buildDrLan(lan));
-  after(() => lan.destroy());
+  teardown(() => lan.destroy());
 
   it('attaches natively and alternates HTTP connections between the reals under rr', async () => {
     const out = await lan.director('d', {
@@ -96,7 +97,7 @@ describe('NAT in network namespaces with real HTTP servers', () => {
     }
     await lan.passXdpOnSwitchPort('d');
   });
-  after(() => lan.destroy());
+  teardown(() => lan.destroy());
 
   it('translates requests to the reals and replies back to VIP:80', async () => {
     const out = await lan.director('d', {
@@ -132,7 +133,7 @@ describe('TUN in network namespaces, checked by capture', () => {
     await lan.addHost({ role: 'a', mac: MAC.a, addresses: ['10.97.0.11/24'] });
     await lan.passXdpOnSwitchPort('d');
   });
-  after(() => lan.destroy());
+  teardown(() => lan.destroy());
 
   it('encapsulates the client SYN in IPIP from the tunnel source to the real', async () => {
     await lan.director('d', {

@@ -9,24 +9,24 @@
  * its links still forwarding (the owner record).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Lab } from '../../src/lab/lab.js';
+import { uniqueName } from '../../src/netns/netns.js';
 import { packageRoot } from '../../src/paths.js';
 import { runBounded } from '../support/bounded-run.js';
 import { SLOWDOWN } from '../support/slowdown.js';
+import { teardown } from '../support/teardown.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-pinown-'));
-// Interface names (<prefix>-director1) must fit in 15 bytes: 5-letter prefixes.
-const tag = randomBytes(2).toString('hex').slice(0, 3);
 /** A lab with one director (no VRRP) and one real, in its own namespaces. */
 const oneDirectorLab = (prefix: string, subnet: string) =>
   new Lab({ prefix, subnet, reals: 1, directors: 1, vrrp: false, stateDir: scratch });
-const first = oneDirectorLab(`pa${tag}`, '10.83.0');
-const second = oneDirectorLab(`pb${tag}`, '10.84.0');
+// Random prefixes: two runs of the suite at once must not share namespaces or pins.
+const first = oneDirectorLab(uniqueName('pa'), '10.83.0');
+const second = oneDirectorLab(uniqueName('pb'), '10.84.0');
 const director = 'director1';
 const REQUESTS = 200;
 
@@ -69,7 +69,7 @@ describe('two namespaces, one instance name', { timeout: 240_000 }, () => {
     // The second lab's own daemon goes: only its namespace and interfaces are used.
     await second.stop(director);
   });
-  after(async () => {
+  teardown(async () => {
     try {
       await second.down();
       await first.down();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { bpffsRoot, bpfObjectPath } from '../../src/bpf/index.js';
 import { OWNER_PIN, PinDirectory } from '../../src/dataplane/pin-directory.js';
 import type { SupervisionReport } from '../../src/dataplane/supervision.js';
@@ -21,6 +21,7 @@ import {
   deleteNamespace,
   uniqueName,
 } from '../../src/netns/netns.js';
+import { teardown } from '../support/teardown.js';
 
 const small = { maxServices: 2, maxReals: 8, connections: 1024, persistenceEntries: 256 };
 
@@ -61,7 +62,7 @@ describe('XDP data-plane supervision', () => {
       }),
     );
   });
-  after(async () => {
+  teardown(async () => {
     try {
       await plane?.destroy();
     } finally {

@@ -10,11 +10,12 @@
  * (the XdpDataPlane.open option behind `connectionTableSize`).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { PacketSocket } from '../../src/net/packet-socket.js';
 import { withinNamespace } from '../../src/netns/enter.js';
 import { spawnIn } from '../../src/netns/exec.js';
 import { SLOWDOWN } from '../support/slowdown.js';
+import { teardown } from '../support/teardown.js';
 import { buildDrLan, DR_MAC, DR_VIP, drReals } from './support/dr-lan.js';
 import { Lan } from './support/lan.js';
 import { ethernet, ipPacket, TCP_SYN } from './support/packet.js';
@@ -90,7 +91,7 @@ describe('SYN flood of twice the connection table', { timeout: 120_000 }, () => 
     await lan.echoServer('a', PORT);
     await lan.echoServer('b', PORT);
   });
-  after(() => lan.destroy());
+  teardown(() => lan.destroy());
 
   it('keeps every established connection; the flood evicts only half-open flows', async () => {
     const service = { vip: DR_VIP, port: PORT, protocol: 'tcp' as const, scheduler: 'rr' as const };

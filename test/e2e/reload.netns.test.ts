@@ -9,13 +9,14 @@ import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Lab } from '../../src/lab/lab.js';
 import type { LabAddresses } from '../../src/lab/lab-spec.js';
 import { runIn, spawnIn } from '../../src/netns/exec.js';
 import { uniqueName } from '../../src/netns/netns.js';
 import { lbctlCommand } from '../support/cli.js';
+import { teardown } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
@@ -131,7 +132,7 @@ describe('reload, status and runtime changes on a running director pair', () => 
       },
     );
   });
-  after(async () => {
+  teardown(async () => {
     for (const c of children) c.kill('SIGTERM');
     try {
       await lab.down();

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, before, describe, it } from 'node:test';
+import { teardown } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 import { type InstanceConf, keepalivedConf } from '../vrrp/support/conf.js';
 import { KeepalivedDaemon, LbctlDaemon, type VrrpDaemon } from '../vrrp/support/daemons.js';
@@ -49,7 +50,7 @@ describe('VRRP interoperability with keepalived', { timeout: 120_000 }, () => {
   afterEach(async () => {
     for (const d of daemons.splice(0)) await d.stop('SIGKILL');
   });
-  after(async () => {
+  teardown(async () => {
     for (const d of daemons.splice(0)) await d.stop('SIGKILL');
     await lab?.close();
   });

@@ -9,22 +9,25 @@ import { Lab } from '../../src/lab/lab.js';
 import { DEFAULT_LAB } from '../../src/lab/lab-spec.js';
 import { alive } from '../../src/lab/processes.js';
 import { nsenterArgs } from '../../src/netns/exec.js';
-import { createNamespace, listNamespaces } from '../../src/netns/netns.js';
+import { createNamespace, listNamespaces, uniqueName } from '../../src/netns/netns.js';
+import { teardown } from '../support/teardown.js';
 
 describe('the lab', () => {
   it('removes what a crashed run left behind: namespaces, their processes, state', async (t) => {
     const stateDir = mkdtempSync(join(tmpdir(), 'lbctl-lab-'));
-    t.after(() => rmSync(stateDir, { recursive: true, force: true }));
-    const lab = new Lab({ ...DEFAULT_LAB, prefix: 'lbtc', subnet: '10.79.0', stateDir });
-    t.after(() => lab.down());
+    teardown(() => rmSync(stateDir, { recursive: true, force: true }), t);
+    // Random: two runs of the suite at once must not remove each other's labs.
+    const prefix = uniqueName('tc');
+    const lab = new Lab({ ...DEFAULT_LAB, prefix, subnet: '10.79.0', stateDir });
+    teardown(() => lab.down(), t);
     // Half a lab: the switch and one real server with a program still running in it.
     await createNamespace(lab.namespace('switch'));
     await createNamespace(lab.namespace('rs1'));
     const orphan = spawn('nsenter', [...nsenterArgs(lab.namespace('rs1')), 'sleep', '60'], {
       stdio: 'ignore',
     });
-    mkdirSync(join(stateDir, 'lbtc'), { recursive: true });
-    writeFileSync(join(stateDir, 'lbtc', 'rs1.http.pid'), `${orphan.pid}\n`);
+    mkdirSync(join(stateDir, prefix), { recursive: true });
+    writeFileSync(join(stateDir, prefix, 'rs1.http.pid'), `${orphan.pid}\n`);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(alive(orphan.pid!), true);
 
@@ -34,14 +37,14 @@ describe('the lab', () => {
     );
     await lab.down();
 
-    assert.deepEqual(await listNamespaces('lbtc-'), []);
+    assert.deepEqual(await listNamespaces(`${prefix}-`), []);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(
       orphan.exitCode !== null || orphan.signalCode !== null,
       true,
       'the program was stopped',
     );
-    assert.equal(existsSync(join(stateDir, 'lbtc')), false);
+    assert.equal(existsSync(join(stateDir, prefix)), false);
     assert.equal(await lab.status(), undefined, 'no lab any more');
   });
 
@@ -59,7 +62,7 @@ describe('the lab', () => {
   });
 
   it('names only its own hosts', async () => {
-    const lab = new Lab({ ...DEFAULT_LAB, prefix: 'lbtn' });
+    const lab = new Lab({ ...DEFAULT_LAB, prefix: uniqueName('tn') });
     await assert.rejects(
       lab.start('rs9'),
       /Cannot use lab host 'rs9': the lab has client, director1, director2, rs1, rs2/,

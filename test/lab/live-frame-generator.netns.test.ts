@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import type { BpfLink, BpfObject } from '../../src/bpf/index.js';
 import { XDP } from '../../src/bpf/index.js';
 import {
@@ -16,6 +16,7 @@ import {
   deleteNamespace,
   uniqueName,
 } from '../../src/netns/netns.js';
+import { teardown } from '../support/teardown.js';
 
 const gen = uniqueName('lfgg');
 const sink = uniqueName('lfgs');
@@ -37,7 +38,7 @@ before(async () => {
   );
 });
 
-after(async () => {
+teardown(async () => {
   link?.close();
   counter?.close();
   await deleteNamespace(sink);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { BpfError } from '../../src/bpf/errors.js';
 import { NativeError } from '../../src/native/native-error.js';
 import { type RawDatagram, RawIpSocket } from '../../src/net/raw-socket.js';
@@ -11,6 +11,7 @@ import {
   deleteNamespace,
   uniqueName,
 } from '../../src/netns/netns.js';
+import { teardown } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 
 const VRRP = 112;
@@ -47,7 +48,7 @@ describe('raw IP sockets between two namespaces', () => {
       { namespace: b, name: 'rb0', address: '10.232.0.2/24' },
     );
   });
-  after(async () => {
+  teardown(async () => {
     await deleteNamespace(a);
     await deleteNamespace(b);
   });

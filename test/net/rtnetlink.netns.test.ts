@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { NetlinkError } from '../../src/netlink/connection.js';
 import { type LinkInfo, RouteNetlink, watchLinks } from '../../src/netlink/rtnetlink.js';
 import { withinNamespace } from '../../src/netns/enter.js';
@@ -10,6 +10,7 @@ import {
   deleteNamespace,
   uniqueName,
 } from '../../src/netns/netns.js';
+import { teardown } from '../support/teardown.js';
 
 describe('rtnetlink in a namespace', () => {
   const ns = uniqueName('lbt-nl-');
@@ -27,7 +28,7 @@ describe('rtnetlink in a namespace', () => {
     nl = await withinNamespace(ns, () => new RouteNetlink());
     ifindex = (await nl.link('nl0')).index;
   });
-  after(async () => {
+  teardown(async () => {
     nl.close();
     await deleteNamespace(ns);
     await deleteNamespace(peer);

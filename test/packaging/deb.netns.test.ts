@@ -18,13 +18,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { pinRoot } from '../../src/bpf/index.js';
 import { alive } from '../../src/lab/processes.js';
 import { nsenterArgs, runIn } from '../../src/netns/exec.js';
 import { createNamespace, deleteNamespace, uniqueName } from '../../src/netns/netns.js';
 import { packageRoot } from '../../src/paths.js';
 import { NotifyReceiver } from '../daemon/support/notify-receiver.js';
+import { teardown } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 import { sh, version } from './support.js';
 
@@ -48,7 +49,7 @@ describe('Debian package', () => {
       .at(-1)!;
     await createNamespace(namespace);
   });
-  after(async () => {
+  teardown(async () => {
     try {
       execFileSync('dpkg', ['--purge', 'lbctl'], { stdio: 'ignore' });
     } finally {

@@ -1,10 +1,12 @@
 import { rmSync } from 'node:fs';
-import { after, before } from 'node:test';
+import { before } from 'node:test';
 import type { Lab } from '../../src/lab/lab.js';
+import { teardown } from './teardown.js';
 
 /**
  * Builds `lab` before the suite's tests (after `prepare`) and removes it and
- * the scratch directory after them, even when a test failed.
+ * the scratch directory after them, even when a test failed or the runner
+ * ended the file (see teardown).
  */
 export function labForSuite(
   lab: Lab,
@@ -15,7 +17,7 @@ export function labForSuite(
     prepare();
     await lab.up();
   });
-  after(async () => {
+  teardown(async () => {
     try {
       await lab.down();
     } finally {

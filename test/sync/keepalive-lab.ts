@@ -191,8 +191,7 @@ export function syncPairLab(options: {
   timeScale?: number;
 }): Lab {
   return new Lab({
-    // Interface names hold 15 bytes: 5 for the prefix, then '-director1'.
-    prefix: uniqueName('s').slice(0, 5),
+    prefix: uniqueName('sy'),
     subnet: options.subnet,
     reals: 2,
     directors: 2,

@@ -1,4 +1,5 @@
-import { after, afterEach, before } from 'node:test';
+import { afterEach, before } from 'node:test';
+import { teardown } from '../../support/teardown.js';
 import { LbctlDaemon } from './daemons.js';
 import { Lab } from './lab.js';
 
@@ -22,7 +23,7 @@ export function daemonLab(prefix: string, hosts: Record<string, string>): Daemon
     lab = await Lab.create(prefix, hosts);
   });
   afterEach(stopAll);
-  after(async () => {
+  teardown(async () => {
     await stopAll();
     await lab?.close();
   });
