@@ -70,6 +70,7 @@ vrrp_instance VI_1 {
   const services = (
     options.virtualServers ?? (options.ecmp ? ecmpVirtualServers : defaultVirtualServers)
   )(addresses);
+  const extra = options.directorExtraConfig?.(addresses, index) ?? '';
   const bgp = options.ecmp ? `\n    lbctl_bgp_table ${LAB_BGP_TABLE}` : '';
   return `! lbctl lab: director${index + 1}
 global_defs {
@@ -83,5 +84,5 @@ global_defs {
 }
 ${vrrp}
 ${services}
-`;
+${extra}`;
 }

@@ -27,6 +27,11 @@ export interface LabOptions {
   readonly ecmp?: boolean;
   /** keepalived.conf virtual_server blocks; defaults to a DR service like the classic tutorial's. */
   readonly virtualServers?: (addresses: LabAddresses) => string;
+  /**
+   * More keepalived.conf for one director (0-based index), after its virtual servers: e.g. a
+   * VRRP instance beside BGP, whose FAULT withdraws the director's routes.
+   */
+  readonly directorExtraConfig?: (addresses: LabAddresses, director: number) => string;
   /** Ports the real servers answer HTTP on (the sorry server answers on 80). */
   readonly httpPorts?: readonly number[];
   /** Where pid files, logs and generated configurations live. */

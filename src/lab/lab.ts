@@ -112,7 +112,7 @@ export class Lab {
   async up(report: (line: string) => void = () => undefined): Promise<void> {
     await this.down();
     mkdirSync(this.stateDir, { recursive: true });
-    const { virtualServers: _generated, ...saved } = this.options;
+    const { virtualServers: _generated, directorExtraConfig: _extra, ...saved } = this.options;
     writeFileSync(join(this.stateDir, 'lab.json'), `${JSON.stringify(saved, null, 2)}\n`);
     try {
       report(`switch: bridge br0 in ${this.switchNamespace}`);

@@ -2,16 +2,21 @@
  * N active directors behind BGP/ECMP, for real: an upstream router namespace
  * running BIRD with L4 multipath hashing, three directors each running
  * `lbctl up` with its own BIRD, four real servers (mh, DR) and a client
- * behind the router. Spread, graceful stop, crash, a real's loss, and how
- * fast a withdraw reaches the router's RIB.
+ * behind the router. Spread, graceful stop, crash, a real's loss, how
+ * fast a withdraw reaches the router's RIB, and the two withdraws that come
+ * from inside a running director: its data plane broken (the supervisor) and
+ * a VRRP instance in FAULT (director1 runs one, tracking a file).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { bpfObjectPath, pinRoot } from '../../src/bpf/index.js';
 import { Lab } from '../../src/lab/lab.js';
+import type { LabAddresses } from '../../src/lab/lab-spec.js';
 import { LongLivedFlows } from '../../src/lab/long-lived-flows.js';
+import { run } from '../../src/netns/exec.js';
 import { uniqueName } from '../../src/netns/netns.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { SLOWDOWN } from '../support/slowdown.js';
@@ -19,6 +24,31 @@ import { waitFor } from '../support/wait.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lbctl-ecmp-'));
 const prefix = uniqueName('ec');
+/** Non-zero puts director1's VRRP instance in FAULT (track_file, weight 0, as keepalived). */
+const faultFile = join(scratch, 'director1-fault');
+/** A VRRP instance on director1 only, beside BGP: its FAULT must withdraw the VIP. */
+const faultTrackedInstance = (a: LabAddresses, director: number) =>
+  director !== 0
+    ? ''
+    : `
+track_file lab_fault {
+    file ${faultFile}
+    weight 0
+}
+vrrp_instance VI_SITE {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        ${a.directors[0]!.replace(/\.\d+$/, '.200')}/32 dev eth0
+    }
+    track_file {
+        lab_fault
+    }
+}
+`;
 const lab = new Lab({
   prefix,
   subnet: '10.83.0',
@@ -26,6 +56,7 @@ const lab = new Lab({
   directors: 3,
   vrrp: false,
   ecmp: true,
+  directorExtraConfig: faultTrackedInstance,
   stateDir: scratch,
   timeScale: SLOWDOWN,
 });
@@ -246,5 +277,55 @@ describe('N active directors behind BGP/ECMP (BIRD, mh, DR)', { timeout: 240_000
       flows.close();
     }
     await restoreAll();
+  });
+  it('withdraws a director whose data plane breaks, and announces again once lbctl repairs it', async (t) => {
+    const broken = directors[2]!; // runs no VRRP: the withdraw can only come from the data plane
+    const vip = lab.addresses.vip;
+    const link = join(pinRoot, lab.instance(broken), 'link_eth0');
+    const { stdout } = await run('bpftool', ['-j', 'link', 'show', 'pinned', link]);
+    const id = String((JSON.parse(stdout) as { id: number }).id);
+    const start = Date.now();
+    // Detached and replaced by a program lbctl must not override: its supervisor marks it broken.
+    await lab.exec(broken, 'sh', [
+      '-c',
+      `bpftool link detach id ${id} && ip link set dev eth0 xdpdrv obj ${bpfObjectPath('baseline')} sec xdp`,
+    ]);
+    const elapsed = await withdrawnAfter(broken, start);
+    await ribIs(directors.filter((d) => d !== broken));
+    assert.match(
+      lab.directorLog(broken),
+      new RegExp(`withdrew ${vip.replaceAll('.', '\\.')}: the data plane failed its latest update`),
+    );
+    assert.equal(await metric(broken, 'lbctl_dataplane_healthy'), 0);
+    // The foreign program goes: lbctl attaches again and announces the VIP again.
+    const repaired = Date.now();
+    await lab.exec(broken, 'ip', ['link', 'set', 'dev', 'eth0', 'xdp', 'off']);
+    await ribIs(directors);
+    t.diagnostic(
+      `withdrawn ${elapsed} ms after the program was replaced; back in the RIB ${Date.now() - repaired} ms after it was removed`,
+    );
+    assert.equal(await metric(broken, 'lbctl_dataplane_healthy'), 1);
+    const { failed } = await lab.newConnections(60, 6);
+    assert.equal(failed, 0, 'every director forwards again');
+  });
+
+  it('withdraws a director whose VRRP instance is in FAULT, and announces again when it leaves FAULT', async (t) => {
+    const faulty = directors[0]!;
+    const vip = lab.addresses.vip;
+    const start = Date.now();
+    writeFileSync(faultFile, '1\n');
+    const elapsed = await withdrawnAfter(faulty, start);
+    await ribIs(directors.filter((d) => d !== faulty));
+    assert.match(lab.directorLog(faulty), /entering FAULT state service=vrrp instance=VI_SITE/);
+    assert.match(
+      lab.directorLog(faulty),
+      new RegExp(`withdrew ${vip.replaceAll('.', '\\.')}: VRRP instance VI_SITE is in FAULT`),
+    );
+    const recovered = Date.now();
+    writeFileSync(faultFile, '0\n');
+    await ribIs(directors);
+    t.diagnostic(
+      `withdrawn ${elapsed} ms after the tracked file went to 1; back in the RIB ${Date.now() - recovered} ms after it went to 0`,
+    );
   });
 });
