@@ -22,7 +22,8 @@ import { connTableMaps } from '../src/status/status-collector.js';
 import { watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
 
-const ENTRIES = 1 << 20;
+/** LBCTL_BENCH_STATUS_ENTRIES (a power of two) lists a smaller table, e.g. to see how time scales. */
+const ENTRIES = Number(process.env.LBCTL_BENCH_STATUS_ENTRIES ?? 1 << 20);
 type Row = [Protocol, number, string, string, string, string];
 const REALS = 32;
 
