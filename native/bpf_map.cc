@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "errors.h"
@@ -116,6 +118,7 @@ void BpfMap::Init(Napi::Env env, Napi::Object exports) {
                       InstanceMethod<&BpfMap::Lookup>("lookup"),
                       InstanceMethod<&BpfMap::Update>("update"),
                       InstanceMethod<&BpfMap::UpdateBatch>("updateBatch"),
+                      InstanceMethod<&BpfMap::UpdateOffLoop>("updateOffLoop"),
                       InstanceMethod<&BpfMap::Delete>("delete"),
                       InstanceMethod<&BpfMap::NextKey>("nextKey"),
                       InstanceMethod<&BpfMap::ReadArray>("readArray"),
@@ -211,6 +214,73 @@ static std::string UpdateFailure(int err, uint32_t maxEntries) {
   return Describe(err);
 }
 
+namespace {
+
+// Writes one value made of parts laid end to end and zero-padded to the value
+// size, on the thread pool: a 256 KiB ring entry is copied and written without
+// holding the event loop. Keeps the part buffers referenced (JS must not change
+// them until the promise settles) and a dup of the map fd.
+class UpdateWorker : public Napi::AsyncWorker {
+ public:
+  UpdateWorker(Napi::Env env, int fd, std::string name, std::vector<uint8_t> key,
+               std::vector<Napi::Buffer<uint8_t>> parts, uint32_t valueSize, uint64_t flags,
+               uint32_t maxEntries)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        fd_(fd),
+        name_(std::move(name)),
+        key_(std::move(key)),
+        valueSize_(valueSize),
+        flags_(flags),
+        maxEntries_(maxEntries) {
+    for (auto& part : parts) {
+      views_.emplace_back(part.Data(), part.Length());
+      refs_.push_back(Napi::Persistent(part));
+    }
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    std::vector<uint8_t> value(valueSize_, 0);
+    size_t at = 0;
+    for (const auto& [data, length] : views_) {
+      std::copy(data, data + length, value.data() + at);
+      at += length;
+    }
+    if (bpf_map_update_elem(fd_.Get(), key_.data(), value.data(), flags_) != 0) err_ = errno;
+  }
+  void OnOK() override {
+    refs_.clear();
+    if (err_ != 0) {
+      ErrorInfo e{code::kMapOperation, "bpf_map_update_elem",
+                  "Cannot update key in map " + name_ + ": " + UpdateFailure(err_, maxEntries_),
+                  err_, {}, {}};
+      deferred_.Reject(MakeError(Env(), e).Value());
+      return;
+    }
+    deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& error) override {
+    refs_.clear();
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  UniqueFd fd_;
+  std::string name_;
+  std::vector<uint8_t> key_;
+  std::vector<std::pair<const uint8_t*, size_t>> views_;
+  std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> refs_;
+  uint32_t valueSize_;
+  uint64_t flags_;
+  uint32_t maxEntries_;
+  int err_ = 0;
+};
+
+}  // namespace
+
 // update(key, value, flags)
 Napi::Value BpfMap::Update(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -259,6 +329,56 @@ Napi::Value BpfMap::UpdateBatch(const Napi::CallbackInfo& info) {
           err);
   }
   return env.Undefined();
+}
+
+// updateOffLoop(key, parts: Buffer[], flags) → Promise<void>: the parts laid end to
+// end, zero-padded to the value size, written on the thread pool. Plain maps only.
+Napi::Value BpfMap::UpdateOffLoop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "update key";
+  int fd = Fd(env, op);
+  auto key = BufferArg(info, 0, "key", op);
+  CheckSize(env, op, "key", key.Length(), keySize_);
+  if (perCpu_) {
+    Throw(env, code::kInvalidArgument, op,
+          "Cannot update key in map " + name_ + " off the event loop: it is a per-CPU map");
+  }
+  if (info.Length() < 2 || !info[1].IsArray()) {
+    Throw(env, code::kInvalidArgument, op,
+          "Cannot update key in map " + name_ + ": the value parts must be an array of Buffers");
+  }
+  auto array = info[1].As<Napi::Array>();
+  std::vector<Napi::Buffer<uint8_t>> parts;
+  size_t total = 0;
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value part = array.Get(i);
+    if (!part.IsBuffer()) {
+      Throw(env, code::kInvalidArgument, op,
+            "Cannot update key in map " + name_ + ": value part " + std::to_string(i) +
+                " is not a Buffer");
+    }
+    parts.push_back(part.As<Napi::Buffer<uint8_t>>());
+    total += parts.back().Length();
+  }
+  if (total > valueSize_) {
+    Throw(env, code::kInvalidArgument, op,
+          "Cannot update key in map " + name_ + ": the value parts are " +
+              std::to_string(total) + " bytes, the map expects at most " +
+              std::to_string(valueSize_));
+  }
+  uint64_t flags = UpdateFlagsArg(info, 2);
+  int copy = dup(fd);
+  if (copy < 0) {
+    int err = errno;
+    Throw(env, code::kMapOperation, "dup", "Cannot update map " + name_ + ": " + Describe(err),
+          err);
+  }
+  auto* worker =
+      new UpdateWorker(env, copy, name_, std::vector<uint8_t>(key.Data(), key.Data() + key.Length()),
+                       std::move(parts), valueSize_, flags, maxEntries_);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 // delete(key) → boolean (false when the key was absent)

@@ -24,6 +24,7 @@ class BpfMap : public FdHandle<BpfMap> {
   Napi::Value Lookup(const Napi::CallbackInfo& info);
   Napi::Value Update(const Napi::CallbackInfo& info);
   Napi::Value UpdateBatch(const Napi::CallbackInfo& info);
+  Napi::Value UpdateOffLoop(const Napi::CallbackInfo& info);
   Napi::Value Delete(const Napi::CallbackInfo& info);
   Napi::Value NextKey(const Napi::CallbackInfo& info);
   Napi::Value ReadArray(const Napi::CallbackInfo& info);

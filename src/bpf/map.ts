@@ -121,6 +121,16 @@ export class BpfMap {
     this.handle.updateBatch(keys, values, updateFlags[mode]);
   }
 
+  /**
+   * Writes one value made of `parts` laid end to end, zero-padded to the
+   * map's value size, on the libuv thread pool: a large value (a 256 KiB
+   * ring) is copied into the kernel without holding the event loop. The
+   * parts must not change until the promise settles. Not for per-CPU maps.
+   */
+  updateOffLoop(key: Buffer, parts: readonly Buffer[], mode: UpdateMode = 'any'): Promise<void> {
+    return this.handle.updateOffLoop(key, parts, updateFlags[mode]);
+  }
+
   /** Writes one value per possible CPU. */
   updatePerCpu(key: Buffer, values: readonly Buffer[], mode: UpdateMode = 'any'): void {
     this.requirePerCpu('update per-CPU values');

@@ -177,6 +177,12 @@ export interface ConnTableCounters {
 
 export interface DataPlane {
   readonly kind: DataPlaneKind;
+  /**
+   * How many setService calls for distinct services the caller may have in
+   * flight at once (default 1: one after the other); a data plane that
+   * allows more applies calls for the same service in call order.
+   */
+  readonly concurrentServiceWrites?: number;
   /** Adds the service or replaces its settings and real set; applied atomically per service. */
   setService(service: ServiceSpec, reals: readonly RealSpec[]): Promise<void>;
   removeService(key: ServiceKey): Promise<void>;

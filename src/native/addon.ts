@@ -54,6 +54,7 @@ export interface NativeBpfMap {
   lookup(key: Buffer): Buffer | undefined;
   update(key: Buffer, value: Buffer, flags: number): void;
   updateBatch(keys: Buffer, values: Buffer, flags: number): void;
+  updateOffLoop(key: Buffer, parts: readonly Buffer[], flags: number): Promise<void>;
   delete(key: Buffer): boolean;
   nextKey(key: Buffer | null): Buffer | undefined;
   readArray(first: number, count: number): Promise<Buffer>;

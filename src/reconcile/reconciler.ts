@@ -169,6 +169,9 @@ export class Reconciler {
     let removed = 0;
     let unchanged = 0;
     let failed = 0;
+    // Services are independent: the data plane may take a few at once (each still atomic).
+    const limit = Math.max(1, this.plane.concurrentServiceWrites ?? 1);
+    const inFlight = new Set<Promise<void>>();
     for (const [key, want] of wanted) {
       await slicer.maybeYield();
       if (this.closed) break;
@@ -181,11 +184,18 @@ export class Reconciler {
         unchanged++;
         continue;
       }
-      const outcome = await this.applyService(want, have);
-      if (outcome === 'set') set++;
-      else if (outcome === 'unchanged') unchanged++;
-      else failed++;
+      const write: Promise<void> = this.applyService(want, have)
+        .catch((): 'failed' => 'failed')
+        .then((outcome) => {
+          if (outcome === 'set') set++;
+          else if (outcome === 'unchanged') unchanged++;
+          else failed++;
+          inFlight.delete(write);
+        });
+      inFlight.add(write);
+      if (inFlight.size >= limit) await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
     for (const [key, have] of applied) {
       await slicer.maybeYield();
       if (this.closed || wanted.has(key)) continue;

@@ -66,20 +66,14 @@ export async function buildRing(spec: RingService, reals: readonly RingReal[]): 
 }
 
 /**
- * The lb_rings value (abi.RING_BYTES) of a ring, written into `into` (reused
- * by the caller across updates: a fresh 256 KiB buffer per service costs more
- * in garbage collection than the rest of the encoding).
+ * The lb_rings value of a ring as parts laid end to end (lb_ring_params, then
+ * the entries in host byte order, which is what the program reads); the map
+ * write zero-pads them to abi.RING_BYTES (BpfMap.updateOffLoop), so no
+ * 256 KiB value is assembled on the event loop.
  */
-export function encodeRing(ring: Ring, into: Buffer = Buffer.alloc(abi.RING_BYTES)): Buffer {
-  ring.params.copy(into, 0);
-  // One copy of the entries in host byte order, which is what the program reads.
-  const end = Buffer.from(
-    ring.entries.buffer,
-    ring.entries.byteOffset,
-    ring.entries.byteLength,
-  ).copy(into, abi.ringParams.size);
-  into.fill(0, abi.ringParams.size + end);
-  return into;
+export function ringParts(ring: Ring): [Buffer, Buffer] {
+  const { buffer, byteOffset, byteLength } = ring.entries;
+  return [ring.params, Buffer.from(buffer, byteOffset, byteLength)];
 }
 
 function persistPrefix(spec: Pick<ServiceSpec, 'vip' | 'persistence'>): number {

@@ -50,7 +50,7 @@ import {
   u32Key,
 } from './entries.js';
 import { decodePinnedState } from './pinned-state.js';
-import { buildRing, encodeRing } from './ring.js';
+import { buildRing, ringParts } from './ring.js';
 import { type LbMaps, loadLbSkeleton } from './skeleton.js';
 import { XdpSyncPort } from './sync-port.js';
 
@@ -101,11 +101,13 @@ interface AppliedService {
   spec: ServiceSpec;
   slot: number;
   reals: Map<string, AppliedReal>;
-  /** Some real of it is NAT (kept so the config's NAT switch costs O(services), not O(reals)). */
+  /** Some real of it is NAT (counted, so the config's NAT switch costs O(1) per change). */
   nat: boolean;
 }
 
 const NS_PER_S = 1_000_000_000;
+/** Services whose updates may be in flight at once (see concurrentServiceWrites). */
+const CONCURRENT_SERVICE_WRITES = 3;
 const ZERO_COUNTERS = Buffer.alloc(abi.counters.size);
 const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -120,15 +122,23 @@ const realKeyString = (address: string, port: number) => `${address}|${port}`;
  */
 export class XdpDataPlane implements DataPlane {
   readonly kind = 'xdp' as const;
+  /**
+   * A service's ring is built and written on the thread pool: with a few
+   * services in flight, one's JS runs while others' Maglev fills and ring
+   * writes proceed on the other core.
+   */
+  readonly concurrentServiceWrites = CONCURRENT_SERVICE_WRITES;
+  /** The last change queued per service: calls for one service run one after the other. */
+  private readonly queued = new Map<string, Promise<void>>();
   private readonly services_ = new Map<string, AppliedService>();
   private readonly serviceIds: IdAllocator;
   private readonly realIds: IdAllocator;
   private timeouts: Timeouts;
   private closed = false;
-  /** Where rings are encoded, each written to the map in the same synchronous step. */
-  private readonly ringScratch = Buffer.alloc(abi.RING_BYTES);
   /** The NAT switch as last written to lb_config. */
   private configNat = false;
+  /** Applied services with a NAT real: the NAT switch is on while there is one. */
+  private natServices = 0;
   private readonly attachments: XdpAttachments;
   private readonly serviceTable: ServiceTable;
 
@@ -330,7 +340,28 @@ export class XdpDataPlane implements DataPlane {
     return this.maps[name];
   }
 
-  async setService(spec: ServiceSpec, reals: readonly RealSpec[]): Promise<void> {
+  setService(spec: ServiceSpec, reals: readonly RealSpec[]): Promise<void> {
+    return this.inTurn(spec, () => this.applyService(spec, reals));
+  }
+
+  /**
+   * Runs `change` after every change of the same service queued before it:
+   * a change reads the applied service (ids, ring slot) before it awaits its
+   * ring write, so two at once would write the same inactive slot.
+   */
+  private inTurn(key: ServiceKey, change: () => Promise<void>): Promise<void> {
+    const k = serviceKeyString(key);
+    const before = this.queued.get(k);
+    const run = before === undefined ? change() : before.then(change);
+    const settled = run.catch(() => undefined);
+    this.queued.set(k, settled);
+    void settled.then(() => {
+      if (this.queued.get(k) === settled) this.queued.delete(k);
+    });
+    return run;
+  }
+
+  private async applyService(spec: ServiceSpec, reals: readonly RealSpec[]): Promise<void> {
     this.requireOpen();
     this.validateService(spec, reals);
     const key = serviceKeyString(spec);
@@ -385,10 +416,7 @@ export class XdpDataPlane implements DataPlane {
       // The new ring, with the settings that go with it, goes into the inactive slot;
       // then one byte of the service entry (ring_slot) switches to it.
       const ring = await buildRing(spec, [...newReals.values()]);
-      this.maps.rings.update(
-        u32Key(id * abi.RING_SLOTS + slot),
-        encodeRing(ring, this.ringScratch),
-      );
+      await this.maps.rings.updateOffLoop(u32Key(id * abi.RING_SLOTS + slot), ringParts(ring));
       this.serviceTable.put(encodeServiceKey(spec), id, slot, `service ${serviceName(spec)}`);
     } catch (err) {
       // Nothing points at the new ids yet (the service entry was not replaced).
@@ -403,12 +431,18 @@ export class XdpDataPlane implements DataPlane {
       if (now?.id === old.id) continue;
       this.deactivateReal(old.id);
     }
-    this.services_.set(key, { id, spec, slot, reals: newReals, nat: usesNat(newReals) });
+    const nat = usesNat(newReals);
+    this.natServices += Number(nat) - Number(existing?.nat ?? false);
+    this.services_.set(key, { id, spec, slot, reals: newReals, nat });
     await this.writeConfigIfNatChanged();
     this.log.debug({ service: serviceName(spec), reals: newReals.size, slot }, 'service applied');
   }
 
-  async removeService(key: ServiceKey): Promise<void> {
+  removeService(key: ServiceKey): Promise<void> {
+    return this.inTurn(key, () => this.withdrawService(key));
+  }
+
+  private async withdrawService(key: ServiceKey): Promise<void> {
     this.requireOpen();
     const applied = this.services_.get(serviceKeyString(key));
     if (applied === undefined) {
@@ -421,30 +455,35 @@ export class XdpDataPlane implements DataPlane {
     for (const r of applied.reals.values()) this.deactivateReal(r.id);
     this.serviceIds.release(applied.id);
     this.services_.delete(serviceKeyString(key));
+    if (applied.nat) this.natServices--;
     await this.writeConfigIfNatChanged();
   }
 
-  async setReal(key: ServiceKey, real: RealSpec): Promise<void> {
-    const applied = this.requireService(key, `set real ${real.address}:${real.port}`);
-    const reals = [...applied.reals.values()].map((r) => r.spec);
-    const i = reals.findIndex((r) => r.address === real.address && r.port === real.port);
-    if (i >= 0) reals[i] = real;
-    else reals.push(real);
-    await this.setService(applied.spec, reals);
+  setReal(key: ServiceKey, real: RealSpec): Promise<void> {
+    return this.inTurn(key, async () => {
+      const applied = this.requireService(key, `set real ${real.address}:${real.port}`);
+      const reals = [...applied.reals.values()].map((r) => r.spec);
+      const i = reals.findIndex((r) => r.address === real.address && r.port === real.port);
+      if (i >= 0) reals[i] = real;
+      else reals.push(real);
+      await this.applyService(applied.spec, reals);
+    });
   }
 
-  async removeReal(key: ServiceKey, address: string, port: number): Promise<void> {
-    const applied = this.requireService(key, `remove real ${address}:${port}`);
-    if (!applied.reals.has(realKeyString(address, port))) {
-      throw new LbctlError(
-        'DATAPLANE_NO_SUCH_REAL',
-        `Cannot remove real ${address}:${port} from ${serviceName(key)}: it is not configured`,
-      );
-    }
-    const reals = [...applied.reals.values()]
-      .map((r) => r.spec)
-      .filter((r) => !(r.address === address && r.port === port));
-    await this.setService(applied.spec, reals);
+  removeReal(key: ServiceKey, address: string, port: number): Promise<void> {
+    return this.inTurn(key, async () => {
+      const applied = this.requireService(key, `remove real ${address}:${port}`);
+      if (!applied.reals.has(realKeyString(address, port))) {
+        throw new LbctlError(
+          'DATAPLANE_NO_SUCH_REAL',
+          `Cannot remove real ${address}:${port} from ${serviceName(key)}: it is not configured`,
+        );
+      }
+      const reals = [...applied.reals.values()]
+        .map((r) => r.spec)
+        .filter((r) => !(r.address === address && r.port === port));
+      await this.applyService(applied.spec, reals);
+    });
   }
 
   async setTimeouts(timeouts: Timeouts): Promise<void> {
@@ -529,8 +568,7 @@ export class XdpDataPlane implements DataPlane {
   }
 
   private natEnabled(): boolean {
-    for (const s of this.services_.values()) if (s.nat) return true;
-    return false;
+    return this.natServices > 0;
   }
 
   private deactivateReal(id: number): void {
@@ -559,12 +597,14 @@ export class XdpDataPlane implements DataPlane {
         if (r.ifindex !== 0) this.maps.txPorts.update(u32Key(r.ifindex), u32Key(r.ifindex));
         reals.set(realKeyString(r.spec.address, r.spec.port), r);
       }
+      const nat = usesNat(reals);
+      if (nat) this.natServices++;
       this.services_.set(serviceKeyString(pinned.spec), {
         id: pinned.id,
         spec: pinned.spec,
         slot: pinned.slot,
         reals,
-        nat: usesNat(reals),
+        nat,
       });
     }
     if (this.services_.size > 0) {
