@@ -30,6 +30,8 @@ export interface StructCodec<T> {
   readonly fields: readonly { name: string; offset: number; size: number }[];
   offsetOf(field: keyof T & string): number;
   encode(value: T): Buffer;
+  /** Writes the struct at `offset` of `into` (padding zeroed), e.g. one entry of a batch. */
+  encodeInto(value: T, into: Buffer, offset: number): void;
   decode(buf: Buffer, offset?: number): T;
 }
 
@@ -184,6 +186,17 @@ export function struct<const F extends readonly StructField[]>(
     },
     encode(value) {
       const buf = Buffer.alloc(size);
+      this.encodeInto(value, buf, 0);
+      return buf;
+    },
+    encodeInto(value, into, at) {
+      if (into.length - at < size) {
+        throw new LbctlError(
+          'CODEC_SHORT_BUFFER',
+          `Cannot encode struct ${name}: need ${size} bytes, have ${into.length - at}`,
+        );
+      }
+      into.fill(0, at, at + size);
       const record = value as Record<string, unknown>;
       for (const { field: f, offset: o } of layout) {
         if (isPad(f)) continue;
@@ -195,7 +208,7 @@ export function struct<const F extends readonly StructField[]>(
           );
         }
         try {
-          f.write(buf, o, v);
+          f.write(into, at + o, v);
         } catch (err) {
           if (err instanceof LbctlError) throw err;
           throw new LbctlError(
@@ -204,7 +217,6 @@ export function struct<const F extends readonly StructField[]>(
           );
         }
       }
-      return buf;
     },
     decode(buf, at = 0) {
       if (buf.length - at < size) {

@@ -29,19 +29,36 @@ export function encodeServiceKey(spec: ServiceKey) {
 
 /** An active lb_real: where to send, through which link, for which service. */
 export function encodeReal(spec: RealSpec, link: LinkInfo | undefined, serviceId: number): Buffer {
+  const value = Buffer.alloc(abi.real.size);
+  encodeRealInto(spec, link, serviceId, value, 0);
+  return value;
+}
+
+/** encodeReal written at `offset` of `into` (one entry of a batch write). */
+export function encodeRealInto(
+  spec: RealSpec,
+  link: LinkInfo | undefined,
+  serviceId: number,
+  into: Buffer,
+  offset: number,
+): void {
   const family = abi.familyOf(spec.address, `real ${spec.address}`);
-  return abi.real.encode({
-    addr: abi.addrBytes(family, spec.address),
-    port: spec.port,
-    family: abi.FAMILY[family],
-    fwd: abi.FWD[spec.forwarding],
-    mac: spec.via?.mac ?? NO_MAC,
-    src_mac: link?.mac ?? NO_MAC,
-    ifindex: link?.index ?? 0,
-    service_id: serviceId,
-    weight: spec.weight,
-    flags: abi.REAL_F_ACTIVE,
-  });
+  abi.real.encodeInto(
+    {
+      addr: abi.addrBytes(family, spec.address),
+      port: spec.port,
+      family: abi.FAMILY[family],
+      fwd: abi.FWD[spec.forwarding],
+      mac: spec.via?.mac ?? NO_MAC,
+      src_mac: link?.mac ?? NO_MAC,
+      ifindex: link?.index ?? 0,
+      service_id: serviceId,
+      weight: spec.weight,
+      flags: abi.REAL_F_ACTIVE,
+    },
+    into,
+    offset,
+  );
 }
 
 export interface TunnelOptions {

@@ -43,7 +43,7 @@ import { attachedPinnedLinks, removePins, XdpAttachments } from './attachments.j
 import { XDP_CAPABILITIES } from './capabilities.js';
 import {
   encodeConfig,
-  encodeReal,
+  encodeRealInto,
   encodeServiceKey,
   sumCounters,
   type TunnelOptions,
@@ -372,8 +372,7 @@ export class XdpDataPlane implements DataPlane {
     const newReals = new Map<string, AppliedReal>();
     const allocated: number[] = [];
     const egressIndexes = new Set<number>();
-    const realWrites: [Buffer, Buffer][] = [];
-    const counterResets: [Buffer, Buffer][] = [];
+    const realWrites: AppliedReal[] = [];
 
     try {
       for (const realSpec of reals) {
@@ -388,20 +387,15 @@ export class XdpDataPlane implements DataPlane {
           spec: realSpec,
           link,
         };
-        if (!reuse) {
-          allocated.push(applied.id);
-          counterResets.push([u32Key(applied.id), ZERO_COUNTERS]);
-        }
+        if (!reuse) allocated.push(applied.id);
         // A kept real whose weight did not change has the same entry already.
-        if (!reuse || previous.spec.weight !== realSpec.weight) {
-          realWrites.push([u32Key(applied.id), encodeReal(realSpec, link, id)]);
-        }
+        if (!reuse || previous.spec.weight !== realSpec.weight) realWrites.push(applied);
         if (link !== undefined) egressIndexes.add(link.index);
         newReals.set(rk, applied);
       }
       // One syscall per map rather than one per real (a service has up to hundreds).
-      this.maps.realStats.updateBatch(counterResets);
-      this.maps.reals.updateBatch(realWrites);
+      this.zeroRealCounters(allocated);
+      this.writeReals(realWrites, id);
       this.log.trace(
         { service: serviceName(spec), written: realWrites.length, reals: reals.length },
         'reals written',
@@ -581,6 +575,28 @@ export class XdpDataPlane implements DataPlane {
       this.maps.reals.update(key, value);
     }
     this.realIds.release(id);
+  }
+
+  /** lb_reals entries of `reals` for service `serviceId`, in one batch. */
+  private writeReals(reals: readonly AppliedReal[], serviceId: number): void {
+    const size = abi.real.size;
+    const keys = Buffer.alloc(4 * reals.length);
+    const values = Buffer.alloc(size * reals.length);
+    reals.forEach((r, i) => {
+      keys.writeUInt32LE(r.id, 4 * i);
+      encodeRealInto(r.spec, r.link, serviceId, values, size * i);
+    });
+    this.maps.reals.updatePacked(keys, values);
+  }
+
+  /** Zeroes the per-CPU counters of new real ids, in one batch. */
+  private zeroRealCounters(ids: readonly number[]): void {
+    const keys = Buffer.alloc(4 * ids.length);
+    ids.forEach((realId, i) => keys.writeUInt32LE(realId, 4 * i));
+    this.maps.realStats.updatePacked(
+      keys,
+      Buffer.alloc(this.maps.realStats.valueBytes * ids.length),
+    );
   }
 
   private zeroCounters(map: BpfMap, id: number): void {
