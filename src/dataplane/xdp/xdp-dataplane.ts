@@ -592,7 +592,9 @@ export class XdpDataPlane implements DataPlane {
   /** Zeroes the per-CPU counters of new real ids, in one batch. */
   private zeroRealCounters(ids: readonly number[]): void {
     const keys = Buffer.alloc(4 * ids.length);
-    ids.forEach((realId, i) => keys.writeUInt32LE(realId, 4 * i));
+    ids.forEach((realId, i) => {
+      keys.writeUInt32LE(realId, 4 * i);
+    });
     this.maps.realStats.updatePacked(
       keys,
       Buffer.alloc(this.maps.realStats.valueBytes * ids.length),
