@@ -1,7 +1,7 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { LbctlError } from '../errors.js';
-import { addressToBytes, bytesToAddress } from '../net/address.js';
-import { macToString, macToBytes as parseMac } from '../net/mac.js';
+import { addressToBytes, bytesToAddress, ipv4Number } from '../net/address.js';
+import { macToString, writeMac } from '../net/mac.js';
 
 /**
  * Struct layouts for values crossing the kernel/user boundary, defined once
@@ -121,7 +121,7 @@ export const ipv4 = <N extends string>(name: N) =>
     4,
     4,
     (b, o) => ipv4ToString(b.subarray(o, o + 4)),
-    (b, o, v: string) => ipv4ToBytes(name, v).copy(b, o),
+    (b, o, v: string) => writeIpv4(name, v, b, o),
   );
 
 /** An IPv6 address (struct in6_addr / __be32[4]), as text. */
@@ -141,7 +141,9 @@ export const mac = <N extends string>(name: N) =>
     6,
     1,
     (b, o) => macToString(b.subarray(o, o + 6)),
-    (b, o, v: string) => macToBytes(name, v).copy(b, o),
+    (b, o, v: string) => {
+      if (!writeMac(v, b, o)) throw invalidMac(name, v);
+    },
   );
 
 /** Explicit padding, written as zeros and not decoded into the value. */
@@ -236,13 +238,21 @@ export function struct<const F extends readonly StructField[]>(
 
 /** Network-order bytes of an IPv4 address; errors name the field. */
 export function ipv4ToBytes(what: string, text: string): Buffer {
-  if (!isIPv4(text)) {
+  const bytes = Buffer.alloc(4);
+  writeIpv4(what, text, bytes, 0);
+  return bytes;
+}
+
+/** ipv4ToBytes written at `offset` of `into`. */
+export function writeIpv4(what: string, text: string, into: Buffer, offset: number): void {
+  const value = ipv4Number(text);
+  if (value < 0) {
     throw new LbctlError(
       'CODEC_INVALID_VALUE',
       `Cannot encode ${what}: '${text}' is not an IPv4 address`,
     );
   }
-  return addressToBytes(text);
+  into.writeUInt32BE(value, offset);
 }
 
 export function ipv4ToString(b: Buffer): string {
@@ -266,12 +276,14 @@ export function ipv6ToString(b: Buffer): string {
 
 /** The 6 bytes of a MAC address; errors name the field. */
 export function macToBytes(what: string, text: string): Buffer {
-  try {
-    return parseMac(text);
-  } catch {
-    throw new LbctlError(
-      'CODEC_INVALID_VALUE',
-      `Cannot encode ${what}: '${text}' is not a MAC address`,
-    );
-  }
+  const bytes = Buffer.alloc(6);
+  if (!writeMac(text, bytes, 0)) throw invalidMac(what, text);
+  return bytes;
+}
+
+function invalidMac(what: string, text: string): LbctlError {
+  return new LbctlError(
+    'CODEC_INVALID_VALUE',
+    `Cannot encode ${what}: '${text}' is not a MAC address`,
+  );
 }

@@ -2,11 +2,11 @@
  * Codecs for every struct in bpf/include/lb_abi.h, defined once here. A test
  * compares each codec's size and field offsets with the compiled object's BTF.
  */
-import { isIPv4, isIPv6 } from 'node:net';
-import { be16, bytes, ipv4ToBytes, ipv6ToBytes, mac, pad, u8, u32, u64 } from '../bpf/codec.js';
+import { isIPv6 } from 'node:net';
+import { be16, bytes, ipv6ToBytes, mac, pad, u8, u32, u64, writeIpv4 } from '../bpf/codec.js';
 import { struct } from '../bpf/index.js';
 import { LbctlError } from '../errors.js';
-import type { AddressFamily } from '../net/address.js';
+import { type AddressFamily, ipv4Number } from '../net/address.js';
 import type { Forwarding, Protocol, Scheduler } from './dataplane.js';
 
 export const RING_SIZE = 65537;
@@ -228,7 +228,7 @@ export const ALL_STRUCTS = [
 export function addrBytes(family: AddressFamily, text: string, what = 'address'): Buffer {
   const out = Buffer.alloc(16);
   if (family === 'ipv4') {
-    ipv4ToBytes(what, text).copy(out, 0);
+    writeIpv4(what, text, out, 0);
   } else {
     ipv6ToBytes(what, text).copy(out, 0);
   }
@@ -237,7 +237,7 @@ export function addrBytes(family: AddressFamily, text: string, what = 'address')
 
 /** The family of an address literal, or an error naming it. */
 export function familyOf(text: string, what: string): AddressFamily {
-  if (isIPv4(text)) return 'ipv4';
+  if (ipv4Number(text) >= 0) return 'ipv4';
   if (isIPv6(text)) return 'ipv6';
   throw new LbctlError(
     'DATAPLANE_INVALID_ADDRESS',

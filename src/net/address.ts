@@ -8,9 +8,43 @@ export type AddressFamily = 'ipv4' | 'ipv6';
 export const ADDRESS_SCOPES = ['global', 'site', 'link', 'host', 'nowhere'] as const;
 export type AddressScope = (typeof ADDRESS_SCOPES)[number];
 
+/**
+ * An IPv4 literal as the number its four bytes make in network order, or -1
+ * when `text` is not one. Accepts exactly what node:net's isIPv4 does (four
+ * parts of 0-255, no leading zeros) without a regular expression or an
+ * allocation: the data plane parses tens of thousands per update.
+ */
+export function ipv4Number(text: string): number {
+  const length = text.length;
+  if (length < 7 || length > 15) return -1;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let leadingZero = false;
+  let parts = 0;
+  for (let i = 0; i <= length; i++) {
+    // A dot after the last part closes it like the others.
+    const c = i < length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || part > 255 || (leadingZero && digits > 1)) return -1;
+      value = value * 256 + part;
+      parts++;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 0) leadingZero = c === 48;
+      if (++digits > 3) return -1;
+      part = part * 10 + (c - 48);
+    } else {
+      return -1;
+    }
+  }
+  return parts === 4 ? value : -1;
+}
+
 /** Family of a textual IP address, or undefined when it is not one. */
 export function ipFamily(address: string): 4 | 6 | undefined {
-  if (isIPv4(address)) return 4;
+  if (ipv4Number(address) >= 0) return 4;
   if (isIPv6(address)) return 6;
   return undefined;
 }
@@ -26,7 +60,12 @@ export function requireFamily(address: string, action = 'use address'): 4 | 6 {
 
 /** Network-order bytes of an IPv4 or IPv6 address. */
 export function addressToBytes(address: string): Buffer {
-  if (isIPv4(address)) return Buffer.from(address.split('.').map((part) => Number(part)));
+  const v4 = ipv4Number(address);
+  if (v4 >= 0) {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32BE(v4);
+    return bytes;
+  }
   if (isIPv6(address)) return ipv6ToBytes(address);
   throw new LbctlError('INVALID_ADDRESS', `Cannot parse address '${address}': not IPv4 or IPv6`);
 }
