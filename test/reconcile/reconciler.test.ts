@@ -150,4 +150,34 @@ describe('Reconciler', () => {
     assert.deepEqual(plane.calls, []);
     assert.equal(clock.pendingCount(), 0);
   });
+
+  it('keeps up to concurrentServiceWrites services in flight, never more, and counts every outcome', async () => {
+    const reachable = Array.from({ length: 20 }, (_, i) => `10.0.1.${i + 1}`);
+    const hops = new TableNextHops(new Map(reachable.map((a) => [a, hopFor(a)])));
+    // A data plane whose writes complete only when released, one per turn of the loop.
+    const inner = new MemoryDataPlane();
+    let inFlight = 0;
+    let most = 0;
+    const plane = Object.assign(Object.create(inner) as MemoryDataPlane, {
+      concurrentServiceWrites: 3,
+      async setService(...args: Parameters<MemoryDataPlane['setService']>) {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        if (args[0].vip === '10.0.0.7') throw new Error('refused');
+        return inner.setService(...args);
+      },
+    });
+    const reconciler = new Reconciler({ dataPlane: plane, nextHops: hops, clock: new FakeClock() });
+    const services = reachable.map((address, i) => ({
+      spec: { ...WEB, vip: `10.0.0.${i}` },
+      reals: [real(address)],
+    }));
+    await reconciler.set('vs', services);
+    assert.equal(most, 3, 'three writes overlapped, never four');
+    assert.deepEqual(reconciler.report(), { set: 19, removed: 0, unchanged: 0, failed: 1 });
+    assert.equal(inner.services().length, 19);
+    await reconciler.close();
+  });
 });
