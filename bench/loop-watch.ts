@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
  * Nanoseconds the main thread has spent on a CPU (schedstat's first field): the
  * time between two timer ticks minus the time spent waiting for a core.
  */
-function mainThreadRunNs(): number {
+export function mainThreadRunNs(): number {
   return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
 }
 
