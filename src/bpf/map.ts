@@ -151,8 +151,13 @@ export class BpfMap {
    * ring) is copied into the kernel without holding the event loop. The
    * parts must not change until the promise settles. Not for per-CPU maps.
    */
-  updateOffLoop(key: Buffer, parts: readonly Buffer[], mode: UpdateMode = 'any'): Promise<void> {
-    return this.handle.updateOffLoop(key, parts, updateFlags[mode]);
+  async updateOffLoop(
+    key: Buffer,
+    parts: readonly Buffer[],
+    mode: UpdateMode = 'any',
+  ): Promise<void> {
+    // async: a refused argument rejects like a failed write instead of throwing.
+    await this.handle.updateOffLoop(key, parts, updateFlags[mode]);
   }
 
   /** Writes one value per possible CPU. */

@@ -143,6 +143,25 @@ describe('map operations', () => {
     assertBpfError(() => hash.lookupPerCpu(key(1)), 'BPF_INVALID_ARGUMENT', /not a per-CPU map/);
   });
 
+  it('writes a value from parts off the event loop, zero-padded, and checks its size', async () => {
+    const array = BpfMap.createArray('offloop_test', 16, 2);
+    try {
+      array.update(key(1), Buffer.alloc(16, 0xff));
+      await array.updateOffLoop(key(1), [Buffer.from([1, 2]), Buffer.from([3, 4, 5])]);
+      assert.deepEqual([...(array.lookup(key(1)) ?? [])], [1, 2, 3, 4, 5, ...Array(11).fill(0)]);
+      await assert.rejects(
+        array.updateOffLoop(key(1), [Buffer.alloc(10), Buffer.alloc(7)]),
+        /parts are 17 bytes, the map expects at most 16/,
+      );
+      await assert.rejects(array.updateOffLoop(key(2), [Buffer.alloc(4)], 'exist'), (err) => {
+        assert.ok(err instanceof BpfError);
+        return /Cannot update key in map offloop_test/.test(err.message);
+      });
+    } finally {
+      array.close();
+    }
+  });
+
   it('explains that array entries cannot be deleted', () => {
     const array = object.map('plain_array');
     try {
