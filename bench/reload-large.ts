@@ -13,12 +13,15 @@
  * A VRRP v3 master with 0.1 s adverts runs in the same process on the same
  * veth, as in lbctl up: the largest gap between its adverts during the reload,
  * as captured on the peer, is what a backup would have seen (a backup takes
- * over after 3 × 0.1 s + skew).
+ * over after 3 × 0.1 s + skew). `loopMax…` is how long the event loop went
+ * without a timer tick during the reload (see loop-watch.ts): the
+ * configuration is loaded in a worker thread as lbctl reload does.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
+import { loadConfigOffThread } from '../src/config/load-off-thread.js';
 import { systemDataPlanes } from '../src/daemon/data-plane-factory.js';
 import { VirtualServerService } from '../src/daemon/virtual-server-service.js';
 import { VrrpService } from '../src/daemon/vrrp-service.js';
@@ -34,6 +37,7 @@ import {
 } from '../src/netns/netns.js';
 import { systemClock } from '../src/time/clock.js';
 import { frame } from '../test/dataplane/support/packet.js';
+import { watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
 import { AdvertCapture } from './vrrp-advert-capture.js';
 
@@ -44,6 +48,8 @@ const XDP_REDIRECT = 4;
 
 const vip = (s: number) => `10.${100 + (s >> 8)}.${s & 0xff}.1`;
 const DISTINCT_REALS = process.env.LBCTL_BENCH_DISTINCT_REALS === '1';
+/** LBCTL_BENCH_RELOAD_ON_MAIN=1: load on the main thread, as lbctl did before the worker (for comparison). */
+const LOAD_ON_MAIN_THREAD = process.env.LBCTL_BENCH_RELOAD_ON_MAIN === '1';
 /** Next-hop lookups scale with distinct addresses: one shared pool of 32, or 32 per virtual server. */
 const realIndex = (s: number, r: number) => (DISTINCT_REALS ? s * REALS + r : r);
 const realAddress = (s: number, r: number) => {
@@ -157,10 +163,15 @@ export async function reloadLarge(): Promise<BenchResult> {
         else if (old.dstMac !== established.get(s)) moved++;
       }
     })();
-    // A reload as lbctl does it on SIGHUP: read the file, plan, apply, all on the loop VRRP uses.
+    // A reload as lbctl does it on SIGHUP: read the file (in a worker), plan, apply, on the loop VRRP uses.
+    const stopWatch = watchLoop();
+    const stopLoadWatch = watchLoop();
     const reloadStartedAt = Date.now();
-    const after = loadConfig(file, { existingInterfaces: interfaces }).config;
+    const after = LOAD_ON_MAIN_THREAD
+      ? loadConfig(file, { existingInterfaces: interfaces }).config
+      : (await loadConfigOffThread(file, { existingInterfaces: interfaces })).config;
     const planStartedAt = Date.now();
+    const loadLoop = await stopLoadWatch();
     const reloadStarted = performance.now();
     const plan = await service.planReload(after);
     const applyStartedAt = Date.now();
@@ -170,6 +181,7 @@ export async function reloadLarge(): Promise<BenchResult> {
     const reloadEndedAt = Date.now();
     done = true;
     await traffic;
+    const loop = await stopWatch();
     // Let the advert that ends the last gap arrive.
     await new Promise((resolve) => setTimeout(resolve, 300));
     return {
@@ -182,13 +194,21 @@ export async function reloadLarge(): Promise<BenchResult> {
       packetsDuringReload: sent,
       failedRequests: failed,
       establishedMoved: moved,
+      loadedOn: LOAD_ON_MAIN_THREAD ? 'main thread' : 'worker',
       parseMs: planStartedAt - reloadStartedAt,
       planMs: applyStartedAt - planStartedAt,
       applyMs: reloadEndedAt - applyStartedAt,
       advertsDuringReload: capture.count(reloadStartedAt, reloadEndedAt),
       maxAdvertGapMs: capture.maxGapMs(reloadStartedAt, reloadEndedAt),
+      loadMaxAdvertGapMs: capture.maxGapMs(reloadStartedAt, planStartedAt),
+      planMaxAdvertGapMs: capture.maxGapMs(planStartedAt, applyStartedAt),
       applyMaxAdvertGapMs: capture.maxGapWithin(applyStartedAt, reloadEndedAt),
       steadyMaxAdvertGapMs,
+      loadLoopMaxDelayMs: loadLoop.maxDelay,
+      loadLoopMaxRunMs: loadLoop.maxRun,
+      loopMaxDelayMs: loop.maxDelay,
+      loopMaxRunMs: loop.maxRun,
+      loopMaxGapMs: loop.maxGap,
     };
   } finally {
     capture?.close();

@@ -1,6 +1,6 @@
 import { withDefaultScriptUser } from '../config/default-script-user.js';
 import { formatIssue } from '../config/errors.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfigOffThread } from '../config/load-off-thread.js';
 import type { Config } from '../config/model.js';
 import { auditScripts } from '../config/script-audit.js';
 import { LbctlError } from '../errors.js';
@@ -17,7 +17,8 @@ export async function loadHostConfig(
 ): Promise<{ config: Config; warnings: string[] }> {
   const netlink = new RouteNetlink();
   const links = await netlink.listLinks().finally(() => netlink.close());
-  const loaded = loadConfig(file, {
+  // In a worker thread: a large file would otherwise hold VRRP's timers for a second.
+  const loaded = await loadConfigOffThread(file, {
     strict,
     existingInterfaces: links.map((link) => link.name),
     requireWork: true,
