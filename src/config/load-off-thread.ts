@@ -1,5 +1,7 @@
+import { setImmediate } from 'node:timers/promises';
+import { deserialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { type ConfigIssue, ConfigError, type ConfigWarning } from './errors.js';
+import { ConfigError, type ConfigIssue, type ConfigWarning } from './errors.js';
 import type { ConfigFormat, LoadOptions, LoadResult } from './load.js';
 import { type Config, deepFreeze, type VirtualServer } from './model.js';
 
@@ -25,22 +27,19 @@ export interface LoadJob {
   };
 }
 
-/** Everything the worker sends, in order: one answer, then the virtual servers piece by piece. */
+/** The worker's one answer. */
 export type WorkerMessage =
   | {
       readonly kind: 'loaded';
       /** The configuration without its virtual servers. */
       readonly head: Omit<Config, 'virtualServers'>;
-      readonly virtualServers: number;
+      /** The virtual servers, in order, v8-serialized a few hundred real servers at a time. */
+      readonly pieces: readonly ArrayBuffer[];
       readonly warnings: readonly ConfigWarning[];
       readonly format: ConfigFormat;
     }
-  | { readonly kind: 'virtualServers'; readonly items: readonly VirtualServer[] }
   | { readonly kind: 'refused'; readonly issues: readonly ConfigIssue[] }
   | { readonly kind: 'failed'; readonly message: string };
-
-/** The main thread asks for the next piece once it has taken the last one. */
-export type WorkerRequest = 'next';
 
 const WORKER_URL = new URL('./load-worker.js', import.meta.url);
 
@@ -48,18 +47,35 @@ const WORKER_URL = new URL('./load-worker.js', import.meta.url);
  * loadConfig in a worker thread, for a running daemon: reading, parsing and
  * validating a large file takes the worker ~1 s of CPU, which on the main
  * thread would hold up VRRP's timers (a 0.1 s advert interval misses three
- * adverts in 0.3 s). The worker sends the configuration back in pieces of a
- * few hundred real servers, each asked for in turn, so the main thread never
- * decodes more than a few milliseconds' worth between two timer ticks; it
- * freezes each piece as it arrives. The same problems, at the same
+ * adverts in 0.3 s). The worker hands the configuration over in one message
+ * whose virtual servers are serialized in pieces of a few hundred real
+ * servers; the main thread decodes and freezes one piece per turn of the
+ * event loop, so timers run in between. The same problems, at the same
  * file:line:column, as loadConfig; a load that runs past `limits` is stopped
  * and refused with what it exceeded.
  */
-export function loadConfigOffThread(
+export async function loadConfigOffThread(
   path: string,
   options: LoadOptions = {},
   limits: OffThreadLimits = DEFAULT_OFF_THREAD_LIMITS,
 ): Promise<LoadResult> {
+  const loaded = await runWorker(path, options, limits);
+  const virtualServers: VirtualServer[] = [];
+  for (const piece of loaded.pieces) {
+    await setImmediate();
+    for (const vs of deserialize(new Uint8Array(piece)) as VirtualServer[])
+      virtualServers.push(deepFreeze(vs));
+  }
+  const config: Config = deepFreeze({ ...deepFreeze(loaded.head), virtualServers });
+  return { config, warnings: deepFreeze(loaded.warnings), format: loaded.format };
+}
+
+/** Runs the worker to its answer: the loaded configuration, or the ConfigError it refuses with. */
+function runWorker(
+  path: string,
+  options: LoadOptions,
+  limits: OffThreadLimits,
+): Promise<Extract<WorkerMessage, { kind: 'loaded' }>> {
   const { existingInterfaces, ...rest } = options;
   const job: LoadJob = {
     path,
@@ -72,7 +88,7 @@ export function loadConfigOffThread(
     new ConfigError([
       { file: path, line: 1, column: 1, message: `Cannot load configuration: ${reason}` },
     ]);
-  return new Promise<LoadResult>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_URL, {
       workerData: job,
       resourceLimits: { maxOldGenerationSizeMb: limits.maxHeapMb },
@@ -81,44 +97,24 @@ export function loadConfigOffThread(
       stderr: true,
     });
     let settled = false;
-    const finish = (outcome: { result: LoadResult } | { error: Error }) => {
+    const finish = (
+      outcome: { loaded: Extract<WorkerMessage, { kind: 'loaded' }> } | { error: Error },
+    ) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       void worker.terminate();
-      if ('result' in outcome) resolve(outcome.result);
+      if ('loaded' in outcome) resolve(outcome.loaded);
       else reject(outcome.error);
     };
     const timer = setTimeout(
       () => finish({ error: refuse(`loading took longer than ${limits.timeoutMs} ms`) }),
       limits.timeoutMs,
     );
-    let head: Extract<WorkerMessage, { kind: 'loaded' }> | undefined;
-    const virtualServers: VirtualServer[] = [];
     worker.on('message', (message: WorkerMessage) => {
-      switch (message.kind) {
-        case 'refused':
-          finish({ error: new ConfigError(message.issues) });
-          return;
-        case 'failed':
-          finish({ error: refuse(message.message) });
-          return;
-        case 'loaded':
-          head = message;
-          deepFreeze(message.head);
-          deepFreeze(message.warnings);
-          break;
-        case 'virtualServers':
-          for (const vs of message.items) virtualServers.push(deepFreeze(vs));
-          break;
-      }
-      if (head === undefined) return;
-      if (virtualServers.length < head.virtualServers) {
-        worker.postMessage('next' satisfies WorkerRequest);
-        return;
-      }
-      const config: Config = deepFreeze({ ...head.head, virtualServers });
-      finish({ result: { config, warnings: head.warnings, format: head.format } });
+      if (message.kind === 'loaded') finish({ loaded: message });
+      else if (message.kind === 'refused') finish({ error: new ConfigError(message.issues) });
+      else finish({ error: refuse(message.message) });
     });
     worker.on('error', (err: Error & { code?: string }) => {
       finish({

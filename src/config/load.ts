@@ -250,9 +250,14 @@ export function parseConfigText(
     );
     config = result.config;
   }
-  const secrets = secretsOf(document);
-  const scrub = <T extends ConfigWarning>(list: readonly T[]) =>
-    sortIssues(list).map((i) => ({ ...i, message: scrubSecrets(i.message, secrets) }));
+  // The document is walked for secrets only when there is a message to scrub.
+  let secrets: readonly string[] | undefined;
+  const scrub = <T extends ConfigWarning>(list: readonly T[]) => {
+    if (list.length === 0) return [];
+    secrets ??= secretsOf(document);
+    const known = secrets;
+    return sortIssues(list).map((i) => ({ ...i, message: scrubSecrets(i.message, known) }));
+  };
   if (issues.errors.length > 0 || config === undefined) {
     throw new ConfigError(scrub(issues.errors));
   }
