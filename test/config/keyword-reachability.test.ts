@@ -121,7 +121,15 @@ test('every list of the document is reachable from a top-level keepalived block'
 
 /** A statement `keyword 1` at line 1, as the parser would hand it over. */
 const statement = (keyword: string): Statement => {
-  const at = { file: 't.conf', line: 1, column: 1, quoted: false, endsLine: false };
+  const at = {
+    file: 't.conf',
+    line: 1,
+    column: 1,
+    quoted: false,
+    endsLine: false,
+    commentsBefore: undefined,
+    commentAfter: undefined,
+  };
   return {
     keyword: { ...at, kind: 'word', text: keyword },
     args: [{ ...at, column: 10, kind: 'word', text: '1', endsLine: true }],

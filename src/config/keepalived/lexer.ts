@@ -14,9 +14,9 @@ export interface Token extends SourcePosition {
   /** Last token of its line: a statement's arguments end here. */
   endsLine: boolean;
   /** Comment lines right above the line this token starts (first token of a line only). */
-  commentsBefore?: string[];
+  commentsBefore: string[] | undefined;
   /** Comment at the end of this token's line (first token of a line only). */
-  commentAfter?: string;
+  commentAfter: string | undefined;
 }
 
 export interface LexOptions {
@@ -74,8 +74,11 @@ export class KeepalivedLexer {
   private readonly configId: string;
   private readonly maxIncludeDepth: number;
   private pendingComments: string[] = [];
-  /** Tokens of the line being read, handed on once the line is complete. */
-  private readonly lineTokens: Token[] = [];
+  /**
+   * The last token read, handed on when the next one is read or its line ends
+   * (so that `endsLine` is known); every token of a line is out when it ends.
+   */
+  private held: Token | undefined;
   private lastToken: Token | undefined;
   private readonly budget: ReadBudget;
   /** Characters read, and characters substitution produced, in this load. */
@@ -214,18 +217,48 @@ export class KeepalivedLexer {
 
     const before = this.pendingComments;
     if (before.length > 0) this.pendingComments = [];
-    const line = this.lineTokens;
-    this.tokenize(text, src.file, src.line, column);
-    const first = line[0];
-    if (first) {
-      if (before.length > 0) first.commentsBefore = before;
-      if (comment !== undefined) first.commentAfter = comment;
-      const last = line[line.length - 1] as Token;
+    this.tokenize(
+      text,
+      src.file,
+      src.line,
+      column,
+      before.length > 0 ? before : undefined,
+      comment,
+    );
+    const last = this.held;
+    if (last !== undefined) {
+      this.held = undefined;
       last.endsLine = true;
       this.lastToken = last;
-      for (const tok of line) this.onToken(tok);
-      line.length = 0;
+      this.onToken(last);
     }
+  }
+
+  /** Takes the next token of the line: the one held before it goes on (it does not end the line). */
+  private emit(
+    kind: TokenKind,
+    text: string,
+    file: string,
+    line: number,
+    column: number,
+    quoted: boolean,
+    commentsBefore: string[] | undefined,
+    commentAfter: string | undefined,
+  ): void {
+    const held = this.held;
+    if (held !== undefined) this.onToken(held);
+    // One shape for every token (comment fields always present): the parser and mapper stay monomorphic.
+    this.held = {
+      kind,
+      text,
+      file,
+      line,
+      column,
+      quoted,
+      endsLine: false,
+      commentsBefore,
+      commentAfter,
+    };
   }
 
   private attachTrailingComment(comment: string): void {
@@ -376,67 +409,90 @@ export class KeepalivedLexer {
     }
   }
 
-  private tokenize(text: string, file: string, line: number, column: number): void {
+  /** Emits the tokens of one line; the first carries the line's comments. */
+  private tokenize(
+    text: string,
+    file: string,
+    line: number,
+    column: number,
+    before: string[] | undefined,
+    after: string | undefined,
+  ): void {
+    let first = true;
     let i = 0;
     while (i < text.length) {
-      const ch = text[i] as string;
-      const code = ch.charCodeAt(0);
-      if (code <= 32 || (code > 127 && /\s/.test(ch))) {
+      const code = text.charCodeAt(i);
+      if (code <= 32 || (code > 127 && /\s/.test(text.charAt(i)))) {
         // Any Unicode space (configs pasted from web pages carry no-break spaces).
         i++;
-      } else if (ch === '{' || ch === '}') {
-        this.lineTokens.push({
-          kind: ch === '{' ? 'open' : 'close',
-          text: ch,
+        continue;
+      }
+      const commentsBefore = first ? before : undefined;
+      const commentAfter = first ? after : undefined;
+      first = false;
+      if (code === OPEN_BRACE || code === CLOSE_BRACE) {
+        const brace = code === OPEN_BRACE;
+        this.emit(
+          brace ? 'open' : 'close',
+          brace ? '{' : '}',
           file,
           line,
-          column: column + i,
-          quoted: false,
-          endsLine: false,
-        });
+          column + i,
+          false,
+          commentsBefore,
+          commentAfter,
+        );
         i++;
-      } else if (ch === '"' || ch === "'") {
-        const end = text.indexOf(ch, i + 1);
+      } else if (code === DOUBLE_QUOTE || code === SINGLE_QUOTE) {
+        const end = text.indexOf(text.charAt(i), i + 1);
         if (end < 0) {
           this.issues.error({ file, line, column: column + i }, 'unterminated quoted string');
-          this.lineTokens.push({
-            kind: 'word',
-            text: text.slice(i + 1),
+          this.emit(
+            'word',
+            text.slice(i + 1),
             file,
             line,
-            column: column + i,
-            quoted: true,
-            endsLine: false,
-          });
+            column + i,
+            true,
+            commentsBefore,
+            commentAfter,
+          );
           return;
         }
-        this.lineTokens.push({
-          kind: 'word',
-          text: text.slice(i + 1, end),
+        this.emit(
+          'word',
+          text.slice(i + 1, end),
           file,
           line,
-          column: column + i,
-          quoted: true,
-          endsLine: false,
-        });
+          column + i,
+          true,
+          commentsBefore,
+          commentAfter,
+        );
         i = end + 1;
       } else {
-        let j = i;
+        let j = i + 1;
         while (j < text.length && !isWordEnd(text.charCodeAt(j))) j++;
-        this.lineTokens.push({
-          kind: 'word',
-          text: text.slice(i, j),
+        this.emit(
+          'word',
+          text.slice(i, j),
           file,
           line,
-          column: column + i,
-          quoted: false,
-          endsLine: false,
-        });
+          column + i,
+          false,
+          commentsBefore,
+          commentAfter,
+        );
         i = j;
       }
     }
   }
 }
+
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const DOUBLE_QUOTE = 34;
+const SINGLE_QUOTE = 39;
 
 /** Whitespace, braces and quotes end an unquoted word. */
 function isWordEnd(code: number): boolean {

@@ -35,6 +35,8 @@ export class LocationTable {
   private readonly keywords: string[] = [];
   private readonly keywordIdOf = new Map<string, number>();
   private index: Map<string, number[]> | undefined;
+  private lastFile: string | undefined;
+  private lastFileId = 0;
 
   /** Records `at` for the value at `container` + `key` (or at `container` itself). */
   add(
@@ -49,7 +51,12 @@ export class LocationTable {
     this.keys.push(key);
     this.lines[i] = at.line;
     this.columns[i] = at.column;
-    this.fileIds[i] = intern(at.file, this.files, this.fileIdOf);
+    // Records come in runs from one file: skip the map lookup while it stays the same.
+    if (at.file !== this.lastFile) {
+      this.lastFile = at.file;
+      this.lastFileId = intern(at.file, this.files, this.fileIdOf);
+    }
+    this.fileIds[i] = this.lastFileId;
     this.keywordIds[i] = intern(keyword, this.keywords, this.keywordIdOf);
     this.index = undefined;
   }
