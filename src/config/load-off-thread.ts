@@ -67,7 +67,7 @@ export async function loadConfigOffThread(
       virtualServers.push(deepFreeze(vs));
   }
   const config: Config = deepFreeze({ ...deepFreeze(loaded.head), virtualServers });
-  return { config, warnings: deepFreeze(loaded.warnings), format: loaded.format };
+  return { config, warnings: loaded.warnings, format: loaded.format };
 }
 
 /** Runs the worker to its answer: the loaded configuration, or the ConfigError it refuses with. */
