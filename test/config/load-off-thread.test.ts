@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
 import { type LoadOptions, loadConfig } from '../../src/config/load.js';
-import { loadConfigOffThread } from '../../src/config/load-off-thread.js';
+import { loadConfigOffThread, type OffThreadLimits } from '../../src/config/load-off-thread.js';
 import { fixturesDir, tempDir } from './helpers.js';
 
 /** `services` virtual servers × `reals` TCP-checked reals; `wlc` warns about each one. */
@@ -84,22 +84,15 @@ test('a load that runs past its time or memory bound is stopped and refused with
   const dir = tempDir(t);
   const file = join(dir, 'large.conf');
   writeFileSync(file, manyServices(400, 32));
-  const slow = await refusal(loadConfigOffThread(file, {}, { timeoutMs: 1, maxHeapMb: 1024 }));
-  assert.deepEqual(slow.issues, [
-    {
-      file,
-      line: 1,
-      column: 1,
-      message: 'Cannot load configuration: loading took longer than 1 ms',
-    },
-  ]);
-  const big = await refusal(loadConfigOffThread(file, {}, { timeoutMs: 120_000, maxHeapMb: 8 }));
-  assert.deepEqual(big.issues, [
-    {
-      file,
-      line: 1,
-      column: 1,
-      message: 'Cannot load configuration: loading needs more than 8 MiB of memory',
-    },
-  ]);
+  const refusedWith = async (limits: OffThreadLimits, reason: string) => {
+    const refused = await refusal(loadConfigOffThread(file, {}, limits));
+    assert.deepEqual(refused.issues, [
+      { file, line: 1, column: 1, message: `Cannot load configuration: ${reason}` },
+    ]);
+  };
+  await refusedWith({ timeoutMs: 1, maxHeapMb: 1024 }, 'loading took longer than 1 ms');
+  await refusedWith(
+    { timeoutMs: 120_000, maxHeapMb: 8 },
+    'loading needs more than 8 MiB of memory',
+  );
 });
