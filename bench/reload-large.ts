@@ -172,9 +172,11 @@ export async function reloadLarge(): Promise<BenchResult> {
       : (await loadConfigOffThread(file, { existingInterfaces: interfaces })).config;
     const planStartedAt = Date.now();
     const loadLoop = await stopLoadWatch();
+    const stopPlanWatch = watchLoop();
     const reloadStarted = performance.now();
     const plan = await service.planReload(after);
     const applyStartedAt = Date.now();
+    const planLoop = await stopPlanWatch();
     // Host I/O of the reload (interface and neighbour lookups) happens in the namespace, as in lbctl up.
     await withinNamespace(ns, () => plan.apply());
     const reloadMs = performance.now() - reloadStarted;
@@ -206,6 +208,7 @@ export async function reloadLarge(): Promise<BenchResult> {
       steadyMaxAdvertGapMs,
       loadLoopMaxDelayMs: loadLoop.maxDelay,
       loadLoopMaxRunMs: loadLoop.maxRun,
+      planLoopMaxRunMs: planLoop.maxRun,
       loopMaxDelayMs: loop.maxDelay,
       loopMaxRunMs: loop.maxRun,
       loopMaxGapMs: loop.maxGap,
