@@ -56,6 +56,13 @@ export function configuredScripts(config: Config): ConfiguredScript[] {
     add(`${name} quorum_up`, vs.quorumUp);
     add(`${name} quorum_down`, vs.quorumDown);
     for (const rs of vs.realServers) {
+      // Most reals name no script: no description built for them (tens of thousands at reload).
+      if (
+        rs.notifyUp === undefined &&
+        rs.notifyDown === undefined &&
+        !rs.checkers.some((c) => c.type === 'MISC_CHECK')
+      )
+        continue;
       const real = `${name} real_server ${rs.address}:${rs.port}`;
       add(`${real} notify_up`, rs.notifyUp);
       add(`${real} notify_down`, rs.notifyDown);
