@@ -481,12 +481,12 @@ export class VirtualServerService implements Service {
     if ((before.virtualServers.length === 0) !== (next.virtualServers.length === 0)) {
       problems.push('adding the first or removing the last virtual server takes a restart');
     }
-    const diff = diffVirtualServers(before, next);
+    // Comparing and mapping thousands of virtual servers takes a while: VRRP adverts share this loop.
+    const slicer = new LoopSlicer();
+    const diff = await diffVirtualServers(before, next, slicer);
     const mapped = new Map<string, MappedVirtualServer>();
     const options = new Map<string, ReturnType<typeof healthOptions>>();
     let tls: ReturnType<typeof readTlsMaterial> | undefined;
-    // Mapping thousands of virtual servers takes a while: VRRP adverts share this loop.
-    const slicer = new LoopSlicer();
     for (const vs of [...diff.added, ...diff.changed]) {
       await slicer.maybeYield();
       try {
@@ -546,9 +546,10 @@ export class VirtualServerService implements Service {
       summary,
       apply: async () => {
         this.config = next;
+        const unchanged = new Set(diff.unchanged);
         this.running = next.virtualServers.filter((vs) => {
           const name = virtualServerName(vs);
-          return mapped.has(name) || diff.unchanged.includes(name);
+          return mapped.has(name) || unchanged.has(name);
         });
         this.overrides.clearAll();
         for (const name of diff.removed) {

@@ -8,6 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Config, VirtualServer } from '../config/model.js';
 import { virtualServerName } from '../reconcile/service-mapping.js';
+import { LoopSlicer } from '../time/loop-slice.js';
 
 export interface VirtualServerDiff {
   readonly added: readonly VirtualServer[];
@@ -16,7 +17,16 @@ export interface VirtualServerDiff {
   readonly unchanged: readonly string[];
 }
 
-export function diffVirtualServers(before: Config, after: Config): VirtualServerDiff {
+/**
+ * Compares the two configurations' virtual servers, yielding to the event
+ * loop as it goes: comparing thousands of them whole (every real, every
+ * checker) takes tens of milliseconds, and VRRP's timers share the loop.
+ */
+export async function diffVirtualServers(
+  before: Config,
+  after: Config,
+  slicer = new LoopSlicer(),
+): Promise<VirtualServerDiff> {
   // Global settings (check defaults, TLS material) feed every virtual server's checks.
   const globalsChanged =
     !isDeepStrictEqual(before.global, after.global) || !isDeepStrictEqual(before.ssl, after.ssl);
@@ -25,6 +35,7 @@ export function diffVirtualServers(before: Config, after: Config): VirtualServer
   const changed: VirtualServer[] = [];
   const unchanged: string[] = [];
   for (const vs of after.virtualServers) {
+    await slicer.maybeYield();
     const name = virtualServerName(vs);
     const previous = old.get(name);
     old.delete(name);
