@@ -7,7 +7,7 @@ import { type Config, deepFreeze, type VirtualServer } from './model.js';
 
 /** Bounds on one load in the worker. */
 export interface OffThreadLimits {
-  /** Wall time from starting the worker to the last piece of the configuration. */
+  /** Wall time from starting the worker to its answer. */
   readonly timeoutMs: number;
   /** The worker's V8 heap (old generation); past it the worker is stopped. */
   readonly maxHeapMb: number;
@@ -15,7 +15,8 @@ export interface OffThreadLimits {
 
 /**
  * Far above what any real configuration needs (1,000 virtual servers × 32
- * reals load in ~1 s and ~150 MiB), so only a runaway load meets them.
+ * reals load in ~1 s of CPU and fit a 96 MiB heap, not 48), so only a
+ * runaway load meets them.
  */
 export const DEFAULT_OFF_THREAD_LIMITS: OffThreadLimits = { timeoutMs: 60_000, maxHeapMb: 1024 };
 
