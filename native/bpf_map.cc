@@ -123,6 +123,7 @@ void BpfMap::Init(Napi::Env env, Napi::Object exports) {
                       InstanceMethod<&BpfMap::NextKey>("nextKey"),
                       InstanceMethod<&BpfMap::ReadArray>("readArray"),
                       InstanceMethod<&BpfMap::Pin>("pin"),
+                      InstanceMethod("dup", &BpfMap::Dup),
                       InstanceMethod("close", &BpfMap::Close),
                   });
   exports.Set("BpfMap", ctor);

@@ -176,7 +176,8 @@ void BpfProgram::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&BpfProgram::SendLiveFrames>(
                                             "sendLiveFrames"),
                                         InstanceMethod<&BpfProgram::Pin>("pin"),
-                                        InstanceMethod("close", &BpfProgram::Close),
+                                        InstanceMethod("dup", &BpfProgram::Dup),
+                      InstanceMethod("close", &BpfProgram::Close),
                                     });
   exports.Set("BpfProgram", ctor);
 }

@@ -8,8 +8,10 @@
 // when something must stop before the fd closes, `void BeforeClose()`.
 #pragma once
 
+#include <fcntl.h>
 #include <napi.h>
 
+#include <cerrno>
 #include <string>
 
 #include "errors.h"
@@ -49,6 +51,19 @@ class FdHandle : public Napi::ObjectWrap<T> {
   }
 
   void BeforeClose() {}
+
+  // dup(): another descriptor of the same object, owned by the caller: a second
+  // handle that is closed on its own while the object lives on.
+  Napi::Value Dup(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int copy = fcntl(Fd(env, "duplicate"), F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) {
+      int err = errno;
+      Throw(env, code::kSystem, "fcntl",
+            "Cannot duplicate " + Self().Description() + ": " + Describe(err), err);
+    }
+    return Napi::Number::New(env, copy);
+  }
 
   UniqueFd fd_;
 

@@ -237,6 +237,11 @@ export class BpfMap {
     if (path === this.pinnedAt) this.pinnedAt = undefined;
   }
 
+  /** Another handle on the same map, with its own descriptor: closing either leaves the other working. */
+  duplicate(): BpfMap {
+    return BpfMap.fromFd(this.handle.dup());
+  }
+
   /** Closes the descriptor; idempotent. The map lives on while pinned or used elsewhere. */
   close(): void {
     this.handle.close();

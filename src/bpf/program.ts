@@ -107,6 +107,11 @@ export class BpfProgram {
     this.handle.pin(path);
   }
 
+  /** Another handle on the same loaded program, with its own descriptor: closing either leaves the other working. */
+  duplicate(): BpfProgram {
+    return BpfProgram.fromFd(this.handle.dup());
+  }
+
   close(): void {
     this.handle.close();
   }

@@ -59,6 +59,8 @@ export interface NativeBpfMap {
   nextKey(key: Buffer | null): Buffer | undefined;
   readArray(first: number, count: number): Promise<Buffer>;
   pin(path: string): void;
+  /** A new descriptor of the same map, owned by the caller. */
+  dup(): number;
   close(): void;
 }
 
@@ -91,6 +93,8 @@ export interface NativeBpfProgram {
     netnsFd?: number,
   ): Promise<{ durationNs: number }>;
   pin(path: string): void;
+  /** A new descriptor of the same program, owned by the caller. */
+  dup(): number;
   close(): void;
 }
 

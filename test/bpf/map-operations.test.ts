@@ -214,6 +214,16 @@ describe('map operations', () => {
     }
   });
 
+  it('duplicates a handle: same map, each closed on its own', () => {
+    const copy = hash.duplicate();
+    assert.equal(copy.info.id, hash.info.id, 'same kernel map');
+    copy.update(key(9), pair.encode({ a: 9, b: 90 }));
+    assert.deepEqual(pair.decode(hash.lookup(key(9)) ?? Buffer.alloc(0)), { a: 9, b: 90 });
+    copy.close();
+    assertBpfError(() => copy.lookup(key(9)), 'BPF_CLOSED', /map small_hash is closed/);
+    assert.equal(hash.delete(key(9)), true, 'the original still works');
+  });
+
   it('keeps map handles usable after the object is closed', async () => {
     const other = BpfObject.open(bpfObjectPath('maps'), { pinRoot: pinRootDir });
     await other.load();

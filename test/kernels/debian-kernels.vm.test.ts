@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runInVm, summaryCount, VM_KERNELS } from '../support/vm.js';
+import { fileTimes, runInVm, summaryCount, VM_KERNELS } from '../support/vm.js';
 
 /**
  * The VM tier: Debian 12's own kernels, booted under QEMU by scripts/vm/run.sh
@@ -41,11 +41,34 @@ describe('Debian 12 kernels in a VM', { concurrency: true }, () => {
           'node',
           '--test',
           '--test-reporter=spec',
+          '--test-reporter-destination=stdout',
+          // Each file's time, so the CI log shows which one a slowdown is in.
+          '--test-reporter=./dist/test/support/file-times-reporter.js',
+          '--test-reporter-destination=stdout',
           `--test-timeout=${(VM_TIMEOUT_S - 60) * 1000}`,
           ...IN_VM,
         ],
         VM_TIMEOUT_S,
       );
+      const times = fileTimes(run.output);
+      console.log(`kernel ${kernel}, time per file in the VM:\n${times.table.join('\n')}`);
+      if (run.timedOut) {
+        // Files run one after another in the VM: each took until the next one started.
+        const { started } = times;
+        const finished = started
+          .slice(0, -1)
+          .map((f, i) => `  ${((started[i + 1]?.at ?? f.at) - f.at).toFixed(1)} s ${f.file}`);
+        const current = started.at(-1);
+        assert.fail(
+          `Debian's ${kernel} kernel did not finish its tests within ${VM_TIMEOUT_S} s ` +
+            '(VM_TIMEOUT_S in test/kernels/debian-kernels.vm.test.ts, the budget of one VM). ' +
+            (current === undefined
+              ? 'No test file had started (boot or node too slow).'
+              : `It was running ${current.file}, started ${current.at} s into the run.`) +
+            `\nFiles finished before it:\n${finished.join('\n') || '  (none)'}` +
+            `\nLast output:\n${run.output.split('\n').slice(-60).join('\n')}`,
+        );
+      }
       const verified = [
         ...run.output.matchAll(/verifier (\S+) \[(.+?)\]: (\d+) insns, (\d+) verified, (\d+) ms/g),
       ];

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
+import { FILE_START, FILE_TIME } from './file-times-reporter.js';
 
 /** Debian 12's kernel series that scripts/vm/kernel.sh knows. */
 export const VM_KERNELS = ['6.1', '6.12'] as const;
@@ -14,6 +15,8 @@ export interface VmRun {
   /** uname -r and boot time, from the VM's "up after" line. */
   release?: string;
   bootSeconds?: number;
+  /** run.sh killed the VM at its timeout. */
+  timedOut: boolean;
 }
 
 // Every VM of this process, killed with it: a test runner's timeout must not leave QEMU behind.
@@ -63,6 +66,7 @@ export function runInVm(
       resolve({
         status,
         output,
+        timedOut: /^vm: the VM did not finish within \d+ s$/m.test(output),
         ...(boot?.[1] !== undefined ? { release: boot[1], bootSeconds: Number(boot[2]) } : {}),
       });
     });
@@ -73,4 +77,23 @@ export function runInVm(
 export function summaryCount(output: string, what: string): number | undefined {
   const match = new RegExp(`^(?:ℹ|#) ${what} (\\d+)$`, 'm').exec(output);
   return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+/**
+ * What file-times-reporter.ts printed in a VM: when each file started
+ * (seconds into the run) and, once the run ended, the table of file times.
+ */
+export function fileTimes(output: string): {
+  started: { file: string; at: number }[];
+  table: string[];
+} {
+  const lines = output.split(/\r?\n/);
+  const started = lines.flatMap((line) => {
+    const m = new RegExp(`^${FILE_START} (\\S+) at ([\\d.]+) s$`).exec(line);
+    return m === null ? [] : [{ file: m[1] as string, at: Number(m[2]) }];
+  });
+  const table = lines.filter(
+    (line) => line.startsWith(FILE_TIME) && /^ +[\d.]+ s /.test(line.slice(FILE_TIME.length)),
+  );
+  return { started, table };
 }

@@ -51,7 +51,12 @@ import {
 } from './entries.js';
 import { decodePinnedState } from './pinned-state.js';
 import { buildRing, ringParts } from './ring.js';
-import { type LbMaps, loadLbSkeleton } from './skeleton.js';
+import {
+  type LbMaps,
+  type LbSkeleton,
+  type LbSkeletonOptions,
+  loadLbSkeleton,
+} from './skeleton.js';
 import { XdpSyncPort } from './sync-port.js';
 
 export type { TunnelOptions };
@@ -82,6 +87,12 @@ export interface XdpDataPlaneOptions {
   /** CONFIG_HZ for the program's clock (default: read from the kernel; 0: no jiffies clock). */
   readonly kernelHz?: number;
   readonly objectPath?: string;
+  /**
+   * Loads the program and creates its maps (default loadLbSkeleton). The
+   * tests lend one that is already verified: each load runs the verifier
+   * for seconds, longer than most tests take.
+   */
+  readonly loadSkeleton?: (options: LbSkeletonOptions) => Promise<LbSkeleton>;
   /**
    * Interfaces by name and index (the daemon passes its host's). Without it
    * the data plane keeps its own table, updated by netlink link events.
@@ -201,7 +212,8 @@ export class XdpDataPlane implements DataPlane {
         'pins of this instance were last used in another network namespace whose XDP links are all gone; taking them over',
       );
     }
-    const { program, maps, syncLearn, syncEvents } = await loadLbSkeleton({
+    const load = options.loadSkeleton ?? loadLbSkeleton;
+    const { program, maps, syncLearn, syncEvents } = await load({
       ...(options.objectPath !== undefined ? { objectPath: options.objectPath } : {}),
       rodata: {
         malformedVerdict: options.malformed === 'drop' ? XDP.DROP : XDP.PASS,

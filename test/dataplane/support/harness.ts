@@ -4,6 +4,7 @@ import {
   XdpDataPlane,
   type XdpDataPlaneOptions,
 } from '../../../src/dataplane/xdp/xdp-dataplane.js';
+import { SkeletonLender } from './shared-skeleton.js';
 
 /** The MAC of `lo`, the interface test runs arrive on: DR/NAT/TUN output uses it as source. */
 export const LO_MAC = '00:00:00:00:00:00';
@@ -13,22 +14,40 @@ export const TUN_SRC6 = '2001:db8:ff::1';
 /** Registers cleanup: a TestContext, or node:test's suite-level `after`. */
 export type Cleanup = { after(fn: () => unknown): void } | ((fn: () => unknown) => void);
 
-/** A data plane loaded but not attached or pinned, destroyed at cleanup. */
+/**
+ * A data plane loaded but not attached or pinned, destroyed at cleanup. Its
+ * program is verified once per process and setting and lent to each test in
+ * turn, with every map reset (support/shared-skeleton.ts).
+ */
 export async function testPlane(
   cleanup: Cleanup,
   options: Partial<XdpDataPlaneOptions> = {},
 ): Promise<XdpDataPlane> {
-  const plane = await XdpDataPlane.open({
-    instance: 'test',
-    pin: false,
-    maxServices: 8,
-    maxReals: 64,
-    connections: 4096,
-    persistenceEntries: 1024,
-    tunnel: { sourceV4: TUN_SRC4, sourceV6: TUN_SRC6 },
-    ...options,
-  });
-  const destroy = () => plane.destroy();
+  const lender = new SkeletonLender();
+  let plane: XdpDataPlane;
+  try {
+    plane = await XdpDataPlane.open({
+      instance: 'test',
+      pin: false,
+      maxServices: 8,
+      maxReals: 64,
+      connections: 4096,
+      persistenceEntries: 1024,
+      tunnel: { sourceV4: TUN_SRC4, sourceV6: TUN_SRC6 },
+      loadSkeleton: lender.load,
+      ...options,
+    });
+  } catch (err) {
+    lender.giveBack();
+    throw err;
+  }
+  const destroy = async () => {
+    try {
+      await plane.destroy();
+    } finally {
+      lender.giveBack();
+    }
+  };
   if (typeof cleanup === 'function') cleanup(destroy);
   else cleanup.after(destroy);
   return plane;

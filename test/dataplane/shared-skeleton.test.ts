@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { BpfMap } from '../../src/bpf/index.js';
+import * as abi from '../../src/dataplane/abi.js';
+import {
+  type LbSkeleton,
+  type LbSkeletonOptions,
+  loadLbSkeleton,
+} from '../../src/dataplane/xdp/skeleton.js';
+import { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
+import { real, run } from './support/harness.js';
+import { frame, TCP_SYN } from './support/packet.js';
+import { SkeletonLender } from './support/shared-skeleton.js';
+
+const small = { maxServices: 4, maxReals: 8, connections: 64, persistenceEntries: 64 };
+
+/** Every entry of a map as "key value-digest" (all CPUs of a per-CPU map), in key order. */
+function contents(map: BpfMap): string[] {
+  const out: string[] = [];
+  for (const key of map.keys()) {
+    const value = map.info.perCpu ? Buffer.concat(map.lookupPerCpu(key) ?? []) : map.lookup(key);
+    const digest = createHash('sha1')
+      .update(value ?? Buffer.alloc(0))
+      .digest('hex');
+    out.push(`${key.toString('hex')} ${digest}`);
+  }
+  return out.sort();
+}
+
+function closeSkeleton(s: LbSkeleton): void {
+  for (const map of Object.values(s.maps)) map.close();
+  s.program.close();
+  s.syncLearn.close();
+  s.syncEvents.close();
+}
+
+/** Opens a data plane through `lender`, recording the load setting it asked for. */
+async function open(lender: SkeletonLender, seen: LbSkeletonOptions[]): Promise<XdpDataPlane> {
+  return XdpDataPlane.open({
+    instance: 'lender-test',
+    pin: false,
+    ...small,
+    loadSkeleton: (options) => {
+      seen.push(options);
+      return lender.load(options);
+    },
+  });
+}
+
+/** Puts something in every map: services, NAT and persistence, flows, counters, egress. */
+async function dirty(plane: XdpDataPlane): Promise<void> {
+  await plane.setService({ vip: '10.61.0.1', port: 80, protocol: 'tcp', scheduler: 'rr' }, [
+    real('10.61.0.10', '02:00:00:00:61:10', { forwarding: 'nat', port: 8080 }),
+  ]);
+  await plane.setService(
+    {
+      vip: '10.61.0.2',
+      port: 80,
+      protocol: 'tcp',
+      scheduler: 'rr',
+      persistence: { timeoutS: 300, prefixLength: 32 },
+    },
+    [real('10.61.0.11', '02:00:00:00:61:11')],
+  );
+  for (const dst of ['10.61.0.1', '10.61.0.2']) {
+    const out = await run(
+      plane,
+      frame({ src: '203.0.113.61', dst, proto: 'tcp', sport: 4061, dport: 80, tcpFlags: TCP_SYN }),
+    );
+    assert.equal(out.verdictName, 'XDP_TX', `a flow to ${dst}`);
+  }
+}
+
+describe('lending a verified lb_xdp between tests', () => {
+  it('gives the same program back with every map as a fresh load leaves it', async () => {
+    const seen: LbSkeletonOptions[] = [];
+    const first = new SkeletonLender();
+    const plane = await open(first, seen);
+    const setting = seen[0] as LbSkeletonOptions;
+    const fresh = await loadLbSkeleton(setting);
+    const second = new SkeletonLender();
+    try {
+      let ids: Record<string, number>;
+      try {
+        await dirty(plane);
+        ids = Object.fromEntries(
+          Object.keys(abi.MAPS).map((k) => [k, plane.map(k as keyof typeof abi.MAPS).info.id]),
+        );
+        for (const [key, map] of Object.entries(fresh.maps)) {
+          const used = plane.map(key as keyof typeof abi.MAPS);
+          assert.notDeepEqual(contents(used), contents(map), `the test wrote to ${map.name}`);
+        }
+      } finally {
+        await plane.destroy();
+        first.giveBack();
+      }
+      const lent = await second.load(setting);
+      try {
+        for (const [key, map] of Object.entries(fresh.maps)) {
+          const again = lent.maps[key as keyof typeof abi.MAPS];
+          assert.equal(again.info.id, ids[key], `${map.name} is the one lent before`);
+          assert.deepEqual(contents(again), contents(map), `${map.name} is as after a fresh load`);
+        }
+      } finally {
+        closeSkeleton(lent);
+      }
+    } finally {
+      closeSkeleton(fresh);
+      second.giveBack();
+    }
+  });
+
+  it('loads another copy while the first is lent, and lends a data plane that works', async () => {
+    const seen: LbSkeletonOptions[] = [];
+    const lender = new SkeletonLender();
+    const a = await open(lender, seen);
+    const b = await open(lender, seen);
+    try {
+      assert.notEqual(a.program.info.id, b.program.info.id, 'two planes in use never share');
+      await dirty(a);
+      assert.deepEqual(b.services(), [], 'b sees nothing of a');
+    } finally {
+      await a.destroy();
+      await b.destroy();
+      lender.giveBack();
+    }
+    const again = new SkeletonLender();
+    const c = await open(again, seen);
+    try {
+      assert.ok(
+        [a.program.info.id, b.program.info.id].includes(c.program.info.id),
+        'the program came back from the pool',
+      );
+      await dirty(c);
+    } finally {
+      await c.destroy();
+      again.giveBack();
+    }
+  });
+
+  it('loads connection sync afresh: its event ring cannot be emptied', async () => {
+    const seen: LbSkeletonOptions[] = [];
+    const lender = new SkeletonLender();
+    const recycled = await open(lender, seen);
+    const recycledId = recycled.program.info.id;
+    await recycled.destroy();
+    lender.giveBack();
+    const synced = await lender.load({
+      ...(seen[0] as LbSkeletonOptions),
+      rodata: { ...(seen[0] as LbSkeletonOptions).rodata, syncEnabled: 1 },
+    });
+    try {
+      assert.notEqual(synced.program.info.id, recycledId);
+    } finally {
+      closeSkeleton(synced);
+      lender.giveBack();
+    }
+  });
+});
