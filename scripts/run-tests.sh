@@ -23,16 +23,23 @@ mapfile -t unit_tests < <(find dist/test -name '*.test.js' ! -name '*.vm.test.js
 mapfile -t netns_tests < <(find dist/test -name '*.netns.test.js' | sort)
 mapfile -t vm_tests < <(find dist/test -name '*.vm.test.js' | sort)
 runs() { [ "$tier" = all ] || [ "$tier" = "$1" ] || { [ "$tier" = host ] && [ "$1" != vm ]; }; }
+# Results as they come, then every file's wall time, slowest first
+# (test/support/file-times-reporter.ts): the CI log shows where time goes.
+reporters=(--test-reporter=spec --test-reporter-destination=stdout
+  --test-reporter=./dist/test/support/file-times-reporter.js --test-reporter-destination=stdout)
 status=0
+# Files in parallel: most wait on timers, child processes or the kernel's
+# verifier rather than on node, so more than one per core pays off.
 if runs unit; then
-  node --test --test-timeout=180000 "${unit_tests[@]}" || status=$?
+  node --test --test-concurrency=4 --test-timeout=180000 "${reporters[@]}" "${unit_tests[@]}" || status=$?
 fi
 if runs netns; then
-  node --test --test-timeout=180000 "${netns_tests[@]}" || status=$?
+  node --test --test-concurrency=3 --test-timeout=180000 "${reporters[@]}" "${netns_tests[@]}" || status=$?
 fi
 if runs vm; then
   # A VM file boots kernels under emulation: its own, longer bound (the
-  # tests inside are bounded by the VM's timeout as well).
-  node --test --test-timeout=1800000 "${vm_tests[@]}" || status=$?
+  # tests inside are bounded by the VM's timeout as well). The files run
+  # together: the IPVS VM takes the core the shorter kernel's VM leaves.
+  node --test --test-concurrency=2 --test-timeout=1800000 "${reporters[@]}" "${vm_tests[@]}" || status=$?
 fi
 exit "$status"
