@@ -29,12 +29,14 @@ reporters=(--test-reporter=spec --test-reporter-destination=stdout
   --test-reporter=./dist/test/support/file-times-reporter.js --test-reporter-destination=stdout)
 status=0
 # Files in parallel: most wait on timers, child processes or the kernel's
-# verifier rather than on node, so more than one per core pays off.
+# verifier rather than on node, so more than one per core pays off. Node 20
+# applies --test-timeout to each file as a whole too: 300 s leaves room for
+# the longest file (program-variants, npm-install) sharing the cores.
 if runs unit; then
-  node --test --test-concurrency=4 --test-timeout=180000 "${reporters[@]}" "${unit_tests[@]}" || status=$?
+  node --test --test-concurrency=4 --test-timeout=300000 "${reporters[@]}" "${unit_tests[@]}" || status=$?
 fi
 if runs netns; then
-  node --test --test-concurrency=3 --test-timeout=180000 "${reporters[@]}" "${netns_tests[@]}" || status=$?
+  node --test --test-concurrency=3 --test-timeout=300000 "${reporters[@]}" "${netns_tests[@]}" || status=$?
 fi
 if runs vm; then
   # A VM file boots kernels under emulation: its own, longer bound (the
