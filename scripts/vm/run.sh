@@ -69,6 +69,12 @@ timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
   -virtfs local,path="$cwd",mount_tag=work,security_model=passthrough,readonly=on,multidevs=remap \
   -virtfs local,path="$out",mount_tag=out,security_model=passthrough \
   </dev/null || status=$?
+# The guest's CPU time (QEMU's, from `times`: children waited for), which
+# unlike wall time does not grow when other work shares the cores.
+# (A builtin in a pipe or $(...) would run in a subshell and see none.)
+times >"$out/times"
+{ read -r _ && read -r cpu_user cpu_sys; } <"$out/times"
+vm_say "QEMU used $cpu_user user + $cpu_sys system CPU"
 if [ ! -f "$out/rc" ]; then
   [ "$status" -eq 124 ] && vm_fail "the VM did not finish within $timeout s"
   vm_fail "the VM stopped without the command's exit status (QEMU exit $status)"

@@ -51,7 +51,9 @@ describe('Debian 12 kernels in a VM', { concurrency: true }, () => {
         VM_TIMEOUT_S,
       );
       const times = fileTimes(run.output);
-      console.log(`kernel ${kernel}, time per file in the VM:\n${times.table.join('\n')}`);
+      console.log(
+        `kernel ${kernel}: QEMU used ${run.cpuSeconds?.toFixed(0) ?? '?'} s of CPU; time per file in the VM:\n${times.table.join('\n')}`,
+      );
       if (run.timedOut) {
         // Files run one after another in the VM: each took until the next one started.
         const { started } = times;

@@ -17,6 +17,8 @@ export interface VmRun {
   bootSeconds?: number;
   /** run.sh killed the VM at its timeout. */
   timedOut: boolean;
+  /** CPU seconds QEMU used (user + system): the guest's work, whatever else shares the cores. */
+  cpuSeconds?: number;
 }
 
 // Every VM of this process, killed with it: a test runner's timeout must not leave QEMU behind.
@@ -63,10 +65,19 @@ export function runInVm(
       if (child.pid !== undefined) running.delete(child.pid);
       const output = Buffer.concat(chunks).toString('utf8');
       const boot = /vm: (\S+) up after ([\d.]+) s/.exec(output);
+      const cpu = /^vm: QEMU used (\d+)m([\d.]+)s user \+ (\d+)m([\d.]+)s system CPU$/m.exec(
+        output,
+      );
       resolve({
         status,
         output,
         timedOut: /^vm: the VM did not finish within \d+ s$/m.test(output),
+        ...(cpu === null
+          ? {}
+          : {
+              cpuSeconds:
+                Number(cpu[1]) * 60 + Number(cpu[2]) + Number(cpu[3]) * 60 + Number(cpu[4]),
+            }),
         ...(boot?.[1] !== undefined ? { release: boot[1], bootSeconds: Number(boot[2]) } : {}),
       });
     });
