@@ -30,13 +30,14 @@ reporters=(--test-reporter=spec --test-reporter-destination=stdout
 status=0
 # Files in parallel: most wait on timers, child processes or the kernel's
 # verifier rather than on node, so more than one per core pays off. Node 20
-# applies --test-timeout to each file as a whole too: 300 s leaves room for
-# the longest file (program-variants, npm-install) sharing the cores.
+# applies --test-timeout to each file as a whole too: 600 s leaves room for
+# the longest files (program-variants, npm-install) on cores shared with
+# other work. The namespace tier stays at 2: its VRRP pairs time failovers.
 if runs unit; then
-  node --test --test-concurrency=4 --test-timeout=300000 "${reporters[@]}" "${unit_tests[@]}" || status=$?
+  node --test --test-concurrency=4 --test-timeout=600000 "${reporters[@]}" "${unit_tests[@]}" || status=$?
 fi
 if runs netns; then
-  node --test --test-concurrency=3 --test-timeout=300000 "${reporters[@]}" "${netns_tests[@]}" || status=$?
+  node --test --test-concurrency=2 --test-timeout=600000 "${reporters[@]}" "${netns_tests[@]}" || status=$?
 fi
 if runs vm; then
   # A VM file boots kernels under emulation: its own, longer bound (the

@@ -9,7 +9,9 @@ import { verifierReason } from '../../src/dataplane/xdp/verifier-error.js';
  * knobs produce. Runs on the host and, in the VM tier, on each Debian kernel;
  * a refusal prints the verifier's reason and keeps the whole log in the message.
  */
-describe(`lb_xdp variants on this kernel`, () => {
+// Two loads at a time: the verifier runs in the kernel on the loading thread
+// (libuv's pool), so a second core verifies another variant meanwhile.
+describe(`lb_xdp variants on this kernel`, { concurrency: 2 }, () => {
   for (const variant of PROGRAM_VARIANTS) {
     it(`loads with ${variant.name}`, async () => {
       const load = await checkProgramLoad(variant);
