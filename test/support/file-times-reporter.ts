@@ -1,9 +1,11 @@
 /**
  * A node:test reporter (next to spec) that makes the suite's time visible per
- * test file: a line when each file starts, and at the end every file's wall
- * time, slowest first, so the file behind the next slowdown is in the CI log.
- * A file's time runs from its start to its last report (with files run in
- * parallel, they overlap).
+ * test file: a line when each file starts, and at the end every file's time,
+ * slowest first, so the file behind the next slowdown is in the CI log.
+ * A file's time is the sum of its top-level tests' durations (its process
+ * start and imports aside): the runner reports files in order, holding back
+ * the results of a file that ran beside a slower one, so arrival times say
+ * nothing. A file that failed as a whole (a timeout) counts its own time.
  *
  *   node --test --test-reporter=spec --test-reporter-destination=stdout \
  *     --test-reporter=./dist/test/support/file-times-reporter.js \
@@ -13,7 +15,12 @@ import { relative } from 'node:path';
 
 interface TestEvent {
   readonly type: string;
-  readonly data?: { readonly file?: string; readonly name?: string; readonly nesting?: number };
+  readonly data?: {
+    readonly file?: string;
+    readonly name?: string;
+    readonly nesting?: number;
+    readonly details?: { readonly duration_ms?: number };
+  };
 }
 
 /** The start line's and the table's prefix (test/support/vm.ts reads them back). */
@@ -22,28 +29,30 @@ export const FILE_TIME = 'file-times:';
 
 export default async function* fileTimes(source: AsyncIterable<TestEvent>) {
   const began = Date.now();
-  const files = new Map<string, { start: number; end: number; failed: boolean }>();
+  const files = new Map<string, { ms: number; whole?: number; failed: boolean }>();
   const seconds = (ms: number) => (ms / 1000).toFixed(1);
-  for await (const event of source) {
-    const file = event.data?.file;
-    if (file === undefined) continue;
-    const now = Date.now();
-    const name = relative(process.cwd(), file);
-    let entry = files.get(name);
-    // A file's own test is dequeued when its process starts.
-    if (entry === undefined && event.type === 'test:dequeue' && event.data?.name === file) {
-      entry = { start: now, end: now, failed: false };
-      files.set(name, entry);
-      yield `${FILE_START} ${name} at ${seconds(now - began)} s\n`;
+  for await (const { type, data } of source) {
+    if (data?.file === undefined) continue;
+    const name = relative(process.cwd(), data.file);
+    const own = data.name === data.file;
+    // Dequeued when its process starts (reported at once, unlike its results).
+    if (type === 'test:dequeue' && own && !files.has(name)) {
+      files.set(name, { ms: 0, failed: false });
+      yield `${FILE_START} ${name} at ${seconds(Date.now() - began)} s\n`;
       continue;
     }
-    if (entry === undefined) continue;
-    entry.end = now;
-    if (event.type === 'test:fail') entry.failed = true;
+    const entry = files.get(name);
+    if (entry === undefined || data.nesting !== 0) continue;
+    if (type !== 'test:pass' && type !== 'test:fail') continue;
+    const ms = data.details?.duration_ms ?? 0;
+    if (own) entry.whole = ms;
+    else entry.ms += ms;
+    if (type === 'test:fail') entry.failed = true;
   }
-  const rows = [...files].sort(([, a], [, b]) => b.end - b.start - (a.end - a.start));
+  const time = (e: { ms: number; whole?: number }) => e.whole ?? e.ms;
+  const rows = [...files].sort(([, a], [, b]) => time(b) - time(a));
   yield `${FILE_TIME} ${files.size} files in ${seconds(Date.now() - began)} s, slowest first\n`;
-  for (const [name, { start, end, failed }] of rows) {
-    yield `${FILE_TIME} ${seconds(end - start).padStart(7)} s ${name}${failed ? ' (failed)' : ''}\n`;
+  for (const [name, entry] of rows) {
+    yield `${FILE_TIME} ${seconds(time(entry)).padStart(7)} s ${name}${entry.failed ? ' (failed)' : ''}\n`;
   }
 }
