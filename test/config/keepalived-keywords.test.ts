@@ -13,7 +13,7 @@ const vi = (body: string) =>
 
 /** A virtual server with one real; `body` starts on line 2. */
 const vs = (body: string) =>
-  `virtual_server 10.0.0.1 80 {\n${body}\n  real_server 10.0.0.2 80 {\n    weight 1\n  }\n}\n`;
+  `virtual_server 10.0.0.1 80 {\n${body}\n  real_server 10.0.0.2 80 {\n    weight 1\n  }\n  protocol TCP\n}\n`;
 
 test('a misspelt keyword is warned with the keyword that was probably meant', () => {
   const { config, warnings } = parseConfigText(vi('  priorty 150'), 'k.conf');

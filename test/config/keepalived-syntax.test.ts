@@ -158,7 +158,7 @@ test('unknown keywords are warned with file:line and skipped, or rejected when s
 
 test('deprecated spellings are accepted with a warning naming the replacement; nb_get_retry is ignored', () => {
   const { config, warnings } = parseConfigText(
-    'virtual_server 10.0.0.1 80 {\n  lb_algo wrr\n  lb_kind DR\n  real_server 10.0.0.2 80 {\n    TCP_CHECK {\n      nb_get_retry 4\n    }\n  }\n}\n',
+    'virtual_server 10.0.0.1 80 {\n  lb_algo wrr\n  lb_kind DR\n  real_server 10.0.0.2 80 {\n    TCP_CHECK {\n      nb_get_retry 4\n    }\n  }\n  protocol TCP\n}\n',
     'k.conf',
   );
   const vs = config.virtualServers[0];

@@ -45,11 +45,61 @@ test('keepalived defaults: instance and virtual server', () => {
       vs?.hysteresis,
       vs?.persistenceTimeoutMs,
     ],
-    ['rr', 'NAT', 'tcp', 60_000, 1, 0, 360_000],
+    ['rr', 'NAT', 'udp', 60_000, 1, 0, 360_000],
   );
   assert.equal(vs?.realServers[0]?.weight, 1);
   assert.equal(config.global.mcastGroup4, '224.0.0.18');
   assert.equal(config.global.smtpConnectTimeoutMs, 30_000);
+});
+
+test('a virtual_server without protocol is UDP, as keepalived 2.2.7 makes it, with a warning at its line', () => {
+  const { config, warnings } = parseConfigText(
+    [
+      'virtual_server_group G {', // 1
+      '  10.0.0.5 80', // 2
+      '}', // 3
+      'virtual_server_group M {', // 4
+      '  fwmark 9', // 5
+      '}', // 6
+      'virtual_server 10.0.0.1 80 {', // 7
+      '  real_server 10.0.0.2 80 {', // 8
+      '  }', // 9
+      '}', // 10
+      'virtual_server group G {', // 11
+      '  real_server 10.0.0.2 80 {', // 12
+      '  }', // 13
+      '}', // 14
+      'virtual_server fwmark 7 {', // 15
+      '  real_server 10.0.0.2 80 {', // 16
+      '  }', // 17
+      '}', // 18
+      'virtual_server group M {', // 19
+      '  real_server 10.0.0.2 80 {', // 20
+      '  }', // 21
+      '}', // 22
+      'virtual_server 10.0.0.3 80 {', // 23
+      '  protocol TCP', // 24
+      '  real_server 10.0.0.2 80 {', // 25
+      '  }', // 26
+      '}', // 27
+    ].join('\n'),
+    'k.conf',
+  );
+  assert.deepEqual(
+    config.virtualServers.map((vs) => vs.protocol),
+    ['udp', 'udp', 'tcp', 'tcp', 'tcp'],
+  );
+  const noProtocol = warnings.filter((w) => w.message.includes("no 'protocol' line"));
+  assert.deepEqual(
+    noProtocol.map((w) => `${w.line}:${w.column}`),
+    ['7:1', '11:1'],
+  );
+  assert.match(noProtocol[0]?.message ?? '', /UDP service, as keepalived 2\.2\.7 makes it/);
+  // YAML is lbctl's own format: its default stays TCP.
+  assert.equal(
+    parseConfigText(yamlService(''), 'c.yaml').config.virtualServers[0]?.protocol,
+    'tcp',
+  );
 });
 
 test('checker defaults follow keepalived: retry, delay_before_retry, connect_timeout, warmup', () => {

@@ -73,7 +73,7 @@ virtual_server group web {
   for (const [what, body, reason] of [
     [
       'a connection-counting scheduler',
-      'virtual_server 10.0.0.100 80 { lb_algo wlc\n lb_kind DR\n real_server 10.0.0.11 80 { } }',
+      'virtual_server 10.0.0.100 80 { lb_algo wlc\n lb_kind DR\n protocol TCP\n real_server 10.0.0.11 80 { } }',
       /TCP 10\.0\.0\.100:80: the XDP data plane cannot run it: scheduler wlc/,
     ],
     [
@@ -128,6 +128,7 @@ virtual_server_group mixed {
 virtual_server group mixed {
     lb_algo rr
     lb_kind DR
+    protocol TCP
     real_server 10.0.0.11 80 { }
 }`);
     const [v4, v6, group] = c.virtualServers.map((vs) =>

@@ -1,4 +1,5 @@
 import type { IssueList } from '../errors.js';
+import { defaultMissingProtocol } from './default-protocol.js';
 import {
   type Block,
   type BlockSpec,
@@ -78,6 +79,7 @@ const virtualServer: Keyword = {
     const path = ['virtualServers', servers.length];
     const obj: Obj = {};
     ctx.remember(path, stmt);
+    ctx.open(obj, stmt);
     const [a0, a1] = stmt.args;
     let name = 'virtual_server';
     if (!a0) {
@@ -193,6 +195,7 @@ export function createKeepalivedMapper(
     map: (stmt) => mapStatements(ctx, TOP_LEVEL_KEYWORDS, top, [stmt]),
     result: () => {
       removeUnusable(ctx, doc);
+      defaultMissingProtocol(ctx, doc);
       return { document: doc, locations: ctx.locations, comments: ctx.comments };
     },
   };
