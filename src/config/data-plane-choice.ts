@@ -7,7 +7,7 @@
  */
 import type { DataPlaneCapabilities, ServiceNeeds } from '../dataplane/capabilities.js';
 import { type MissingCapability, missingCapabilities } from '../dataplane/capabilities.js';
-import type { Forwarding } from '../dataplane/dataplane.js';
+import type { Forwarding, TunnelEncapsulation } from '../dataplane/dataplane.js';
 import { DATA_PLANE_KINDS, DATA_PLANE_TITLES, DATA_PLANES } from '../dataplane/registry.js';
 import type { DataPlaneChoice, LbKind, VirtualServer, VirtualServerGroup } from './model.js';
 import { type Reject, serviceTargets, usesFwmark } from './virtual-server-targets.js';
@@ -24,10 +24,13 @@ export function serviceNeeds(
 ): ServiceNeeds {
   const forwarding = new Set(vs.realServers.map((rs) => forwardingOf(rs.lbKind)));
   if (vs.sorryServer !== undefined) forwarding.add(forwardingOf(vs.sorryServer.lbKind));
+  const tunnels = tunnelsOf(vs);
   return {
     protocol: vs.protocol,
     scheduler: vs.scheduler,
     forwarding,
+    tunnelTypes: new Set(tunnels.map((t) => t.type)),
+    tunnelChecksums: new Set(tunnels.flatMap((t) => (t.checksum !== 'nocsum' ? [t.checksum] : []))),
     fwmark: usesFwmark(vs, groups),
     allPorts: serviceTargets(vs, groups, reject).some(
       (t) => t.port === 0 && t.fwmark === undefined,
@@ -37,6 +40,13 @@ export function serviceNeeds(
       (rs) => rs.upperThreshold !== undefined || rs.lowerThreshold !== undefined,
     ),
   };
+}
+
+/** The encapsulations of its TUN reals and sorry server (those that name one). */
+export function tunnelsOf(vs: VirtualServer): TunnelEncapsulation[] {
+  return [...vs.realServers, ...(vs.sorryServer !== undefined ? [vs.sorryServer] : [])].flatMap(
+    (s) => (s.tunnel !== undefined ? [s.tunnel] : []),
+  );
 }
 
 export type DataPlaneVerdict =

@@ -8,7 +8,7 @@
  */
 
 import type { StatusCodeRange } from '../checkers/status-codes.js';
-import type { Protocol, Scheduler } from '../dataplane/dataplane.js';
+import type { Protocol, Scheduler, TunnelEncapsulation } from '../dataplane/dataplane.js';
 import type { AddressFamily, AddressScope } from '../net/address.js';
 
 // A checker's accepted HTTP status codes, as the checker reads them.
@@ -24,6 +24,9 @@ export {
   type Protocol,
   SCHEDULERS,
   type Scheduler,
+  TUNNEL_CHECKSUMS,
+  TUNNEL_TYPES,
+  type TunnelEncapsulation,
 } from '../dataplane/dataplane.js';
 export { ADDRESS_SCOPES, type AddressFamily, type AddressScope } from '../net/address.js';
 
@@ -363,6 +366,8 @@ export interface RealServer {
   readonly port: number;
   readonly weight: number;
   readonly lbKind: LbKind;
+  /** TUN only: the encapsulation (`lvs_method TUN type gue port N csum`); absent = IPIP. */
+  readonly tunnel?: TunnelEncapsulation;
   readonly inhibitOnFailure: boolean;
   /** keepalived uthreshold / lthreshold (ipvsadm -x / -y): connection limits, kernel IPVS only. */
   readonly upperThreshold?: number;
@@ -378,6 +383,8 @@ export interface SorryServer {
   readonly family: AddressFamily;
   readonly port: number;
   readonly lbKind: LbKind;
+  /** TUN only: the encapsulation (`sorry_server_lvs_method TUN type ...`); absent = IPIP. */
+  readonly tunnel?: TunnelEncapsulation;
   /** sorry_server_inhibit: present at weight 0 while quorum holds, as inhibit_on_failure does for reals. */
   readonly inhibit: boolean;
 }

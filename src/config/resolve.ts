@@ -4,9 +4,11 @@ import type {
   Checker,
   Config,
   ConnectionSyncConfig,
+  LbKind,
   RealServer,
   ScriptCommand,
   StatusCodeRange,
+  TunnelEncapsulation,
   VirtualIpAddress,
   VirtualServer,
   VirtualServerGroupEntry,
@@ -226,6 +228,19 @@ function resolveTarget(vs: DocVirtualServer): VirtualServerTarget {
   return { kind: 'group', group: vs.group ?? '' };
 }
 
+type DocTunnel = NonNullable<DocVirtualServer['tunnel']>;
+
+/** A TUN server's encapsulation (its own, else the virtual server's); none for DR and NAT. */
+function tunnelOf(kind: LbKind, tunnel: DocTunnel | undefined): TunnelEncapsulation | undefined {
+  if (kind !== 'TUN' || tunnel === undefined) return undefined;
+  return compact({ type: tunnel.type, port: tunnel.port, checksum: tunnel.checksum });
+}
+
+/** `{ [key]: value }` when value is defined, else nothing: for spreading into nested objects. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
 function resolveRealServer(rs: DocRealServer, vs: DocVirtualServer): RealServer {
   return compact({
     address: rs.address,
@@ -233,6 +248,7 @@ function resolveRealServer(rs: DocRealServer, vs: DocVirtualServer): RealServer 
     port: rs.port ?? vs.port ?? 0,
     weight: rs.weight,
     lbKind: rs.lbKind ?? vs.lbKind,
+    tunnel: tunnelOf(rs.lbKind ?? vs.lbKind, rs.tunnel ?? vs.tunnel),
     inhibitOnFailure: rs.inhibitOnFailure ?? vs.inhibitOnFailure,
     // 0 is keepalived's and ipvsadm's "no threshold".
     upperThreshold: rs.upperThreshold || undefined,
@@ -264,6 +280,10 @@ function resolveVirtualServer(
       family: familyOf(vs.sorryServer.address) ?? 'ipv4',
       port: vs.sorryServer.port ?? vs.port ?? 0,
       lbKind: vs.sorryServer.lbKind ?? vs.lbKind,
+      ...optional(
+        'tunnel',
+        tunnelOf(vs.sorryServer.lbKind ?? vs.lbKind, vs.sorryServer.tunnel ?? vs.tunnel),
+      ),
       inhibit: vs.sorryServer.inhibit,
     },
     quorum: vs.quorum,

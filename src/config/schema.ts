@@ -11,6 +11,8 @@ import {
   MIN_CONNECTION_TABLE_SIZE,
   type Protocol,
   SCHEDULERS,
+  TUNNEL_CHECKSUMS,
+  TUNNEL_TYPES,
   XDP_MODES,
 } from './model.js';
 
@@ -403,11 +405,20 @@ const checker = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('PING_CHECK'), ...checkerConnection }),
 ]);
 
+/** A TUN real's encapsulation (keepalived `lvs_method TUN type gue port N csum`). */
+const tunnel = z.strictObject({
+  type: z.enum(TUNNEL_TYPES).default('ipip'),
+  /** GUE's UDP port. */
+  port: int('port', 1, 65535).optional(),
+  checksum: z.enum(TUNNEL_CHECKSUMS).default('nocsum'),
+});
+
 const realServer = z.strictObject({
   address: ipAddress,
   port: port.optional(),
   weight: int('weight', 0, 65535).default(DEFAULT_REAL_WEIGHT),
   lbKind: z.enum(LB_KINDS).optional(),
+  tunnel: tunnel.optional(),
   inhibitOnFailure: z.boolean().optional(),
   upperThreshold: int('upperThreshold', 0, 4294967295).optional(),
   lowerThreshold: int('lowerThreshold', 0, 4294967295).optional(),
@@ -431,6 +442,7 @@ const virtualServer = z
     hashSourcePort: z.boolean().default(false),
     schedulerFallback: z.boolean().default(false),
     lbKind: z.enum(LB_KINDS).default('NAT'),
+    tunnel: tunnel.optional(),
     delayLoopMs: ms('delayLoopMs')
       .min(1, { error: 'must be at least 1 millisecond' })
       .default(60_000),
@@ -442,6 +454,7 @@ const virtualServer = z
         address: ipAddress,
         port: port.optional(),
         lbKind: z.enum(LB_KINDS).optional(),
+        tunnel: tunnel.optional(),
         inhibit: z.boolean().default(false),
       })
       .optional(),

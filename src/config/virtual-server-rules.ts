@@ -7,7 +7,7 @@
  * to start on the same list, so the two never disagree.
  */
 import type { DataPlaneCapabilities } from '../dataplane/capabilities.js';
-import { realViolations, servicePortViolation } from '../dataplane/service-rules.js';
+import { realViolations, servicePortViolation, tunnelProblem } from '../dataplane/service-rules.js';
 import { chooseDataPlane, forwardingOf, serviceNeeds } from './data-plane-choice.js';
 import type { DataPlaneChoice, VirtualServer, VirtualServerGroup } from './model.js';
 import { prefixLengthOf, type ServiceTarget, serviceTargets } from './virtual-server-targets.js';
@@ -35,6 +35,17 @@ export interface VirtualServerCheck {
 
 class TargetProblem extends Error {}
 
+/** Where a tunnel a data plane cannot do is configured: the first server with a non-IPIP one. */
+function tunnelPath(vs: VirtualServer): (string | number)[] {
+  const plain = (t: { type: string; checksum: string } | undefined) =>
+    t === undefined || (t.type === 'ipip' && t.checksum === 'nocsum');
+  const j = vs.realServers.findIndex((rs) => !plain(rs.tunnel));
+  if (j >= 0) return ['realServers', j, 'tunnel'];
+  return vs.sorryServer !== undefined && !plain(vs.sorryServer.tunnel)
+    ? ['sorryServer', 'tunnel']
+    : ['lbKind'];
+}
+
 export function checkVirtualServer(
   vs: VirtualServer,
   groups: readonly VirtualServerGroup[],
@@ -56,7 +67,12 @@ export function checkVirtualServer(
     const verdict = chooseDataPlane(serviceNeeds(vs, groups, reject), choice);
     if (verdict.ok) plane = verdict.plane;
     else {
-      const path = verdict.field === undefined ? [] : [verdict.field];
+      const path =
+        verdict.field === 'tunnel'
+          ? tunnelPath(vs)
+          : verdict.field === undefined
+            ? []
+            : [verdict.field];
       if (choice === 'auto') unrunnable = { path, message: verdict.message };
       else problem(path, verdict.message);
     }
@@ -101,6 +117,8 @@ export function checkVirtualServer(
       what: `real server ${rs.address} port ${rs.port}`,
     };
     for (const v of realViolations(service, real)) problem(['realServers', j, v.field], v.message);
+    const tunnel = rs.tunnel && tunnelProblem(rs.tunnel, real.forwarding);
+    if (tunnel) problem(['realServers', j, 'tunnel'], `${real.what}: ${tunnel}`);
   });
   const sorry = vs.sorryServer;
   if (sorry !== undefined) {
@@ -111,6 +129,8 @@ export function checkVirtualServer(
       what: `sorry server ${sorry.address} port ${sorry.port}`,
     };
     for (const v of realViolations(service, real)) problem(['sorryServer', v.field], v.message);
+    const tunnel = sorry.tunnel && tunnelProblem(sorry.tunnel, real.forwarding);
+    if (tunnel) problem(['sorryServer', 'tunnel'], `${real.what}: ${tunnel}`);
   }
   return {
     problems,

@@ -4,7 +4,14 @@
  * validate`, `lbctl up` (src/config/data-plane-choice.ts) and the docs all
  * read these declarations, so they cannot disagree.
  */
-import type { DataPlaneKind, Forwarding, Protocol, Scheduler } from './dataplane.js';
+import type {
+  DataPlaneKind,
+  Forwarding,
+  Protocol,
+  Scheduler,
+  TunnelChecksum,
+  TunnelType,
+} from './dataplane.js';
 
 export interface DataPlaneCapabilities {
   readonly kind: DataPlaneKind;
@@ -14,6 +21,10 @@ export interface DataPlaneCapabilities {
   /** Schedulers that can also hash the client's port (ipvsadm sh-port, mh-port). */
   readonly sourcePortHashing: ReadonlySet<Scheduler>;
   readonly forwarding: ReadonlySet<Forwarding>;
+  /** Encapsulations of TUN reals (keepalived `lvs_method TUN type ...`). */
+  readonly tunnelTypes: ReadonlySet<TunnelType>;
+  /** Checksum options of those tunnels (nocsum is no option: every tunnel has it). */
+  readonly tunnelChecksums: ReadonlySet<TunnelChecksum>;
   readonly protocols: ReadonlySet<Protocol>;
   /** Firewall-mark services (keepalived `virtual_server fwmark N`). */
   readonly fwmark: boolean;
@@ -21,6 +32,11 @@ export interface DataPlaneCapabilities {
   readonly natAllPorts: boolean;
   /** Upper/lower connection thresholds per real (keepalived uthreshold/lthreshold). */
   readonly connectionThresholds: boolean;
+  /**
+   * A real on the director itself (keepalived's `sorry_server 127.0.0.1 80`) is a
+   * forwarding target: its packets go up the director's own stack.
+   */
+  readonly localReals: boolean;
   /** Largest real set of one service (the sorry server counts). */
   readonly maxRealsPerService: number;
   /** Why a scheduler it lacks is missing, for error messages. */
@@ -35,6 +51,9 @@ export interface ServiceNeeds {
   readonly hashSourcePort?: boolean;
   /** Forwarding methods of its reals and sorry server. */
   readonly forwarding: ReadonlySet<Forwarding>;
+  /** Encapsulations and checksum options of its TUN reals (absent: plain IPIP). */
+  readonly tunnelTypes?: ReadonlySet<TunnelType>;
+  readonly tunnelChecksums?: ReadonlySet<TunnelChecksum>;
   readonly fwmark: boolean;
   /** Some address of it is an all-ports (port 0) service. */
   readonly allPorts: boolean;
@@ -46,7 +65,14 @@ export interface ServiceNeeds {
 
 /** One thing a data plane lacks, and the configuration field that asks for it. */
 export interface MissingCapability {
-  readonly field: 'protocol' | 'scheduler' | 'lbKind' | 'fwmark' | 'port' | 'realServers';
+  readonly field:
+    | 'protocol'
+    | 'scheduler'
+    | 'lbKind'
+    | 'tunnel'
+    | 'fwmark'
+    | 'port'
+    | 'realServers';
   readonly message: string;
 }
 
@@ -80,6 +106,22 @@ export function missingCapabilities(
       out.push({
         field: 'lbKind',
         message: `forwarding method ${method.toUpperCase()} is not supported`,
+      });
+    }
+  }
+  for (const type of needs.tunnelTypes ?? []) {
+    if (!capabilities.tunnelTypes.has(type)) {
+      out.push({
+        field: 'tunnel',
+        message: `tunnel type ${type.toUpperCase()} is not supported (it does ${list(capabilities.tunnelTypes).toUpperCase()})`,
+      });
+    }
+  }
+  for (const checksum of needs.tunnelChecksums ?? []) {
+    if (!capabilities.tunnelChecksums.has(checksum)) {
+      out.push({
+        field: 'tunnel',
+        message: `tunnel checksum option ${checksum} is not supported (it does ${list(capabilities.tunnelChecksums) || 'none'})`,
       });
     }
   }
@@ -126,10 +168,13 @@ export function capabilitiesTable(capabilities: DataPlaneCapabilities): string {
     `| schedulers | ${list(capabilities.schedulers)} |`,
     `| source-port hashing (sh-port, mh-port) | ${list(capabilities.sourcePortHashing)} |`,
     `| forwarding methods | ${list(capabilities.forwarding, true)} |`,
+    `| TUN encapsulations (\`lvs_method TUN type ...\`) | ${list(capabilities.tunnelTypes, true)} |`,
+    `| TUN checksum options | ${list(capabilities.tunnelChecksums)} |`,
     `| protocols | ${list(capabilities.protocols, true)} |`,
     `| fwmark services | ${yesNo(capabilities.fwmark)} |`,
     `| NAT on all-ports (port 0) services | ${yesNo(capabilities.natAllPorts)} |`,
     `| connection thresholds (uthreshold, lthreshold) | ${yesNo(capabilities.connectionThresholds)} |`,
+    `| a sorry server on the director itself (e.g. 127.0.0.1) as a forwarding target | ${yesNo(capabilities.localReals)} |`,
     `| reals per service | ${
       Number.isFinite(capabilities.maxRealsPerService)
         ? `at most ${capabilities.maxRealsPerService}`

@@ -43,6 +43,25 @@ export type Scheduler = (typeof SCHEDULERS)[number];
 /** ipvsadm -g (dr), -m (nat), -i (tun). */
 export type Forwarding = 'dr' | 'nat' | 'tun';
 
+/** Encapsulations of a TUN real (ipvsadm --tun-type; keepalived `lvs_method TUN type ...`). */
+export const TUNNEL_TYPES = ['ipip', 'gue', 'gre'] as const;
+export type TunnelType = (typeof TUNNEL_TYPES)[number];
+
+/** Checksums of a GUE/GRE tunnel (ipvsadm --tun-nocsum, --tun-csum, --tun-remcsum). */
+export const TUNNEL_CHECKSUMS = ['nocsum', 'csum', 'remcsum'] as const;
+export type TunnelChecksum = (typeof TUNNEL_CHECKSUMS)[number];
+
+/** How a TUN real is reached: IPIP without checksum unless said otherwise. */
+export interface TunnelEncapsulation {
+  readonly type: TunnelType;
+  /** GUE's destination UDP port (GUE only, and required there). */
+  readonly port?: number;
+  readonly checksum: TunnelChecksum;
+}
+
+/** IPVS's default encapsulation of a TUN real (ipvsadm -i). */
+export const PLAIN_IPIP: TunnelEncapsulation = Object.freeze({ type: 'ipip', checksum: 'nocsum' });
+
 /** ipvsadm's weight for a real server given none (keepalived's too). */
 export const DEFAULT_REAL_WEIGHT = 1;
 
@@ -109,6 +128,8 @@ export interface DesiredReal {
    */
   readonly upperThreshold?: number;
   readonly lowerThreshold?: number;
+  /** TUN reals only: the encapsulation; absent means PLAIN_IPIP. */
+  readonly tunnel?: TunnelEncapsulation;
 }
 
 /** A real as the data plane applies it: a DesiredReal plus how to reach it on the link. */

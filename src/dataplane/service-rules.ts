@@ -4,7 +4,7 @@
  * checks on write all call these.
  */
 import type { AddressFamily } from '../net/address.js';
-import type { Forwarding } from './dataplane.js';
+import type { Forwarding, TunnelEncapsulation } from './dataplane.js';
 
 /** Where a rule was broken: the service's port, or a real's address or port. */
 export interface RuleViolation {
@@ -62,6 +62,28 @@ export function realViolations(
     });
   }
   return out;
+}
+
+/**
+ * What is wrong with a TUN real's encapsulation, by keepalived 2.2.7's rules
+ * (check_parser.c), which are the kernel's: GUE and only GUE has a port,
+ * IPIP has no checksum option, GRE no remote checksum offload.
+ */
+export function tunnelProblem(
+  tunnel: TunnelEncapsulation,
+  forwarding: Forwarding,
+): string | undefined {
+  if (forwarding !== 'tun') return 'tunnel options apply to TUN forwarding only';
+  const { type, port, checksum } = tunnel;
+  if (type === 'gue' && port === undefined) return 'a GUE tunnel needs a port';
+  if (type !== 'gue' && port !== undefined) return `a ${type.toUpperCase()} tunnel has no port`;
+  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535))
+    return `tunnel port ${port} is not between 1 and 65535`;
+  if (type === 'ipip' && checksum !== 'nocsum')
+    return `an IPIP tunnel has no checksum option (${checksum})`;
+  if (type === 'gre' && checksum === 'remcsum')
+    return 'a GRE tunnel cannot use remote checksum offload (remcsum)';
+  return undefined;
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   type ServiceSpec,
   serviceName,
 } from './dataplane.js';
-import { realViolations, servicePortViolation } from './service-rules.js';
+import { realViolations, servicePortViolation, tunnelProblem } from './service-rules.js';
 
 const family = (address: string, what: string): AddressFamily => {
   const f = ipFamily(address);
@@ -55,6 +55,12 @@ export function validateService(
     scheduler: spec.scheduler,
     ...(spec.hashSourcePort === true ? { hashSourcePort: true } : {}),
     forwarding: new Set(reals.map((r) => r.forwarding)),
+    tunnelTypes: new Set(reals.flatMap((r) => (r.tunnel !== undefined ? [r.tunnel.type] : []))),
+    tunnelChecksums: new Set(
+      reals.flatMap((r) =>
+        r.tunnel !== undefined && r.tunnel.checksum !== 'nocsum' ? [r.tunnel.checksum] : [],
+      ),
+    ),
     fwmark,
     allPorts: spec.port === 0 && !fwmark,
     realCount: reals.length,
@@ -103,6 +109,10 @@ export function validateService(
     ] as const) {
       if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > 0xffffffff))
         fail(`${what} has invalid ${name} connection threshold ${value}`);
+    }
+    if (r.tunnel !== undefined) {
+      const problem = tunnelProblem(r.tunnel, r.forwarding);
+      if (problem !== undefined) fail(`${what}: ${problem}`);
     }
     const broken = realViolations(
       { family: serviceFamily, port: spec.port, fwmark },

@@ -79,8 +79,10 @@ global_defs {
     lbctl_data_plane ${options.directorDataPlanes?.[index] ?? options.dataPlane ?? 'xdp'}
     lbctl_xdp_mode native
     lbctl_metrics_listen 127.0.0.1:9477${bgp}${
-      options.connectionSync === true && options.vrrp ? '\n    lvs_sync_daemon eth0 VI_1' : ''
-    }
+      options.connectionTableSize !== undefined
+        ? `\n    lbctl_connection_table_size ${options.connectionTableSize}`
+        : ''
+    }${options.connectionSync === true && options.vrrp ? '\n    lvs_sync_daemon eth0 VI_1' : ''}
 }
 ${vrrp}
 ${services}

@@ -42,6 +42,8 @@ export interface LabOptions {
   readonly directorDataPlanes?: readonly ('auto' | 'xdp' | 'ipvs')[];
   /** The directors sync connections (keepalived's lvs_sync_daemon on eth0, following VI_1). */
   readonly connectionSync?: boolean;
+  /** The directors' `lbctl_connection_table_size` (default lbctl's own). */
+  readonly connectionTableSize?: number;
   /** Multiplies the waits for helper processes (default 1; a VM under emulation needs more). */
   readonly timeScale?: number;
 }

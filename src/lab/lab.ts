@@ -235,14 +235,16 @@ export class Lab {
     this.requireHost(host);
     const director = this.hosts.directors.includes(host);
     const name = director ? `${host}.lbctl` : `${host}.http`;
+    // A clean shutdown (detach, withdraw, remove services) takes longer on an emulated kernel.
+    const graceMs = 5000 * this.timeScale;
     if (director && this.ecmp !== undefined && signal === 'SIGKILL') {
       const [bird, lbctl] = await Promise.all([
-        this.processes.stop(`${host}.bird`, 5000, signal),
-        this.processes.stop(name, 5000, signal),
+        this.processes.stop(`${host}.bird`, graceMs, signal),
+        this.processes.stop(name, graceMs, signal),
       ]);
       return bird || lbctl;
     }
-    return this.processes.stop(name, 5000, signal);
+    return this.processes.stop(name, graceMs, signal);
   }
 
   /** The log of a director's lbctl. */

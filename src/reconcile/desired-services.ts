@@ -1,4 +1,5 @@
 import type { DesiredReal, ServiceSpec } from '../dataplane/dataplane.js';
+import { capabilitiesOf } from '../dataplane/registry.js';
 import { realPort } from '../dataplane/service-rules.js';
 import type { DesiredServiceState } from '../health/desired-state.js';
 import { canonicalAddress } from '../net/address.js';
@@ -17,10 +18,11 @@ export type LocalAddressTest = (address: string) => boolean;
 /**
  * The data-plane services one virtual server should have in `state`.
  *
- * A sorry server on the director itself (e.g. `sorry_server 127.0.0.1 80`) cannot be
- * a forwarding target: while it is in charge the services are left out of
- * the data plane, so the packets reach the director's own stack, which owns
- * the VIP and answers on the VIP's port.
+ * A sorry server on the director itself (e.g. `sorry_server 127.0.0.1 80`) is a
+ * forwarding target only where the data plane can deliver locally (IPVS: the
+ * kernel makes it a Local real, as keepalived gets it). Elsewhere (XDP), while
+ * it is in charge the services are left out of the data plane, so the packets
+ * reach the director's own stack, which owns the VIP and answers on the VIP's port.
  */
 export function desiredServices(
   mapped: MappedVirtualServer,
@@ -28,13 +30,16 @@ export function desiredServices(
   isLocal: LocalAddressTest,
 ): DesiredService[] {
   const sorry = state.sorry;
-  const sorryIsLocal = sorry !== undefined && isLocal(sorry.address);
+  const sorryIsLocal =
+    sorry !== undefined && isLocal(sorry.address) && !capabilitiesOf(mapped.plane).localReals;
   if (sorry !== undefined && sorryIsLocal && sorry.weight > 0) return [];
-  // Health decides weights; connection thresholds are the configuration's, as configured.
-  const limits = new Map(
-    mapped.reals
-      .filter((r) => r.upperThreshold !== undefined || r.lowerThreshold !== undefined)
-      .map((r) => [realKey(canonicalAddress(r.address), r.port), r]),
+  // Health decides weights; thresholds and tunnels are the configuration's, as configured.
+  const configured = new Map(
+    // A real listed again as the sorry server keeps its own settings: reals come last.
+    [...(mapped.sorry !== undefined ? [mapped.sorry] : []), ...mapped.reals].map((r) => [
+      realKey(canonicalAddress(r.address), r.port),
+      r,
+    ]),
   );
   return mapped.services.map((spec) => {
     const reals = new Map<string, DesiredReal>();
@@ -43,14 +48,15 @@ export function desiredServices(
       const port = realPort(spec, real);
       const key = realKey(address, port);
       const previous = reals.get(key);
-      const limit = limits.get(realKey(address, real.port));
+      const as = configured.get(realKey(address, real.port));
       if (previous === undefined || previous.weight < real.weight) {
         reals.set(key, {
           ...real,
           address,
           port,
-          ...(limit?.upperThreshold !== undefined ? { upperThreshold: limit.upperThreshold } : {}),
-          ...(limit?.lowerThreshold !== undefined ? { lowerThreshold: limit.lowerThreshold } : {}),
+          ...(as?.upperThreshold !== undefined ? { upperThreshold: as.upperThreshold } : {}),
+          ...(as?.lowerThreshold !== undefined ? { lowerThreshold: as.lowerThreshold } : {}),
+          ...(as?.tunnel !== undefined && real.forwarding === 'tun' ? { tunnel: as.tunnel } : {}),
         });
       }
     };

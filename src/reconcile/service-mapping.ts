@@ -99,6 +99,7 @@ export function mapVirtualServer(
       forwarding: forwardingOf(rs.lbKind),
       ...(rs.upperThreshold !== undefined ? { upperThreshold: rs.upperThreshold } : {}),
       ...(rs.lowerThreshold !== undefined ? { lowerThreshold: rs.lowerThreshold } : {}),
+      ...(rs.tunnel !== undefined ? { tunnel: rs.tunnel } : {}),
     }),
   );
   const sorry = vs.sorryServer;
@@ -115,6 +116,7 @@ export function mapVirtualServer(
             port: sorry.port,
             weight: SORRY_SERVER_WEIGHT,
             forwarding: forwardingOf(sorry.lbKind),
+            ...(sorry.tunnel !== undefined ? { tunnel: sorry.tunnel } : {}),
           },
         }
       : {}),

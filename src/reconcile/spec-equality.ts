@@ -1,5 +1,7 @@
 import { isIPv6 } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
 import {
+  PLAIN_IPIP,
   type RealSpec,
   type ServiceKey,
   type ServiceSpec,
@@ -42,7 +44,8 @@ export function sameRealsIgnoringNextHop(
       a.weight === w.weight &&
       a.forwarding === w.forwarding &&
       (a.upperThreshold ?? 0) === (w.upperThreshold ?? 0) &&
-      (a.lowerThreshold ?? 0) === (w.lowerThreshold ?? 0)
+      (a.lowerThreshold ?? 0) === (w.lowerThreshold ?? 0) &&
+      isDeepStrictEqual(a.tunnel ?? PLAIN_IPIP, w.tunnel ?? PLAIN_IPIP)
     );
   });
 }

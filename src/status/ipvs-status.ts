@@ -69,7 +69,7 @@ export async function collectIpvsStatus(
       return {
         address: real.address,
         port: real.port,
-        forwarding: real.forwarding,
+        forwarding: dest?.local === true ? 'local' : real.forwarding,
         // What the kernel holds, as ipvsadm shows it.
         weight: dest?.weight ?? real.weight,
         ...(override !== undefined && configured !== undefined

@@ -18,7 +18,7 @@ import type {
 /** ipvsadm prints the kernel's IPVS version; lbctl's layout is that of 1.2.1. */
 const VERSION_LINE = 'IP Virtual Server version 1.2.1';
 
-const FORWARD_NAMES = { dr: 'Route', nat: 'Masq', tun: 'Tunnel' } as const;
+const FORWARD_NAMES = { dr: 'Route', nat: 'Masq', tun: 'Tunnel', local: 'Local' } as const;
 
 export type ListFormat = 'list' | 'stats' | 'rate';
 

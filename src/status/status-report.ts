@@ -26,7 +26,8 @@ export interface TrafficRates {
 export interface RealStatus {
   readonly address: string;
   readonly port: number;
-  readonly forwarding: Forwarding;
+  /** `local`: IPVS delivers to the director itself (a real on a local address; ipvsadm's Local). */
+  readonly forwarding: Forwarding | 'local';
   /** The weight in the data plane now. */
   readonly weight: number;
   /** Set while a runtime change (set-weight, quiesce) overrides the configured weight. */

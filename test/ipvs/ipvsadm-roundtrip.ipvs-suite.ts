@@ -91,6 +91,62 @@ describe('IPVS over generic netlink, read back by ipvsadm', () => {
     assert.equal((await ipvsadmTable('-t', '10.0.0.100:80')).length, 3);
   });
 
+  it('TUN encapsulations: GUE with its port, GRE, checksum options, as ipvsadm --tun-* sets them; adopted; back to IPIP', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'lbctl-ipvs-'));
+    const tun = (address: string, tunnel?: RealSpec['tunnel']) =>
+      real(address, 1, { forwarding: 'tun', ...(tunnel !== undefined ? { tunnel } : {}) });
+    const reals = [
+      tun('10.0.0.11', { type: 'gue', port: 6080, checksum: 'nocsum' }),
+      tun('10.0.0.12', { type: 'gue', port: 6081, checksum: 'csum' }),
+      tun('10.0.0.13', { type: 'gue', port: 6082, checksum: 'remcsum' }),
+      tun('10.0.0.14', { type: 'gre', checksum: 'csum' }),
+      tun('10.0.0.15', { type: 'gre', checksum: 'nocsum' }),
+      tun('10.0.0.16'),
+    ];
+    // The reference: the same reals made by ipvsadm itself on another VIP.
+    await ipvsadm('-A', '-t', '10.0.0.200:80', '-s', 'rr');
+    const reference = [
+      ['10.0.0.11', '--tun-type', 'gue', '--tun-port', '6080', '--tun-nocsum'],
+      ['10.0.0.12', '--tun-type', 'gue', '--tun-port', '6081', '--tun-csum'],
+      ['10.0.0.13', '--tun-type', 'gue', '--tun-port', '6082', '--tun-remcsum'],
+      ['10.0.0.14', '--tun-type', 'gre', '--tun-csum'],
+      ['10.0.0.15', '--tun-type', 'gre'],
+      ['10.0.0.16'],
+    ];
+    const tunInfo = async (vip: string) =>
+      (await ipvsadmTable('--tun-info', '-t', `${vip}:80`)).slice(1).sort();
+    try {
+      for (const [address, ...options] of reference)
+        await ipvsadm('-a', '-t', '10.0.0.200:80', '-r', `${address}:80`, '-i', ...options);
+      const first = await IpvsDataPlane.open({ instance: 'tunnels', runDir });
+      await first.setService({ ...WEB, scheduler: 'rr' }, reals);
+      const ours = await tunInfo('10.0.0.100');
+      assert.deepEqual(ours, await tunInfo('10.0.0.200'));
+      // Not vacuous: ipvsadm shows the GUE port and tells the types apart.
+      assert.ok(
+        ours.some((l) => l.includes('6082')),
+        ours.join('\n'),
+      );
+      assert.notEqual(ours[0], ours[5]);
+      // A restart adopts the encapsulations as the kernel holds them.
+      await first.close();
+      const second = await IpvsDataPlane.open({ instance: 'tunnels', runDir });
+      assert.deepEqual(second.services()[0]?.reals, reals);
+      // Changed back to plain IPIP in place, as ipvsadm -e -i without --tun-type does.
+      await second.setService(
+        { ...WEB, scheduler: 'rr' },
+        reals.map((r) => tun(r.address)),
+      );
+      for (const [address] of reference)
+        await ipvsadm('-e', '-t', '10.0.0.200:80', '-r', `${address}:80`, '-i');
+      assert.deepEqual(await tunInfo('10.0.0.100'), await tunInfo('10.0.0.200'));
+      await second.destroy();
+    } finally {
+      await ipvsadm('-D', '-t', '10.0.0.200:80').catch(() => undefined);
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+
   it('persistence timeout and granularity (--persistent-conn)', async (t) => {
     const plane = await ipvsPlane(t);
     await plane.setService(

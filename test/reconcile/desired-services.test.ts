@@ -7,12 +7,16 @@ import type { MappedVirtualServer } from '../../src/reconcile/service-mapping.js
 
 const SERVICE: ServiceSpec = { vip: '10.0.0.100', port: 80, protocol: 'tcp', scheduler: 'rr' };
 
-function mapped(sorry: string | undefined, forwarding: Forwarding = 'dr'): MappedVirtualServer {
+function mapped(
+  sorry: string | undefined,
+  forwarding: Forwarding = 'dr',
+  plane: 'xdp' | 'ipvs' = 'xdp',
+): MappedVirtualServer {
   return {
     name: 'TCP 10.0.0.100:80',
     services: [SERVICE],
     vips: ['10.0.0.100'],
-    plane: 'xdp',
+    plane,
     reals: [
       { address: '10.0.0.11', port: 8080, weight: 1, forwarding },
       { address: '10.0.0.12', port: 8080, weight: 1, forwarding },
@@ -63,6 +67,36 @@ describe('desired services from health state', () => {
       quorumUp: false,
     });
     assert.deepEqual(desiredServices(mapped('127.0.0.1'), state, isLocal), []);
+  });
+
+  it('on IPVS forwards to a local sorry server like a real (the kernel makes it Local, as for keepalived)', () => {
+    const state = freezeState({
+      reals: [{ address: '10.0.0.11', port: 8080, weight: 0, forwarding: 'dr' }],
+      sorry: { address: '127.0.0.1', port: 80, weight: 1, forwarding: 'dr' },
+      quorumUp: false,
+    });
+    assert.deepEqual(desiredServices(mapped('127.0.0.1', 'dr', 'ipvs'), state, isLocal), [
+      {
+        spec: SERVICE,
+        reals: [
+          { address: '10.0.0.11', port: 80, weight: 0, forwarding: 'dr' },
+          { address: '127.0.0.1', port: 80, weight: 1, forwarding: 'dr' },
+        ],
+      },
+    ]);
+  });
+
+  it('gives TUN reals their configured tunnel, whatever health reports', () => {
+    const gue = { type: 'gue', port: 6080, checksum: 'csum' } as const;
+    const m = mapped(undefined, 'tun', 'ipvs');
+    const withTunnel = { ...m, reals: m.reals.map((r) => ({ ...r, tunnel: gue })) };
+    const state = freezeState({
+      reals: [{ address: '10.0.0.11', port: 8080, weight: 3, forwarding: 'tun' }],
+      quorumUp: true,
+    });
+    assert.deepEqual(desiredServices(withTunnel, state, isLocal)[0]?.reals, [
+      { address: '10.0.0.11', port: 80, weight: 3, forwarding: 'tun', tunnel: gue },
+    ]);
   });
 
   it('keeps the service without the local sorry server while it waits at weight 0', () => {

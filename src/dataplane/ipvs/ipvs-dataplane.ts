@@ -17,6 +17,7 @@ import {
   type DataPlaneCounters,
   fwmarkVip,
   keyOf,
+  PLAIN_IPIP,
   type RealSpec,
   type ServiceCounters,
   type ServiceKey,
@@ -100,6 +101,7 @@ const ipvsDest = (r: RealSpec): IpvsDest => ({
   weight: r.weight,
   upperThreshold: r.upperThreshold ?? 0,
   lowerThreshold: r.lowerThreshold ?? 0,
+  tunnel: r.forwarding === 'tun' ? (r.tunnel ?? PLAIN_IPIP) : PLAIN_IPIP,
 });
 
 export class IpvsDataPlane implements DataPlane {
@@ -307,6 +309,9 @@ export class IpvsDataPlane implements DataPlane {
         forwarding: d.forwarding,
         ...(d.upperThreshold > 0 ? { upperThreshold: d.upperThreshold } : {}),
         ...(d.lowerThreshold > 0 ? { lowerThreshold: d.lowerThreshold } : {}),
+        ...(d.forwarding === 'tun' && !isDeepStrictEqual(d.tunnel, PLAIN_IPIP)
+          ? { tunnel: d.tunnel }
+          : {}),
       }));
       this.applied.set(keyString(service), { service, reals });
       logger?.info({ service: serviceName(service) }, 'adopted IPVS service from an earlier run');

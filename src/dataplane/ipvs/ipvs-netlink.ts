@@ -4,6 +4,7 @@
  * here and nowhere else. Multi-byte values are host order except ports
  * (network order) and the IPv4 persistence netmask (a network-order mask).
  */
+import { isDeepStrictEqual } from 'node:util';
 import { LbctlError } from '../../errors.js';
 import { addressToBytes, bytesToAddress, ipFamily } from '../../net/address.js';
 import { GenericNetlinkFamily, genlAttributes } from '../../netlink/genetlink.js';
@@ -16,7 +17,15 @@ import {
   stringAttribute,
   u32Attribute,
 } from '../../netlink/message.js';
-import type { Forwarding, Protocol, Timeouts } from '../dataplane.js';
+import {
+  type Forwarding,
+  PLAIN_IPIP,
+  type Protocol,
+  type Timeouts,
+  type TunnelChecksum,
+  type TunnelEncapsulation,
+  type TunnelType,
+} from '../dataplane.js';
 
 const CMD = {
   newService: 1,
@@ -82,7 +91,13 @@ const DEST = {
   stats: 10,
   addrFamily: 11,
   stats64: 12,
+  tunType: 13,
+  tunPort: 14,
+  tunFlags: 15,
 } as const;
+/** IP_VS_CONN_F_TUNNEL_TYPE_* and IP_VS_TUNNEL_ENCAP_FLAG_*. */
+const TUN_TYPES: Record<TunnelType, number> = { ipip: 0, gue: 1, gre: 2 };
+const TUN_FLAGS: Record<TunnelChecksum, number> = { nocsum: 0, csum: 1, remcsum: 2 };
 const STATS = {
   conns: 1,
   inPkts: 2,
@@ -103,6 +118,7 @@ const PROTOCOLS: Record<Protocol, number> = { tcp: 6, udp: 17, sctp: 132 };
 /** IP_VS_CONN_F_MASQ, _TUNNEL, _DROUTE. */
 const FORWARDING: Record<Forwarding, number> = { nat: 0, tun: 2, dr: 3 };
 const IP_VS_CONN_F_FWD_MASK = 7;
+const IP_VS_CONN_F_LOCALNODE = 1;
 const IP_VS_SVC_F_PERSISTENT = 0x1;
 /** IP_VS_SVC_F_SCHED1/2: sh-fallback / mh-fallback and sh-port / mh-port. */
 export const IP_VS_SVC_F_SCHED_FALLBACK = 0x8;
@@ -155,9 +171,13 @@ export interface IpvsDest {
   /** 0: no limit. */
   readonly upperThreshold: number;
   readonly lowerThreshold: number;
+  /** TUN only (the kernel keeps IPIP for the others). */
+  readonly tunnel: TunnelEncapsulation;
 }
 
 export interface IpvsDestState extends IpvsDest {
+  /** The kernel delivers to the director itself (IP_VS_CONN_F_LOCALNODE: a local address). */
+  readonly local: boolean;
   readonly activeConnections: number;
   readonly inactiveConnections: number;
   readonly persistentConnections: number;
@@ -255,7 +275,33 @@ function destAttributes(family: 4 | 6, dest: IpvsDest | { address: string; port:
     u32Attribute(DEST.weight, dest.weight),
     u32Attribute(DEST.upperThreshold, dest.upperThreshold),
     u32Attribute(DEST.lowerThreshold, dest.lowerThreshold),
+    ...tunnelAttributes(dest.tunnel),
   ]);
+}
+
+/** Sent only when not plain IPIP, so kernels before 5.2 (which lack them) still take IPIP reals. */
+function tunnelAttributes(tunnel: TunnelEncapsulation): Attribute[] {
+  if (isDeepStrictEqual(tunnel, PLAIN_IPIP)) return [];
+  const type = Buffer.alloc(1);
+  type[0] = TUN_TYPES[tunnel.type];
+  return [
+    { type: DEST.tunType, value: type },
+    be16(DEST.tunPort, tunnel.port ?? 0),
+    u16(DEST.tunFlags, TUN_FLAGS[tunnel.checksum]),
+  ];
+}
+
+function decodeTunnel(a: Map<number, Buffer>): TunnelEncapsulation {
+  const typeNumber = a.get(DEST.tunType)?.readUInt8(0) ?? 0;
+  const flags = a.get(DEST.tunFlags)?.readUInt16LE(0) ?? 0;
+  const port = a.get(DEST.tunPort)?.readUInt16BE(0) ?? 0;
+  const type = (Object.keys(TUN_TYPES) as TunnelType[]).find((t) => TUN_TYPES[t] === typeNumber);
+  const checksum = (Object.keys(TUN_FLAGS) as TunnelChecksum[]).find((c) => TUN_FLAGS[c] === flags);
+  return {
+    type: type ?? 'ipip',
+    ...(port !== 0 ? { port } : {}),
+    checksum: checksum ?? 'nocsum',
+  };
 }
 
 const u64 = (b: Buffer | undefined) => (b === undefined ? 0 : Number(b.readBigUInt64LE(0)));
@@ -332,11 +378,13 @@ function decodeDest(family: 4 | 6, value: Buffer): IpvsDestState {
   return {
     address: addressOf(destFamily, a.get(DEST.addr)),
     port: a.get(DEST.port)?.readUInt16BE(0) ?? 0,
-    // LOCALNODE/BYPASS are not set through lbctl; shown as DR, their closest kin.
+    // The kernel makes a DR/TUN real on a local address LOCALNODE: lbctl set it as DR.
     forwarding: forwarding ?? 'dr',
+    local: method === IP_VS_CONN_F_LOCALNODE,
     weight: u32(a.get(DEST.weight)),
     upperThreshold: u32(a.get(DEST.upperThreshold)),
     lowerThreshold: u32(a.get(DEST.lowerThreshold)),
+    tunnel: decodeTunnel(a),
     activeConnections: u32(a.get(DEST.activeConns)),
     inactiveConnections: u32(a.get(DEST.inactiveConns)),
     persistentConnections: u32(a.get(DEST.persistConns)),

@@ -1,6 +1,6 @@
 import * as abi from '../abi.js';
 import type { DataPlaneCapabilities } from '../capabilities.js';
-import type { Forwarding, Protocol, Scheduler } from '../dataplane.js';
+import type { Forwarding, Protocol, Scheduler, TunnelChecksum, TunnelType } from '../dataplane.js';
 
 const keys = <T extends string>(table: Readonly<Partial<Record<T, number>>>) =>
   new Set(Object.keys(table) as T[]);
@@ -18,10 +18,15 @@ export const XDP_CAPABILITIES: DataPlaneCapabilities = Object.freeze({
   // offers the flag for these two (sh-port, mh-port).
   sourcePortHashing: new Set<Scheduler>(['sh', 'mh']),
   forwarding: keys<Forwarding>(abi.FWD),
+  // The program encapsulates TUN in IPIP (IPv6: ip6ip6) without checksum: no GUE/GRE header.
+  tunnelTypes: new Set<TunnelType>(['ipip']),
+  tunnelChecksums: new Set<TunnelChecksum>(),
   protocols: keys<Protocol>(abi.PROTO),
   fwmark: false,
   natAllPorts: false,
   connectionThresholds: false,
+  // XDP cannot hand a packet to its own stack under another address: the service is left out.
+  localReals: false,
   maxRealsPerService: abi.MAX_REALS_PER_SERVICE,
   schedulerGap: 'needs live connection counts or locality, which only kernel IPVS keeps',
 });

@@ -11,23 +11,94 @@ import {
   unsupported,
 } from '../keyword-table.js';
 import type { Token } from '../lexer.js';
-import { child, familyName, listIn, num, secs } from '../map-context.js';
+import { child, familyName, listIn, type MapContext, num, type Obj, secs } from '../map-context.js';
 import { CHECKER_KEYWORDS, TIMING_KEYWORDS } from './checkers.js';
 
-/** lvs_method (lb_kind): NAT|DR|TUN; TUN's encapsulation options are not lbctl's. */
+const TUNNEL_TYPE_NAMES = ['ipip', 'gue', 'gre'];
+const TUNNEL_CHECKSUM_NAMES = ['nocsum', 'csum', 'remcsum'];
+
+/**
+ * The options after `lvs_method TUN` as keepalived 2.2.7 reads them
+ * (svr_forwarding_handler): `type ipip|gue|gre`, `port N` (GUE), and one of
+ * `nocsum|csum|remcsum`. Which combinations are allowed is checked with the
+ * rest of the virtual server (tunnelProblem), for YAML too.
+ */
+function tunnelOptions(
+  ctx: MapContext,
+  options: readonly Token[],
+  path: readonly (string | number)[],
+): Obj | undefined {
+  const tunnel: Obj = {};
+  for (let i = 0; i < options.length; i++) {
+    const option = options[i] as Token;
+    const word = option.text.toLowerCase();
+    const value = options[i + 1];
+    if (word === 'type' || word === 'port') {
+      if (value === undefined) {
+        ctx.issues.error(option, `tunnel option '${word}' needs a value`);
+        return undefined;
+      }
+      i++;
+      ctx.locate(path, word, value, `tunnel ${word}`);
+      if (word === 'port') {
+        tunnel.port = num(value);
+        continue;
+      }
+      const type = value.text.toLowerCase();
+      if (!TUNNEL_TYPE_NAMES.includes(type)) {
+        ctx.issues.error(
+          value,
+          `unknown tunnel type '${value.text}' (expected ${TUNNEL_TYPE_NAMES.join(', ')})`,
+        );
+        return undefined;
+      }
+      tunnel.type = type;
+    } else if (TUNNEL_CHECKSUM_NAMES.includes(word)) {
+      tunnel.checksum = word;
+      ctx.locate(path, 'checksum', option, 'tunnel checksum');
+    } else {
+      ctx.issues.error(
+        option,
+        `unknown tunnel option '${option.text}' (expected type, port, ${TUNNEL_CHECKSUM_NAMES.join(', ')})`,
+      );
+      return undefined;
+    }
+  }
+  return tunnel;
+}
+
+/** lvs_method (lb_kind): NAT|DR|TUN, TUN with its tunnel options. */
 const lvsMethod = (field: string): Keyword => ({
-  sets: [field],
+  sets: [field, 'tunnel'],
   handle: (ctx, b, s) => {
     ctx.scalar(b.obj, field, b.path, { keyword: s.keyword, args: s.args.slice(0, 1) }, (t) =>
       t.text.toUpperCase(),
     );
-    if (s.args.length > 1)
+    const options = s.args.slice(1);
+    if (options.length === 0) return;
+    if (b.obj[field] !== 'TUN') {
       ctx.issues.warn(
-        s.args[1] as Token,
-        'TUN tunnel options are not supported by lbctl; IPIP is used',
+        options[0] as Token,
+        `tunnel options apply to lvs_method TUN only; ignored after ${String(b.obj[field])}`,
       );
+      return;
+    }
+    const tunnel = tunnelOptions(ctx, options, [...b.path, 'tunnel']);
+    if (tunnel === undefined) return;
+    b.obj.tunnel = tunnel;
+    ctx.locate(b.path, 'tunnel', options[0] as Token, s.keyword.text);
   },
 });
+
+/**
+ * A real or sorry server copies the virtual server's tunnel when it is read;
+ * its own `lvs_method TUN` without options starts again from IPIP (keepalived's
+ * alloc_rs and svr_forwarding_handler).
+ */
+function ownTunUsesIpip(server: Obj, virtualServer: Obj): void {
+  if (server.lbKind === 'TUN' && server.tunnel === undefined && virtualServer.tunnel !== undefined)
+    server.tunnel = { type: 'ipip' };
+}
 
 /** A checker block inside real_server: its own table, keyed by the checker's name. */
 const checker = (type: string, table: KeywordTable): Keyword => ({
@@ -118,6 +189,7 @@ const realServer: Keyword = {
       { obj, path, name: `real_server ${address.text}` },
       s.block ?? [],
     );
+    ownTunUsesIpip(obj, b.obj);
     obj.checkers ??= [];
     reals.push(obj);
   },
@@ -146,7 +218,13 @@ export const VIRTUAL_SERVER_KEYWORDS: KeywordTable = tables(SERVER_TIMING, {
   persistence_granularity: scalar('persistenceGranularity'),
   virtualhost: scalar('virtualhost'),
   sorry_server: sorryServer,
-  sorry_server_lvs_method: inSorry(lvsMethod('lbKind')),
+  sorry_server_lvs_method: {
+    ...inSorry(lvsMethod('lbKind')),
+    handle: (ctx, b, s) => {
+      inSorry(lvsMethod('lbKind')).handle(ctx, b, s);
+      ownTunUsesIpip(child(b.obj, 'sorryServer'), b.obj);
+    },
+  },
   sorry_server_inhibit: inSorry(flag('inhibit')),
   quorum: scalar('quorum', num),
   hysteresis: scalar('hysteresis', num),
