@@ -37,6 +37,8 @@ export interface DataPlaneCapabilities {
    * forwarding target: its packets go up the director's own stack.
    */
   readonly localReals: boolean;
+  /** Needs each real's next hop (interface and MAC) to forward to it (`RealSpec.via`). */
+  readonly nextHops: boolean;
   /** Largest real set of one service (the sorry server counts). */
   readonly maxRealsPerService: number;
   /** Why a scheduler it lacks is missing, for error messages. */

@@ -10,6 +10,8 @@ export type { DesiredReal };
 export interface DesiredService {
   readonly spec: ServiceSpec;
   readonly reals: readonly DesiredReal[];
+  /** Its data plane needs each real's next hop (XDP); false when it routes by itself (IPVS). */
+  readonly nextHops?: boolean;
 }
 
 /** True for addresses the director itself answers on (loopback or one of its own). */
@@ -62,6 +64,10 @@ export function desiredServices(
     };
     for (const real of state.reals) add(real);
     if (sorry !== undefined && !sorryIsLocal) add(sorry);
-    return { spec, reals: [...reals.values()] };
+    return {
+      spec,
+      reals: [...reals.values()],
+      ...(capabilitiesOf(mapped.plane).nextHops ? {} : { nextHops: false }),
+    };
   });
 }

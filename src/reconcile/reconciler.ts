@@ -222,7 +222,10 @@ export class Reconciler {
     have: { service: ServiceSpec; reals: readonly RealSpec[] } | undefined,
   ): Promise<'set' | 'unchanged' | 'failed'> {
     const name = serviceName(want.spec);
-    const { reals, unreachable } = await this.withNextHops(want.reals, have?.reals ?? []);
+    const { reals, unreachable } =
+      want.nextHops === false
+        ? { reals: [...want.reals], unreachable: [] }
+        : await this.withNextHops(want.reals, have?.reals ?? []);
     let outcome: 'set' | 'unchanged' = 'unchanged';
     try {
       if (

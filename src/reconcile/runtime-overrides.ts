@@ -43,7 +43,7 @@ export class RuntimeOverrides {
   apply(services: readonly DesiredService[]): DesiredService[] {
     if (this.byReal.size === 0) return [...services];
     return services.map((service) => ({
-      spec: service.spec,
+      ...service,
       reals: service.reals.map((real) => {
         const override = this.get(service.spec, real.address, real.port);
         if (override === undefined) return real;

@@ -82,6 +82,8 @@ describe('desired services from health state', () => {
           { address: '10.0.0.11', port: 80, weight: 0, forwarding: 'dr' },
           { address: '127.0.0.1', port: 80, weight: 1, forwarding: 'dr' },
         ],
+        // IPVS routes by itself: the reconciler looks up no next hops for it.
+        nextHops: false,
       },
     ]);
   });

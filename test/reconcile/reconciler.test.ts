@@ -55,6 +55,16 @@ describe('Reconciler', () => {
     ]);
   });
 
+  it('looks up no next hop for a service whose data plane routes by itself (IPVS)', async () => {
+    const { plane, reconciler } = setup([]);
+    await reconciler.set('vs1', [
+      { spec: WEB, reals: [real('127.0.0.1'), real('10.0.0.99')], nextHops: false },
+    ]);
+    assert.deepEqual(plane.calls, ['set 10.0.0.100:80 127.0.0.1:80*1,10.0.0.99:80*1']);
+    assert.equal(plane.services()[0]?.reals[0]?.via, undefined);
+    assert.deepEqual(reconciler.report(), { set: 1, removed: 0, unchanged: 0, failed: 0 });
+  });
+
   it('removes services no owner wants any more', async () => {
     const { plane, reconciler } = setup();
     await reconciler.set('vs1', [{ spec: WEB, reals: [real('10.0.0.11')] }]);

@@ -32,6 +32,8 @@ export const IPVS_CAPABILITIES: DataPlaneCapabilities = Object.freeze({
   connectionThresholds: true,
   // The kernel turns a DR real on a local address into IP_VS_CONN_F_LOCALNODE ("Local").
   localReals: true,
+  // The kernel routes to the real itself.
+  nextHops: false,
   maxRealsPerService: Number.POSITIVE_INFINITY,
   schedulerGap: 'is not an LVS scheduler',
 });

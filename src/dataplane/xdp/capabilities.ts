@@ -27,6 +27,8 @@ export const XDP_CAPABILITIES: DataPlaneCapabilities = Object.freeze({
   connectionThresholds: false,
   // XDP cannot hand a packet to its own stack under another address: the service is left out.
   localReals: false,
+  // It writes the real's MAC and sends out of its interface.
+  nextHops: true,
   maxRealsPerService: abi.MAX_REALS_PER_SERVICE,
   schedulerGap: 'needs live connection counts or locality, which only kernel IPVS keeps',
 });
