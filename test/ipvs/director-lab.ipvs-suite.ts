@@ -95,8 +95,8 @@ ${reals}
 }`;
 }
 
-/** director1's virtual servers (lbctl up, then keepalived); director2 runs the line service only. */
-const director1Services = (a: LabAddresses) =>
+/** What director1 runs besides the line service both directors run. */
+const director1OwnServices = (a: LabAddresses) =>
   [
     tutorialService(a),
     checkedService(a, WLC_PORT, '    lb_algo wlc\n'),
@@ -105,8 +105,10 @@ const director1Services = (a: LabAddresses) =>
       `${a.vip} ${FWMARK_PORT}`,
       'fwmark 7',
     ),
-    lineService(a),
   ].join('\n');
+
+/** director1's virtual servers (lbctl up, then keepalived); director2 runs the line service only. */
+const director1Services = (a: LabAddresses) => `${lineService(a)}\n${director1OwnServices(a)}`;
 
 describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepalived side by side', () => {
   const lab = new Lab({
@@ -121,7 +123,8 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
     connectionTableSize: 4096,
     httpPorts: [TUTORIAL_PORT, WLC_PORT, DEFAULT_PORT, FWMARK_PORT],
     timeScale: SCALE,
-    virtualServers: (a, director) => (director === 0 ? director1Services(a) : lineService(a)),
+    virtualServers: lineService,
+    directorExtraConfig: (a, director) => (director === 0 ? director1OwnServices(a) : ''),
     stateDir,
   });
   labForSuite(lab, scratch);
