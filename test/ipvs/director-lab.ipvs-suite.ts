@@ -177,7 +177,7 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
   /**
    * rs1 stops: out of the tutorial's and the wlc service, weight 0 on the
    * inhibit_on_failure one, rs2 answers; rs2 stops too: the tutorial's sorry
-   * server (127.0.0.1:80, Local to IPVS) answers; both return: rr again.
+   * server (127.0.0.1:80, a DR real IPVS delivers locally) answers; both return: rr again.
    * Returns the table at each of the four steps.
    */
   const failureSequence = async (): Promise<string[]> => {
@@ -214,7 +214,8 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
       'no real on :80 but the sorry server, none on :81',
       (t) =>
         real(t, TUTORIAL_PORT, rs2) === undefined &&
-        real(t, TUTORIAL_PORT, '127.0.0.1')?.startsWith('-> 127.0.0.1:80 Local 1 ') === true &&
+        // 6.1 keeps the DR method and delivers locally when it routes (ipvsadm: Route).
+        real(t, TUTORIAL_PORT, '127.0.0.1')?.startsWith('-> 127.0.0.1:80 Route 1 ') === true &&
         real(t, WLC_PORT, rs2) === undefined &&
         real(t, DEFAULT_PORT, rs2)?.startsWith(`-> ${rs2}:${DEFAULT_PORT} Route 0 `) === true,
     );
