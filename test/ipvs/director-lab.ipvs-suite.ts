@@ -411,6 +411,11 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
       // director2, which learnt the connection from the kernel, can carry it on.
       await lab.stop('director1');
       assert.ok(!(await ipvsadmIn('-Ln')).includes('Route'), 'lbctl removed its services');
+      assert.equal(
+        await lab.holdsVip('director1'),
+        false,
+        'director1 released the VIP at its stop',
+      );
       await waitFor('director2 to take the VIP', () => lab.holdsVip('director2'), {
         timeoutMs: 20_000 * SCALE,
         intervalMs: 200,
@@ -457,6 +462,8 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
       await ipvsadmIn('--stop-daemon', 'backup');
       const vip = lab.addresses.vip;
       await lab.exec('director1', 'ip', ['addr', 'add', `${vip}/32`, 'dev', 'eth0']);
+      // The client last learnt the VIP at director2's MAC (its VRRP GARP): learn it again.
+      await lab.exec('client', 'ip', ['neigh', 'flush', 'dev', 'eth0']);
       const conf = join(scratch, 'keepalived.conf');
       const pid = join(scratch, 'keepalived.pid');
       const checkersPid = join(scratch, 'checkers.pid');
