@@ -2,6 +2,7 @@ import { closeSync, openSync } from 'node:fs';
 import { BpfObject, bpfObjectPath } from '../bpf/index.js';
 import { LbctlError } from '../errors.js';
 import { addressToBytes } from '../net/address.js';
+import { macToBytes } from '../net/mac.js';
 import { runIn } from '../netns/exec.js';
 
 /**
@@ -110,8 +111,8 @@ export class LiveFrameGenerator {
 export function udpFrame(spec: UdpFrameSpec): Buffer {
   const length = Math.max(60, spec.length ?? 60);
   const frame = Buffer.alloc(length);
-  frame.set(macBytes(spec.destinationMac), 0);
-  frame.set(macBytes(spec.sourceMac), 6);
+  frame.set(macToBytes(spec.destinationMac), 0);
+  frame.set(macToBytes(spec.sourceMac), 6);
   frame.writeUInt16BE(0x0800, 12);
   const ip = 14;
   frame.writeUInt8(0x45, ip);
@@ -124,10 +125,6 @@ export function udpFrame(spec: UdpFrameSpec): Buffer {
   frame.writeUInt16BE(spec.destinationPort, udp + 2);
   frame.writeUInt16BE(length - udp, udp + 4);
   return frame;
-}
-
-function macBytes(mac: string): Buffer {
-  return Buffer.from(mac.split(':').map((h) => Number.parseInt(h, 16)));
 }
 
 async function interfaceIndex(namespace: string, ifname: string): Promise<number> {
