@@ -27,14 +27,10 @@ export function encodeServiceKey(spec: ServiceKey) {
   };
 }
 
-/** An active lb_real: where to send, through which link, for which service. */
-export function encodeReal(spec: RealSpec, link: LinkInfo | undefined, serviceId: number): Buffer {
-  const value = Buffer.alloc(abi.real.size);
-  encodeRealInto(spec, link, serviceId, value, 0);
-  return value;
-}
-
-/** encodeReal written at `offset` of `into` (one entry of a batch write). */
+/**
+ * An active lb_real (where to send, through which link, for which service),
+ * written at `offset` of `into`: one entry of a batch write.
+ */
 export function encodeRealInto(
   spec: RealSpec,
   link: LinkInfo | undefined,
