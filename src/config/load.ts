@@ -115,7 +115,22 @@ interface Finding {
   readonly warning: boolean;
 }
 
-type Locate = (path: Path, atKey: boolean) => SourcePosition & { label: string };
+type Placed = SourcePosition & { label: string };
+type Locate = (path: Path, atKey: boolean, index: number) => Placed;
+
+/** Every finding's position, or undefined when any cannot be placed this way. */
+function placeAll(
+  findings: readonly Finding[],
+  locate: (path: Path, atKey: boolean) => SourcePosition | undefined,
+): Placed[] | undefined {
+  const placed: Placed[] = [];
+  for (const f of findings) {
+    const at = locate(f.path, f.atKey);
+    if (at === undefined) return undefined;
+    placed.push({ ...at, label: describePath(f.path) || 'configuration' });
+  }
+  return placed;
+}
 
 /** Validates a document and resolves it; problems come back by document path. */
 function validate(
@@ -165,8 +180,8 @@ function report(
   locate: Locate,
   words: (message: string, path: Path) => string = (message) => message,
 ): void {
-  for (const f of findings) {
-    const at = locate(f.path, f.atKey);
+  for (const [index, f] of findings.entries()) {
+    const at = locate(f.path, f.atKey, index);
     const message = `${at.label}: ${words(f.message, f.path)}`;
     if (f.warning) issues.warn(at, message);
     else issues.error(at, message);
@@ -200,22 +215,30 @@ export function parseConfigText(
         },
       ]);
     }
-    // Most configurations are valid and simple: accept them without positions,
-    // which are only worth their cost when there is something to report.
-    const simple = readSimpleYaml(text);
+    // Most configurations are simple: read once, placing only the nodes a
+    // message names.
+    const simple = readSimpleYaml(text, fileName);
     const checked = simple && validate(simple.data, options);
     if (checked?.config !== undefined && checked.findings.length === 0)
       return { config: requireWork(checked.config, fileName, options), warnings: [], format };
-    const yaml = parseYaml(text, fileName, issues);
-    document = yaml.data;
-    if (issues.errors.length === 0) {
-      // Findings on the simple reading stand when positions come from the same parser.
-      const result = checked && yaml.parser === 'js-yaml' ? checked : validate(yaml.data, options);
-      report(result.findings, issues, (path, atKey) => ({
-        ...yaml.locate(path, atKey),
-        label: describePath(path) || 'configuration',
-      }));
-      config = result.config;
+    const placed = simple && checked && placeAll(checked.findings, simple.locate);
+    if (placed) {
+      document = simple.data;
+      report(checked.findings, issues, (_path, _atKey, index) => placed[index] as Placed);
+      config = checked.config;
+    } else {
+      const yaml = parseYaml(text, fileName, issues);
+      document = yaml.data;
+      if (issues.errors.length === 0) {
+        // Findings on the simple reading stand when positions come from the same parser.
+        const result =
+          checked && yaml.parser === 'js-yaml' ? checked : validate(yaml.data, options);
+        report(result.findings, issues, (path, atKey) => ({
+          ...yaml.locate(path, atKey),
+          label: describePath(path) || 'configuration',
+        }));
+        config = result.config;
+      }
     }
   } else {
     // Positions are recorded on the one reading: compactly enough that this

@@ -34,6 +34,41 @@ function assertSameAsYamlPackage(text: string, name: string): void {
   const fast = parseYaml(text, name, new IssueList());
   assert.equal(fast.parser, 'js-yaml', `${name} should be read by the fast path`);
   assertFastMatchesSlow(fast, text, name);
+  if (readSimpleYaml(text) !== undefined)
+    assert.equal(assertSimpleMatchesSlow(text, name).unplaced, 0, `${name}: every node placed`);
+}
+
+/**
+ * Asserts every position the simple reading places (from its node log) is
+ * the `yaml` package's; returns how many paths it placed and left unplaced.
+ */
+function assertSimpleMatchesSlow(
+  text: string,
+  name: string,
+  label = name,
+): { placed: number; unplaced: number } {
+  const simple = readSimpleYaml(text, name);
+  assert.ok(simple, `${label} is simple`);
+  const slow = parseYamlDocument(text, name, new IssueList());
+  assert.deepEqual(simple.data, slow.data, label);
+  let placed = 0;
+  let unplaced = 0;
+  for (const path of pathsOf(slow.data)) {
+    for (const atKey of [false, true]) {
+      const at = simple.locate(path, atKey);
+      if (at === undefined) {
+        unplaced++;
+        continue;
+      }
+      placed++;
+      assert.deepEqual(
+        at,
+        slow.locate(path, atKey),
+        `${label}: logged position of ${JSON.stringify(path)}${atKey ? ' (key)' : ''}`,
+      );
+    }
+  }
+  return { placed, unplaced };
 }
 
 function assertFastMatchesSlow(
@@ -135,6 +170,7 @@ test('node positions match the yaml package on hand-written layouts', () => {
     'scalar-document.yaml': 'just text\n',
     'no-trailing-newline.yaml': 'a:\n  b: 1',
     'indentless.yaml': 'a:\n- 1\n- 2\nb:\n    deep:\n        deeper: [x]\n',
+    'empty-collections-below-key.yaml': 'a:\n  []\nb:\n  {}\nc:\n  - []\n  - {}\nd: 1\n',
   };
   for (const [name, text] of Object.entries(docs)) assertSameAsYamlPackage(text, name);
 });
@@ -163,6 +199,8 @@ test('mutated documents read by the fast path match the yaml package exactly', (
   const rand = prng(7);
   let fastCount = 0;
   let simpleCount = 0;
+  let placedCount = 0;
+  let unplacedCount = 0;
   for (let n = 0; n < 600; n++) {
     const text = mutate(bases[n % bases.length] as string, rand);
     const simple = readSimpleYaml(text);
@@ -172,6 +210,9 @@ test('mutated documents read by the fast path match the yaml package exactly', (
       const slow = parseYamlDocument(text, 'fuzz.yaml', issues);
       assert.deepEqual([issues.errors, issues.warnings], [[], []], `case ${n} is valid:\n${text}`);
       assert.deepEqual(simple.data, slow.data, `case ${n}:\n${text}`);
+      const counts = assertSimpleMatchesSlow(text, 'fuzz.yaml', `case ${n}:\n${text}`);
+      placedCount += counts.placed;
+      unplacedCount += counts.unplaced;
     }
     const fast = parseYaml(text, 'fuzz.yaml', new IssueList());
     if (fast.parser !== 'js-yaml') continue;
@@ -181,6 +222,11 @@ test('mutated documents read by the fast path match the yaml package exactly', (
   // Most mutations leave a plain document; a vacuous run would prove nothing.
   assert.ok(fastCount > 200, `only ${fastCount} mutated documents took the fast path`);
   assert.ok(simpleCount > 100, `only ${simpleCount} mutated documents were simple`);
+  // The log places nearly every node of a simple document; the rest fall back.
+  assert.ok(
+    unplacedCount * 100 < placedCount,
+    `${unplacedCount} of ${placedCount + unplacedCount} nodes left unplaced`,
+  );
 });
 
 test('only simple documents are read without positions', () => {
@@ -201,7 +247,24 @@ test('only simple documents are read without positions', () => {
     assert.equal(readSimpleYaml(text), undefined, JSON.stringify(text));
 });
 
-test('a simple configuration with warnings is read again with positions for them', () => {
+test('a key JavaScript orders first is not placed from the log, and the report falls back', () => {
+  const text = 'virtualServers:\n  - address: 10.0.0.1\n    port: 80\n    scheduler: rr\n    "200": x\n';
+  const simple = readSimpleYaml(text, 'k.yaml');
+  assert.ok(simple);
+  assert.equal(simple.locate(['virtualServers', 0, 'port'], false), undefined);
+  assert.throws(
+    () => parseConfigText(text, 'k.yaml'),
+    (err: Error & { issues?: { line: number; column: number; message: string }[] }) => {
+      assert.deepEqual(
+        err.issues?.map((i) => `${i.line}:${i.column} ${i.message}`),
+        ["5:5 virtualServers[0].200: unknown key '200'"],
+      );
+      return true;
+    },
+  );
+});
+
+test('a simple configuration with warnings is read once, with positions for them', () => {
   const text = 'virtualServers:\n  - address: 10.0.0.1\n    port: 80\n    scheduler: rr\n';
   assert.ok(readSimpleYaml(text));
   const { warnings } = parseConfigText(text, 'w.yaml');

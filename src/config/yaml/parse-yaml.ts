@@ -13,6 +13,7 @@ import {
 } from 'yaml';
 import type { IssueList, SourcePosition } from '../errors.js';
 import { yamlCoreSchema } from './core-schema.js';
+import { NodeLog } from './node-log.js';
 import { type DocPath, PositionRecorder } from './position-recorder.js';
 
 export type { DocPath } from './position-recorder.js';
@@ -45,20 +46,55 @@ export function parseYaml(text: string, file: string, issues: IssueList): Parsed
  */
 const NOT_SIMPLE = /[&*!?%\r\ufeff]|\S#|\[(?!\])|(?<!\[)\]|\{(?!\})|(?<!\{)\}/;
 
+/** A simple document's data, and the positions of its nodes worked out on demand. */
+export interface SimpleYaml {
+  readonly data: unknown;
+  /**
+   * Position of the deepest existing node on `path` (a key when `atKey`), as
+   * parseYaml would report it; undefined when only a parser that keeps
+   * positions can tell.
+   */
+  locate(path: DocPath, atKey?: boolean): SourcePosition | undefined;
+}
+
 /**
- * Reads a simple document (see NOT_SIMPLE) without recording positions, or
- * returns undefined. For simple documents js-yaml and `yaml` agree on both
- * the data and its validity, so a configuration that validates cleanly can be
- * accepted from this alone; when there is anything to report, the caller
- * parses again with parseYaml to have positions.
+ * Reads a simple document (see NOT_SIMPLE), or returns undefined. For simple
+ * documents js-yaml and `yaml` agree on both the data and its validity, so a
+ * configuration can be checked from this alone; node positions are logged
+ * cheaply on the way and placed only for the paths a message needs.
  */
-export function readSimpleYaml(text: string): { readonly data: unknown } | undefined {
+export function readSimpleYaml(text: string, file = ''): SimpleYaml | undefined {
   if (NOT_SIMPLE.test(text)) return undefined;
+  const log = new NodeLog(text);
+  let data: unknown;
   try {
-    return { data: jsYaml.load(text, { schema: yamlCoreSchema }) ?? null };
+    data = jsYaml.load(text, { schema: yamlCoreSchema, listener: log.listener }) ?? null;
   } catch {
     return undefined;
   }
+  const lines = lineCounterOnDemand(text);
+  return {
+    data,
+    locate: (path, atKey = false) => {
+      const offset = log.locate(data, path, atKey);
+      if (offset === undefined) return undefined;
+      const { line, col } = lines().linePos(offset);
+      return { file, line, column: col };
+    },
+  };
+}
+
+/** A LineCounter for `text`, counted the first time it is asked for. */
+function lineCounterOnDemand(text: string): () => LineCounter {
+  let lines: LineCounter | undefined;
+  return () => {
+    if (lines === undefined) {
+      lines = new LineCounter();
+      lines.addNewLine(0);
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+    }
+    return lines;
+  };
 }
 
 /** The js-yaml path, or undefined when the document needs the full parser. */
@@ -76,19 +112,12 @@ function parsePlainYaml(text: string, file: string): ParsedYaml | undefined {
     return undefined;
   }
   if (!recorder.plain) return undefined;
-  const lines = new LineCounter();
-  let counted = false;
+  const lines = lineCounterOnDemand(text);
   return {
     data,
     parser: 'js-yaml',
     locate: (path, atKey = false) => {
-      if (!counted) {
-        lines.addNewLine(0);
-        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
-          lines.addNewLine(i + 1);
-        counted = true;
-      }
-      const { line, col } = lines.linePos(recorder.locate(data, path, atKey));
+      const { line, col } = lines().linePos(recorder.locate(data, path, atKey));
       return { file, line, column: col };
     },
   };

@@ -1,6 +1,7 @@
 import type { State } from 'js-yaml';
 
 import type { DocPath } from '../doc-path.js';
+import { blankEnd, contentStart, isSpace, tokenEnd } from './scan.js';
 
 export type { DocPath } from '../doc-path.js';
 
@@ -12,10 +13,6 @@ export type { DocPath } from '../doc-path.js';
  */
 type ContainerPositions = readonly (string | number)[];
 
-const SPACE = 0x20;
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
 const HASH = 0x23;
 const AMPERSAND = 0x26;
 const ASTERISK = 0x2a;
@@ -87,26 +84,26 @@ export class PositionRecorder {
     const value: unknown = state.result;
     const text = this.text;
     const end = state.position;
-    let start = this.contentStart(opened);
+    let start = contentStart(this.text, opened);
     let first = text.charCodeAt(start);
     const anchored = first === AMPERSAND;
     // `yaml` starts an anchored node at its content, after the anchor.
     if (anchored) {
-      const nameEnd = this.tokenEnd(start);
+      const nameEnd = tokenEnd(this.text, start);
       // `yaml` warns about a name ending in ':' (`&a: 1`); js-yaml takes it in.
       if (text.charCodeAt(nameEnd - 1) === COLON) this.ok = false;
-      start = this.contentStart(nameEnd);
+      start = contentStart(this.text, nameEnd);
       first = text.charCodeAt(start);
       if (value === null || first === AMPERSAND || first === ASTERISK) this.ok = false;
     }
     const alias = first === ASTERISK;
     const empty = !alias && value === null && (end <= start || start >= text.length);
     // An empty value (`key:` alone) sits where its line ends, as in `yaml`.
-    if (empty) start = this.blankEnd(opened);
+    if (empty) start = blankEnd(this.text, opened);
     if (first === EXCLAMATION) this.ok = false;
     let holds = false;
     if (alias) {
-      if (text.charCodeAt(this.tokenEnd(start) - 1) === COLON) this.ok = false;
+      if (text.charCodeAt(tokenEnd(this.text, start) - 1) === COLON) this.ok = false;
       const count = (this.aliasCounts.get(value) ?? 0) + 1;
       this.aliasCounts.set(value, count);
       if (count > MAX_ALIASES || this.holdsAlias.has(value)) this.ok = false;
@@ -188,38 +185,6 @@ export class PositionRecorder {
   }
 
   /**
-   * First character of a node opened at `from`: js-yaml opens value nodes
-   * before skipping the separating spaces, line breaks and comments.
-   */
-  private contentStart(from: number): number {
-    const text = this.text;
-    let i = from;
-    for (;;) {
-      const ch = text.charCodeAt(i);
-      if (ch === SPACE || ch === TAB || ch === LF || ch === CR) {
-        i++;
-      } else if (ch === HASH && (i === 0 || isSpace(text.charCodeAt(i - 1)))) {
-        while (i < text.length && text.charCodeAt(i) !== LF) i++;
-      } else {
-        return i;
-      }
-    }
-  }
-
-  /** End of the anchor name starting at `from`. */
-  private tokenEnd(from: number): number {
-    let i = from;
-    while (i < this.text.length && !isSpace(this.text.charCodeAt(i))) i++;
-    return i;
-  }
-
-  private blankEnd(from: number): number {
-    let i = from;
-    while (this.text.charCodeAt(i) === SPACE || this.text.charCodeAt(i) === TAB) i++;
-    return i;
-  }
-
-  /**
    * Offset of the deepest node on `path` that exists in `root` (the key
    * rather than the value of the last segment when `atKey`), following the
    * same rules as a lookup in a parsed `yaml` document.
@@ -251,6 +216,3 @@ export class PositionRecorder {
   }
 }
 
-function isSpace(ch: number): boolean {
-  return ch === SPACE || ch === TAB || ch === LF || ch === CR;
-}
