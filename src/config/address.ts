@@ -1,9 +1,9 @@
-import { isIP } from 'node:net';
+import { ipFamily } from '../net/address.js';
 import type { AddressFamily } from './model.js';
 
 /** Family of a literal address, or undefined when `text` is not one. */
 export function familyOf(text: string): AddressFamily | undefined {
-  const kind = isIP(text);
+  const kind = ipFamily(text);
   return kind === 4 ? 'ipv4' : kind === 6 ? 'ipv6' : undefined;
 }
 

@@ -170,32 +170,28 @@ function resolveChecker(c: DocumentChecker, rs: DocRealServer, vs: DocVirtualSer
       : c.type === 'HTTP_GET' || c.type === 'SSL_GET'
         ? 3000
         : 1000;
-  const timing = {
-    retry: c.retry ?? rs.retry ?? vs.retry ?? retryDefault,
-    delayBeforeRetryMs:
-      c.delayBeforeRetryMs ??
-      rs.delayBeforeRetryMs ??
-      vs.delayBeforeRetryMs ??
-      delayBeforeRetryDefault,
-    warmupMs: c.warmupMs ?? rs.warmupMs ?? vs.warmupMs ?? delayLoopMs,
-    delayLoopMs,
-  };
+  const retry = c.retry ?? rs.retry ?? vs.retry ?? retryDefault;
+  const delayBeforeRetryMs =
+    c.delayBeforeRetryMs ??
+    rs.delayBeforeRetryMs ??
+    vs.delayBeforeRetryMs ??
+    delayBeforeRetryDefault;
+  const warmupMs = c.warmupMs ?? rs.warmupMs ?? vs.warmupMs ?? delayLoopMs;
+  // One object of overrides per checker (there is one per real server, or more).
   if (c.type === 'MISC_CHECK') {
-    return overlay(c, timing);
+    return overlay(c, { retry, delayBeforeRetryMs, warmupMs, delayLoopMs });
   }
-  const connection = {
-    ...timing,
-    connectTimeoutMs:
-      c.connectTimeoutMs ??
-      rs.connectTimeoutMs ??
-      vs.connectTimeoutMs ??
-      DEFAULT_CONNECT_TIMEOUT_MS,
-  };
+  const connectTimeoutMs =
+    c.connectTimeoutMs ?? rs.connectTimeoutMs ?? vs.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   switch (c.type) {
     case 'HTTP_GET':
     case 'SSL_GET':
       return overlay(c, {
-        ...connection,
+        retry,
+        delayBeforeRetryMs,
+        warmupMs,
+        delayLoopMs,
+        connectTimeoutMs,
         virtualhost: c.virtualhost ?? rs.virtualhost ?? vs.virtualhost,
         urls: c.urls.map((u) =>
           compact({
@@ -207,7 +203,7 @@ function resolveChecker(c: DocumentChecker, rs: DocRealServer, vs: DocVirtualSer
         ),
       });
     default:
-      return overlay(c, connection);
+      return overlay(c, { retry, delayBeforeRetryMs, warmupMs, delayLoopMs, connectTimeoutMs });
   }
 }
 

@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ipFamily } from '../net/address.js';
 import {
   ADDRESS_SCOPES,
   DATA_PLANES,
@@ -46,14 +46,14 @@ const text = (what: string) =>
 
 export const ipAddress = z
   .string({ error: 'expected an IPv4 or IPv6 address' })
-  .refine((s) => isIP(s) !== 0, { error: 'expected an IPv4 or IPv6 address' })
+  .refine((s) => ipFamily(s) !== undefined, { error: 'expected an IPv4 or IPv6 address' })
   .meta({ description: 'IPv4 or IPv6 address' });
 
 function isPrefix(s: string): boolean {
   const [addr, len, extra] = s.split('/');
   if (addr === undefined || extra !== undefined) return false;
-  const family = isIP(addr);
-  if (family === 0) return false;
+  const family = ipFamily(addr);
+  if (family === undefined) return false;
   if (len === undefined) return true;
   if (!/^\d{1,3}$/.test(len)) return false;
   return Number(len) <= (family === 4 ? 32 : 128);

@@ -12,14 +12,18 @@ export function secretsOf(document: unknown): string[] {
   const secrets = new Set<string>();
   const pending: unknown[] = [document];
   // YAML aliases make one node appear in several places: walk each once.
-  const seen = new Set<unknown>();
+  const seen = new Set<object>();
+  // Containers only, without per-entry pairs: large documents hold ~100,000 of them.
   while (pending.length > 0) {
     const node = pending.pop();
-    if (seen.has(node)) continue;
+    if (node === null || typeof node !== 'object' || seen.has(node)) continue;
     seen.add(node);
-    if (Array.isArray(node)) pending.push(...node);
-    else if (node !== null && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
+    if (Array.isArray(node)) {
+      for (const item of node) if (typeof item === 'object') pending.push(item);
+    } else {
+      const fields = node as Record<string, unknown>;
+      for (const key in fields) {
+        const value = fields[key];
         if (SECRET_KEYS.has(key) && typeof value === 'string' && value !== '') secrets.add(value);
         else if (typeof value === 'object') pending.push(value);
       }

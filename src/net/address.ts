@@ -104,7 +104,7 @@ export function bytesToAddress(bytes: Uint8Array): string {
 /** Canonical textual form, so equal addresses compare equal as strings. */
 export function canonicalAddress(address: string): string {
   // Dotted decimal as isIPv4 accepts it (no leading zeros) is already canonical.
-  if (isIPv4(address)) return address;
+  if (ipv4Number(address) >= 0) return address;
   return bytesToAddress(addressToBytes(address));
 }
 

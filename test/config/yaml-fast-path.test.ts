@@ -248,7 +248,8 @@ test('only simple documents are read without positions', () => {
 });
 
 test('a key JavaScript orders first is not placed from the log, and the report falls back', () => {
-  const text = 'virtualServers:\n  - address: 10.0.0.1\n    port: 80\n    scheduler: rr\n    "200": x\n';
+  const text =
+    'virtualServers:\n  - address: 10.0.0.1\n    port: 80\n    scheduler: rr\n    "200": x\n';
   const simple = readSimpleYaml(text, 'k.yaml');
   assert.ok(simple);
   assert.equal(simple.locate(['virtualServers', 0, 'port'], false), undefined);

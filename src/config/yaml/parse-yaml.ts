@@ -91,7 +91,8 @@ function lineCounterOnDemand(text: string): () => LineCounter {
     if (lines === undefined) {
       lines = new LineCounter();
       lines.addNewLine(0);
-      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
+        lines.addNewLine(i + 1);
     }
     return lines;
   };

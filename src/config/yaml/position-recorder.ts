@@ -215,4 +215,3 @@ export class PositionRecorder {
     return best;
   }
 }
-
