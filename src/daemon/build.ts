@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { MetricsSources } from '../metrics/collectors.js';
 import { MetricsService } from '../metrics/metrics-service.js';
 import { KernelAnnouncedRoutes } from '../netlink/announced-routes.js';
+import type { HostNetwork } from '../netlink/host-network.js';
 import { KernelHostNetwork } from '../netlink/host-network.js';
 import type { Service } from '../service.js';
 import type { Clock } from '../time/clock.js';
@@ -12,7 +13,7 @@ import { announceSources } from './announce-sources.js';
 import { BgpService } from './bgp-service.js';
 import { ConnectionSyncService } from './connection-sync-service.js';
 import { controlHandlers } from './control-handlers.js';
-import { systemDataPlanes } from './data-plane-factory.js';
+import { type DataPlaneFactory, systemDataPlanes } from './data-plane-factory.js';
 import type { ReloadOutcome } from './reload.js';
 import { VirtualServerService } from './virtual-server-service.js';
 import { VrrpService } from './vrrp-service.js';
@@ -23,11 +24,18 @@ export interface ServiceContext {
   readonly clock: Clock;
   /** The control socket: its directory and the daemon's reload. */
   readonly control?: { readonly runDir: string; readonly reload: () => Promise<ReloadOutcome> };
+  /** The virtual servers' host network; by default the kernel's (tests: in memory). */
+  readonly openHost?: () => Promise<HostNetwork>;
+  /** The virtual servers' data planes; by default the system's (tests: in memory). */
+  readonly dataPlanes?: DataPlaneFactory;
 }
 
 /** The services of a daemon, and where its live state is read (metrics, dumps). */
 export interface DaemonParts {
+  /** In start order. */
   readonly services: Service[];
+  /** In the order they close at shutdown (the Daemon's stopOrder). */
+  readonly stopOrder: Service[];
   readonly sources: MetricsSources;
 }
 
@@ -50,8 +58,8 @@ export function buildServices(context: ServiceContext): DaemonParts {
       ? new VirtualServerService({
           ...context,
           ...(vrrp !== undefined ? { instanceStates: vrrp } : {}),
-          openHost: () => KernelHostNetwork.open(context.logger),
-          dataPlanes: systemDataPlanes,
+          openHost: context.openHost ?? (() => KernelHostNetwork.open(context.logger)),
+          dataPlanes: context.dataPlanes ?? systemDataPlanes,
           ...(context.control !== undefined ? { runDir: context.control.runDir } : {}),
         })
       : undefined;
@@ -60,17 +68,17 @@ export function buildServices(context: ServiceContext): DaemonParts {
   if (vrrp !== undefined && virtualServers !== undefined) vrrp.trackDataPlane(virtualServers);
   const bgp = context.config.global.bgp;
   // After the virtual servers: announced once they serve, withdrawn before they stop.
-  if (bgp !== undefined && virtualServers !== undefined) {
-    services.push(
-      new BgpService({
-        settings: bgp,
-        logger: context.logger,
-        clock: context.clock,
-        sources: announceSources(virtualServers, vrrp, context.config),
-        openRoutes: (table) => new KernelAnnouncedRoutes(table),
-      }),
-    );
-  }
+  const announcer =
+    bgp !== undefined && virtualServers !== undefined
+      ? new BgpService({
+          settings: bgp,
+          logger: context.logger,
+          clock: context.clock,
+          sources: announceSources(virtualServers, vrrp, context.config),
+          openRoutes: (table) => new KernelAnnouncedRoutes(table),
+        })
+      : undefined;
+  if (announcer !== undefined) services.push(announcer);
   const syncSettings = context.config.global.connectionSync;
   const connectionSync =
     syncSettings !== undefined && vrrp !== undefined && virtualServers !== undefined
@@ -93,15 +101,32 @@ export function buildServices(context: ServiceContext): DaemonParts {
   const listen = context.config.global.metricsListen;
   if (listen !== undefined) metrics = new MetricsService(listen, sources, context.logger);
   const control = context.control;
+  let controlServer: ControlServer | undefined;
   if (control !== undefined) {
     const instance = context.config.global.instanceName;
-    services.push(
-      new ControlServer({
-        path: controlSocketPath(instance, control.runDir),
-        logger: context.logger,
-        handlers: controlHandlers({ instance, vrrp, virtualServers, reload: control.reload }),
-      }),
-    );
+    controlServer = new ControlServer({
+      path: controlSocketPath(instance, control.runDir),
+      logger: context.logger,
+      handlers: controlHandlers({ instance, vrrp, virtualServers, reload: control.reload }),
+    });
+    services.push(controlServer);
   }
-  return { services: metrics === undefined ? services : [metrics, ...services], sources };
+  // The reverse of the start order but for VRRP, which stops before the virtual servers
+  // (keepalived signals its VRRP process before its checker process): masters send
+  // priority 0 and release the VIPs while the data plane still forwards, and only then
+  // are IPVS services removed or XDP detached. The other way round, packets still
+  // reaching this host for a VIP it holds would meet its own stack, which resets them.
+  const stopOrder: (Service | undefined)[] = [
+    controlServer,
+    connectionSync,
+    announcer,
+    vrrp,
+    virtualServers,
+    metrics,
+  ];
+  return {
+    services: metrics === undefined ? services : [metrics, ...services],
+    stopOrder: stopOrder.filter((s): s is Service => s !== undefined),
+    sources,
+  };
 }

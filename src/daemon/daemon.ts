@@ -22,12 +22,18 @@ export interface DaemonOptions {
   /** Without it the daemon cannot reload. */
   readonly readConfig?: ConfigReader;
   readonly lifecycle?: DaemonLifecycle;
+  /**
+   * The order services close in (at shutdown, and after a failed start for
+   * those that started); services it leaves out close after, in the reverse
+   * of the start order.
+   */
+  readonly stopOrder?: readonly Service[];
 }
 
 /**
  * Runs services together: started in order, and if one fails to start the
  * ones already started are closed (nothing is left half-applied); closed in
- * reverse order on shutdown.
+ * the given stop order on shutdown (by default the reverse of the start order).
  */
 export class Daemon {
   private started: Service[] = [];
@@ -83,10 +89,14 @@ export class Daemon {
     }
   }
 
-  /** Closes started services in reverse order; a failing close is logged and the rest still close. */
+  /** Closes started services in the stop order; a failing close is logged and the rest still close. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      for (const service of [...this.started].reverse()) {
+      const listed = this.options.stopOrder ?? [];
+      const unlisted = [...this.services].reverse().filter((s) => !listed.includes(s));
+      const started = new Set(this.started);
+      const order = [...listed, ...unlisted];
+      for (const service of order.filter((s) => started.has(s))) {
         try {
           await service.close();
         } catch (err) {

@@ -407,19 +407,31 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
         () => metric('director2', /^lbctl_sync_stored_connections_total\{result="filled"\} (\d+)/m),
         { timeoutMs: 10_000 * SCALE, intervalMs: 500 },
       );
-      // director1's lbctl dies (its kernel keeps the services and the VIP, as after a crash):
-      // only director2, which learnt the connection from the kernel, can carry it on.
-      await lab.stop('director1', 'SIGKILL');
+      // director1's lbctl stops gracefully: priority 0 and the VIP released first, its IPVS
+      // services removed after (docs/operations.md), so nothing of director1's resets the
+      // connection; only director2, which learnt it from the kernel, can carry it on.
+      await lab.stop('director1', 'SIGTERM');
       await waitFor('director2 to take the VIP', () => lab.holdsVip('director2'), {
         timeoutMs: 20_000 * SCALE,
         intervalMs: 200,
       });
+      assert.match(lab.directorLog('director1'), /lbctl stopped/, 'a graceful stop, not a kill');
+      assert.equal(await lab.holdsVip('director1'), false, 'director1 released the VIP');
+      assert.deepEqual(
+        (await lines()).filter((l) => l.startsWith('TCP') || l.startsWith('FWM')),
+        [],
+        'director1 removed its IPVS services',
+      );
       const second = await session.again();
-      assert.deepEqual(second, { answer: session.first.answer }, lab.directorLog('director2'));
+      assert.deepEqual(
+        second,
+        { answer: session.first.answer },
+        `director1:\n${lab.directorLog('director1').slice(-3000)}\ndirector2:\n${lab.directorLog('director2').slice(-3000)}`,
+      );
     });
 
     it('lbctl -> kernel: a connection through the XDP director appears in ipvsadm -Lnc', async (t) => {
-      // director1's lbctl is gone; its kernel keeps IPVS. Run the kernel's backup daemon there.
+      // director1's lbctl is gone (it stopped its sync daemon). Run the kernel's backup daemon there.
       await ipvsadmIn('--stop-daemon', 'master').catch(() => undefined);
       await ipvsadmIn(
         ...['--start-daemon', 'backup', '--mcast-interface', 'eth0', '--syncid', String(VRID)],
@@ -455,7 +467,7 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
       // holds the VIP by itself, and keepalived runs its checkers there (-C).
       await lab.stop('director2');
       await ipvsadmIn('--stop-daemon', 'backup');
-      // What director1's killed lbctl left in its kernel goes: keepalived starts from nothing.
+      // keepalived starts from an empty table (the lbctl run removed its services at stop).
       await ipvsadmIn('-C');
       const vip = lab.addresses.vip;
       await lab.exec('director1', 'ip', ['addr', 'replace', `${vip}/32`, 'dev', 'eth0']);

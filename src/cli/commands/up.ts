@@ -83,8 +83,14 @@ export function registerUpCommand(program: Command): void {
         runDir: options.runDir,
         reload: (): Promise<ReloadOutcome> => daemon.reload(),
       };
-      const { services, sources } = buildServices({ config, logger, clock: systemClock, control });
+      const { services, stopOrder, sources } = buildServices({
+        config,
+        logger,
+        clock: systemClock,
+        control,
+      });
       const daemon: Daemon = new Daemon(services, logger, {
+        stopOrder,
         readConfig: () => loadHostConfig(path, options.strict === true),
         lifecycle: {
           reloading: () => notifier.reloading(),
