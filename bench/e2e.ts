@@ -27,7 +27,7 @@ import {
   loadCounter,
   readCounters,
 } from '../src/counter/counter.js';
-import type { RealSpec } from '../src/dataplane/dataplane.js';
+import type { RealSpec, ServiceSpec } from '../src/dataplane/dataplane.js';
 import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import { LiveFrameGenerator } from '../src/lab/live-frame-generator.js';
 import { withinNamespace } from '../src/netns/enter.js';
@@ -59,17 +59,28 @@ const FLOWS = [1, 16, 256, 4096, 65_536, 1_048_576];
 /** Frames per timed point, and the most seconds one point may take. */
 const FRAMES = 4_000_000;
 const MAX_SECONDS = 10;
-const VIP = '10.201.0.1';
-const MAC = { gen: '02:00:00:e2:e0:01', dir: '02:00:00:e2:e0:02' };
+export const VIP = '10.201.0.1';
+export const MAC = { gen: '02:00:00:e2:e0:01', dir: '02:00:00:e2:e0:02' };
 
-interface Lab {
+/** The service the director forwards: the generator's frames go to VIP:53/udp. */
+export const DR_SERVICE: ServiceSpec = { vip: VIP, port: 53, protocol: 'udp', scheduler: 'mh' };
+/** Four DR reals behind gen0 (their frames reach gen0's counter). */
+export const DR_REALS: RealSpec[] = [1, 2, 3, 4].map((i) => ({
+  address: `10.202.0.${i}`,
+  port: 53,
+  weight: 1,
+  forwarding: 'dr',
+  via: { interface: 'dir0', mac: MAC.gen },
+}));
+
+export interface Lab {
   readonly gen: string;
   readonly dir: string;
   readonly counter: BpfObject;
   readonly counterLink: BpfLink;
 }
 
-async function createLab(): Promise<Lab> {
+export async function createLab(): Promise<Lab> {
   const gen = uniqueName('e2eg');
   const dir = uniqueName('e2ed');
   await createNamespace(gen);
@@ -93,7 +104,7 @@ async function createLab(): Promise<Lab> {
   }
 }
 
-async function destroyLab(lab: Lab): Promise<void> {
+export async function destroyLab(lab: Lab): Promise<void> {
   lab.counterLink.close();
   lab.counter.close();
   await deleteNamespace(lab.dir);
@@ -113,7 +124,7 @@ function processRunNs(): number {
   return total;
 }
 
-function received(lab: Lab): number {
+export function received(lab: Lab): number {
   return Number(readCounters(lab.counter.map(counterMapName)).ipv4.packets);
 }
 
@@ -160,7 +171,7 @@ async function measure(
 }
 
 /** Lets frames still queued on the veth arrive before counting. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+export const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
 async function floor(lab: Lab): Promise<E2eBenchResult> {
   const tx = await loadCounter({ verdict: XDP.TX });
@@ -192,14 +203,7 @@ async function lbctl(lab: Lab, floorMpps: number): Promise<E2eBenchResult[]> {
     }),
   );
   try {
-    const reals: RealSpec[] = [1, 2, 3, 4].map((i) => ({
-      address: `10.202.0.${i}`,
-      port: 0,
-      weight: 1,
-      forwarding: 'dr',
-      via: { interface: 'dir0', mac: MAC.gen },
-    }));
-    await plane.setService({ vip: VIP, port: 53, protocol: 'udp', scheduler: 'mh' }, reals);
+    await plane.setService(DR_SERVICE, DR_REALS);
     const results: E2eBenchResult[] = [];
     const totals = async () => {
       const c = await plane.counters();

@@ -12,12 +12,14 @@ import type { Bench, BenchResult } from './result.js';
 import { statusConnections } from './status-connections.js';
 import { verifierBench } from './verifier.js';
 import { vrrpFailover } from './vrrp-failover.js';
+import { xdpVsIpvsBench } from './xdp-vs-ipvs.js';
 
 /** Every benchmark, in the order they run. */
 const benches: Record<string, Bench> = {
   counter: counterBench,
   dataplane: dataplaneBench,
   e2e: e2eBench,
+  e2e_xdp_vs_ipvs: xdpVsIpvsBench,
   config_parse_large: configParseLarge,
   conn_table_fill: connTableFill,
   healthcheck_scale: healthcheckScale,
