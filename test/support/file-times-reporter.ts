@@ -1,11 +1,14 @@
 /**
  * A node:test reporter (next to spec) that makes the suite's time visible per
  * test file: a line when each file starts, and at the end every file's time,
- * slowest first, so the file behind the next slowdown is in the CI log.
- * A file's time is the sum of its top-level tests' durations (its process
- * start and imports aside): the runner reports files in order, holding back
- * the results of a file that ran beside a slower one, so arrival times say
- * nothing. A file that failed as a whole (a timeout) counts its own time.
+ * slowest first, marking the files with a failed test, so the file behind the
+ * next slowdown or failure is in the CI log. A file's time is the sum of its
+ * top-level tests' durations (its process start and imports aside): the
+ * runner reports files in order, holding back the results of a file that ran
+ * beside a slower one, so arrival times say nothing. A file that failed as a
+ * whole (a timeout) counts its own time. It works the same for files run in
+ * one process (test/support/one-process-runner.ts): there each test's own
+ * file names it, and a file starts with its first top-level test.
  *
  *   node --test --test-reporter=spec --test-reporter-destination=stdout \
  *     --test-reporter=./dist/test/support/file-times-reporter.js \
@@ -35,8 +38,9 @@ export default async function* fileTimes(source: AsyncIterable<TestEvent>) {
     if (data?.file === undefined) continue;
     const name = relative(process.cwd(), data.file);
     const own = data.name === data.file;
-    // Dequeued when its process starts (reported at once, unlike its results).
-    if (type === 'test:dequeue' && own && !files.has(name)) {
+    // Under --test a file's own test is dequeued when its process starts
+    // (reported at once, unlike its results); in one process, its first test.
+    if (type === 'test:dequeue' && data.nesting === 0 && !files.has(name)) {
       files.set(name, { ms: 0, failed: false });
       yield `${FILE_START} ${name} at ${seconds(Date.now() - began)} s\n`;
       continue;

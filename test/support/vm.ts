@@ -92,11 +92,13 @@ export function summaryCount(output: string, what: string): number | undefined {
 
 /**
  * What file-times-reporter.ts printed in a VM: when each file started
- * (seconds into the run) and, once the run ended, the table of file times.
+ * (seconds into the run) and, once the run ended, the table of file times
+ * and the files with a failed test.
  */
 export function fileTimes(output: string): {
   started: { file: string; at: number }[];
   table: string[];
+  failed: string[];
 } {
   const lines = output.split(/\r?\n/);
   const started = lines.flatMap((line) => {
@@ -106,5 +108,9 @@ export function fileTimes(output: string): {
   const table = lines.filter(
     (line) => line.startsWith(FILE_TIME) && /^ +[\d.]+ s /.test(line.slice(FILE_TIME.length)),
   );
-  return { started, table };
+  const failed = table.flatMap((line) => {
+    const m = / s (\S+) \(failed\)$/.exec(line);
+    return m === null ? [] : [m[1] as string];
+  });
+  return { started, table, failed };
 }

@@ -11,6 +11,17 @@ export const LO_MAC = '00:00:00:00:00:00';
 export const TUN_SRC4 = '198.18.0.1';
 export const TUN_SRC6 = '2001:db8:ff::1';
 
+/**
+ * The table sizes of every test data plane unless a test sets its own: small
+ * enough to reset between loans, with several sets in each table.
+ */
+export const TEST_TABLES = {
+  maxServices: 8,
+  maxReals: 64,
+  connections: 4096,
+  persistenceEntries: 1024,
+} as const;
+
 /** Registers cleanup: a TestContext, or node:test's suite-level `after`. */
 export type Cleanup = { after(fn: () => unknown): void } | ((fn: () => unknown) => void);
 
@@ -29,10 +40,7 @@ export async function testPlane(
     plane = await XdpDataPlane.open({
       instance: 'test',
       pin: false,
-      maxServices: 8,
-      maxReals: 64,
-      connections: 4096,
-      persistenceEntries: 1024,
+      ...TEST_TABLES,
       tunnel: { sourceV4: TUN_SRC4, sourceV6: TUN_SRC6 },
       loadSkeleton: lender.load,
       ...options,
