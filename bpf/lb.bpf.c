@@ -85,7 +85,7 @@ int lb_xdp(struct xdp_md *ctx)
 		__u32 flags = slot->conn.flags;
 		__u64 timeout = lb_conn_timeout(cfg, p.flow.proto, flags);
 
-		if (lb_fresh(now, last_seen, timeout))
+		if (lb_fresh(now, last_seen, timeout) && !lb_conn_reopened(&p, flags))
 			r = lb_live_real(real_id, service_id);
 		if (r) {
 			/*
@@ -105,7 +105,7 @@ int lb_xdp(struct xdp_md *ctx)
 		}
 	}
 	if (!r) {
-		/* New flow, expired flow, or its real was removed: schedule afresh. */
+		/* New flow, expired or reopened flow, or its real was removed: schedule afresh. */
 		ring = lb_find_service(&p, &service_id);
 		if (!ring) {
 			if (cfg->nat_enabled) {

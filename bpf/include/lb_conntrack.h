@@ -100,6 +100,19 @@ static __always_inline int lb_may_open_flow(const struct lb_pkt *p)
 }
 
 /*
+ * A client's SYN on an entry whose flow has seen FIN or RST: the client has
+ * picked the same port again for a new connection, so it is scheduled and
+ * counted afresh, its entry starting over (IPVS's conn_reuse_mode does the
+ * same for connections in TIME_WAIT or CLOSE). SYN+ACK and SYN+RST do not.
+ */
+static __always_inline int lb_conn_reopened(const struct lb_pkt *p, __u32 flags)
+{
+	__u8 f = p->tcp_flags & (LB_TCP_FLAG_SYN | LB_TCP_FLAG_RST | LB_TCP_FLAG_ACK);
+
+	return p->flow.proto == IPPROTO_TCP && (flags & LB_CONN_F_FIN) && f == LB_TCP_FLAG_SYN;
+}
+
+/*
  * A flow's place in lb_conns: the two sets it may live in (chosen by two
  * hashes of the flow) and the check word that guards its entry. Lookups and
  * inserts of every program that includes this header go through it, so they

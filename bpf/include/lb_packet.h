@@ -54,6 +54,7 @@ enum lb_parse_result {
 #define LB_TCP_FLAG_FIN 0x01
 #define LB_TCP_FLAG_SYN 0x02
 #define LB_TCP_FLAG_RST 0x04
+#define LB_TCP_FLAG_ACK 0x10
 
 
 static __always_inline int lb_parse_l4(struct hdr_cursor *nh, void *data_end, struct lb_pkt *p, int proto)

@@ -10,7 +10,7 @@ import { kernelHz } from '../../src/dataplane/kernel-hz.js';
 import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { flowSets } from './support/flow-hash.js';
 import { real, run, testPlane } from './support/harness.js';
-import { frame, TCP_ACK, TCP_SYN } from './support/packet.js';
+import { frame, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './support/packet.js';
 
 const VIP = '10.50.0.1';
 const service = { vip: VIP, port: 80, protocol: 'tcp', scheduler: 'rr' } as const;
@@ -162,6 +162,33 @@ describe('connection table', () => {
     assert.equal(flags(), 0);
     await send(plane, 4501, TCP_ACK);
     assert.equal(flags(), abi.CONN_F_ESTABLISHED);
+  });
+
+  it('a SYN on the entry of a closed flow opens a new connection (a reused client port)', async (t) => {
+    const plane = await testPlane(t, { connections: WAYS });
+    await plane.setService(service, reals);
+    const flags = (sport: number) =>
+      connEntries(plane.map('conns')).find((e) => e.key.sport === sport)?.conn.flags ?? 0;
+    for (const [sport, close] of [
+      [4601, TCP_FIN | TCP_ACK],
+      [4602, TCP_RST],
+    ] as const) {
+      await establish(plane, sport);
+      await send(plane, sport, close);
+      assert.ok(flags(sport) & abi.CONN_F_FIN, 'the FIN or RST is recorded');
+      // The client picks the same port again within the TCP-FIN timeout: a new connection.
+      await send(plane, sport);
+      await send(plane, sport, TCP_ACK);
+    }
+    assert.equal(await newConnections(plane), 4, 'each reuse was scheduled afresh and counted');
+    for (const e of connEntries(plane.map('conns')))
+      assert.equal(
+        e.conn.flags,
+        abi.CONN_F_ESTABLISHED,
+        `flow ${e.key.sport} runs on TCP timeout again`,
+      );
+    await send(plane, 4601, TCP_SYN | TCP_ACK);
+    assert.equal(await newConnections(plane), 4, 'a SYN+ACK on a live flow is not a new one');
   });
 
   it('a new flow whose two sets are full moves a flow to its other set instead of evicting it', async (t) => {
