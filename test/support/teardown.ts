@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { after } from 'node:test';
 
 /**
@@ -35,16 +36,16 @@ export function teardown(cleanup: () => unknown, scope?: { after(fn: () => unkno
 const pending: (() => Promise<void>)[] = [];
 /** A cleanup stuck on a wedged namespace must not keep a killed file alive for ever. */
 const SIGNAL_CLEANUP_BOUND_MS = 60_000;
-const SIGNALS = { SIGTERM: 15, SIGINT: 2, SIGHUP: 1 } as const;
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 let handling = false;
 
 function handleSignals(): void {
   if (handling) return;
   handling = true;
   let cleaning = false;
-  for (const [signal, number] of Object.entries(SIGNALS)) {
+  for (const signal of SIGNALS) {
     process.on(signal, () => {
-      const code = 128 + number;
+      const code = 128 + constants.signals[signal];
       // A second signal while cleaning: the sender insists.
       if (cleaning) process.exit(code);
       cleaning = true;
