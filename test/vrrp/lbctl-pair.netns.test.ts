@@ -187,6 +187,8 @@ describe('two lbctl nodes on one segment', { timeout: 60_000 }, () => {
         { name: 'VI_TS', vrid: 60, priority: 100, vips: [`${vip}/24`], advertInt: 0.1 },
       ]),
     );
+    // The 5 s below time the election, not the processes' start (seconds on a loaded machine).
+    await Promise.all([d1.waitUntilUp(), d2.waitUntilUp()]);
     await d1.waitForState('VI_TS', 'MASTER', 5000);
     await d2.waitForState('VI_TS', 'BACKUP', 5000);
     const failedAt = Date.now();

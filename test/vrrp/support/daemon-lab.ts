@@ -8,7 +8,7 @@ export interface DaemonLab {
   readonly lab: Lab;
   /** Starts nothing: a daemon for `role`'s namespace with its own state directory. */
   node(role: string): LbctlDaemon;
-  /** Starts d1 at priority 150 and d2 at 100 and waits for d1 MASTER, d2 BACKUP. */
+  /** Starts d1 at priority 150 and d2 at 100 and waits until both are up, then for d1 MASTER, d2 BACKUP. */
   electPair(conf: (priority: number) => string): Promise<[LbctlDaemon, LbctlDaemon]>;
 }
 
@@ -46,6 +46,8 @@ export function daemonLab(prefix: string, hosts: Record<string, string>): Daemon
       const d2 = site.node('d2');
       d1.start(conf(150));
       d2.start(conf(100));
+      // The election's bounds time VRRP, not how long the processes take to start.
+      await Promise.all([d1.waitUntilUp(), d2.waitUntilUp()]);
       await d1.waitForState('VI_1', 'MASTER', 5000);
       await d2.waitForState('VI_1', 'BACKUP', 5000);
       return [d1, d2];

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { nsenterArgs } from '../../../src/netns/exec.js';
 import { lbctlCommand } from '../../support/cli.js';
+import { SLOWDOWN } from '../../support/slowdown.js';
 
 export type ObservedState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
 
@@ -156,8 +157,25 @@ export abstract class VrrpDaemon {
   }
 }
 
+/**
+ * How long `lbctl up` may take to say it is up: loading Node and lbctl is CPU
+ * work that a loaded 2-core machine stretches to seconds, unlike the VRRP
+ * timers that the bounds after it measure.
+ */
+export const LBCTL_START_BOUND_MS = 20_000 * SLOWDOWN;
+
 /** `lbctl up` in a namespace; its JSON log says `entering <STATE> state` per instance. */
 export class LbctlDaemon extends VrrpDaemon {
+  /** Waits for "lbctl is up" (after `since`, a Date.now() value). */
+  async waitUntilUp(timeoutMs = LBCTL_START_BOUND_MS, since = 0): Promise<void> {
+    await this.waitForLine(
+      'lbctl to be up',
+      (l) => parseJson(l.text)?.msg === 'lbctl is up',
+      timeoutMs,
+      since,
+    );
+  }
+
   protected command(configPath: string): string[] {
     return [
       process.execPath,
