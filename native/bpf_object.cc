@@ -100,6 +100,7 @@ void BpfObject::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&BpfObject::SetMaxEntries>("setMaxEntries"),
           InstanceMethod<&BpfObject::ReusePinnedMap>("reusePinnedMap"),
           InstanceMethod<&BpfObject::SetPinPath>("setPinPath"),
+          InstanceMethod<&BpfObject::SetAutoload>("setAutoload"),
           InstanceMethod<&BpfObject::Load>("load"),
           InstanceMethod<&BpfObject::ProgramNames>("programNames"),
           InstanceMethod<&BpfObject::MapNames>("mapNames"),
@@ -244,6 +245,29 @@ Napi::Value BpfObject::SetMaxEntries(const Napi::CallbackInfo& info) {
   if (err != 0) {
     Throw(env, code::kSystem, "bpf_map__set_max_entries",
           "Cannot set size of map " + name + ": " + Describe(-err), -err);
+  }
+  return env.Undefined();
+}
+
+// A program left out of the load is neither verified nor created (bpf_program__set_autoload).
+Napi::Value BpfObject::SetAutoload(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "set program autoload";
+  struct bpf_object* obj = RequireUnloaded(env, op);
+  std::string name = StringArg(info, 0, "program name", op);
+  if (info.Length() < 2 || !info[1].IsBoolean()) {
+    Throw(env, code::kInvalidArgument, op, "Cannot choose whether to load program " + name + ": expected true or false");
+  }
+  struct bpf_program* prog = bpf_object__find_program_by_name(obj, name.c_str());
+  if (prog == nullptr) {
+    Throw(env, code::kNotFound, op,
+          "Cannot choose whether to load program: BPF object " + path_ + " has no program named '" + name + "'",
+          ENOENT);
+  }
+  int err = bpf_program__set_autoload(prog, info[1].As<Napi::Boolean>().Value());
+  if (err != 0) {
+    Throw(env, code::kSystem, "bpf_program__set_autoload",
+          "Cannot choose whether to load program " + name + ": " + Describe(-err), -err);
   }
   return env.Undefined();
 }

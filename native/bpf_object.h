@@ -26,6 +26,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value SetMaxEntries(const Napi::CallbackInfo& info);
   Napi::Value ReusePinnedMap(const Napi::CallbackInfo& info);
   Napi::Value SetPinPath(const Napi::CallbackInfo& info);
+  Napi::Value SetAutoload(const Napi::CallbackInfo& info);
   Napi::Value Load(const Napi::CallbackInfo& info);
   // Any time while open.
   Napi::Value ProgramNames(const Napi::CallbackInfo& info);

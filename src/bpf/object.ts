@@ -73,6 +73,11 @@ export class BpfObject {
     this.handle.setPinPath(map, path);
   }
 
+  /** Whether load() verifies and creates `program` (all are loaded unless told). */
+  setAutoload(program: string, autoload: boolean): void {
+    this.handle.setAutoload(program, autoload);
+  }
+
   /** Loads into the kernel; the verifier runs off the JS thread. */
   load(): Promise<void> {
     return this.handle.load();

@@ -27,6 +27,7 @@ export interface NativeBpfObject {
   setMaxEntries(map: string, entries: number): void;
   reusePinnedMap(map: string, path: string): void;
   setPinPath(map: string, path: string): void;
+  setAutoload(program: string, autoload: boolean): void;
   load(): Promise<void>;
   programNames(): string[];
   mapNames(): string[];

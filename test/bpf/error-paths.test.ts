@@ -71,7 +71,10 @@ describe('error paths', () => {
       throwsWith(() => object.map('nope'), 'BPF_NOT_FOUND');
       throwsWith(() => object.setRodata('nope', 1), 'BPF_NOT_FOUND');
       throwsWith(() => object.setRodata('counter_verdict', 2 ** 40), 'BPF_INVALID_ARGUMENT');
+      const unknown = throwsWith(() => object.setAutoload('nope', false), 'BPF_NOT_FOUND');
+      assert.match(unknown.message, /has no program named 'nope'/);
       await object.load();
+      throwsWith(() => object.setAutoload(counterProgramName, false), 'BPF_ALREADY_LOADED');
       throwsWith(() => object.setMaxEntries(counterMapName, 8), 'BPF_ALREADY_LOADED');
       throwsWith(() => object.setRodata('counter_verdict', 1), 'BPF_ALREADY_LOADED');
       await rejectsWith(

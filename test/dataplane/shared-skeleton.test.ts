@@ -31,7 +31,7 @@ function contents(map: BpfMap): string[] {
 function closeSkeleton(s: LbSkeleton): void {
   for (const map of Object.values(s.maps)) map.close();
   s.program.close();
-  s.syncLearn.close();
+  s.syncLearn?.close();
   s.syncEvents.close();
 }
 

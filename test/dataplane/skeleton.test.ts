@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bpfObjectPath } from '../../src/bpf/index.js';
 import * as abi from '../../src/dataplane/abi.js';
+import { loadLbSkeleton } from '../../src/dataplane/xdp/skeleton.js';
 import { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { hasCode } from '../../src/errors.js';
 import { MemoryHostNetwork } from '../../src/netlink/testing/memory-host-network.js';
@@ -21,6 +22,30 @@ describe('the lb program as a typed skeleton', () => {
         hasCode(err, 'DATAPLANE_ABI_MISMATCH') &&
         /rodata variable lb_malformed_verdict/.test(err.message),
     );
+  });
+
+  it("leaves connection sync's learn program out of the load when sync is off", async () => {
+    // lb_sync_learn costs the verifier more than lb_xdp: a start without sync skips it.
+    const skeleton = await loadLbSkeleton({
+      rodata: {
+        malformedVerdict: 2,
+        fragmentVerdict: 2,
+        sloppyTcp: 0,
+        syncEnabled: 0,
+        connSetMask: 0,
+        serviceSetMask: 0,
+        nsPerJiffy: 0,
+      },
+      maxEntries: { conns: 1, nat: 8, persist: 8 },
+    });
+    try {
+      assert.equal(skeleton.syncLearn, undefined);
+      assert.equal(skeleton.program.name, 'lb_xdp');
+    } finally {
+      for (const map of Object.values(skeleton.maps)) map.close();
+      skeleton.program.close();
+      skeleton.syncEvents.close();
+    }
   });
 
   it('takes egress links from the directory it is given, with no netlink lookup per write', async (t) => {

@@ -145,7 +145,9 @@ virtual_server 10.91.0.100 80 {
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      await receiver.waitFor('READY=1', 0, 20_000).catch((err: Error) => {
+      // Loading the BPF program is CPU work that a loaded machine stretches: the bound is
+      // as generous as the systemd case's below; READY itself ends the wait.
+      await receiver.waitFor('READY=1', 0, 60_000).catch((err: Error) => {
         throw new Error(`${err.message}\n${stderr}`);
       });
       const holdsVip = async () => {

@@ -72,8 +72,8 @@ export interface LbSkeletonOptions {
 export interface LbSkeleton {
   readonly program: BpfProgram;
   readonly maps: LbMaps;
-  /** lb_sync_learn: stores flows learnt by connection sync. */
-  readonly syncLearn: BpfProgram;
+  /** lb_sync_learn: stores flows learnt by connection sync (loaded only with sync on). */
+  readonly syncLearn: BpfProgram | undefined;
   /** lb_sync_events: the ring of flows to report to peers. */
   readonly syncEvents: BpfMap;
 }
@@ -106,6 +106,8 @@ export async function loadLbSkeleton(options: LbSkeletonOptions): Promise<LbSkel
       SYNC_EVENTS_MAP,
       options.rodata.syncEnabled ? (options.syncEventsBytes ?? 1 << 20) : SYNC_EVENTS_OFF_BYTES,
     );
+    // Without sync nothing runs it, and its verification costs more than lb_xdp's.
+    if (!options.rodata.syncEnabled) obj.setAutoload(SYNC_LEARN_PROGRAM, false);
     if (options.pinDir !== undefined) {
       checkPinnedLayout(
         options.pinDir,
@@ -129,7 +131,7 @@ export async function loadLbSkeleton(options: LbSkeletonOptions): Promise<LbSkel
       throw explainLoadFailure(err, 'the XDP data plane');
     });
     const program = obj.program(PROGRAM);
-    const syncLearn = obj.program(SYNC_LEARN_PROGRAM);
+    const syncLearn = options.rodata.syncEnabled ? obj.program(SYNC_LEARN_PROGRAM) : undefined;
     const syncEvents = obj.map(SYNC_EVENTS_MAP);
     const maps: Partial<Record<LbMapName, BpfMap>> = {};
     try {
@@ -148,7 +150,7 @@ export async function loadLbSkeleton(options: LbSkeletonOptions): Promise<LbSkel
     } catch (err) {
       for (const map of Object.values(maps)) map.close();
       program.close();
-      syncLearn.close();
+      syncLearn?.close();
       syncEvents.close();
       throw err;
     }

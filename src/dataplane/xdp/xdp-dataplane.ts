@@ -257,10 +257,19 @@ export class XdpDataPlane implements DataPlane {
         ownLinks = await LinkTable.open(netlink, log);
         links = ownLinks;
       }
-      plane = new XdpDataPlane(options, program, maps, pinDir, log, links, owned, pins, {
-        learn: syncLearn,
-        events: syncEvents,
-      });
+      // Without sync, lb_xdp alone holds its (smallest) event ring: this handle has no use.
+      if (syncLearn === undefined) syncEvents.close();
+      plane = new XdpDataPlane(
+        options,
+        program,
+        maps,
+        pinDir,
+        log,
+        links,
+        owned,
+        pins,
+        syncLearn === undefined ? undefined : { learn: syncLearn, events: syncEvents },
+      );
       // Unpinned maps are new and empty: nothing to adopt.
       if (pinDir !== undefined) plane.adoptPinnedState();
       await plane.writeConfig();
@@ -275,7 +284,7 @@ export class XdpDataPlane implements DataPlane {
         owned.close();
         for (const m of Object.values(maps)) m.close();
         program.close();
-        syncLearn.close();
+        syncLearn?.close();
         syncEvents.close();
         pins?.discardIfCreated();
       }

@@ -65,7 +65,7 @@ function duplicate(skeleton: LbSkeleton): LbSkeleton {
   return {
     program: skeleton.program.duplicate(),
     maps,
-    syncLearn: skeleton.syncLearn.duplicate(),
+    syncLearn: skeleton.syncLearn?.duplicate(),
     syncEvents: skeleton.syncEvents.duplicate(),
   };
 }
