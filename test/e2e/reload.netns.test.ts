@@ -65,7 +65,11 @@ net.createServer((s) => s.on('data', (d) => s.write(process.argv[1] + ' ' + d)))
 process.on('SIGTERM', () => process.exit(0));
 `;
 
-/** Writes a line every 200 ms on one connection; prints who answered and, at the end, a JSON summary. */
+/**
+ * Writes a line every 200 ms on one connection; prints who answered and, at the end, a JSON
+ * summary. It ends when its stdin closes (the test's steps are done), at most after `seconds`,
+ * giving the last line 500 ms to come back.
+ */
 const ECHO_CLIENT = `
 const net = require('node:net');
 const [vip, port, seconds] = process.argv.slice(1);
@@ -76,8 +80,41 @@ s.on('data', (d) => { for (const line of d.split('\\n').filter(Boolean)) { answe
 s.on('error', (e) => { error = e.message; });
 s.on('close', () => { if (!error) error = 'closed'; });
 const t = setInterval(() => { if (!s.destroyed) { s.write('ping ' + sent + '\\n'); sent++; } }, 200);
-setTimeout(() => { clearInterval(t); setTimeout(() => { console.log(JSON.stringify({ sent, answered, by: [...by], error })); process.exit(0); }, 500); }, Number(seconds) * 1000);
+let ending = false;
+const end = () => { if (ending) return; ending = true; clearInterval(t); setTimeout(() => { console.log(JSON.stringify({ sent, answered, by: [...by], error })); process.exit(0); }, 500); };
+setTimeout(end, Number(seconds) * 1000);
+process.stdin.on('end', end);
+process.stdin.resume();
 `;
+
+/** Starts the echo client in the client namespace; `finish` closes its stdin and resolves with its summary. */
+function echoClient(lab: Lab, vip: string, children: ChildProcess[]) {
+  const echo = spawnIn(
+    lab.namespace('client'),
+    process.execPath,
+    ['-e', ECHO_CLIENT, vip, String(ECHO_PORT), '60'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  children.push(echo);
+  const exited = new Promise((resolve) => echo.once('exit', resolve));
+  let out = '';
+  echo.stdout?.on('data', (d) => {
+    out += String(d);
+  });
+  return {
+    output: () => out,
+    async finish(): Promise<{
+      sent: number;
+      answered: number;
+      by: string[];
+      error: string | null;
+    }> {
+      echo.stdin?.end();
+      await exited;
+      return JSON.parse(out.trim().split('\n').at(-1)!);
+    },
+  };
+}
 
 describe('reload, status and runtime changes on a running director pair', () => {
   const lab = new Lab({
@@ -226,31 +263,20 @@ describe('reload, status and runtime changes on a running director pair', () => 
     capture.stdout?.on('data', (d) => {
       arpFromBackup += String(d);
     });
-    const echo = spawnIn(
-      lab.namespace('client'),
-      process.execPath,
-      ['-e', ECHO_CLIENT, a.vip, String(ECHO_PORT), '25'],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    children.push(echo);
-    const echoExited = new Promise((resolve) => echo.once('exit', resolve));
-    let echoOut = '';
-    echo.stdout?.on('data', (d) => {
-      echoOut += String(d);
-    });
+    const echo = echoClient(lab, a.vip, children);
     const held = await waitFor(
       'the long-lived connection',
-      () => /serving (rs\d)/.exec(echoOut)?.[1],
+      () => /serving (rs\d)/.exec(echo.output())?.[1],
       { timeoutMs: 5_000 },
     );
+    // New connections one after another until the reloads are done (at most 150).
+    const loopDone = join(scratch, 'requests-done');
     const loop = runIn(
       lab.namespace('client'),
       'sh',
       [
         '-c',
-        `for i in $(seq 150); do curl -s --max-time 1 http://${a.vip}/ || echo FAILED; sleep 0.1; done`,
+        `for i in $(seq 150); do [ -e ${loopDone} ] && break; curl -s --max-time 1 http://${a.vip}/ || echo FAILED; sleep 0.1; done`,
       ],
       { timeoutMs: 60_000 },
     );
@@ -301,13 +327,14 @@ describe('reload, status and runtime changes on a running director pair', () => 
     });
     assert.equal(await weightOf(a.reals[0]!), removed === 0 ? undefined : 3);
 
+    writeFileSync(loopDone, '');
     const answers = (await loop).stdout.trim().split('\n');
     assert.equal(answers.filter((x) => x === 'FAILED').length, 0, answers.join(','));
-    await echoExited;
-    const summary = JSON.parse(echoOut.trim().split('\n').at(-1)!);
-    assert.equal(summary.error, null, echoOut);
+    assert.ok(answers.length >= 10, `requests ran through the reloads (${answers.length})`);
+    const summary = await echo.finish();
+    assert.equal(summary.error, null, echo.output());
     assert.deepEqual(summary.by, [held]);
-    assert.ok(summary.answered >= summary.sent - 1, echoOut);
+    assert.ok(summary.answered >= summary.sent - 1, echo.output());
     capture.kill('SIGTERM');
     assert.equal(arpFromBackup, '', 'the backup director sent ARP: the VIP moved');
     const vrrp = JSON.parse((await lbctl('status', '--json')).stdout).vrrp[0];
@@ -337,19 +364,8 @@ describe('reload, status and runtime changes on a running director pair', () => 
     await waitFor('the capture to see adverts', () => /vrid 77, prio 150/.test(wire), {
       timeoutMs: 5_000,
     });
-    const echo = spawnIn(
-      lab.namespace('client'),
-      process.execPath,
-      ['-e', ECHO_CLIENT, a.vip, String(ECHO_PORT), '30'],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    children.push(echo);
-    const echoExited = new Promise((resolve) => echo.once('exit', resolve));
-    let echoOut = '';
-    echo.stdout?.on('data', (d) => {
-      echoOut += String(d);
-    });
-    await waitFor('the long-lived connection', () => /serving rs\d/.test(echoOut), {
+    const echo = echoClient(lab, a.vip, children);
+    await waitFor('the long-lived connection', () => /serving rs\d/.test(echo.output()), {
       timeoutMs: 5_000,
     });
     const vrrpStatus = async (d: string) =>
@@ -445,10 +461,9 @@ describe('reload, status and runtime changes on a running director pair', () => 
       timeoutMs: 3_000,
     });
 
-    await echoExited;
-    const summary = JSON.parse(echoOut.trim().split('\n').at(-1)!);
-    assert.equal(summary.error, null, echoOut);
-    assert.ok(summary.answered >= summary.sent - 1, echoOut);
+    const summary = await echo.finish();
+    assert.equal(summary.error, null, echo.output());
+    assert.ok(summary.answered >= summary.sent - 1, echo.output());
     capture.kill('SIGTERM');
     const lines = wire.split('\n');
     assert.deepEqual(
