@@ -44,6 +44,13 @@ describe('VRRP interoperability with keepalived', { timeout: 120_000 }, () => {
     return daemon;
   };
 
+  /** Waits until lbctl says it is up (keepalived starts in milliseconds): election bounds then time VRRP only. */
+  const started = async (...starting: VrrpDaemon[]): Promise<void> => {
+    await Promise.all(
+      starting.map((d) => (d instanceof LbctlDaemon ? d.waitUntilUp() : undefined)),
+    );
+  };
+
   before(async () => {
     lab = await Lab.create('lbi-', { client: '10.79.0.10', d1: '10.79.0.1', d2: '10.79.0.2' });
   });
@@ -86,6 +93,7 @@ describe('VRRP interoperability with keepalived', { timeout: 120_000 }, () => {
         const wait = mode.electionMs;
         const master = spawnDaemon(masterKind, 'd1', conf('d1', 150));
         const backup = spawnDaemon(backupKind, 'd2', conf('d2', 100));
+        await started(master, backup);
         await master.waitForState('VI_IOP', 'MASTER', wait);
         await backup.waitForState('VI_IOP', 'BACKUP', wait);
         await waitFor('VIP on the master', async () =>
@@ -108,6 +116,7 @@ describe('VRRP interoperability with keepalived', { timeout: 120_000 }, () => {
         // The master comes back (removing the VIP its killed run left) and preempts.
         const restartedAt = Date.now();
         const restarted = spawnDaemon(masterKind, 'd1', conf('d1', 150));
+        await started(restarted);
         await restarted.waitForState('VI_IOP', 'MASTER', wait + 2000, restartedAt);
         await backup.waitForState('VI_IOP', 'BACKUP', wait, restartedAt);
         await waitFor('VIP back on the master only', async () =>
