@@ -30,8 +30,20 @@ function pairSuite(sync: boolean): void {
     const { first } = session;
     assert.match(first.answer ?? '', /^rs[12]$/, JSON.stringify(first));
 
-    // The master sends every 100 ms; give the backup time to store the flow.
-    await new Promise((resolve) => setTimeout(resolve, 1500 * SLOWDOWN));
+    const backupMetrics = async () =>
+      (await lab.exec('director2', 'curl', ['-s', 'http://127.0.0.1:9477/metrics'])).stdout;
+    // With sync, the kill waits until the backup has stored the flow (the session's is the
+    // lab's only one); without it there is nothing to wait for.
+    if (sync) {
+      await waitFor(
+        'director2 to store the flow',
+        async () =>
+          /^lbctl_sync_stored_connections_total\{result="filled"\} [1-9]/m.test(
+            await backupMetrics(),
+          ),
+        { timeoutMs: 10_000 * SLOWDOWN, intervalMs: 100 },
+      );
+    }
     await lab.stop('director1', 'SIGKILL');
     await waitFor('director2 to take the VIP', () => lab.holdsVip('director2'), {
       timeoutMs: 15_000 * SLOWDOWN,
@@ -41,10 +53,7 @@ function pairSuite(sync: boolean): void {
     if (sync) {
       assert.deepEqual(second, { answer: first.answer }, lab.directorLog('director2'));
       // director2 stored the flow while backup and now sends as master.
-      const { stdout } = await lab.exec('director2', 'curl', [
-        '-s',
-        'http://127.0.0.1:9477/metrics',
-      ]);
+      const stdout = await backupMetrics();
       assert.match(
         stdout,
         /^lbctl_sync_stored_connections_total\{result="filled"\} [1-9]/m,
