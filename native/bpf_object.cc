@@ -256,12 +256,14 @@ Napi::Value BpfObject::SetAutoload(const Napi::CallbackInfo& info) {
   struct bpf_object* obj = RequireUnloaded(env, op);
   std::string name = StringArg(info, 0, "program name", op);
   if (info.Length() < 2 || !info[1].IsBoolean()) {
-    Throw(env, code::kInvalidArgument, op, "Cannot choose whether to load program " + name + ": expected true or false");
+    Throw(env, code::kInvalidArgument, op,
+          "Cannot choose whether to load program " + name + ": expected true or false");
   }
   struct bpf_program* prog = bpf_object__find_program_by_name(obj, name.c_str());
   if (prog == nullptr) {
     Throw(env, code::kNotFound, op,
-          "Cannot choose whether to load program: BPF object " + path_ + " has no program named '" + name + "'",
+          "Cannot choose whether to load program: BPF object " + path_ + " has no program named '" + name +
+              "'",
           ENOENT);
   }
   int err = bpf_program__set_autoload(prog, info[1].As<Napi::Boolean>().Value());
