@@ -8,11 +8,14 @@ import { LbctlError } from '../errors.js';
 import { type AddressFamily, canonicalAddress, ipFamily } from '../net/address.js';
 import { type DataPlaneCapabilities, missingCapabilities } from './capabilities.js';
 import {
+  type Forwarding,
   fwmarkVip,
   type RealSpec,
   type ServiceKey,
   type ServiceSpec,
   serviceName,
+  type TunnelChecksum,
+  type TunnelType,
 } from './dataplane.js';
 import { realViolations, servicePortViolation, tunnelProblem } from './service-rules.js';
 
@@ -50,23 +53,30 @@ export function validateService(
         `a fwmark service has address ${fwmarkVip(serviceFamily)} and port 0 (it matches the mark only)`,
       );
   }
+  // One walk over the reals (a service has up to thousands), no array per real.
+  const forwarding = new Set<Forwarding>();
+  const tunnelTypes = new Set<TunnelType>();
+  const tunnelChecksums = new Set<TunnelChecksum>();
+  let connectionThresholds = false;
+  for (const r of reals) {
+    forwarding.add(r.forwarding);
+    if (r.tunnel !== undefined) {
+      tunnelTypes.add(r.tunnel.type);
+      if (r.tunnel.checksum !== 'nocsum') tunnelChecksums.add(r.tunnel.checksum);
+    }
+    if ((r.upperThreshold ?? 0) > 0 || (r.lowerThreshold ?? 0) > 0) connectionThresholds = true;
+  }
   const missing = missingCapabilities(capabilities, {
     protocol: spec.protocol,
     scheduler: spec.scheduler,
     ...(spec.hashSourcePort === true ? { hashSourcePort: true } : {}),
-    forwarding: new Set(reals.map((r) => r.forwarding)),
-    tunnelTypes: new Set(reals.flatMap((r) => (r.tunnel !== undefined ? [r.tunnel.type] : []))),
-    tunnelChecksums: new Set(
-      reals.flatMap((r) =>
-        r.tunnel !== undefined && r.tunnel.checksum !== 'nocsum' ? [r.tunnel.checksum] : [],
-      ),
-    ),
+    forwarding,
+    tunnelTypes,
+    tunnelChecksums,
     fwmark,
     allPorts: spec.port === 0 && !fwmark,
     realCount: reals.length,
-    connectionThresholds: reals.some(
-      (r) => (r.upperThreshold ?? 0) > 0 || (r.lowerThreshold ?? 0) > 0,
-    ),
+    connectionThresholds,
   });
   for (const m of missing) {
     fail(
@@ -103,13 +113,8 @@ export function validateService(
       fail(`${what} has invalid weight ${r.weight}`);
     if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535)
       fail(`${what} has an out-of-range port`);
-    for (const [name, value] of [
-      ['upper', r.upperThreshold],
-      ['lower', r.lowerThreshold],
-    ] as const) {
-      if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > 0xffffffff))
-        fail(`${what} has invalid ${name} connection threshold ${value}`);
-    }
+    checkThreshold(r.upperThreshold, 'upper', what, fail);
+    checkThreshold(r.lowerThreshold, 'lower', what, fail);
     if (r.tunnel !== undefined) {
       const problem = tunnelProblem(r.tunnel, r.forwarding);
       if (problem !== undefined) fail(`${what}: ${problem}`);
@@ -120,6 +125,16 @@ export function validateService(
     );
     for (const v of broken) fail(v.message);
   }
+}
+
+function checkThreshold(
+  value: number | undefined,
+  name: 'upper' | 'lower',
+  what: string,
+  fail: (reason: string) => never,
+): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > 0xffffffff))
+    fail(`${what} has invalid ${name} connection threshold ${value}`);
 }
 
 /** Timeouts must be positive, finite seconds. */

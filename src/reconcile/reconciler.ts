@@ -217,6 +217,7 @@ export class Reconciler {
     return { set, removed, unchanged, failed };
   }
 
+  /** Writes `want`, which the pass found different from `have` (next hops aside). */
   private async applyService(
     want: DesiredService,
     have: { service: ServiceSpec; reals: readonly RealSpec[] } | undefined,
@@ -228,17 +229,26 @@ export class Reconciler {
         : await this.withNextHops(want.reals, have?.reals ?? []);
     let outcome: 'set' | 'unchanged' = 'unchanged';
     try {
+      // The pass calls this only for a service that differs from `have` in its settings
+      // or reals; only leaving unreachable reals out can make the two equal again.
       if (
         have === undefined ||
+        unreachable.length === 0 ||
         !sameServiceSettings(have.service, want.spec) ||
         !sameReals(have.reals, reals)
       ) {
         await this.plane.setService(want.spec, reals);
         outcome = 'set';
-        this.logger.info(
-          { service: name, reals: reals.map((r) => `${realKey(r.address, r.port)}*${r.weight}`) },
-          `applied ${name}: ${describeReals(reals)}`,
-        );
+        // A thousand services' real lists are not formatted for a logger that drops them.
+        if (this.logger.isLevelEnabled('info')) {
+          this.logger.info(
+            {
+              service: name,
+              reals: reals.map((r) => `${realKey(r.address, r.port)}*${r.weight}`),
+            },
+            `applied ${name}: ${describeReals(reals)}`,
+          );
+        }
       }
     } catch (err) {
       // A rejected set leaves the previous version of the service in place.
@@ -256,7 +266,8 @@ export class Reconciler {
   ): Promise<{ reals: RealSpec[]; unreachable: string[] }> {
     const reals: RealSpec[] = [];
     const unreachable: string[] = [];
-    const previous = new Map(applied.map((r) => [realKey(r.address, r.port), r]));
+    // Built only when a next hop is missing: most passes find them all.
+    let previous: Map<string, RealSpec> | undefined;
     const hops = await Promise.allSettled(wanted.map((r) => this.nextHops.resolve(r.address)));
     wanted.forEach((real, i) => {
       const hop = hops[i];
@@ -265,6 +276,7 @@ export class Reconciler {
         return;
       }
       const reason = (hop?.reason as Error | undefined)?.message ?? 'unknown';
+      previous ??= new Map(applied.map((r) => [realKey(r.address, r.port), r]));
       const before = previous.get(realKey(real.address, real.port))?.via;
       if (before !== undefined) {
         reals.push({ ...real, via: before });

@@ -18,7 +18,7 @@ export function serviceKey(key: ServiceKey): string {
 
 /** Same settings, with the data plane's defaults spelt out (a missing prefix is the full one). */
 export function sameServiceSettings(a: ServiceSpec, b: ServiceSpec): boolean {
-  const full = isIPv6(a.vip) ? 128 : 32;
+  const full = () => (isIPv6(a.vip) ? 128 : 32);
   return (
     serviceKey(a) === serviceKey(b) &&
     a.scheduler === b.scheduler &&
@@ -26,7 +26,7 @@ export function sameServiceSettings(a: ServiceSpec, b: ServiceSpec): boolean {
     (a.schedulerFallback ?? false) === (b.schedulerFallback ?? false) &&
     a.persistence?.timeoutS === b.persistence?.timeoutS &&
     (a.persistence === undefined ||
-      (a.persistence.prefixLength ?? full) === (b.persistence?.prefixLength ?? full))
+      (a.persistence.prefixLength ?? full()) === (b.persistence?.prefixLength ?? full()))
   );
 }
 

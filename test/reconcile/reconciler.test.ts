@@ -143,6 +143,17 @@ describe('Reconciler', () => {
     assert.deepEqual(plane.calls.slice(1), ['set 10.0.0.100:80 10.0.0.11:80*1,10.0.0.12:80*1']);
   });
 
+  it('writes nothing again while the same real stays unreachable', async () => {
+    const { plane, reconciler, clock } = setup(['10.0.0.11']);
+    await reconciler.set('vs1', [{ spec: WEB, reals: [real('10.0.0.11'), real('10.0.0.12')] }]);
+    assert.deepEqual(plane.calls, ['set 10.0.0.100:80 10.0.0.11:80*1']);
+    // The retry finds what is applied equal to what it can apply: nothing to write.
+    clock.advance(500);
+    await reconciler.idle();
+    assert.deepEqual(plane.calls, ['set 10.0.0.100:80 10.0.0.11:80*1']);
+    assert.deepEqual(reconciler.report(), { set: 0, removed: 0, unchanged: 0, failed: 1 });
+  });
+
   it('rejects the second owner of one service and keeps the first', async () => {
     const { plane, reconciler } = setup();
     await reconciler.set('a', [{ spec: WEB, reals: [real('10.0.0.11')] }]);

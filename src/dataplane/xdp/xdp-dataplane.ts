@@ -666,21 +666,22 @@ export class XdpDataPlane implements DataPlane {
   /** The shared checks, then XDP's own: every real needs a next hop, TUN a tunnel source. */
   private validateService(spec: ServiceSpec, reals: readonly RealSpec[]): void {
     validateService(XDP_CAPABILITIES, spec, reals);
+    const fail = (r: RealSpec, reason: string): never => {
+      throw new LbctlError(
+        'DATAPLANE_INVALID_SERVICE',
+        `Cannot set service ${serviceName(spec)}: real ${r.address}:${r.port} ${reason}`,
+      );
+    };
     for (const r of reals) {
-      const what = `real ${r.address}:${r.port}`;
-      const fail = (reason: string): never => {
-        throw new LbctlError(
-          'DATAPLANE_INVALID_SERVICE',
-          `Cannot set service ${serviceName(spec)}: ${what} ${reason}`,
-        );
-      };
-      if (r.via === undefined) fail('needs a next hop (interface and MAC) on the XDP data plane');
+      if (r.via === undefined)
+        fail(r, 'needs a next hop (interface and MAC) on the XDP data plane');
       if (r.forwarding === 'tun') {
-        const family = abi.familyOf(r.address, what);
+        const family = abi.familyOf(r.address, `real ${r.address}:${r.port}`);
         const src =
           family === 'ipv4' ? this.options.tunnel?.sourceV4 : this.options.tunnel?.sourceV6;
         if (src === undefined) {
           fail(
+            r,
             `cannot be tunnelled to: ${family} tunnels need tunnel.source${family === 'ipv4' ? 'V4' : 'V6'}`,
           );
         }
@@ -721,9 +722,12 @@ function sameForwarding(
   link: LinkInfo | undefined,
 ): boolean {
   const p = previous.spec;
+  const mac = p.via?.mac;
+  const newMac = spec.via?.mac;
   return (
     p.forwarding === spec.forwarding &&
-    p.via?.mac.toLowerCase() === spec.via?.mac.toLowerCase() &&
+    // The same string mostly: only a different one is compared without case.
+    (mac === newMac || mac?.toLowerCase() === newMac?.toLowerCase()) &&
     previous.link?.index === link?.index &&
     previous.link?.mac === link?.mac
   );
