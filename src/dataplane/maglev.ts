@@ -6,6 +6,15 @@ export interface MaglevBackend {
   readonly id: number;
   readonly key: string;
   readonly weight: number;
+  /** maglevPreference(key, size), when the caller kept it from an earlier table. */
+  readonly preference?: MaglevPreference;
+}
+
+/** Where a backend's permutation of a `size`-slot table starts, and its step. */
+export interface MaglevPreference {
+  readonly size: number;
+  readonly offset: number;
+  readonly skip: number;
 }
 
 /** True when n is prime (table sizes must be, so every skip visits every slot). */
@@ -15,10 +24,12 @@ export function isPrime(n: number): boolean {
   return true;
 }
 
-function preferences(key: string, size: number): { offset: number; skip: number } {
+/** A backend's preference, from a hash of its key: the same key always gets the same one. */
+export function maglevPreference(key: string, size: number): MaglevPreference {
   // One-shot hash: a fraction of createHash's cost for a short key.
   const digest = hash('sha256', key, 'buffer');
   return {
+    size,
     offset: digest.readUInt32LE(0) % size,
     skip: (digest.readUInt32LE(4) % (size - 1)) + 1,
   };
@@ -47,7 +58,8 @@ function plan(backends: readonly MaglevBackend[], size: number): MaglevPlan | un
     ids: new Uint32Array(n),
   };
   live.forEach((backend, i) => {
-    const pref = preferences(backend.key, size);
+    const kept = backend.preference;
+    const pref = kept?.size === size ? kept : maglevPreference(backend.key, size);
     p.offsets[i] = pref.offset;
     p.skips[i] = pref.skip;
     p.weights[i] = backend.weight;

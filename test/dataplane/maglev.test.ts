@@ -5,6 +5,7 @@ import { RING_SIZE } from '../../src/dataplane/abi.js';
 import {
   isPrime,
   type MaglevBackend,
+  maglevPreference,
   maglevTable,
   maglevTableOffLoop,
 } from '../../src/dataplane/maglev.js';
@@ -146,4 +147,18 @@ test('the JS and the off-loop tables are bit-identical to the reference, weights
   }
   assert.ok((await maglevTableOffLoop(backends(3, 0), 13)).every((x) => x === 0));
   await assert.rejects(maglevTableOffLoop(backends(3), 12), /not prime/);
+});
+
+test('a kept preference places a backend as hashing its key does, for its own table size only', async () => {
+  const plain = backends(12);
+  const reference = maglevTable(plain, RING_SIZE);
+  const kept = plain.map((b) => ({ ...b, preference: maglevPreference(b.key, RING_SIZE) }));
+  assert.deepEqual(maglevTable(kept, RING_SIZE), reference);
+  assert.deepEqual(await maglevTableOffLoop(kept, RING_SIZE), reference);
+  // A preference made for another size is not used: the key is hashed again.
+  const stale = plain.map((b) => ({ ...b, preference: maglevPreference(b.key, 13) }));
+  assert.deepEqual(maglevTable(stale, RING_SIZE), reference);
+  // And a kept preference is what places the backend: another backend's moves it.
+  const swapped = kept.map((b, i) => (i === 0 ? { ...b, preference: kept[1]!.preference } : b));
+  assert.notDeepEqual(maglevTable(swapped, RING_SIZE), reference);
 });

@@ -8,13 +8,25 @@
 import { canonicalAddress } from '../../net/address.js';
 import * as abi from '../abi.js';
 import type { RealSpec, ServiceSpec } from '../dataplane.js';
-import { maglevTableOffLoop } from '../maglev.js';
+import { type MaglevPreference, maglevPreference, maglevTableOffLoop } from '../maglev.js';
 import { rrSequence, wrrSequence } from '../wrr.js';
 
 /** A real as the ring sees it: its id in lb_reals and what identifies it in Maglev. */
 export interface RingReal {
   readonly id: number;
   readonly spec: Pick<RealSpec, 'address' | 'port' | 'weight'>;
+  /**
+   * Its Maglev key and preference: buildRing fills it in on first use, and the
+   * caller keeps it with the real, so later tables of its service (a weight
+   * change) skip hashing the key again.
+   */
+  maglev?: MaglevIdentity;
+}
+
+/** What places a real in a Maglev table; depends only on its address and port. */
+export interface MaglevIdentity {
+  readonly key: string;
+  readonly preference: MaglevPreference;
 }
 
 export type RingService = Pick<ServiceSpec, 'vip' | 'scheduler' | 'persistence' | 'hashSourcePort'>;
@@ -43,12 +55,15 @@ export async function buildRing(spec: RingService, reals: readonly RingReal[]): 
     length = seq.length;
   } else {
     entries = await maglevTableOffLoop(
-      reals.map((r) => ({
-        id: r.id,
-        // The key, not learning order, places a real: directors behind ECMP agree.
-        key: `${canonicalAddress(r.spec.address)}|${r.spec.port}`,
-        weight: r.spec.weight,
-      })),
+      reals.map((r) => {
+        r.maglev ??= maglevIdentity(r.spec);
+        return {
+          id: r.id,
+          key: r.maglev.key,
+          weight: r.spec.weight,
+          preference: r.maglev.preference,
+        };
+      }),
       abi.RING_SIZE,
     );
     length = weighted.some((r) => r.weight > 0) ? abi.RING_SIZE : 0;
@@ -74,6 +89,12 @@ export async function buildRing(spec: RingService, reals: readonly RingReal[]): 
 export function ringParts(ring: Ring): [Buffer, Buffer] {
   const { buffer, byteOffset, byteLength } = ring.entries;
   return [ring.params, Buffer.from(buffer, byteOffset, byteLength)];
+}
+
+function maglevIdentity(spec: Pick<RealSpec, 'address' | 'port'>): MaglevIdentity {
+  // The key, not learning order, places a real: directors behind ECMP agree.
+  const key = `${canonicalAddress(spec.address)}|${spec.port}`;
+  return { key, preference: maglevPreference(key, abi.RING_SIZE) };
 }
 
 function persistPrefix(spec: Pick<ServiceSpec, 'vip' | 'persistence'>): number {

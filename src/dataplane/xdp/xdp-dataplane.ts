@@ -50,7 +50,7 @@ import {
   u32Key,
 } from './entries.js';
 import { decodePinnedState } from './pinned-state.js';
-import { buildRing, ringParts } from './ring.js';
+import { buildRing, type MaglevIdentity, ringParts } from './ring.js';
 import {
   type LbMaps,
   type LbSkeleton,
@@ -105,6 +105,8 @@ interface AppliedReal {
   readonly id: number;
   readonly spec: RealSpec;
   readonly link: LinkInfo | undefined;
+  /** Its Maglev key and preference once a Maglev ring placed it (kept with its id). */
+  maglev?: MaglevIdentity;
 }
 
 interface AppliedService {
@@ -408,6 +410,8 @@ export class XdpDataPlane implements DataPlane {
           spec: realSpec,
           link,
         };
+        // Same address and port: the same place in Maglev tables, without hashing again.
+        if (reuse && previous.maglev !== undefined) applied.maglev = previous.maglev;
         if (!reuse) allocated.push(applied.id);
         // A kept real whose weight did not change has the same entry already.
         if (!reuse || previous.spec.weight !== realSpec.weight) realWrites.push(applied);
