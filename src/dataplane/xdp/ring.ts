@@ -45,10 +45,10 @@ export async function buildRing(spec: RingService, reals: readonly RingReal[]): 
   if (sched === undefined) {
     throw new Error(`buildRing: scheduler ${spec.scheduler} has no XDP code`);
   }
-  const weighted = reals.map((r) => ({ id: r.id, weight: r.spec.weight }));
   let entries: Uint32Array;
   let length: number;
   if (spec.scheduler === 'rr' || spec.scheduler === 'wrr') {
+    const weighted = reals.map((r) => ({ id: r.id, weight: r.spec.weight }));
     const seq =
       spec.scheduler === 'rr' ? rrSequence(weighted) : wrrSequence(weighted, abi.RING_SIZE);
     entries = Uint32Array.from(seq);
@@ -66,7 +66,7 @@ export async function buildRing(spec: RingService, reals: readonly RingReal[]): 
       }),
       abi.RING_SIZE,
     );
-    length = weighted.some((r) => r.weight > 0) ? abi.RING_SIZE : 0;
+    length = reals.some((r) => r.spec.weight > 0) ? abi.RING_SIZE : 0;
   }
   const params = abi.ringParams.encode({
     ring_len: length,
