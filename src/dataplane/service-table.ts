@@ -81,9 +81,20 @@ export class ServiceTable {
    * flip of an existing one (which must have the same id).
    */
   put(key: ServiceKeyValue, id: number, ringSlot: number, what: string): void {
-    const at = this.locate(key);
+    // Each set is looked up once per put (a pass puts thousands), and written
+    // from that copy: nothing else writes the table while this runs.
+    const read = new Map<number, Buffer>();
+    const readOnce = (set: number): Buffer => {
+      let value = read.get(set);
+      if (value === undefined) {
+        value = this.read(set);
+        read.set(set, value);
+      }
+      return value;
+    };
+    const at = this.locate(key, readOnce);
     if (at !== undefined) {
-      const value = this.read(at.set);
+      const value = readOnce(at.set);
       const current = decodeWay(value, at.way);
       if (current?.id !== id) {
         throw new LbctlError(
@@ -97,10 +108,10 @@ export class ServiceTable {
     }
     const [first, second] = serviceSets(key, this.sets);
     let set = first;
-    let way = freeWay(this.read(first));
+    let way = freeWay(readOnce(first));
     if (way === undefined && second !== first) {
       set = second;
-      way = freeWay(this.read(second));
+      way = freeWay(readOnce(second));
     }
     if (way === undefined) {
       throw new LbctlError(
@@ -109,8 +120,9 @@ export class ServiceTable {
           'raise maxServices',
       );
     }
+    // setSpilled rewrites `first` only, never `set` here.
     if (set !== first) this.setSpilled(first, true);
-    const value = this.read(set);
+    const value = readOnce(set);
     const entry = abi.serviceSlot.encode({
       key: abi.serviceKey.encode(key),
       svc: abi.service.encode({ id, ring_slot: ringSlot, live: 0 }),
@@ -135,10 +147,13 @@ export class ServiceTable {
     return true;
   }
 
-  private locate(key: ServiceKeyValue): { set: number; way: number } | undefined {
+  private locate(
+    key: ServiceKeyValue,
+    read: (set: number) => Buffer = (set) => this.read(set),
+  ): { set: number; way: number } | undefined {
     const wanted = abi.serviceKey.encode(key);
     for (const set of new Set(serviceSets(key, this.sets))) {
-      const value = this.read(set);
+      const value = read(set);
       for (let way = 0; way < abi.SERVICE_WAYS; way++) {
         if (value.readUInt8(liveAt(way)) === 0) continue;
         const at = wayOffset(way) + abi.serviceSlot.offsetOf('key');
