@@ -36,18 +36,31 @@ export function sameRealsIgnoringNextHop(
   wanted: readonly DesiredReal[],
 ): boolean {
   if (applied.length !== wanted.length) return false;
+  // Mostly both lists hold the same reals in the same order: pair them by index
+  // first, and by key (a Map of every real) only when that fails.
+  let inOrder = true;
+  for (let i = 0; inOrder && i < wanted.length; i++) {
+    const a = applied[i]!;
+    const w = wanted[i]!;
+    inOrder = a.port === w.port && canonicalAddress(a.address) === w.address && sameReal(a, w);
+  }
+  if (inOrder) return true;
   const byKey = new Map(applied.map((r) => [realKey(canonicalAddress(r.address), r.port), r]));
   return wanted.every((w) => {
     const a = byKey.get(realKey(w.address, w.port));
-    return (
-      a !== undefined &&
-      a.weight === w.weight &&
-      a.forwarding === w.forwarding &&
-      (a.upperThreshold ?? 0) === (w.upperThreshold ?? 0) &&
-      (a.lowerThreshold ?? 0) === (w.lowerThreshold ?? 0) &&
-      isDeepStrictEqual(a.tunnel ?? PLAIN_IPIP, w.tunnel ?? PLAIN_IPIP)
-    );
+    return a !== undefined && sameReal(a, w);
   });
+}
+
+/** Weight, forwarding, thresholds and tunnel of one real, applied and wanted. */
+function sameReal(a: RealSpec, w: DesiredReal): boolean {
+  return (
+    a.weight === w.weight &&
+    a.forwarding === w.forwarding &&
+    (a.upperThreshold ?? 0) === (w.upperThreshold ?? 0) &&
+    (a.lowerThreshold ?? 0) === (w.lowerThreshold ?? 0) &&
+    isDeepStrictEqual(a.tunnel ?? PLAIN_IPIP, w.tunnel ?? PLAIN_IPIP)
+  );
 }
 
 /** True when both lists hold the same reals with the same next hops, in any order. */
