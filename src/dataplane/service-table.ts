@@ -48,6 +48,7 @@ const wayOffset = (way: number) => abi.serviceSet.offsetOf('ways') + way * abi.s
 const svcOffset = (way: number) => wayOffset(way) + abi.serviceSlot.offsetOf('svc');
 const liveAt = (way: number) => svcOffset(way) + abi.service.offsetOf('live');
 const slotAt = (way: number) => svcOffset(way) + abi.service.offsetOf('ring_slot');
+const idAt = (way: number) => svcOffset(way) + abi.service.offsetOf('id');
 const spilledAt = abi.serviceSet.offsetOf('spilled');
 
 export class ServiceTable {
@@ -95,11 +96,12 @@ export class ServiceTable {
     const at = this.locate(key, readOnce);
     if (at !== undefined) {
       const value = readOnce(at.set);
-      const current = decodeWay(value, at.way);
-      if (current?.id !== id) {
+      // locate found a live entry: its id is read in place, not decoded with its key.
+      const current = value.readUInt32LE(idAt(at.way));
+      if (current !== id) {
         throw new LbctlError(
           'DATAPLANE_INCONSISTENT',
-          `Cannot update ${what}: its table entry names service id ${current?.id}, not ${id}`,
+          `Cannot update ${what}: its table entry names service id ${current}, not ${id}`,
         );
       }
       value.writeUInt8(ringSlot, slotAt(at.way));

@@ -134,6 +134,25 @@ describe('service table', () => {
     });
   }
 
+  it('flips an entry only for the service id it holds', async (t) => {
+    const plane = await testPlane(t, { maxServices: MAX_SERVICES });
+    const vip = '10.61.200.1';
+    await plane.setService(serviceFor(vip), [real(vip, macOf(1))]);
+    const table = new ServiceTable(plane.map('services'));
+    const entry = table.find(keyOf(vip));
+    assert.ok(entry !== undefined);
+    table.put(keyOf(vip), entry.id, 1 - entry.ringSlot, 'the service');
+    assert.deepEqual(table.find(keyOf(vip)), { ...entry, ringSlot: 1 - entry.ringSlot });
+    assert.throws(
+      () => table.put(keyOf(vip), entry.id + 1, entry.ringSlot, 'the service'),
+      (err) =>
+        hasCode(err, 'DATAPLANE_INCONSISTENT') &&
+        (err as Error).message ===
+          `Cannot update the service: its table entry names service id ${entry.id}, not ${entry.id + 1}`,
+    );
+    assert.equal(table.find(keyOf(vip))?.ringSlot, 1 - entry.ringSlot, 'nothing written');
+  });
+
   it('refuses a service whose two sets are both full, and changes nothing', async (t) => {
     const plane = await testPlane(t, { maxServices: MAX_SERVICES });
     const probe = vipsWhere('ipv4', 1, ([f, s]) => f !== s)[0]!;
