@@ -399,12 +399,17 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
     it('kernel -> lbctl: an IPVS connection synced by the kernel carries on through the XDP director', async (t) => {
       const daemons = await ipvsadmIn('-L', '--daemon');
       assert.match(daemons, new RegExp(`master sync daemon.*syncid=${VRID}`), daemons);
+      const stored = () =>
+        metric('director2', /^lbctl_sync_stored_connections_total\{result="filled"\} (\d+)/m);
+      const storedBefore = await stored();
       const session = await keepAliveSession(lab, t, 10_000 * SCALE);
       assert.match(session.first.answer ?? '', /^rs[12]$/, JSON.stringify(session.first));
-      // The kernel syncs a connection at its third packet (sync_threshold 3): SYN, ACK, the line.
+      // The kernel syncs a connection at its third packet (sync_threshold 3): SYN, ACK, the
+      // line; it sends its buffer up to 2 s later, and a stopped sync daemon drops what it
+      // has not sent (as for keepalived), so the stop waits until director2 has it.
       await waitFor(
         'director2 to store the connection the kernel sent',
-        () => metric('director2', /^lbctl_sync_stored_connections_total\{result="filled"\} (\d+)/m),
+        async () => ((await stored()) > storedBefore ? true : undefined),
         { timeoutMs: 10_000 * SCALE, intervalMs: 500 },
       );
       // director1's lbctl stops gracefully: priority 0 and the VIP released first, its IPVS
