@@ -128,8 +128,8 @@ struct lb_conn_ref {
 static __always_inline int lb_conn_ref_of(const struct lb_flow_key *key, struct lb_conn_ref *ref)
 {
 	struct lb_flow_hash h = lb_hash_flow(key, key->family == LB_FAMILY_IPV4);
-	__u32 first = h.set & lb_conn_set_mask;
-	__u32 second = h.alt & lb_conn_set_mask;
+	__u32 first = lb_set_of(h.set, lb_conn_set_shift);
+	__u32 second = lb_set_of(h.alt, lb_conn_set_shift);
 
 	ref->check = h.check;
 	ref->index[0] = first;
@@ -310,9 +310,9 @@ static __always_inline __u32 lb_conn_relocate(const struct lb_conn_ref *ref, int
 	way = lb_conn_victim_way(set, now, cfg);
 	victim = &set->ways[way];
 	h = lb_hash_flow(&victim->key, victim->key.family == LB_FAMILY_IPV4);
-	idx = h.set & lb_conn_set_mask;
+	idx = lb_set_of(h.set, lb_conn_set_shift);
 	if (idx == ref->index[which])
-		idx = h.alt & lb_conn_set_mask;
+		idx = lb_set_of(h.alt, lb_conn_set_shift);
 	if (idx == ref->index[which])
 		return LB_CONN_WAYS;
 	other = bpf_map_lookup_elem(&lb_conns, &idx);

@@ -4,57 +4,82 @@
  * table (src/dataplane/hash.ts computes the same service hashes), addresses
  * for the sh/dh/mh schedulers.
  *
- * Each hash multiplies its input words by distinct odd constants (each product
- * a bijection of its word), XORs the products at different rotations and ends
- * with MurmurHash3's 64-bit finaliser, in which every input bit flips each
- * output bit with probability about 1/2. The multiplies are independent of each
- * other, so a hash is about 15 cycles of latency; MurmurHash3's block loop
- * chains one multiply-rotate-multiply per word (about 50 cycles for a flow),
- * which cost the established-flow path about 7 ns (see docs/data-plane.md).
+ * Multiply-shift hashing (Dietzfelbinger et al.): each hash is the high half
+ * of a sum of the input's 64-bit words times odd constants. The products are
+ * independent of each other, so a hash is one multiply and an add of latency
+ * (about 5 cycles); the MurmurHash3 finaliser this replaced chained two
+ * multiplies after the first (about 20 cycles, 2 ns of an established flow and
+ * 6 of a new one: docs/data-plane.md). Bit 32 + i of a product depends only
+ * on bits 0..32 + i of its word, so only the TOP bits of a hash depend on
+ * every input bit: a table takes a key's set from the top bits (hash >>
+ * shift, lb_set_of), never with a mask.
  */
 #ifndef LB_HASH_H
 #define LB_HASH_H
 
 #include <linux/types.h>
 
-/* Lanes: the first set of a service key and a flow's set/check word... */
-#define LB_HASH_SEED 0x6c62636c2d6c6230ULL
-/* ...and the second set of a service key. */
-#define LB_HASH_SEED_2 0x9e3779b97f4a7c15ULL
+/* Lanes of a service key's hash: its first set and its second. */
+#define LB_HASH_LANE_1 0xff51afd7ed558ccdULL
+#define LB_HASH_LANE_2 0xc4ceb9fe1a85ec53ULL
 
 #define LB_HASH_M1 0xc2b2ae3d27d4eb4fULL
 #define LB_HASH_M2 0x165667b19e3779f9ULL
 #define LB_HASH_M3 0xd6e8feb86659fd93ULL
 #define LB_HASH_M4 0x9fb21c651e98df25ULL
+#define LB_HASH_M5 0x87c37b91114253d5ULL
+#define LB_HASH_M6 0x4cf5ad432745937fULL
 
 static __always_inline __u64 lb_rotl64(__u64 x, int r)
 {
 	return (x << r) | (x >> (64 - r));
 }
 
-/* MurmurHash3's fmix64: a bijection with full avalanche. */
-static __always_inline __u64 lb_fmix64(__u64 k)
+/* The high half of a 64-bit word: a multiply-shift hash's 32 good bits. */
+static __always_inline __u32 lb_hi32(__u64 x)
 {
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ULL;
-	k ^= k >> 33;
-	return k;
+	return (__u32)(x >> 32);
 }
 
-/* Hash of a 16-byte address plus one extra word (a port, or 0), for the schedulers. */
+/*
+ * The set a hash picks in a table of 2^(32 - shift) sets: its top bits. The
+ * shift is done in 64 bits, so a one-set table (shift 32) gets set 0.
+ */
+static __always_inline __u32 lb_set_of(__u32 hash, __u32 shift)
+{
+	return (__u32)((__u64)hash >> shift);
+}
+
+/*
+ * A 16-byte address and one extra word (a port, or 0) folded into one 64-bit
+ * word: the second half and the extra word multiplied (each product a
+ * bijection of its word) and rotated apart. An IPv4 address (first 4 bytes,
+ * the rest 0) folds to itself.
+ */
+static __always_inline __u64 lb_fold_addr(const __u8 *addr, __u32 extra)
+{
+	const __u64 *x = (const __u64 *)addr;
+
+	return x[0] ^ lb_rotl64(x[1] * LB_HASH_M1, 21) ^ lb_rotl64((__u64)extra * LB_HASH_M2, 42);
+}
+
+/*
+ * Hash of a 16-byte address plus one extra word, for the schedulers
+ * (lb_ring_slot uses its top bits). An IPv4 address without a port folds to
+ * its first word, so that case skips the fold's multiplies: same value.
+ */
 static __always_inline __u32 lb_hash_addr(const __u8 *addr, __u32 extra)
 {
 	const __u64 *x = (const __u64 *)addr;
 
-	return (__u32)lb_fmix64(LB_HASH_SEED ^ x[0] ^ lb_rotl64(x[1] * LB_HASH_M1, 21) ^
-				lb_rotl64((__u64)extra * LB_HASH_M2, 42));
+	if (!extra && !x[1])
+		return lb_hi32(x[0] * LB_HASH_M3);
+	return lb_hi32(lb_fold_addr(addr, extra) * LB_HASH_M3);
 }
 
 /*
  * Three words of one flow hash: `set` and `alt` pick its two connection-table
- * sets, `check` guards entries.
+ * sets (by their top bits), `check` guards entries.
  */
 struct lb_flow_hash {
 	__u32 set;
@@ -63,27 +88,32 @@ struct lb_flow_hash {
 };
 
 /*
- * Hashes the 40-byte struct lb_flow_key as five 8-byte words. An IPv4 flow's
- * two addresses fit one word (each sits alone in the low half of its word)
- * and its ports, proto and family another, so it hashes two words; family
- * is in the last word, so the two families never mix.
+ * Hashes the 40-byte struct lb_flow_key as 8-byte words. An IPv4 flow's two
+ * addresses fit one word a (each sits alone in the low half of its word) and
+ * its ports, proto and family another, b: each hash is then hi(a * C + b * D),
+ * two multiplies side by side. An IPv6 flow's five words are first folded into
+ * one (each multiplied, rotated apart), which each hash multiplies once.
+ * Family is in the last word, so the two families never mix.
  */
 static __always_inline struct lb_flow_hash lb_hash_flow(const void *flow_key, int ipv4)
 {
 	const __u64 *x = flow_key;
 	struct lb_flow_hash h;
-	__u64 k;
+	__u64 a, b, k;
 
-	if (ipv4)
-		k = (x[0] | (x[2] << 32)) ^ lb_rotl64(x[4] * LB_HASH_M1, 32);
-	else
-		k = x[0] ^ lb_rotl64(x[1] * LB_HASH_M1, 13) ^ lb_rotl64(x[2] * LB_HASH_M2, 26) ^
-		    lb_rotl64(x[3] * LB_HASH_M3, 39) ^ lb_rotl64(x[4] * LB_HASH_M4, 52);
-	k = lb_fmix64(k ^ LB_HASH_SEED);
-	h.set = (__u32)k;
-	h.alt = (__u32)(k >> 32);
-	/* A multiply carries every bit of k into the high half: flows sharing a set still differ here. */
-	h.check = (__u32)((k * LB_HASH_M3) >> 32);
+	if (ipv4) {
+		a = x[0] | (x[2] << 32);
+		b = x[4];
+		h.set = lb_hi32(a * LB_HASH_M1 + b * LB_HASH_M2);
+		h.alt = lb_hi32(a * LB_HASH_M3 + b * LB_HASH_M4);
+		h.check = lb_hi32(a * LB_HASH_M5 + b * LB_HASH_M6);
+		return h;
+	}
+	k = x[0] ^ lb_rotl64(x[1] * LB_HASH_M1, 13) ^ lb_rotl64(x[2] * LB_HASH_M2, 26) ^
+	    lb_rotl64(x[3] * LB_HASH_M3, 39) ^ lb_rotl64(x[4] * LB_HASH_M4, 52);
+	h.set = lb_hi32(k * LB_HASH_LANE_1);
+	h.alt = lb_hi32(k * LB_HASH_LANE_2);
+	h.check = lb_hi32(k * LB_HASH_M5);
 	return h;
 }
 
@@ -99,22 +129,18 @@ static __always_inline __u32 lb_conn_check(__u32 flow_check, __u32 real_id, __u3
 }
 
 /*
- * Hash of the 20-byte struct lb_service_key in the lane named by `seed`
- * (LB_HASH_SEED: first set, LB_HASH_SEED_2: second set). An IPv4 key is
- * two 4-byte words (address; port, proto and family), so it fits one
- * 64-bit word and two IPv4 keys never collide before the set mask.
+ * Hash of the 20-byte struct lb_service_key in the lane `lane`
+ * (LB_HASH_LANE_1: first set, LB_HASH_LANE_2: second set). An IPv4 key is
+ * two 4-byte words (address; port, proto and family), so it is one 64-bit
+ * word, which the lane's constant multiplies.
  */
-static __always_inline __u32 lb_hash_service(const void *service_key, int ipv4, __u64 seed)
+static __always_inline __u32 lb_hash_service(const void *service_key, int ipv4, __u64 lane)
 {
 	const __u32 *w = service_key;
-	const __u64 *x = service_key;
-	__u64 k;
 
 	if (ipv4)
-		k = w[0] | ((__u64)w[4] << 32);
-	else
-		k = x[0] ^ lb_rotl64(x[1] * LB_HASH_M1, 21) ^ lb_rotl64((__u64)w[4] * LB_HASH_M2, 42);
-	return (__u32)lb_fmix64(k ^ seed);
+		return lb_hi32((w[0] | ((__u64)w[4] << 32)) * lane);
+	return lb_hi32(lb_fold_addr(service_key, w[4]) * lane);
 }
 
 #endif /* LB_HASH_H */

@@ -14,10 +14,13 @@
 const volatile __u32 lb_malformed_verdict = XDP_PASS;
 /* Verdict for IP fragments (they carry no ports, so they cannot be scheduled). */
 const volatile __u32 lb_fragment_verdict = XDP_PASS;
-/* lb_conns holds a power of two of sets; a flow's set is its hash & this mask. */
-const volatile __u32 lb_conn_set_mask = 65535;
-/* lb_services holds a power of two of sets; a service key's sets are its two hashes & this mask. */
-const volatile __u32 lb_svc_set_mask = 63;
+/*
+ * lb_conns holds 2^(32 - this) sets; a flow's sets are the top bits of its
+ * two hashes (hash >> this: lb_set_of).
+ */
+const volatile __u32 lb_conn_set_shift = 16;
+/* lb_services holds 2^(32 - this) sets; a service key's sets are the top bits of its two hashes. */
+const volatile __u32 lb_svc_set_shift = 26;
 /*
  * IPVS's sloppy_tcp: 0 (the default, as in IPVS) lets only a SYN without RST
  * open a TCP flow, so bare ACKs cannot fill the connection table; 1 lets any

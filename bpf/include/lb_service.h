@@ -46,7 +46,7 @@ static __always_inline int lb_service_in_set(const struct lb_service_set *set, c
 static __always_inline int lb_service_lookup(const struct lb_service_key *key, struct lb_service *out)
 {
 	int ipv4 = key->family == LB_FAMILY_IPV4;
-	__u32 idx = lb_hash_service(key, ipv4, LB_HASH_SEED) & lb_svc_set_mask;
+	__u32 idx = lb_set_of(lb_hash_service(key, ipv4, LB_HASH_LANE_1), lb_svc_set_shift);
 	struct lb_service_set *set = bpf_map_lookup_elem(&lb_services, &idx);
 
 	if (!set)
@@ -55,7 +55,7 @@ static __always_inline int lb_service_lookup(const struct lb_service_key *key, s
 		return 1;
 	if (!set->spilled)
 		return 0;
-	idx = lb_hash_service(key, ipv4, LB_HASH_SEED_2) & lb_svc_set_mask;
+	idx = lb_set_of(lb_hash_service(key, ipv4, LB_HASH_LANE_2), lb_svc_set_shift);
 	set = bpf_map_lookup_elem(&lb_services, &idx);
 	return set && lb_service_in_set(set, key, out);
 }

@@ -16,7 +16,7 @@ export const DEFAULT_CONNECTION_TABLE_SIZE = 1_048_576;
 export const MIN_CONNECTION_TABLE_SIZE = 1024;
 export const MAX_CONNECTION_TABLE_SIZE = 16_777_216;
 
-/** Sets needed for `connections` entries: a power of two, so the program masks the hash. */
+/** Sets needed for `connections` entries: a power of two, so the program takes a set from the top bits of a hash. */
 export function connTableSets(connections: number): number {
   const wanted = Math.max(1, Math.ceil(connections / abi.CONN_WAYS));
   return 2 ** Math.ceil(Math.log2(wanted));

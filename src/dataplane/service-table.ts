@@ -13,7 +13,7 @@
 import type { BpfMap } from '../bpf/index.js';
 import { LbctlError } from '../errors.js';
 import * as abi from './abi.js';
-import { HASH_SEED, HASH_SEED_2, serviceKeyHash } from './hash.js';
+import { HASH_LANE_1, HASH_LANE_2, serviceKeyHash, setOf } from './hash.js';
 
 export type ServiceKeyValue = ReturnType<typeof abi.serviceKey.decode>;
 
@@ -32,10 +32,9 @@ export function serviceTableSets(maxServices: number): number {
 export function serviceSets(key: ServiceKeyValue, sets: number): [number, number] {
   const bytes = abi.serviceKey.encode(key);
   const ipv4 = key.family === abi.FAMILY.ipv4;
-  const mask = sets - 1;
   return [
-    (serviceKeyHash(bytes, ipv4, HASH_SEED) & mask) >>> 0,
-    (serviceKeyHash(bytes, ipv4, HASH_SEED_2) & mask) >>> 0,
+    setOf(serviceKeyHash(bytes, ipv4, HASH_LANE_1), sets),
+    setOf(serviceKeyHash(bytes, ipv4, HASH_LANE_2), sets),
   ];
 }
 

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { pinRoot } from '../../src/bpf/index.js';
 import * as abi from '../../src/dataplane/abi.js';
 import type { ServiceSpec } from '../../src/dataplane/dataplane.js';
-import { fmix64 } from '../../src/dataplane/hash.js';
+import { setOf } from '../../src/dataplane/hash.js';
 import {
   type ServiceKeyValue,
   ServiceTable,
@@ -70,11 +70,13 @@ describe('service table', () => {
     assert.equal(serviceTableSets(65), 128);
   });
 
-  it('computes MurmurHash3 fmix64 like the reference', () => {
-    // Values of MurmurHash3's fmix64 as its C implementation computes them.
-    assert.equal(fmix64(0n), 0n);
-    assert.equal(fmix64(1n), 0xb456bcfc34c2cb2cn);
-    assert.equal(fmix64(0xffffffffffffffffn), 0x64b5720b4b825f21n);
+  it('takes a set from the top bits of a hash, as lb_set_of does', () => {
+    assert.equal(setOf(0xffffffff, 1), 0);
+    assert.equal(setOf(0x7fffffff, 2), 0);
+    assert.equal(setOf(0x80000000, 2), 1);
+    assert.equal(setOf(0xfc000000, 64), 63);
+    assert.equal(setOf(0x03ffffff, 64), 0);
+    assert.equal(setOf(0xffffffff, 2 ** 24), 2 ** 24 - 1);
   });
 
   for (const family of ['ipv4', 'ipv6'] as const) {

@@ -18,8 +18,10 @@ const RODATA = {
   fragmentVerdict: { name: 'lb_fragment_verdict', size: 4 },
   /** IPVS's sloppy_tcp: 1 lets any TCP segment without RST open a flow, not only a SYN. */
   sloppyTcp: { name: 'lb_sloppy_tcp', size: 4 },
-  connSetMask: { name: 'lb_conn_set_mask', size: 4 },
-  serviceSetMask: { name: 'lb_svc_set_mask', size: 4 },
+  /** 32 - log2(sets in lb_conns): a flow's sets are the top bits of its hashes. */
+  connSetShift: { name: 'lb_conn_set_shift', size: 4 },
+  /** 32 - log2(sets in lb_services). */
+  serviceSetShift: { name: 'lb_svc_set_shift', size: 4 },
   /** 0: the program reads bpf_ktime_get_coarse_ns() instead of jiffies. */
   nsPerJiffy: { name: 'lb_ns_per_jiffy', size: 8 },
   /** 1: new flows and their state changes are reported in lb_sync_events (connection sync). */

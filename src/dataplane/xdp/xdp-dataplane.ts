@@ -222,8 +222,8 @@ export class XdpDataPlane implements DataPlane {
         fragmentVerdict: options.fragments === 'drop' ? XDP.DROP : XDP.PASS,
         sloppyTcp: options.sloppyTcp === true ? 1 : 0,
         syncEnabled: options.connectionSync === true ? 1 : 0,
-        connSetMask: connSets - 1,
-        serviceSetMask: serviceSets - 1,
+        connSetShift: 32 - Math.log2(connSets),
+        serviceSetShift: 32 - Math.log2(serviceSets),
         // Unknown HZ leaves 0: the program then reads bpf_ktime_get_coarse_ns() instead.
         nsPerJiffy: hz === undefined || hz === 0 ? 0 : NS_PER_S / hz,
       },

@@ -5,22 +5,17 @@
  */
 import { isIPv4 } from 'node:net';
 import * as abi from '../../../src/dataplane/abi.js';
+import { setOf } from '../../../src/dataplane/hash.js';
 
 const MASK64 = (1n << 64n) - 1n;
-const SEED = 0x6c62636c2d6c6230n;
 const M1 = 0xc2b2ae3d27d4eb4fn;
+const M2 = 0x165667b19e3779f9n;
+const M3 = 0xd6e8feb86659fd93n;
+const M4 = 0x9fb21c651e98df25n;
 
-const rotl = (x: bigint, r: bigint) => ((x << r) | (x >> (64n - r))) & MASK64;
-
-function fmix64(k: bigint): bigint {
-  let x = k;
-  x ^= x >> 33n;
-  x = (x * 0xff51afd7ed558ccdn) & MASK64;
-  x ^= x >> 33n;
-  x = (x * 0xc4ceb9fe1a85ec53n) & MASK64;
-  x ^= x >> 33n;
-  return x;
-}
+/** The high half of a 64-bit sum of two products (lb_hi32(a * c + b * d)). */
+const hash = (a: bigint, c: bigint, b: bigint, d: bigint) =>
+  Number(((a * c + b * d) & MASK64) >> 32n);
 
 export interface Ipv4Flow {
   readonly src: string;
@@ -41,8 +36,7 @@ export function flowSets(flow: Ipv4Flow, sets: number): [number, number] {
   key[abi.flowKey.offsetOf('proto')] = abi.PROTO[flow.proto];
   key[abi.flowKey.offsetOf('family')] = abi.FAMILY.ipv4;
   const x = (i: number) => key.readBigUInt64LE(i * 8);
-  const k = (x(0) | ((x(2) << 32n) & MASK64)) ^ rotl((x(4) * M1) & MASK64, 32n);
-  const h = fmix64(k ^ SEED);
-  const mask = BigInt(sets - 1);
-  return [Number(h & mask), Number((h >> 32n) & mask)];
+  const a = x(0) | ((x(2) << 32n) & MASK64);
+  const b = x(4);
+  return [setOf(hash(a, M1, b, M2), sets), setOf(hash(a, M3, b, M4), sets)];
 }
