@@ -21,6 +21,8 @@ export interface ServiceEntry {
   readonly key: ServiceKeyValue;
   readonly id: number;
   readonly ringSlot: number;
+  /** The set it sits in. */
+  readonly set: number;
 }
 
 /** Sets for `maxServices` keys: a power of two with at least one set per service (≤ 25% full). */
@@ -63,7 +65,7 @@ export class ServiceTable {
     for (let set = 0; set < this.sets; set++) {
       const value = this.read(set);
       for (let way = 0; way < abi.SERVICE_WAYS; way++) {
-        const entry = decodeWay(value, way);
+        const entry = decodeWay(value, set, way);
         if (entry !== undefined) out.push(entry);
       }
     }
@@ -73,7 +75,7 @@ export class ServiceTable {
   /** The entry of `key`, if live. */
   find(key: ServiceKeyValue): ServiceEntry | undefined {
     const at = this.locate(key);
-    return at === undefined ? undefined : decodeWay(this.read(at.set), at.way);
+    return at === undefined ? undefined : decodeWay(this.read(at.set), at.set, at.way);
   }
 
   /**
@@ -194,11 +196,11 @@ export class ServiceTable {
   }
 }
 
-function decodeWay(value: Buffer, way: number): ServiceEntry | undefined {
+function decodeWay(value: Buffer, set: number, way: number): ServiceEntry | undefined {
   if (value.readUInt8(liveAt(way)) === 0) return undefined;
   const slot = abi.serviceSlot.decode(value, wayOffset(way));
   const svc = abi.service.decode(slot.svc);
-  return { key: abi.serviceKey.decode(slot.key), id: svc.id, ringSlot: svc.ring_slot };
+  return { key: abi.serviceKey.decode(slot.key), id: svc.id, ringSlot: svc.ring_slot, set };
 }
 
 function freeWay(value: Buffer): number | undefined {

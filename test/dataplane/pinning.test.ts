@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { pinRoot } from '../../src/bpf/index.js';
 import * as abi from '../../src/dataplane/abi.js';
 import { OWNER_PIN } from '../../src/dataplane/pin-directory.js';
-import { ServiceTable } from '../../src/dataplane/service-table.js';
+import { ServiceTable, serviceSets } from '../../src/dataplane/service-table.js';
 import { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { hasCode } from '../../src/errors.js';
 import { real, run } from './support/harness.js';
@@ -18,6 +18,7 @@ const service = { vip: '10.40.0.1', port: 80, protocol: 'tcp', scheduler: 'rr' }
 
 describe('pinned maps per instance', () => {
   const names = [
+    `lbt-pin-${randomBytes(3).toString('hex')}`,
     `lbt-pin-${randomBytes(3).toString('hex')}`,
     `lbt-pin-${randomBytes(3).toString('hex')}`,
     `lbt-pin-${randomBytes(3).toString('hex')}`,
@@ -151,5 +152,41 @@ describe('pinned maps per instance', () => {
     } finally {
       await again.destroy();
     }
+  });
+
+  it("refuses a pinned service table that another version's hash placed, and leaves it alone", async () => {
+    const name = names[4] as string;
+    const settings = { ...small, maxServices: 8 };
+    const first = await XdpDataPlane.open({ instance: name, ...settings });
+    try {
+      await first.setService(service, [real('10.40.0.10', '02:00:00:00:40:01')]);
+      // What a version with other table hashes leaves: the entry in a set this hash never picks.
+      const map = first.map('services');
+      const table = new ServiceTable(map);
+      const [entry] = table.entries();
+      assert.ok(entry !== undefined);
+      const own = serviceSets(entry.key, table.sets);
+      const elsewhere = [...Array(table.sets).keys()].find((set) => !own.includes(set));
+      assert.ok(elsewhere !== undefined);
+      const setKey = (set: number) => Buffer.from(new Uint32Array([set]).buffer);
+      const value = Buffer.from(map.lookup(setKey(entry.set))!);
+      map.update(setKey(elsewhere), value);
+      map.update(setKey(entry.set), Buffer.alloc(value.length));
+    } finally {
+      await first.close();
+    }
+    await assert.rejects(
+      XdpDataPlane.open({ instance: name, ...settings }),
+      (err: Error) =>
+        hasCode(err, 'DATAPLANE_PINNED_MISMATCH') &&
+        err.message.includes(
+          `service ${service.vip}:${service.port} sits in ${abi.MAPS.services} set`,
+        ) &&
+        err.message.includes('remove the instance pin directory'),
+    );
+    assert.ok(
+      existsSync(join(pinRoot, name, abi.MAPS.services)),
+      'the refused start kept the pins',
+    );
   });
 });

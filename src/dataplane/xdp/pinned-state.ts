@@ -10,7 +10,7 @@ import type { AddressFamily } from '../../net/address.js';
 import type { LinkDirectory, LinkInfo } from '../../netlink/host-network.js';
 import * as abi from '../abi.js';
 import type { Forwarding, RealSpec, ServiceSpec } from '../dataplane.js';
-import type { ServiceTable } from '../service-table.js';
+import { type ServiceTable, serviceSets } from '../service-table.js';
 import { u32Key } from './entries.js';
 import type { LbMaps } from './skeleton.js';
 
@@ -82,6 +82,17 @@ export function decodePinnedState(
   const out: PinnedService[] = [];
   for (const entry of serviceEntries) {
     const { key } = entry;
+    if (!serviceSets(key, services.sets).includes(entry.set)) {
+      // Another version's hash placed it: the program would not find it, nor this version's flows.
+      throw new LbctlError(
+        'DATAPLANE_PINNED_MISMATCH',
+        `Cannot adopt the pinned data plane: service ${addressText(familyName(key.family), key.addr)}:` +
+          `${key.port} sits in ${abi.MAPS.services} set ${entry.set}, where this lbctl's hash never ` +
+          'puts it (an lbctl version with other table hashes pinned it); remove the instance pin ' +
+          'directory to start afresh (TCP connections in progress through this director are then ' +
+          'reset, as after a failover without connection sync)',
+      );
+    }
     const ring = maps.rings.lookup(u32Key(entry.id * abi.RING_SLOTS + entry.ringSlot));
     if (ring === undefined) continue;
     const params = abi.ringParams.decode(ring);
