@@ -7,9 +7,10 @@
  * Multiply-shift hashing (Dietzfelbinger et al.): each hash is the high half
  * of a sum of the input's 64-bit words times odd constants. The products are
  * independent of each other, so a hash is one multiply and an add of latency
- * (about 5 cycles); the MurmurHash3 finaliser this replaced chained two
- * multiplies after the first (about 20 cycles, 2 ns of an established flow and
- * 6 of a new one: docs/data-plane.md). Bit 32 + i of a product depends only
+ * (about 5 cycles, after an IPv6 key's fold); the MurmurHash3 finaliser this
+ * replaced chained two multiplies after the first (about 20 cycles): the new
+ * hashes took 1-2 ns off an established flow and about 9 ns off a new one in
+ * test_run (docs/data-plane.md). Bit 32 + i of a product depends only
  * on bits 0..32 + i of its word, so only the TOP bits of a hash depend on
  * every input bit: a table takes a key's set from the top bits (hash >>
  * shift, lb_set_of), never with a mask.
