@@ -23,7 +23,23 @@ const loopbackHops: NextHopResolver = {
   forget: () => undefined,
 };
 
-function desired(weightOf: (service: number, real: number) => number): DesiredService[] {
+/**
+ * Reals shared: service s has 172.16.r.(s % 250 + 1), so every 250th service has
+ * the same reals (and Maglev services share placements, see MaglevFills), as a
+ * virtual_server_group range does. Unique: every service has reals of its own.
+ */
+type RealsLayout = 'shared' | 'unique';
+
+function realAddress(layout: RealsLayout, s: number, r: number): string {
+  return layout === 'shared'
+    ? `172.16.${r}.${(s % 250) + 1}`
+    : `172.${16 + (s >> 8)}.${s & 0xff}.${r + 1}`;
+}
+
+function desired(
+  layout: RealsLayout,
+  weightOf: (service: number, real: number) => number,
+): DesiredService[] {
   return Array.from({ length: SERVICES }, (_, s): DesiredService => {
     const spec: ServiceSpec = {
       vip: `10.${100 + (s >> 8)}.${s & 0xff}.1`,
@@ -35,7 +51,7 @@ function desired(weightOf: (service: number, real: number) => number): DesiredSe
     return {
       spec,
       reals: Array.from({ length: REALS }, (_, r) => ({
-        address: `172.16.${r}.${(s % 250) + 1}`,
+        address: realAddress(layout, s, r),
         port: 80,
         weight: weightOf(s, r),
         forwarding: 'dr' as const,
@@ -47,9 +63,14 @@ function desired(weightOf: (service: number, real: number) => number): DesiredSe
 /**
  * reconcile_large: applying 1,000 services x 32 reals (half wrr, half Maglev)
  * to a loaded XDP data plane (not attached), then a pass with nothing to do,
- * then a pass where one real of every service is drained (weight 0).
+ * then a pass where one real of every service is drained (weight 0). Run
+ * twice: reals repeating every 250 services, and reals unique per service.
  */
-export async function reconcileLarge(): Promise<BenchResult> {
+export async function reconcileLarge(): Promise<BenchResult[]> {
+  return [await reconcileLargeWith('shared'), await reconcileLargeWith('unique')];
+}
+
+async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
   const plane = await XdpDataPlane.open({
     instance: 'bench-reconcile',
     pin: false,
@@ -112,12 +133,14 @@ export async function reconcileLarge(): Promise<BenchResult> {
         throw new Error(`reconcile_large: ${report.failed} services failed to apply`);
       return elapsed;
     };
-    const applyAllMs = await timed(desired((_, r) => 1 + (r % 4)));
-    const noopPassMs = await timed(desired((_, r) => 1 + (r % 4)));
-    const drainOnePerServiceMs = await timed(desired((_, r) => (r === 0 ? 0 : 1 + (r % 4))));
+    const applyAllMs = await timed(desired(layout, (_, r) => 1 + (r % 4)));
+    const noopPassMs = await timed(desired(layout, (_, r) => 1 + (r % 4)));
+    const drainOnePerServiceMs = await timed(
+      desired(layout, (_, r) => (r === 0 ? 0 : 1 + (r % 4))),
+    );
     await reconciler.close();
     return {
-      name: 'reconcile_large',
+      name: layout === 'shared' ? 'reconcile_large' : 'reconcile_large_unique_reals',
       services: SERVICES,
       realsPerService: REALS,
       applyAllMs,

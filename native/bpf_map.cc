@@ -217,6 +217,31 @@ static std::string UpdateFailure(int err, uint32_t maxEntries) {
 
 namespace {
 
+// One part of an off-loop value: bytes copied as they are, or (lookup part,
+// indexBytes 1, 2 or 4) one u32 per index taken from `values` — a Maglev
+// table's backend indices turned into real ids on the pool thread.
+struct ValuePart {
+  const uint8_t* data;
+  size_t length;
+  uint32_t indexBytes = 0;
+  const uint32_t* values = nullptr;
+  size_t valueCount = 0;
+  size_t OutputLength() const { return indexBytes == 0 ? length : length / indexBytes * 4; }
+};
+
+template <typename Index>
+bool LookUp(const ValuePart& part, uint8_t* out) {
+  const auto* indices = reinterpret_cast<const Index*>(part.data);
+  auto* ids = reinterpret_cast<uint32_t*>(out);
+  const size_t count = part.length / sizeof(Index);
+  for (size_t i = 0; i < count; i++) {
+    const Index index = indices[i];
+    if (index >= part.valueCount) return false;
+    ids[i] = part.values[index];
+  }
+  return true;
+}
+
 // Writes one value made of parts laid end to end and zero-padded to the value
 // size, on the thread pool: a 256 KiB ring entry is copied and written without
 // holding the event loop. Keeps the part buffers referenced (JS must not change
@@ -224,35 +249,49 @@ namespace {
 class UpdateWorker : public Napi::AsyncWorker {
  public:
   UpdateWorker(Napi::Env env, int fd, std::string name, std::vector<uint8_t> key,
-               std::vector<Napi::Buffer<uint8_t>> parts, uint32_t valueSize, uint64_t flags,
-               uint32_t maxEntries)
+               std::vector<ValuePart> parts, std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> refs,
+               uint32_t valueSize, uint64_t flags, uint32_t maxEntries)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         fd_(fd),
         name_(std::move(name)),
         key_(std::move(key)),
+        parts_(std::move(parts)),
+        refs_(std::move(refs)),
         valueSize_(valueSize),
         flags_(flags),
-        maxEntries_(maxEntries) {
-    for (auto& part : parts) {
-      views_.emplace_back(part.Data(), part.Length());
-      refs_.push_back(Napi::Persistent(part));
-    }
-  }
+        maxEntries_(maxEntries) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
     std::vector<uint8_t> value(valueSize_, 0);
     size_t at = 0;
-    for (const auto& [data, length] : views_) {
-      std::copy(data, data + length, value.data() + at);
-      at += length;
+    for (const auto& part : parts_) {
+      bool ok = true;
+      uint8_t* out = value.data() + at;
+      if (part.indexBytes == 0) std::copy(part.data, part.data + part.length, out);
+      else if (part.indexBytes == 1) ok = LookUp<uint8_t>(part, out);
+      else if (part.indexBytes == 2) ok = LookUp<uint16_t>(part, out);
+      else ok = LookUp<uint32_t>(part, out);
+      if (!ok) {
+        badIndex_ = true;
+        return;
+      }
+      at += part.OutputLength();
     }
     if (bpf_map_update_elem(fd_.Get(), key_.data(), value.data(), flags_) != 0) err_ = errno;
   }
   void OnOK() override {
     refs_.clear();
+    if (badIndex_) {
+      ErrorInfo e{code::kInvalidArgument, "update key",
+                  "Cannot update key in map " + name_ +
+                      ": a lookup part has an index past the end of its values",
+                  EINVAL, {}, {}};
+      deferred_.Reject(MakeError(Env(), e).Value());
+      return;
+    }
     if (err_ != 0) {
       ErrorInfo e{code::kMapOperation, "bpf_map_update_elem",
                   "Cannot update key in map " + name_ + ": " + UpdateFailure(err_, maxEntries_),
@@ -272,12 +311,13 @@ class UpdateWorker : public Napi::AsyncWorker {
   UniqueFd fd_;
   std::string name_;
   std::vector<uint8_t> key_;
-  std::vector<std::pair<const uint8_t*, size_t>> views_;
+  std::vector<ValuePart> parts_;
   std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> refs_;
   uint32_t valueSize_;
   uint64_t flags_;
   uint32_t maxEntries_;
   int err_ = 0;
+  bool badIndex_ = false;
 };
 
 }  // namespace
@@ -332,8 +372,9 @@ Napi::Value BpfMap::UpdateBatch(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// updateOffLoop(key, parts: Buffer[], flags) → Promise<void>: the parts laid end to
-// end, zero-padded to the value size, written on the thread pool. Plain maps only.
+// updateOffLoop(key, parts: (Buffer | { indices, indexBytes, values })[], flags) →
+// Promise<void>: the parts laid end to end, zero-padded to the value size, written
+// on the thread pool; a lookup part becomes values[indices[i]] as u32s. Plain maps only.
 Napi::Value BpfMap::UpdateOffLoop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "update key";
@@ -349,17 +390,45 @@ Napi::Value BpfMap::UpdateOffLoop(const Napi::CallbackInfo& info) {
           "Cannot update key in map " + name_ + ": the value parts must be an array of Buffers");
   }
   auto array = info[1].As<Napi::Array>();
-  std::vector<Napi::Buffer<uint8_t>> parts;
+  std::vector<ValuePart> parts;
+  std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> refs;
   size_t total = 0;
+  auto refuse = [&](uint32_t i, const std::string& why) {
+    Throw(env, code::kInvalidArgument, op,
+          "Cannot update key in map " + name_ + ": value part " + std::to_string(i) + " " + why);
+  };
   for (uint32_t i = 0; i < array.Length(); i++) {
     Napi::Value part = array.Get(i);
-    if (!part.IsBuffer()) {
-      Throw(env, code::kInvalidArgument, op,
-            "Cannot update key in map " + name_ + ": value part " + std::to_string(i) +
-                " is not a Buffer");
+    if (part.IsBuffer()) {
+      auto bytes = part.As<Napi::Buffer<uint8_t>>();
+      parts.push_back({bytes.Data(), bytes.Length()});
+      refs.push_back(Napi::Persistent(bytes));
+    } else if (part.IsObject()) {
+      auto lookup = part.As<Napi::Object>();
+      Napi::Value indices = lookup.Get("indices");
+      Napi::Value values = lookup.Get("values");
+      Napi::Value width = lookup.Get("indexBytes");
+      if (!indices.IsBuffer() || !values.IsBuffer() || !width.IsNumber()) {
+        refuse(i, "is neither a Buffer nor { indices: Buffer, indexBytes, values: Buffer }");
+      }
+      const uint32_t indexBytes = width.As<Napi::Number>().Uint32Value();
+      auto indexBuffer = indices.As<Napi::Buffer<uint8_t>>();
+      auto valueBuffer = values.As<Napi::Buffer<uint8_t>>();
+      if ((indexBytes != 1 && indexBytes != 2 && indexBytes != 4) ||
+          indexBuffer.Length() % indexBytes != 0 ||
+          reinterpret_cast<uintptr_t>(indexBuffer.Data()) % indexBytes != 0 ||
+          valueBuffer.Length() % 4 != 0 || reinterpret_cast<uintptr_t>(valueBuffer.Data()) % 4 != 0) {
+        refuse(i, "is a lookup part with misaligned or partial indices or values (1, 2 or 4-byte indices, u32 values)");
+      }
+      parts.push_back({indexBuffer.Data(), indexBuffer.Length(), indexBytes,
+                       reinterpret_cast<const uint32_t*>(valueBuffer.Data()),
+                       valueBuffer.Length() / 4});
+      refs.push_back(Napi::Persistent(indexBuffer));
+      refs.push_back(Napi::Persistent(valueBuffer));
+    } else {
+      refuse(i, "is not a Buffer");
     }
-    parts.push_back(part.As<Napi::Buffer<uint8_t>>());
-    total += parts.back().Length();
+    total += parts.back().OutputLength();
   }
   if (total > valueSize_) {
     Throw(env, code::kInvalidArgument, op,
@@ -376,7 +445,7 @@ Napi::Value BpfMap::UpdateOffLoop(const Napi::CallbackInfo& info) {
   }
   auto* worker =
       new UpdateWorker(env, copy, name_, std::vector<uint8_t>(key.Data(), key.Data() + key.Length()),
-                       std::move(parts), valueSize_, flags, maxEntries_);
+                       std::move(parts), std::move(refs), valueSize_, flags, maxEntries_);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -1,35 +1,89 @@
 #include "maglev.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdint>
 #include <vector>
 
 namespace lbctl {
 namespace {
 
+// A fill runs at this nice value or lower priority: on a two-core director the
+// pool's fills would otherwise take the core the event loop (VRRP's timers)
+// needs, and the loop waited for a core about as long as it ran.
+constexpr int kFillNice = 10;
+
+// Lowers the calling pool thread's priority for one fill and restores it after.
+// Per thread (Linux nice is per task); a restore that is refused (no
+// CAP_SYS_NICE) leaves the thread lowered, which only slows later pool work.
+class LowerPriority {
+ public:
+  LowerPriority() {
+    errno = 0;
+    const int current = getpriority(PRIO_PROCESS, tid_);
+    if (errno != 0 || current >= kFillNice) return;
+    if (setpriority(PRIO_PROCESS, tid_, kFillNice) == 0) previous_ = current;
+  }
+  ~LowerPriority() {
+    if (previous_ != kUnchanged) setpriority(PRIO_PROCESS, tid_, previous_);
+  }
+  LowerPriority(const LowerPriority&) = delete;
+  LowerPriority& operator=(const LowerPriority&) = delete;
+
+ private:
+  static constexpr int kUnchanged = 100;
+  const id_t tid_ = static_cast<id_t>(syscall(SYS_gettid));
+  int previous_ = kUnchanged;
+};
+
 // The same walk as src/dataplane/maglev.ts maglevTable() after the backends are
 // sorted and hashed: each backend earns a turn per maxWeight of credit and takes
 // the next free slot of its permutation. Kept step for step equal to the JS
-// version, so tables are identical (a test compares them).
+// version, so tables are identical (a test compares them). A slot holds the
+// backend's index in the sorted list, not its id: services with the same
+// backends share one fill (src/dataplane/maglev-cache.ts) and the ring write
+// turns indices into ids (BpfMap.updateOffLoop's lookup part).
 class MaglevWorker : public Napi::AsyncWorker {
  public:
   MaglevWorker(Napi::Env env, std::vector<int32_t> slots, std::vector<int32_t> skips,
-               std::vector<double> weights, std::vector<uint32_t> ids, uint32_t size)
+               std::vector<double> weights, uint32_t size, uint32_t indexBytes)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         slots_(std::move(slots)),
         skips_(std::move(skips)),
         weights_(std::move(weights)),
-        ids_(std::move(ids)),
-        size_(size) {}
+        size_(size),
+        indexBytes_(indexBytes) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
   // Every allocation of the table's size happens here, on the pool thread: its page
   // faults alone cost the event loop about half a millisecond per table.
   void Execute() override {
-    table_.assign(size_, 0);
-    const size_t n = ids_.size();
-    if (n == 0) return;
+    LowerPriority background;
+    table_.assign(static_cast<size_t>(size_) * indexBytes_, 0);
+    if (weights_.empty()) return;
+    if (indexBytes_ == 1) Fill(reinterpret_cast<uint8_t*>(table_.data()));
+    else if (indexBytes_ == 2) Fill(reinterpret_cast<uint16_t*>(table_.data()));
+    else Fill(reinterpret_cast<uint32_t*>(table_.data()));
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    // The buffer takes over the table's memory: no copy on the event loop.
+    auto* table = new std::vector<uint8_t>(std::move(table_));
+    deferred_.Resolve(Napi::Buffer<uint8_t>::New(
+        env, table->data(), table->size(),
+        [](Napi::Env, uint8_t*, std::vector<uint8_t>* owned) { delete owned; }, table));
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  template <typename Index>
+  void Fill(Index* table) {
+    const size_t n = weights_.size();
     const int32_t size = static_cast<int32_t>(size_);
     std::vector<uint8_t> filled(size_, 0);
     std::vector<double> credit(n, 0);
@@ -49,31 +103,21 @@ class MaglevWorker : public Napi::AsyncWorker {
           if (slot >= size) slot -= size;
         }
         filled[slot] = 1;
-        table_[slot] = ids_[i];
+        table[slot] = static_cast<Index>(i);
         slot += skip;
         slots_[i] = slot >= size ? slot - size : slot;
         placed++;
       }
     }
   }
-  void OnOK() override {
-    Napi::Env env = Env();
-    // The buffer takes over the table's memory: no copy on the event loop.
-    auto* table = new std::vector<uint32_t>(std::move(table_));
-    deferred_.Resolve(Napi::Buffer<uint8_t>::New(
-        env, reinterpret_cast<uint8_t*>(table->data()), table->size() * sizeof(uint32_t),
-        [](Napi::Env, uint8_t*, std::vector<uint32_t>* owned) { delete owned; }, table));
-  }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
- private:
   Napi::Promise::Deferred deferred_;
   std::vector<int32_t> slots_;
   std::vector<int32_t> skips_;
   std::vector<double> weights_;
-  std::vector<uint32_t> ids_;
   uint32_t size_;
-  std::vector<uint32_t> table_;
+  uint32_t indexBytes_;
+  std::vector<uint8_t> table_;
 };
 
 template <typename T, typename Array>
@@ -82,34 +126,37 @@ std::vector<T> Copy(const Array& a) {
 }
 
 // maglevFill(offsets: Int32Array, skips: Int32Array, weights: Float64Array,
-//            ids: Uint32Array, size: number): Promise<Buffer> (size host-endian u32s).
+//            size: number, indexBytes: 1 | 2 | 4): Promise<Buffer> — per slot, the
+// index of its backend in the arrays, host-endian, indexBytes each.
 Napi::Value MaglevFill(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || !info[0].IsTypedArray() || !info[1].IsTypedArray() ||
-      !info[2].IsTypedArray() || !info[3].IsTypedArray() || !info[4].IsNumber()) {
-    Napi::TypeError::New(env, "maglevFill(offsets, skips, weights, ids, size)")
+      !info[2].IsTypedArray() || !info[3].IsNumber() || !info[4].IsNumber()) {
+    Napi::TypeError::New(env, "maglevFill(offsets, skips, weights, size, indexBytes)")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   auto offsets = info[0].As<Napi::Int32Array>();
   auto skips = info[1].As<Napi::Int32Array>();
   auto weights = info[2].As<Napi::Float64Array>();
-  auto ids = info[3].As<Napi::Uint32Array>();
-  const uint32_t size = info[4].As<Napi::Number>().Uint32Value();
-  const size_t n = ids.ElementLength();
+  const uint32_t size = info[3].As<Napi::Number>().Uint32Value();
+  const uint32_t indexBytes = info[4].As<Napi::Number>().Uint32Value();
+  const size_t n = weights.ElementLength();
+  const uint64_t indexLimit = indexBytes == 1 ? 1ull << 8 : indexBytes == 2 ? 1ull << 16 : 1ull << 32;
   bool valid = size >= 2 && size < (1u << 30) && offsets.ElementLength() == n &&
-               skips.ElementLength() == n && weights.ElementLength() == n;
+               skips.ElementLength() == n &&
+               (indexBytes == 1 || indexBytes == 2 || indexBytes == 4) && n <= indexLimit;
   for (size_t i = 0; valid && i < n; i++) {
     valid = offsets[i] >= 0 && static_cast<uint32_t>(offsets[i]) < size && skips[i] >= 1 &&
             static_cast<uint32_t>(skips[i]) < size && weights[i] > 0;
   }
   if (!valid) {
-    Napi::RangeError::New(env, "maglevFill: inconsistent backend arrays or table size")
+    Napi::RangeError::New(env, "maglevFill: inconsistent backend arrays, table size or index width")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   auto* worker = new MaglevWorker(env, Copy<int32_t>(offsets), Copy<int32_t>(skips),
-                                  Copy<double>(weights), Copy<uint32_t>(ids), size);
+                                  Copy<double>(weights), size, indexBytes);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -1,5 +1,5 @@
 import { unlinkSync } from 'node:fs';
-import type { NativeBpfMap, NativeMapInfo } from '../native/addon.js';
+import type { NativeBpfMap, NativeMapInfo, ValuePart } from '../native/addon.js';
 import { native } from './addon.js';
 import { BpfError } from './errors.js';
 
@@ -148,12 +148,13 @@ export class BpfMap {
   /**
    * Writes one value made of `parts` laid end to end, zero-padded to the
    * map's value size, on the libuv thread pool: a large value (a 256 KiB
-   * ring) is copied into the kernel without holding the event loop. The
-   * parts must not change until the promise settles. Not for per-CPU maps.
+   * ring) is copied into the kernel without holding the event loop. A
+   * lookup part is expanded there too (see ValuePart). The parts must not
+   * change until the promise settles. Not for per-CPU maps.
    */
   async updateOffLoop(
     key: Buffer,
-    parts: readonly Buffer[],
+    parts: readonly ValuePart[],
     mode: UpdateMode = 'any',
   ): Promise<void> {
     // async: a refused argument rejects like a failed write instead of throwing.

@@ -44,11 +44,15 @@ interface MaglevPlan {
   readonly ids: Uint32Array;
 }
 
-function plan(backends: readonly MaglevBackend[], size: number): MaglevPlan | undefined {
-  if (!isPrime(size)) throw new RangeError(`Maglev table size ${size} is not prime`);
-  const live = backends
+/** The backends that get slots (weight > 0), in table order: by key. */
+export function liveBackends(backends: readonly MaglevBackend[]): MaglevBackend[] {
+  return backends
     .filter((b) => b.weight > 0)
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+function plan(live: readonly MaglevBackend[], size: number): MaglevPlan | undefined {
+  if (!isPrime(size)) throw new RangeError(`Maglev table size ${size} is not prime`);
   if (live.length === 0) return undefined;
   const n = live.length;
   const p = {
@@ -77,7 +81,7 @@ function plan(backends: readonly MaglevBackend[], size: number): MaglevPlan | un
  */
 export function maglevTable(backends: readonly MaglevBackend[], size: number): Uint32Array {
   const table = new Uint32Array(size);
-  const p = plan(backends, size);
+  const p = plan(liveBackends(backends), size);
   if (p === undefined) return table;
   // Each backend's walk is kept as its current slot, stepped by `skip` modulo `size`:
   // the same sequence as (offset + n * skip) % size, in int32 arithmetic (size < 2^31,
@@ -111,19 +115,55 @@ export function maglevTable(backends: readonly MaglevBackend[], size: number): U
   return table;
 }
 
+/** Bytes per backend index in a placement of `n` live backends. */
+export function indexBytes(n: number): 1 | 2 | 4 {
+  return n <= 0x100 ? 1 : n <= 0x10000 ? 2 : 4;
+}
+
 /**
- * The same table, filled by the addon on the libuv thread pool: about 3x
- * faster than the JS loop and off the event loop, so a 65,537-slot build
- * never stalls the timers VRRP shares the loop with. Identical output.
+ * Where each slot goes, as the index of its backend in `live` (liveBackends'
+ * order), `indexBytes(live.length)` bytes per slot, host-endian: filled by
+ * the addon on the libuv thread pool, about 3x faster than the JS loop and
+ * off the event loop, so a 65,537-slot build never stalls the timers VRRP
+ * shares the loop with. It does not depend on the backends' ids, so services
+ * with the same backends and weights share it (MaglevFills). `live` must be
+ * non-empty. Async: a refused argument rejects like a failed fill.
  */
+export async function maglevPlacementOffLoop(
+  live: readonly MaglevBackend[],
+  size: number,
+): Promise<Buffer> {
+  const p = plan(live, size);
+  if (p === undefined) throw new RangeError('Maglev placement of no live backend');
+  return await native().maglevFill(p.offsets, p.skips, p.weights, size, indexBytes(live.length));
+}
+
+/** A placement's indices as ids: `ids[i]` is the id of the backend at index i. */
+export function placementIds(placement: Buffer, ids: Uint32Array, size: number): Uint32Array {
+  const width = indexBytes(ids.length);
+  // Typed-array views need alignment; an addon buffer has it, a copy covers any other.
+  const aligned = placement.byteOffset % width === 0 ? placement : Buffer.from(placement);
+  const view =
+    width === 1
+      ? new Uint8Array(aligned.buffer, aligned.byteOffset, size)
+      : width === 2
+        ? new Uint16Array(aligned.buffer, aligned.byteOffset, size)
+        : new Uint32Array(aligned.buffer, aligned.byteOffset, size);
+  return Uint32Array.from(view, (i) => ids[i]!);
+}
+
+/** The same table as maglevTable, placed off the event loop. Identical output. */
 export async function maglevTableOffLoop(
   backends: readonly MaglevBackend[],
   size: number,
 ): Promise<Uint32Array> {
-  const p = plan(backends, size);
-  if (p === undefined) return new Uint32Array(size);
-  const bytes = await native().maglevFill(p.offsets, p.skips, p.weights, p.ids, size);
-  // A view needs 4-byte alignment; an addon buffer has it, a copy covers any other.
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : Buffer.from(bytes);
-  return new Uint32Array(aligned.buffer, aligned.byteOffset, size);
+  const live = liveBackends(backends);
+  if (!isPrime(size)) throw new RangeError(`Maglev table size ${size} is not prime`);
+  if (live.length === 0) return new Uint32Array(size);
+  const placement = await maglevPlacementOffLoop(live, size);
+  return placementIds(
+    placement,
+    Uint32Array.from(live, (b) => b.id),
+    size,
+  );
 }

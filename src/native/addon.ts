@@ -50,12 +50,22 @@ export interface NativeMapInfo {
   perCpu: boolean;
 }
 
+/**
+ * One part of a value written off the event loop: bytes as they are, or a
+ * lookup — one host-endian u32 per index, `values[indices[i]]`, where indices
+ * are `indexBytes` wide and values are u32s (a Maglev table's backend indices
+ * turned into real ids on the thread pool).
+ */
+export type ValuePart =
+  | Buffer
+  | { readonly indices: Buffer; readonly indexBytes: 1 | 2 | 4; readonly values: Buffer };
+
 export interface NativeBpfMap {
   info(): NativeMapInfo;
   lookup(key: Buffer): Buffer | undefined;
   update(key: Buffer, value: Buffer, flags: number): void;
   updateBatch(keys: Buffer, values: Buffer, flags: number): void;
-  updateOffLoop(key: Buffer, parts: readonly Buffer[], flags: number): Promise<void>;
+  updateOffLoop(key: Buffer, parts: readonly ValuePart[], flags: number): Promise<void>;
   delete(key: Buffer): boolean;
   nextKey(key: Buffer | null): Buffer | undefined;
   readArray(first: number, count: number): Promise<Buffer>;
@@ -182,8 +192,8 @@ export interface NativeAddon {
     offsets: Int32Array,
     skips: Int32Array,
     weights: Float64Array,
-    ids: Uint32Array,
     size: number,
+    indexBytes: 1 | 2 | 4,
   ): Promise<Buffer>;
   possibleCpus(): number;
   objGet(path: string): number;

@@ -162,6 +162,46 @@ describe('map operations', () => {
     }
   });
 
+  it('expands a lookup part off the event loop: values[indices[i]] as u32s', async () => {
+    const array = BpfMap.createArray('offloop_lookup', 24, 1);
+    try {
+      const values = Buffer.from(Uint32Array.from([7, 0x01020304, 0xffffffff]).buffer);
+      const u32s = (b: Buffer | undefined) =>
+        b === undefined
+          ? []
+          : Array.from({ length: b.length / 4 }, (_, i) => b.readUInt32LE(i * 4));
+      for (const [indexBytes, indices] of [
+        [1, Buffer.from([2, 0, 1, 1])],
+        [2, Buffer.from(Uint16Array.from([2, 0, 1, 1]).buffer)],
+        [4, Buffer.from(Uint32Array.from([2, 0, 1, 1]).buffer)],
+      ] as const) {
+        await array.updateOffLoop(key(0), [
+          Buffer.from([9, 9, 9, 9]),
+          { indices, indexBytes, values },
+        ]);
+        assert.deepEqual(
+          u32s(array.lookup(key(0))),
+          [0x09090909, 0xffffffff, 7, 0x01020304, 0x01020304, 0],
+          `${indexBytes}-byte indices`,
+        );
+      }
+      await assert.rejects(
+        array.updateOffLoop(key(0), [{ indices: Buffer.from([3]), indexBytes: 1, values }]),
+        /a lookup part has an index past the end of its values/,
+      );
+      await assert.rejects(
+        array.updateOffLoop(key(0), [{ indices: Buffer.alloc(3), indexBytes: 2, values }]),
+        /value part 0 is a lookup part with misaligned or partial indices/,
+      );
+      await assert.rejects(
+        array.updateOffLoop(key(0), [{ indices: Buffer.alloc(7), indexBytes: 1, values }]),
+        /parts are 28 bytes, the map expects at most 24/,
+      );
+    } finally {
+      array.close();
+    }
+  });
+
   it('explains that array entries cannot be deleted', () => {
     const array = object.map('plain_array');
     try {

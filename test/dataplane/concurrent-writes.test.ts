@@ -96,6 +96,29 @@ describe('concurrent service writes (XDP)', () => {
     }
   });
 
+  it('Maglev services with the same reals share a placement and each ring holds its own ids', async (t) => {
+    const plane = await testPlane(t, { maxServices: 16, maxReals: 256 });
+    const sameReals = (weightOf: (r: number) => number) => reals(50, weightOf);
+    const specs = [11, 12, 13].map((i) => svc(i, 'mh'));
+    const even = (r: number) => 1 + (r % 3);
+    await Promise.all(specs.map((s) => plane.setService(s, sameReals(even))));
+    // One of them changes (its placement is no longer shared); the others keep theirs.
+    const drained = (r: number) => (r === 4 ? 0 : 1 + (r % 3));
+    await plane.setService(specs[1]!, sameReals(drained));
+    const ringIdsSeen = new Set<string>();
+    for (const [i, spec] of specs.entries()) {
+      const applied = sameReals(i === 1 ? drained : even);
+      const ring = liveRing(plane, spec);
+      const ids = realIds(plane, ring.id, applied);
+      ringIdsSeen.add([...ids.values()].join(','));
+      assert.ok(
+        ring.value.subarray(abi.ringParams.size).equals(referenceRing(spec, applied, ids).tail),
+        `${spec.vip}: the reference table with this service's ids`,
+      );
+    }
+    assert.equal(ringIdsSeen.size, 3, 'each service has reals (ids) of its own');
+  });
+
   it('updates of one service made without waiting apply in call order', async (t) => {
     const plane = await testPlane(t, { maxServices: 16, maxReals: 256 });
     const spec = svc(9, 'mh');

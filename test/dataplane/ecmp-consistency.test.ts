@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RealSpec, ServiceSpec } from '../../src/dataplane/dataplane.js';
-import { buildRing } from '../../src/dataplane/xdp/ring.js';
+import { buildRing, ringIds } from '../../src/dataplane/xdp/ring.js';
 import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { real, run, testPlane } from './support/harness.js';
 import { frame, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './support/packet.js';
@@ -60,7 +60,7 @@ describe('consistent scheduling across directors (mh)', () => {
         service(),
         reals.map((spec, id) => ({ id: id + 10, spec })),
       );
-      return Array.from(ring.entries, (id) => reals[id - 10]!.address);
+      return Array.from(ringIds(ring), (id) => reals[id - 10]!.address);
     };
     const reference = await byAddress(REALS);
     for (const seed of [1, 7, 42, 1234, 99991]) {
@@ -76,7 +76,7 @@ describe('consistent scheduling across directors (mh)', () => {
       buildRing(
         service(),
         reals.map((spec, id) => ({ id, spec })),
-      ).then((r) => Array.from(r.entries, (id) => reals[id]!.via?.mac));
+      ).then((r) => Array.from(ringIds(r), (id) => reals[id]!.via?.mac));
     assert.deepEqual(await v6Ring(spelled), await v6Ring(v6));
   });
 

@@ -145,6 +145,13 @@ test('the JS and the off-loop tables are bit-identical to the reference, weights
       );
     }
   }
+  // More than 256 live backends: two-byte indices on the way from the addon.
+  const many = Array.from({ length: 300 }, (_, i) => ({
+    id: 1000 + i,
+    key: `10.1.${i >> 8}.${i & 0xff}|80`,
+    weight: 1 + (i % 3),
+  }));
+  assert.deepEqual(await maglevTableOffLoop(many, 1009), referenceTable(many, 1009));
   assert.ok((await maglevTableOffLoop(backends(3, 0), 13)).every((x) => x === 0));
   await assert.rejects(maglevTableOffLoop(backends(3), 12), /not prime/);
 });

@@ -30,6 +30,7 @@ import {
 } from '../dataplane.js';
 import { IdAllocator } from '../ids.js';
 import { kernelHz } from '../kernel-hz.js';
+import { type MaglevFill, MaglevFills } from '../maglev-fills.js';
 import { PinDirectory } from '../pin-directory.js';
 import { ServiceTable, serviceTableSets } from '../service-table.js';
 import type { SupervisionReport } from '../supervision.js';
@@ -50,7 +51,7 @@ import {
   u32Key,
 } from './entries.js';
 import { decodePinnedState } from './pinned-state.js';
-import { buildRing, type MaglevIdentity, ringParts } from './ring.js';
+import { buildRing, type MaglevIdentity, type Ring, ringParts } from './ring.js';
 import {
   type LbMaps,
   type LbSkeleton,
@@ -116,6 +117,8 @@ interface AppliedService {
   reals: Map<string, AppliedReal>;
   /** Some real of it is NAT (counted, so the config's NAT switch costs O(1) per change). */
   nat: boolean;
+  /** The Maglev placement its ring uses (shared with services that have the same reals). */
+  maglev?: MaglevFill;
 }
 
 const NS_PER_S = 1_000_000_000;
@@ -154,6 +157,7 @@ export class XdpDataPlane implements DataPlane {
   private natServices = 0;
   private readonly attachments: XdpAttachments;
   private readonly serviceTable: ServiceTable;
+  private readonly maglevFills = new MaglevFills();
 
   private constructor(
     private readonly options: XdpDataPlaneOptions,
@@ -396,6 +400,7 @@ export class XdpDataPlane implements DataPlane {
     const allocated: number[] = [];
     const egressIndexes = new Set<number>();
     const realWrites: AppliedReal[] = [];
+    let ring: Ring | undefined;
 
     try {
       for (const realSpec of reals) {
@@ -434,10 +439,11 @@ export class XdpDataPlane implements DataPlane {
 
       // The new ring, with the settings that go with it, goes into the inactive slot;
       // then one byte of the service entry (ring_slot) switches to it.
-      const ring = await buildRing(spec, [...newReals.values()]);
+      ring = await buildRing(spec, [...newReals.values()], this.maglevFills);
       await this.maps.rings.updateOffLoop(u32Key(id * abi.RING_SLOTS + slot), ringParts(ring));
       this.serviceTable.put(encodeServiceKey(spec), id, slot, `service ${serviceName(spec)}`);
     } catch (err) {
+      ring?.maglev?.release();
       // Nothing points at the new ids yet (the service entry was not replaced).
       for (const realId of allocated) this.realIds.release(realId);
       if (existing === undefined) this.serviceIds.release(id);
@@ -452,7 +458,15 @@ export class XdpDataPlane implements DataPlane {
     }
     const nat = usesNat(newReals);
     this.natServices += Number(nat) - Number(existing?.nat ?? false);
-    this.services_.set(key, { id, spec, slot, reals: newReals, nat });
+    existing?.maglev?.release();
+    this.services_.set(key, {
+      id,
+      spec,
+      slot,
+      reals: newReals,
+      nat,
+      ...(ring.maglev !== undefined ? { maglev: ring.maglev } : {}),
+    });
     await this.writeConfigIfNatChanged();
     this.log.debug({ service: serviceName(spec), reals: newReals.size, slot }, 'service applied');
   }
@@ -473,6 +487,7 @@ export class XdpDataPlane implements DataPlane {
     this.serviceTable.delete(encodeServiceKey(applied.spec));
     for (const r of applied.reals.values()) this.deactivateReal(r.id);
     this.serviceIds.release(applied.id);
+    applied.maglev?.release();
     this.services_.delete(serviceKeyString(key));
     if (applied.nat) this.natServices--;
     await this.writeConfigIfNatChanged();
