@@ -249,8 +249,9 @@ bool LookUp(const ValuePart& part, uint8_t* out) {
 class UpdateWorker : public Napi::AsyncWorker {
  public:
   UpdateWorker(Napi::Env env, int fd, std::string name, std::vector<uint8_t> key,
-               std::vector<ValuePart> parts, std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> refs,
-               uint32_t valueSize, uint64_t flags, uint32_t maxEntries)
+               std::vector<ValuePart> parts,
+               std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> refs, uint32_t valueSize,
+               uint64_t flags, uint32_t maxEntries)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         fd_(fd),
@@ -417,8 +418,11 @@ Napi::Value BpfMap::UpdateOffLoop(const Napi::CallbackInfo& info) {
       if ((indexBytes != 1 && indexBytes != 2 && indexBytes != 4) ||
           indexBuffer.Length() % indexBytes != 0 ||
           reinterpret_cast<uintptr_t>(indexBuffer.Data()) % indexBytes != 0 ||
-          valueBuffer.Length() % 4 != 0 || reinterpret_cast<uintptr_t>(valueBuffer.Data()) % 4 != 0) {
-        refuse(i, "is a lookup part with misaligned or partial indices or values (1, 2 or 4-byte indices, u32 values)");
+          valueBuffer.Length() % 4 != 0 ||
+          reinterpret_cast<uintptr_t>(valueBuffer.Data()) % 4 != 0) {
+        refuse(i,
+               "is a lookup part with misaligned or partial indices or values "
+               "(1, 2 or 4-byte indices, u32 values)");
       }
       parts.push_back({indexBuffer.Data(), indexBuffer.Length(), indexBytes,
                        reinterpret_cast<const uint32_t*>(valueBuffer.Data()),

@@ -44,7 +44,7 @@ class LowerPriority {
 // the next free slot of its permutation. Kept step for step equal to the JS
 // version, so tables are identical (a test compares them). A slot holds the
 // backend's index in the sorted list, not its id: services with the same
-// backends share one fill (src/dataplane/maglev-cache.ts) and the ring write
+// backends share one fill (src/dataplane/maglev-fills.ts) and the ring write
 // turns indices into ids (BpfMap.updateOffLoop's lookup part).
 class MaglevWorker : public Napi::AsyncWorker {
  public:
@@ -142,7 +142,8 @@ Napi::Value MaglevFill(const Napi::CallbackInfo& info) {
   const uint32_t size = info[3].As<Napi::Number>().Uint32Value();
   const uint32_t indexBytes = info[4].As<Napi::Number>().Uint32Value();
   const size_t n = weights.ElementLength();
-  const uint64_t indexLimit = indexBytes == 1 ? 1ull << 8 : indexBytes == 2 ? 1ull << 16 : 1ull << 32;
+  const uint64_t indexLimit =
+      indexBytes == 1 ? 1ull << 8 : indexBytes == 2 ? 1ull << 16 : 1ull << 32;
   bool valid = size >= 2 && size < (1u << 30) && offsets.ElementLength() == n &&
                skips.ElementLength() == n &&
                (indexBytes == 1 || indexBytes == 2 || indexBytes == 4) && n <= indexLimit;
@@ -151,7 +152,8 @@ Napi::Value MaglevFill(const Napi::CallbackInfo& info) {
             static_cast<uint32_t>(skips[i]) < size && weights[i] > 0;
   }
   if (!valid) {
-    Napi::RangeError::New(env, "maglevFill: inconsistent backend arrays, table size or index width")
+    Napi::RangeError::New(env,
+                          "maglevFill: inconsistent backend arrays, table size or index width")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { RING_SIZE } from '../../src/dataplane/abi.js';
 import {
@@ -168,4 +169,42 @@ test('a kept preference places a backend as hashing its key does, for its own ta
   // And a kept preference is what places the backend: another backend's moves it.
   const swapped = kept.map((b, i) => (i === 0 ? { ...b, preference: kept[1]!.preference } : b));
   assert.notDeepEqual(maglevTable(swapped, RING_SIZE), reference);
+});
+
+/** Each thread's nice value, from /proc/self/task/<tid>/stat (field 19). */
+function threadNices(): Map<string, number> {
+  const nices = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+      // Fields after the command (in parentheses, which may hold spaces): state is field 3.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      nices.set(tid, Number(fields[16]));
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return nices;
+}
+
+test('a fill runs below the event loop priority and its pool thread gets its priority back', async () => {
+  const before = threadNices();
+  const main = before.get(String(process.pid));
+  assert.equal(main, 0, 'the test process runs at nice 0');
+  let size = 4_000_000;
+  while (!isPrime(size)) size++;
+  // A table this size keeps a pool thread busy for tens of milliseconds.
+  const fill = maglevTableOffLoop(backends(64), size);
+  let lowered = false;
+  for (const until = performance.now() + 5000; !lowered && performance.now() < until; ) {
+    lowered = [...threadNices().values()].includes(10);
+  }
+  await fill;
+  assert.ok(lowered, 'some thread ran at nice 10 during the fill');
+  assert.equal(threadNices().get(String(process.pid)), 0, 'the event loop keeps its priority');
+  assert.deepEqual(
+    [...threadNices().values()].filter((nice) => nice !== 0),
+    [],
+    'every thread is back at nice 0 after the fill',
+  );
 });
