@@ -12,6 +12,7 @@ import { inKeepalivedWords, keywordAt } from './keepalived/keyword-names.js';
 import { KeepalivedLexer, type LexOptions } from './keepalived/lexer.js';
 import { createKeepalivedMapper, type MappedDocument } from './keepalived/mapper.js';
 import { StatementParser } from './keepalived/parser.js';
+import { lineIndexOnDemand } from './line-index.js';
 import type { Config } from './model.js';
 import { resolveConfig } from './resolve.js';
 import { configDocumentSchema } from './schema.js';
@@ -210,7 +211,8 @@ export function parseConfigText(
     if (tooDeep !== undefined) {
       throw new ConfigError([
         {
-          ...positionOf(text, tooDeep, fileName),
+          file: fileName,
+          ...lineIndexOnDemand(text)(tooDeep),
           message: `YAML nests deeper than ${MAX_YAML_DEPTH} levels`,
         },
       ]);
@@ -309,17 +311,6 @@ function requireWork(config: Config, fileName: string, options: LoadOptions): Co
     ]);
   }
   return config;
-}
-
-/** Line and column (1-based) of a character offset. */
-function positionOf(text: string, offset: number, file: string): SourcePosition {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    lineStart = i + 1;
-  }
-  return { file, line, column: offset - lineStart + 1 };
 }
 
 /** Reads and parses a configuration file of either format (see parseConfigText). */

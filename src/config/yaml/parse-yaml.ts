@@ -1,22 +1,26 @@
+import { createRequire } from 'node:module';
 import jsYaml from 'js-yaml';
-import {
-  isAlias,
-  isMap,
-  isNode,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  parseDocument,
-  visit,
-} from 'yaml';
+import type { Node } from 'yaml';
 import type { IssueList, SourcePosition } from '../errors.js';
+import { lineIndexOnDemand } from '../line-index.js';
 import { yamlCoreSchema } from './core-schema.js';
 import { NodeLog } from './node-log.js';
 import { type DocPath, PositionRecorder } from './position-recorder.js';
 
 export type { DocPath } from './position-recorder.js';
+
+type YamlPackage = typeof import('yaml');
+let yamlPackage: YamlPackage | undefined;
+
+/**
+ * The `yaml` package, loaded the first time a document needs it: loading it
+ * costs ~35 ms of CPU, which most processes (simple documents, keepalived.conf)
+ * would pay for nothing.
+ */
+function yamlParser(): YamlPackage {
+  yamlPackage ??= createRequire(import.meta.url)('yaml') as YamlPackage;
+  return yamlPackage;
+}
 
 export interface ParsedYaml {
   /** Plain data, or undefined when the text is not usable YAML. */
@@ -72,29 +76,13 @@ export function readSimpleYaml(text: string, file = ''): SimpleYaml | undefined 
   } catch {
     return undefined;
   }
-  const lines = lineCounterOnDemand(text);
+  const position = lineIndexOnDemand(text);
   return {
     data,
     locate: (path, atKey = false) => {
       const offset = log.locate(data, path, atKey);
-      if (offset === undefined) return undefined;
-      const { line, col } = lines().linePos(offset);
-      return { file, line, column: col };
+      return offset === undefined ? undefined : { file, ...position(offset) };
     },
-  };
-}
-
-/** A LineCounter for `text`, counted the first time it is asked for. */
-function lineCounterOnDemand(text: string): () => LineCounter {
-  let lines: LineCounter | undefined;
-  return () => {
-    if (lines === undefined) {
-      lines = new LineCounter();
-      lines.addNewLine(0);
-      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
-        lines.addNewLine(i + 1);
-    }
-    return lines;
   };
 }
 
@@ -113,14 +101,14 @@ function parsePlainYaml(text: string, file: string): ParsedYaml | undefined {
     return undefined;
   }
   if (!recorder.plain) return undefined;
-  const lines = lineCounterOnDemand(text);
+  const position = lineIndexOnDemand(text);
   return {
     data,
     parser: 'js-yaml',
-    locate: (path, atKey = false) => {
-      const { line, col } = lines().linePos(recorder.locate(data, path, atKey));
-      return { file, line, column: col };
-    },
+    locate: (path, atKey = false) => ({
+      file,
+      ...position(recorder.locate(data, path, atKey)),
+    }),
   };
 }
 
@@ -130,6 +118,8 @@ function parsePlainYaml(text: string, file: string): ParsedYaml | undefined {
  * duplicate keys included, are added to `issues`. Handles every document.
  */
 export function parseYamlDocument(text: string, file: string, issues: IssueList): ParsedYaml {
+  const { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } =
+    yamlParser();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number): SourcePosition => {
