@@ -15,6 +15,7 @@ import {
   TUNNEL_TYPES,
   XDP_MODES,
 } from './model.js';
+import { realServerFastPath } from './real-server-fast-path.js';
 
 /** How configuration files spell each protocol (keepalived's `protocol TCP`). */
 export const PROTOCOL_KEYWORDS = {
@@ -363,7 +364,7 @@ const httpChecker = (type: 'HTTP_GET' | 'SSL_GET') =>
     enableSni: z.boolean().default(false),
   });
 
-const checker = z.discriminatedUnion('type', [
+export const checker = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('TCP_CHECK'), ...checkerConnection }),
   httpChecker('HTTP_GET'),
   httpChecker('SSL_GET'),
@@ -413,7 +414,8 @@ const tunnel = z.strictObject({
   checksum: z.enum(TUNNEL_CHECKSUMS).default('nocsum'),
 });
 
-const realServer = z.strictObject({
+/** A real server as zod alone parses it (`realServer` adds the fast path). */
+export const realServerSchema = z.strictObject({
   address: ipAddress,
   port: port.optional(),
   weight: int('weight', 0, 65535).default(DEFAULT_REAL_WEIGHT),
@@ -429,6 +431,13 @@ const realServer = z.strictObject({
   ...checkerTiming,
   checkers: z.array(checker).default([]),
 });
+
+/**
+ * Real servers are most of a large configuration: they take a hand-written
+ * path when it can tell they are valid, and this schema decides otherwise
+ * (real-server-fast-path.ts; a test compares both).
+ */
+const realServer = z.withParser(realServerSchema, realServerFastPath(realServerSchema, checker));
 
 const virtualServer = z
   .strictObject({
