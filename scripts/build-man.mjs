@@ -44,7 +44,7 @@ function commandsSection(program) {
   return out.join('\n');
 }
 
-const program = buildProgram();
+const program = await buildProgram();
 const pages = {
   'lbctl.8': [
     `# lbctl(8) -- ${program.description()}`,

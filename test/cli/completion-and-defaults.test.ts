@@ -37,8 +37,10 @@ describe('default configuration file', () => {
   });
 });
 
+const fullProgram = await buildProgram();
+
 describe('bash completion', () => {
-  const script = bashCompletion(buildProgram());
+  const script = bashCompletion(fullProgram);
 
   /** What bash completes for the words typed so far (the last is being typed). */
   function complete(...words: string[]): string[] {
@@ -64,5 +66,39 @@ _lbctl; printf '%s\\n' "\${COMPREPLY[@]}"`;
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'keepalived.conf'), '');
     assert.deepEqual(complete('lbctl', 'up', join(dir, 'keep')), [join(dir, 'keepalived.conf')]);
+  });
+});
+
+describe('commands loaded on demand', () => {
+  const lbctl = join(import.meta.dirname, '..', '..', '..', 'bin', 'lbctl');
+  const run = (...args: string[]) =>
+    execFileSync(process.execPath, [lbctl, ...args], { encoding: 'utf8' });
+
+  it('builds only the command that runs, every command otherwise, in help order', async () => {
+    const names = (program: { commands: readonly { name(): string }[] }) =>
+      program.commands.map((c) => c.name());
+    assert.deepEqual(names(await buildProgram('validate')), ['validate']);
+    const all = names(fullProgram);
+    assert.deepEqual(names(await buildProgram('no-such-command')), all);
+    assert.deepEqual(all, [
+      'doctor',
+      'counter',
+      'up',
+      'lab',
+      'validate',
+      'convert',
+      'status',
+      'reload',
+      'real',
+      'completion',
+    ]);
+  });
+
+  it('keeps help, per-command help and the completion script whole', () => {
+    const help = run('--help');
+    for (const name of ['doctor', 'up', 'validate', 'completion'])
+      assert.match(help, new RegExp(`^  ${name}\\b`, 'm'));
+    assert.match(run('validate', '--help'), /^Usage: lbctl validate /m);
+    assert.equal(run('completion', 'bash'), bashCompletion(fullProgram));
   });
 });
