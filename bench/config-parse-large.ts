@@ -1,7 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { IssueList } from '../src/config/errors.js';
 import { parseConfigText, readKeepalived } from '../src/config/load.js';
 import { documentToYaml } from '../src/config/to-yaml.js';
+import { cpuMs } from './cpu-time.js';
 
 const VIRTUAL_SERVERS = 1000;
 const REAL_SERVERS = 32;
@@ -59,12 +64,6 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-/** Process CPU time (all threads, GC included) in milliseconds. */
-function cpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
-
 /** Median wall and CPU time of parsing `text`; CPU is what to compare on a busy machine. */
 function timeParse(
   text: string,
@@ -87,6 +86,36 @@ function timeParse(
 }
 
 /**
+ * Median CPU time of a fresh process's first parse of `text`, and of loading
+ * the loader before it (config-parse-first.ts), over `runs` processes.
+ */
+function timeFirstParse(
+  text: string,
+  fileName: string,
+  runs: number,
+  expectedWarnings = 0,
+): { firstParse: number; loaderImport: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'lbctl-bench-parse-'));
+  try {
+    const file = join(dir, fileName);
+    writeFileSync(file, text);
+    const script = new URL('./config-parse-first.js', import.meta.url).pathname;
+    const firstParse: number[] = [];
+    const loaderImport: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const out = JSON.parse(execFileSync(process.execPath, [script, file], { encoding: 'utf8' }));
+      if (out.virtualServers !== VIRTUAL_SERVERS || out.warnings !== expectedWarnings)
+        throw new Error('Cannot benchmark: wrong parse result in a fresh process');
+      firstParse.push(out.firstParseCpuMs);
+      loaderImport.push(out.importCpuMs);
+    }
+    return { firstParse: median(firstParse), loaderImport: median(loaderImport) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * Parse time of a 1,000 x 32 configuration in both formats (median of 3 runs
  * each): valid as it is, with a warning on every virtual server, which makes
  * the loader work out source positions (`...WarningsMs`), and as YAML with
@@ -94,6 +123,9 @@ function timeParse(
  * target < 2). `jsonFloorMs` is JSON.parse of the same document, the floor.
  * `…CpuMs` is the process's CPU time for the same parses: on a machine
  * shared with other work, wall time mostly measures waiting for a core.
+ * `…FirstCpuMs` is the first parse of a fresh process (median of 3
+ * processes), what `lbctl validate`, `lbctl up` and each reload worker pay,
+ * and `loaderImportCpuMs` the loading of the loader before it.
  */
 export async function configParseLarge(): Promise<{
   name: 'config_parse_large';
@@ -111,6 +143,11 @@ export async function configParseLarge(): Promise<{
   yamlWarningsCpuMs: number;
   yamlAnchorsCpuMs: number;
   yamlAnchorsCpuRatio: number;
+  keepalivedFirstCpuMs: number;
+  yamlFirstCpuMs: number;
+  keepalivedWarningsFirstCpuMs: number;
+  yamlWarningsFirstCpuMs: number;
+  loaderImportCpuMs: number;
   jsonFloorMs: number;
   virtualServers: number;
   realServers: number;
@@ -127,6 +164,10 @@ export async function configParseLarge(): Promise<{
   if (!anchored.includes('checkers: *c999\n'))
     throw new Error('Cannot benchmark: no aliases written');
   const yamlAnchorsRun = timeParse(anchored, 'bench.yaml', 3);
+  const keepalivedFirst = timeFirstParse(keepalived, 'bench.conf', 3);
+  const yamlFirst = timeFirstParse(yaml, 'bench.yaml', 3);
+  const keepalivedWarningsFirst = timeFirstParse(warned, 'bench.conf', 3, VIRTUAL_SERVERS);
+  const yamlWarningsFirst = timeFirstParse(warnedYaml, 'bench.yaml', 3, VIRTUAL_SERVERS);
   const keepalivedMs = keepalivedRun.wall;
   const yamlMs = yamlRun.wall;
   const json = JSON.stringify(readKeepalived(keepalived, 'bench.conf', new IssueList()).document);
@@ -154,6 +195,16 @@ export async function configParseLarge(): Promise<{
     yamlWarningsCpuMs: yamlWarningsRun.cpu,
     yamlAnchorsCpuMs: yamlAnchorsRun.cpu,
     yamlAnchorsCpuRatio: yamlAnchorsRun.cpu / yamlRun.cpu,
+    keepalivedFirstCpuMs: keepalivedFirst.firstParse,
+    yamlFirstCpuMs: yamlFirst.firstParse,
+    keepalivedWarningsFirstCpuMs: keepalivedWarningsFirst.firstParse,
+    yamlWarningsFirstCpuMs: yamlWarningsFirst.firstParse,
+    loaderImportCpuMs: median([
+      keepalivedFirst.loaderImport,
+      yamlFirst.loaderImport,
+      keepalivedWarningsFirst.loaderImport,
+      yamlWarningsFirst.loaderImport,
+    ]),
     jsonFloorMs: median(jsonSamples),
     virtualServers: VIRTUAL_SERVERS,
     realServers: VIRTUAL_SERVERS * REAL_SERVERS,
