@@ -151,6 +151,64 @@ function optionOfType(union: z.ZodDiscriminatedUnion, type: string): AnyObjectSc
   return option as AnyObjectSchema;
 }
 
+/** Timing fields real servers and checkers share, in this order in both. */
+interface Timing {
+  readonly connectTimeoutMs?: unknown;
+  readonly retry?: unknown;
+  readonly delayBeforeRetryMs?: unknown;
+  readonly warmupMs?: unknown;
+  readonly delayLoopMs?: unknown;
+}
+
+/** The timing fields' checks, with the bounds their schemas (`field`) declare. */
+function timingChecks(field: (key: string) => z.ZodType) {
+  return {
+    connectTimeoutMs: integer(field('connectTimeoutMs')),
+    retry: integer(field('retry')),
+    delayBeforeRetryMs: integer(field('delayBeforeRetryMs')),
+    warmupMs: integer(field('warmupMs')),
+    delayLoopMs: integer(field('delayLoopMs')),
+  };
+}
+
+/**
+ * Copies the timing fields `input` defines into `out` after checking them:
+ * how many it copied, or -1 when one is not valid.
+ */
+function copyTiming(
+  input: Timing,
+  out: Record<string, unknown>,
+  checks: ReturnType<typeof timingChecks>,
+): number {
+  let copied = 0;
+  if (input.connectTimeoutMs !== undefined) {
+    if (checks.connectTimeoutMs(input.connectTimeoutMs) === INVALID) return -1;
+    out.connectTimeoutMs = input.connectTimeoutMs;
+    copied++;
+  }
+  if (input.retry !== undefined) {
+    if (checks.retry(input.retry) === INVALID) return -1;
+    out.retry = input.retry;
+    copied++;
+  }
+  if (input.delayBeforeRetryMs !== undefined) {
+    if (checks.delayBeforeRetryMs(input.delayBeforeRetryMs) === INVALID) return -1;
+    out.delayBeforeRetryMs = input.delayBeforeRetryMs;
+    copied++;
+  }
+  if (input.warmupMs !== undefined) {
+    if (checks.warmupMs(input.warmupMs) === INVALID) return -1;
+    out.warmupMs = input.warmupMs;
+    copied++;
+  }
+  if (input.delayLoopMs !== undefined) {
+    if (checks.delayLoopMs(input.delayLoopMs) === INVALID) return -1;
+    out.delayLoopMs = input.delayLoopMs;
+    copied++;
+  }
+  return copied;
+}
+
 /**
  * TCP_CHECK and PING_CHECK (the connection fields only; the common checkers).
  * Written out field by field, in the schema's order (zod's output keeps it),
@@ -161,11 +219,7 @@ function connectionCheckerParser(option: AnyObjectSchema): FieldParser {
   const known = new Set(Object.keys(s));
   const type = (s.type as z.ZodLiteral<string>).value;
   const isPort = integer(s.connectPort as z.ZodType);
-  const isTimeout = integer(s.connectTimeoutMs as z.ZodType);
-  const isRetry = integer(s.retry as z.ZodType);
-  const isDelayBeforeRetry = integer(s.delayBeforeRetryMs as z.ZodType);
-  const isWarmup = integer(s.warmupMs as z.ZodType);
-  const isDelayLoop = integer(s.delayLoopMs as z.ZodType);
+  const timing = timingChecks((key) => s[key] as z.ZodType);
   expectFields(option, CONNECTION_CHECKER_FIELDS);
   return (input) => {
     if (!isRecord(input)) return INVALID;
@@ -189,31 +243,9 @@ function connectionCheckerParser(option: AnyObjectSchema): FieldParser {
       out.bindTo = c.bindTo;
       defined++;
     }
-    if (c.connectTimeoutMs !== undefined) {
-      if (isTimeout(c.connectTimeoutMs) === INVALID) return INVALID;
-      out.connectTimeoutMs = c.connectTimeoutMs;
-      defined++;
-    }
-    if (c.retry !== undefined) {
-      if (isRetry(c.retry) === INVALID) return INVALID;
-      out.retry = c.retry;
-      defined++;
-    }
-    if (c.delayBeforeRetryMs !== undefined) {
-      if (isDelayBeforeRetry(c.delayBeforeRetryMs) === INVALID) return INVALID;
-      out.delayBeforeRetryMs = c.delayBeforeRetryMs;
-      defined++;
-    }
-    if (c.warmupMs !== undefined) {
-      if (isWarmup(c.warmupMs) === INVALID) return INVALID;
-      out.warmupMs = c.warmupMs;
-      defined++;
-    }
-    if (c.delayLoopMs !== undefined) {
-      if (isDelayLoop(c.delayLoopMs) === INVALID) return INVALID;
-      out.delayLoopMs = c.delayLoopMs;
-      defined++;
-    }
+    const copied = copyTiming(c, out, timing);
+    if (copied < 0) return INVALID;
+    defined += copied;
     return defined === keys ? out : INVALID;
   };
 }
@@ -244,11 +276,7 @@ export function realServerFastPath<T extends AnyObjectSchema>(
   const notifyUp = bySchema(field('notifyUp'));
   const notifyDown = bySchema(field('notifyDown'));
   const isVirtualhost = text(field('virtualhost'));
-  const isTimeout = integer(field('connectTimeoutMs'));
-  const isRetry = integer(field('retry'));
-  const isDelayBeforeRetry = integer(field('delayBeforeRetryMs'));
-  const isWarmup = integer(field('warmupMs'));
-  const isDelayLoop = integer(field('delayLoopMs'));
+  const timing = timingChecks(field);
   const defaultCheckers = defaultOf(field('checkers'));
   const connectionCheckers = new Map(
     ['TCP_CHECK', 'PING_CHECK'].map((type) => [
@@ -333,31 +361,9 @@ export function realServerFastPath<T extends AnyObjectSchema>(
       out.virtualhost = r.virtualhost;
       defined++;
     }
-    if (r.connectTimeoutMs !== undefined) {
-      if (isTimeout(r.connectTimeoutMs) === INVALID) return INVALID;
-      out.connectTimeoutMs = r.connectTimeoutMs;
-      defined++;
-    }
-    if (r.retry !== undefined) {
-      if (isRetry(r.retry) === INVALID) return INVALID;
-      out.retry = r.retry;
-      defined++;
-    }
-    if (r.delayBeforeRetryMs !== undefined) {
-      if (isDelayBeforeRetry(r.delayBeforeRetryMs) === INVALID) return INVALID;
-      out.delayBeforeRetryMs = r.delayBeforeRetryMs;
-      defined++;
-    }
-    if (r.warmupMs !== undefined) {
-      if (isWarmup(r.warmupMs) === INVALID) return INVALID;
-      out.warmupMs = r.warmupMs;
-      defined++;
-    }
-    if (r.delayLoopMs !== undefined) {
-      if (isDelayLoop(r.delayLoopMs) === INVALID) return INVALID;
-      out.delayLoopMs = r.delayLoopMs;
-      defined++;
-    }
+    const copied = copyTiming(r, out, timing);
+    if (copied < 0) return INVALID;
+    defined += copied;
     if (r.checkers !== undefined) {
       const parsed = checkers(r.checkers);
       if (parsed === INVALID) return INVALID;
