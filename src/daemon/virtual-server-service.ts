@@ -70,6 +70,11 @@ const SERVICE_STEP = 64;
 const REAL_STEP = 4096;
 const roundUp = (n: number, step: number) => Math.max(step, Math.ceil(n / step) * step);
 
+/** Data-plane health until the data plane is open and the first services are in. */
+const STARTING: DataPlaneHealth = { healthy: false, starting: true, interfaces: [], broken: [] };
+/** Data-plane health after start without a supervised (XDP) data plane: kernel IPVS only, or none. */
+const UNSUPERVISED: DataPlaneHealth = { healthy: true, interfaces: [], broken: [] };
+
 /**
  * The LVS half of lbctl: runs the health checks of every virtual server and
  * keeps the data plane equal to what they conclude. Starts by mapping the
@@ -116,6 +121,8 @@ export class VirtualServerService implements Service {
   private supervisor: DataPlaneSupervisor | undefined;
   /** Data-plane health subscribers: they may join before start. */
   private readonly healthListeners = new Set<(health: DataPlaneHealth) => void>();
+  /** Start has finished: the data plane forwards (XDP attached, IPVS services in). */
+  private started = false;
 
   constructor(options: VirtualServerServiceOptions) {
     this.config = options.config;
@@ -154,15 +161,37 @@ export class VirtualServerService implements Service {
   }
 
   /**
-   * Hears every change of data-plane health (XDP links or pins removed by
-   * someone else and not restorable, an interface gone): unhealthy means the
-   * listed interfaces do not forward. Called at once with the current health
-   * when the supervisor starts or when subscribing after it did.
+   * The data plane's health for its followers: `starting` until start has
+   * opened it and applied the first services (an XDP load takes seconds), then
+   * what its supervisor sees (always healthy without XDP: kernel IPVS has
+   * nothing to supervise).
+   */
+  get dataPlaneHealth(): DataPlaneHealth {
+    if (!this.started) return STARTING;
+    return this.supervisor?.health ?? UNSUPERVISED;
+  }
+
+  /**
+   * Hears every change of data-plane health: `starting` until start has
+   * finished, then unhealthy when XDP links or pins were removed by someone
+   * else and not restorable or an interface is gone (the listed interfaces do
+   * not forward). Called at once with the current health.
    */
   onDataPlaneHealth(listener: (health: DataPlaneHealth) => void): () => void {
     this.healthListeners.add(listener);
-    if (this.supervisor !== undefined) listener(this.supervisor.health);
+    listener(this.dataPlaneHealth);
     return () => this.healthListeners.delete(listener);
+  }
+
+  private publishHealth(health: DataPlaneHealth): void {
+    for (const listener of this.healthListeners) {
+      try {
+        listener(health);
+      } catch (err) {
+        this.logger.error({ err }, 'data-plane health listener failed');
+      }
+    }
+    this.notifyHealth();
   }
 
   /** Each virtual server's current health conclusion, by name. */
@@ -213,7 +242,7 @@ export class VirtualServerService implements Service {
 
   async start(): Promise<void> {
     const { config } = this;
-    if (config.virtualServers.length === 0) return;
+    if (config.virtualServers.length === 0) return this.finishStart();
     // With dataPlane auto, a virtual server no data plane can run is left out and
     // logged (lbctl validate warns the same); every other problem refuses the start.
     const runnable: { vs: VirtualServer; mapped: MappedVirtualServer }[] = [];
@@ -228,7 +257,7 @@ export class VirtualServerService implements Service {
         this.logger.error({ virtualServer: virtualServerName(vs) }, `${err.message}; left out`);
       }
     }
-    if (runnable.length === 0) return;
+    if (runnable.length === 0) return this.finishStart();
     const tls = readTlsMaterial(config.ssl);
     try {
       await this.startWith(runnable, tls);
@@ -236,6 +265,13 @@ export class VirtualServerService implements Service {
       await this.close();
       throw err;
     }
+    this.finishStart();
+  }
+
+  /** The data plane forwards now: its followers (VRRP) hear it is no longer starting. */
+  private finishStart(): void {
+    this.started = true;
+    this.publishHealth(this.dataPlaneHealth);
   }
 
   private async startWith(
@@ -623,15 +659,9 @@ export class VirtualServerService implements Service {
     if (xdp === undefined) return;
     const supervisor = new DataPlaneSupervisor(xdp, this.clock, this.logger);
     this.supervisor = supervisor;
+    // Followers hear the first checks' result when start finishes (finishStart).
     supervisor.onHealth((health) => {
-      for (const listener of this.healthListeners) {
-        try {
-          listener(health);
-        } catch (err) {
-          this.logger.error({ err }, 'data-plane health listener failed');
-        }
-      }
-      this.notifyHealth();
+      if (this.started) this.publishHealth(health);
     });
     supervisor.start();
   }

@@ -84,7 +84,8 @@ export class VrrpService implements Service, InstanceStateSource {
 
   /**
    * Tracks the data plane's health (XDP links and pins supervised): an
-   * instance whose data plane is gone goes to FAULT. May be called before start.
+   * instance whose data plane is gone, or not started yet, is in FAULT.
+   * Called before start.
    */
   trackDataPlane(source: DataPlaneHealthSource): void {
     this.dataPlaneSource = source;
@@ -143,14 +144,35 @@ export class VrrpService implements Service, InstanceStateSource {
           }
         }
       });
+      // Before the instances start: while the data plane starts they start in FAULT.
+      this.unfollowDataPlane = this.followDataPlane(engine);
       engine.start();
-      this.unfollowDataPlane = this.dataPlaneSource?.onDataPlaneHealth((health) =>
-        engine.setDataPlaneHealth(health),
-      );
     } catch (err) {
       await this.close();
       throw err;
     }
+  }
+
+  /**
+   * Feeds the data plane's health to the engine. While the virtual servers
+   * open it (an XDP load takes seconds) every instance waits in FAULT: even
+   * the address owner must not take a VIP that nothing forwards yet, or this
+   * host's own stack would answer (TCP: reset) the packets it attracts.
+   */
+  private followDataPlane(engine: VrrpEngine): (() => void) | undefined {
+    let waitingSince: number | undefined;
+    return this.dataPlaneSource?.onDataPlaneHealth((health) => {
+      if (health.starting === true) {
+        if (waitingSince === undefined)
+          this.logger.info('waiting for the data plane to start: VRRP instances stay in FAULT');
+        waitingSince ??= this.options.clock.now();
+      } else if (waitingSince !== undefined) {
+        const waitedMs = Math.round(this.options.clock.now() - waitingSince);
+        this.logger.info({ waitedMs }, `data plane ready after ${waitedMs} ms`);
+        waitingSince = undefined;
+      }
+      engine.setDataPlaneHealth(health);
+    });
   }
 
   /** Each instance as `lbctl status` shows it. */

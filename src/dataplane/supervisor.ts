@@ -6,6 +6,8 @@ import type { Supervised, SupervisionReport } from './supervision.js';
 /** Whether the data plane forwards on every interface it should. */
 export interface DataPlaneHealth {
   readonly healthy: boolean;
+  /** Not open yet (its owner is still loading it): it forwards nothing, nothing is broken. */
+  readonly starting?: boolean;
   /** The interfaces the data plane forwards on. */
   readonly interfaces: readonly string[];
   /** Interfaces it cannot serve now, with the reason (empty when healthy). */

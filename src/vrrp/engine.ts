@@ -60,12 +60,17 @@ export interface DispatchCounters {
 
 /** What the engine reads of the data plane's health (src/dataplane/supervisor.ts has the whole). */
 export interface DataPlaneHealthView {
+  /** Still being opened (XDP loading and attaching, first services going in): it forwards nothing yet. */
+  readonly starting?: boolean;
   readonly interfaces: readonly string[];
   readonly broken: readonly { readonly interface: string }[];
 }
 
 /** The key of the data plane among an instance's tracked objects (FAULT reason `tracked data-plane down`). */
 export const DATA_PLANE_TRACKER = 'data-plane';
+/** Why an instance is in FAULT while the data plane starts, and why it leaves FAULT after. */
+export const DATA_PLANE_STARTING = 'waiting for the data plane to start';
+export const DATA_PLANE_READY = 'data plane ready';
 
 export const DISPATCH_DROP_REASONS = ['tooShort', 'unknownVrid', 'invalidSource'] as const;
 
@@ -195,12 +200,22 @@ export class VrrpEngine {
    * on its interface or on an interface of its VIPs — or on any interface,
    * when it forwards on none of those (the VIP's traffic then comes in
    * elsewhere). A master gives its VIPs up (priority 0 advert) instead of
-   * attracting traffic it cannot forward.
+   * attracting traffic it cannot forward. While the data plane is `starting`
+   * every instance is in FAULT, so none takes a VIP (not even the address
+   * owner) before something forwards it.
    */
   setDataPlaneHealth(health: DataPlaneHealthView): void {
+    const justStarted = this.dataPlaneHealth?.starting === true && health.starting !== true;
     this.dataPlaneHealth = health;
-    for (const instance of this.instancesByName.values())
-      instance.setContribution(DATA_PLANE_TRACKER, dataPlaneContribution(instance.options, health));
+    for (const instance of this.instancesByName.values()) {
+      const contribution = dataPlaneContribution(instance.options, health);
+      instance.setContribution(
+        DATA_PLANE_TRACKER,
+        justStarted && !contribution.fault
+          ? { ...contribution, reason: DATA_PLANE_READY }
+          : contribution,
+      );
+    }
   }
 
   /** Opens endpoints, starts trackers and instances. */
@@ -630,11 +645,12 @@ export class VrrpEngine {
   }
 }
 
-/** FAULT while the data plane cannot forward where `o`'s traffic arrives (see setDataPlaneHealth). */
+/** FAULT while the data plane starts or cannot forward where `o`'s traffic arrives (see setDataPlaneHealth). */
 function dataPlaneContribution(
   o: ResolvedInstanceOptions,
   health: DataPlaneHealthView,
 ): Contribution {
+  if (health.starting === true) return { fault: true, delta: 0, reason: DATA_PLANE_STARTING };
   const broken = new Set(health.broken.map((b) => b.interface));
   const own = new Set([
     o.interface,
