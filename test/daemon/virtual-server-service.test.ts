@@ -106,6 +106,47 @@ describe('VirtualServerService on an in-memory host and data plane', () => {
     assert.equal(host.closed, true);
   });
 
+  it('reports its data plane as starting until start has opened it and applied the services', async () => {
+    const config = parseConfigText(DR, 'c.yaml').config;
+    const plane = new MemoryDataPlane();
+    const seen: { starting: boolean; healthy: boolean; services: number }[] = [];
+    const service = new VirtualServerService({
+      config,
+      logger: pino({ level: 'silent' }),
+      clock: new FakeClock(),
+      openHost: async () => directorHost(),
+      dataPlanes: async () => plane,
+    });
+    service.onDataPlaneHealth((h) =>
+      seen.push({
+        starting: h.starting === true,
+        healthy: h.healthy,
+        services: plane.services().length,
+      }),
+    );
+    assert.deepEqual(seen, [{ starting: true, healthy: false, services: 0 }]);
+    await service.start();
+    // No XDP to supervise (an in-memory plane, as kernel IPVS): healthy once started.
+    assert.deepEqual(seen.at(-1), { starting: false, healthy: true, services: 1 });
+    assert.equal(seen.length, 2);
+    await service.close();
+
+    // A start that fails never reports the data plane ready.
+    const failing = new VirtualServerService({
+      config,
+      logger: pino({ level: 'silent' }),
+      clock: new FakeClock(),
+      openHost: async () => directorHost(),
+      dataPlanes: async () => {
+        throw new Error('cannot load');
+      },
+    });
+    const heard: boolean[] = [];
+    failing.onDataPlaneHealth((h) => heard.push(h.starting === true));
+    await assert.rejects(failing.start(), /cannot load/);
+    assert.deepEqual(heard, [true]);
+  });
+
   it('opens the XDP data plane with the configured connection-table size', async () => {
     const { service, requests } = await run(`global:\n  connectionTableSize: 65536\n${DR}`);
     assert.equal(requests[0]?.connections, 65536);

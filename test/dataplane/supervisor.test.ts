@@ -4,6 +4,7 @@ import type { SupervisionReport } from '../../src/dataplane/supervision.js';
 import { type DataPlaneHealth, DataPlaneSupervisor } from '../../src/dataplane/supervisor.js';
 import { silentLogger } from '../../src/log.js';
 import { FakeClock } from '../../src/time/fake-clock.js';
+import type { StateChange } from '../../src/vrrp/state.js';
 import { electedPair, instanceOptions, TestCluster } from '../vrrp/support/cluster.js';
 
 /** A data plane whose next check reports what the test says. */
@@ -89,6 +90,48 @@ describe('the data plane as a VRRP tracked object', () => {
     a.engine.setDataPlaneHealth({ interfaces: ['eth0', 'eth1'], broken: [] });
     assert.equal(c.state('a'), 'BACKUP');
     c.clock.advance(4000);
+    assert.equal(c.state('a'), 'MASTER');
+  });
+
+  it('while it starts, even the address owner waits in FAULT and takes over once it is ready', () => {
+    const c = new TestCluster();
+    const b = c.add('b', '10.0.0.2', [instanceOptions({ priority: 100 })]);
+    b.engine.start();
+    c.clock.advance(5000);
+    assert.equal(c.state('b'), 'MASTER');
+    const a = c.add('a', '10.0.0.1', [instanceOptions({ priority: 255, initialState: 'MASTER' })]);
+    const changes: StateChange[] = [];
+    a.engine.onStateChange((change) => changes.push(change));
+    a.engine.setDataPlaneHealth({ starting: true, interfaces: [], broken: [] });
+    a.engine.start();
+    c.clock.advance(10_000);
+    assert.equal(c.state('a'), 'FAULT');
+    assert.equal(changes[0]?.reason, 'waiting for the data plane to start');
+    assert.equal(a.effects.addresses.size, 0);
+    assert.equal(c.network.sentBy('a').length, 0, 'no advert: the peer keeps the VIP meanwhile');
+    assert.equal(c.state('b'), 'MASTER');
+    a.engine.setDataPlaneHealth({ interfaces: ['eth0'], broken: [] });
+    assert.equal(c.state('a'), 'MASTER');
+    assert.deepEqual(
+      { from: changes.at(-1)?.from, reason: changes.at(-1)?.reason },
+      { from: 'FAULT', reason: 'data plane ready' },
+    );
+    c.clock.advance(1000);
+    assert.equal(c.state('b'), 'BACKUP');
+  });
+
+  it('a data plane that comes up broken keeps the instance in FAULT', () => {
+    const c = new TestCluster();
+    const a = c.add('a', '10.0.0.1', [instanceOptions({ priority: 150 })]);
+    a.engine.setDataPlaneHealth({ starting: true, interfaces: [], broken: [] });
+    a.engine.start();
+    assert.equal(c.state('a'), 'FAULT');
+    a.engine.setDataPlaneHealth({ interfaces: ['eth0'], broken: [{ interface: 'eth0' }] });
+    c.clock.advance(5000);
+    assert.equal(c.state('a'), 'FAULT');
+    a.engine.setDataPlaneHealth({ interfaces: ['eth0'], broken: [] });
+    assert.equal(c.state('a'), 'BACKUP');
+    c.clock.advance(5000);
     assert.equal(c.state('a'), 'MASTER');
   });
 

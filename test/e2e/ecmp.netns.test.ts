@@ -316,7 +316,8 @@ describe('N active directors behind BGP/ECMP (BIRD, mh, DR)', { timeout: 240_000
     writeFileSync(faultFile, '1\n');
     const elapsed = await withdrawnAfter(faulty, start);
     await ribIs(directors.filter((d) => d !== faulty));
-    assert.match(lab.directorLog(faulty), /entering FAULT state service=vrrp instance=VI_SITE/);
+    // Its tracked file, not the data plane it waited for at start.
+    assert.match(lab.directorLog(faulty), /to=FAULT reason="tracked file:lab_fault down"/);
     assert.match(
       lab.directorLog(faulty),
       new RegExp(`withdrew ${vip.replaceAll('.', '\\.')}: VRRP instance VI_SITE is in FAULT`),
