@@ -120,6 +120,28 @@ describe('the data plane as a VRRP tracked object', () => {
     assert.equal(c.state('b'), 'BACKUP');
   });
 
+  it('a sync group waits whole and leaves FAULT whole once the data plane is ready', () => {
+    const c = new TestCluster();
+    const a = c.add(
+      'a',
+      '10.0.0.1',
+      [
+        instanceOptions({ name: 'VI_1', virtualRouterId: 51 }),
+        instanceOptions({ name: 'VI_2', virtualRouterId: 52, vips: [{ address: '10.1.0.1' }] }),
+      ],
+      { syncGroups: [{ name: 'VG', members: ['VI_1', 'VI_2'] }] },
+    );
+    a.engine.setDataPlaneHealth({ starting: true, interfaces: [], broken: [] });
+    a.engine.start();
+    c.clock.advance(5000);
+    assert.deepEqual([c.state('a', 'VI_1'), c.state('a', 'VI_2')], ['FAULT', 'FAULT']);
+    a.engine.setDataPlaneHealth({ interfaces: [], broken: [] });
+    assert.deepEqual([c.state('a', 'VI_1'), c.state('a', 'VI_2')], ['BACKUP', 'BACKUP']);
+    c.clock.advance(5000);
+    assert.deepEqual([c.state('a', 'VI_1'), c.state('a', 'VI_2')], ['MASTER', 'MASTER']);
+    assert.equal(a.effects.addresses.size, 2);
+  });
+
   it('a data plane that comes up broken keeps the instance in FAULT', () => {
     const c = new TestCluster();
     const a = c.add('a', '10.0.0.1', [instanceOptions({ priority: 150 })]);
