@@ -11,7 +11,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseConfigText } from '../../src/config/load.js';
 import { buildServices } from '../../src/daemon/build.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { VirtualServerService } from '../../src/daemon/virtual-server-service.js';
@@ -19,21 +18,14 @@ import { VrrpService } from '../../src/daemon/vrrp-service.js';
 import type { RealSpec, ServiceSpec } from '../../src/dataplane/dataplane.js';
 import { MemoryDataPlane } from '../../src/dataplane/testing/memory-data-plane.js';
 import { silentLogger } from '../../src/log.js';
-import { MemoryHostNetwork } from '../../src/netlink/testing/memory-host-network.js';
 import { withinNamespace } from '../../src/netns/enter.js';
-import { runIn } from '../../src/netns/exec.js';
-import {
-  createNamespace,
-  createVethPair,
-  deleteNamespace,
-  uniqueName,
-} from '../../src/netns/netns.js';
+import { deleteNamespace, uniqueName } from '../../src/netns/netns.js';
 import { systemClock } from '../../src/time/clock.js';
 import { SLOWDOWN } from '../support/slowdown.js';
 import { teardown } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
+import { namespaceDirector } from './support/namespace-director.js';
 
-const VIP = '10.72.0.100';
 /** How long the test holds the data plane back: well past a backup's 0.36 s master-down interval. */
 const SLOW_START_MS = 1500;
 
@@ -60,28 +52,11 @@ describe('VRRP waits for the data plane at start', () => {
     teardown(() => deleteNamespace(ns));
 
     it(`${title} holds no VIP until the virtual servers run, and takes it right after`, async (t) => {
-      await createNamespace(ns);
-      await createVethPair(
-        { namespace: ns, name: 'v0', address: '10.72.0.1/24' },
-        { namespace: ns, name: 'v1' },
-      );
-      const { config } = parseConfigText(
-        `global_defs {\n  lbctl_instance_name ${ns}\n}\n` +
-          `vrrp_instance VI_1 {\n  interface v0\n  virtual_router_id ${72 + index}\n${settings}` +
-          `  virtual_ipaddress {\n    ${VIP}/24\n  }\n}\n` +
-          `virtual_server ${VIP} 80 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  ha_suspend\n` +
-          '  real_server 10.72.0.11 80 {\n    weight 1\n  }\n}\n',
-        'keepalived.conf',
-      );
-      const host = new MemoryHostNetwork();
-      host.addLink('v0', '02:00:00:00:00:01');
-      host.addAddress('v0', '10.72.0.1/24');
-      host.answering.set('10.72.0.11', '02:00:00:00:00:11');
-
-      const vipHeld = async () => {
-        const { stdout } = await runIn(ns, 'ip', ['-o', '-4', 'addr', 'show', 'dev', 'v0']);
-        return stdout.includes(` ${VIP}/`);
-      };
+      const { config, host, vipHeld } = await namespaceDirector(ns, '10.72.0', {
+        vrid: 72 + index,
+        vrrpSettings: settings,
+        virtualServerSettings: '  ha_suspend\n',
+      });
       /** Whether the host held the VIP when the first service went into the data plane. */
       let heldAtFirstService: boolean | undefined;
       const plane = new (class extends MemoryDataPlane {
