@@ -75,7 +75,7 @@ int lb_xdp(struct xdp_md *ctx)
 
 	now = lb_now();
 	seen = lb_conn_flags_of(&p);
-	if (lb_conn_ref_of(&p.flow, &conns))
+	if (lb_conn_ref_of(&p.flow, &conns, cfg))
 		return XDP_PASS;
 
 	/* Established flows first: they need neither the service entry nor its ring. */

@@ -249,7 +249,10 @@ struct lb_counters {
 	__u64 new_conns;
 };
 
-/* lb_config[0]: runtime knobs (ipvsadm --set and tunnel settings). */
+/* Words of the flow-hash key (lb_hash_flow): one cache line. */
+#define LB_FLOW_HASH_KEY_WORDS 8
+
+/* lb_config[0]: runtime knobs (ipvsadm --set and tunnel settings) and the flow-hash key. */
 struct lb_config {
 	__u64 tcp_timeout_ns;     /* default 900 s */
 	__u64 tcp_fin_timeout_ns; /* default 120 s */
@@ -259,6 +262,12 @@ struct lb_config {
 	__u32 tun_mtu;            /* largest outer packet a tunnel may emit */
 	__u32 nat_enabled;        /* nonzero when any NAT real exists */
 	__u32 zero;               /* always 0; the program's verifier aid (lb_forget_parse_path) */
+	/*
+	 * The connection table's flow-hash key: LB_FLOW_HASH_KEY_WORDS random odd
+	 * multipliers user space draws when it creates this map (kept across
+	 * restarts that adopt the pins), so which flows share a set is secret.
+	 */
+	__u64 flow_hash_key[LB_FLOW_HASH_KEY_WORDS];
 };
 
 #define LB_DEFAULT_TCP_TIMEOUT_S 900

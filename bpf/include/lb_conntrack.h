@@ -125,9 +125,10 @@ struct lb_conn_ref {
 };
 
 /* Fills *ref for a flow; nonzero only if lb_conns cannot be read (never once loaded). */
-static __always_inline int lb_conn_ref_of(const struct lb_flow_key *key, struct lb_conn_ref *ref)
+static __always_inline int lb_conn_ref_of(const struct lb_flow_key *key, struct lb_conn_ref *ref,
+					  const struct lb_config *cfg)
 {
-	struct lb_flow_hash h = lb_hash_flow(key, key->family == LB_FAMILY_IPV4);
+	struct lb_flow_hash h = lb_hash_flow(key, key->family == LB_FAMILY_IPV4, cfg->flow_hash_key);
 	__u32 first = lb_set_of(h.set, lb_conn_set_shift);
 	__u32 second = lb_set_of(h.alt, lb_conn_set_shift);
 
@@ -309,7 +310,7 @@ static __always_inline __u32 lb_conn_relocate(const struct lb_conn_ref *ref, int
 		return LB_CONN_WAYS;
 	way = lb_conn_victim_way(set, now, cfg);
 	victim = &set->ways[way];
-	h = lb_hash_flow(&victim->key, victim->key.family == LB_FAMILY_IPV4);
+	h = lb_hash_flow(&victim->key, victim->key.family == LB_FAMILY_IPV4, cfg->flow_hash_key);
 	idx = lb_set_of(h.set, lb_conn_set_shift);
 	if (idx == ref->index[which])
 		idx = lb_set_of(h.alt, lb_conn_set_shift);

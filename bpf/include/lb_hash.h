@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Hashing: whole flows for the connection table, service keys for the service
- * table (src/dataplane/hash.ts computes the same service hashes), addresses
- * for the sh/dh/mh schedulers.
+ * Hashing: whole flows for the connection table (keyed per instance: a
+ * secret), service keys for the service table (src/dataplane/hash.ts
+ * computes the same service hashes), addresses for the sh/dh/mh schedulers
+ * (unkeyed: directors of a pair or behind ECMP must agree on them).
  *
  * Multiply-shift hashing (Dietzfelbinger et al.): each hash is the high half
  * of a sum of the input's 64-bit words times odd constants. The products are
@@ -27,9 +28,6 @@
 #define LB_HASH_M1 0xc2b2ae3d27d4eb4fULL
 #define LB_HASH_M2 0x165667b19e3779f9ULL
 #define LB_HASH_M3 0xd6e8feb86659fd93ULL
-#define LB_HASH_M4 0x9fb21c651e98df25ULL
-#define LB_HASH_M5 0x87c37b91114253d5ULL
-#define LB_HASH_M6 0x4cf5ad432745937fULL
 
 static __always_inline __u64 lb_rotl64(__u64 x, int r)
 {
@@ -89,32 +87,37 @@ struct lb_flow_hash {
 };
 
 /*
- * Hashes the 40-byte struct lb_flow_key as 8-byte words. An IPv4 flow's two
+ * Hashes the 40-byte struct lb_flow_key as 8-byte words with the instance's
+ * key k (lb_config.flow_hash_key: LB_FLOW_HASH_KEY_WORDS random odd words).
+ * Multiply-shift with random odd multipliers is a universal family, so
+ * without the key nobody can tell which flows share a set (the connection
+ * table's defence against flows crafted to crowd a victim's sets, as
+ * IPVS keys its connection hash with ip_vs_conn_rnd). An IPv4 flow's two
  * addresses fit one word a (each sits alone in the low half of its word) and
  * its ports, proto and family another, b: each hash is then hi(a * C + b * D),
  * two multiplies side by side. An IPv6 flow's five words are first folded into
- * one (each multiplied, rotated apart), which each hash multiplies once.
- * Family is in the last word, so the two families never mix.
+ * one (each multiplied by a key word, rotated apart), which each hash
+ * multiplies once. Family is in the last word, so the two families never mix.
  */
-static __always_inline struct lb_flow_hash lb_hash_flow(const void *flow_key, int ipv4)
+static __always_inline struct lb_flow_hash lb_hash_flow(const void *flow_key, int ipv4, const __u64 *k)
 {
 	const __u64 *x = flow_key;
 	struct lb_flow_hash h;
-	__u64 a, b, k;
+	__u64 a, b, f;
 
 	if (ipv4) {
 		a = x[0] | (x[2] << 32);
 		b = x[4];
-		h.set = lb_hi32(a * LB_HASH_M1 + b * LB_HASH_M2);
-		h.alt = lb_hi32(a * LB_HASH_M3 + b * LB_HASH_M4);
-		h.check = lb_hi32(a * LB_HASH_M5 + b * LB_HASH_M6);
+		h.set = lb_hi32(a * k[0] + b * k[1]);
+		h.alt = lb_hi32(a * k[2] + b * k[3]);
+		h.check = lb_hi32(a * k[4] + b * k[5]);
 		return h;
 	}
-	k = x[0] ^ lb_rotl64(x[1] * LB_HASH_M1, 13) ^ lb_rotl64(x[2] * LB_HASH_M2, 26) ^
-	    lb_rotl64(x[3] * LB_HASH_M3, 39) ^ lb_rotl64(x[4] * LB_HASH_M4, 52);
-	h.set = lb_hi32(k * LB_HASH_LANE_1);
-	h.alt = lb_hi32(k * LB_HASH_LANE_2);
-	h.check = lb_hi32(k * LB_HASH_M5);
+	f = x[0] ^ lb_rotl64(x[1] * k[0], 13) ^ lb_rotl64(x[2] * k[1], 26) ^ lb_rotl64(x[3] * k[2], 39) ^
+	    lb_rotl64(x[4] * k[3], 52);
+	h.set = lb_hi32(f * k[6]);
+	h.alt = lb_hi32(f * k[7]);
+	h.check = lb_hi32(f * k[4]);
 	return h;
 }
 

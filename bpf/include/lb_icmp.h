@@ -234,7 +234,7 @@ static __always_inline enum lb_icmp_action lb_icmp_steer(struct xdp_md *ctx, str
 	/* q.flow is the reversed quote: the flow whose packet the quoted one answers. */
 	if (lb_icmp_parse_quote(p, data_end, &q))
 		return LB_ICMP_PASS;
-	if (!lb_conn_ref_of(&q.flow, &conns) && lb_conn_find(&conns, &q.flow, &real_id, &service_id)) {
+	if (!lb_conn_ref_of(&q.flow, &conns, cfg) && lb_conn_find(&conns, &q.flow, &real_id, &service_id)) {
 		r = lb_live_real(real_id, service_id);
 		if (!r)
 			return LB_ICMP_PASS;

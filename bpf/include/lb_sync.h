@@ -84,7 +84,7 @@ static __always_inline __u32 lb_sync_store(const struct lb_sync_conn *c, __u64 n
 	flags &= LB_CONN_F_FIN | LB_CONN_F_ESTABLISHED;
 	if (!lb_live_real(real_id, service_id))
 		return LB_SYNC_NO_REAL;
-	if (lb_conn_ref_of(&key, &ref))
+	if (lb_conn_ref_of(&key, &ref, cfg))
 		return LB_SYNC_INVALID;
 
 	__u32 result = LB_SYNC_STORED;

@@ -199,6 +199,7 @@ export const config = struct('lb_config', [
   u32('tun_mtu'),
   u32('nat_enabled'),
   pad('zero', 4),
+  bytes('flow_hash_key', 64, 8),
 ]);
 
 /** The ring value: its lb_ring_params, then LB_RING_SIZE host-order u32 real ids. */

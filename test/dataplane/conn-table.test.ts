@@ -8,7 +8,7 @@ import * as abi from '../../src/dataplane/abi.js';
 import { connEntries, connOffset, connTableSets } from '../../src/dataplane/conn-table.js';
 import { kernelHz } from '../../src/dataplane/kernel-hz.js';
 import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
-import { flowSets } from './support/flow-hash.js';
+import { flowHashKeyOf, flowSets } from './support/flow-hash.js';
 import { real, run, testPlane } from './support/harness.js';
 import { frame, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './support/packet.js';
 
@@ -195,6 +195,7 @@ describe('connection table', () => {
     const sets = 4;
     const plane = await testPlane(t, { connections: sets * WAYS });
     await plane.setService(service, reals);
+    const hashKey = flowHashKeyOf(plane);
     const flowFrom = (i: number) =>
       ({
         src: `198.18.${i >> 8}.${i & 0xff}`,
@@ -207,7 +208,7 @@ describe('connection table', () => {
     const pick = (wanted: (a: number, b: number) => boolean, count: number, taken: Set<number>) => {
       const out: number[] = [];
       for (let i = 1; out.length < count; i++) {
-        const [a, b] = flowSets(flowFrom(i), sets);
+        const [a, b] = flowSets(flowFrom(i), sets, hashKey);
         if (!taken.has(i) && wanted(a, b)) {
           out.push(i);
           taken.add(i);

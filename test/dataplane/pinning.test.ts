@@ -6,18 +6,22 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pinRoot } from '../../src/bpf/index.js';
 import * as abi from '../../src/dataplane/abi.js';
+import { connEntries, connTableSets } from '../../src/dataplane/conn-table.js';
 import { OWNER_PIN } from '../../src/dataplane/pin-directory.js';
 import { ServiceTable, serviceSets } from '../../src/dataplane/service-table.js';
 import { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { hasCode } from '../../src/errors.js';
+import { flowHashKeyOf, flowSets } from './support/flow-hash.js';
 import { real, run } from './support/harness.js';
-import { frame } from './support/packet.js';
+import { frame, TCP_ACK, TCP_SYN } from './support/packet.js';
 
 const small = { maxServices: 2, maxReals: 8, connections: 1024, persistenceEntries: 256 };
 const service = { vip: '10.40.0.1', port: 80, protocol: 'tcp', scheduler: 'rr' } as const;
 
 describe('pinned maps per instance', () => {
   const names = [
+    `lbt-pin-${randomBytes(3).toString('hex')}`,
+    `lbt-pin-${randomBytes(3).toString('hex')}`,
     `lbt-pin-${randomBytes(3).toString('hex')}`,
     `lbt-pin-${randomBytes(3).toString('hex')}`,
     `lbt-pin-${randomBytes(3).toString('hex')}`,
@@ -188,5 +192,90 @@ describe('pinned maps per instance', () => {
       existsSync(join(pinRoot, name, abi.MAPS.services)),
       'the refused start kept the pins',
     );
+  });
+  it('keys each instance’s flow hash apart, each finding its own flows, and keeps the key across a restart', async () => {
+    const [nameA, nameB] = names.slice(5) as [string, string];
+    const sets = connTableSets(small.connections);
+    const flows = Array.from(
+      { length: 32 },
+      (_, i) =>
+        ({
+          src: `203.0.113.${i + 1}`,
+          dst: service.vip,
+          proto: 'tcp',
+          sport: 2000 + i,
+          dport: 80,
+        }) as const,
+    );
+    const reals = [
+      real('10.40.0.10', '02:00:00:00:40:01'),
+      real('10.40.0.11', '02:00:00:00:40:02'),
+    ];
+    const verdicts = async (plane: XdpDataPlane, tcpFlags = TCP_SYN) => {
+      const out: string[] = [];
+      for (const f of flows) out.push((await run(plane, frame({ ...f, tcpFlags }))).verdictName);
+      return out;
+    };
+    const allTx = flows.map(() => 'XDP_TX');
+    // Each flow's set in the program's table, by client address.
+    const placement = (plane: XdpDataPlane) =>
+      new Map(
+        connEntries(plane.map('conns')).map((e) => [e.key.src.subarray(0, 4).join('.'), e.set]),
+      );
+    const newConnections = async (plane: XdpDataPlane) =>
+      (await plane.counters()).services[0]?.newConnections;
+
+    const a = await XdpDataPlane.open({ instance: nameA, ...small });
+    const b = await XdpDataPlane.open({ instance: nameB, ...small });
+    let keyA: Buffer;
+    let placedA: Map<string, number>;
+    try {
+      for (const plane of [a, b]) {
+        await plane.setService(service, reals);
+        // sloppy_tcp is off: an ACK opens no flow, so XDP_TX below means the flow was found.
+        assert.equal(
+          (await run(plane, frame({ ...flows[0]!, tcpFlags: TCP_ACK }))).verdictName,
+          'XDP_PASS',
+        );
+        assert.deepEqual(await verdicts(plane), allTx, 'every SYN scheduled');
+        assert.deepEqual(await verdicts(plane, TCP_ACK), allTx, 'every flow found again');
+        assert.equal(await newConnections(plane), flows.length);
+      }
+      keyA = flowHashKeyOf(a);
+      const keyB = flowHashKeyOf(b);
+      assert.notDeepEqual(keyA, keyB, 'each instance drew its own key');
+      placedA = placement(a);
+      const placedB = placement(b);
+      for (const [plane, key, placed] of [
+        [a, keyA, placedA],
+        [b, keyB, placedB],
+      ] as const) {
+        assert.equal(placed.size, flows.length, `${plane.pinDir}: one entry per flow`);
+        for (const f of flows) {
+          assert.ok(
+            flowSets(f, sets, key).includes(placed.get(f.src)!),
+            `${f.src} sits in one of its sets under its instance's key`,
+          );
+        }
+      }
+      assert.ok(
+        flows.some((f) => placedA.get(f.src) !== placedB.get(f.src)),
+        'the two keys place the same flows differently',
+      );
+    } finally {
+      await a.close();
+      await b.destroy();
+    }
+
+    // A restarted over its pins: the same key, so its flows are found where they are.
+    const again = await XdpDataPlane.open({ instance: nameA, ...small });
+    try {
+      assert.deepEqual(flowHashKeyOf(again), keyA, 'the adopted key');
+      assert.deepEqual(await verdicts(again, TCP_ACK), allTx, 'every flow found after the restart');
+      assert.equal(await newConnections(again), flows.length, 'none rescheduled');
+      assert.deepEqual(placement(again), placedA);
+    } finally {
+      await again.destroy();
+    }
   });
 });

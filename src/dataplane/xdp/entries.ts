@@ -66,11 +66,15 @@ export interface TunnelOptions {
   readonly mtu?: number;
 }
 
-/** The one lb_config entry: timeouts, tunnel source, whether NAT replies need handling. */
+/**
+ * The one lb_config entry: timeouts, tunnel source, whether NAT replies need
+ * handling, the flow-hash key (src/dataplane/flow-hash-key.ts).
+ */
 export function encodeConfig(
   timeouts: Timeouts,
   tunnel: TunnelOptions,
   natEnabled: boolean,
+  flowHashKey: Buffer,
 ): Buffer {
   return abi.config.encode({
     tcp_timeout_ns: BigInt(Math.round(timeouts.tcpS * NS_PER_S)),
@@ -86,6 +90,7 @@ export function encodeConfig(
         : abi.addrBytes('ipv4', tunnel.sourceV4, 'tunnel source').subarray(0, 4),
     tun_mtu: tunnel.mtu ?? DEFAULT_MTU,
     nat_enabled: natEnabled ? 1 : 0,
+    flow_hash_key: flowHashKey,
   });
 }
 

@@ -28,6 +28,7 @@ import {
   serviceName,
   type Timeouts,
 } from '../dataplane.js';
+import { newFlowHashKey, readFlowHashKey } from '../flow-hash-key.js';
 import { IdAllocator } from '../ids.js';
 import { kernelHz } from '../kernel-hz.js';
 import { type MaglevFill, MaglevFills } from '../maglev-fills.js';
@@ -158,6 +159,11 @@ export class XdpDataPlane implements DataPlane {
   private readonly attachments: XdpAttachments;
   private readonly serviceTable: ServiceTable;
   private readonly maglevFills = new MaglevFills();
+  /**
+   * The connection table's flow-hash key: the one in lb_config when pins were
+   * adopted (their flows stay where the program looks for them), else new.
+   */
+  private readonly flowHashKey: Buffer;
 
   private constructor(
     private readonly options: XdpDataPlaneOptions,
@@ -177,6 +183,7 @@ export class XdpDataPlane implements DataPlane {
     this.realIds = new IdAllocator('real', 1, options.maxReals ?? 4096);
     this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     this.serviceTable = new ServiceTable(maps.services);
+    this.flowHashKey = readFlowHashKey(maps.config) ?? newFlowHashKey();
     this.attachments = new XdpAttachments(
       program,
       maps.txPorts,
@@ -591,7 +598,7 @@ export class XdpDataPlane implements DataPlane {
     const natEnabled = this.natEnabled();
     this.maps.config.update(
       u32Key(0),
-      encodeConfig(this.timeouts, this.options.tunnel ?? {}, natEnabled),
+      encodeConfig(this.timeouts, this.options.tunnel ?? {}, natEnabled, this.flowHashKey),
     );
     this.configNat = natEnabled;
   }
