@@ -6,7 +6,8 @@
  * (unkeyed: directors of a pair or behind ECMP must agree on them).
  *
  * Multiply-shift hashing (Dietzfelbinger et al.): each hash is the high half
- * of a sum of the input's 64-bit words times odd constants. The products are
+ * of a sum of the input's 64-bit words times odd multipliers (constants, or
+ * the flow hash's per-instance key). The products are
  * independent of each other, so a hash is one multiply and an add of latency
  * (about 5 cycles, after an IPv6 key's fold); the MurmurHash3 finaliser this
  * replaced chained two multiplies after the first (about 20 cycles): the new
