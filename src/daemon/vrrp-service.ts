@@ -84,8 +84,8 @@ export class VrrpService implements Service, InstanceStateSource {
 
   /**
    * Tracks the data plane's health (XDP links and pins supervised): an
-   * instance whose data plane is gone, or not started yet, is in FAULT.
-   * Called before start.
+   * instance whose data plane is gone is in FAULT; while it is not started
+   * yet the instances stay in INIT. Called before start.
    */
   trackDataPlane(source: DataPlaneHealthSource): void {
     this.dataPlaneSource = source;
@@ -144,7 +144,7 @@ export class VrrpService implements Service, InstanceStateSource {
           }
         }
       });
-      // Before the instances start: while the data plane starts they start in FAULT.
+      // Before the engine starts: while the data plane starts its instances stay in INIT.
       this.unfollowDataPlane = this.followDataPlane(engine);
       engine.start();
     } catch (err) {
@@ -155,7 +155,8 @@ export class VrrpService implements Service, InstanceStateSource {
 
   /**
    * Feeds the data plane's health to the engine. While the virtual servers
-   * open it (an XDP load takes seconds) every instance waits in FAULT: even
+   * open it (an XDP load takes seconds) every instance waits in INIT, sending
+   * nothing and running no notify (keepalived's `vrrp_startup_delay`): even
    * the address owner must not take a VIP that nothing forwards yet, or this
    * host's own stack would answer (TCP: reset) the packets it attracts.
    */
@@ -164,7 +165,7 @@ export class VrrpService implements Service, InstanceStateSource {
     return this.dataPlaneSource?.onDataPlaneHealth((health) => {
       if (health.starting === true) {
         if (waitingSince === undefined)
-          this.logger.info('waiting for the data plane to start: VRRP instances stay in FAULT');
+          this.logger.info('waiting for the data plane to start: VRRP instances stay in INIT');
         waitingSince ??= this.options.clock.now();
       } else if (waitingSince !== undefined) {
         const waitedMs = Math.round(this.options.clock.now() - waitingSince);

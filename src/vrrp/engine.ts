@@ -19,7 +19,12 @@ import {
   resolveInstanceOptions,
   type VrrpInstanceOptions,
 } from './options.js';
-import { type Contribution, fileContribution, weightedContribution } from './priority.js';
+import {
+  type Contribution,
+  fileContribution,
+  NO_CONTRIBUTION,
+  weightedContribution,
+} from './priority.js';
 import type { SmtpSettings } from './smtp.js';
 import type { StateChange } from './state.js';
 import { SyncGroup, type SyncGroupOptions } from './sync-group.js';
@@ -68,9 +73,6 @@ export interface DataPlaneHealthView {
 
 /** The key of the data plane among an instance's tracked objects (FAULT reason `tracked data-plane down`). */
 export const DATA_PLANE_TRACKER = 'data-plane';
-/** Why an instance is in FAULT while the data plane starts, and why it leaves FAULT after. */
-export const DATA_PLANE_STARTING = 'waiting for the data plane to start';
-export const DATA_PLANE_READY = 'data plane ready';
 
 export const DISPATCH_DROP_REASONS = ['tooShort', 'unknownVrid', 'invalidSource'] as const;
 
@@ -147,6 +149,8 @@ export class VrrpEngine {
   private readonly options: VrrpEngineOptions;
   private config: VrrpEngineConfig;
   private started = false;
+  /** The instances have left INIT (at start, or once the data plane stopped starting). */
+  private instancesStarted = false;
   /** The data plane's last reported health (undefined until one is reported). */
   private dataPlaneHealth: DataPlaneHealthView | undefined;
 
@@ -200,25 +204,28 @@ export class VrrpEngine {
    * on its interface or on an interface of its VIPs — or on any interface,
    * when it forwards on none of those (the VIP's traffic then comes in
    * elsewhere). A master gives its VIPs up (priority 0 advert) instead of
-   * attracting traffic it cannot forward. While the data plane is `starting`
-   * every instance is in FAULT, so none takes a VIP (not even the address
-   * owner) before something forwards it.
+   * attracting traffic it cannot forward.
+   *
+   * While the data plane is `starting` when the engine starts, the instances
+   * are held in INIT (no adverts, no VIPs, no notify: keepalived's
+   * `vrrp_startup_delay`), so none takes a VIP (not even the address owner)
+   * before something forwards it; the first other health starts them, after
+   * it is applied (a data plane found broken then starts them in FAULT).
    */
   setDataPlaneHealth(health: DataPlaneHealthView): void {
-    const justStarted = this.dataPlaneHealth?.starting === true && health.starting !== true;
+    const release = this.holdingInstances && health.starting !== true;
     this.dataPlaneHealth = health;
-    for (const instance of this.instancesByName.values()) {
-      const contribution = dataPlaneContribution(instance.options, health);
-      instance.setContribution(
-        DATA_PLANE_TRACKER,
-        justStarted && !contribution.fault
-          ? { ...contribution, reason: DATA_PLANE_READY }
-          : contribution,
-      );
-    }
+    for (const instance of this.instancesByName.values())
+      instance.setContribution(DATA_PLANE_TRACKER, dataPlaneContribution(instance.options, health));
+    if (release) this.startInstances();
   }
 
-  /** Opens endpoints, starts trackers and instances. */
+  /** True while the instances wait in INIT for the data plane to start. */
+  private get holdingInstances(): boolean {
+    return this.started && !this.instancesStarted;
+  }
+
+  /** Opens endpoints, starts trackers and instances (these once the data plane is no longer starting). */
   start(): void {
     if (this.started) return;
     this.started = true;
@@ -229,6 +236,12 @@ export class VrrpEngine {
     for (const instance of this.instancesByName.values()) this.bindTrackers(instance, true);
     for (const tracker of this.scripts.values()) tracker.start();
     for (const tracker of this.files.values()) tracker.start();
+    if (this.dataPlaneHealth?.starting !== true) this.startInstances();
+  }
+
+  /** Every instance leaves INIT, in configuration order (sync groups follow their first member). */
+  private startInstances(): void {
+    this.instancesStarted = true;
     for (const instance of this.instancesByName.values()) instance.start();
   }
 
@@ -395,7 +408,8 @@ export class VrrpEngine {
     }
     this.config = next;
     for (const tracker of freshTrackers) tracker.start();
-    for (const instance of fresh.values()) instance.start();
+    // While held, new instances wait in INIT with the others.
+    if (this.instancesStarted) for (const instance of fresh.values()) instance.start();
     for (const tracker of retiredTrackers) tracker.close();
   }
 
@@ -645,12 +659,12 @@ export class VrrpEngine {
   }
 }
 
-/** FAULT while the data plane starts or cannot forward where `o`'s traffic arrives (see setDataPlaneHealth). */
+/** FAULT while the data plane cannot forward where `o`'s traffic arrives (see setDataPlaneHealth); starting is no fault. */
 function dataPlaneContribution(
   o: ResolvedInstanceOptions,
   health: DataPlaneHealthView,
 ): Contribution {
-  if (health.starting === true) return { fault: true, delta: 0, reason: DATA_PLANE_STARTING };
+  if (health.starting === true) return NO_CONTRIBUTION;
   const broken = new Set(health.broken.map((b) => b.interface));
   const own = new Set([
     o.interface,

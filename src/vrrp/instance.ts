@@ -145,8 +145,7 @@ export class VrrpInstance {
   start(): void {
     if (this.current !== 'INIT') return;
     if (this.ownFault) {
-      const why = [...this.contributions.values()].find((c) => c.fault && c.reason)?.reason;
-      this.transition('INIT', 'FAULT', why ?? 'tracked object down at startup', 'trackDown');
+      this.transition('INIT', 'FAULT', 'tracked object down at startup', 'trackDown');
     } else if (this.startsAsMaster()) {
       this.transition('INIT', 'MASTER', 'address owner (priority 255) starting', 'addressOwner');
     } else {
@@ -167,10 +166,7 @@ export class VrrpInstance {
    */
   setContribution(key: string, contribution: Contribution): void {
     this.contributions.set(key, contribution);
-    this.evaluateContributions(
-      contribution.reason ?? `tracked ${key} down`,
-      contribution.reason ?? `tracked ${key} up`,
-    );
+    this.evaluateContributions(`tracked ${key} down`, `tracked ${key} up`);
   }
 
   /**

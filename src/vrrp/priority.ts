@@ -2,8 +2,6 @@
 export interface Contribution {
   readonly fault: boolean;
   readonly delta: number;
-  /** The state change's reason when this value moves the instance (default `tracked <key> down/up`). */
-  readonly reason?: string;
 }
 
 export const NO_CONTRIBUTION: Contribution = { fault: false, delta: 0 };

@@ -4,6 +4,7 @@ import type { SupervisionReport } from '../../src/dataplane/supervision.js';
 import { type DataPlaneHealth, DataPlaneSupervisor } from '../../src/dataplane/supervisor.js';
 import { silentLogger } from '../../src/log.js';
 import { FakeClock } from '../../src/time/fake-clock.js';
+import type { CommandSpec } from '../../src/vrrp/command.js';
 import type { StateChange } from '../../src/vrrp/state.js';
 import { electedPair, instanceOptions, TestCluster } from '../vrrp/support/cluster.js';
 
@@ -93,34 +94,56 @@ describe('the data plane as a VRRP tracked object', () => {
     assert.equal(c.state('a'), 'MASTER');
   });
 
-  it('while it starts, even the address owner waits in FAULT and takes over once it is ready', () => {
+  const STARTING = { starting: true, interfaces: [], broken: [] };
+
+  it('while it starts, even the address owner stays in INIT (no advert, VIP or notify), then starts once', async () => {
     const c = new TestCluster();
     const b = c.add('b', '10.0.0.2', [instanceOptions({ priority: 100 })]);
     b.engine.start();
     c.clock.advance(5000);
     assert.equal(c.state('b'), 'MASTER');
-    const a = c.add('a', '10.0.0.1', [instanceOptions({ priority: 255, initialState: 'MASTER' })]);
+    const notified: string[][] = [];
+    const notifyRunner = async (spec: CommandSpec, args: readonly string[]) => {
+      notified.push([spec.command, ...args]);
+      return { exitCode: 0, signal: null, timedOut: false };
+    };
+    const a = c.add(
+      'a',
+      '10.0.0.1',
+      [
+        instanceOptions({
+          priority: 255,
+          initialState: 'MASTER',
+          notify: { generic: { command: '/bin/notify' } },
+        }),
+      ],
+      { notifyRunner },
+    );
     const changes: StateChange[] = [];
     a.engine.onStateChange((change) => changes.push(change));
-    a.engine.setDataPlaneHealth({ starting: true, interfaces: [], broken: [] });
+    a.engine.setDataPlaneHealth(STARTING);
     a.engine.start();
     c.clock.advance(10_000);
-    assert.equal(c.state('a'), 'FAULT');
-    assert.equal(changes[0]?.reason, 'waiting for the data plane to start');
+    await a.engine.notifier.settle();
+    assert.equal(c.state('a'), 'INIT');
+    assert.equal(changes.length, 0, 'no transition while held');
+    assert.deepEqual(notified, [], 'no notify while held');
     assert.equal(a.effects.addresses.size, 0);
     assert.equal(c.network.sentBy('a').length, 0, 'no advert: the peer keeps the VIP meanwhile');
     assert.equal(c.state('b'), 'MASTER');
     a.engine.setDataPlaneHealth({ interfaces: ['eth0'], broken: [] });
     assert.equal(c.state('a'), 'MASTER');
     assert.deepEqual(
-      { from: changes.at(-1)?.from, reason: changes.at(-1)?.reason },
-      { from: 'FAULT', reason: 'data plane ready' },
+      changes.map((change) => [change.from, change.to, change.reason]),
+      [['INIT', 'MASTER', 'address owner (priority 255) starting']],
     );
+    await a.engine.notifier.settle();
+    assert.deepEqual(notified, [['/bin/notify', 'INSTANCE', 'VI_1', 'MASTER', '255']]);
     c.clock.advance(1000);
     assert.equal(c.state('b'), 'BACKUP');
   });
 
-  it('a sync group waits whole and leaves FAULT whole once the data plane is ready', () => {
+  it('a sync group is held whole and starts whole once the data plane is ready', () => {
     const c = new TestCluster();
     const a = c.add(
       'a',
@@ -131,10 +154,11 @@ describe('the data plane as a VRRP tracked object', () => {
       ],
       { syncGroups: [{ name: 'VG', members: ['VI_1', 'VI_2'] }] },
     );
-    a.engine.setDataPlaneHealth({ starting: true, interfaces: [], broken: [] });
+    a.engine.setDataPlaneHealth(STARTING);
     a.engine.start();
     c.clock.advance(5000);
-    assert.deepEqual([c.state('a', 'VI_1'), c.state('a', 'VI_2')], ['FAULT', 'FAULT']);
+    assert.deepEqual([c.state('a', 'VI_1'), c.state('a', 'VI_2')], ['INIT', 'INIT']);
+    assert.equal(a.engine.syncGroups[0]?.state, 'INIT');
     a.engine.setDataPlaneHealth({ interfaces: [], broken: [] });
     assert.deepEqual([c.state('a', 'VI_1'), c.state('a', 'VI_2')], ['BACKUP', 'BACKUP']);
     c.clock.advance(5000);
@@ -142,19 +166,54 @@ describe('the data plane as a VRRP tracked object', () => {
     assert.equal(a.effects.addresses.size, 2);
   });
 
-  it('a data plane that comes up broken keeps the instance in FAULT', () => {
+  it('a data plane found broken at its first check starts the instance in FAULT', () => {
     const c = new TestCluster();
     const a = c.add('a', '10.0.0.1', [instanceOptions({ priority: 150 })]);
-    a.engine.setDataPlaneHealth({ starting: true, interfaces: [], broken: [] });
+    const changes: StateChange[] = [];
+    a.engine.onStateChange((change) => changes.push(change));
+    a.engine.setDataPlaneHealth(STARTING);
     a.engine.start();
-    assert.equal(c.state('a'), 'FAULT');
+    assert.equal(c.state('a'), 'INIT');
     a.engine.setDataPlaneHealth({ interfaces: ['eth0'], broken: [{ interface: 'eth0' }] });
+    assert.deepEqual(
+      changes.map((change) => [change.from, change.to, change.reason]),
+      [['INIT', 'FAULT', 'tracked object down at startup']],
+    );
     c.clock.advance(5000);
     assert.equal(c.state('a'), 'FAULT');
     a.engine.setDataPlaneHealth({ interfaces: ['eth0'], broken: [] });
     assert.equal(c.state('a'), 'BACKUP');
     c.clock.advance(5000);
     assert.equal(c.state('a'), 'MASTER');
+  });
+
+  it('stops while held without an advert, and holds instances a reload adds meanwhile', async () => {
+    const c = new TestCluster();
+    const owner = instanceOptions({ priority: 255, initialState: 'MASTER' });
+    const a = c.add('a', '10.0.0.1', [owner]);
+    a.engine.setDataPlaneHealth(STARTING);
+    a.engine.start();
+    const plan = a.engine.planReload({
+      instances: [owner, instanceOptions({ name: 'VI_2', virtualRouterId: 52 })],
+    });
+    assert.deepEqual(plan.problems, []);
+    plan.apply();
+    c.clock.advance(5000);
+    assert.deepEqual([c.state('a', 'VI_1'), c.state('a', 'VI_2')], ['INIT', 'INIT']);
+    await a.engine.stop();
+    assert.deepEqual([c.state('a', 'VI_1'), c.state('a', 'VI_2')], ['STOP', 'STOP']);
+    assert.equal(c.network.sentBy('a').length, 0, 'nothing to give up: no priority-0 advert');
+    assert.equal(a.effects.addresses.size, 0);
+    // A reloaded engine released later starts every instance it holds.
+    const d = c.add('d', '10.0.0.4', [owner]);
+    d.engine.setDataPlaneHealth(STARTING);
+    d.engine.start();
+    const added = d.engine.planReload({
+      instances: [owner, instanceOptions({ name: 'VI_2', virtualRouterId: 52 })],
+    });
+    added.apply();
+    d.engine.setDataPlaneHealth({ interfaces: ['eth0'], broken: [] });
+    assert.deepEqual([c.state('d', 'VI_1'), c.state('d', 'VI_2')], ['MASTER', 'BACKUP']);
   });
 
   it('an instance sharing no interface with the data plane follows its overall health', () => {
