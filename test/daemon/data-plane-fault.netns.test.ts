@@ -37,7 +37,7 @@ async function metric(director: string, name: string): Promise<number | undefine
   return line === undefined ? undefined : Number(line.split(' ')[1]);
 }
 
-/** FAULT for the data plane breaking (at start it waited in FAULT for the data plane to load). */
+/** FAULT for the data plane breaking. */
 const faultedByDataPlane = (director: string) => () =>
   /to=FAULT reason="tracked data-plane down"/.test(lab.directorLog(director)) ? true : undefined;
 
@@ -46,9 +46,11 @@ describe('data plane gone → VRRP FAULT', { timeout: 180_000 }, () => {
 
   it('faults the master whose XDP program was replaced, and brings it back once lbctl can attach again', async (t) => {
     const bound = { timeoutMs: 10_000 * SLOWDOWN };
-    // At start VRRP waited in FAULT while XDP loaded.
+    // At start VRRP held its instance in INIT while XDP loaded: no FAULT, so no notify_fault.
     const startLog = lab.directorLog(d1);
-    assert.match(startLog, /to=FAULT reason="waiting for the data plane to start"/);
+    assert.match(startLog, /waiting for the data plane to start: VRRP instances stay in INIT/);
+    assert.doesNotMatch(startLog, /entering FAULT state/);
+    assert.match(startLog, /entering (MASTER|BACKUP) state service=vrrp instance=VI_1 from=INIT/);
     const waited = /data plane ready after (\d+) ms/.exec(startLog);
     assert.ok(waited !== null, 'VRRP heard the data plane was ready');
     t.diagnostic(`director1's VRRP waited ${waited[1]} ms for its data plane at start`);

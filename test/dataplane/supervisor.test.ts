@@ -189,8 +189,17 @@ describe('the data plane as a VRRP tracked object', () => {
 
   it('stops while held without an advert, and holds instances a reload adds meanwhile', async () => {
     const c = new TestCluster();
-    const owner = instanceOptions({ priority: 255, initialState: 'MASTER' });
-    const a = c.add('a', '10.0.0.1', [owner]);
+    const owner = instanceOptions({
+      priority: 255,
+      initialState: 'MASTER',
+      notify: { stop: { command: '/bin/notify-stop' } },
+    });
+    const notified: string[] = [];
+    const notifyRunner = async (spec: CommandSpec) => {
+      notified.push(spec.command);
+      return { exitCode: 0, signal: null, timedOut: false };
+    };
+    const a = c.add('a', '10.0.0.1', [owner], { notifyRunner });
     a.engine.setDataPlaneHealth(STARTING);
     a.engine.start();
     const plan = a.engine.planReload({
@@ -204,6 +213,8 @@ describe('the data plane as a VRRP tracked object', () => {
     assert.deepEqual([c.state('a', 'VI_1'), c.state('a', 'VI_2')], ['STOP', 'STOP']);
     assert.equal(c.network.sentBy('a').length, 0, 'nothing to give up: no priority-0 advert');
     assert.equal(a.effects.addresses.size, 0);
+    // keepalived's shutdown notifies STOP for every instance, started or not.
+    assert.deepEqual(notified, ['/bin/notify-stop']);
     // A reloaded engine released later starts every instance it holds.
     const d = c.add('d', '10.0.0.4', [owner]);
     d.engine.setDataPlaneHealth(STARTING);

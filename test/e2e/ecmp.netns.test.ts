@@ -316,7 +316,7 @@ describe('N active directors behind BGP/ECMP (BIRD, mh, DR)', { timeout: 240_000
     writeFileSync(faultFile, '1\n');
     const elapsed = await withdrawnAfter(faulty, start);
     await ribIs(directors.filter((d) => d !== faulty));
-    // Its tracked file, not the data plane it waited for at start.
+    // Its tracked file put it in FAULT (the data plane's start holds instances in INIT instead).
     assert.match(lab.directorLog(faulty), /to=FAULT reason="tracked file:lab_fault down"/);
     assert.match(
       lab.directorLog(faulty),
