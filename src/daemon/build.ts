@@ -43,7 +43,7 @@ export interface DaemonParts {
  * first, since binding its port can fail and changes nothing anyone sees
  * (a busy port must stop the start before VRRP announces anything; it reads
  * the others lazily); then VRRP, so virtual servers with ha_suspend can
- * follow its states (its instances wait in FAULT until the virtual servers'
+ * follow its states (its instances wait in INIT until the virtual servers'
  * data plane forwards); then virtual servers; connection sync, which needs both;
  * the control socket last, once
  * everything it answers for runs.
@@ -65,7 +65,7 @@ export function buildServices(context: ServiceContext): DaemonParts {
       : undefined;
   if (virtualServers !== undefined) services.push(virtualServers);
   // keepalived-like: the data plane is a tracked object of every VRRP instance. Until the
-  // virtual servers have started it is `starting`, and every instance waits in FAULT.
+  // virtual servers have started it is `starting`, and every instance waits in INIT.
   if (vrrp !== undefined && virtualServers !== undefined) vrrp.trackDataPlane(virtualServers);
   const bgp = context.config.global.bgp;
   // After the virtual servers: announced once they serve, withdrawn before they stop.
