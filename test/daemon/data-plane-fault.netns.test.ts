@@ -11,10 +11,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { bpfObjectPath, pinRoot } from '../../src/bpf/index.js';
 import { Lab } from '../../src/lab/lab.js';
-import { run } from '../../src/netns/exec.js';
 import { uniqueName } from '../../src/netns/netns.js';
+import { replaceWithForeignXdp } from '../support/foreign-xdp.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { SLOWDOWN } from '../support/slowdown.js';
 import { waitFor } from '../support/wait.js';
@@ -58,14 +57,8 @@ describe('data plane gone → VRRP FAULT', { timeout: 180_000 }, () => {
     assert.equal(await metric(d1, 'lbctl_dataplane_healthy'), 1);
     assert.deepEqual(await lab.requests(2), ['rs1', 'rs1']);
 
-    const link = join(pinRoot, lab.instance(d1), 'link_eth0');
-    const { stdout } = await run('bpftool', ['-j', 'link', 'show', 'pinned', link]);
-    const id = String((JSON.parse(stdout) as { id: number }).id);
-    // Detached and replaced in one go, before the next check can put lbctl's back.
-    await lab.exec(d1, 'sh', [
-      '-c',
-      `bpftool link detach id ${id} && ip link set dev eth0 xdpdrv obj ${bpfObjectPath('baseline')} sec xdp`,
-    ]);
+    // Detached and replaced, before the next check can put lbctl's back.
+    await replaceWithForeignXdp(lab, d1);
     await waitFor(
       () => `director1 in FAULT; its log:\n${lab.directorLog(d1).slice(-3000)}`,
       faultedByDataPlane(d1),

@@ -12,12 +12,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { bpfObjectPath, pinRoot } from '../../src/bpf/index.js';
 import { Lab } from '../../src/lab/lab.js';
 import type { LabAddresses } from '../../src/lab/lab-spec.js';
 import { LongLivedFlows } from '../../src/lab/long-lived-flows.js';
-import { run } from '../../src/netns/exec.js';
 import { uniqueName } from '../../src/netns/netns.js';
+import { replaceWithForeignXdp } from '../support/foreign-xdp.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { SLOWDOWN } from '../support/slowdown.js';
 import { waitFor } from '../support/wait.js';
@@ -281,15 +280,9 @@ describe('N active directors behind BGP/ECMP (BIRD, mh, DR)', { timeout: 240_000
   it('withdraws a director whose data plane breaks, and announces again once lbctl repairs it', async (t) => {
     const broken = directors[2]!; // runs no VRRP: the withdraw can only come from the data plane
     const vip = lab.addresses.vip;
-    const link = join(pinRoot, lab.instance(broken), 'link_eth0');
-    const { stdout } = await run('bpftool', ['-j', 'link', 'show', 'pinned', link]);
-    const id = String((JSON.parse(stdout) as { id: number }).id);
     const start = Date.now();
     // Detached and replaced by a program lbctl must not override: its supervisor marks it broken.
-    await lab.exec(broken, 'sh', [
-      '-c',
-      `bpftool link detach id ${id} && ip link set dev eth0 xdpdrv obj ${bpfObjectPath('baseline')} sec xdp`,
-    ]);
+    await replaceWithForeignXdp(lab, broken);
     const elapsed = await withdrawnAfter(broken, start);
     await ribIs(directors.filter((d) => d !== broken));
     assert.match(
