@@ -36,6 +36,8 @@ export type SyncRole = 'master' | 'backup';
 export const SEND_INTERVAL_MS = 100;
 /** Messages a master sends per interval at most: 1,000 a second. Further reports wait in the ring. */
 export const MAX_MESSAGES_PER_INTERVAL = 100;
+/** How long a stopping master waits for its last messages to leave. */
+const FLUSH_TIMEOUT_MS = 1000;
 /** Flows received and not yet stored, at most; more are dropped as 'backlog'. */
 export const MAX_PENDING_FLOWS = 16_384;
 /** Flows stored per data-plane call. */
@@ -125,6 +127,13 @@ export class ConnectionSync {
 
   async close(): Promise<void> {
     await this.roleChange.catch(() => undefined);
+    // A master sends what its data plane reported since the last interval, so
+    // connections opened in its last 100 ms reach the backup too (the daemon
+    // stops sync before VRRP, so the backup is still receiving).
+    if (this.role === 'master') {
+      this.tick();
+      await this.sender?.flush(FLUSH_TIMEOUT_MS);
+    }
     this.stopCurrent();
     this.role = 'stopped';
     this.limited.close();

@@ -22,6 +22,8 @@ const RECEIVE_BUFFER_BYTES = 1 << 20;
 
 export interface SyncSender {
   send(message: Buffer): void;
+  /** Resolves once every message sent so far has left (or failed), or after `timeoutMs`. */
+  flush(timeoutMs: number): Promise<void>;
   close(): void;
 }
 
@@ -81,11 +83,27 @@ export async function openSyncSender(
     throw socketError('send', endpoint, err);
   }
   socket.on('error', onError);
+  // Sends complete asynchronously: closing the socket cancels those still queued.
+  let inFlight = 0;
+  const drained: (() => void)[] = [];
   return {
-    send: (message) =>
+    send: (message) => {
+      inFlight++;
       socket.send(message, endpoint.port, endpoint.group, (err) => {
         if (err) onError(err);
-      }),
+        if (--inFlight === 0) for (const resolve of drained.splice(0)) resolve();
+      });
+    },
+    flush: (timeoutMs) =>
+      inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, timeoutMs);
+            drained.push(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
     close: () => socket.close(),
   };
 }

@@ -76,6 +76,7 @@ function harness() {
   const port = new FakePort();
   const sent: Buffer[] = [];
   const sockets = { senders: 0, receivers: 0, open: 0 };
+  let flushes = 0;
   const sync = new ConnectionSync(settings, {
     port,
     clock,
@@ -83,7 +84,13 @@ function harness() {
     openSender: async () => {
       sockets.senders++;
       sockets.open++;
-      return { send: (m) => sent.push(m), close: () => void sockets.open-- };
+      return {
+        send: (m) => sent.push(m),
+        flush: async () => {
+          flushes++;
+        },
+        close: () => void sockets.open--,
+      };
     },
     openReceiver: async () => {
       sockets.receivers++;
@@ -91,7 +98,7 @@ function harness() {
       return { close: () => void sockets.open-- };
     },
   });
-  return { clock, port, sent, sockets, sync };
+  return { clock, port, sent, sockets, sync, flushes: () => flushes };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -112,6 +119,33 @@ describe('connection sync roles', () => {
     assert.deepEqual(first.message.connections[0], toSyncConnection(flow(2000)));
     assert.equal(sync.counters().sentConnections, 50);
     await sync.close();
+  });
+
+  it('a stopping master sends what was reported since the last interval, then closes', async () => {
+    const { clock, port, sent, sockets, sync, flushes } = harness();
+    await sync.setRole('master');
+    port.reports.push(flow(1));
+    clock.advance(SEND_INTERVAL_MS);
+    port.reports.push(flow(2), flow(3));
+    clock.advance(SEND_INTERVAL_MS / 2);
+    assert.equal(sent.length, 1);
+    await sync.close();
+    assert.equal(sent.length, 2, 'the last reports went out at close');
+    const last = decodeSyncMessage(sent[1] as Buffer, 51);
+    assert.ok(last.ok);
+    assert.deepEqual(last.message.connections, [flow(2), flow(3)].map(toSyncConnection));
+    assert.equal(flushes(), 1, 'close waited for the sends');
+    assert.equal(sockets.open, 0);
+    assert.equal(sync.counters().sentConnections, 3);
+  });
+
+  it('a stopping backup sends nothing', async () => {
+    const { port, sent, sync, flushes } = harness();
+    await sync.setRole('backup');
+    port.reports.push(flow(1));
+    await sync.close();
+    assert.equal(sent.length, 0);
+    assert.equal(flushes(), 0);
   });
 
   it('bounds what one interval sends; the rest waits for the next', async () => {

@@ -67,7 +67,43 @@ function pairSuite(sync: boolean): void {
   });
 }
 
+/**
+ * A graceful stop right after a connection opened: the master sends what its
+ * data plane reported since its last 100 ms interval before it stops, so the
+ * backup has the flow when it takes the VIP.
+ */
+function gracefulStopSuite(): void {
+  const scratch = mkdtempSync(join(tmpdir(), 'lbctl-sync-'));
+  const lab = syncPairLab({
+    sync: true,
+    subnet: '10.79.0',
+    stateDir: join(scratch, 'lab'),
+    timeScale: SLOWDOWN,
+  });
+  labForSuite(lab, scratch);
+
+  it('a connection opened just before a graceful stop of the master reaches the backup', async (t) => {
+    const session = await keepAliveSession(lab, t, 10_000 * SLOWDOWN);
+    const { first } = session;
+    assert.match(first.answer ?? '', /^rs[12]$/, JSON.stringify(first));
+    // No wait for the next send interval: the stop itself must send the flow.
+    await lab.stop('director1', 'SIGTERM');
+    await waitFor('director2 to take the VIP', () => lab.holdsVip('director2'), {
+      timeoutMs: 15_000 * SLOWDOWN,
+      intervalMs: 100,
+    });
+    const { stdout } = await lab.exec('director2', 'curl', ['-s', 'http://127.0.0.1:9477/metrics']);
+    assert.match(
+      stdout,
+      /^lbctl_sync_stored_connections_total\{result="filled"\} [1-9]/m,
+      lab.directorLog('director1').slice(-3000),
+    );
+    assert.deepEqual(await session.again(), { answer: first.answer });
+  });
+}
+
 describe('failover of a keep-alive connection between two lbctl directors', () => {
+  describe('with connection sync, graceful stop of the master', () => gracefulStopSuite());
   describe('with connection sync (lvs_sync_daemon)', () => pairSuite(true));
   describe('without connection sync', () => pairSuite(false));
 });
