@@ -305,9 +305,19 @@ describe('reload, status and runtime changes on a running director pair', () => 
       async () => ((await weightOf(a.reals[2]!)) === 1 ? true : undefined),
       { timeoutMs: 5_000 },
     );
-    // 3. A real removed: the one not holding the long-lived connection.
+    // 3. A real removed: the one not holding the long-lived connection. Drained
+    // first, as an operator would: a removed real's flows are reset (IPVS's
+    // expire_nodest_conn, docs/data-plane.md), so a request the loop had in
+    // flight to it at that moment would fail.
     const removed = held === 'rs1' ? 1 : 0;
+    const weightBefore = site.weights[removed]!;
+    site.weights[removed] = 0;
+    rewrite();
+    await lbctl('reload');
+    assert.equal(await weightOf(a.reals[removed]!), 0);
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // past curl's --max-time 1
     site.reals = site.reals.filter((i) => i !== removed);
+    site.weights[removed] = weightBefore;
     rewrite();
     await lbctl('reload');
     assert.equal(await weightOf(a.reals[removed]!), undefined);
