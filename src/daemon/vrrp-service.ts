@@ -164,9 +164,10 @@ export class VrrpService implements Service, InstanceStateSource {
     let waitingSince: number | undefined;
     return this.dataPlaneSource?.onDataPlaneHealth((health) => {
       if (health.starting === true) {
-        if (waitingSince === undefined)
+        if (waitingSince === undefined) {
           this.logger.info('waiting for the data plane to start: VRRP instances stay in INIT');
-        waitingSince ??= this.options.clock.now();
+          waitingSince = this.options.clock.now();
+        }
       } else if (waitingSince !== undefined) {
         const waitedMs = Math.round(this.options.clock.now() - waitingSince);
         this.logger.info({ waitedMs }, `data plane ready after ${waitedMs} ms`);
