@@ -7,6 +7,7 @@ import { IssueList } from '../src/config/errors.js';
 import { parseConfigText, readKeepalived } from '../src/config/load.js';
 import { documentToYaml } from '../src/config/to-yaml.js';
 import { cpuMs } from './cpu-time.js';
+import { median } from './stats.js';
 
 const VIRTUAL_SERVERS = 1000;
 const REAL_SERVERS = 32;
@@ -57,11 +58,6 @@ function withAnchors(yaml: string): string {
       });
     })
     .join('');
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 /** Median wall and CPU time of parsing `text`; CPU is what to compare on a busy machine. */

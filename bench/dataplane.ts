@@ -22,6 +22,7 @@ import * as abi from '../src/dataplane/abi.js';
 import type { RealSpec } from '../src/dataplane/dataplane.js';
 import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import { frame, TCP_ACK, TCP_SYN } from '../test/dataplane/support/packet.js';
+import { median } from './stats.js';
 
 /** A type alias (not an interface) so it fits bench/result.ts's indexed BenchResult. */
 export type DataplaneBenchResult = {
@@ -49,8 +50,7 @@ async function repeated(program: BpfProgram, data: Buffer): Promise<number> {
 async function single(program: BpfProgram, data: Buffer): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < SINGLE_RUNS; i++) samples.push((await program.testRun({ data })).durationNs);
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)] ?? 0;
+  return median(samples);
 }
 
 /** Another build of lb.bpf.o to time (ablations: the same program with one part removed). */

@@ -3,6 +3,7 @@ import { type InstanceConf, keepalivedConf } from '../test/vrrp/support/conf.js'
 import { KeepalivedDaemon, LbctlDaemon, type VrrpDaemon } from '../test/vrrp/support/daemons.js';
 import { LAB_INTERFACE, Lab } from '../test/vrrp/support/lab.js';
 import type { BenchResult } from './result.js';
+import { median } from './stats.js';
 import { startTcpdump } from './tcpdump.js';
 
 /**
@@ -199,14 +200,6 @@ class ArpWatch {
       }
     }
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] ?? Number.NaN)
-    : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
 }
 
 function sleep(ms: number): Promise<void> {
