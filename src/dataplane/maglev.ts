@@ -51,8 +51,13 @@ export function liveBackends(backends: readonly MaglevBackend[]): MaglevBackend[
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
+/** The one place a table size is checked, for every builder (in-loop and off-loop). */
 function plan(live: readonly MaglevBackend[], size: number): MaglevPlan | undefined {
-  if (!isPrime(size)) throw new RangeError(`Maglev table size ${size} is not prime`);
+  if (!isPrime(size)) {
+    throw new RangeError(
+      `Maglev table size ${size} is not prime (a prime size lets every permutation visit every slot)`,
+    );
+  }
   if (live.length === 0) return undefined;
   const n = live.length;
   const p = {
@@ -135,7 +140,12 @@ export async function maglevPlacementOffLoop(
 ): Promise<Buffer> {
   const p = plan(live, size);
   if (p === undefined) throw new RangeError('Maglev placement of no live backend');
-  return await native().maglevFill(p.offsets, p.skips, p.weights, size, indexBytes(live.length));
+  return await fillOffLoop(p, size);
+}
+
+/** A planned table filled by the addon on the libuv pool: backend indices, not ids. */
+function fillOffLoop(p: MaglevPlan, size: number): Promise<Buffer> {
+  return native().maglevFill(p.offsets, p.skips, p.weights, size, indexBytes(p.ids.length));
 }
 
 /** A placement's indices as ids: `ids[i]` is the id of the backend at index i. */
@@ -157,13 +167,7 @@ export async function maglevTableOffLoop(
   backends: readonly MaglevBackend[],
   size: number,
 ): Promise<Uint32Array> {
-  const live = liveBackends(backends);
-  if (!isPrime(size)) throw new RangeError(`Maglev table size ${size} is not prime`);
-  if (live.length === 0) return new Uint32Array(size);
-  const placement = await maglevPlacementOffLoop(live, size);
-  return placementIds(
-    placement,
-    Uint32Array.from(live, (b) => b.id),
-    size,
-  );
+  const p = plan(liveBackends(backends), size);
+  if (p === undefined) return new Uint32Array(size);
+  return placementIds(await fillOffLoop(p, size), p.ids, size);
 }

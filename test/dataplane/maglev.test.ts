@@ -6,6 +6,7 @@ import { RING_SIZE } from '../../src/dataplane/abi.js';
 import {
   isPrime,
   type MaglevBackend,
+  maglevPlacementOffLoop,
   maglevPreference,
   maglevTable,
   maglevTableOffLoop,
@@ -83,7 +84,8 @@ test('the table depends on the real set, not on its order or ids of others', () 
 
 test('no weighted real gives an empty table; a non-prime size is refused', () => {
   assert.ok(maglevTable(backends(3, 0), 13).every((x) => x === 0));
-  assert.throws(() => maglevTable(backends(3), 12), /not prime/);
+  assert.throws(() => maglevTable(backends(3), 12), /Maglev table size 12 is not prime/);
+  assert.throws(() => maglevTable(backends(3, 0), 12), /Maglev table size 12 is not prime/);
 });
 
 /**
@@ -154,7 +156,13 @@ test('the JS and the off-loop tables are bit-identical to the reference, weights
   }));
   assert.deepEqual(await maglevTableOffLoop(many, 1009), referenceTable(many, 1009));
   assert.ok((await maglevTableOffLoop(backends(3, 0), 13)).every((x) => x === 0));
-  await assert.rejects(maglevTableOffLoop(backends(3), 12), /not prime/);
+  await assert.rejects(maglevTableOffLoop(backends(3), 12), /Maglev table size 12 is not prime/);
+  // Refused before it is known that there is nothing to place, as in the event loop.
+  await assert.rejects(maglevTableOffLoop(backends(3, 0), 12), /Maglev table size 12 is not prime/);
+  await assert.rejects(
+    maglevPlacementOffLoop(backends(3), 12),
+    /Maglev table size 12 is not prime/,
+  );
 });
 
 test('a kept preference places a backend as hashing its key does, for its own table size only', async () => {
