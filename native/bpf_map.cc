@@ -150,13 +150,44 @@ BpfMap::BpfMap(const Napi::CallbackInfo& info) : FdHandle<BpfMap>(info) {
   perCpu_ = IsPerCpu(type_);
 }
 
+void BpfMap::Refuse(Napi::Env env, const char* operation, const std::string& why,
+                    int err) const {
+  Throw(env, code::kInvalidArgument, operation,
+        std::string("Cannot ") + operation + " in map " + name_ + ": " + why, err);
+}
+
+void BpfMap::Fail(Napi::Env env, const char* call, const char* operation, const std::string& why,
+                  int err) const {
+  Throw(env, code::kMapOperation, call,
+        std::string("Cannot ") + operation + " in map " + name_ + ": " + why, err);
+}
+
 void BpfMap::CheckSize(Napi::Env env, const char* operation, const char* what, size_t got,
                        size_t want) const {
   if (got != want) {
-    Throw(env, code::kInvalidArgument, operation,
-          std::string("Cannot ") + operation + " in map " + name_ + ": " + what + " is " +
-              std::to_string(got) + " bytes, the map expects " + std::to_string(want));
+    Refuse(env, operation,
+           std::string(what) + " is " + std::to_string(got) + " bytes, the map expects " +
+               std::to_string(want));
   }
+}
+
+// The key argument (first), a Buffer of the map's key size.
+Napi::Buffer<uint8_t> BpfMap::KeyArg(const Napi::CallbackInfo& info, const char* operation) const {
+  auto key = BufferArg(info, 0, "key", operation);
+  CheckSize(info.Env(), operation, "key", key.Length(), keySize_);
+  return key;
+}
+
+// A descriptor of the map of its own, for a worker on the thread pool: closing
+// the map meanwhile cannot make the worker use another descriptor.
+int BpfMap::DupFd(Napi::Env env, int fd, const char* verb) const {
+  int copy = dup(fd);
+  if (copy < 0) {
+    int err = errno;
+    Throw(env, code::kMapOperation, "dup",
+          std::string("Cannot ") + verb + " map " + name_ + ": " + Describe(err), err);
+  }
+  return copy;
 }
 
 size_t BpfMap::ValueBytes() const {
@@ -188,14 +219,12 @@ Napi::Value BpfMap::Lookup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "look up key";
   int fd = Fd(env, op);
-  auto key = BufferArg(info, 0, "key", op);
-  CheckSize(env, op, "key", key.Length(), keySize_);
+  auto key = KeyArg(info, op);
   Napi::Buffer<uint8_t> value = Napi::Buffer<uint8_t>::New(env, ValueBytes());
   if (bpf_map_lookup_elem(fd, key.Data(), value.Data()) != 0) {
     int err = errno;
     if (err == ENOENT) return env.Undefined();
-    Throw(env, code::kMapOperation, "bpf_map_lookup_elem",
-          "Cannot look up key in map " + name_ + ": " + Describe(err), err);
+    Fail(env, "bpf_map_lookup_elem", op, Describe(err), err);
   }
   return value;
 }
@@ -328,15 +357,13 @@ Napi::Value BpfMap::Update(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "update key";
   int fd = Fd(env, op);
-  auto key = BufferArg(info, 0, "key", op);
+  auto key = KeyArg(info, op);
   auto value = BufferArg(info, 1, "value", op);
   uint64_t flags = UpdateFlagsArg(info, 2);
-  CheckSize(env, op, "key", key.Length(), keySize_);
   CheckSize(env, op, "value", value.Length(), ValueBytes());
   if (bpf_map_update_elem(fd, key.Data(), value.Data(), flags) != 0) {
     int err = errno;
-    Throw(env, code::kMapOperation, "bpf_map_update_elem",
-          "Cannot update key in map " + name_ + ": " + UpdateFailure(err, maxEntries_), err);
+    Fail(env, "bpf_map_update_elem", op, UpdateFailure(err, maxEntries_), err);
   }
   return env.Undefined();
 }
@@ -352,13 +379,11 @@ Napi::Value BpfMap::UpdateBatch(const Napi::CallbackInfo& info) {
   uint64_t flags = UpdateFlagsArg(info, 2);
   const size_t count = keySize_ == 0 ? 0 : keys.Length() / keySize_;
   if (keys.Length() != count * keySize_ || values.Length() != count * ValueBytes()) {
-    Throw(env, code::kInvalidArgument, op,
-          "Cannot update keys in map " + name_ + ": " + std::to_string(keys.Length()) +
-              " key bytes and " + std::to_string(values.Length()) +
-              " value bytes are not whole entries of " + std::to_string(keySize_) + " and " +
-              std::to_string(ValueBytes()) + " bytes",
-          EINVAL);
-    return env.Undefined();
+    Refuse(env, op,
+           std::to_string(keys.Length()) + " key bytes and " + std::to_string(values.Length()) +
+               " value bytes are not whole entries of " + std::to_string(keySize_) + " and " +
+               std::to_string(ValueBytes()) + " bytes",
+           EINVAL);
   }
   if (count == 0) return env.Undefined();
   LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = flags);
@@ -380,23 +405,20 @@ Napi::Value BpfMap::UpdateOffLoop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "update key";
   int fd = Fd(env, op);
-  auto key = BufferArg(info, 0, "key", op);
-  CheckSize(env, op, "key", key.Length(), keySize_);
+  auto key = KeyArg(info, op);
   if (perCpu_) {
     Throw(env, code::kInvalidArgument, op,
           "Cannot update key in map " + name_ + " off the event loop: it is a per-CPU map");
   }
   if (info.Length() < 2 || !info[1].IsArray()) {
-    Throw(env, code::kInvalidArgument, op,
-          "Cannot update key in map " + name_ + ": the value parts must be an array of Buffers");
+    Refuse(env, op, "the value parts must be an array of Buffers");
   }
   auto array = info[1].As<Napi::Array>();
   std::vector<ValuePart> parts;
   std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> refs;
   size_t total = 0;
   auto refuse = [&](uint32_t i, const std::string& why) {
-    Throw(env, code::kInvalidArgument, op,
-          "Cannot update key in map " + name_ + ": value part " + std::to_string(i) + " " + why);
+    Refuse(env, op, "value part " + std::to_string(i) + " " + why);
   };
   for (uint32_t i = 0; i < array.Length(); i++) {
     Napi::Value part = array.Get(i);
@@ -435,18 +457,12 @@ Napi::Value BpfMap::UpdateOffLoop(const Napi::CallbackInfo& info) {
     total += parts.back().OutputLength();
   }
   if (total > valueSize_) {
-    Throw(env, code::kInvalidArgument, op,
-          "Cannot update key in map " + name_ + ": the value parts are " +
-              std::to_string(total) + " bytes, the map expects at most " +
-              std::to_string(valueSize_));
+    Refuse(env, op,
+           "the value parts are " + std::to_string(total) + " bytes, the map expects at most " +
+               std::to_string(valueSize_));
   }
   uint64_t flags = UpdateFlagsArg(info, 2);
-  int copy = dup(fd);
-  if (copy < 0) {
-    int err = errno;
-    Throw(env, code::kMapOperation, "dup", "Cannot update map " + name_ + ": " + Describe(err),
-          err);
-  }
+  int copy = DupFd(env, fd, "update");
   auto* worker =
       new UpdateWorker(env, copy, name_, std::vector<uint8_t>(key.Data(), key.Data() + key.Length()),
                        std::move(parts), std::move(refs), valueSize_, flags, maxEntries_);
@@ -460,8 +476,7 @@ Napi::Value BpfMap::Delete(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "delete key";
   int fd = Fd(env, op);
-  auto key = BufferArg(info, 0, "key", op);
-  CheckSize(env, op, "key", key.Length(), keySize_);
+  auto key = KeyArg(info, op);
   if (bpf_map_delete_elem(fd, key.Data()) != 0) {
     int err = errno;
     if (err == ENOENT) return Napi::Boolean::New(env, false);
@@ -469,8 +484,7 @@ Napi::Value BpfMap::Delete(const Napi::CallbackInfo& info) {
     if (err == EINVAL && (type_ == BPF_MAP_TYPE_ARRAY || type_ == BPF_MAP_TYPE_PERCPU_ARRAY)) {
       reason = "array map entries cannot be deleted, only overwritten";
     }
-    Throw(env, code::kMapOperation, "bpf_map_delete_elem",
-          "Cannot delete key in map " + name_ + ": " + reason, err);
+    Fail(env, "bpf_map_delete_elem", op, reason, err);
   }
   return Napi::Boolean::New(env, true);
 }
@@ -502,28 +516,22 @@ Napi::Value BpfMap::ReadArray(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "read array entries";
   int fd = Fd(env, op);
-  if (type_ != BPF_MAP_TYPE_ARRAY) {
+  auto refuse = [&](const std::string& why) {
     Throw(env, code::kInvalidArgument, op,
-          "Cannot read array entries of map " + name_ + ": it is not a plain array map");
-  }
+          "Cannot read array entries of map " + name_ + ": " + why);
+  };
+  if (type_ != BPF_MAP_TYPE_ARRAY) refuse("it is not a plain array map");
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-    Throw(env, code::kInvalidArgument, op,
-          "Cannot read array entries of map " + name_ + ": first and count must be numbers");
+    refuse("first and count must be numbers");
   }
   int64_t first = info[0].As<Napi::Number>().Int64Value();
   int64_t count = info[1].As<Napi::Number>().Int64Value();
   if (first < 0 || count < 0 || first > maxEntries_) {
-    Throw(env, code::kInvalidArgument, op,
-          "Cannot read array entries of map " + name_ + ": range " + std::to_string(first) + "+" +
-              std::to_string(count) + " is outside its " + std::to_string(maxEntries_) +
-              " entries");
+    refuse("range " + std::to_string(first) + "+" + std::to_string(count) + " is outside its " +
+           std::to_string(maxEntries_) + " entries");
   }
   uint32_t n = static_cast<uint32_t>(std::min<int64_t>(count, maxEntries_ - first));
-  int copy = dup(fd);
-  if (copy < 0) {
-    int err = errno;
-    Throw(env, code::kMapOperation, "dup", "Cannot read map " + name_ + ": " + Describe(err), err);
-  }
+  int copy = DupFd(env, fd, "read");
   auto* worker = new ReadArrayWorker(env, copy, name_, static_cast<uint32_t>(first), n, valueSize_);
   Napi::Promise promise = worker->Promise();
   worker->Queue();

@@ -30,8 +30,16 @@ class BpfMap : public FdHandle<BpfMap> {
   Napi::Value ReadArray(const Napi::CallbackInfo& info);
   Napi::Value Pin(const Napi::CallbackInfo& info);
 
+  // Argument checks and failures shared by the methods; each throws with the
+  // method's operation in "Cannot <operation> in map <name>: ..." messages.
+  [[noreturn]] void Refuse(Napi::Env env, const char* operation, const std::string& why,
+                           int err = 0) const;
+  [[noreturn]] void Fail(Napi::Env env, const char* call, const char* operation,
+                         const std::string& why, int err) const;
   void CheckSize(Napi::Env env, const char* operation, const char* what, size_t got,
                  size_t want) const;
+  Napi::Buffer<uint8_t> KeyArg(const Napi::CallbackInfo& info, const char* operation) const;
+  int DupFd(Napi::Env env, int fd, const char* verb) const;
   size_t ValueBytes() const;
 
   std::string name_;

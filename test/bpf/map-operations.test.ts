@@ -211,6 +211,159 @@ describe('map operations', () => {
     }
   });
 
+  it("the addon's own checks name the operation, the map and what is wrong", async () => {
+    // The addon's checks directly, without the facade's checks in front of them.
+    const array = BpfMap.createArray('argchecks', 8, 2);
+    const raw = array.nativeHandle;
+    const expect = (
+      fn: () => unknown,
+      code: string,
+      operation: string,
+      message: string,
+      errno = 0,
+    ) =>
+      assert.throws(fn, (err: unknown) => {
+        assert.ok(err instanceof BpfError, `expected BpfError, got ${String(err)}`);
+        assert.deepEqual(
+          { code: err.code, operation: err.operation, message: err.message, errno: err.errno },
+          { code, operation, message, errno },
+        );
+        return true;
+      });
+    const invalid = 'BPF_INVALID_ARGUMENT';
+    const failed = 'BPF_MAP_OPERATION_FAILED';
+    const notBuffer = 'x' as unknown as Buffer;
+    try {
+      expect(
+        () => raw.lookup(notBuffer),
+        invalid,
+        'look up key',
+        'Cannot look up key: key must be a Buffer',
+      );
+      expect(
+        () => raw.lookup(Buffer.alloc(3)),
+        invalid,
+        'look up key',
+        'Cannot look up key in map argchecks: key is 3 bytes, the map expects 4',
+      );
+      expect(
+        () => raw.update(Buffer.alloc(5), Buffer.alloc(8), 0),
+        invalid,
+        'update key',
+        'Cannot update key in map argchecks: key is 5 bytes, the map expects 4',
+      );
+      expect(
+        () => raw.update(key(0), notBuffer, 0),
+        invalid,
+        'update key',
+        'Cannot update key: value must be a Buffer',
+      );
+      expect(
+        () => raw.update(key(0), Buffer.alloc(5), 0),
+        invalid,
+        'update key',
+        'Cannot update key in map argchecks: value is 5 bytes, the map expects 8',
+      );
+      expect(
+        () => raw.updateBatch(Buffer.alloc(6), Buffer.alloc(8), 0),
+        invalid,
+        'update keys',
+        'Cannot update keys in map argchecks: 6 key bytes and 8 value bytes are not whole entries of 4 and 8 bytes',
+        22,
+      );
+      expect(
+        () => raw.updateOffLoop(Buffer.alloc(2), [], 0),
+        invalid,
+        'update key',
+        'Cannot update key in map argchecks: key is 2 bytes, the map expects 4',
+      );
+      expect(
+        () => raw.updateOffLoop(key(0), notBuffer as unknown as Buffer[], 0),
+        invalid,
+        'update key',
+        'Cannot update key in map argchecks: the value parts must be an array of Buffers',
+      );
+      expect(
+        () => raw.updateOffLoop(key(0), [Buffer.alloc(1), 7 as unknown as Buffer], 0),
+        invalid,
+        'update key',
+        'Cannot update key in map argchecks: value part 1 is not a Buffer',
+      );
+      expect(
+        () => raw.updateOffLoop(key(0), [{} as unknown as Buffer], 0),
+        invalid,
+        'update key',
+        'Cannot update key in map argchecks: value part 0 is neither a Buffer nor { indices: Buffer, indexBytes, values: Buffer }',
+      );
+      expect(
+        () => raw.updateOffLoop(key(0), [Buffer.alloc(9)], 0),
+        invalid,
+        'update key',
+        'Cannot update key in map argchecks: the value parts are 9 bytes, the map expects at most 8',
+      );
+      expect(
+        () => raw.delete(Buffer.alloc(1)),
+        invalid,
+        'delete key',
+        'Cannot delete key in map argchecks: key is 1 bytes, the map expects 4',
+      );
+      expect(
+        () => raw.delete(key(0)),
+        failed,
+        'bpf_map_delete_elem',
+        'Cannot delete key in map argchecks: array map entries cannot be deleted, only overwritten',
+        22,
+      );
+      expect(
+        () => raw.nextKey(Buffer.alloc(3)),
+        invalid,
+        'iterate keys',
+        'Cannot iterate keys in map argchecks: key is 3 bytes, the map expects 4',
+      );
+      expect(
+        () => raw.readArray('0' as unknown as number, 1),
+        invalid,
+        'read array entries',
+        'Cannot read array entries of map argchecks: first and count must be numbers',
+      );
+      expect(
+        () => raw.readArray(3, 1),
+        invalid,
+        'read array entries',
+        'Cannot read array entries of map argchecks: range 3+1 is outside its 2 entries',
+      );
+      expect(
+        () => hash.nativeHandle.readArray(0, 1),
+        invalid,
+        'read array entries',
+        'Cannot read array entries of map small_hash: it is not a plain array map',
+      );
+      hash.update(key(1), pair.encode({ a: 1, b: 1 }));
+      expect(
+        () => hash.nativeHandle.update(key(1), pair.encode({ a: 1, b: 1 }), 1),
+        failed,
+        'bpf_map_update_elem',
+        "Cannot update key in map small_hash: the key already exists (update mode 'noexist')",
+        17,
+      );
+      hash.delete(key(1));
+      expect(
+        () => raw.pin(7 as unknown as string),
+        invalid,
+        'pin map',
+        'Cannot pin map: path must be a string',
+      );
+    } finally {
+      array.close();
+    }
+    expect(
+      () => raw.lookup(key(0)),
+      'BPF_CLOSED',
+      'look up key',
+      'Cannot look up key: map argchecks is closed',
+    );
+  });
+
   it('pins, reopens from another handle, and unpins', () => {
     const dir = join(bpffsRoot, 'lbctl', uniqueName('test-map-'));
     mkdirSync(dir, { recursive: true });
