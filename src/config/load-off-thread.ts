@@ -67,7 +67,8 @@ export async function loadConfigOffThread(
     for (const vs of deserialize(new Uint8Array(piece)) as VirtualServer[])
       virtualServers.push(deepFreeze(vs));
   }
-  const config: Config = deepFreeze({ ...deepFreeze(loaded.head), virtualServers });
+  // One freeze of each object: deepFreeze stops at the already frozen virtual servers.
+  const config: Config = deepFreeze({ ...loaded.head, virtualServers });
   return { config, warnings: loaded.warnings, format: loaded.format };
 }
 

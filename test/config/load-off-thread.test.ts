@@ -43,6 +43,13 @@ function syncRefusal(path: string, options?: LoadOptions): ConfigError {
   assert.fail('the load was not refused');
 }
 
+/** Every object reachable from `value` is frozen; names the first that is not. */
+function assertDeepFrozen(value: unknown, path: string): void {
+  if (value === null || typeof value !== 'object') return;
+  assert.ok(Object.isFrozen(value), `${path} is not frozen`);
+  for (const [key, child] of Object.entries(value)) assertDeepFrozen(child, `${path}.${key}`);
+}
+
 test('a worker load gives the same configuration, warnings and format as loadConfig, deep-frozen', async (t) => {
   const dir = tempDir(t);
   const files = [join(fixturesDir(), 'full-featured.conf'), join(dir, 'many.conf')];
@@ -53,8 +60,7 @@ test('a worker load gives the same configuration, warnings and format as loadCon
     const expected = loadConfig(file, options);
     const loaded = await loadConfigOffThread(file, options);
     assert.deepEqual(loaded, expected);
-    assert.ok(Object.isFrozen(loaded.config));
-    assert.ok(Object.isFrozen(loaded.config.virtualServers));
+    assertDeepFrozen(loaded.config, 'config');
     const real = loaded.config.virtualServers.at(-1)?.realServers.at(-1);
     assert.ok(real !== undefined && Object.isFrozen(real) && Object.isFrozen(real.checkers[0]));
   }
