@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "promise_worker.h"
 
 namespace lbctl {
 namespace {
@@ -45,18 +46,16 @@ constexpr uint32_t kBatchEntries = 4096;
 // batch lookups, on the thread pool: a full connection table (tens of MB)
 // never blocks the event loop. Owns a dup of the map fd, so closing the map
 // meanwhile cannot make it read another descriptor.
-class ReadArrayWorker : public Napi::AsyncWorker {
+class ReadArrayWorker : public PromiseWorker {
  public:
   ReadArrayWorker(Napi::Env env, int fd, std::string name, uint32_t first, uint32_t count,
                   uint32_t valueSize)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
+      : PromiseWorker(env),
         fd_(fd),
         name_(std::move(name)),
         first_(first),
         count_(count),
         valueSize_(valueSize) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
@@ -88,17 +87,14 @@ class ReadArrayWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     if (err_ != 0) {
-      ErrorInfo e{code::kMapOperation, "bpf_map_lookup_batch",
-                  "Cannot read entries of map " + name_ + ": " + Describe(err_), err_, {}, {}};
-      deferred_.Reject(MakeError(env, e).Value());
+      RejectWith({code::kMapOperation, "bpf_map_lookup_batch",
+                  "Cannot read entries of map " + name_ + ": " + Describe(err_), err_, {}, {}});
       return;
     }
     deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(env, out_.data(), out_.size()));
   }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
  private:
-  Napi::Promise::Deferred deferred_;
   UniqueFd fd_;
   std::string name_;
   uint32_t first_;
@@ -275,14 +271,13 @@ bool LookUp(const ValuePart& part, uint8_t* out) {
 // size, on the thread pool: a 256 KiB ring entry is copied and written without
 // holding the event loop. Keeps the part buffers referenced (JS must not change
 // them until the promise settles) and a dup of the map fd.
-class UpdateWorker : public Napi::AsyncWorker {
+class UpdateWorker : public PromiseWorker {
  public:
   UpdateWorker(Napi::Env env, int fd, std::string name, std::vector<uint8_t> key,
                std::vector<ValuePart> parts,
                std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> refs, uint32_t valueSize,
                uint64_t flags, uint32_t maxEntries)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
+      : PromiseWorker(env),
         fd_(fd),
         name_(std::move(name)),
         key_(std::move(key)),
@@ -291,7 +286,6 @@ class UpdateWorker : public Napi::AsyncWorker {
         valueSize_(valueSize),
         flags_(flags),
         maxEntries_(maxEntries) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
@@ -315,29 +309,26 @@ class UpdateWorker : public Napi::AsyncWorker {
   void OnOK() override {
     refs_.clear();
     if (badIndex_) {
-      ErrorInfo e{code::kInvalidArgument, "update key",
+      RejectWith({code::kInvalidArgument, "update key",
                   "Cannot update key in map " + name_ +
                       ": a lookup part has an index past the end of its values",
-                  EINVAL, {}, {}};
-      deferred_.Reject(MakeError(Env(), e).Value());
+                  EINVAL, {}, {}});
       return;
     }
     if (err_ != 0) {
-      ErrorInfo e{code::kMapOperation, "bpf_map_update_elem",
+      RejectWith({code::kMapOperation, "bpf_map_update_elem",
                   "Cannot update key in map " + name_ + ": " + UpdateFailure(err_, maxEntries_),
-                  err_, {}, {}};
-      deferred_.Reject(MakeError(Env(), e).Value());
+                  err_, {}, {}});
       return;
     }
     deferred_.Resolve(Env().Undefined());
   }
   void OnError(const Napi::Error& error) override {
     refs_.clear();
-    deferred_.Reject(error.Value());
+    PromiseWorker::OnError(error);
   }
 
  private:
-  Napi::Promise::Deferred deferred_;
   UniqueFd fd_;
   std::string name_;
   std::vector<uint8_t> key_;
@@ -466,9 +457,7 @@ Napi::Value BpfMap::UpdateOffLoop(const Napi::CallbackInfo& info) {
   auto* worker =
       new UpdateWorker(env, copy, name_, std::vector<uint8_t>(key.Data(), key.Data() + key.Length()),
                        std::move(parts), std::move(refs), valueSize_, flags, maxEntries_);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  return worker->Start();
 }
 
 // delete(key) → boolean (false when the key was absent)
@@ -533,9 +522,7 @@ Napi::Value BpfMap::ReadArray(const Napi::CallbackInfo& info) {
   uint32_t n = static_cast<uint32_t>(std::min<int64_t>(count, maxEntries_ - first));
   int copy = DupFd(env, fd, "read");
   auto* worker = new ReadArrayWorker(env, copy, name_, static_cast<uint32_t>(first), n, valueSize_);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  return worker->Start();
 }
 
 Napi::Value BpfMap::Pin(const Napi::CallbackInfo& info) {

@@ -11,6 +11,7 @@
 
 #include "errors.h"
 #include "libbpf_log.h"
+#include "promise_worker.h"
 #include "unique_fd.h"
 
 namespace lbctl {
@@ -41,13 +42,11 @@ int DupFd(Napi::Env env, int fd, const char* operation) {
 
 }  // namespace
 
-class LoadWorker : public Napi::AsyncWorker {
+class LoadWorker : public PromiseWorker {
  public:
-  LoadWorker(Napi::Env env, BpfObject* owner)
-      : Napi::AsyncWorker(env), owner_(owner), deferred_(Napi::Promise::Deferred::New(env)) {
+  LoadWorker(Napi::Env env, BpfObject* owner) : PromiseWorker(env), owner_(owner) {
     ownerRef_ = Napi::Persistent(owner->Value());
   }
-  Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
@@ -76,17 +75,16 @@ class LoadWorker : public Napi::AsyncWorker {
     std::string reason = Describe(err_);
     if (!e.verifierLog.empty()) reason += "; the verifier log says why";
     e.message = "Cannot load BPF object " + owner_->path_ + ": " + reason;
-    deferred_.Reject(MakeError(Env(), e).Value());
+    RejectWith(e);
   }
   void OnError(const Napi::Error& error) override {
     owner_->loading_ = false;
-    deferred_.Reject(error.Value());
+    PromiseWorker::OnError(error);
   }
 
  private:
   BpfObject* owner_;
   Napi::ObjectReference ownerRef_;  // keeps the JS object alive while loading
-  Napi::Promise::Deferred deferred_;
   int err_ = 0;
   std::string libbpfLog_;
 };
@@ -317,9 +315,7 @@ Napi::Value BpfObject::Load(const Napi::CallbackInfo& info) {
   RequireUnloaded(env, "load BPF object");
   loading_ = true;
   auto* worker = new LoadWorker(env, this);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  return worker->Start();
 }
 
 Napi::Value BpfObject::ProgramNames(const Napi::CallbackInfo& info) {

@@ -11,9 +11,9 @@
 
 #include <vector>
 
-#include "unique_fd.h"
-
 #include "errors.h"
+#include "promise_worker.h"
+#include "unique_fd.h"
 
 namespace lbctl {
 namespace {
@@ -23,27 +23,22 @@ constexpr uint32_t kTestRunHeadroomBytes = 512;
 
 // What both kinds of test run share: the promise, the program kept alive for
 // the run, its input frame, and the failure of the syscall.
-class ProgramRunWorker : public Napi::AsyncWorker {
+class ProgramRunWorker : public PromiseWorker {
  public:
   ProgramRunWorker(Napi::Env env, Napi::Object owner, int fd, std::string name,
                    std::vector<uint8_t> data)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
+      : PromiseWorker(env),
         fd_(fd),
         name_(std::move(name)),
         in_(std::move(data)) {
     ownerRef_ = Napi::Persistent(owner);
   }
-  Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
   void Reject(const char* operation, const std::string& message) {
-    ErrorInfo e{code::kTestRun, operation, message, err_, {}, {}};
-    deferred_.Reject(MakeError(Env(), e).Value());
+    RejectWith({code::kTestRun, operation, message, err_, {}, {}});
   }
 
-  Napi::Promise::Deferred deferred_;
   Napi::ObjectReference ownerRef_;  // keeps the program (and its fd) alive
   int fd_;
   std::string name_;
@@ -273,9 +268,7 @@ Napi::Value BpfProgram::TestRun(const Napi::CallbackInfo& info) {
   if (info.Length() > 2 && info[2].IsNumber()) outSize = info[2].As<Napi::Number>().Uint32Value();
   std::vector<uint8_t> in(data.Data(), data.Data() + data.Length());
   auto* worker = new TestRunWorker(env, Value(), fd, name_, std::move(in), repeat, outSize);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  return worker->Start();
 }
 
 // sendLiveFrames(data, ifindex, repeat, batchSize, netnsFd?) → Promise<{ durationNs }>
@@ -303,9 +296,7 @@ Napi::Value BpfProgram::SendLiveFrames(const Napi::CallbackInfo& info) {
                                       info[1].As<Napi::Number>().Uint32Value(),
                                       info[2].As<Napi::Number>().Uint32Value(),
                                       info[3].As<Napi::Number>().Uint32Value(), netns);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  return worker->Start();
 }
 
 Napi::Value BpfProgram::Pin(const Napi::CallbackInfo& info) {

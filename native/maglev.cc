@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "promise_worker.h"
+
 namespace lbctl {
 namespace {
 
@@ -46,18 +48,16 @@ class LowerPriority {
 // backend's index in the sorted list, not its id: services with the same
 // backends share one fill (src/dataplane/maglev-fills.ts) and the ring write
 // turns indices into ids (BpfMap.updateOffLoop's lookup part).
-class MaglevWorker : public Napi::AsyncWorker {
+class MaglevWorker : public PromiseWorker {
  public:
   MaglevWorker(Napi::Env env, std::vector<int32_t> slots, std::vector<int32_t> skips,
                std::vector<double> weights, uint32_t size, uint32_t indexBytes)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
+      : PromiseWorker(env),
         slots_(std::move(slots)),
         skips_(std::move(skips)),
         weights_(std::move(weights)),
         size_(size),
         indexBytes_(indexBytes) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
   // Every allocation of the table's size happens here, on the pool thread: its page
@@ -78,7 +78,6 @@ class MaglevWorker : public Napi::AsyncWorker {
         env, table->data(), table->size(),
         [](Napi::Env, uint8_t*, std::vector<uint8_t>* owned) { delete owned; }, table));
   }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
  private:
   template <typename Index>
@@ -111,7 +110,6 @@ class MaglevWorker : public Napi::AsyncWorker {
     }
   }
 
-  Napi::Promise::Deferred deferred_;
   std::vector<int32_t> slots_;
   std::vector<int32_t> skips_;
   std::vector<double> weights_;
@@ -159,9 +157,7 @@ Napi::Value MaglevFill(const Napi::CallbackInfo& info) {
   }
   auto* worker = new MaglevWorker(env, Copy<int32_t>(offsets), Copy<int32_t>(skips),
                                   Copy<double>(weights), size, indexBytes);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  return worker->Start();
 }
 
 }  // namespace

@@ -80,6 +80,16 @@ describe('counter program through BPF_PROG_TEST_RUN', () => {
     const snapshot = readCounters(counters);
     assert.ok(snapshot.ipv4.packets >= 1003n, 'every repetition is counted');
   });
+
+  it('rejects a run whose packet does not fit the output buffer, naming the program', async () => {
+    await assert.rejects(program.testRun({ data: ethernetFrame(ETH_P_IP, 50), dataOutSize: 10 }), {
+      name: 'BpfError',
+      code: 'BPF_TEST_RUN_FAILED',
+      operation: 'bpf_prog_test_run_opts',
+      errno: 28,
+      message: `Cannot test-run program ${program.name}: the output packet is larger than dataOutSize`,
+    });
+  });
 });
 
 describe('rodata knobs', () => {
