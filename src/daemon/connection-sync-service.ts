@@ -22,7 +22,9 @@ import {
   type ConnectionSyncCounters,
   type SyncRole,
 } from '../sync/connection-sync.js';
+import { IpvsServiceIndex } from '../sync/ipvs-connection-entry.js';
 import { IPVS_SYNC_DEFAULT_MAXLEN } from '../sync/ipvs-sync-codec.js';
+import { handOffIpvsConnections } from '../sync/ipvs-table-handoff.js';
 import { openSyncReceiver, openSyncSender } from '../sync/multicast-transport.js';
 import type { Clock } from '../time/clock.js';
 import type { VrrpState } from '../vrrp/state.js';
@@ -126,14 +128,61 @@ export class ConnectionSyncService implements Service {
       this.sync = undefined;
       const kernel = this.kernel;
       this.kernel = undefined;
-      await kernel?.close();
+      try {
+        // Still VRRP master here (VRRP stops after connection sync): the backups still receive.
+        if (kernel !== undefined && (await kernel.stopMaster())) await this.handOffIpvsTable();
+      } finally {
+        await kernel?.close();
+      }
+    }
+  }
+
+  /**
+   * Sends the kernel's connection table in the kernel's sync protocol, since
+   * the stopped master daemon dropped what it had not sent yet
+   * (src/sync/ipvs-table-handoff.ts). A failure is logged: the stop goes on.
+   */
+  private async handOffIpvsTable(): Promise<void> {
+    const ipvs = ipvsPart(this.options.dataPlane());
+    if (ipvs === undefined) return;
+    const { settings, clock } = this.options;
+    try {
+      const sender = await openSyncSender(settings, (err) =>
+        this.logger.warn({ err: err.message }, `connection sync: ${err.message}`),
+      );
+      try {
+        const result = await handOffIpvsConnections({
+          services: new IpvsServiceIndex(ipvs.services()),
+          timeouts: await ipvs.timeouts(),
+          syncId: settings.syncId,
+          maxLength: settings.maxLength ?? IPVS_SYNC_DEFAULT_MAXLEN,
+          sender,
+          clock,
+          pause: () => new Promise((resolve) => clock.setTimer(1, resolve)),
+        });
+        const fields = { ...result, elapsedMs: Math.round(result.elapsedMs) };
+        const what = `connection sync: sent ${result.sentConnections} of the ${result.listed} IPVS connections to the backups before handing over (${fields.elapsedMs} ms)`;
+        if (result.cut === undefined) this.logger.info(fields, what);
+        else this.logger.warn(fields, `${what}; the ${result.cut} bound cut it short`);
+      } finally {
+        sender.close();
+      }
+    } catch (err) {
+      this.logger.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'connection sync: cannot send the IPVS connection table before handing over',
+      );
     }
   }
 }
 
-function hasIpvs(plane: DataPlane | undefined): boolean {
+function ipvsPart(plane: DataPlane | undefined): IpvsDataPlane | undefined {
   const ipvs = plane instanceof SplitDataPlane ? plane.part('ipvs') : plane;
-  return ipvs instanceof IpvsDataPlane;
+  return ipvs instanceof IpvsDataPlane ? ipvs : undefined;
+}
+
+function hasIpvs(plane: DataPlane | undefined): boolean {
+  return ipvsPart(plane) !== undefined;
 }
 
 function xdpSyncPort(plane: DataPlane | undefined): ConnectionSyncPort | undefined {

@@ -21,9 +21,14 @@
  * 3. keepalived 2.2.7 given director1's virtual_server blocks in director1's
  *    namespace: the same `ipvsadm -Ln` at every step of the same sequence,
  *    and the same answers.
+ * 4. Both directors on kernel IPVS (director2 restarted with `dataPlane:
+ *    ipvs`): director1 stopped gracefully right after a connection's first
+ *    exchange, before its kernel master daemon sent it; lbctl's last send
+ *    puts it in director2's IPVS, and it carries on through director2.
+ *    Self-contained (it restarts both directors), so it also runs alone.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -501,6 +506,91 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
       } finally {
         await lab.exec('director1', 'sh', ['-c', `kill $(cat ${pid}) 2>/dev/null; true`]);
       }
+    });
+  });
+
+  describe('a graceful stop on kernel IPVS hands its connection table over (both directors on IPVS)', () => {
+    it('a connection opened right before director1 stops is in director2 IPVS and carries on there', async (t) => {
+      const vip = lab.addresses.vip;
+      const ipvsadmOn = async (director: string, ...args: string[]) =>
+        (await lab.exec(director, 'ipvsadm', args)).stdout;
+      // Whatever ran before (lbctl, keepalived, hand-started daemons) goes; both restart on IPVS.
+      await lab.stop('director1');
+      await lab.stop('director2');
+      // keepalived removes its services (the same keys lbctl adds) as it exits, then its pid file.
+      await waitFor('keepalived to exit', () => !existsSync(join(scratch, 'keepalived.pid')), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      }).catch(() => undefined);
+      for (const args of [['--stop-daemon', 'master'], ['--stop-daemon', 'backup'], ['-C']])
+        await ipvsadmOn('director1', ...args).catch(() => undefined);
+      await lab
+        .exec('director1', 'ip', ['addr', 'del', `${vip}/32`, 'dev', 'eth0'])
+        .catch(() => undefined);
+      const config2 = lab.configPath('director2');
+      writeFileSync(
+        config2,
+        readFileSync(config2, 'utf8').replace('lbctl_data_plane xdp', 'lbctl_data_plane ipvs'),
+      );
+      await lab.start('director1');
+      await waitFor('director1 to take the VIP', () => lab.holdsVip('director1'), {
+        timeoutMs: 20_000 * SCALE,
+        intervalMs: 200,
+      });
+      await lab.start('director2');
+      const daemons = (director: string) => ipvsadmOn(director, '-L', '--daemon');
+      await waitFor(
+        'director1 master and director2 backup sync daemons',
+        async () =>
+          /master sync daemon/.test(await daemons('director1')) &&
+          /backup sync daemon/.test(await daemons('director2')),
+        { timeoutMs: 20_000 * SCALE, intervalMs: 500 },
+      );
+
+      // SYN, ACK, the line: the kernel syncs the connection at its third packet and holds it
+      // up to 3 s in its buffer; director1 stops at once, well before that.
+      const session = await keepAliveSession(lab, t, 10_000 * SCALE);
+      const answer = session.first.answer ?? '';
+      assert.match(answer, /^rs[12]$/, JSON.stringify(session.first));
+      const stopStarted = Date.now();
+      await lab.stop('director1', 'SIGTERM');
+      const stopMs = Date.now() - stopStarted;
+      await waitFor('director2 to take the VIP', () => lab.holdsVip('director2'), {
+        timeoutMs: 20_000 * SCALE,
+        intervalMs: 200,
+      });
+      const log1 = lab.directorLog('director1');
+      const handoff = log1.split('\n').find((l) => l.includes('IPVS connections to the backups'));
+      t.diagnostic(`director1 stop: ${stopMs} ms; ${handoff ?? 'no hand-off line'}`);
+
+      const real = lab.addresses.reals[Number(answer.slice(2)) - 1];
+      let table = '';
+      const row = await waitFor(
+        () =>
+          `the connection in director2 ipvsadm -Lnc:\n${table}\ndirector1:\n${log1.slice(-3000)}`,
+        async () => {
+          table = await ipvsadmOn('director2', '-Lnc');
+          return table
+            .split('\n')
+            .map((l) => l.trim().split(/\s+/))
+            .find(
+              (f) =>
+                f[0] === 'TCP' &&
+                f[3]?.startsWith(`${lab.addresses.client}:`) &&
+                f[4] === `${vip}:${LINE_PORT}`,
+            );
+        },
+        { timeoutMs: 5_000, intervalMs: 250 },
+      );
+      assert.equal(row[2], 'ESTABLISHED', row.join(' '));
+      assert.equal(row[5], `${real}:${LINE_PORT}`, row.join(' '));
+      const second = await session.again();
+      assert.deepEqual(
+        second,
+        { answer },
+        `director2:\n${lab.directorLog('director2').slice(-3000)}`,
+      );
+      await lab.stop('director2');
     });
   });
 });

@@ -50,12 +50,14 @@ export function parseIpvsConnectionLine(line: string): IpvsConnection | undefine
 
 /**
  * Calls onChunk with the connections, a few hundred at a time, and resolves
- * with the number listed; stops after `limit`. Reading is asynchronous, so a
- * large table never holds the event loop.
+ * with the number listed; stops after `limit`, or at a chunk's end once
+ * `until` returns true. Reading is asynchronous, so a large table never
+ * holds the event loop.
  */
 export async function listIpvsConnections(options: {
   readonly onChunk: (connections: IpvsConnection[]) => void | Promise<void>;
   readonly limit?: number;
+  readonly until?: () => boolean;
   readonly path?: string;
 }): Promise<number> {
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
@@ -74,6 +76,7 @@ export async function listIpvsConnections(options: {
       if (chunk.length >= CHUNK) {
         await options.onChunk(chunk);
         chunk = [];
+        if (options.until?.() === true) break;
       }
       if (listed >= limit) break;
     }

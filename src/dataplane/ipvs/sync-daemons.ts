@@ -26,6 +26,17 @@ export class IpvsSyncDaemons {
     this.role = role;
   }
 
+  /**
+   * Stops the master daemon if it runs (the kernel frees its unsent buffer)
+   * and says whether it did; the backup daemon is left as it is.
+   */
+  async stopMaster(): Promise<boolean> {
+    if (this.role !== 'master') return false;
+    await this.stop('master');
+    this.role = undefined;
+    return true;
+  }
+
   /** Stops both daemons and closes the netlink socket. */
   async close(): Promise<void> {
     try {

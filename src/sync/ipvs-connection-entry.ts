@@ -1,0 +1,146 @@
+/**
+ * A row of kernel IPVS's connection table (/proc/net/ip_vs_conn, as
+ * ipvsadm -Lnc lists it) as the sync entry the kernel's master daemon would
+ * send for it (ip_vs_sync_conn). The row lacks the connection's flags and
+ * firewall mark, so they come from the service lbctl applied: the forwarding
+ * method of the row's real, the mark of the service that holds it. The rest
+ * is the kernel's rule: a connection is INACTIVE outside ESTABLISHED (UDP
+ * always), and the timeout sent is what the row has left, so the backup's
+ * copy expires when the master's would.
+ */
+
+import type { Forwarding, Protocol, RealSpec, ServiceSpec } from '../dataplane/dataplane.js';
+import type { IpvsConnection } from '../dataplane/ipvs/ipvs-connections.js';
+import { canonicalAddress, ipFamily } from '../net/address.js';
+import { parseEndpoint } from '../net/endpoint.js';
+import {
+  CONN_F,
+  SCTP_STATE_ESTABLISHED,
+  type SyncConnection,
+  TCP_STATE,
+} from './ipvs-sync-codec.js';
+
+/** Why a row is not sent. */
+export type IpvsEntrySkip = 'template' | 'state' | 'noService' | 'noReal' | 'malformed';
+
+const PROTOCOL_NUMBER: Readonly<Record<Protocol, number>> = { tcp: 6, udp: 17, sctp: 132 };
+const FORWARDING_FLAG: Readonly<Record<Forwarding, number>> = {
+  nat: CONN_F.MASQ,
+  tun: CONN_F.TUNNEL,
+  dr: CONN_F.DROUTE,
+};
+
+/** IPVS's state names per protocol (the tables ip_vs_state_name prints). */
+const STATES: Readonly<Record<Protocol, Readonly<Record<string, number>>>> = {
+  tcp: TCP_STATE,
+  udp: { UDP: 0 },
+  // SCTP's other states have no name lbctl checks against the kernel: not sent.
+  sctp: { ESTABLISHED: SCTP_STATE_ESTABLISHED },
+};
+
+interface IndexedService {
+  readonly fwmark: number;
+  readonly reals: readonly RealSpec[];
+}
+
+/** lbctl's applied IPVS services, looked up by what a connection row shows. */
+export class IpvsServiceIndex {
+  private readonly byAddress = new Map<string, IndexedService>();
+  private readonly fwmarkServices: IndexedService[] = [];
+
+  constructor(services: readonly { service: ServiceSpec; reals: readonly RealSpec[] }[]) {
+    for (const { service, reals } of services) {
+      if (service.fwmark !== undefined) {
+        this.fwmarkServices.push({ fwmark: service.fwmark, reals });
+      } else {
+        this.byAddress.set(addressKey(service.protocol, service.vip, service.port), {
+          fwmark: 0,
+          reals,
+        });
+      }
+    }
+  }
+
+  /**
+   * The service a connection belongs to: (protocol, VIP, port), then the
+   * VIP's port-0 service, then the one mark service holding its real (IPVS
+   * matches a marked packet before its address; the row does not say which).
+   */
+  find(protocol: Protocol, vip: string, port: number, real: string): IndexedService | undefined {
+    const exact =
+      this.byAddress.get(addressKey(protocol, vip, port)) ??
+      this.byAddress.get(addressKey(protocol, vip, 0));
+    if (exact !== undefined) return exact;
+    const family = ipFamily(vip);
+    const marked = this.fwmarkServices.filter((s) =>
+      s.reals.some((r) => ipFamily(r.address) === family && sameAddress(r.address, real)),
+    );
+    return marked.length === 1 ? marked[0] : undefined;
+  }
+}
+
+const addressKey = (protocol: Protocol, vip: string, port: number) =>
+  `${protocol}|${canonicalAddress(vip)}|${port}`;
+
+const sameAddress = (a: string, b: string) => canonicalAddress(a) === canonicalAddress(b);
+
+/**
+ * The forwarding method of the connection's real: the real itself (a real at
+ * port 0 takes any port, as IPVS gives it the packet's), else the one method
+ * all the service's reals share (a real removed since, whose connections IPVS keeps).
+ */
+function forwardingOf(
+  service: IndexedService,
+  address: string,
+  port: number,
+): Forwarding | undefined {
+  const real = service.reals.find(
+    (r) => sameAddress(r.address, address) && (r.port === port || r.port === 0),
+  );
+  if (real !== undefined) return real.forwarding;
+  const methods = new Set(service.reals.map((r) => r.forwarding));
+  return methods.size === 1 ? [...methods][0] : undefined;
+}
+
+export type IpvsEntryResult = { readonly entry: SyncConnection } | { readonly skip: IpvsEntrySkip };
+
+/** One row as a sync entry, or why it is not sent. */
+export function ipvsRowToSyncEntry(
+  row: IpvsConnection,
+  services: IpvsServiceIndex,
+): IpvsEntryResult {
+  const client = parseEndpoint(row.source);
+  const virtual = parseEndpoint(row.virtual);
+  const destination = parseEndpoint(row.destination);
+  if (client === undefined || virtual === undefined || destination === undefined) {
+    return { skip: 'malformed' };
+  }
+  // A persistence template has no client port (ASSURED is a template's state only).
+  if (client.port === 0 || row.state === 'ASSURED') return { skip: 'template' };
+  const state = STATES[row.protocol][row.state];
+  if (state === undefined) return { skip: 'state' };
+  const service = services.find(row.protocol, virtual.address, virtual.port, destination.address);
+  if (service === undefined) return { skip: 'noService' };
+  const forwarding = forwardingOf(service, destination.address, destination.port);
+  if (forwarding === undefined) return { skip: 'noReal' };
+  const established =
+    (row.protocol === 'tcp' && state === TCP_STATE.ESTABLISHED) ||
+    (row.protocol === 'sctp' && state === SCTP_STATE_ESTABLISHED);
+  return {
+    entry: {
+      family: ipFamily(virtual.address) === 6 ? 'ipv6' : 'ipv4',
+      protocol: PROTOCOL_NUMBER[row.protocol],
+      flags: FORWARDING_FLAG[forwarding] | (established ? 0 : CONN_F.INACTIVE),
+      state,
+      clientAddress: client.address,
+      clientPort: client.port,
+      virtualAddress: virtual.address,
+      virtualPort: virtual.port,
+      destinationAddress: destination.address,
+      destinationPort: destination.port,
+      fwmark: service.fwmark,
+      // 0 would mean "the receiver's timeout for the state": a row about to expire sends 1.
+      timeoutS: Math.max(1, row.expiresS),
+    },
+  };
+}
