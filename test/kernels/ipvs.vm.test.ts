@@ -7,7 +7,8 @@ import { runInVm, summaryCount } from '../support/vm.js';
  * ip_vs), so the IPVS suites (docs/ipvs.md) run in Debian 12's 6.1 kernel:
  * the DataPlane contract against IpvsDataPlane, the ipvsadm read-back of each
  * feature, and one lab (lbctl up on IPVS and on XDP, connection sync between
- * them, keepalived 2.2.7 side by side).
+ * them, keepalived 2.2.7 side by side, then both directors on IPVS and a
+ * graceful stop handing its connection table over).
  */
 const IN_VM = [
   'dist/test/ipvs/contract.ipvs-suite.js',
