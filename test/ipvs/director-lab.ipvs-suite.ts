@@ -170,6 +170,17 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
       .map((f) => (f[0] === '->' ? f.slice(0, 4) : f).join(' '))
       .join('\n');
   const answersOn = (port: number, count = 3) => lab.requests(count, port, 3);
+  /** The client's connection to the line service in `ipvsadm -Lnc` output, split into fields. */
+  const lineConnection = (lnc: string) =>
+    lnc
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .find(
+        (f) =>
+          f[0] === 'TCP' &&
+          f[3]?.startsWith(`${lab.addresses.client}:`) &&
+          f[4] === `${lab.addresses.vip}:${LINE_PORT}`,
+      );
   /** rr: every answer from a real, each differing from the one before. */
   const alternates = async (port: number) => {
     const answers = await answersOn(port, 4);
@@ -450,20 +461,12 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
       const answer = session.first.answer ?? '';
       assert.match(answer, /^rs[12]$/, JSON.stringify(session.first));
       const real = lab.addresses.reals[Number(answer.slice(2)) - 1];
-      const vip = lab.addresses.vip;
       const line = await waitFor(
         'the connection in director1 ipvsadm -Lnc',
-        async () =>
-          (await ipvsadmIn('-Lnc'))
-            .split('\n')
-            .map((l) => l.trim().split(/\s+/))
-            .find(
-              (f) =>
-                f[0] === 'TCP' &&
-                f[3]?.startsWith(`${lab.addresses.client}:`) &&
-                f[4] === `${vip}:${LINE_PORT}` &&
-                f[2] === 'ESTABLISHED',
-            ),
+        async () => {
+          const row = lineConnection(await ipvsadmIn('-Lnc'));
+          return row?.[2] === 'ESTABLISHED' ? row : undefined;
+        },
         { timeoutMs: 10_000 * SCALE, intervalMs: 500 },
       );
       assert.equal(line[5], `${real}:${LINE_PORT}`, line.join(' '));
@@ -570,15 +573,7 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
           `the connection in director2 ipvsadm -Lnc:\n${table}\ndirector1:\n${log1.slice(-3000)}`,
         async () => {
           table = await ipvsadmOn('director2', '-Lnc');
-          return table
-            .split('\n')
-            .map((l) => l.trim().split(/\s+/))
-            .find(
-              (f) =>
-                f[0] === 'TCP' &&
-                f[3]?.startsWith(`${lab.addresses.client}:`) &&
-                f[4] === `${vip}:${LINE_PORT}`,
-            );
+          return lineConnection(table);
         },
         { timeoutMs: 5_000, intervalMs: 250 },
       );
