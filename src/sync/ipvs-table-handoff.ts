@@ -139,13 +139,13 @@ export async function handOffIpvsConnections(
           continue;
         }
         const recent = isRecent(row, options.timeouts);
+        if (taken < bounds.maxConnections) taken++;
         // Past the bound a recent connection takes an idle one's place; an idle one is left.
-        if (taken >= bounds.maxConnections && !(recent && later.pop() !== undefined)) {
+        else if (recent && later.pop() !== undefined) dropped++;
+        else {
           dropped++;
           continue;
         }
-        if (taken < bounds.maxConnections) taken++;
-        else dropped++;
         (recent ? pending : later).push(result.entry);
       }
       while (pending.length >= burst && !timeUp()) await send(pending.splice(0, burst));
