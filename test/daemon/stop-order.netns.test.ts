@@ -10,7 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseConfigText } from '../../src/config/load.js';
 import { buildServices } from '../../src/daemon/build.js';
+import { ConnectionSyncService } from '../../src/daemon/connection-sync-service.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { VrrpService } from '../../src/daemon/vrrp-service.js';
 import { MemoryDataPlane } from '../../src/dataplane/testing/memory-data-plane.js';
@@ -66,5 +68,42 @@ describe('graceful stop order', () => {
     }
     assert.equal(plane.lifecycle, 'destroyed');
     assert.deepEqual(atDestroy, { vipHeld: false, priorityZeroSent: 1 });
+  });
+
+  it('connection sync stops before VRRP, so a master on IPVS sends its table while it holds the VIP', () => {
+    const { config } = parseConfigText(
+      `global_defs {
+    lvs_sync_daemon eth0 VI_1
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        10.71.1.100/32
+    }
+}
+virtual_server 10.71.1.100 80 {
+    lb_kind DR
+    protocol TCP
+    real_server 10.71.1.11 80 {
+    }
+}
+`,
+      'sync.conf',
+    );
+    const { stopOrder } = buildServices({
+      config,
+      logger: silentLogger(),
+      clock: systemClock,
+      openHost: async () => {
+        throw new Error('not started');
+      },
+      dataPlanes: async () => new MemoryDataPlane(),
+    });
+    const sync = stopOrder.findIndex((s) => s instanceof ConnectionSyncService);
+    const vrrp = stopOrder.findIndex((s) => s instanceof VrrpService);
+    assert.ok(sync >= 0 && vrrp >= 0, stopOrder.map((s) => s.name).join(', '));
+    assert.ok(sync < vrrp, stopOrder.map((s) => s.name).join(', '));
   });
 });
