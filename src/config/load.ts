@@ -93,7 +93,7 @@ export function readKeepalived(
 ): MappedDocument {
   const mapper = createKeepalivedMapper(issues, options.strict ?? false, recordLocations);
   const parser = new StatementParser(issues, (statement) => mapper.map(statement));
-  const lexer = new KeepalivedLexer(issues, options, (tok) => parser.push(tok));
+  const lexer = new KeepalivedLexer(issues, options, parser);
   lexer.lexText(text, fileName);
   parser.end();
   return mapper.result();

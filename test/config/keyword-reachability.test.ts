@@ -126,13 +126,12 @@ const statement = (keyword: string): Statement => {
     line: 1,
     column: 1,
     quoted: false,
-    endsLine: false,
     commentsBefore: undefined,
     commentAfter: undefined,
   };
   return {
-    keyword: { ...at, kind: 'word', text: keyword },
-    args: [{ ...at, column: 10, kind: 'word', text: '1', endsLine: true }],
+    keyword: { ...at, text: keyword },
+    args: [{ ...at, column: 10, text: '1' }],
   };
 };
 

@@ -5,18 +5,25 @@ import { describeErrno, describeFileType, ReadBudget, type ReadLimits } from '..
 import type { IssueList, SourcePosition } from '../errors.js';
 import { expandGlob, GlobLimitError, hasWildcard } from './glob.js';
 
-export type TokenKind = 'word' | 'open' | 'close';
-
+/** A word of keepalived.conf (braces are handed on as positions only, see TokenSink). */
 export interface Token extends SourcePosition {
-  readonly kind: TokenKind;
   readonly text: string;
   readonly quoted: boolean;
-  /** Last token of its line: a statement's arguments end here. */
-  endsLine: boolean;
   /** Comment lines right above the line this token starts (first token of a line only). */
   commentsBefore: string[] | undefined;
   /** Comment at the end of this token's line (first token of a line only). */
   commentAfter: string | undefined;
+}
+
+/**
+ * Where the lexer's output goes, in file order: each word, each brace (its
+ * position only: no object per brace) and the end of every line that had any.
+ */
+export interface TokenSink {
+  word(tok: Token): void;
+  open(file: string, line: number, column: number): void;
+  close(file: string, line: number, column: number): void;
+  lineEnd(): void;
 }
 
 export interface LexOptions {
@@ -64,21 +71,17 @@ interface SourceLine {
 
 /**
  * Turns keepalived.conf text (and everything it includes) into tokens: words
- * and braces, each with file, line and column, the last of each line marked.
+ * and braces, each with file, line and column, and the end of each line.
  * Handles comments, quoting, `@id` conditional lines, `$NAME=value`
  * definitions and substitution, and `include` with globs relative to the
- * including file. Tokens go to `onToken` a line at a time as they are read.
+ * including file. Tokens go to `sink` as they are read.
  */
 export class KeepalivedLexer {
   private readonly definitions = new Map<string, Definition>();
   private readonly configId: string;
   private readonly maxIncludeDepth: number;
   private pendingComments: string[] = [];
-  /**
-   * The last token read, handed on when the next one is read or its line ends
-   * (so that `endsLine` is known); every token of a line is out when it ends.
-   */
-  private held: Token | undefined;
+  /** The last word of the last line read, when the line ended with a word. */
   private lastToken: Token | undefined;
   private readonly budget: ReadBudget;
   /** Characters read, and characters substitution produced, in this load. */
@@ -89,7 +92,7 @@ export class KeepalivedLexer {
   constructor(
     private readonly issues: IssueList,
     options: LexOptions,
-    private readonly onToken: (tok: Token) => void,
+    private readonly sink: TokenSink,
   ) {
     this.configId = options.configId ?? hostname().split('.')[0] ?? '';
     this.maxIncludeDepth = options.maxIncludeDepth ?? 32;
@@ -107,8 +110,8 @@ export class KeepalivedLexer {
         return;
       }
     }
-    // Lines are taken one at a time rather than split up front, so each can be
-    // collected as soon as it is tokenized (large files have 100,000s of lines).
+    // Lines are taken one at a time rather than split up front (large files
+    // have 100,000s of lines), and a plain line is tokenized where it stands.
     let offset = 0;
     let lineNo = 0;
     const nextLine = (): string | undefined => {
@@ -123,7 +126,19 @@ export class KeepalivedLexer {
       lineNo++;
       return line;
     };
-    for (let lineText = nextLine(); lineText !== undefined; lineText = nextLine()) {
+    while (offset <= text.length) {
+      const newline = text.indexOf('\n', offset);
+      const next = newline < 0 ? text.length + 1 : newline + 1;
+      let end = next - 1;
+      if (end > offset && text.charCodeAt(end - 1) === 13) end--;
+      const kind = lineKind(text, offset, end);
+      if (kind !== SPECIAL_LINE) {
+        lineNo++;
+        if (kind === PLAIN_LINE) this.tokenizeLine(text, offset, end, file, lineNo, 1, undefined);
+        offset = next;
+        continue;
+      }
+      let lineText = nextLine() as string;
       const def = lineText.includes('$') ? DEFINITION.exec(stripComment(lineText).code) : null;
       // Multi-line definitions: "$NAME= \" then lines ending in "\" up to the last one.
       if (def && (def[2] ?? '').trimEnd().endsWith('\\')) {
@@ -215,50 +230,37 @@ export class KeepalivedLexer {
       return;
     }
 
-    const before = this.pendingComments;
-    if (before.length > 0) this.pendingComments = [];
-    this.tokenize(
-      text,
-      src.file,
-      src.line,
-      column,
-      before.length > 0 ? before : undefined,
-      comment,
-    );
-    const last = this.held;
-    if (last !== undefined) {
-      this.held = undefined;
-      last.endsLine = true;
-      this.lastToken = last;
-      this.onToken(last);
-    }
+    this.tokenizeLine(text, 0, text.length, src.file, src.line, column, comment);
   }
 
-  /** Takes the next token of the line: the one held before it goes on (it does not end the line). */
-  private emit(
-    kind: TokenKind,
+  /**
+   * Hands on the tokens of text[start, end) (one line, not blank, whose first
+   * character is at `column`), the comments above it going with its first token.
+   */
+  private tokenizeLine(
     text: string,
+    start: number,
+    end: number,
     file: string,
     line: number,
     column: number,
-    quoted: boolean,
-    commentsBefore: string[] | undefined,
     commentAfter: string | undefined,
   ): void {
-    const held = this.held;
-    if (held !== undefined) this.onToken(held);
-    // One shape for every token (comment fields always present): the parser and mapper stay monomorphic.
-    this.held = {
-      kind,
+    const before = this.pendingComments;
+    if (before.length > 0) this.pendingComments = [];
+    const last = this.tokenize(
       text,
+      start,
+      end,
       file,
       line,
       column,
-      quoted,
-      endsLine: false,
-      commentsBefore,
+      before.length > 0 ? before : undefined,
       commentAfter,
-    };
+    );
+    if (last === NO_TOKEN) return;
+    this.lastToken = last === BRACE ? undefined : last;
+    this.sink.lineEnd();
   }
 
   private attachTrailingComment(comment: string): void {
@@ -409,84 +411,109 @@ export class KeepalivedLexer {
     }
   }
 
-  /** Emits the tokens of one line; the first carries the line's comments. */
+  /**
+   * Hands on the tokens of text[start, end), the first carrying the line's
+   * comments; returns the last word, BRACE when a brace came last, or NO_TOKEN.
+   */
   private tokenize(
     text: string,
+    start: number,
+    end: number,
     file: string,
     line: number,
     column: number,
     before: string[] | undefined,
     after: string | undefined,
-  ): void {
+  ): Token | typeof BRACE | typeof NO_TOKEN {
     let first = true;
-    let i = 0;
-    while (i < text.length) {
+    let last: Token | typeof BRACE | typeof NO_TOKEN = NO_TOKEN;
+    let i = start;
+    while (i < end) {
       const code = text.charCodeAt(i);
       if (code <= 32 || (code > 127 && /\s/.test(text.charAt(i)))) {
         // Any Unicode space (configs pasted from web pages carry no-break spaces).
         i++;
         continue;
       }
-      const commentsBefore = first ? before : undefined;
-      const commentAfter = first ? after : undefined;
-      first = false;
+      const at = column + (i - start);
       if (code === OPEN_BRACE || code === CLOSE_BRACE) {
-        const brace = code === OPEN_BRACE;
-        this.emit(
-          brace ? 'open' : 'close',
-          brace ? '{' : '}',
-          file,
-          line,
-          column + i,
-          false,
-          commentsBefore,
-          commentAfter,
-        );
+        // A brace takes the line's comments with it (the parser keeps none for braces).
+        first = false;
+        if (code === OPEN_BRACE) this.sink.open(file, line, at);
+        else this.sink.close(file, line, at);
+        last = BRACE;
         i++;
-      } else if (code === DOUBLE_QUOTE || code === SINGLE_QUOTE) {
-        const end = text.indexOf(text.charAt(i), i + 1);
-        if (end < 0) {
-          this.issues.error({ file, line, column: column + i }, 'unterminated quoted string');
-          this.emit(
-            'word',
-            text.slice(i + 1),
-            file,
-            line,
-            column + i,
-            true,
-            commentsBefore,
-            commentAfter,
-          );
-          return;
+        continue;
+      }
+      let word: string;
+      const quoted = code === DOUBLE_QUOTE || code === SINGLE_QUOTE;
+      if (quoted) {
+        const close = text.indexOf(text.charAt(i), i + 1);
+        if (close < 0 || close >= end) {
+          this.issues.error({ file, line, column: at }, 'unterminated quoted string');
+          word = text.slice(i + 1, end);
+          i = end;
+        } else {
+          word = text.slice(i + 1, close);
+          i = close + 1;
         }
-        this.emit(
-          'word',
-          text.slice(i + 1, end),
-          file,
-          line,
-          column + i,
-          true,
-          commentsBefore,
-          commentAfter,
-        );
-        i = end + 1;
       } else {
         let j = i + 1;
-        while (j < text.length && !isWordEnd(text.charCodeAt(j))) j++;
-        this.emit(
-          'word',
-          text.slice(i, j),
-          file,
-          line,
-          column + i,
-          false,
-          commentsBefore,
-          commentAfter,
-        );
+        while (j < end && !isWordEnd(text.charCodeAt(j))) j++;
+        word = text.slice(i, j);
         i = j;
       }
+      // One shape for every token (comment fields always present): the parser and mapper stay monomorphic.
+      const tok: Token = {
+        text: word,
+        file,
+        line,
+        column: at,
+        quoted,
+        commentsBefore: first ? before : undefined,
+        commentAfter: first ? after : undefined,
+      };
+      first = false;
+      this.sink.word(tok);
+      last = tok;
     }
+    return last;
   }
+}
+
+/** What tokenize returns when a line ended with a brace, or had no token. */
+const BRACE = 1;
+const NO_TOKEN = 0;
+
+/** lineKind's answers: nothing to read, a line tokenize can take as it stands, or anything else. */
+const BLANK_LINE = 0;
+const PLAIN_LINE = 1;
+const SPECIAL_LINE = 2;
+
+/**
+ * Whether text[start, end) needs more than tokenizing: comments (`#`, `!`),
+ * definitions and substitution (`$`), conditions (`@`), `~SEQ`, includes,
+ * tabs inside quotes, non-ASCII. Blank is what processLine's \S test finds
+ * blank; control characters are not blank there but tokenize skips them.
+ */
+function lineKind(text: string, start: number, end: number): number {
+  let blank = true;
+  let quote = false;
+  let tab = false;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 32) continue;
+    if (code > 126 || code === 36 || code === 64 || code === 35 || code === 33 || code === 126)
+      return SPECIAL_LINE;
+    if (code === 9) tab = true;
+    else if (code === DOUBLE_QUOTE || code === SINGLE_QUOTE) quote = true;
+    if (code >= 9 && code <= 13) continue;
+    // The first word: an include is read by processLine.
+    if (blank && code === 105 && text.startsWith('include', i)) return SPECIAL_LINE;
+    blank = false;
+  }
+  if (tab && quote) return SPECIAL_LINE;
+  return blank ? BLANK_LINE : PLAIN_LINE;
 }
 
 const OPEN_BRACE = 123;

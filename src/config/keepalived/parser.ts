@@ -1,11 +1,11 @@
 import type { IssueList } from '../errors.js';
-import type { Token } from './lexer.js';
+import type { Token, TokenSink } from './lexer.js';
 
 /** One keepalived statement: a keyword, its arguments and an optional `{ ... }` block. */
 export interface Statement {
   readonly keyword: Token;
   readonly args: readonly Token[];
-  readonly block?: readonly Statement[];
+  readonly block?: readonly Statement[] | undefined;
 }
 
 /** Deepest block nesting accepted; keepalived's own grammar needs five levels. */
@@ -28,46 +28,64 @@ interface OpenBlock {
  * it is complete, so a large file never exists as one token list or tree.
  * Problems are collected and reading continues, so every one is reported.
  */
-export class StatementParser {
+export class StatementParser implements TokenSink {
   private readonly blocks: OpenBlock[] = [];
   /** The statement being read: its keyword and arguments so far. */
   private keyword: Token | undefined;
   private args: Token[] | undefined;
-  private last: Token | undefined;
+  /** The statement's line has not ended: a word now is one more argument. */
+  private inLine = false;
 
   constructor(
     private readonly issues: IssueList,
     private readonly onStatement: (statement: Statement) => void,
   ) {}
 
-  push(tok: Token): void {
-    if (tok.kind === 'word') {
-      if (this.last !== undefined && !this.last.endsLine) {
-        if (this.args === undefined) this.args = [tok];
-        else this.args.push(tok);
-        this.last = tok;
-        return;
-      }
-      this.finishStatement();
-      this.keyword = tok;
-      this.last = tok;
-      return;
-    }
-    if (tok.kind === 'open') {
-      if (this.blocks.length === MAX_BLOCK_DEPTH)
-        this.issues.error(tok, `blocks nest deeper than ${MAX_BLOCK_DEPTH} levels`);
-      if (this.keyword !== undefined) {
-        this.blocks.push({ owner: this.keyword, args: this.args ?? NO_ARGS, statements: [] });
-        this.keyword = this.args = this.last = undefined;
-      } else {
-        this.issues.error(tok, "unexpected '{' without a keyword before it");
-        this.blocks.push({ owner: tok, args: undefined, statements: [] });
-      }
+  word(tok: Token): void {
+    if (this.inLine) {
+      if (this.args === undefined) this.args = [tok];
+      else this.args.push(tok);
       return;
     }
     this.finishStatement();
+    this.keyword = tok;
+    this.inLine = true;
+  }
+
+  lineEnd(): void {
+    this.inLine = false;
+  }
+
+  open(file: string, line: number, column: number): void {
+    if (this.blocks.length === MAX_BLOCK_DEPTH)
+      this.issues.error(
+        { file, line, column },
+        `blocks nest deeper than ${MAX_BLOCK_DEPTH} levels`,
+      );
+    if (this.keyword !== undefined) {
+      this.blocks.push({ owner: this.keyword, args: this.args ?? NO_ARGS, statements: [] });
+      this.keyword = this.args = undefined;
+      this.inLine = false;
+    } else {
+      this.issues.error({ file, line, column }, "unexpected '{' without a keyword before it");
+      const brace: Token = {
+        text: '{',
+        file,
+        line,
+        column,
+        quoted: false,
+        commentsBefore: undefined,
+        commentAfter: undefined,
+      };
+      this.blocks.push({ owner: brace, args: undefined, statements: [] });
+    }
+  }
+
+  close(file: string, line: number, column: number): void {
+    this.finishStatement();
     const block = this.blocks.pop();
-    if (block === undefined) this.issues.error(tok, "unexpected '}' with no open block");
+    if (block === undefined)
+      this.issues.error({ file, line, column }, "unexpected '}' with no open block");
     else this.closeBlock(block);
   }
 
@@ -84,9 +102,10 @@ export class StatementParser {
   }
 
   private finishStatement(): void {
+    this.inLine = false;
     if (this.keyword === undefined) return;
-    this.add({ keyword: this.keyword, args: this.args ?? NO_ARGS });
-    this.keyword = this.args = this.last = undefined;
+    this.add({ keyword: this.keyword, args: this.args ?? NO_ARGS, block: undefined });
+    this.keyword = this.args = undefined;
   }
 
   private closeBlock(block: OpenBlock): void {
