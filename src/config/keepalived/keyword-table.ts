@@ -95,7 +95,7 @@ export const namedBlockSpec = (keyword: string, table: KeywordTable): BlockSpec 
 export const inChild = (key: string, inner: Keyword): Keyword => ({
   sets: inner.sets.map((f) => `${key}.${f}`),
   handle: (ctx, b, s) =>
-    inner.handle(ctx, { obj: child(b.obj, key), path: [...b.path, key], name: b.name }, s),
+    inner.handle(ctx, { obj: child(b.obj, key), path: b.path.concat(key), name: b.name }, s),
 });
 
 /** A keyword that warns (deprecated spelling, replaced keyword) and then does what `inner` does. */

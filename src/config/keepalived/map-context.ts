@@ -90,7 +90,7 @@ export class MapContext {
     const before = stmt.keyword.commentsBefore;
     const after = stmt.keyword.commentAfter;
     if ((before && before.length > 0) || after !== undefined) {
-      this.comments.set(pathKey(key === undefined ? path : [...path, key]), {
+      this.comments.set(pathKey(key === undefined ? path : path.concat(key)), {
         ...(before && before.length > 0 ? { before } : {}),
         ...(after !== undefined ? { after } : {}),
       });
@@ -193,7 +193,7 @@ export class MapContext {
     obj[key] = value;
     this.locate(path, key, first as Token, stmt.keyword.text);
     this.noteComments(path, key, stmt);
-    this.locate([...path, key], 'command', first as Token, stmt.keyword.text);
+    this.locate(path.concat(key), 'command', first as Token, stmt.keyword.text);
   }
 
   /**
@@ -208,7 +208,7 @@ export class MapContext {
   ): Obj[] {
     const out: Obj[] = [];
     for (const line of this.needBlock(stmt) ?? []) {
-      const at = [...path, start + out.length];
+      const at = path.concat(start + out.length);
       this.remember(at, line);
       out.push(read(line, at));
     }
@@ -242,7 +242,7 @@ export class MapContext {
     stmt: Statement,
     entries: (stmt: Statement, path: DocPath, start: number) => Obj[],
   ): void {
-    const listPath = [...path, key];
+    const listPath = path.concat(key);
     const existing = (obj[key] as Obj[] | undefined) ?? [];
     obj[key] = [...existing, ...entries(stmt, listPath, existing.length)];
     this.remember(listPath, stmt);

@@ -16,7 +16,7 @@ export const VIRTUAL_SERVER_GROUP: Keyword = {
     ctx.remember(path, stmt);
     const entries: Obj[] = [];
     for (const e of ctx.needBlock(stmt) ?? []) {
-      const at = [...path, 'entries', entries.length];
+      const at = path.concat('entries', entries.length);
       ctx.remember(at, e);
       const first = e.keyword.text;
       const [x, y] = e.args;

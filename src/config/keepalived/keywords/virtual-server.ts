@@ -83,7 +83,7 @@ const lvsMethod = (field: string): Keyword => ({
       );
       return;
     }
-    const tunnel = tunnelOptions(ctx, options, [...b.path, 'tunnel']);
+    const tunnel = tunnelOptions(ctx, options, b.path.concat('tunnel'));
     if (tunnel === undefined) return;
     b.obj.tunnel = tunnel;
     ctx.locate(b.path, 'tunnel', options[0] as Token, s.keyword.text);
@@ -104,8 +104,9 @@ function ownTunUsesIpip(server: Obj, virtualServer: Obj): void {
 const checker = (type: string, table: KeywordTable): Keyword => ({
   sets: ['checkers'],
   handle: (ctx, b, s) => {
-    const checkers = listIn(b.obj, 'checkers');
-    const path = [...b.path, 'checkers', checkers.length];
+    const checkers = b.obj.checkers;
+    const index = Array.isArray(checkers) ? checkers.length : 0;
+    const path = b.path.concat('checkers', index);
     const obj: Record<string, unknown> = { type };
     ctx.remember(path, s);
     mapStatements(ctx, table, { obj, path, name: type }, ctx.needBlock(s) ?? []);
@@ -115,7 +116,9 @@ const checker = (type: string, table: KeywordTable): Keyword => ({
     }
     if (type === 'MISC_CHECK' && obj.path === undefined)
       ctx.issues.error(s.keyword, "MISC_CHECK needs a 'misc_path'");
-    checkers.push(obj);
+    // Made with its first checker: an empty list grown by a push keeps room for 16 more.
+    if (index === 0) b.obj.checkers = [obj];
+    else (checkers as Obj[]).push(obj);
   },
 });
 
@@ -148,7 +151,7 @@ const sorryServer: Keyword = {
   handle: (ctx, b, s) => {
     if (!ctx.needArgs(s, 1, 'an address [port]')) return;
     const sorry = child(b.obj, 'sorryServer');
-    const path = [...b.path, 'sorryServer'];
+    const path = b.path.concat('sorryServer');
     sorry.address = (s.args[0] as Token).text;
     ctx.remember(path, s);
     ctx.locate(path, 'address', s.args[0] as Token, s.keyword.text);
@@ -164,7 +167,7 @@ const inSorry = (inner: Keyword): Keyword => ({
   handle: (ctx, b, s) =>
     inner.handle(
       ctx,
-      { obj: child(b.obj, 'sorryServer'), path: [...b.path, 'sorryServer'], name: b.name },
+      { obj: child(b.obj, 'sorryServer'), path: b.path.concat('sorryServer'), name: b.name },
       s,
     ),
 });
@@ -174,7 +177,7 @@ const realServer: Keyword = {
   handle: (ctx, b, s) => {
     if (!ctx.needArgs(s, 1, 'an address and port')) return;
     const reals = listIn(b.obj, 'realServers');
-    const path = [...b.path, 'realServers', reals.length];
+    const path = b.path.concat('realServers', reals.length);
     const address = s.args[0] as Token;
     const obj: Record<string, unknown> = { address: address.text };
     ctx.remember(path, s);

@@ -65,7 +65,7 @@ export const INSTANCE_KEYWORDS: KeywordTable = tables(TRACK_KEYWORDS, NOTIFY_KEY
     sets: ['authentication.type', 'authentication.password'],
     handle: (ctx, b, s) => {
       const auth = {};
-      const path = [...b.path, 'authentication'];
+      const path = b.path.concat('authentication');
       ctx.remember(path, s);
       ctx.open(auth, s);
       mapStatements(
@@ -130,10 +130,10 @@ export const SYNC_GROUP_KEYWORDS: KeywordTable = tables(TRACK_KEYWORDS, NOTIFY_K
     handle: (ctx, b, s) => {
       const members = ctx.needBlock(s) ?? [];
       b.obj.instances = members.map((m, i) => {
-        ctx.locate([...b.path, 'instances'], i, m.keyword, 'group');
+        ctx.locate(b.path.concat('instances'), i, m.keyword, 'group');
         return m.keyword.text;
       });
-      ctx.remember([...b.path, 'instances'], s);
+      ctx.remember(b.path.concat('instances'), s);
     },
   },
   smtp_alert: flag('smtpAlert'),
