@@ -35,3 +35,39 @@ test('the latest record for a path wins, also when added after a lookup', () => 
   assert.equal(table.get(['global', 'routerId'])?.line, 4);
   assert.equal(table.get(['global'])?.line, undefined);
 });
+
+test('a container recorded again after others is found with all its records', () => {
+  const table = new LocationTable();
+  table.add(['global'], 'routerId', at(2), 'router_id');
+  table.add(['vrrpScripts', 0], 'script', at(5), 'script');
+  table.add(['global'], 'vrrpVersion', at(9), 'vrrp_version');
+  assert.equal(table.get(['global', 'routerId'])?.line, 2);
+  assert.equal(table.get(['global', 'vrrpVersion'])?.line, 9);
+  assert.equal(table.get(['vrrpScripts', 0, 'script'])?.line, 5);
+  // A key and a list index with the same text are different segments.
+  table.add(['global'], '0', at(12), 'zero');
+  assert.equal(table.get(['global', 0]), undefined);
+  assert.equal(table.get(['global', '0'])?.line, 12);
+});
+
+test('removing a list item forgets its records and moves those of later items up', () => {
+  const table = new LocationTable();
+  for (const i of [0, 1, 2]) {
+    table.add(['vrrpScripts', i], undefined, at(10 * i + 1), 'vrrp_script');
+    table.add(['vrrpScripts', i], 'script', at(10 * i + 2), 'script');
+    table.add(['vrrpInstances', 0, 'trackScripts'], i, at(100 + i), 'track_script');
+  }
+  table.removeListItem(['vrrpScripts'], 1);
+  table.removeListItem(['vrrpInstances', 0, 'trackScripts'], 0);
+  assert.equal(table.get(['vrrpScripts', 0, 'script'])?.line, 2);
+  assert.equal(table.get(['vrrpScripts', 1])?.line, 21);
+  assert.equal(table.get(['vrrpScripts', 1, 'script'])?.line, 22);
+  assert.equal(table.get(['vrrpScripts', 2]), undefined);
+  assert.equal(table.get(['vrrpInstances', 0, 'trackScripts', 0])?.line, 101);
+  assert.equal(table.get(['vrrpInstances', 0, 'trackScripts', 1])?.line, 102);
+  assert.equal(table.get(['vrrpInstances', 0, 'trackScripts', 2]), undefined);
+  // Recording goes on after a removal, under the new numbers.
+  table.add(['vrrpScripts', 1], 'weight', at(30), 'weight');
+  assert.equal(table.get(['vrrpScripts', 1, 'weight'])?.line, 30);
+  assert.equal(table.get(['vrrpScripts', 1, 'script'])?.line, 22);
+});
