@@ -1,3 +1,4 @@
+import { pathTo } from '../doc-path.js';
 import type { Token } from './lexer.js';
 import type { DocPath } from './location-table.js';
 import { child, type MapContext, type Obj } from './map-context.js';
@@ -35,6 +36,22 @@ export interface BlockSpec {
   readonly table: KeywordTable;
 }
 
+/**
+ * Each table as a Map, made on first use: a token's text is a new string,
+ * which a property lookup (hasOwn, then the load) first looks up among the
+ * interned strings, twice per statement.
+ */
+const tableMaps = new WeakMap<KeywordTable, Map<string, Keyword>>();
+
+function keywordsOf(table: KeywordTable): Map<string, Keyword> {
+  let map = tableMaps.get(table);
+  if (map === undefined) {
+    map = new Map(Object.entries(table));
+    tableMaps.set(table, map);
+  }
+  return map;
+}
+
 /** Maps a block's statements through its table; unknown keywords are warned (or errors when strict). */
 export function mapStatements(
   ctx: MapContext,
@@ -42,8 +59,9 @@ export function mapStatements(
   block: Block,
   statements: readonly Statement[],
 ): void {
+  const keywords = keywordsOf(table);
   for (const stmt of statements) {
-    const keyword = Object.hasOwn(table, stmt.keyword.text) ? table[stmt.keyword.text] : undefined;
+    const keyword = keywords.get(stmt.keyword.text);
     if (keyword !== undefined) keyword.handle(ctx, block, stmt);
     else ctx.unknown(stmt, block.name, Object.keys(table));
   }
@@ -95,7 +113,7 @@ export const namedBlockSpec = (keyword: string, table: KeywordTable): BlockSpec 
 export const inChild = (key: string, inner: Keyword): Keyword => ({
   sets: inner.sets.map((f) => `${key}.${f}`),
   handle: (ctx, b, s) =>
-    inner.handle(ctx, { obj: child(b.obj, key), path: b.path.concat(key), name: b.name }, s),
+    inner.handle(ctx, { obj: child(b.obj, key), path: pathTo(b.path, key), name: b.name }, s),
 });
 
 /** A keyword that warns (deprecated spelling, replaced keyword) and then does what `inner` does. */

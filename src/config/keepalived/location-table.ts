@@ -55,9 +55,14 @@ export class LocationTable {
   private readonly fileIdOf = new Map<string, number>();
   private readonly keywords: string[] = [];
   private readonly keywordIdOf = new Map<string, number>();
-  /** The path of the last container recorded, segment by segment, and its nodes. */
+  /**
+   * The path of the last container recorded, segment by segment, and its
+   * nodes: the first `openDepth` entries (a depth, not a length to set,
+   * since setting an array's length is a call into the runtime).
+   */
   private readonly openPath: (string | number)[] = [];
   private readonly openNodes: number[] = [];
+  private openDepth = 0;
   private lastContainer: DocPath | undefined;
   private lastContainerId = ROOT;
   private lastFile: string | undefined;
@@ -113,8 +118,7 @@ export class LocationTable {
       }
     }
     // The open path may name items by their old numbers.
-    this.openPath.length = 0;
-    this.openNodes.length = 0;
+    this.openDepth = 0;
     this.lastContainer = undefined;
     this.index = undefined;
   }
@@ -157,17 +161,16 @@ export class LocationTable {
     const nodes = this.openNodes;
     const length = container.length;
     let depth = 0;
-    while (depth < length && depth < open.length && open[depth] === container[depth]) depth++;
+    while (depth < length && depth < this.openDepth && open[depth] === container[depth]) depth++;
     let node = depth === 0 ? ROOT : (nodes[depth - 1] as number);
     if (depth < length) {
-      open.length = depth;
-      nodes.length = depth;
       for (; depth < length; depth++) {
         const segment = container[depth] as string | number;
         node = this.addNode(node, this.idOf(segment));
-        open.push(segment);
-        nodes.push(node);
+        open[depth] = segment;
+        nodes[depth] = node;
       }
+      this.openDepth = length;
     }
     this.lastContainer = container;
     this.lastContainerId = node;

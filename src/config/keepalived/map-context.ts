@@ -1,3 +1,4 @@
+import { pathTo } from '../doc-path.js';
 import type { IssueList, SourcePosition } from '../errors.js';
 import { closestKeyword } from './did-you-mean.js';
 import type { Token } from './lexer.js';
@@ -31,12 +32,38 @@ export function listIn(obj: Obj, key: string): Obj[] {
 }
 
 /** Integers stay numbers; anything else is kept as text so validation reports it in place. */
-export const num = (tok: Token): number | string =>
-  /^[-+]?\d+$/.test(tok.text) ? Number(tok.text) : tok.text;
+export const num = (tok: Token): number | string => {
+  const text = tok.text;
+  const sign = text.charCodeAt(0) === PLUS || text.charCodeAt(0) === MINUS ? 1 : 0;
+  return allDigits(text, sign, text.length) ? Number(text) : text;
+};
 
 /** keepalived timers are (fractional) seconds; the document uses milliseconds. */
-export const secs = (tok: Token): number | string =>
-  /^\d+(\.\d+)?$/.test(tok.text) ? Math.round(Number(tok.text) * 1000) : tok.text;
+export const secs = (tok: Token): number | string => {
+  const text = tok.text;
+  const dot = text.indexOf('.');
+  const valid =
+    dot < 0
+      ? allDigits(text, 0, text.length)
+      : allDigits(text, 0, dot) && allDigits(text, dot + 1, text.length);
+  return valid ? Math.round(Number(text) * 1000) : text;
+};
+
+const PLUS = 43;
+const MINUS = 45;
+
+/**
+ * Whether text[from, to) is one or more ASCII digits (what \d+ matches; a
+ * loop, since num and secs run for most values of a large file).
+ */
+function allDigits(text: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
+}
 
 export const upper = (tok: Token): string => tok.text.toUpperCase();
 
@@ -90,7 +117,7 @@ export class MapContext {
     const before = stmt.keyword.commentsBefore;
     const after = stmt.keyword.commentAfter;
     if ((before && before.length > 0) || after !== undefined) {
-      this.comments.set(pathKey(key === undefined ? path : path.concat(key)), {
+      this.comments.set(pathKey(key === undefined ? path : pathTo(path, key)), {
         ...(before && before.length > 0 ? { before } : {}),
         ...(after !== undefined ? { after } : {}),
       });
@@ -193,7 +220,7 @@ export class MapContext {
     obj[key] = value;
     this.locate(path, key, first as Token, stmt.keyword.text);
     this.noteComments(path, key, stmt);
-    this.locate(path.concat(key), 'command', first as Token, stmt.keyword.text);
+    this.locate(pathTo(path, key), 'command', first as Token, stmt.keyword.text);
   }
 
   /**
@@ -208,7 +235,7 @@ export class MapContext {
   ): Obj[] {
     const out: Obj[] = [];
     for (const line of this.needBlock(stmt) ?? []) {
-      const at = path.concat(start + out.length);
+      const at = pathTo(path, start + out.length);
       this.remember(at, line);
       out.push(read(line, at));
     }
@@ -242,7 +269,7 @@ export class MapContext {
     stmt: Statement,
     entries: (stmt: Statement, path: DocPath, start: number) => Obj[],
   ): void {
-    const listPath = path.concat(key);
+    const listPath = pathTo(path, key);
     const existing = (obj[key] as Obj[] | undefined) ?? [];
     obj[key] = [...existing, ...entries(stmt, listPath, existing.length)];
     this.remember(listPath, stmt);

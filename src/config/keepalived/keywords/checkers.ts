@@ -1,3 +1,4 @@
+import { pathTo } from '../../doc-path.js';
 import {
   type BlockSpec,
   flag,
@@ -57,7 +58,7 @@ const URL_KEYWORDS: KeywordTable = {
     handle: (ctx, b, s) => {
       if (!ctx.needArgs(s, 1, 'one or more codes or ranges')) return;
       b.obj.statusCodes = s.args.map((t, j) => {
-        ctx.locate(b.path.concat('statusCodes'), j, t, 'status_code');
+        ctx.locate(pathTo(b.path, 'statusCodes'), j, t, 'status_code');
         return /^\d+$/.test(t.text) ? Number(t.text) : t.text;
       });
       ctx.locate(b.path, 'statusCodes', s.args[0] as Token, 'status_code');
@@ -71,7 +72,7 @@ const url: Keyword = {
   sets: ['urls'],
   handle: (ctx, b, s) => {
     const urls = listIn(b.obj, 'urls');
-    const path = b.path.concat('urls', urls.length);
+    const path = pathTo(b.path, 'urls', urls.length);
     const obj: Record<string, unknown> = {};
     ctx.remember(path, s);
     mapStatements(ctx, URL_KEYWORDS, { obj, path, name: 'url' }, ctx.needBlock(s) ?? []);

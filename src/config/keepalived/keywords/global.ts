@@ -1,3 +1,4 @@
+import { pathTo } from '../../doc-path.js';
 import {
   type BlockSpec,
   flag,
@@ -39,7 +40,7 @@ function lvsSyncDaemon(): Keyword {
     ],
     handle: (ctx, b, s) => {
       if (!ctx.needArgs(s, 1, 'an interface')) return;
-      const at = b.path.concat('connectionSync');
+      const at = pathTo(b.path, 'connectionSync');
       if (b.obj.connectionSync !== undefined) {
         ctx.issues.error(s.keyword, 'lvs_sync_daemon is given more than once');
         return;
@@ -93,7 +94,7 @@ export const GLOBAL_KEYWORDS: KeywordTable = {
     sets: ['notificationEmail'],
     handle: (ctx, b, s) => {
       b.obj.notificationEmail = (ctx.needBlock(s) ?? []).map((e) => e.keyword.text);
-      ctx.remember(b.path.concat('notificationEmail'), s);
+      ctx.remember(pathTo(b.path, 'notificationEmail'), s);
     },
   },
   notification_email_from: scalar('notificationEmailFrom'),
@@ -103,7 +104,7 @@ export const GLOBAL_KEYWORDS: KeywordTable = {
       if (!ctx.needArgs(s, 1, 'a host')) return;
       const host = s.args[0] as Token;
       const server: Record<string, unknown> = { host: host.text };
-      const at = b.path.concat('smtpServer');
+      const at = pathTo(b.path, 'smtpServer');
       ctx.remember(at, s);
       ctx.locate(at, 'host', host, s.keyword.text);
       if (s.args[1]) {
@@ -152,7 +153,7 @@ export const GLOBAL_KEYWORDS: KeywordTable = {
           return;
         }
         t[key] = secs(value);
-        ctx.locate(b.path.concat('connectionTimeouts'), key, value, s.keyword.text);
+        ctx.locate(pathTo(b.path, 'connectionTimeouts'), key, value, s.keyword.text);
       }
     },
   },

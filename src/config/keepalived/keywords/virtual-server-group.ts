@@ -1,4 +1,5 @@
 import { familyOf } from '../../address.js';
+import { pathTo } from '../../doc-path.js';
 import type { Keyword } from '../keyword-table.js';
 import { familyName, listIn, num, type Obj } from '../map-context.js';
 
@@ -16,7 +17,7 @@ export const VIRTUAL_SERVER_GROUP: Keyword = {
     ctx.remember(path, stmt);
     const entries: Obj[] = [];
     for (const e of ctx.needBlock(stmt) ?? []) {
-      const at = path.concat('entries', entries.length);
+      const at = pathTo(path, 'entries', entries.length);
       ctx.remember(at, e);
       const first = e.keyword.text;
       const [x, y] = e.args;

@@ -1,3 +1,4 @@
+import { pathTo } from '../../doc-path.js';
 import {
   type BlockSpec,
   command,
@@ -83,7 +84,7 @@ const lvsMethod = (field: string): Keyword => ({
       );
       return;
     }
-    const tunnel = tunnelOptions(ctx, options, b.path.concat('tunnel'));
+    const tunnel = tunnelOptions(ctx, options, pathTo(b.path, 'tunnel'));
     if (tunnel === undefined) return;
     b.obj.tunnel = tunnel;
     ctx.locate(b.path, 'tunnel', options[0] as Token, s.keyword.text);
@@ -106,7 +107,7 @@ const checker = (type: string, table: KeywordTable): Keyword => ({
   handle: (ctx, b, s) => {
     const checkers = b.obj.checkers;
     const index = Array.isArray(checkers) ? checkers.length : 0;
-    const path = b.path.concat('checkers', index);
+    const path = pathTo(b.path, 'checkers', index);
     const obj: Record<string, unknown> = { type };
     ctx.remember(path, s);
     mapStatements(ctx, table, { obj, path, name: type }, ctx.needBlock(s) ?? []);
@@ -151,7 +152,7 @@ const sorryServer: Keyword = {
   handle: (ctx, b, s) => {
     if (!ctx.needArgs(s, 1, 'an address [port]')) return;
     const sorry = child(b.obj, 'sorryServer');
-    const path = b.path.concat('sorryServer');
+    const path = pathTo(b.path, 'sorryServer');
     sorry.address = (s.args[0] as Token).text;
     ctx.remember(path, s);
     ctx.locate(path, 'address', s.args[0] as Token, s.keyword.text);
@@ -167,7 +168,7 @@ const inSorry = (inner: Keyword): Keyword => ({
   handle: (ctx, b, s) =>
     inner.handle(
       ctx,
-      { obj: child(b.obj, 'sorryServer'), path: b.path.concat('sorryServer'), name: b.name },
+      { obj: child(b.obj, 'sorryServer'), path: pathTo(b.path, 'sorryServer'), name: b.name },
       s,
     ),
 });
@@ -177,7 +178,7 @@ const realServer: Keyword = {
   handle: (ctx, b, s) => {
     if (!ctx.needArgs(s, 1, 'an address and port')) return;
     const reals = listIn(b.obj, 'realServers');
-    const path = b.path.concat('realServers', reals.length);
+    const path = pathTo(b.path, 'realServers', reals.length);
     const address = s.args[0] as Token;
     const obj: Record<string, unknown> = { address: address.text };
     ctx.remember(path, s);

@@ -1,3 +1,4 @@
+import { pathTo } from '../../doc-path.js';
 import {
   flag,
   inChild,
@@ -65,7 +66,7 @@ export const INSTANCE_KEYWORDS: KeywordTable = tables(TRACK_KEYWORDS, NOTIFY_KEY
     sets: ['authentication.type', 'authentication.password'],
     handle: (ctx, b, s) => {
       const auth = {};
-      const path = b.path.concat('authentication');
+      const path = pathTo(b.path, 'authentication');
       ctx.remember(path, s);
       ctx.open(auth, s);
       mapStatements(
@@ -130,10 +131,10 @@ export const SYNC_GROUP_KEYWORDS: KeywordTable = tables(TRACK_KEYWORDS, NOTIFY_K
     handle: (ctx, b, s) => {
       const members = ctx.needBlock(s) ?? [];
       b.obj.instances = members.map((m, i) => {
-        ctx.locate(b.path.concat('instances'), i, m.keyword, 'group');
+        ctx.locate(pathTo(b.path, 'instances'), i, m.keyword, 'group');
         return m.keyword.text;
       });
-      ctx.remember(b.path.concat('instances'), s);
+      ctx.remember(pathTo(b.path, 'instances'), s);
     },
   },
   smtp_alert: flag('smtpAlert'),
