@@ -92,7 +92,7 @@ export function readKeepalived(
   recordLocations = false,
 ): MappedDocument {
   const mapper = createKeepalivedMapper(issues, options.strict ?? false, recordLocations);
-  const parser = new StatementParser(issues, (statement) => mapper.map(statement));
+  const parser = new StatementParser(issues, mapper);
   const lexer = new KeepalivedLexer(issues, options, parser);
   lexer.lexText(text, fileName);
   parser.end();

@@ -188,15 +188,27 @@ export function createKeepalivedMapper(
   strict: boolean,
   recordLocations = false,
 ): KeepalivedMapper {
-  const ctx = new MapContext(issues, strict, recordLocations);
-  const doc: Obj = {};
-  const top: Block = { obj: doc, path: [], name: 'the top level' };
-  return {
-    map: (stmt) => mapStatements(ctx, TOP_LEVEL_KEYWORDS, top, [stmt]),
-    result: () => {
-      removeUnusable(ctx, doc);
-      defaultMissingProtocol(ctx, doc);
-      return { document: doc, locations: ctx.locations, comments: ctx.comments };
-    },
-  };
+  return new DocumentMapper(new MapContext(issues, strict, recordLocations));
+}
+
+/**
+ * A class rather than closures made per load: code optimized on one load's
+ * closure would be thrown away on the next load's (a call target is a function
+ * object), and the daemon loads again at every reload.
+ */
+class DocumentMapper implements KeepalivedMapper {
+  private readonly doc: Obj = {};
+  private readonly top: Block = { obj: this.doc, path: [], name: 'the top level' };
+
+  constructor(private readonly ctx: MapContext) {}
+
+  map(stmt: Statement): void {
+    mapStatements(this.ctx, TOP_LEVEL_KEYWORDS, this.top, [stmt]);
+  }
+
+  result(): MappedDocument {
+    removeUnusable(this.ctx, this.doc);
+    defaultMissingProtocol(this.ctx, this.doc);
+    return { document: this.doc, locations: this.ctx.locations, comments: this.ctx.comments };
+  }
 }

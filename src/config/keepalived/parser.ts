@@ -38,7 +38,8 @@ export class StatementParser implements TokenSink {
 
   constructor(
     private readonly issues: IssueList,
-    private readonly onStatement: (statement: Statement) => void,
+    /** Takes each top-level statement (an object, not a closure: see DocumentMapper). */
+    private readonly out: { map(statement: Statement): void },
   ) {}
 
   word(tok: Token): void {
@@ -115,7 +116,7 @@ export class StatementParser implements TokenSink {
 
   private add(statement: Statement): void {
     const parent = this.blocks[this.blocks.length - 1];
-    if (parent === undefined) this.onStatement(statement);
+    if (parent === undefined) this.out.map(statement);
     else parent.statements.push(statement);
   }
 }
