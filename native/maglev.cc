@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "maglev_fill.h"
 #include "promise_worker.h"
 
 namespace lbctl {
@@ -41,23 +42,19 @@ class LowerPriority {
   int previous_ = kUnchanged;
 };
 
-// The same walk as src/dataplane/maglev.ts maglevTable() after the backends are
-// sorted and hashed: each backend earns a turn per maxWeight of credit and takes
-// the next free slot of its permutation. Kept step for step equal to the JS
-// version, so tables are identical (a test compares them). A slot holds the
+// A Maglev fill (native/maglev_fill.cc) on the thread pool. A slot holds the
 // backend's index in the sorted list, not its id: services with the same
 // backends share one fill (src/dataplane/maglev-fills.ts) and the ring write
 // turns indices into ids (BpfMap.updateOffLoop's lookup part).
 class MaglevWorker : public PromiseWorker {
  public:
-  MaglevWorker(Napi::Env env, std::vector<int32_t> slots, std::vector<int32_t> skips,
-               std::vector<double> weights, uint32_t size, uint32_t indexBytes)
+  MaglevWorker(Napi::Env env, MaglevBackends backends, uint32_t size, uint32_t indexBytes,
+               MaglevWalk walk)
       : PromiseWorker(env),
-        slots_(std::move(slots)),
-        skips_(std::move(skips)),
-        weights_(std::move(weights)),
+        backends_(std::move(backends)),
         size_(size),
-        indexBytes_(indexBytes) {}
+        indexBytes_(indexBytes),
+        walk_(walk) {}
 
  protected:
   // Every allocation of the table's size happens here, on the pool thread: its page
@@ -65,10 +62,13 @@ class MaglevWorker : public PromiseWorker {
   void Execute() override {
     LowerPriority background;
     table_.assign(static_cast<size_t>(size_) * indexBytes_, 0);
-    if (weights_.empty()) return;
-    if (indexBytes_ == 1) Fill(reinterpret_cast<uint8_t*>(table_.data()));
-    else if (indexBytes_ == 2) Fill(reinterpret_cast<uint16_t*>(table_.data()));
-    else Fill(reinterpret_cast<uint32_t*>(table_.data()));
+    if (backends_.weights.empty()) return;
+    if (indexBytes_ == 1)
+      MaglevFillTable(reinterpret_cast<uint8_t*>(table_.data()), backends_, size_, walk_);
+    else if (indexBytes_ == 2)
+      MaglevFillTable(reinterpret_cast<uint16_t*>(table_.data()), backends_, size_, walk_);
+    else
+      MaglevFillTable(reinterpret_cast<uint32_t*>(table_.data()), backends_, size_, walk_);
   }
   void OnOK() override {
     Napi::Env env = Env();
@@ -80,41 +80,10 @@ class MaglevWorker : public PromiseWorker {
   }
 
  private:
-  template <typename Index>
-  void Fill(Index* table) {
-    const size_t n = weights_.size();
-    const int32_t size = static_cast<int32_t>(size_);
-    std::vector<uint8_t> filled(size_, 0);
-    std::vector<double> credit(n, 0);
-    double maxWeight = 0;
-    for (double w : weights_)
-      if (w > maxWeight) maxWeight = w;
-    uint32_t placed = 0;
-    while (placed < size_) {
-      for (size_t i = 0; i < n && placed < size_; i++) {
-        credit[i] += weights_[i];
-        if (credit[i] < maxWeight) continue;
-        credit[i] -= maxWeight;
-        const int32_t skip = skips_[i];
-        int32_t slot = slots_[i];
-        while (filled[slot] == 1) {
-          slot += skip;
-          if (slot >= size) slot -= size;
-        }
-        filled[slot] = 1;
-        table[slot] = static_cast<Index>(i);
-        slot += skip;
-        slots_[i] = slot >= size ? slot - size : slot;
-        placed++;
-      }
-    }
-  }
-
-  std::vector<int32_t> slots_;
-  std::vector<int32_t> skips_;
-  std::vector<double> weights_;
+  MaglevBackends backends_;
   uint32_t size_;
   uint32_t indexBytes_;
+  MaglevWalk walk_;
   std::vector<uint8_t> table_;
 };
 
@@ -124,8 +93,9 @@ std::vector<T> Copy(const Array& a) {
 }
 
 // maglevFill(offsets: Int32Array, skips: Int32Array, weights: Float64Array,
-//            size: number, indexBytes: 1 | 2 | 4): Promise<Buffer> — per slot, the
-// index of its backend in the arrays, host-endian, indexBytes each.
+//            size: number, indexBytes: 1 | 2 | 4, oneAtATime?: boolean): Promise<Buffer>
+// — per slot, the index of its backend in the arrays, host-endian, indexBytes
+// each. oneAtATime forces the portable walk (tests compare both walks).
 Napi::Value MaglevFill(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || !info[0].IsTypedArray() || !info[1].IsTypedArray() ||
@@ -155,8 +125,12 @@ Napi::Value MaglevFill(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto* worker = new MaglevWorker(env, Copy<int32_t>(offsets), Copy<int32_t>(skips),
-                                  Copy<double>(weights), size, indexBytes);
+  const MaglevWalk walk = info.Length() > 5 && info[5].ToBoolean().Value()
+                             ? MaglevWalk::kOneAtATime
+                             : MaglevWalk::kFastest;
+  auto* worker = new MaglevWorker(
+      env, MaglevBackends{Copy<int32_t>(offsets), Copy<int32_t>(skips), Copy<double>(weights)},
+      size, indexBytes, walk);
   return worker->Start();
 }
 

@@ -132,20 +132,36 @@ export function indexBytes(n: number): 1 | 2 | 4 {
  * off the event loop, so a 65,537-slot build never stalls the timers VRRP
  * shares the loop with. It does not depend on the backends' ids, so services
  * with the same backends and weights share it (MaglevFills). `live` must be
- * non-empty. Async: a refused argument rejects like a failed fill.
+ * non-empty. Async: a refused argument rejects like a failed fill. The addon
+ * probes eight slots of a walk at a time with AVX2 where the CPU has it;
+ * `oneAtATime` forces the portable walk (the same table: tests compare both).
  */
 export async function maglevPlacementOffLoop(
   live: readonly MaglevBackend[],
   size: number,
+  options: FillOptions = {},
 ): Promise<Buffer> {
   const p = plan(live, size);
   if (p === undefined) throw new RangeError('Maglev placement of no live backend');
-  return await fillOffLoop(p, size);
+  return await fillOffLoop(p, size, options);
+}
+
+/** How the addon walks a permutation (the table is the same either way). */
+export interface FillOptions {
+  /** The portable walk, one slot at a time, instead of AVX2's eight. */
+  readonly oneAtATime?: boolean;
 }
 
 /** A planned table filled by the addon on the libuv pool: backend indices, not ids. */
-function fillOffLoop(p: MaglevPlan, size: number): Promise<Buffer> {
-  return native().maglevFill(p.offsets, p.skips, p.weights, size, indexBytes(p.ids.length));
+function fillOffLoop(p: MaglevPlan, size: number, options: FillOptions): Promise<Buffer> {
+  return native().maglevFill(
+    p.offsets,
+    p.skips,
+    p.weights,
+    size,
+    indexBytes(p.ids.length),
+    options.oneAtATime === true,
+  );
 }
 
 /** A placement's indices as ids: `ids[i]` is the id of the backend at index i. */
@@ -166,8 +182,9 @@ export function placementIds(placement: Buffer, ids: Uint32Array, size: number):
 export async function maglevTableOffLoop(
   backends: readonly MaglevBackend[],
   size: number,
+  options: FillOptions = {},
 ): Promise<Uint32Array> {
   const p = plan(liveBackends(backends), size);
   if (p === undefined) return new Uint32Array(size);
-  return placementIds(await fillOffLoop(p, size), p.ids, size);
+  return placementIds(await fillOffLoop(p, size, options), p.ids, size);
 }

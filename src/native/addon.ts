@@ -187,13 +187,17 @@ export interface NativeAddon {
   BpfLink: new (fd: number) => NativeBpfLink;
   BpfRingBuffer: new (map: NativeBpfMap) => NativeBpfRingBuffer;
   libbpfVersion(): string;
-  /** Fills a Maglev table on the libuv thread pool (see src/dataplane/maglev.ts). */
+  /**
+   * Fills a Maglev table on the libuv thread pool (see src/dataplane/maglev.ts);
+   * `oneAtATime` forces the portable walk instead of AVX2's (same table).
+   */
   maglevFill(
     offsets: Int32Array,
     skips: Int32Array,
     weights: Float64Array,
     size: number,
     indexBytes: 1 | 2 | 4,
+    oneAtATime?: boolean,
   ): Promise<Buffer>;
   possibleCpus(): number;
   objGet(path: string): number;

@@ -124,7 +124,7 @@ function referenceTable(all: readonly MaglevBackend[], size: number): Uint32Arra
   return table;
 }
 
-test('the JS and the off-loop tables are bit-identical to the reference, weights up to 2^32-1', async () => {
+test('the JS and the off-loop tables (either walk) are bit-identical to the reference, weights up to 2^32-1', async () => {
   let seed = 7;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -146,6 +146,11 @@ test('the JS and the off-loop tables are bit-identical to the reference, weights
         want,
         `off-loop table, size ${size} round ${round}`,
       );
+      assert.deepEqual(
+        await maglevTableOffLoop(set, size, { oneAtATime: true }),
+        want,
+        `off-loop table one slot at a time, size ${size} round ${round}`,
+      );
     }
   }
   // More than 256 live backends: two-byte indices on the way from the addon.
@@ -155,6 +160,10 @@ test('the JS and the off-loop tables are bit-identical to the reference, weights
     weight: 1 + (i % 3),
   }));
   assert.deepEqual(await maglevTableOffLoop(many, 1009), referenceTable(many, 1009));
+  assert.deepEqual(
+    await maglevTableOffLoop(many, 1009, { oneAtATime: true }),
+    referenceTable(many, 1009),
+  );
   assert.ok((await maglevTableOffLoop(backends(3, 0), 13)).every((x) => x === 0));
   await assert.rejects(maglevTableOffLoop(backends(3), 12), /Maglev table size 12 is not prime/);
   // Refused before it is known that there is nothing to place, as in the event loop.
