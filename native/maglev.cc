@@ -134,10 +134,39 @@ Napi::Value MaglevFill(const Napi::CallbackInfo& info) {
   return worker->Start();
 }
 
+// maglevFree(placement: Buffer): void — frees a placement's memory now (the
+// Buffer becomes empty) instead of at the garbage collection that finds it
+// unused: a pass replaces hundreds of 64 KiB tables, which V8 would count as
+// external memory until a mark-compact. Only a Buffer that is a whole
+// ArrayBuffer (as maglevFill makes them) is freed; anything else is refused.
+Napi::Value MaglevFree(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    Napi::TypeError::New(env, "maglevFree(placement)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto placement = info[0].As<Napi::Buffer<uint8_t>>();
+  Napi::ArrayBuffer memory = placement.ArrayBuffer();
+  if (memory.IsDetached()) return env.Undefined();
+  if (placement.ByteOffset() != 0 || memory.ByteLength() != placement.ByteLength()) {
+    Napi::RangeError::New(env, "maglevFree: not a placement made by maglevFill")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  try {
+    memory.Detach();
+  } catch (const Napi::Error&) {
+    Napi::RangeError::New(env, "maglevFree: not a placement made by maglevFill")
+        .ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitMaglev(Napi::Env env, Napi::Object exports) {
   exports.Set("maglevFill", Napi::Function::New(env, MaglevFill, "maglevFill"));
+  exports.Set("maglevFree", Napi::Function::New(env, MaglevFree, "maglevFree"));
 }
 
 }  // namespace lbctl

@@ -1,3 +1,4 @@
+import { native } from '../bpf/addon.js';
 import { liveBackends, type MaglevBackend, maglevPlacementOffLoop } from './maglev.js';
 
 /** A placement held by one service until it calls release(). */
@@ -23,7 +24,10 @@ interface Shared {
  * keys and weights, not on the ids (each service has its own): the ring write
  * turns indices into that service's ids. A placement is kept while a service
  * uses it (64 KiB per distinct table of up to 256 reals at the default size)
- * and dropped with its last user.
+ * and freed with its last user, at once (maglevFree), not at the garbage
+ * collection that would find it unused: a pass that changes every service
+ * replaces all of them, and V8 counts them as external memory until then.
+ * A user must not read its placement after release().
  */
 export class MaglevFills {
   private readonly shared = new Map<string, Shared>();
@@ -55,7 +59,13 @@ export class MaglevFills {
         if (released) return;
         released = true;
         held.users--;
-        if (held.users === 0 && this.shared.get(key) === held) this.shared.delete(key);
+        if (held.users > 0) return;
+        if (this.shared.get(key) === held) this.shared.delete(key);
+        // A failed fill has nothing to free (and is reported to its users).
+        held.placement.then(
+          (placement) => native().maglevFree(placement),
+          () => undefined,
+        );
       },
     };
   }

@@ -199,6 +199,8 @@ export interface NativeAddon {
     indexBytes: 1 | 2 | 4,
     oneAtATime?: boolean,
   ): Promise<Buffer>;
+  /** Frees a maglevFill placement's memory now; the Buffer becomes empty. */
+  maglevFree(placement: Buffer): void;
   possibleCpus(): number;
   objGet(path: string): number;
   ifIndex(name: string): number;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { native } from '../../src/bpf/addon.js';
 import { type MaglevBackend, maglevTable, placementIds } from '../../src/dataplane/maglev.js';
 import { MaglevFills } from '../../src/dataplane/maglev-fills.js';
 
@@ -59,12 +60,34 @@ test('services with the same keys and weights share one placement, each with its
     'no live backend, no placement',
   );
   // Kept while a user holds it; a second release by the same user changes nothing.
+  const shared = await b!.placement;
   a?.release();
   a?.release();
   assert.equal(fills.size, 4);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(shared.length, SIZE, 'still held by b: not freed');
   b?.release();
   for (const f of [c, d, e]) f?.release();
   assert.equal(fills.size, 0);
+  // The last release frees the memory at once, not at a later garbage collection.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(shared.length, 0, 'freed with its last user');
+  assert.equal((await e!.placement).length, 0);
+});
+
+test('only a whole addon-made placement can be freed', async () => {
+  const pooled = Buffer.from('a small pooled buffer');
+  assert.throws(() => native().maglevFree(pooled), /not a placement made by maglevFill/);
+  assert.equal(pooled.toString(), 'a small pooled buffer');
+  const fills = new MaglevFills();
+  const fill = fills.acquire(pool(1), SIZE);
+  const placement = await fill!.placement;
+  assert.throws(() => native().maglevFree(placement.subarray(1)), /not a placement/);
+  fill!.release();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(placement.length, 0);
+  // Freeing twice is harmless.
+  native().maglevFree(placement);
 });
 
 test('a failed placement is not kept', async () => {
