@@ -53,8 +53,8 @@ class EightAtATime {
     for (size_t i = 0; i < backends.skips.size(); i++) {
       int64_t m = 0;
       for (size_t k = 0; k < 8; k++) {
-        multiples_[i * 8 + k] = static_cast<int32_t>(m);
         m = (m + backends.skips[i]) % size;
+        multiples_[i * 8 + k] = static_cast<int32_t>(m);
       }
       strides_[i] = static_cast<int32_t>(m);
     }
@@ -66,7 +66,7 @@ class EightAtATime {
     const __m256i size = _mm256_set1_epi32(size_);
     const __m256i last = _mm256_set1_epi32(size_ - 1);
     const __m256i bitMask = _mm256_set1_epi32(31);
-    // k × skip mod size for k = 0..7: the next eight slots of the walk from `slot`.
+    // k × skip mod size for k = 1..8: the eight slots of the walk after `slot`.
     const __m256i steps =
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&multiples_[i * 8]));
     const int* words = reinterpret_cast<const int*>(taken.Words());
