@@ -138,6 +138,9 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
     const drainOnePerServiceMs = await timed(
       desired(layout, (_, r) => (r === 0 ? 0 : 1 + (r % 4))),
     );
+    // Memory V8 counts outside its heap once the passes are done: mostly Maglev
+    // placements (64 KiB each) that services keep.
+    const externalAfterMb = process.memoryUsage().external / 2 ** 20;
     await reconciler.close();
     return {
       name: layout === 'shared' ? 'reconcile_large' : 'reconcile_large_unique_reals',
@@ -151,6 +154,7 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
       applyAllMainThreadCpuMs: mainThreadCpuMs[0],
       drainOnePerServiceCpuMs: cpuMs[2],
       drainOnePerServiceMainThreadCpuMs: mainThreadCpuMs[2],
+      externalAfterMb,
       maxTimerGapMs,
       maxLoopDelayMs,
       maxRunBetweenTicksMs,

@@ -218,6 +218,11 @@ export interface DataPlane {
   close(): Promise<void>;
   /** Removes everything this instance applied (detaches, unpins), then closes. */
   destroy(): Promise<void>;
+  /**
+   * The caller finished a batch of changes (a reconciler pass): the data plane
+   * may drop what it kept only so that changes of the same batch could share it.
+   */
+  settle?(): void;
 }
 
 /** A service's key alone (a spec or counters carry more). */

@@ -9,6 +9,8 @@ export interface MaglevFill {
   readonly ids: Uint32Array;
   /** The service no longer uses this placement (its ring was replaced or removed). */
   release(): void;
+  /** Another service holds the same placement too. */
+  readonly shared: boolean;
 }
 
 interface Shared {
@@ -55,6 +57,9 @@ export class MaglevFills {
     return {
       placement: held.placement,
       ids: Uint32Array.from(live, (b) => b.id),
+      get shared() {
+        return !released && held.users > 1;
+      },
       release: () => {
         if (released) return;
         released = true;

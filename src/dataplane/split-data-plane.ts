@@ -106,6 +106,10 @@ export class SplitDataPlane implements DataPlane {
     };
   }
 
+  settle(): void {
+    for (const plane of this.planes.values()) plane.settle?.();
+  }
+
   async close(): Promise<void> {
     for (const plane of this.planes.values()) await plane.close();
   }

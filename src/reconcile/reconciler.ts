@@ -215,6 +215,7 @@ export class Reconciler {
         );
       }
     }
+    this.plane.settle?.();
     return { set, removed, unchanged, failed };
   }
 

@@ -119,6 +119,52 @@ describe('concurrent service writes (XDP)', () => {
     assert.equal(ringIdsSeen.size, 3, 'each service has reals (ids) of its own');
   });
 
+  it('settle frees the placements no other service shares and keeps the shared ones', async (t) => {
+    const plane = await testPlane(t, { maxServices: 16, maxReals: 256 });
+    const even = (r: number) => 1 + (r % 3);
+    const shared = [21, 22].map((i) => svc(i, 'mh'));
+    const alone = svc(23, 'mh');
+    await Promise.all([
+      ...shared.map((s) => plane.setService(s, reals(60, even))),
+      plane.setService(alone, reals(61, even)),
+    ]);
+    assert.equal(plane.maglevPlacements, 2);
+    plane.settle();
+    assert.equal(plane.maglevPlacements, 1, 'the shared placement stays');
+    // A service without a held placement changes as before: the reference ring.
+    const drained = (r: number) => (r === 2 ? 0 : even(r));
+    await plane.setService(alone, reals(61, drained));
+    await plane.setService(shared[0]!, reals(60, drained));
+    // shared[1] alone holds the first placement now; shared[0] and alone have their own.
+    assert.equal(plane.maglevPlacements, 3);
+    plane.settle();
+    plane.settle();
+    assert.equal(plane.maglevPlacements, 0);
+    for (const [spec, i, weightOf] of [
+      [alone, 61, drained],
+      [shared[0]!, 60, drained],
+      [shared[1]!, 60, even],
+    ] as const) {
+      const applied = reals(i, weightOf);
+      const ring = liveRing(plane, spec);
+      assert.ok(
+        ring.value
+          .subarray(abi.ringParams.size)
+          .equals(referenceRing(spec, applied, realIds(plane, ring.id, applied)).tail),
+        `${spec.vip}: the reference ring`,
+      );
+    }
+    // Changed again after its placement was freed: written from a new fill.
+    await plane.setService(shared[1]!, reals(60, drained));
+    const ring = liveRing(plane, shared[1]!);
+    const applied = reals(60, drained);
+    assert.ok(
+      ring.value
+        .subarray(abi.ringParams.size)
+        .equals(referenceRing(shared[1]!, applied, realIds(plane, ring.id, applied)).tail),
+    );
+  });
+
   it('updates of one service made without waiting apply in call order', async (t) => {
     const plane = await testPlane(t, { maxServices: 16, maxReals: 256 });
     const spec = svc(9, 'mh');

@@ -59,6 +59,8 @@ test('services with the same keys and weights share one placement, each with its
     undefined,
     'no live backend, no placement',
   );
+  assert.equal(a?.shared, true);
+  assert.equal(c?.shared, false);
   // Kept while a user holds it; a second release by the same user changes nothing.
   const shared = await b!.placement;
   a?.release();
@@ -66,6 +68,8 @@ test('services with the same keys and weights share one placement, each with its
   assert.equal(fills.size, 4);
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(shared.length, SIZE, 'still held by b: not freed');
+  assert.equal(b?.shared, false, 'b is its only user now');
+  assert.equal(a?.shared, false, 'released');
   b?.release();
   for (const f of [c, d, e]) f?.release();
   assert.equal(fills.size, 0);

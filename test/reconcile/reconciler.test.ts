@@ -38,6 +38,7 @@ describe('Reconciler', () => {
     await reconciler.sync();
     assert.equal(plane.calls.length, 2, 'the same state in another order writes nothing');
     assert.deepEqual(reconciler.report(), { set: 0, removed: 0, unchanged: 2, failed: 0 });
+    assert.equal(plane.settled, 4, 'every pass ends with settle(), after its writes');
   });
 
   it('re-weights, drains (weight 0) and removes reals, touching only the changed service', async () => {

@@ -123,6 +123,13 @@ export class MemoryDataPlane implements DataPlane {
     this.state = 'destroyed';
   }
 
+  /** How often a caller ended a batch of changes (a reconciler pass). */
+  settled = 0;
+
+  settle(): void {
+    this.settled++;
+  }
+
   private requireService(k: ServiceKey, action: string) {
     this.requireOpen();
     return requireApplied(this.applied.get(key(k)), k, action);

@@ -118,8 +118,11 @@ interface AppliedService {
   reals: Map<string, AppliedReal>;
   /** Some real of it is NAT (counted, so the config's NAT switch costs O(1) per change). */
   nat: boolean;
-  /** The Maglev placement its ring uses (shared with services that have the same reals). */
-  maglev?: MaglevFill;
+  /**
+   * The Maglev placement its ring uses, while services that have the same
+   * reals may share it (dropped by settle() unless shared).
+   */
+  maglev?: MaglevFill | undefined;
 }
 
 const NS_PER_S = 1_000_000_000;
@@ -339,6 +342,11 @@ export class XdpDataPlane implements DataPlane {
     return { ...report, restored, unrestored };
   }
 
+  /** Distinct Maglev placements held (for tests and inspection). */
+  get maglevPlacements(): number {
+    return this.maglevFills.size;
+  }
+
   /** The XDP mode each attachment got (native or generic). */
   linkModes(): Record<string, string> {
     return this.attachments.linkModes();
@@ -480,6 +488,21 @@ export class XdpDataPlane implements DataPlane {
 
   removeService(key: ServiceKey): Promise<void> {
     return this.inTurn(key, () => this.withdrawService(key));
+  }
+
+  /**
+   * Frees the Maglev placements no other service shares (64 KiB each): they
+   * were kept so that services of the same pass with the same reals could
+   * share them; kept across passes they only cost memory (a later service
+   * with the same reals fills its own, ~1 ms). A change in flight released
+   * or replaces its service's placement itself (a second release is a no-op).
+   */
+  settle(): void {
+    for (const service of this.services_.values()) {
+      if (service.maglev === undefined || service.maglev.shared) continue;
+      service.maglev.release();
+      service.maglev = undefined;
+    }
   }
 
   private async withdrawService(key: ServiceKey): Promise<void> {
