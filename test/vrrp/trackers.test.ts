@@ -151,7 +151,12 @@ describe('track_script', () => {
     );
     const changes: boolean[] = [];
     const runs: boolean[] = [];
-    tracker.onChange((up) => changes.push(up));
+    // The runs recorded when each change fired: more runs may finish before a waitFor sees it.
+    const runsAtChange: number[] = [];
+    tracker.onChange((up) => {
+      changes.push(up);
+      runsAtChange.push(runs.length);
+    });
     const record = tracker.record.bind(tracker);
     tracker.record = (success: boolean) => {
       runs.push(success);
@@ -164,11 +169,11 @@ describe('track_script', () => {
     const failedFrom = runs.length;
     await waitFor('script to go down', () => changes.length === 1);
     assert.deepEqual(changes, [false]);
-    assert.equal(runs.slice(failedFrom).filter((r) => !r).length, 3);
+    assert.equal(runs.slice(failedFrom, runsAtChange[0]).filter((r) => !r).length, 3);
     writeFileSync(flag, '');
     const recoveredFrom = runs.length;
     await waitFor('script to come back', () => changes.length === 2);
-    assert.equal(runs.slice(recoveredFrom).filter((r) => r).length, 2);
+    assert.equal(runs.slice(recoveredFrom, runsAtChange[1]).filter((r) => r).length, 2);
   });
 
   it('a failing script lowers priority below the peer and the peer preempts', async (t) => {
