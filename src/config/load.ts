@@ -91,7 +91,7 @@ export function readKeepalived(
   options: LoadOptions = {},
   recordLocations = false,
 ): MappedDocument {
-  const mapper = createKeepalivedMapper(issues, options.strict ?? false, recordLocations);
+  const mapper = createKeepalivedMapper(issues, options.strict ?? false, recordLocations, fileName);
   const parser = new StatementParser(issues, mapper);
   const lexer = new KeepalivedLexer(issues, options, parser);
   lexer.lexText(text, fileName);

@@ -110,6 +110,15 @@ export class KeepalivedLexer {
         return;
       }
     }
+    this.lexLines(text, file, includeStack);
+  }
+
+  /**
+   * The lines of `text`. Apart from lexText, which runs once per file: code
+   * optimized inside this loop (on-stack) would be thrown away at the next
+   * load's first call for the budget check above, which it has no feedback for.
+   */
+  private lexLines(text: string, file: string, includeStack: readonly string[]): void {
     // Lines are taken one at a time rather than split up front (large files
     // have 100,000s of lines), and a plain line is tokenized where it stands.
     let offset = 0;

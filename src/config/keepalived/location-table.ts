@@ -49,25 +49,35 @@ export class LocationTable {
   private nodeParents = new Int32Array(1024);
   private nodeSegments = new Int32Array(1024);
   /** Keys and path segments (names and list indexes) by id. */
-  private readonly values: (string | number)[] = [];
+  private readonly values = emptyList<string | number>();
   private readonly valueIds = new Map<string | number, number>();
-  private readonly files: string[] = [];
+  private readonly files = emptyList<string>();
   private readonly fileIdOf = new Map<string, number>();
-  private readonly keywords: string[] = [];
+  private readonly keywords = emptyList<string>();
   private readonly keywordIdOf = new Map<string, number>();
   /**
    * The path of the last container recorded, segment by segment, and its
    * nodes: the first `openDepth` entries (a depth, not a length to set,
    * since setting an array's length is a call into the runtime).
    */
-  private readonly openPath: (string | number)[] = [];
+  private readonly openPath = emptyList<string | number>();
   private readonly openNodes: number[] = [];
   private openDepth = 0;
   private lastContainer: DocPath | undefined;
   private lastContainerId = ROOT;
-  private lastFile: string | undefined;
-  private lastFileId = 0;
+  private lastFile: string;
+  private lastFileId: number;
   private index: Index | undefined;
+
+  /**
+   * `mainFile`, where most records come from, is the file from the start: a
+   * table's first record taking the branch for a new file, a branch code
+   * optimized in the previous load had never seen, threw that code away.
+   */
+  constructor(mainFile = '') {
+    this.lastFile = mainFile;
+    this.lastFileId = intern(mainFile, this.files, this.fileIdOf);
+  }
 
   /** Records `at` for the value at `container` + `key` (or at `container` itself). */
   add(
@@ -266,6 +276,18 @@ function groupBy(
     fill[g] = (fill[g] as number) + 1;
   }
   return [start, members];
+}
+
+/**
+ * An empty array whose elements may be any value from the start. An empty
+ * `[]` holds small integers until its first string, so a new table's arrays
+ * had another map than those its optimized code was made for (the previous
+ * load's), and the first string of each load threw that code away.
+ */
+function emptyList<T>(): T[] {
+  const list: T[] = [undefined as T];
+  list.pop();
+  return list;
 }
 
 /** `old` in an array twice its size. */

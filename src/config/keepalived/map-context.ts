@@ -87,9 +87,10 @@ export class MapContext {
     readonly issues: IssueList,
     readonly strict: boolean,
     recordLocations: boolean,
+    mainFile?: string,
   ) {
     // The loader records; `convert` and tests that only want the document do not.
-    this.locations = recordLocations ? new LocationTable() : undefined;
+    this.locations = recordLocations ? new LocationTable(mainFile) : undefined;
   }
 
   /** Records where the value at `path` + `key` came from. */

@@ -187,8 +187,9 @@ export function createKeepalivedMapper(
   issues: IssueList,
   strict: boolean,
   recordLocations = false,
+  mainFile?: string,
 ): KeepalivedMapper {
-  return new DocumentMapper(new MapContext(issues, strict, recordLocations));
+  return new DocumentMapper(new MapContext(issues, strict, recordLocations, mainFile));
 }
 
 /**

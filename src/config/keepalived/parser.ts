@@ -14,11 +14,19 @@ export const MAX_BLOCK_DEPTH = 100;
 /** Shared by every statement without arguments (most block openers). */
 const NO_ARGS: readonly Token[] = Object.freeze([]);
 
-/** A block being read: the statement that opened it, or a stray `{` (whose content is dropped). */
+/**
+ * A block being read: the statement that opened it, or a stray `{` (whose
+ * content is dropped), and the block it is in. Open blocks are a linked list,
+ * not an array: a new parser's empty array changes its element kind on its
+ * first push, which threw away the lexer's optimized code on every load
+ * after the first.
+ */
 interface OpenBlock {
   readonly owner: Token;
   readonly args: readonly Token[] | undefined;
   readonly statements: Statement[];
+  readonly outer: OpenBlock | undefined;
+  readonly depth: number;
 }
 
 /**
@@ -29,7 +37,8 @@ interface OpenBlock {
  * Problems are collected and reading continues, so every one is reported.
  */
 export class StatementParser implements TokenSink {
-  private readonly blocks: OpenBlock[] = [];
+  /** The innermost open block. */
+  private innermost: OpenBlock | undefined = undefined;
   /** The statement being read: its keyword and arguments so far. */
   private keyword: Token | undefined;
   private args: Token[] | undefined;
@@ -58,13 +67,21 @@ export class StatementParser implements TokenSink {
   }
 
   open(file: string, line: number, column: number): void {
-    if (this.blocks.length === MAX_BLOCK_DEPTH)
+    const outer = this.innermost;
+    const depth = outer === undefined ? 1 : outer.depth + 1;
+    if (depth === MAX_BLOCK_DEPTH + 1)
       this.issues.error(
         { file, line, column },
         `blocks nest deeper than ${MAX_BLOCK_DEPTH} levels`,
       );
     if (this.keyword !== undefined) {
-      this.blocks.push({ owner: this.keyword, args: this.args ?? NO_ARGS, statements: [] });
+      this.innermost = {
+        owner: this.keyword,
+        args: this.args ?? NO_ARGS,
+        statements: [],
+        outer,
+        depth,
+      };
       this.keyword = this.args = undefined;
       this.inLine = false;
     } else {
@@ -78,22 +95,26 @@ export class StatementParser implements TokenSink {
         commentsBefore: undefined,
         commentAfter: undefined,
       };
-      this.blocks.push({ owner: brace, args: undefined, statements: [] });
+      this.innermost = { owner: brace, args: undefined, statements: [], outer, depth };
     }
   }
 
   close(file: string, line: number, column: number): void {
     this.finishStatement();
-    const block = this.blocks.pop();
+    const block = this.innermost;
     if (block === undefined)
       this.issues.error({ file, line, column }, "unexpected '}' with no open block");
-    else this.closeBlock(block);
+    else {
+      this.innermost = block.outer;
+      this.closeBlock(block);
+    }
   }
 
   /** Ends the input: blocks still open are errors, innermost first, and keep what they hold. */
   end(): void {
     this.finishStatement();
-    for (let block = this.blocks.pop(); block !== undefined; block = this.blocks.pop()) {
+    for (let block = this.innermost; block !== undefined; block = this.innermost) {
+      this.innermost = block.outer;
       this.issues.error(
         block.owner,
         `block '${block.owner.text}' is not closed: missing '}' before the end of the file`,
@@ -115,7 +136,7 @@ export class StatementParser implements TokenSink {
   }
 
   private add(statement: Statement): void {
-    const parent = this.blocks[this.blocks.length - 1];
+    const parent = this.innermost;
     if (parent === undefined) this.out.map(statement);
     else parent.statements.push(statement);
   }
