@@ -210,6 +210,12 @@ function copyTiming(
 }
 
 /**
+ * Outputs start as `{}`, which has room for four fields in the object itself:
+ * `{ type }` or `{ address }` has room for that one, and the fields added
+ * after it went to a second object, one per real server and per checker.
+ */
+
+/**
  * TCP_CHECK and PING_CHECK (the connection fields only; the common checkers).
  * Written out field by field, in the schema's order (zod's output keeps it),
  * so that every property access is one V8 can specialise.
@@ -226,7 +232,8 @@ function connectionCheckerParser(option: AnyObjectSchema): FieldParser {
     const keys = keyCount(input, known);
     if (keys < 0 || input.type !== type) return INVALID;
     const c = input as Record<string, unknown>;
-    const out: Record<string, unknown> = { type };
+    const out: Record<string, unknown> = {};
+    out.type = type;
     let defined = 1;
     if (c.connectIp !== undefined) {
       if (address(c.connectIp) === INVALID) return INVALID;
@@ -287,13 +294,16 @@ export function realServerFastPath<T extends AnyObjectSchema>(
   const otherChecker = bySchema(checker);
   const checkers: FieldParser = (value) => {
     if (!Array.isArray(value)) return INVALID;
-    const out: unknown[] = [];
-    for (const item of value) {
+    // A copy overwritten in place holds exactly the list (an empty list pushed
+    // to keeps room for 17), and the output keeps one list per real server.
+    const out: unknown[] = value.slice();
+    for (let i = 0; i < out.length; i++) {
+      const item = out[i];
       const type = isRecord(item) ? item.type : undefined;
       const parse = (typeof type === 'string' && connectionCheckers.get(type)) || otherChecker;
       const parsed = parse(item);
       if (parsed === INVALID) return INVALID;
-      out.push(parsed);
+      out[i] = parsed;
     }
     return out;
   };
@@ -304,7 +314,8 @@ export function realServerFastPath<T extends AnyObjectSchema>(
     if (keys < 0) return INVALID;
     const r = input as Record<string, unknown>;
     if (r.address === undefined || address(r.address) === INVALID) return INVALID;
-    const out: Record<string, unknown> = { address: r.address };
+    const out: Record<string, unknown> = {};
+    out.address = r.address;
     let defined = 1;
     if (r.port !== undefined) {
       if (isPort(r.port) === INVALID) return INVALID;
