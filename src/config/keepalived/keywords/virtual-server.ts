@@ -108,7 +108,9 @@ const checker = (type: string, table: KeywordTable): Keyword => ({
     const checkers = b.obj.checkers;
     const index = Array.isArray(checkers) ? checkers.length : 0;
     const path = pathTo(b.path, 'checkers', index);
-    const obj: Record<string, unknown> = { type };
+    // {} has room for four fields in the object itself, { type } for one.
+    const obj: Record<string, unknown> = {};
+    obj.type = type;
     ctx.remember(path, s);
     mapStatements(ctx, table, { obj, path, name: type }, ctx.needBlock(s) ?? []);
     if ((type === 'HTTP_GET' || type === 'SSL_GET') && obj.urls === undefined) {
@@ -180,7 +182,9 @@ const realServer: Keyword = {
     const reals = listIn(b.obj, 'realServers');
     const path = pathTo(b.path, 'realServers', reals.length);
     const address = s.args[0] as Token;
-    const obj: Record<string, unknown> = { address: address.text };
+    // {} has room for four fields in the object itself, { address } for one.
+    const obj: Record<string, unknown> = {};
+    obj.address = address.text;
     ctx.remember(path, s);
     ctx.locate(path, 'address', address, s.keyword.text);
     if (s.args[1]) {
