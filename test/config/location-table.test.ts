@@ -71,3 +71,21 @@ test('removing a list item forgets its records and moves those of later items up
   assert.equal(table.get(['vrrpScripts', 1, 'weight'])?.line, 30);
   assert.equal(table.get(['vrrpScripts', 1, 'script'])?.line, 22);
 });
+
+test('records name their own file, whether or not it is the main file the table starts with', () => {
+  const table = new LocationTable('k.conf');
+  table.add(['global'], 'routerId', at(2), 'router_id');
+  table.add(['global'], 'scriptUser', { file: 'inc.conf', line: 7, column: 5 }, 'script_user');
+  table.add(['global'], 'enableScriptSecurity', at(3), 'enable_script_security');
+  assert.deepEqual(table.get(['global', 'routerId']), { ...at(2), keyword: 'router_id' });
+  assert.deepEqual(table.get(['global', 'scriptUser']), {
+    file: 'inc.conf',
+    line: 7,
+    column: 5,
+    keyword: 'script_user',
+  });
+  assert.equal(table.get(['global', 'enableScriptSecurity'])?.file, 'k.conf');
+  const other = new LocationTable('main.conf');
+  other.add(['global'], 'routerId', at(2), 'router_id');
+  assert.equal(other.get(['global', 'routerId'])?.file, 'k.conf');
+});
