@@ -30,7 +30,8 @@ describe('SSL_GET against a local TLS server with a self-signed certificate', ()
     return new HttpGetChecker({
       connectIp: '127.0.0.1',
       connectPort: port,
-      connectTimeoutMs: 1_000,
+      // Generous: a TLS handshake on a loaded machine is slow, and no check here should time out.
+      connectTimeoutMs: 5_000,
       urls: [{ path }],
       tls,
       ...(virtualhost !== undefined ? { virtualhost } : {}),
