@@ -25,6 +25,7 @@ import { nsenterArgs, runIn } from '../../src/netns/exec.js';
 import { createNamespace, deleteNamespace, uniqueName } from '../../src/netns/netns.js';
 import { packageRoot } from '../../src/paths.js';
 import { NotifyReceiver } from '../daemon/support/notify-receiver.js';
+import { holdMachineLock } from '../support/machine-lock.js';
 import { teardown } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 import { sh, version } from './support.js';
@@ -34,8 +35,13 @@ describe('Debian package', () => {
   const namespace = uniqueName('lbdeb');
   const instance = uniqueName('lbdeb');
   let deb = '';
+  /** Set while this run holds the machine's package lock: only then may it install or purge. */
+  let releaseLock: (() => void) | undefined;
 
   before(async () => {
+    // The package is machine-wide: a run in another worktree would purge it
+    // under this one's daemon (or hold dpkg's lock as this one installs).
+    releaseLock = await holdMachineLock('deb-package', 150_000);
     // A run killed before its purge left the package: remove it first.
     if (spawnSync('dpkg', ['-s', 'lbctl'], { stdio: 'ignore' }).status === 0) {
       execFileSync('dpkg', ['--purge', 'lbctl'], { stdio: 'ignore' });
@@ -51,8 +57,10 @@ describe('Debian package', () => {
   });
   teardown(async () => {
     try {
-      execFileSync('dpkg', ['--purge', 'lbctl'], { stdio: 'ignore' });
+      if (releaseLock !== undefined)
+        execFileSync('dpkg', ['--purge', 'lbctl'], { stdio: 'ignore' });
     } finally {
+      releaseLock?.();
       await deleteNamespace(namespace);
       rmSync(join(pinRoot, instance), { recursive: true, force: true });
       rmSync(out, { recursive: true, force: true });
@@ -280,16 +288,21 @@ vrrp_instance VI_SD {
 
       // ExecReload sends SIGHUP: the daemon reloads in place (same pid).
       inContainer('systemctl', 'reload', 'lbctl.service');
-      await waitFor('the reload to be applied', () =>
-        /^configuration reloaded/m.test(journal('-p', 'info')) ? true : undefined,
+      // Each poll starts journalctl in the container, slow on a loaded machine.
+      await waitFor(
+        'the reload to be applied',
+        () => (/^configuration reloaded/m.test(journal('-p', 'info')) ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 250 },
       );
       // A broken configuration is refused at priority err (journald read
       // lbctl's <3> prefix) and the daemon runs on unchanged.
       const good = readFileSync(config, 'utf8');
       writeFileSync(config, `${good}vrrp_instance {\n`);
       inContainer('systemctl', 'reload', 'lbctl.service');
-      await waitFor('the refused reload at priority err', () =>
-        /reload failed/.test(journal('-p', 'err')) ? true : undefined,
+      await waitFor(
+        'the refused reload at priority err',
+        () => (/reload failed/.test(journal('-p', 'err')) ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 250 },
       );
       writeFileSync(config, good);
       assert.doesNotMatch(journal('-p', 'err'), /lbctl is up/, 'info lines are not err');
