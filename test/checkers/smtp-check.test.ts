@@ -3,6 +3,7 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import { runCheck } from '../../src/checkers/run-check.js';
 import { SmtpChecker } from '../../src/checkers/smtp-check.js';
+import { waitFor } from '../support/wait.js';
 import { closeServer, listenLocal } from './support/servers.js';
 
 /** A scripted SMTP server: `banner` on connect, `heloReply` to HELO. */
@@ -46,7 +47,8 @@ describe('SMTP_CHECK against a local SMTP server', () => {
   it("is up on banner 220 and HELO 250, with keepalived's default HELO name", async (t) => {
     const server = await startSmtp(t, '220 mx ESMTP\r\n', '250 mx\r\n');
     assert.deepEqual(await runCheck(smtp(server.port)), { ok: true });
-    await new Promise((r) => setTimeout(r, 20));
+    // The server may read QUIT after the checker is done.
+    await waitFor('the server to read QUIT', () => server.lines.includes('QUIT'));
     assert.deepEqual(server.lines, ['HELO smtpchecker.keepalived.org', 'QUIT']);
   });
 

@@ -87,12 +87,19 @@ describe('signals to lbctl up', () => {
         ...nsenterArgs(lab.namespace(director)),
         process.execPath,
         '-e',
-        'setTimeout(() => {}, 20000)',
+        "process.stdout.write('ready\\n'); setTimeout(() => {}, 20000)",
       ],
-      { stdio: 'ignore' },
+      { stdio: ['ignore', 'pipe', 'ignore'] },
     );
     try {
-      await sleep(500);
+      // Until Node has started, SIGUSR1's default action would kill it: wait for
+      // it to say so rather than for a fixed time a loaded machine may exceed.
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.once('data', () => resolve());
+        child.once('exit', (code, signal) =>
+          reject(new Error(`the bare node exited early (${code ?? signal})`)),
+        );
+      });
       child.kill('SIGUSR1');
       await waitFor('the inspector to listen', async () =>
         (await listeners()).includes('127.0.0.1:9229') ? true : undefined,
