@@ -14,6 +14,8 @@ import {
 import { teardown } from '../support/teardown.js';
 
 const PAYLOAD = Buffer.from('probe');
+/** For echoes that should be answered: generous, a loaded machine is slow. */
+const ANSWERED_WITHIN_MS = 10_000;
 
 describe('RawIcmpEchoer over raw IP sockets', () => {
   const host = uniqueName('lbt-ih-');
@@ -28,8 +30,9 @@ describe('RawIcmpEchoer over raw IP sockets', () => {
       { namespace: router, name: 'ir0', address: '10.234.0.2/24' },
     );
     await runIn(host, 'ip', ['route', 'add', '10.235.0.0/24', 'via', '10.234.0.2']);
-    await runIn(host, 'ip', ['addr', 'add', 'fd00:234::1/64', 'dev', 'ih0']);
-    await runIn(router, 'ip', ['addr', 'add', 'fd00:234::2/64', 'dev', 'ir0']);
+    // nodad: a tentative address drops what is sent to it, for a second or two.
+    await runIn(host, 'ip', ['addr', 'add', 'fd00:234::1/64', 'dev', 'ih0', 'nodad']);
+    await runIn(router, 'ip', ['addr', 'add', 'fd00:234::2/64', 'dev', 'ir0', 'nodad']);
     // The router knows no way on: it answers with ICMP host unreachable.
     await runIn(router, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
     await runIn(router, 'ip', ['route', 'add', 'unreachable', '10.235.0.0/24']);
@@ -50,21 +53,25 @@ describe('RawIcmpEchoer over raw IP sockets', () => {
     const v4 = await echoer.echo({
       address: '10.234.0.2',
       payload: PAYLOAD,
-      signal: AbortSignal.timeout(2000),
+      signal: AbortSignal.timeout(ANSWERED_WITHIN_MS),
     });
-    assert.ok(v4.rttMs >= 0 && v4.rttMs < 2000);
+    assert.ok(v4.rttMs >= 0 && v4.rttMs < ANSWERED_WITHIN_MS);
     const v6 = await echoer.echo({
       address: 'fd00:234::2',
       payload: PAYLOAD,
-      signal: AbortSignal.timeout(2000),
+      signal: AbortSignal.timeout(ANSWERED_WITHIN_MS),
     });
-    assert.ok(v6.rttMs >= 0 && v6.rttMs < 2000);
+    assert.ok(v6.rttMs >= 0 && v6.rttMs < ANSWERED_WITHIN_MS);
   });
 
   it('matches concurrent requests to their own replies', async () => {
     const replies = await Promise.all(
       [1, 2, 3, 4].map(() =>
-        echoer.echo({ address: '10.234.0.2', payload: PAYLOAD, signal: AbortSignal.timeout(2000) }),
+        echoer.echo({
+          address: '10.234.0.2',
+          payload: PAYLOAD,
+          signal: AbortSignal.timeout(ANSWERED_WITHIN_MS),
+        }),
       ),
     );
     assert.equal(replies.length, 4);
@@ -73,10 +80,17 @@ describe('RawIcmpEchoer over raw IP sockets', () => {
   it('fails at once with host unreachable when a router says so', async () => {
     const started = performance.now();
     await assert.rejects(
-      echoer.echo({ address: '10.235.0.7', payload: PAYLOAD, signal: AbortSignal.timeout(2000) }),
+      echoer.echo({
+        address: '10.235.0.7',
+        payload: PAYLOAD,
+        signal: AbortSignal.timeout(ANSWERED_WITHIN_MS),
+      }),
       (err: NodeJS.ErrnoException) => err.code === 'EHOSTUNREACH',
     );
-    assert.ok(performance.now() - started < 1000, 'answered by ICMP, not by the timeout');
+    assert.ok(
+      performance.now() - started < ANSWERED_WITHIN_MS / 2,
+      'answered by ICMP, not by the timeout',
+    );
   });
 
   it('gives up when the signal aborts and no reply came', async () => {
@@ -89,14 +103,14 @@ describe('RawIcmpEchoer over raw IP sockets', () => {
 
   it('drives PING_CHECK up and down through createChecker', async () => {
     const up = createChecker(
-      { type: 'PING_CHECK', connectTimeoutMs: 500 },
+      { type: 'PING_CHECK', connectTimeoutMs: ANSWERED_WITHIN_MS },
       { address: '10.234.0.2', port: 80 },
       [],
       { icmpEchoer: echoer },
     );
     assert.deepEqual(await runCheck(up.checker), { ok: true });
     const down = createChecker(
-      { type: 'PING_CHECK', connectTimeoutMs: 500 },
+      { type: 'PING_CHECK', connectTimeoutMs: ANSWERED_WITHIN_MS },
       { address: '10.235.0.9', port: 80 },
       [],
       { icmpEchoer: echoer },

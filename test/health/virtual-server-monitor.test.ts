@@ -14,15 +14,21 @@ import { systemClock } from '../../src/time/clock.js';
 import { closeServer, listenLocal } from '../checkers/support/servers.js';
 import { waitFor } from '../support/wait.js';
 
+// Long enough that the slack below, which a loaded machine's scheduling eats
+// into, is small beside what the bounds tell apart. A stopped real on
+// loopback refuses at once: the connect timeout only guards a healthy one.
 const TIMING = {
-  delayLoopMs: 100,
+  delayLoopMs: 1_000,
   retry: 2,
-  delayBeforeRetryMs: 50,
+  delayBeforeRetryMs: 250,
   warmupMs: 0,
-  connectTimeoutMs: 200,
+  connectTimeoutMs: 5_000,
 };
+const SLACK_MS = 750;
 // The longest a failure may take to show: the rest of a delay_loop, every retry, scheduling slack.
-const DETECTION_BOUND_MS = TIMING.delayLoopMs + TIMING.retry * TIMING.delayBeforeRetryMs + 150;
+const DETECTION_BOUND_MS = TIMING.delayLoopMs + TIMING.retry * TIMING.delayBeforeRetryMs + SLACK_MS;
+/** How long reach() waits before failing: the timing assertions after it are the real bounds. */
+const REACH_TIMEOUT_MS = 15_000;
 
 /** A TCP "real server" on 127.0.0.1 that can be stopped and started on the same port. */
 class LocalReal {
@@ -93,13 +99,13 @@ describe('virtual server monitor with real TCP checks on loopback', () => {
     assert.deepEqual(ports(monitor.current()), [a.port, b.port]);
 
     await a.stop();
-    const tookA = await reach(monitor, (s) => ports(s).length === 1, 2_000);
+    const tookA = await reach(monitor, (s) => ports(s).length === 1, REACH_TIMEOUT_MS);
     assert.deepEqual(ports(monitor.current()), [b.port]);
     assert.ok(tookA <= DETECTION_BOUND_MS, `detected in ${tookA} ms`);
     assert.ok(tookA >= TIMING.retry * TIMING.delayBeforeRetryMs - 10, 'not before the retries');
 
     await b.stop();
-    await reach(monitor, (s) => s.sorry !== undefined, 2_000);
+    await reach(monitor, (s) => s.sorry !== undefined, REACH_TIMEOUT_MS);
     assert.deepEqual(monitor.current(), {
       reals: [],
       sorry: { address: '127.0.0.1', port: 80, forwarding: 'dr', weight: 1 },
@@ -109,9 +115,12 @@ describe('virtual server monitor with real TCP checks on loopback', () => {
     await readFile(marker); // quorum_down ran as a real process
 
     await a.start();
-    const back = await reach(monitor, (s) => s.sorry === undefined, 2_000);
+    const back = await reach(monitor, (s) => s.sorry === undefined, REACH_TIMEOUT_MS);
     assert.deepEqual(ports(monitor.current()), [a.port]);
-    assert.ok(back <= TIMING.delayLoopMs + 150, `returned in ${back} ms: one success is enough`);
+    assert.ok(
+      back <= TIMING.delayLoopMs + SLACK_MS,
+      `returned in ${back} ms: one success is enough`,
+    );
   });
 
   it('with ha_suspend keeps the state while suspended and checks again on resume', async (t) => {
@@ -146,7 +155,7 @@ describe('virtual server monitor with real TCP checks on loopback', () => {
     await new Promise((resolve) => setTimeout(resolve, DETECTION_BOUND_MS * 2));
     assert.deepEqual(ports(monitor.current()), [real.port], 'no checks ran while suspended');
     monitor.resume();
-    const took = await reach(monitor, (s) => s.reals.length === 0, 2_000);
+    const took = await reach(monitor, (s) => s.reals.length === 0, REACH_TIMEOUT_MS);
     assert.ok(took <= DETECTION_BOUND_MS + TIMING.delayLoopMs, `detected in ${took} ms`);
   });
 
