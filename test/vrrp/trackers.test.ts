@@ -79,7 +79,8 @@ describe('commands', () => {
     const pidFile = join(dir, 'child.pid');
     const result = await runCommand(
       { command: `/bin/sh -c "sleep 30 & echo $! > ${pidFile}; sleep 30"` },
-      { clock: systemClock, timeoutMs: 300 },
+      // Long enough for a loaded machine to start sh and write the pid before the kill.
+      { clock: systemClock, timeoutMs: 2000 },
     );
     assert.equal(result.timedOut, true);
     const child = Number(readFileSync(pidFile, 'utf8'));
@@ -94,7 +95,7 @@ describe('commands', () => {
       const out = join(shared, 'uid');
       const result = await runCommand(
         { command: `/bin/sh -c "id -u > ${out}"`, user: 'nobody' },
-        { clock: systemClock, timeoutMs: 2000 },
+        { clock: systemClock, timeoutMs: 10_000 },
       );
       assert.equal(result.exitCode, 0);
       const nobody = await resolveCredentials({ user: 'nobody' });
@@ -118,7 +119,7 @@ describe('commands', () => {
   it('reports a missing program as exit code 127 without throwing', async () => {
     const result = await runCommand(
       { command: '/nonexistent/lbctl-test' },
-      { clock: systemClock, timeoutMs: 1000 },
+      { clock: systemClock, timeoutMs: 10_000 },
     );
     assert.equal(result.exitCode, 127);
   });
@@ -143,7 +144,8 @@ describe('track_script', () => {
         name: 'chk',
         command: `test -e ${flag}`,
         intervalMs: 40,
-        timeoutMs: 1000,
+        // A run that times out counts as a failure: generous, as the counts are the subject.
+        timeoutMs: 10_000,
         fall: 3,
         rise: 2,
       },
@@ -186,7 +188,7 @@ describe('track_script', () => {
         name: 'chk_nginx',
         command: `test -e ${flag}`,
         intervalMs: 30,
-        timeoutMs: 1000,
+        timeoutMs: 10_000,
         weight: -60,
         fall: 2,
         rise: 1,
