@@ -55,7 +55,9 @@ describe('virtual_ipaddress_excluded on two lbctl nodes', { timeout: 60_000 }, (
         (await site.lab.neighbourMac('client', EXCLUDED_V4)) === site.lab.host('d2').mac
           ? true
           : undefined,
-      { timeoutMs: 1000 },
+      // Each poll runs ip in the client's namespace: slow on a loaded machine. With
+      // vrrp_garp_master_delay 0 only the gratuitous ARP at takeover can move the entry.
+      { timeoutMs: 5000 },
     );
     // The killed run left its addresses; a restart that stays BACKUP removes them.
     assert.deepEqual(await holds('d1'), all);
