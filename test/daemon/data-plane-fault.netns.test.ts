@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Lab } from '../../src/lab/lab.js';
 import { uniqueName } from '../../src/netns/netns.js';
+import { ANSWERED_WITHIN_S } from '../support/answered-within.js';
 import { replaceWithForeignXdp } from '../support/foreign-xdp.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { SLOWDOWN } from '../support/slowdown.js';
@@ -55,7 +56,7 @@ describe('data plane gone → VRRP FAULT', { timeout: 180_000 }, () => {
     t.diagnostic(`director1's VRRP waited ${waited[1]} ms for its data plane at start`);
     assert.ok(await lab.holdsVip(d1));
     assert.equal(await metric(d1, 'lbctl_dataplane_healthy'), 1);
-    assert.deepEqual(await lab.requests(2), ['rs1', 'rs1']);
+    assert.deepEqual(await lab.requests(2, 80, ANSWERED_WITHIN_S), ['rs1', 'rs1']);
 
     // Detached and replaced, before the next check can put lbctl's back.
     await replaceWithForeignXdp(lab, d1);
@@ -77,7 +78,11 @@ describe('data plane gone → VRRP FAULT', { timeout: 180_000 }, () => {
     assert.equal(await metric(d1, 'lbctl_dataplane_healthy'), 0);
     assert.ok(((await metric(d1, 'lbctl_dataplane_supervision_failures_total')) ?? 0) > 0);
     assert.match(lab.directorLog(d1), /data plane cannot forward on eth0/);
-    assert.deepEqual(await lab.requests(2), ['rs1', 'rs1'], 'director2 forwards');
+    assert.deepEqual(
+      await lab.requests(2, 80, ANSWERED_WITHIN_S),
+      ['rs1', 'rs1'],
+      'director2 forwards',
+    );
 
     // The foreign program goes: lbctl attaches again, leaves FAULT and preempts (priority 150).
     await lab.exec(d1, 'ip', ['link', 'set', 'dev', 'eth0', 'xdp', 'off']);
@@ -94,6 +99,6 @@ describe('data plane gone → VRRP FAULT', { timeout: 180_000 }, () => {
       async () => ((await lab.holdsVip('director2')) ? undefined : true),
       bound,
     );
-    assert.deepEqual(await lab.requests(2), ['rs1', 'rs1']);
+    assert.deepEqual(await lab.requests(2, 80, ANSWERED_WITHIN_S), ['rs1', 'rs1']);
   });
 });

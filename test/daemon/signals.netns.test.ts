@@ -16,6 +16,7 @@ import { Lab } from '../../src/lab/lab.js';
 import { alive, sleep } from '../../src/lab/processes.js';
 import { nsenterArgs } from '../../src/netns/exec.js';
 import { uniqueName } from '../../src/netns/netns.js';
+import { ANSWERED_WITHIN_S } from '../support/answered-within.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { waitFor } from '../support/wait.js';
 import { NotifyReceiver } from './support/notify-receiver.js';
@@ -65,7 +66,7 @@ async function assertServing(): Promise<void> {
   assert.equal(await lab.holdsVip('director2'), false, 'the backup does not');
   assert.ok(await xdpAttached(), 'XDP is attached to eth0');
   assert.ok(existsSync(join(pinRoot, instance)), 'maps are pinned');
-  assert.deepEqual(await lab.requests(2), ['rs1', 'rs1']);
+  assert.deepEqual(await lab.requests(2, 80, ANSWERED_WITHIN_S), ['rs1', 'rs1']);
 }
 
 async function assertNothingLeft(): Promise<void> {

@@ -16,6 +16,7 @@ import { before, describe, it } from 'node:test';
 import { Lab } from '../../src/lab/lab.js';
 import { uniqueName } from '../../src/netns/netns.js';
 import { packageRoot } from '../../src/paths.js';
+import { ANSWERED_WITHIN_S } from '../support/answered-within.js';
 import { runBounded } from '../support/bounded-run.js';
 import { SLOWDOWN } from '../support/slowdown.js';
 import { teardown } from '../support/teardown.js';
@@ -53,7 +54,7 @@ async function secondUp(): Promise<{ code: number | null; output: string }> {
 
 /** The second start, while the first lab's client sends REQUESTS requests one after the other. */
 async function secondStartDuringRequests(): Promise<{ code: number | null; output: string }> {
-  const requests = first.requests(REQUESTS);
+  const requests = first.requests(REQUESTS, 80, ANSWERED_WITHIN_S);
   const attempt = await secondUp();
   const answers = await requests;
   assert.equal(answers.length, REQUESTS);
@@ -90,7 +91,7 @@ describe('two namespaces, one instance name', { timeout: 240_000 }, () => {
     );
     assert.equal(await xdpProgramId(first), before, 'the first director keeps its program');
     assert.equal(await xdpProgramId(second), undefined, 'nothing attached in the second');
-    assert.deepEqual(await first.requests(3), ['rs1', 'rs1', 'rs1']);
+    assert.deepEqual(await first.requests(3, 80, ANSWERED_WITHIN_S), ['rs1', 'rs1', 'rs1']);
   });
 
   it('refuses after the first daemon was SIGKILLed while its links still forward', async () => {
@@ -107,6 +108,6 @@ describe('two namespaces, one instance name', { timeout: 240_000 }, () => {
     // The first director's own restart takes its pins back.
     await first.start(director);
     assert.match(first.directorLog(director), /took over pinned XDP link/);
-    assert.deepEqual(await first.requests(3), ['rs1', 'rs1', 'rs1']);
+    assert.deepEqual(await first.requests(3, 80, ANSWERED_WITHIN_S), ['rs1', 'rs1', 'rs1']);
   });
 });

@@ -14,6 +14,7 @@ import { pinRoot } from '../../src/bpf/index.js';
 import { Lab } from '../../src/lab/lab.js';
 import type { LabAddresses } from '../../src/lab/lab-spec.js';
 import { uniqueName } from '../../src/netns/netns.js';
+import { ANSWERED_WITHIN_S } from '../support/answered-within.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { promtool } from '../support/promtool.js';
 import { waitFor } from '../support/wait.js';
@@ -115,7 +116,7 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
   });
 
   it('alternates new connections between RS1 and RS2 under rr', async () => {
-    const answers = await lab.requests(8);
+    const answers = await lab.requests(8, 80, ANSWERED_WITHIN_S);
     assert.ok(
       answers.every((a) => a === 'rs1' || a === 'rs2'),
       answers.join(','),
@@ -125,7 +126,7 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
   });
 
   it('splits connections 3:1 under wrr with weights 3 and 1', async () => {
-    const answers = await lab.requests(40, 81);
+    const answers = await lab.requests(40, 81, ANSWERED_WITHIN_S);
     assert.deepEqual(count(answers), { rs1: 30, rs2: 10 });
   });
 
@@ -174,7 +175,7 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
   });
 
   it('keeps one client on one real server with persistence_timeout', async () => {
-    const answers = await lab.requests(10, 82);
+    const answers = await lab.requests(10, 82, ANSWERED_WITHIN_S);
     assert.equal(new Set(answers).size, 1, answers.join(','));
     assert.ok(answers[0] === 'rs1' || answers[0] === 'rs2');
   });
@@ -190,7 +191,7 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
     );
     const wait = stoppedAt + DETECTION_MS + MARGIN_MS - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const answers = await lab.requests(10);
+    const answers = await lab.requests(10, 80, ANSWERED_WITHIN_S);
     assert.deepEqual(answers, Array(10).fill('rs2'));
   });
 
@@ -208,7 +209,7 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
       [1],
       'without inhibit the stopped real is removed',
     );
-    assert.deepEqual(await lab.requests(4, 83), Array(4).fill('rs2'));
+    assert.deepEqual(await lab.requests(4, 83, ANSWERED_WITHIN_S), Array(4).fill('rs2'));
   });
 
   it('hands the service to the sorry server when both are down, and runs quorum_down', async () => {
@@ -222,7 +223,10 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
       { timeoutMs: DETECTION_MS + 3000, intervalMs: 200 },
     );
     assert.equal(answers, 'sorry-director1');
-    assert.deepEqual(await lab.requests(4), Array(4).fill('sorry-director1'));
+    assert.deepEqual(
+      await lab.requests(4, 80, ANSWERED_WITHIN_S),
+      Array(4).fill('sorry-director1'),
+    );
     await waitFor('quorum_down', () => (existsSync(quorumLog) ? true : undefined), {
       timeoutMs: 3000,
     });
@@ -240,7 +244,7 @@ describe('virtual servers end to end (lbctl up, XDP DR, real HTTP servers)', () 
       },
       { timeoutMs: (DELAY_LOOP_S + 2) * 1000 + 3000, intervalMs: 200 },
     );
-    const answers = await lab.requests(6);
+    const answers = await lab.requests(6, 80, ANSWERED_WITHIN_S);
     assert.deepEqual(count(answers), { rs1: 3, rs2: 3 });
   });
 
