@@ -11,6 +11,7 @@ import { alive } from '../../src/lab/processes.js';
 import { nsenterArgs } from '../../src/netns/exec.js';
 import { createNamespace, listNamespaces, uniqueName } from '../../src/netns/netns.js';
 import { teardown } from '../support/teardown.js';
+import { waitFor } from '../support/wait.js';
 
 describe('the lab', () => {
   it('removes what a crashed run left behind: namespaces, their processes, state', async (t) => {
@@ -38,11 +39,10 @@ describe('the lab', () => {
     await lab.down();
 
     assert.deepEqual(await listNamespaces(`${prefix}-`), []);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(
-      orphan.exitCode !== null || orphan.signalCode !== null,
-      true,
-      'the program was stopped',
+    // Node learns of the exit from SIGCHLD, later on a loaded machine.
+    await waitFor(
+      'the program to be stopped',
+      () => orphan.exitCode !== null || orphan.signalCode !== null,
     );
     assert.equal(existsSync(join(stateDir, prefix)), false);
     assert.equal(await lab.status(), undefined, 'no lab any more');
