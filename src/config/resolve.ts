@@ -17,17 +17,12 @@ import type {
   VrrpNotify,
 } from './model.js';
 import { deepFreeze } from './model.js';
-import { recordMaker } from './record-maker.js';
 import {
   type ConfigDocument,
   type DocumentChecker,
   PROTOCOL_KEYWORDS,
   STATUS_CODE_PATTERN,
 } from './schema.js';
-
-// Real servers and checkers have more fields than `{}` holds in itself.
-const newRealServer = recordMaker();
-const newChecker = recordMaker();
 
 /** keepalived's documented checker defaults. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -41,12 +36,9 @@ type Compact<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] }
   [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
 };
 
-/**
- * Drops keys whose value is undefined, so optional fields are absent rather
- * than undefined. `make` gives the output object (see recordMaker).
- */
-function compact<T extends object>(value: T, make?: () => Record<string, unknown>): Compact<T> {
-  const out: Record<string, unknown> = make === undefined ? {} : make();
+/** Drops keys whose value is undefined, so optional fields are absent rather than undefined. */
+function compact<T extends object>(value: T): Compact<T> {
+  const out: Record<string, unknown> = {};
   // for-in rather than Object.entries: no [key, value] pair per field on large configs.
   for (const key in value) {
     const v = value[key];
@@ -63,7 +55,7 @@ type Overlaid<B, O> = B extends unknown ? Compact<Omit<B, keyof O> & O> : never;
  * object per call instead of two (it runs for every checker of every real server).
  */
 function overlay<B extends object, O extends object>(base: B, overrides: O): Overlaid<B, O> {
-  const out = newChecker();
+  const out: Record<string, unknown> = {};
   const over = overrides as Record<string, unknown>;
   for (const key in base) {
     const v = key in over ? over[key] : base[key];
@@ -246,25 +238,22 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 }
 
 function resolveRealServer(rs: DocRealServer, vs: DocVirtualServer): RealServer {
-  return compact(
-    {
-      address: rs.address,
-      family: familyOf(rs.address) ?? 'ipv4',
-      port: rs.port ?? vs.port ?? 0,
-      weight: rs.weight,
-      lbKind: rs.lbKind ?? vs.lbKind,
-      tunnel: tunnelOf(rs.lbKind ?? vs.lbKind, rs.tunnel ?? vs.tunnel),
-      inhibitOnFailure: rs.inhibitOnFailure ?? vs.inhibitOnFailure,
-      // 0 is keepalived's and ipvsadm's "no threshold".
-      upperThreshold: rs.upperThreshold || undefined,
-      lowerThreshold: rs.lowerThreshold || undefined,
-      notifyUp: command(rs.notifyUp),
-      notifyDown: command(rs.notifyDown),
-      virtualhost: rs.virtualhost ?? vs.virtualhost,
-      checkers: rs.checkers.map((c) => resolveChecker(c, rs, vs)),
-    },
-    newRealServer,
-  );
+  return compact({
+    address: rs.address,
+    family: familyOf(rs.address) ?? 'ipv4',
+    port: rs.port ?? vs.port ?? 0,
+    weight: rs.weight,
+    lbKind: rs.lbKind ?? vs.lbKind,
+    tunnel: tunnelOf(rs.lbKind ?? vs.lbKind, rs.tunnel ?? vs.tunnel),
+    inhibitOnFailure: rs.inhibitOnFailure ?? vs.inhibitOnFailure,
+    // 0 is keepalived's and ipvsadm's "no threshold".
+    upperThreshold: rs.upperThreshold || undefined,
+    lowerThreshold: rs.lowerThreshold || undefined,
+    notifyUp: command(rs.notifyUp),
+    notifyDown: command(rs.notifyDown),
+    virtualhost: rs.virtualhost ?? vs.virtualhost,
+    checkers: rs.checkers.map((c) => resolveChecker(c, rs, vs)),
+  });
 }
 
 function resolveVirtualServer(

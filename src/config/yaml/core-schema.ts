@@ -10,6 +10,7 @@ import jsYaml from 'js-yaml';
 const NULL = /^(?:~|[Nn]ull|NULL)?$/;
 const BOOL = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
 const INT_OCT = /^0o[0-7]+$/;
+const INT = /^[-+]?[0-9]+$/;
 const INT_HEX = /^0x[0-9a-fA-F]+$/;
 const FLOAT_NAN = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
 const FLOAT_EXP = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
@@ -24,24 +25,6 @@ const startsLikeNumber = (data: string): boolean => {
   const c = data.charCodeAt(0);
   return (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e; // 0-9 + - .
 };
-
-/** `[-+]?[0-9]+` (INT) without a regular expression: most numbers in a configuration. */
-const isDecimal = (data: string): boolean => {
-  const length = data.length;
-  let i = 0;
-  const c = data.charCodeAt(0);
-  if (c === 0x2b || c === 0x2d) i = 1; // + -
-  if (i === length) return false;
-  for (; i < length; i++) {
-    const d = data.charCodeAt(i);
-    if (d < 0x30 || d > 0x39) return false;
-  }
-  return true;
-};
-
-/** `0o…` or `0x…`: the only other integers. */
-const isPrefixed = (data: string): boolean =>
-  data.charCodeAt(0) === 0x30 && (data[1] === 'o' || data[1] === 'x');
 
 const nullType = new jsYaml.Type('tag:yaml.org,2002:null', {
   kind: 'scalar',
@@ -61,10 +44,10 @@ const intType = new jsYaml.Type('tag:yaml.org,2002:int', {
   resolve: (data: string | null) =>
     data !== null &&
     startsLikeNumber(data) &&
-    (isDecimal(data) || (isPrefixed(data) && (INT_OCT.test(data) || INT_HEX.test(data)))),
+    (INT_OCT.test(data) || INT.test(data) || INT_HEX.test(data)),
   construct: (data: string) => {
-    if (isDecimal(data)) return Number.parseInt(data, 10);
     if (INT_OCT.test(data)) return Number.parseInt(data.substring(2), 8);
+    if (INT.test(data)) return Number.parseInt(data, 10);
     return Number.parseInt(data.substring(2), 16);
   },
 });
@@ -74,8 +57,6 @@ const floatType = new jsYaml.Type('tag:yaml.org,2002:float', {
   resolve: (data: string | null) =>
     data !== null &&
     startsLikeNumber(data) &&
-    // Every float has at most one '.': addresses are ruled out here.
-    data.indexOf('.') === data.lastIndexOf('.') &&
     (FLOAT_NAN.test(data) || FLOAT_EXP.test(data) || FLOAT.test(data)),
   construct: (data: string) => {
     if (FLOAT_NAN.test(data)) {
