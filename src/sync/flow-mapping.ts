@@ -13,9 +13,11 @@ import {
   TCP_STATE,
 } from './ipvs-sync-codec.js';
 
-const PROTOCOL_NUMBER: Readonly<Record<Protocol, number>> = { tcp: 6, udp: 17, sctp: 132 };
+/** IPVS's protocol numbers for lbctl's protocols. */
+export const PROTOCOL_NUMBER: Readonly<Record<Protocol, number>> = { tcp: 6, udp: 17, sctp: 132 };
 const PROTOCOL_NAME: Readonly<Record<number, Protocol>> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
-const FORWARDING_FLAG: Readonly<Record<Forwarding, number>> = {
+/** IPVS's connection flag for each forwarding method. */
+export const FORWARDING_FLAG: Readonly<Record<Forwarding, number>> = {
   nat: CONN_F.MASQ,
   tun: CONN_F.TUNNEL,
   dr: CONN_F.DROUTE,

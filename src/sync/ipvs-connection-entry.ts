@@ -13,6 +13,7 @@ import type { Forwarding, Protocol, RealSpec, ServiceSpec } from '../dataplane/d
 import type { IpvsConnection } from '../dataplane/ipvs/ipvs-connections.js';
 import { canonicalAddress, ipFamily } from '../net/address.js';
 import { parseEndpoint } from '../net/endpoint.js';
+import { FORWARDING_FLAG, PROTOCOL_NUMBER } from './flow-mapping.js';
 import {
   CONN_F,
   SCTP_STATE_ESTABLISHED,
@@ -23,13 +24,6 @@ import {
 /** Why a row is not sent. */
 export type IpvsEntrySkip = 'template' | 'state' | 'noService' | 'noReal' | 'malformed';
 
-const PROTOCOL_NUMBER: Readonly<Record<Protocol, number>> = { tcp: 6, udp: 17, sctp: 132 };
-const FORWARDING_FLAG: Readonly<Record<Forwarding, number>> = {
-  nat: CONN_F.MASQ,
-  tun: CONN_F.TUNNEL,
-  dr: CONN_F.DROUTE,
-};
-
 /** IPVS's state names per protocol (the tables ip_vs_state_name prints). */
 const STATES: Readonly<Record<Protocol, Readonly<Record<string, number>>>> = {
   tcp: TCP_STATE,
@@ -38,9 +32,33 @@ const STATES: Readonly<Record<Protocol, Readonly<Record<string, number>>>> = {
   sctp: { ESTABLISHED: SCTP_STATE_ESTABLISHED },
 };
 
+/** A real as a row is matched against it: its address canonical once, not per row. */
+interface IndexedReal {
+  readonly address: string;
+  readonly family: 4 | 6 | undefined;
+  readonly port: number;
+  readonly forwarding: Forwarding;
+}
+
 interface IndexedService {
   readonly fwmark: number;
-  readonly reals: readonly RealSpec[];
+  readonly reals: readonly IndexedReal[];
+  /** The one method all its reals share, for a real removed since; undefined when they differ. */
+  readonly sharedForwarding: Forwarding | undefined;
+}
+
+function indexService(fwmark: number, reals: readonly RealSpec[]): IndexedService {
+  const methods = new Set(reals.map((r) => r.forwarding));
+  return {
+    fwmark,
+    reals: reals.map((r) => ({
+      address: canonicalAddress(r.address),
+      family: ipFamily(r.address),
+      port: r.port,
+      forwarding: r.forwarding,
+    })),
+    sharedForwarding: methods.size === 1 ? [...methods][0] : undefined,
+  };
 }
 
 /** lbctl's applied IPVS services, looked up by what a connection row shows. */
@@ -51,12 +69,12 @@ export class IpvsServiceIndex {
   constructor(services: readonly { service: ServiceSpec; reals: readonly RealSpec[] }[]) {
     for (const { service, reals } of services) {
       if (service.fwmark !== undefined) {
-        this.fwmarkServices.push({ fwmark: service.fwmark, reals });
+        this.fwmarkServices.push(indexService(service.fwmark, reals));
       } else {
-        this.byAddress.set(addressKey(service.protocol, service.vip, service.port), {
-          fwmark: 0,
-          reals,
-        });
+        this.byAddress.set(
+          addressKey(service.protocol, service.vip, service.port),
+          indexService(0, reals),
+        );
       }
     }
   }
@@ -65,6 +83,7 @@ export class IpvsServiceIndex {
    * The service a connection belongs to: (protocol, VIP, port), then the
    * VIP's port-0 service, then the one mark service holding its real (IPVS
    * matches a marked packet before its address; the row does not say which).
+   * `real` is canonical.
    */
   find(protocol: Protocol, vip: string, port: number, real: string): IndexedService | undefined {
     const exact =
@@ -73,7 +92,7 @@ export class IpvsServiceIndex {
     if (exact !== undefined) return exact;
     const family = ipFamily(vip);
     const marked = this.fwmarkServices.filter((s) =>
-      s.reals.some((r) => ipFamily(r.address) === family && sameAddress(r.address, real)),
+      s.reals.some((r) => r.family === family && r.address === real),
     );
     return marked.length === 1 ? marked[0] : undefined;
   }
@@ -82,12 +101,11 @@ export class IpvsServiceIndex {
 const addressKey = (protocol: Protocol, vip: string, port: number) =>
   `${protocol}|${canonicalAddress(vip)}|${port}`;
 
-const sameAddress = (a: string, b: string) => canonicalAddress(a) === canonicalAddress(b);
-
 /**
- * The forwarding method of the connection's real: the real itself (a real at
- * port 0 takes any port, as IPVS gives it the packet's), else the one method
- * all the service's reals share (a real removed since, whose connections IPVS keeps).
+ * The forwarding method of the connection's real (`address` canonical): the
+ * real itself (a real at port 0 takes any port, as IPVS gives it the
+ * packet's), else the one method all the service's reals share (a real
+ * removed since, whose connections IPVS keeps).
  */
 function forwardingOf(
   service: IndexedService,
@@ -95,11 +113,9 @@ function forwardingOf(
   port: number,
 ): Forwarding | undefined {
   const real = service.reals.find(
-    (r) => sameAddress(r.address, address) && (r.port === port || r.port === 0),
+    (r) => r.address === address && (r.port === port || r.port === 0),
   );
-  if (real !== undefined) return real.forwarding;
-  const methods = new Set(service.reals.map((r) => r.forwarding));
-  return methods.size === 1 ? [...methods][0] : undefined;
+  return real !== undefined ? real.forwarding : service.sharedForwarding;
 }
 
 export type IpvsEntryResult = { readonly entry: SyncConnection } | { readonly skip: IpvsEntrySkip };
@@ -119,9 +135,10 @@ export function ipvsRowToSyncEntry(
   if (client.port === 0 || row.state === 'ASSURED') return { skip: 'template' };
   const state = STATES[row.protocol][row.state];
   if (state === undefined) return { skip: 'state' };
-  const service = services.find(row.protocol, virtual.address, virtual.port, destination.address);
+  const real = canonicalAddress(destination.address);
+  const service = services.find(row.protocol, virtual.address, virtual.port, real);
   if (service === undefined) return { skip: 'noService' };
-  const forwarding = forwardingOf(service, destination.address, destination.port);
+  const forwarding = forwardingOf(service, real, destination.port);
   if (forwarding === undefined) return { skip: 'noReal' };
   const established =
     (row.protocol === 'tcp' && state === TCP_STATE.ESTABLISHED) ||
