@@ -170,15 +170,18 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
       .map((f) => (f[0] === '->' ? f.slice(0, 4) : f).join(' '))
       .join('\n');
   const answersOn = (port: number, count = 3) => lab.requests(count, port, 3);
-  /** The client's connection to the line service in `ipvsadm -Lnc` output, split into fields. */
-  const lineConnection = (lnc: string) =>
+  /**
+   * The client's connection from `clientPort` to the line service in `ipvsadm -Lnc`
+   * output, split into fields. Earlier phases' connections linger in the kernel's table.
+   */
+  const lineConnection = (lnc: string, clientPort: number) =>
     lnc
       .split('\n')
       .map((l) => l.trim().split(/\s+/))
       .find(
         (f) =>
           f[0] === 'TCP' &&
-          f[3]?.startsWith(`${lab.addresses.client}:`) &&
+          f[3] === `${lab.addresses.client}:${clientPort}` &&
           f[4] === `${lab.addresses.vip}:${LINE_PORT}`,
       );
   /** rr: every answer from a real, each differing from the one before. */
@@ -464,7 +467,7 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
       const line = await waitFor(
         'the connection in director1 ipvsadm -Lnc',
         async () => {
-          const row = lineConnection(await ipvsadmIn('-Lnc'));
+          const row = lineConnection(await ipvsadmIn('-Lnc'), session.clientPort);
           return row?.[2] === 'ESTABLISHED' ? row : undefined;
         },
         { timeoutMs: 10_000 * SCALE, intervalMs: 500 },
@@ -573,7 +576,7 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
           `the connection in director2 ipvsadm -Lnc:\n${table}\ndirector1:\n${log1.slice(-3000)}`,
         async () => {
           table = await ipvsadmOn('director2', '-Lnc');
-          return lineConnection(table);
+          return lineConnection(table, session.clientPort);
         },
         { timeoutMs: 5_000, intervalMs: 250 },
       );

@@ -24,8 +24,8 @@ process.on('SIGTERM', () => process.exit(0));
 `;
 
 /**
- * Connects, asks once, then asks again on the same connection for each line
- * on stdin; prints one JSON line per answer or error.
+ * Connects, prints its local port, asks once, then asks again on the same
+ * connection for each line on stdin; prints one JSON line per answer or error.
  */
 export const KEEPALIVE_CLIENT = `
 const net = require('node:net');
@@ -34,7 +34,7 @@ const s = net.connect(Number(port), host);
 s.setEncoding('utf8');
 const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
 let timer;
-s.on('connect', () => s.write('1\\n'));
+s.on('connect', () => { say({ port: s.localPort }); s.write('1\\n'); });
 s.on('data', (d) => { clearTimeout(timer); say({ answer: d.trim() }); });
 s.on('error', (e) => { say({ error: e.code || e.message }); process.exit(0); });
 s.on('close', () => { say({ error: 'closed' }); process.exit(0); });
@@ -84,21 +84,24 @@ export interface Answer {
 
 /**
  * Starts the line server on every real and a client connected through the
- * VIP; returns the first answer and a way to ask again on that connection.
+ * VIP; returns the first answer, the client's port, and a way to ask again
+ * on that connection.
  * Every process is killed by `t.after`.
  */
 export async function keepAliveSession(
   lab: Lab,
   t: { after(fn: () => void): void },
   timeoutMs: number,
-): Promise<{ first: Answer; again(): Promise<Answer> }> {
+): Promise<{ first: Answer; clientPort: number; again(): Promise<Answer> }> {
   await startLineServers(lab, t, timeoutMs);
   const client = spawnIn(lab, 'client', KEEPALIVE_CLIENT, [lab.addresses.vip, String(PORT)]);
   t.after(() => client.kill('SIGKILL'));
   const out = lines(client);
+  const { port: clientPort } = JSON.parse(await out.next(timeoutMs)) as { port: number };
   const first = JSON.parse(await out.next(timeoutMs)) as Answer;
   return {
     first,
+    clientPort,
     again: async () => {
       client.stdin?.write('go\n');
       return JSON.parse(await out.next(timeoutMs)) as Answer;
