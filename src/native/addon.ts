@@ -202,6 +202,8 @@ export interface NativeAddon {
   /** Frees a maglevFill placement's memory now; the Buffer becomes empty. */
   maglevFree(placement: Buffer): void;
   possibleCpus(): number;
+  /** CPU time of the calling thread, in nanoseconds (CLOCK_THREAD_CPUTIME_ID). */
+  threadCpuNs(): number;
   objGet(path: string): number;
   ifIndex(name: string): number;
   setNetworkNamespace(fd: number): void;

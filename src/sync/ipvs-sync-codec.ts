@@ -5,7 +5,7 @@
  * length: every size is checked against the datagram, and what it cannot
  * read is reported as a drop reason, never thrown.
  */
-import { addressToBytes, bytesToAddress } from '../net/address.js';
+import { addressToBytes, bytesToAddress, ipv4Number } from '../net/address.js';
 
 /** The multicast group, port and TTL IPVS uses unless told otherwise. */
 export const IPVS_SYNC_GROUP4 = '224.0.0.81';
@@ -254,21 +254,30 @@ export function encodeSyncMessages(
   connections: readonly SyncConnection[],
   maxLength: number,
 ): Buffer[] {
-  const messages: Buffer[] = [];
-  let batch: SyncConnection[] = [];
+  return [...eachSyncMessage(syncId, connections, maxLength)];
+}
+
+/**
+ * The messages of encodeSyncMessages one at a time, each encoded when asked
+ * for: a caller sending many can give the event loop a turn between them.
+ */
+export function* eachSyncMessage(
+  syncId: number,
+  connections: readonly SyncConnection[],
+  maxLength: number,
+): Generator<Buffer> {
+  let first = 0;
   let bytes = HEADER_BYTES;
-  for (const connection of connections) {
-    const size = entryBytes(connection);
-    if (batch.length > 0 && (bytes + size > maxLength || batch.length === MAX_CONNS_PER_MESSAGE)) {
-      messages.push(encodeSyncMessage(syncId, batch));
-      batch = [];
+  for (let i = 0; i < connections.length; i++) {
+    const size = entryBytes(connections[i] as SyncConnection);
+    if (i > first && (bytes + size > maxLength || i - first === MAX_CONNS_PER_MESSAGE)) {
+      yield encodeSyncMessage(syncId, connections.slice(first, i));
+      first = i;
       bytes = HEADER_BYTES;
     }
-    batch.push(connection);
     bytes += size;
   }
-  if (batch.length > 0) messages.push(encodeSyncMessage(syncId, batch));
-  return messages;
+  if (connections.length > first) yield encodeSyncMessage(syncId, connections.slice(first));
 }
 
 /** One version-1 message holding `connections` (at most 255; entries need no padding). */
@@ -299,14 +308,24 @@ export function encodeSyncMessage(syncId: number, connections: readonly SyncConn
     out.writeUInt32BE(c.fwmark >>> 0, at + 16);
     out.writeUInt32BE(c.timeoutS >>> 0, at + 20);
     const width = c.family === 'ipv6' ? 16 : 4;
-    [c.clientAddress, c.virtualAddress, c.destinationAddress].forEach((address, n) => {
-      const bytes = addressToBytes(address);
-      if (bytes.length !== width) {
-        throw new RangeError(`address ${address} is not ${c.family}`);
-      }
-      bytes.copy(out, at + 24 + n * width);
-    });
+    writeAddress(out, at + 24, c.clientAddress, c.family);
+    writeAddress(out, at + 24 + width, c.virtualAddress, c.family);
+    writeAddress(out, at + 24 + 2 * width, c.destinationAddress, c.family);
     at += size;
   }
   return out;
+}
+
+/** Writes an address of the entry's family; IPv4 straight from its text, with no Buffer per address. */
+function writeAddress(out: Buffer, at: number, address: string, family: SyncConnection['family']) {
+  const v4 = family === 'ipv4' ? ipv4Number(address) : -1;
+  if (v4 >= 0) {
+    out.writeUInt32BE(v4, at);
+    return;
+  }
+  const bytes = addressToBytes(address);
+  if (bytes.length !== (family === 'ipv6' ? 16 : 4)) {
+    throw new RangeError(`address ${address} is not ${family}`);
+  }
+  bytes.copy(out, at);
 }

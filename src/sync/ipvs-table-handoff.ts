@@ -16,12 +16,13 @@
 import type { Timeouts } from '../dataplane/dataplane.js';
 import { type IpvsConnection, listIpvsConnections } from '../dataplane/ipvs/ipvs-connections.js';
 import type { Clock } from '../time/clock.js';
+import { LoopSlicer } from '../time/loop-slice.js';
 import {
   type IpvsEntrySkip,
   type IpvsServiceIndex,
   ipvsRowToSyncEntry,
 } from './ipvs-connection-entry.js';
-import { encodeSyncMessages, type SyncConnection, V4_ENTRY_BYTES } from './ipvs-sync-codec.js';
+import { eachSyncMessage, type SyncConnection, V4_ENTRY_BYTES } from './ipvs-sync-codec.js';
 import type { SyncSender } from './multicast-transport.js';
 
 export interface IpvsHandoffBounds {
@@ -54,6 +55,10 @@ export const RECENT_IDLE_S = 5;
 
 /** The last sends are given this long to leave, even past the time bound. */
 const MIN_FLUSH_MS = 100;
+/** Rows mapped between two looks at the clock. */
+const ROWS_PER_CHECK = 32;
+/** A turn of the event loop reads, maps or encodes this long at most (a GC pause may add to it). */
+const SLICE_MS = 1;
 
 export interface IpvsHandoffResult {
   /** Rows read from the table. */
@@ -115,24 +120,32 @@ export async function handOffIpvsConnections(
   let dropped = 0;
   let readCut = false;
   const timeUp = () => clock.now() >= deadline;
+  // Reading, mapping and encoding share one budget per turn of the event loop (VRRP shares it).
+  const slicer = new LoopSlicer(SLICE_MS);
 
   const send = async (connections: SyncConnection[]) => {
-    for (const message of encodeSyncMessages(options.syncId, connections, options.maxLength)) {
+    for (const message of eachSyncMessage(options.syncId, connections, options.maxLength)) {
       sender.send(message);
       sentMessages++;
+      await slicer.maybeYield();
     }
     sentConnections += connections.length;
     await options.pause();
+    // Resumed by a timer: the next slice starts after this turn's other timers.
+    await slicer.nextSlice();
   };
 
   const listed = await listIpvsConnections({
     ...(options.path !== undefined ? { path: options.path } : {}),
+    slicer,
     until: () => {
       readCut = timeUp();
       return readCut;
     },
     onChunk: async (rows) => {
-      for (const row of rows) {
+      for (let i = 0; i < rows.length; i++) {
+        if (i % ROWS_PER_CHECK === ROWS_PER_CHECK - 1) await slicer.maybeYield();
+        const row = rows[i] as IpvsConnection;
         const result = ipvsRowToSyncEntry(row, options.services);
         if ('skip' in result) {
           skipped[result.skip] = (skipped[result.skip] ?? 0) + 1;
@@ -152,12 +165,12 @@ export async function handOffIpvsConnections(
     },
   });
   // What the table read left: the last recent ones, then the idle ones, while time remains.
-  const rest = [...pending, ...later];
   let sendCut = false;
-  for (let at = 0; at < rest.length; at += burst) {
-    sendCut = timeUp();
-    if (sendCut) break;
-    await send(rest.slice(at, at + burst));
+  for (const rest of [pending, later]) {
+    for (let at = 0; at < rest.length && !sendCut; at += burst) {
+      sendCut = timeUp();
+      if (!sendCut) await send(rest.slice(at, at + burst));
+    }
   }
   const cut = readCut || sendCut ? 'time' : dropped > 0 ? 'connections' : undefined;
   // The last burst gets a moment to leave even when the time bound is spent.

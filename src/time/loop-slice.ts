@@ -18,6 +18,18 @@ export class LoopSlicer {
 
   async maybeYield(): Promise<void> {
     if (performance.now() - this.sliceStart < this.sliceMs) return;
+    await this.nextSlice();
+  }
+
+  /**
+   * Gives the loop a turn now and starts a new slice. Call it when work
+   * resumes from a timer or an I/O completion: the slice then runs in this
+   * turn's check phase, and the turn it yields to starts with the timers.
+   * Resumed straight from the timers or poll phase, a slice would yield to
+   * this turn's check phase instead, which runs a second slice before any
+   * timer.
+   */
+  async nextSlice(): Promise<void> {
     await nextTurn();
     this.sliceStart = performance.now();
   }

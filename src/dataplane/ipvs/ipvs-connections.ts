@@ -5,9 +5,9 @@
  * one line per connection ("TCP 0A000001 9C40 0A000064 0050 0A00000B 0050
  * ESTABLISHED 899"; IPv6 addresses in full colon form), streamed in chunks.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { open } from 'node:fs/promises';
 import { canonicalAddress } from '../../net/address.js';
+import { LoopSlicer } from '../../time/loop-slice.js';
 import type { ConnectionRow, Protocol } from '../dataplane.js';
 
 export const IPVS_CONNECTIONS_PATH = '/proc/net/ip_vs_conn';
@@ -17,7 +17,12 @@ export type IpvsConnection = ConnectionRow;
 
 const PROTOCOLS: Readonly<Record<string, Protocol>> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
 const CHUNK = 512;
-const READ_BYTES = 16 * 1024;
+/** One read of the table (about 720 rows): the next is read while this one is parsed. */
+const READ_BYTES = 64 * 1024;
+/** A row is under 200 bytes (IPv6); a longer line is not one, and is not held whole. */
+const MAX_LINE_BYTES = 1024;
+/** Lines parsed between two looks at the clock. */
+const LINES_PER_CHECK = 64;
 
 function endpoint(address: string, portHex: string): string | undefined {
   const port = Number.parseInt(portHex, 16);
@@ -52,43 +57,83 @@ export function parseIpvsConnectionLine(line: string): IpvsConnection | undefine
 /**
  * Calls onChunk with the connections, a few hundred at a time, and resolves
  * with the number listed; stops after `limit`, or at a chunk's end once
- * `until` returns true. Reading is asynchronous, so a large table never
- * holds the event loop.
+ * `until` returns true. Reading is asynchronous and the parsing is cut into
+ * slices of the event loop (`slicer`, shared with a caller whose onChunk
+ * takes its own share of a slice), so a large table never holds the loop.
  */
 export async function listIpvsConnections(options: {
   readonly onChunk: (connections: IpvsConnection[]) => void | Promise<void>;
   readonly limit?: number;
   readonly until?: () => boolean;
   readonly path?: string;
+  readonly slicer?: LoopSlicer;
 }): Promise<number> {
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  const lines = createInterface({
-    // 16 KiB reads (about 180 rows) rather than 64 KiB: readline splits a whole read in one
-    // turn of the event loop, and VRRP shares it (100,000 rows: 13-14 ms at most, was 21-31).
-    input: createReadStream(options.path ?? IPVS_CONNECTIONS_PATH, {
-      encoding: 'utf8',
-      highWaterMark: READ_BYTES,
-    }),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
+  const slicer = options.slicer ?? new LoopSlicer();
+  const file = await open(options.path ?? IPVS_CONNECTIONS_PATH, 'r');
+  const buffers = [Buffer.alloc(READ_BYTES), Buffer.alloc(READ_BYTES)] as const;
+  // Sequential reads (position null): a /proc seq_file is read on from where the last read ended.
+  const read = (n: number) =>
+    file.read(buffers[n % 2] as Buffer, 0, READ_BYTES, null).then((r) => r.bytesRead);
   let listed = 0;
+  let seen = 0;
   let chunk: IpvsConnection[] = [];
-  try {
-    for await (const line of lines) {
-      const connection = parseIpvsConnectionLine(line);
-      if (connection === undefined) continue;
-      chunk.push(connection);
-      listed++;
-      if (chunk.length >= CHUNK) {
-        await options.onChunk(chunk);
-        chunk = [];
-        if (options.until?.() === true) break;
-      }
-      if (listed >= limit) break;
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    const out = chunk;
+    chunk = [];
+    await options.onChunk(out);
+  };
+  /** Hands the chunk over; false once `until` says to stop. */
+  const handOver = async () => {
+    await flush();
+    return options.until?.() !== true;
+  };
+  /** Parses one line; false once the listing is to stop. */
+  const take = async (line: string) => {
+    if (++seen % LINES_PER_CHECK === 0 && slicer.used()) {
+      if (!(await handOver())) return false;
+      await slicer.maybeYield();
     }
+    const connection = parseIpvsConnectionLine(line);
+    if (connection === undefined) return true;
+    chunk.push(connection);
+    listed++;
+    if (chunk.length >= CHUNK && !(await handOver())) return false;
+    return listed < limit;
+  };
+  let pending: Promise<number> | undefined = read(0);
+  try {
+    /** The unfinished last line of the reads so far. */
+    let carry = '';
+    /** Set while the rest of an overlong line is still to come: it is dropped. */
+    let overlong = false;
+    let going = true;
+    for (let n = 0; going && pending !== undefined; n++) {
+      const bytes: number = await pending;
+      // The next read fills the other buffer while this one is parsed.
+      pending = bytes > 0 ? read(n + 1) : undefined;
+      if (bytes === 0) break;
+      // Resumed by a read's completion: the slice starts after this turn's timers.
+      await slicer.nextSlice();
+      const lines = (carry + (buffers[n % 2] as Buffer).toString('latin1', 0, bytes)).split('\n');
+      carry = lines.pop() as string;
+      if (overlong && lines.shift() !== undefined) overlong = false;
+      if (carry.length > MAX_LINE_BYTES) {
+        carry = '';
+        overlong = true;
+      }
+      for (const line of lines) {
+        going = await take(line);
+        if (!going) break;
+      }
+    }
+    if (going && !overlong && carry !== '') await take(carry);
   } finally {
-    lines.close();
+    // A read still under way must end before the file closes.
+    await pending?.catch(() => 0);
+    await file.close();
   }
-  if (chunk.length > 0) await options.onChunk(chunk);
+  await flush();
   return listed;
 }
