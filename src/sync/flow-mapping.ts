@@ -32,19 +32,25 @@ const CLOSING_TCP_STATES: ReadonlySet<number> = new Set([
   TCP_STATE.LAST_ACK,
 ]);
 
-/** A flow of this director as an IPVS sync entry. */
+/**
+ * A flow of this director as an IPVS sync entry. The kernel starts every
+ * connection INACTIVE (its real's flags always hold it) and only TCP's and
+ * SCTP's state machines clear it, at ESTABLISHED: a UDP connection stays
+ * inactive, as the IPVS row mapping (ipvs-connection-entry.ts) sends it too.
+ */
 export function toSyncConnection(flow: SyncedFlow): SyncConnection {
   let state: number = 0;
-  let flags = FORWARDING_FLAG[flow.forwarding];
+  let active = false;
   if (flow.protocol === 'tcp') {
     if (flow.closing) state = TCP_STATE.FIN_WAIT;
     else if (flow.established) state = TCP_STATE.ESTABLISHED;
     else state = TCP_STATE.SYN_RECV;
-    // IPVS counts a TCP connection as inactive outside ESTABLISHED.
-    if (state !== TCP_STATE.ESTABLISHED) flags |= CONN_F.INACTIVE;
+    active = state === TCP_STATE.ESTABLISHED;
   } else if (flow.protocol === 'sctp') {
     state = SCTP_STATE_ESTABLISHED;
+    active = true;
   }
+  const flags = FORWARDING_FLAG[flow.forwarding] | (active ? 0 : CONN_F.INACTIVE);
   return {
     family: flow.family,
     protocol: PROTOCOL_NUMBER[flow.protocol],
