@@ -4,6 +4,8 @@
  * entries decoded chunk by chunk and encoded as the socket lines the daemon
  * sends; then the client's ipvsadm -Lnc formatting), and reports the longest
  * the daemon's event loop was held meanwhile. Target: both under 2 s.
+ * Then the other connection table the daemon reads in one go: kernel IPVS's,
+ * at a graceful stop (ipvs-handoff-listing.ts).
  */
 import * as abi from '../src/dataplane/abi.js';
 import {
@@ -19,6 +21,7 @@ import { programNowNs } from '../src/dataplane/program-clock.js';
 import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import { connectionLine } from '../src/status/ipvsadm-format.js';
 import { connTableMaps } from '../src/status/status-collector.js';
+import { ipvsHandoffListing } from './ipvs-handoff-listing.js';
 import { watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
 
@@ -27,7 +30,11 @@ const ENTRIES = Number(process.env.LBCTL_BENCH_STATUS_ENTRIES ?? 1 << 20);
 type Row = [Protocol, number, string, string, string, string];
 const REALS = 32;
 
-export async function statusConnections(): Promise<BenchResult> {
+export async function statusConnections(): Promise<BenchResult[]> {
+  return [await xdpListing(), await ipvsHandoffListing()];
+}
+
+async function xdpListing(): Promise<BenchResult> {
   const plane = await XdpDataPlane.open({
     instance: `bench-status-${process.pid}`,
     pin: false,
