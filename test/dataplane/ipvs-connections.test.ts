@@ -8,6 +8,7 @@ import {
   listIpvsConnections,
   parseIpvsConnectionLine,
 } from '../../src/dataplane/ipvs/ipvs-connections.js';
+import { hasCode } from '../../src/errors.js';
 
 // As the kernel prints /proc/net/ip_vs_conn (ip_vs_conn_seq_show).
 const HEADER = 'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData';
@@ -111,5 +112,17 @@ describe('kernel IPVS connections from /proc/net/ip_vs_conn (ipvsadm -Lnc)', () 
     });
     assert.ok(listed > 0 && listed <= 512, `${listed}`);
     assert.equal(seen, listed);
+  });
+
+  it('a table it cannot open is an IPVS_UNAVAILABLE error naming the file', async () => {
+    const path = join(dir, 'no-such-table');
+    await assert.rejects(
+      listIpvsConnections({ path, onChunk: () => assert.fail('no rows expected') }),
+      (err: unknown) =>
+        hasCode(err, 'IPVS_UNAVAILABLE') &&
+        err instanceof Error &&
+        err.message ===
+          `Cannot read IPVS's connection table ${path}: it does not exist (no ip_vs module loaded?)`,
+    );
   });
 });

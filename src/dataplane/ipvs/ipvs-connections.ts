@@ -6,6 +6,7 @@
  * ESTABLISHED 899"; IPv6 addresses in full colon form), streamed in chunks.
  */
 import { open } from 'node:fs/promises';
+import { LbctlError } from '../../errors.js';
 import { canonicalAddress } from '../../net/address.js';
 import { LoopSlicer } from '../../time/loop-slice.js';
 import type { ConnectionRow, Protocol } from '../dataplane.js';
@@ -54,6 +55,27 @@ export function parseIpvsConnectionLine(line: string): IpvsConnection | undefine
   return { protocol, expiresS, state: f[7]!, source, virtual, destination };
 }
 
+async function openTable(path: string) {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'it does not exist (no ip_vs module loaded?)'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : (code ?? String(err));
+    throw new LbctlError(
+      'IPVS_UNAVAILABLE',
+      `Cannot read IPVS's connection table ${path}: ${reason}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
 /**
  * Calls onChunk with the connections, a few hundred at a time, and resolves
  * with the number listed; stops after `limit`, or at a chunk's end once
@@ -70,7 +92,7 @@ export async function listIpvsConnections(options: {
 }): Promise<number> {
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const slicer = options.slicer ?? new LoopSlicer();
-  const file = await open(options.path ?? IPVS_CONNECTIONS_PATH, 'r');
+  const file = await openTable(options.path ?? IPVS_CONNECTIONS_PATH);
   const buffers = [Buffer.alloc(READ_BYTES), Buffer.alloc(READ_BYTES)] as const;
   // Sequential reads (position null): a /proc seq_file is read on from where the last read ended.
   const read = (n: number) =>
