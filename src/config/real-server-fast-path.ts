@@ -81,18 +81,32 @@ function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** keyCount's answer when a key is not one the schema knows (a strict object refuses it). */
+const UNKNOWN_KEY = -1;
+
 /**
- * How many keys `input` has, or -1 when one is not in `known` (a strict
- * object refuses it). The caller compares this with the number of defined
- * values it read: a key present as undefined is rare and zod's handling of
- * it subtle, so that is left to zod.
+ * How many keys `input` has, or UNKNOWN_KEY. `order.inOrder` tells whether
+ * they come in the schema's order (`position` holds each key's place), so
+ * that the input is already what zod would build. The caller compares the
+ * count with the number of defined values it read: a key present as
+ * undefined is rare and zod's handling of it subtle, so that is left to zod.
  */
-function keyCount(input: Readonly<Record<string, unknown>>, known: ReadonlySet<string>): number {
+function keyCount(
+  input: Readonly<Record<string, unknown>>,
+  position: ReadonlyMap<string, number>,
+  order: { inOrder: boolean },
+): number {
   let count = 0;
+  let last = -1;
+  let inOrder = true;
   for (const key in input) {
-    if (!known.has(key)) return -1;
+    const at = position.get(key);
+    if (at === undefined) return UNKNOWN_KEY;
+    if (at < last) inOrder = false;
+    last = at;
     count++;
   }
+  order.inOrder = inOrder;
   return count;
 }
 
@@ -132,11 +146,11 @@ const CONNECTION_CHECKER_FIELDS = [
  * The schema's keys, which must be `fields` in this order: a field added to
  * the schema must be added here too, or it would be dropped from the output.
  */
-function expectFields(schema: AnyObjectSchema, fields: readonly string[]): Set<string> {
+function expectFields(schema: AnyObjectSchema, fields: readonly string[]): Map<string, number> {
   const keys = Object.keys(schema.shape);
   if (keys.join() !== fields.join())
     throw new Error(`the fast path knows ${fields.join()} but the schema has ${keys.join()}`);
-  return new Set(keys);
+  return new Map(keys.map((key, i) => [key, i]));
 }
 
 /** The option of a discriminated union whose `type` is `type`. */
@@ -171,48 +185,50 @@ function timingChecks(field: (key: string) => z.ZodType) {
   };
 }
 
-/**
- * Copies the timing fields `input` defines into `out` after checking them:
- * how many it copied, or -1 when one is not valid.
- */
-function copyTiming(
-  input: Timing,
-  out: Record<string, unknown>,
-  checks: ReturnType<typeof timingChecks>,
-): number {
-  let copied = 0;
+/** How many timing fields `input` defines, or -1 when one is not valid. */
+function checkTiming(input: Timing, checks: ReturnType<typeof timingChecks>): number {
+  let defined = 0;
   if (input.connectTimeoutMs !== undefined) {
     if (checks.connectTimeoutMs(input.connectTimeoutMs) === INVALID) return -1;
-    out.connectTimeoutMs = input.connectTimeoutMs;
-    copied++;
+    defined++;
   }
   if (input.retry !== undefined) {
     if (checks.retry(input.retry) === INVALID) return -1;
-    out.retry = input.retry;
-    copied++;
+    defined++;
   }
   if (input.delayBeforeRetryMs !== undefined) {
     if (checks.delayBeforeRetryMs(input.delayBeforeRetryMs) === INVALID) return -1;
-    out.delayBeforeRetryMs = input.delayBeforeRetryMs;
-    copied++;
+    defined++;
   }
   if (input.warmupMs !== undefined) {
     if (checks.warmupMs(input.warmupMs) === INVALID) return -1;
-    out.warmupMs = input.warmupMs;
-    copied++;
+    defined++;
   }
   if (input.delayLoopMs !== undefined) {
     if (checks.delayLoopMs(input.delayLoopMs) === INVALID) return -1;
-    out.delayLoopMs = input.delayLoopMs;
-    copied++;
+    defined++;
   }
-  return copied;
+  return defined;
+}
+
+/** Copies the timing fields `input` defines into `out`, in the schema's order. */
+function copyTiming(input: Timing, out: Record<string, unknown>): void {
+  if (input.connectTimeoutMs !== undefined) out.connectTimeoutMs = input.connectTimeoutMs;
+  if (input.retry !== undefined) out.retry = input.retry;
+  if (input.delayBeforeRetryMs !== undefined) out.delayBeforeRetryMs = input.delayBeforeRetryMs;
+  if (input.warmupMs !== undefined) out.warmupMs = input.warmupMs;
+  if (input.delayLoopMs !== undefined) out.delayLoopMs = input.delayLoopMs;
 }
 
 /**
- * Outputs start as `{}`, which has room for four fields in the object itself:
- * `{ type }` or `{ address }` has room for that one, and the fields added
- * after it went to a second object, one per real server and per checker.
+ * An input that is already what zod would build (valid, nothing to default,
+ * its keys in the schema's order) is handed on as it is: a large document's
+ * real servers and checkers are not copied once more only to survive, with
+ * the rest of the document, every young-generation collection of the parse.
+ * Nothing writes to the schema's output, so sharing it with the document is
+ * safe. Otherwise outputs start as `{}`, which has room for four fields in
+ * the object itself: `{ type }` or `{ address }` has room for that one, and
+ * the fields added after it go to a second object.
  */
 
 /**
@@ -222,38 +238,41 @@ function copyTiming(
  */
 function connectionCheckerParser(option: AnyObjectSchema): FieldParser {
   const s = option.shape as Record<string, z.ZodType>;
-  const known = new Set(Object.keys(s));
   const type = (s.type as z.ZodLiteral<string>).value;
   const isPort = integer(s.connectPort as z.ZodType);
   const timing = timingChecks((key) => s[key] as z.ZodType);
-  expectFields(option, CONNECTION_CHECKER_FIELDS);
+  const position = expectFields(option, CONNECTION_CHECKER_FIELDS);
+  const order = { inOrder: false };
   return (input) => {
     if (!isRecord(input)) return INVALID;
-    const keys = keyCount(input, known);
-    if (keys < 0 || input.type !== type) return INVALID;
+    const keys = keyCount(input, position, order);
+    if (keys === UNKNOWN_KEY || input.type !== type) return INVALID;
     const c = input as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    out.type = type;
     let defined = 1;
     if (c.connectIp !== undefined) {
       if (address(c.connectIp) === INVALID) return INVALID;
-      out.connectIp = c.connectIp;
       defined++;
     }
     if (c.connectPort !== undefined) {
       if (isPort(c.connectPort) === INVALID) return INVALID;
-      out.connectPort = c.connectPort;
       defined++;
     }
     if (c.bindTo !== undefined) {
       if (address(c.bindTo) === INVALID) return INVALID;
-      out.bindTo = c.bindTo;
       defined++;
     }
-    const copied = copyTiming(c, out, timing);
-    if (copied < 0) return INVALID;
-    defined += copied;
-    return defined === keys ? out : INVALID;
+    const timed = checkTiming(c, timing);
+    if (timed < 0) return INVALID;
+    defined += timed;
+    if (defined !== keys) return INVALID;
+    if (order.inOrder) return input;
+    const out: Record<string, unknown> = {};
+    out.type = type;
+    if (c.connectIp !== undefined) out.connectIp = c.connectIp;
+    if (c.connectPort !== undefined) out.connectPort = c.connectPort;
+    if (c.bindTo !== undefined) out.bindTo = c.bindTo;
+    copyTiming(c, out);
+    return out;
   };
 }
 
@@ -272,7 +291,8 @@ export function realServerFastPath<T extends AnyObjectSchema>(
     if (schema === undefined) throw new Error(`real server has no field ${key}`);
     return schema;
   };
-  const known = expectFields(realServer, REAL_SERVER_FIELDS);
+  const position = expectFields(realServer, REAL_SERVER_FIELDS);
+  const order = { inOrder: false };
   const isPort = integer(field('port'));
   const isWeight = integer(field('weight'));
   const defaultWeight = defaultOf(field('weight'));
@@ -294,95 +314,113 @@ export function realServerFastPath<T extends AnyObjectSchema>(
   const otherChecker = bySchema(checker);
   const checkers: FieldParser = (value) => {
     if (!Array.isArray(value)) return INVALID;
-    // A copy overwritten in place holds exactly the list (an empty list pushed
-    // to keeps room for 17), and the output keeps one list per real server.
-    const out: unknown[] = value.slice();
-    for (let i = 0; i < out.length; i++) {
-      const item = out[i];
+    // The list itself when every checker is its own output; else a copy
+    // overwritten in place, which holds exactly the list (an empty list
+    // pushed to keeps room for 17): one list per real server.
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
       const type = isRecord(item) ? item.type : undefined;
       const parse = (typeof type === 'string' && connectionCheckers.get(type)) || otherChecker;
       const parsed = parse(item);
       if (parsed === INVALID) return INVALID;
-      out[i] = parsed;
+      if (parsed !== item) {
+        out ??= value.slice();
+        out[i] = parsed;
+      }
     }
-    return out;
+    return out ?? value;
   };
 
   return (input) => {
     if (!isRecord(input)) return INVALID;
-    const keys = keyCount(input, known);
-    if (keys < 0) return INVALID;
+    const keys = keyCount(input, position, order);
+    if (keys === UNKNOWN_KEY) return INVALID;
+    const inOrder = order.inOrder;
     const r = input as Record<string, unknown>;
     if (r.address === undefined || address(r.address) === INVALID) return INVALID;
-    const out: Record<string, unknown> = {};
-    out.address = r.address;
     let defined = 1;
     if (r.port !== undefined) {
       if (isPort(r.port) === INVALID) return INVALID;
-      out.port = r.port;
       defined++;
     }
     if (r.weight !== undefined) {
       if (isWeight(r.weight) === INVALID) return INVALID;
-      out.weight = r.weight;
       defined++;
-    } else {
-      out.weight = defaultWeight();
     }
     if (r.lbKind !== undefined) {
       if (isLbKind(r.lbKind) === INVALID) return INVALID;
-      out.lbKind = r.lbKind;
       defined++;
     }
+    let parsedTunnel: unknown;
     if (r.tunnel !== undefined) {
-      const parsed = tunnel(r.tunnel);
-      if (parsed === INVALID) return INVALID;
-      out.tunnel = parsed;
+      parsedTunnel = tunnel(r.tunnel);
+      if (parsedTunnel === INVALID) return INVALID;
       defined++;
     }
     if (r.inhibitOnFailure !== undefined) {
       if (boolean(r.inhibitOnFailure) === INVALID) return INVALID;
-      out.inhibitOnFailure = r.inhibitOnFailure;
       defined++;
     }
     if (r.upperThreshold !== undefined) {
       if (isUpperThreshold(r.upperThreshold) === INVALID) return INVALID;
-      out.upperThreshold = r.upperThreshold;
       defined++;
     }
     if (r.lowerThreshold !== undefined) {
       if (isLowerThreshold(r.lowerThreshold) === INVALID) return INVALID;
-      out.lowerThreshold = r.lowerThreshold;
       defined++;
     }
+    let parsedNotifyUp: unknown;
     if (r.notifyUp !== undefined) {
-      const parsed = notifyUp(r.notifyUp);
-      if (parsed === INVALID) return INVALID;
-      out.notifyUp = parsed;
+      parsedNotifyUp = notifyUp(r.notifyUp);
+      if (parsedNotifyUp === INVALID) return INVALID;
       defined++;
     }
+    let parsedNotifyDown: unknown;
     if (r.notifyDown !== undefined) {
-      const parsed = notifyDown(r.notifyDown);
-      if (parsed === INVALID) return INVALID;
-      out.notifyDown = parsed;
+      parsedNotifyDown = notifyDown(r.notifyDown);
+      if (parsedNotifyDown === INVALID) return INVALID;
       defined++;
     }
     if (r.virtualhost !== undefined) {
       if (isVirtualhost(r.virtualhost) === INVALID) return INVALID;
-      out.virtualhost = r.virtualhost;
       defined++;
     }
-    const copied = copyTiming(r, out, timing);
-    if (copied < 0) return INVALID;
-    defined += copied;
+    const timed = checkTiming(r, timing);
+    if (timed < 0) return INVALID;
+    defined += timed;
+    let parsedCheckers: unknown;
     if (r.checkers !== undefined) {
-      const parsed = checkers(r.checkers);
-      if (parsed === INVALID) return INVALID;
-      out.checkers = parsed;
+      parsedCheckers = checkers(r.checkers);
+      if (parsedCheckers === INVALID) return INVALID;
       defined++;
-    } else {
-      out.checkers = defaultCheckers();
     }
-    return defined === keys ? (out as z.output<T>) : INVALID;
+    if (defined !== keys) return INVALID;
+    // Nested objects zod parses are new, so an input with one is copied.
+    if (
+      inOrder &&
+      r.weight !== undefined &&
+      r.checkers !== undefined &&
+      parsedCheckers === r.checkers &&
+      parsedTunnel === undefined &&
+      parsedNotifyUp === undefined &&
+      parsedNotifyDown === undefined
+    )
+      return input as z.output<T>;
+    const out: Record<string, unknown> = {};
+    out.address = r.address;
+    if (r.port !== undefined) out.port = r.port;
+    out.weight = r.weight !== undefined ? r.weight : defaultWeight();
+    if (r.lbKind !== undefined) out.lbKind = r.lbKind;
+    if (parsedTunnel !== undefined) out.tunnel = parsedTunnel;
+    if (r.inhibitOnFailure !== undefined) out.inhibitOnFailure = r.inhibitOnFailure;
+    if (r.upperThreshold !== undefined) out.upperThreshold = r.upperThreshold;
+    if (r.lowerThreshold !== undefined) out.lowerThreshold = r.lowerThreshold;
+    if (parsedNotifyUp !== undefined) out.notifyUp = parsedNotifyUp;
+    if (parsedNotifyDown !== undefined) out.notifyDown = parsedNotifyDown;
+    if (r.virtualhost !== undefined) out.virtualhost = r.virtualhost;
+    copyTiming(r, out);
+    out.checkers = parsedCheckers !== undefined ? parsedCheckers : defaultCheckers();
+    return out as z.output<T>;
   };
 }
