@@ -212,6 +212,8 @@ export function parseConfigText(
   const format = options.format ?? detectFormat(text, fileName);
   let config: Config | undefined;
   let document: unknown;
+  /** No node of the document appears twice: only YAML aliases share nodes. */
+  let tree = true;
   if (format === 'yaml') {
     const tooDeep = findExcessiveNesting(text);
     if (tooDeep !== undefined) {
@@ -237,6 +239,7 @@ export function parseConfigText(
     } else {
       const yaml = parseYaml(text, fileName, issues);
       document = yaml.data;
+      tree = false;
       if (issues.errors.length === 0) {
         // Findings on the simple reading stand when positions come from the same parser.
         const result =
@@ -285,7 +288,7 @@ export function parseConfigText(
   let secrets: readonly string[] | undefined;
   const scrub = <T extends ConfigWarning>(list: readonly T[]) => {
     if (list.length === 0) return [];
-    secrets ??= secretsOf(document);
+    secrets ??= secretsOf(document, tree);
     const known = secrets;
     return sortIssues(list).map((i) => ({ ...i, message: scrubSecrets(i.message, known) }));
   };
