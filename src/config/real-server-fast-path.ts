@@ -76,6 +76,14 @@ function defaultOf(schema: z.ZodType): () => unknown {
   return () => schema.def.defaultValue;
 }
 
+/**
+ * Whether `value` may stand for zod's output as it is: zod builds plain
+ * objects and arrays, whatever prototype its input had.
+ */
+function isPlain(value: object, prototype: object): boolean {
+  return Object.getPrototypeOf(value) === prototype;
+}
+
 /** Plain data as a mapping, the only input a strict object accepts. */
 function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -265,7 +273,7 @@ function connectionCheckerParser(option: AnyObjectSchema): FieldParser {
     if (timed < 0) return INVALID;
     defined += timed;
     if (defined !== keys) return INVALID;
-    if (order.inOrder) return input;
+    if (order.inOrder && isPlain(input, Object.prototype)) return input;
     const out: Record<string, unknown> = {};
     out.type = type;
     if (c.connectIp !== undefined) out.connectIp = c.connectIp;
@@ -317,6 +325,7 @@ export function realServerFastPath<T extends AnyObjectSchema>(
     // The list itself when every checker is its own output; else a copy
     // overwritten in place, which holds exactly the list (an empty list
     // pushed to keeps room for 17): one list per real server.
+    const plain = isPlain(value, Array.prototype);
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
@@ -325,11 +334,11 @@ export function realServerFastPath<T extends AnyObjectSchema>(
       const parsed = parse(item);
       if (parsed === INVALID) return INVALID;
       if (parsed !== item) {
-        out ??= value.slice();
+        out ??= plain ? value.slice() : Array.from(value);
         out[i] = parsed;
       }
     }
-    return out ?? value;
+    return out ?? (plain ? value : Array.from(value));
   };
 
   return (input) => {
@@ -399,6 +408,7 @@ export function realServerFastPath<T extends AnyObjectSchema>(
     // Nested objects zod parses are new, so an input with one is copied.
     if (
       inOrder &&
+      isPlain(r, Object.prototype) &&
       r.weight !== undefined &&
       r.checkers !== undefined &&
       parsedCheckers === r.checkers &&

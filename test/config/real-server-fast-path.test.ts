@@ -233,6 +233,13 @@ test('the real server fast path hands on an input that is already its output, an
   assert.deepEqual(fast(unweighted), { address: '10.0.0.2', weight: 1, checkers });
   const tunnelled = { ...real, lbKind: 'TUN', tunnel: { type: 'ipip' } };
   assert.notEqual(fast(tunnelled), tunnelled);
+  // zod's output is plain whatever the input's prototype (deepEqual compares prototypes).
+  const bare = Object.assign(Object.create(null), real);
+  assert.ok(assertAgrees(bare, 'real server without a prototype'));
+  const bareChecker = Object.assign(Object.create(null), checkers[0]);
+  assert.ok(assertAgrees({ ...real, checkers: [bareChecker] }, 'checker without a prototype'));
+  class List extends Array {}
+  assert.ok(assertAgrees({ ...real, checkers: List.from(checkers) }, 'a subclass of Array'));
   const reordered = [{ retry: 2, type: 'TCP_CHECK' }];
   const copied = fast({ ...real, checkers: reordered }) as Data;
   assert.notEqual(copied.checkers, reordered);
