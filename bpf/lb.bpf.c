@@ -153,7 +153,7 @@ int lb_xdp(struct xdp_md *ctx)
 	}
 
 forward:
-	lb_count(&lb_service_stats, service_id, p.ip_len, new_conn);
+	/* The service's figures are its reals' summed by user space: one lookup, not two. */
 	lb_count(&lb_real_stats, real_id, p.ip_len, new_conn);
 	rc = lb_forward(ctx, &p, r, cfg, 0);
 	if ((rc == XDP_TX || rc == XDP_REDIRECT) && !p.answered)

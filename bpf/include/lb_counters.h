@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Per-CPU counters: global per reason (lb_stats), per service and per real. */
+/*
+ * Per-CPU counters: global per reason (lb_stats) and per real (lb_real_stats,
+ * with each real's NAT replies apart). A service's figures are its reals'
+ * summed by user space plus the totals it carries in lb_service_stats.
+ */
 #ifndef LB_COUNTERS_H
 #define LB_COUNTERS_H
 

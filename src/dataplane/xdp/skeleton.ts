@@ -22,6 +22,8 @@ const RODATA = {
   connSetShift: { name: 'lb_conn_set_shift', size: 4 },
   /** 32 - log2(sets in lb_services). */
   serviceSetShift: { name: 'lb_svc_set_shift', size: 4 },
+  /** Number of real ids: lb_real_stats holds each real's NAT replies from there on. */
+  realReplyStatsBase: { name: 'lb_real_reply_stats_base', size: 4 },
   /** 0: the program reads bpf_ktime_get_coarse_ns() instead of jiffies. */
   nsPerJiffy: { name: 'lb_ns_per_jiffy', size: 8 },
   /** 1: new flows and their state changes are reported in lb_sync_events (connection sync). */

@@ -51,6 +51,7 @@ import {
   type TunnelOptions,
   u32Key,
 } from './entries.js';
+import { ForwardingCounters } from './forwarding-counters.js';
 import { decodePinnedState } from './pinned-state.js';
 import { buildRing, type MaglevIdentity, type Ring, ringParts } from './ring.js';
 import {
@@ -128,7 +129,6 @@ interface AppliedService {
 const NS_PER_S = 1_000_000_000;
 /** Services whose updates may be in flight at once (see concurrentServiceWrites). */
 const CONCURRENT_SERVICE_WRITES = 3;
-const ZERO_COUNTERS = Buffer.alloc(abi.counters.size);
 const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 const serviceKeyString = (k: ServiceKey) => `${k.protocol}|${k.vip}|${k.port}`;
@@ -162,6 +162,7 @@ export class XdpDataPlane implements DataPlane {
   private readonly attachments: XdpAttachments;
   private readonly serviceTable: ServiceTable;
   private readonly maglevFills = new MaglevFills();
+  private readonly forwardingCounters: ForwardingCounters;
   /**
    * The connection table's flow-hash key: the one in lb_config when pins were
    * adopted (their flows stay where the program looks for them), else new.
@@ -184,6 +185,11 @@ export class XdpDataPlane implements DataPlane {
   ) {
     this.serviceIds = new IdAllocator('service', 0, options.maxServices ?? 64);
     this.realIds = new IdAllocator('real', 1, options.maxReals ?? 4096);
+    this.forwardingCounters = new ForwardingCounters(
+      maps.realStats,
+      maps.serviceStats,
+      options.maxReals ?? 4096,
+    );
     this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     this.serviceTable = new ServiceTable(maps.services);
     this.flowHashKey = readFlowHashKey(maps.config) ?? newFlowHashKey();
@@ -238,6 +244,7 @@ export class XdpDataPlane implements DataPlane {
         syncEnabled: options.connectionSync === true ? 1 : 0,
         connSetShift: 32 - Math.log2(connSets),
         serviceSetShift: 32 - Math.log2(serviceSets),
+        realReplyStatsBase: maxReals,
         // Unknown HZ leaves 0: the program then reads bpf_ktime_get_coarse_ns() instead.
         nsPerJiffy: hz === undefined || hz === 0 ? 0 : NS_PER_S / hz,
       },
@@ -247,7 +254,8 @@ export class XdpDataPlane implements DataPlane {
         serviceStats: maxServices,
         services: serviceSets,
         reals: maxReals,
-        realStats: maxReals,
+        // Each real's scheduled packets, then each real's NAT replies (forwarding-counters.ts).
+        realStats: 2 * maxReals,
         conns: connSets,
         nat: connections,
         persist: options.persistenceEntries ?? 65536,
@@ -439,7 +447,7 @@ export class XdpDataPlane implements DataPlane {
         newReals.set(rk, applied);
       }
       // One syscall per map rather than one per real (a service has up to hundreds).
-      this.zeroRealCounters(allocated);
+      this.forwardingCounters.zeroReals(allocated);
       this.writeReals(realWrites, id);
       this.log.trace(
         { service: serviceName(spec), written: realWrites.length, reals: reals.length },
@@ -448,7 +456,7 @@ export class XdpDataPlane implements DataPlane {
       // Once per interface, not once per real: reals of a service mostly share one.
       for (const index of egressIndexes) this.maps.txPorts.update(u32Key(index), u32Key(index));
       if (existing === undefined) {
-        this.zeroCounters(this.maps.serviceStats, id);
+        this.forwardingCounters.zeroService(id);
         this.maps.rrPos.update(u32Key(id), u32Key(0));
       }
 
@@ -465,11 +473,12 @@ export class XdpDataPlane implements DataPlane {
       throw err;
     }
 
-    // After the flip: reals that left (or changed) stop carrying their flows.
+    // After the flip: reals that left (or changed) stop carrying their flows, and the
+    // service keeps their totals before their ids can be reused.
     for (const [rk, old] of oldReals) {
       const now = newReals.get(rk);
       if (now?.id === old.id) continue;
-      this.deactivateReal(old.id);
+      this.deactivateReal(old.id, id);
     }
     const nat = usesNat(newReals);
     this.natServices += Number(nat) - Number(existing?.nat ?? false);
@@ -571,17 +580,22 @@ export class XdpDataPlane implements DataPlane {
       const { packets, bytes } = sumCounters(this.maps.stats.lookupPerCpu(u32Key(i)));
       global[reason] = { packets, bytes };
     });
-    const services: ServiceCounters[] = [...this.services_.values()].map((s) => ({
-      service: { vip: s.spec.vip, port: s.spec.port, protocol: s.spec.protocol },
-      ...sumCounters(this.maps.serviceStats.lookupPerCpu(u32Key(s.id))),
-      reals: [...s.reals.values()].map(
-        (r): RealCounters => ({
-          address: r.spec.address,
-          port: r.spec.port,
-          ...sumCounters(this.maps.realStats.lookupPerCpu(u32Key(r.id))),
-        }),
-      ),
-    }));
+    const counters = this.forwardingCounters;
+    const services: ServiceCounters[] = [...this.services_.values()].map((s) => {
+      const reals = [...s.reals.values()];
+      const scheduled = reals.map((r) => counters.scheduled(r.id));
+      return {
+        service: { vip: s.spec.vip, port: s.spec.port, protocol: s.spec.protocol },
+        ...counters.service(s.id, scheduled),
+        reals: reals.map(
+          (r, i): RealCounters => ({
+            address: r.spec.address,
+            port: r.spec.port,
+            ...counters.real(r.id, scheduled[i]),
+          }),
+        ),
+      };
+    });
     const events = (index: number) => sumCounters(this.maps.stats.lookupPerCpu(u32Key(index)));
     const connTable = {
       capacity: this.maps.conns.info.maxEntries * abi.CONN_WAYS,
@@ -635,7 +649,8 @@ export class XdpDataPlane implements DataPlane {
     return this.natServices > 0;
   }
 
-  private deactivateReal(id: number): void {
+  /** Stops real `id` taking packets; with `carryTo`, its service keeps its totals. */
+  private deactivateReal(id: number, carryTo?: number): void {
     const key = u32Key(id);
     const current = this.maps.reals.lookup(key);
     if (current !== undefined) {
@@ -644,6 +659,7 @@ export class XdpDataPlane implements DataPlane {
       value.writeUInt32LE(0, abi.real.offsetOf('flags'));
       this.maps.reals.update(key, value);
     }
+    if (carryTo !== undefined) this.forwardingCounters.carry(id, carryTo);
     this.realIds.release(id);
   }
 
@@ -657,22 +673,6 @@ export class XdpDataPlane implements DataPlane {
       encodeRealInto(r.spec, r.link, serviceId, values, size * i);
     });
     this.maps.reals.updatePacked(keys, values);
-  }
-
-  /** Zeroes the per-CPU counters of new real ids, in one batch. */
-  private zeroRealCounters(ids: readonly number[]): void {
-    const keys = Buffer.alloc(4 * ids.length);
-    ids.forEach((realId, i) => {
-      keys.writeUInt32LE(realId, 4 * i);
-    });
-    this.maps.realStats.updatePacked(
-      keys,
-      Buffer.alloc(this.maps.realStats.valueBytes * ids.length),
-    );
-  }
-
-  private zeroCounters(map: BpfMap, id: number): void {
-    map.update(u32Key(id), ZERO_COUNTERS);
   }
 
   /** After a restart, adopt the ids of services and reals still in the pinned maps. */
