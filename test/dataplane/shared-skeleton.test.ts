@@ -48,7 +48,7 @@ async function open(lender: SkeletonLender, seen: LbSkeletonOptions[]): Promise<
   });
 }
 
-/** Puts something in every map: services, NAT and persistence, flows, counters, egress. */
+/** Puts something in every map: services, NAT and persistence, flows, counters (carried too), egress. */
 async function dirty(plane: XdpDataPlane): Promise<void> {
   await plane.setService({ vip: '10.61.0.1', port: 80, protocol: 'tcp', scheduler: 'rr' }, [
     real('10.61.0.10', '02:00:00:00:61:10', { forwarding: 'nat', port: 8080 }),
@@ -70,6 +70,10 @@ async function dirty(plane: XdpDataPlane): Promise<void> {
     );
     assert.equal(out.verdictName, 'XDP_TX', `a flow to ${dst}`);
   }
+  // A real that leaves hands its totals to its service's carried counters.
+  await plane.setService({ vip: '10.61.0.1', port: 80, protocol: 'tcp', scheduler: 'rr' }, [
+    real('10.61.0.12', '02:00:00:00:61:12', { forwarding: 'nat', port: 8080 }),
+  ]);
 }
 
 describe('lending a verified lb_xdp between tests', () => {
