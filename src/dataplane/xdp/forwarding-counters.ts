@@ -63,8 +63,13 @@ export class ForwardingCounters {
     return sumCounters(this.realStats.lookupPerCpu(u32(realId)));
   }
 
-  /** A real's figures: packets scheduled to it and its NAT replies. */
-  real(realId: number, scheduled = this.scheduled(realId)): TrafficCounters {
+  /**
+   * A real's figures: packets scheduled to it and, for a NAT real, its replies.
+   * Only NAT reals have replies (a real whose forwarding changes gets a new,
+   * zeroed id), so the others cost one lookup, not two.
+   */
+  real(realId: number, nat: boolean, scheduled = this.scheduled(realId)): TrafficCounters {
+    if (!nat) return scheduled;
     return add(scheduled, sumCounters(this.realStats.lookupPerCpu(u32(realId + this.replyBase))));
   }
 

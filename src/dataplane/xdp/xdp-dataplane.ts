@@ -591,7 +591,7 @@ export class XdpDataPlane implements DataPlane {
           (r, i): RealCounters => ({
             address: r.spec.address,
             port: r.spec.port,
-            ...counters.real(r.id, scheduled[i]),
+            ...counters.real(r.id, r.spec.forwarding === 'nat', scheduled[i]),
           }),
         ),
       };
