@@ -37,6 +37,7 @@ int lb_xdp(struct xdp_md *ctx)
 	struct lb_conn_ref conns;
 	struct lb_conn_slot *slot;
 	struct lb_real *r = NULL;
+	struct lb_real_counters *counted;
 	__u32 real_id = LB_REAL_NONE;
 	__u32 service_id = 0;
 	__u32 seen;
@@ -153,11 +154,22 @@ int lb_xdp(struct xdp_md *ctx)
 	}
 
 forward:
-	/* The service's figures are its reals' summed by user space: one lookup, not two. */
-	lb_count(&lb_real_stats, real_id, p.ip_len, new_conn);
+	/*
+	 * One counter lookup: the real's entry holds what the service's figures and
+	 * the global `forwarded` are summed from in user space.
+	 */
+	counted = lb_real_counters_of(real_id);
+	if (counted) {
+		counted->packets++;
+		counted->bytes += p.ip_len;
+		if (new_conn)
+			counted->new_conns++;
+	}
 	rc = lb_forward(ctx, &p, r, cfg, 0);
-	if ((rc == XDP_TX || rc == XDP_REDIRECT) && !p.answered)
-		lb_count(&lb_stats, LB_STAT_FORWARDED, p.ip_len, 0);
+	if ((rc == XDP_TX || rc == XDP_REDIRECT) && !p.answered && counted) {
+		counted->fwd_packets++;
+		counted->fwd_bytes += p.ip_len;
+	}
 	return rc;
 
 route:

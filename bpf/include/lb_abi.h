@@ -249,6 +249,21 @@ struct lb_counters {
 	__u64 new_conns;
 };
 
+/*
+ * lb_real_stats value: everything a forwarded packet counts, in one entry, so
+ * it makes one counter lookup. User space derives the service's figures and
+ * the global `forwarded` from these (src/dataplane/xdp/forwarding-counters.ts).
+ */
+struct lb_real_counters {
+	__u64 packets;       /* scheduled to this real (IP bytes), failures after scheduling included */
+	__u64 bytes;
+	__u64 new_conns;
+	__u64 fwd_packets;   /* of those, left with XDP_TX or XDP_REDIRECT and not answered */
+	__u64 fwd_bytes;
+	__u64 reply_packets; /* NAT replies from this real, translated back (IP bytes) */
+	__u64 reply_bytes;
+};
+
 /* Words of the flow-hash key (lb_hash_flow): one cache line. */
 #define LB_FLOW_HASH_KEY_WORDS 8
 

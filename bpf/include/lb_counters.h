@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Per-CPU counters: global per reason (lb_stats) and per real (lb_real_stats,
- * with each real's NAT replies apart). A service's figures are its reals'
- * summed by user space plus the totals it carries in lb_service_stats.
+ * Per-CPU counters: global per reason (lb_stats) and per real (lb_real_stats:
+ * scheduled, forwarded and NAT replies in one entry). A service's figures and
+ * the global `forwarded` are the reals' summed by user space, plus the totals
+ * of lost reals it carries (lb_service_stats, lb_stats[LB_STAT_FORWARDED]).
  */
 #ifndef LB_COUNTERS_H
 #define LB_COUNTERS_H
@@ -24,6 +25,12 @@ static __always_inline void lb_count(void *map, __u32 idx, __u64 bytes, int new_
 	c->bytes += bytes;
 	if (new_conn)
 		c->new_conns++;
+}
+
+/* The real's counters (one per-CPU lookup: a helper call where the verifier does not inline it). */
+static __always_inline struct lb_real_counters *lb_real_counters_of(__u32 real_id)
+{
+	return bpf_map_lookup_elem(&lb_real_stats, &real_id);
 }
 
 /* Counts the packet (frame bytes) under `reason` and returns `verdict`. */

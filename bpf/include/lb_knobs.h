@@ -22,13 +22,6 @@ const volatile __u32 lb_conn_set_shift = 16;
 /* lb_services holds 2^(32 - this) sets; a service key's sets are the top bits of its two hashes. */
 const volatile __u32 lb_svc_set_shift = 26;
 /*
- * lb_real_stats holds two counters per real: packets scheduled to real id i at
- * i, its NAT replies at i + this (the number of real ids). Replies have their
- * own counter because a service's figures are the sum of its reals' first
- * counters (see lb_counters.h), and a service counts no replies.
- */
-const volatile __u32 lb_real_reply_stats_base = 4096;
-/*
  * IPVS's sloppy_tcp: 0 (the default, as in IPVS) lets only a SYN without RST
  * open a TCP flow, so bare ACKs cannot fill the connection table; 1 lets any
  * TCP segment without RST open one (a director taking over established flows

@@ -107,8 +107,8 @@ struct {
 /*
  * Per service id: the totals of the reals the service has lost (removed, or
  * replaced by a new id). Written by user space only, which adds the live
- * reals' counters to them: a forwarded packet makes one counter lookup for
- * its real, not a second one for its service.
+ * reals' counters to them: a forwarded packet makes one counter lookup, its
+ * real's (lb_real_counters), not one for its service too.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -117,12 +117,12 @@ struct {
 	__type(value, struct lb_counters);
 } lb_service_stats SEC(".maps");
 
-/* Per-CPU counters per real id, then per real id + lb_real_reply_stats_base (its NAT replies). */
+/* Per-CPU counters per real id: scheduled, forwarded, NAT replies. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2 * 4096);
+	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, struct lb_counters);
+	__type(value, struct lb_real_counters);
 } lb_real_stats SEC(".maps");
 
 /*

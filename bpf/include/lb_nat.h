@@ -18,7 +18,6 @@
 
 #include "lb_abi.h"
 #include "lb_counters.h"
-#include "lb_knobs.h"
 #include "lb_csum.h"
 #include "lb_maps.h"
 #include "lb_packet.h"
@@ -112,6 +111,7 @@ static __always_inline int lb_nat_reply(struct xdp_md *ctx, struct lb_pkt *p, __
 {
 	struct lb_nat_origin *o = bpf_map_lookup_elem(&lb_nat, &p->flow);
 	void *data_end = (void *)(long)ctx->data_end;
+	struct lb_real_counters *rc;
 	__u32 real_id;
 
 	if (!o)
@@ -120,7 +120,11 @@ static __always_inline int lb_nat_reply(struct xdp_md *ctx, struct lb_pkt *p, __
 	real_id = o->real_id;
 	if (lb_nat_rewrite(p, data_end, o->vip, o->vport, 0))
 		return lb_stat(ctx, LB_STAT_MALFORMED, XDP_DROP);
-	lb_count(&lb_real_stats, real_id + lb_real_reply_stats_base, p->ip_len, 0);
+	rc = lb_real_counters_of(real_id);
+	if (rc) {
+		rc->reply_packets++;
+		rc->reply_bytes += p->ip_len;
+	}
 	lb_count(&lb_stats, LB_STAT_NAT_REPLY, ctx->data_end - ctx->data, 0);
 	return 0;
 }

@@ -190,6 +190,17 @@ export const natOrigin = struct('lb_nat_origin', [
 
 export const counters = struct('lb_counters', [u64('packets'), u64('bytes'), u64('new_conns')]);
 
+/** lb_real_stats value: scheduled, forwarded and NAT-reply counts of one real. */
+export const realCounters = struct('lb_real_counters', [
+  u64('packets'),
+  u64('bytes'),
+  u64('new_conns'),
+  u64('fwd_packets'),
+  u64('fwd_bytes'),
+  u64('reply_packets'),
+  u64('reply_bytes'),
+]);
+
 export const config = struct('lb_config', [
   u64('tcp_timeout_ns'),
   u64('tcp_fin_timeout_ns'),
@@ -222,6 +233,7 @@ export const ALL_STRUCTS = [
   persist,
   natOrigin,
   counters,
+  realCounters,
   config,
 ] as const;
 

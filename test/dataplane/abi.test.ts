@@ -30,7 +30,6 @@ test('the object declares every map the ABI names, and the rodata knobs', (t) =>
   assert.ok(rodata.includes('lb_fragment_verdict'));
   assert.ok(rodata.includes('lb_conn_set_shift'));
   assert.ok(rodata.includes('lb_svc_set_shift'));
-  assert.ok(rodata.includes('lb_real_reply_stats_base'));
   assert.ok(rodata.includes('lb_ns_per_jiffy'));
   assert.ok(rodata.includes('lb_sloppy_tcp'));
   assert.ok(rodata.includes('lb_sync_enabled'));

@@ -1,9 +1,10 @@
 /**
- * The program counts a forwarded packet on its real only; a service's figures
- * are its live reals' summed plus the totals of the reals it lost, which user
- * space carries (src/dataplane/xdp/forwarding-counters.ts). These tests drive
- * real packets through the loaded program and check the figures that
- * counters() (metrics, status) reports across everything that changes real ids.
+ * The program counts a forwarded packet in its real's entry only; a service's
+ * figures and the global `forwarded` are the live reals' summed plus the
+ * totals of the reals lost, which user space carries
+ * (src/dataplane/xdp/forwarding-counters.ts). These tests drive real packets
+ * through the loaded program and check the figures that counters() (metrics,
+ * status) reports across everything that changes real ids.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -125,12 +126,17 @@ describe('service counters as the sum of their reals', () => {
       f = figures(await again.counters());
       assert.deepEqual(f.service, total(10));
       assert.equal(f.forwarded, 10);
-      // The service goes and comes back under a reused id: it starts from nothing.
+      // The service goes and comes back under a reused id: it starts from nothing,
+      // while the global forwarded keeps every packet its reals forwarded.
       await again.removeService(service);
       await again.setService(service, [realA]);
       f = figures(await again.counters());
       assert.deepEqual(f.service, total(0));
       assert.deepEqual(f.reals, { [realA.address]: 0 });
+      assert.equal(f.forwarded, 10);
+      assert.equal((await again.counters()).global.forwarded?.bytes, 10 * IP_BYTES);
+      await send(again, 1);
+      assert.equal(figures(await again.counters()).forwarded, 11);
     } finally {
       await again.destroy();
     }
@@ -180,6 +186,35 @@ describe('service counters as the sum of their reals', () => {
   });
 });
 
+describe('the global forwarded counter', () => {
+  it('counts what left, while the real and its service count what was scheduled', async (t) => {
+    const plane = await testPlane(t);
+    const tunService = { ...service, vip: '10.41.2.1' } as const;
+    await plane.setService(tunService, [
+      real('10.41.2.10', '02:00:00:00:41:20', { forwarding: 'tun' }),
+    ]);
+    const packet = (sport: number, payload: number) =>
+      frame({
+        src: '203.0.113.11',
+        dst: tunService.vip,
+        proto: 'tcp',
+        sport,
+        dport: 80,
+        payload: Buffer.alloc(payload),
+      });
+    const fits = packet(6001, 100);
+    const tooBig = packet(6002, 1460); // over the tunnel MTU with DF: answered, not forwarded
+    assert.equal((await run(plane, fits)).verdictName, 'XDP_TX');
+    assert.equal((await run(plane, tooBig)).verdictName, 'XDP_TX');
+    const c = await plane.counters();
+    assert.equal(c.global.tooBig?.packets, 1);
+    assert.deepEqual(c.global.forwarded, { packets: 1, bytes: ipBytes([fits]) });
+    const s = c.services[0];
+    assert.deepEqual([s?.packets, s?.bytes], [2, ipBytes([fits, tooBig])]);
+    assert.deepEqual([s?.reals[0]?.packets, s?.reals[0]?.bytes], [2, ipBytes([fits, tooBig])]);
+  });
+});
+
 describe('upgrading over pins of the layout that counted services apart', () => {
   const instance = `lbt-fold-${randomBytes(3).toString('hex')}`;
   after(() => rmSync(join(pinRoot, instance), { recursive: true, force: true }));
@@ -200,7 +235,7 @@ describe('upgrading over pins of the layout that counted services apart', () => 
       'key',
       '4',
       'value',
-      String(abi.counters.size),
+      String(abi.counters.size), // lb_counters: scheduled packets only
       'entries',
       String(tables.maxReals),
       'name',
@@ -210,8 +245,12 @@ describe('upgrading over pins of the layout that counted services apart', () => 
       XdpDataPlane.open({ instance, ...tables }),
       (err: Error) =>
         hasCode(err, 'DATAPLANE_PINNED_MISMATCH') &&
-        err.message.includes(`${path}: an earlier run pinned it with 5 entries`) &&
-        err.message.includes('this start needs 10 entries') &&
+        err.message.includes(
+          `${path}: an earlier run pinned it with 5 entries of 4-byte keys and 24-byte values`,
+        ) &&
+        err.message.includes(
+          `this start needs 5 entries of 4-byte keys and ${abi.realCounters.size}-byte values`,
+        ) &&
         err.message.includes(`remove ${join(pinRoot, instance)}`),
     );
     assert.ok(existsSync(path), 'the refused start kept the pins');

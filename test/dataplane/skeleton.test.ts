@@ -34,7 +34,6 @@ describe('the lb program as a typed skeleton', () => {
         syncEnabled: 0,
         connSetShift: 32,
         serviceSetShift: 32,
-        realReplyStatsBase: 4096,
         nsPerJiffy: 0,
       },
       maxEntries: { conns: 1, nat: 8, persist: 8 },

@@ -1,88 +1,170 @@
 /**
- * The per-real and per-service counters as user space keeps them. The program
- * counts a forwarded packet once, on its real (lb_real_stats[real id]), and a
- * NAT reply on the real's second counter (lb_real_stats[real id + the number
- * of real ids]). A service's figures are its live reals' first counters plus
- * the totals of the reals it lost, which this class carries into
- * lb_service_stats (pinned, so they survive a restart) before a lost real's id
- * can be reused. docs/data-plane.md, "Counters", says why.
+ * The per-real, per-service and global `forwarded` counters as user space
+ * keeps them. The program makes one counter lookup per forwarded packet, its
+ * real's lb_real_stats entry (struct lb_real_counters: packets scheduled to
+ * the real, those of them forwarded, its NAT replies). A service's figures
+ * are its live reals' scheduled counts plus the totals of the reals it lost;
+ * the global `forwarded` is every live real's forwarded count plus those of
+ * all reals ever lost. This class carries a lost real's totals into
+ * lb_service_stats and lb_stats[forwarded] (pinned, so they survive a
+ * restart; the program writes neither) before its id can be reused.
+ * docs/data-plane.md, "Counters", says why.
  */
 import type { BpfMap } from '../../bpf/index.js';
 import * as abi from '../abi.js';
 import type { TrafficCounters } from '../dataplane.js';
-import { sumCounters, u32Key as u32 } from './entries.js';
+import { u32Key as u32 } from './entries.js';
 
-const ZERO = Buffer.alloc(abi.counters.size);
+const STAT_FORWARDED = abi.STAT_REASONS.indexOf('forwarded');
+
+type RealValue = ReturnType<typeof abi.realCounters.decode>;
+type Counts = ReturnType<typeof abi.counters.decode>;
+
+/** One real's counters, summed over CPUs. */
+export interface RealTotals {
+  readonly scheduled: TrafficCounters;
+  readonly forwarded: { packets: number; bytes: number };
+  readonly replies: { packets: number; bytes: number };
+}
 
 export class ForwardingCounters {
   constructor(
     private readonly realStats: BpfMap,
     private readonly serviceStats: BpfMap,
-    /** Number of real ids: where the NAT-reply counters start (lb_real_reply_stats_base). */
-    private readonly replyBase: number,
+    private readonly stats: BpfMap,
   ) {}
 
-  /** Zeroes both counters of new real ids, in one batch (a reused id starts from nothing). */
+  /** Zeroes the counters of new real ids, in one batch (a reused id starts from nothing). */
   zeroReals(ids: readonly number[]): void {
-    const keys = Buffer.alloc(8 * ids.length);
+    const keys = Buffer.alloc(4 * ids.length);
     ids.forEach((id, i) => {
       keys.writeUInt32LE(id, 4 * i);
-      keys.writeUInt32LE(id + this.replyBase, 4 * (ids.length + i));
     });
-    this.realStats.updatePacked(keys, Buffer.alloc(this.realStats.valueBytes * 2 * ids.length));
+    this.realStats.updatePacked(keys, Buffer.alloc(this.realStats.valueBytes * ids.length));
   }
 
   /** Zeroes the carried totals of a new service id. */
   zeroService(id: number): void {
-    this.serviceStats.update(u32(id), ZERO);
+    this.serviceStats.update(u32(id), Buffer.alloc(abi.counters.size));
   }
 
   /**
-   * Adds a real the service lost to the service's carried totals, CPU by CPU.
-   * Call it after the real stopped taking packets (its lb_reals flags cleared)
-   * and before its id can be allocated again.
+   * Carries a lost real's totals, CPU by CPU: its forwarded packets into the
+   * global `forwarded`, and its scheduled ones into service `serviceId`
+   * (undefined when the service is removed with it). Call it after the real
+   * stopped taking packets (its lb_reals flags cleared) and before its id can
+   * be allocated again.
    */
-  carry(realId: number, serviceId: number): void {
-    const real = this.realStats.lookupPerCpu(u32(realId));
-    const carried = this.serviceStats.lookupPerCpu(u32(serviceId));
-    if (real === undefined || carried === undefined) return;
-    const sums = carried.map((c, cpu) => {
-      const a = abi.counters.decode(c);
-      const b = abi.counters.decode(real[cpu] ?? ZERO);
+  carry(realId: number, serviceId: number | undefined): void {
+    const real = this.realStats.lookupPerCpu(u32(realId))?.map((v) => abi.realCounters.decode(v));
+    if (real === undefined) return;
+    if (serviceId !== undefined) {
+      this.addPerCpu(this.serviceStats, serviceId, real, (r) => ({
+        packets: r.packets,
+        bytes: r.bytes,
+        new_conns: r.new_conns,
+      }));
+    }
+    this.addPerCpu(this.stats, STAT_FORWARDED, real, (r) => ({
+      packets: r.fwd_packets,
+      bytes: r.fwd_bytes,
+      new_conns: 0n,
+    }));
+  }
+
+  /** A live real's counters. */
+  ofReal(realId: number): RealTotals {
+    let v = { packets: 0n, bytes: 0n, newConns: 0n, fwdPackets: 0n, fwdBytes: 0n };
+    let replies = { packets: 0n, bytes: 0n };
+    for (const raw of this.realStats.lookupPerCpu(u32(realId)) ?? []) {
+      const c = abi.realCounters.decode(raw);
+      v = {
+        packets: v.packets + c.packets,
+        bytes: v.bytes + c.bytes,
+        newConns: v.newConns + c.new_conns,
+        fwdPackets: v.fwdPackets + c.fwd_packets,
+        fwdBytes: v.fwdBytes + c.fwd_bytes,
+      };
+      replies = {
+        packets: replies.packets + c.reply_packets,
+        bytes: replies.bytes + c.reply_bytes,
+      };
+    }
+    return {
+      scheduled: {
+        packets: Number(v.packets),
+        bytes: Number(v.bytes),
+        newConnections: Number(v.newConns),
+      },
+      forwarded: { packets: Number(v.fwdPackets), bytes: Number(v.fwdBytes) },
+      replies: { packets: Number(replies.packets), bytes: Number(replies.bytes) },
+    };
+  }
+
+  /** A real's figures: packets scheduled to it and its NAT replies. */
+  real(t: RealTotals): TrafficCounters {
+    return {
+      packets: t.scheduled.packets + t.replies.packets,
+      bytes: t.scheduled.bytes + t.replies.bytes,
+      newConnections: t.scheduled.newConnections,
+    };
+  }
+
+  /** A service's figures: the totals it carries plus its live reals' scheduled packets. */
+  service(serviceId: number, reals: readonly RealTotals[]): TrafficCounters {
+    let sum = this.perCpuSum(this.serviceStats, serviceId);
+    for (const r of reals) {
+      sum = {
+        packets: sum.packets + r.scheduled.packets,
+        bytes: sum.bytes + r.scheduled.bytes,
+        newConnections: sum.newConnections + r.scheduled.newConnections,
+      };
+    }
+    return sum;
+  }
+
+  /** The global `forwarded`: the totals of lost reals plus every live real's. */
+  forwarded(reals: readonly RealTotals[]): { packets: number; bytes: number } {
+    const carried = this.perCpuSum(this.stats, STAT_FORWARDED);
+    let sum = { packets: carried.packets, bytes: carried.bytes };
+    for (const r of reals) {
+      sum = { packets: sum.packets + r.forwarded.packets, bytes: sum.bytes + r.forwarded.bytes };
+    }
+    return sum;
+  }
+
+  private perCpuSum(map: BpfMap, index: number): TrafficCounters {
+    let packets = 0n;
+    let bytes = 0n;
+    let newConns = 0n;
+    for (const v of map.lookupPerCpu(u32(index)) ?? []) {
+      const c = abi.counters.decode(v);
+      packets += c.packets;
+      bytes += c.bytes;
+      newConns += c.new_conns;
+    }
+    return { packets: Number(packets), bytes: Number(bytes), newConnections: Number(newConns) };
+  }
+
+  private addPerCpu(
+    map: BpfMap,
+    index: number,
+    real: readonly RealValue[],
+    part: (r: RealValue) => Counts,
+  ): void {
+    const current = map.lookupPerCpu(u32(index));
+    if (current === undefined) return;
+    const sums = current.map((raw, cpu) => {
+      const a = abi.counters.decode(raw);
+      const r = real[cpu];
+      if (r === undefined) return raw;
+      const b = part(r);
       return abi.counters.encode({
         packets: a.packets + b.packets,
         bytes: a.bytes + b.bytes,
         new_conns: a.new_conns + b.new_conns,
       });
     });
-    this.serviceStats.updatePerCpu(u32(serviceId), sums);
+    map.updatePerCpu(u32(index), sums);
   }
-
-  /** Packets scheduled to the real (what its service sums). */
-  scheduled(realId: number): TrafficCounters {
-    return sumCounters(this.realStats.lookupPerCpu(u32(realId)));
-  }
-
-  /**
-   * A real's figures: packets scheduled to it and, for a NAT real, its replies.
-   * Only NAT reals have replies (a real whose forwarding changes gets a new,
-   * zeroed id), so the others cost one lookup, not two.
-   */
-  real(realId: number, nat: boolean, scheduled = this.scheduled(realId)): TrafficCounters {
-    if (!nat) return scheduled;
-    return add(scheduled, sumCounters(this.realStats.lookupPerCpu(u32(realId + this.replyBase))));
-  }
-
-  /** A service's figures: the totals it carries plus its live reals' scheduled packets. */
-  service(serviceId: number, scheduled: readonly TrafficCounters[]): TrafficCounters {
-    return scheduled.reduce(add, sumCounters(this.serviceStats.lookupPerCpu(u32(serviceId))));
-  }
-}
-
-function add(a: TrafficCounters, b: TrafficCounters): TrafficCounters {
-  return {
-    packets: a.packets + b.packets,
-    bytes: a.bytes + b.bytes,
-    newConnections: a.newConnections + b.newConnections,
-  };
 }

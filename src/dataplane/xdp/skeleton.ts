@@ -22,8 +22,6 @@ const RODATA = {
   connSetShift: { name: 'lb_conn_set_shift', size: 4 },
   /** 32 - log2(sets in lb_services). */
   serviceSetShift: { name: 'lb_svc_set_shift', size: 4 },
-  /** Number of real ids: lb_real_stats holds each real's NAT replies from there on. */
-  realReplyStatsBase: { name: 'lb_real_reply_stats_base', size: 4 },
   /** 0: the program reads bpf_ktime_get_coarse_ns() instead of jiffies. */
   nsPerJiffy: { name: 'lb_ns_per_jiffy', size: 8 },
   /** 1: new flows and their state changes are reported in lb_sync_events (connection sync). */
@@ -50,7 +48,7 @@ const MAP_LAYOUT: Readonly<Record<LbMapName, { key: number; value: number }>> = 
   config: { key: U32, value: abi.config.size },
   stats: { key: U32, value: abi.counters.size },
   serviceStats: { key: U32, value: abi.counters.size },
-  realStats: { key: U32, value: abi.counters.size },
+  realStats: { key: U32, value: abi.realCounters.size },
 };
 
 /** The program's entry point (SEC("xdp")). */

@@ -51,7 +51,7 @@ import {
   type TunnelOptions,
   u32Key,
 } from './entries.js';
-import { ForwardingCounters } from './forwarding-counters.js';
+import { ForwardingCounters, type RealTotals } from './forwarding-counters.js';
 import { decodePinnedState } from './pinned-state.js';
 import { buildRing, type MaglevIdentity, type Ring, ringParts } from './ring.js';
 import {
@@ -185,11 +185,7 @@ export class XdpDataPlane implements DataPlane {
   ) {
     this.serviceIds = new IdAllocator('service', 0, options.maxServices ?? 64);
     this.realIds = new IdAllocator('real', 1, options.maxReals ?? 4096);
-    this.forwardingCounters = new ForwardingCounters(
-      maps.realStats,
-      maps.serviceStats,
-      options.maxReals ?? 4096,
-    );
+    this.forwardingCounters = new ForwardingCounters(maps.realStats, maps.serviceStats, maps.stats);
     this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     this.serviceTable = new ServiceTable(maps.services);
     this.flowHashKey = readFlowHashKey(maps.config) ?? newFlowHashKey();
@@ -244,7 +240,6 @@ export class XdpDataPlane implements DataPlane {
         syncEnabled: options.connectionSync === true ? 1 : 0,
         connSetShift: 32 - Math.log2(connSets),
         serviceSetShift: 32 - Math.log2(serviceSets),
-        realReplyStatsBase: maxReals,
         // Unknown HZ leaves 0: the program then reads bpf_ktime_get_coarse_ns() instead.
         nsPerJiffy: hz === undefined || hz === 0 ? 0 : NS_PER_S / hz,
       },
@@ -254,8 +249,7 @@ export class XdpDataPlane implements DataPlane {
         serviceStats: maxServices,
         services: serviceSets,
         reals: maxReals,
-        // Each real's scheduled packets, then each real's NAT replies (forwarding-counters.ts).
-        realStats: 2 * maxReals,
+        realStats: maxReals,
         conns: connSets,
         nat: connections,
         persist: options.persistenceEntries ?? 65536,
@@ -524,7 +518,8 @@ export class XdpDataPlane implements DataPlane {
       );
     }
     this.serviceTable.delete(encodeServiceKey(applied.spec));
-    for (const r of applied.reals.values()) this.deactivateReal(r.id);
+    // The service's own totals go with it; its reals' forwarded packets stay in the global count.
+    for (const r of applied.reals.values()) this.deactivateReal(r.id, undefined);
     this.serviceIds.release(applied.id);
     applied.maglev?.release();
     this.services_.delete(serviceKeyString(key));
@@ -581,21 +576,25 @@ export class XdpDataPlane implements DataPlane {
       global[reason] = { packets, bytes };
     });
     const counters = this.forwardingCounters;
+    const allReals: RealTotals[] = [];
     const services: ServiceCounters[] = [...this.services_.values()].map((s) => {
       const reals = [...s.reals.values()];
-      const scheduled = reals.map((r) => counters.scheduled(r.id));
+      const totals = reals.map((r) => counters.ofReal(r.id));
+      allReals.push(...totals);
       return {
         service: { vip: s.spec.vip, port: s.spec.port, protocol: s.spec.protocol },
-        ...counters.service(s.id, scheduled),
+        ...counters.service(s.id, totals),
         reals: reals.map(
           (r, i): RealCounters => ({
             address: r.spec.address,
             port: r.spec.port,
-            ...counters.real(r.id, r.spec.forwarding === 'nat', scheduled[i]),
+            ...counters.real(totals[i] as RealTotals),
           }),
         ),
       };
     });
+    // lb_stats[forwarded] holds only the totals of lost reals (forwarding-counters.ts).
+    global.forwarded = counters.forwarded(allReals);
     const events = (index: number) => sumCounters(this.maps.stats.lookupPerCpu(u32Key(index)));
     const connTable = {
       capacity: this.maps.conns.info.maxEntries * abi.CONN_WAYS,
@@ -649,8 +648,11 @@ export class XdpDataPlane implements DataPlane {
     return this.natServices > 0;
   }
 
-  /** Stops real `id` taking packets; with `carryTo`, its service keeps its totals. */
-  private deactivateReal(id: number, carryTo?: number): void {
+  /**
+   * Stops real `id` taking packets and carries its totals: into the global
+   * `forwarded`, and into service `carryTo` unless the service goes too.
+   */
+  private deactivateReal(id: number, carryTo: number | undefined): void {
     const key = u32Key(id);
     const current = this.maps.reals.lookup(key);
     if (current !== undefined) {
@@ -659,7 +661,7 @@ export class XdpDataPlane implements DataPlane {
       value.writeUInt32LE(0, abi.real.offsetOf('flags'));
       this.maps.reals.update(key, value);
     }
-    if (carryTo !== undefined) this.forwardingCounters.carry(id, carryTo);
+    this.forwardingCounters.carry(id, carryTo);
     this.realIds.release(id);
   }
 
