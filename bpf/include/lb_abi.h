@@ -65,7 +65,8 @@ enum lb_fwd {
 enum lb_stat_reason {
 	LB_STAT_PASS_NO_SERVICE = 0, /* not addressed to a service: kernel handles it */
 	LB_STAT_PASS_NOT_IP = 1,     /* not IPv4/IPv6 */
-	LB_STAT_FORWARDED = 2,       /* sent to a real server */
+	LB_STAT_FORWARDED = 2,       /* sent to a real server: counted per real (lb_real_counters); this slot
+				      * holds only the totals of lost reals, written by user space */
 	LB_STAT_MALFORMED = 3,       /* headers fail validation */
 	LB_STAT_NO_REAL = 4,         /* service has no real available: dropped */
 	LB_STAT_FRAGMENT = 5,        /* IP fragment: passed to the kernel */

@@ -3,7 +3,8 @@
  * Per-CPU counters: global per reason (lb_stats) and per real (lb_real_stats:
  * scheduled, forwarded and NAT replies in one entry). A service's figures and
  * the global `forwarded` are the reals' summed by user space, plus the totals
- * of lost reals it carries (lb_service_stats, lb_stats[LB_STAT_FORWARDED]).
+ * of lost reals that user space carries (lb_service_stats,
+ * lb_stats[LB_STAT_FORWARDED]).
  */
 #ifndef LB_COUNTERS_H
 #define LB_COUNTERS_H
