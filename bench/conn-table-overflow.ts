@@ -6,12 +6,13 @@
  * fresh keys, no BPF. Not part of `npm run bench` (a simulation, not a
  * measurement of this machine):
  *
- *   node dist/bench/conn-table-overflow.js ENTRIES KEYS [FILL] [sequential|random]
+ *   node dist/bench/conn-table-overflow.js ENTRIES KEYS [FILL] [sequential|ports|random]
  *
  * (LBCTL_FLOW_HASH_KEY=hex replays one key).
  *
  * `sequential` flows are the tests' and conn_table_fill's: client
- * 198.18.x.y counting up, one port; `random` flows have random client
+ * addresses counting up from 198.18.0.0, one port; `ports`: one client, its
+ * ports counting up from 1024 (at most 64,512 flows); `random`: random client
  * addresses and ports. Prints the keys that evicted, the evictions' total
  * and largest count, and one key that evicted (hex) to replay.
  */
@@ -40,10 +41,18 @@ function flowsOf(kind: string, count: number): Ipv4Flow[] {
   return Array.from({ length: count }, (_, i) => {
     if (kind === 'sequential')
       return {
-        src: `198.18.${(i >> 8) & 0xff}.${i & 0xff}`,
+        src: `198.${18 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}`,
         dst: '10.50.0.1',
         proto: 'tcp',
         sport: 1024,
+        dport: 80,
+      } as const;
+    if (kind === 'ports')
+      return {
+        src: '198.18.0.1',
+        dst: '10.50.0.1',
+        proto: 'tcp',
+        sport: 1024 + i,
         dport: 80,
       } as const;
     const r = randomBytes(6);
