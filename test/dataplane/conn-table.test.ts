@@ -218,9 +218,9 @@ describe('connection table', () => {
   });
 
   it('evicts what the rules must under a key that crowds sequential clients, and no more', async (t) => {
-    // About one random key in 70 crowds these clients past what two 8-way sets and a move can
-    // hold (docs/data-plane.md, "Why two choices"); under this one the rules move 14 flows to
-    // their other set and still must evict 3.
+    // About one random key in 70 crowds these clients past what two 8-way sets and a move
+    // can hold (docs/data-plane.md, "75 % is a likelihood, not a guarantee"); under this one
+    // the rules move 14 flows to their other set and still must evict 3 (15 without moves).
     const plane = await testPlane(t, { connections: 64 * WAYS });
     await plane.setService(service, reals);
     setFlowHashKey(plane, CROWDING_KEY);

@@ -198,7 +198,8 @@ describe('pinned maps per instance', () => {
     const sets = connTableSets(small.connections);
     // Ports from a digest, not counting up with the clients: multiply-shift crowds flows whose
     // words form an arithmetic progression into one or two sets under about one key in 100,000
-    // (docs/data-plane.md, "Why two choices"), which would evict flows here by bad luck.
+    // (docs/data-plane.md, "75 % is a likelihood, not a guarantee"), which would evict flows
+    // here by bad luck.
     const flows = Array.from(
       { length: 32 },
       (_, i) =>
