@@ -21,9 +21,7 @@ import * as abi from '../src/dataplane/abi.js';
 import { connTableSets } from '../src/dataplane/conn-table.js';
 import { flowHashKeyWords, newFlowHashKey } from '../src/dataplane/flow-hash-key.js';
 import { modelInserts } from '../test/dataplane/support/conn-table-model.js';
-import { flowSets, type Ipv4Flow } from '../test/dataplane/support/flow-hash.js';
-
-const MASK64 = (1n << 64n) - 1n;
+import { flowSets, type Ipv4Flow, setHashes } from '../test/dataplane/support/flow-hash.js';
 
 /** The flow's two hash inputs (lb_hash_flow's a and b), from flowSets' own encoding. */
 function words(flow: Ipv4Flow): [bigint, bigint] {
@@ -82,11 +80,12 @@ let worst = 0;
 let example = '';
 for (let n = 0; n < keys; n++) {
   const key = replay ? Buffer.from(replay, 'hex') : newFlowHashKey();
-  const [k0, k1, k2, k3] = flowHashKeyWords(key) as [bigint, bigint, bigint, bigint];
+  const k = flowHashKeyWords(key);
   for (let i = 0; i < inputs.length; i++) {
     const [a, b] = inputs[i]!;
-    first[i] = Number(((a * k0 + b * k1) & MASK64) >> shift);
-    second[i] = Number(((a * k2 + b * k3) & MASK64) >> shift);
+    const [set, alt] = setHashes(a, b, k);
+    first[i] = Number(set >> shift);
+    second[i] = Number(alt >> shift);
   }
   if (n === 0) {
     // The fast hash above must be the tests' flowSets.

@@ -88,6 +88,19 @@ struct lb_flow_hash {
 };
 
 /*
+ * Mixes a sum of products before its top bits pick a set: flows whose words
+ * count up (sequential clients, one client's ports) are an arithmetic
+ * progression times the key, which bunches into few sets whenever the key
+ * word is near a small-denominator fraction of 2^64, and both sets bunch
+ * together. Folding the high half into the low half and multiplying again
+ * spreads them like random flows (docs/data-plane.md, "The keyed flow hash").
+ */
+static __always_inline __u64 lb_mix_sum(__u64 h, __u64 k)
+{
+	return (h ^ (h >> 32)) * k;
+}
+
+/*
  * Hashes the 40-byte struct lb_flow_key as 8-byte words with the instance's
  * key k (lb_config.flow_hash_key: LB_FLOW_HASH_KEY_WORDS random odd words).
  * Multiply-shift with random odd multipliers is a universal family, so
@@ -96,7 +109,8 @@ struct lb_flow_hash {
  * IPVS keys its connection hash with ip_vs_conn_rnd). An IPv4 flow's two
  * addresses fit one word a (each sits alone in the low half of its word) and
  * its ports, proto and family another, b: each hash is then hi(a * C + b * D),
- * two multiplies side by side. An IPv6 flow's five words are first folded into
+ * two multiplies side by side; the two set hashes then go through
+ * lb_mix_sum with k6 and k7 (words the IPv4 hash did not use). An IPv6 flow's five words are first folded into
  * one (each multiplied by a key word, rotated apart), which each hash
  * multiplies once. Family is in the last word, so the two families never mix.
  */
@@ -109,8 +123,8 @@ static __always_inline struct lb_flow_hash lb_hash_flow(const void *flow_key, in
 	if (ipv4) {
 		a = x[0] | (x[2] << 32);
 		b = x[4];
-		h.set = lb_hi32(a * k[0] + b * k[1]);
-		h.alt = lb_hi32(a * k[2] + b * k[3]);
+		h.set = lb_hi32(lb_mix_sum(a * k[0] + b * k[1], k[6]));
+		h.alt = lb_hi32(lb_mix_sum(a * k[2] + b * k[3], k[7]));
 		h.check = lb_hi32(a * k[4] + b * k[5]);
 		return h;
 	}

@@ -12,9 +12,15 @@ import type { XdpDataPlane } from '../../../src/dataplane/xdp/xdp-dataplane.js';
 
 const MASK64 = (1n << 64n) - 1n;
 
-/** The high half of a 64-bit sum of two products (lb_hi32(a * c + b * d)). */
-const hash = (a: bigint, c: bigint, b: bigint, d: bigint) =>
-  Number(((a * c + b * d) & MASK64) >> 32n);
+/**
+ * The two set hashes of an IPv4 flow's words a and b under key words k, as
+ * 64-bit words (their top bits pick the sets): each sum of two products goes
+ * through lb_mix_sum, (h ^ h >> 32) times k6 or k7.
+ */
+export function setHashes(a: bigint, b: bigint, k: readonly bigint[]): [bigint, bigint] {
+  const mix = (h: bigint, m: bigint) => (((h & MASK64) ^ ((h & MASK64) >> 32n)) * m) & MASK64;
+  return [mix(a * k[0]! + b * k[1]!, k[6]!), mix(a * k[2]! + b * k[3]!, k[7]!)];
+}
 
 export interface Ipv4Flow {
   readonly src: string;
@@ -47,6 +53,6 @@ export function flowSets(flow: Ipv4Flow, sets: number, key: Buffer): [number, nu
   const x = (i: number) => fk.readBigUInt64LE(i * 8);
   const a = x(0) | ((x(2) << 32n) & MASK64);
   const b = x(4);
-  const [k0, k1, k2, k3] = flowHashKeyWords(key) as [bigint, bigint, bigint, bigint];
-  return [setOf(hash(a, k0, b, k1), sets), setOf(hash(a, k2, b, k3), sets)];
+  const [set, alt] = setHashes(a, b, flowHashKeyWords(key));
+  return [setOf(Number(set >> 32n), sets), setOf(Number(alt >> 32n), sets)];
 }
