@@ -28,11 +28,7 @@ describe('LoopSlicer', () => {
     spin(6);
     assert.equal(first.used(), true);
     const second = new LoopSlicer(5);
-    assert.equal(
-      second.used(),
-      true,
-      'a slicer started after the turn slice was spent must yield first',
-    );
+    assert.equal(second.used(), true, 'a slicer started after the turn slice was spent must yield first');
   });
 
   it('resumes waiting slicers one per turn, so the second starts with a fresh slice after the timers', async () => {
