@@ -94,6 +94,8 @@ struct lb_flow_hash {
  * word is near a small-denominator fraction of 2^64, and both sets bunch
  * together. Folding the high half into the low half and multiplying again
  * spreads them like random flows (docs/data-plane.md, "The keyed flow hash").
+ * An IPv6 flow's folded word bunches the same way when only one address
+ * word counts up, so its set hashes are mixed too.
  */
 static __always_inline __u64 lb_mix_sum(__u64 h, __u64 k)
 {
@@ -110,9 +112,12 @@ static __always_inline __u64 lb_mix_sum(__u64 h, __u64 k)
  * addresses fit one word a (each sits alone in the low half of its word) and
  * its ports, proto and family another, b: each hash is then hi(a * C + b * D),
  * two multiplies side by side; the two set hashes then go through
- * lb_mix_sum with k6 and k7 (words the IPv4 hash did not use). An IPv6 flow's five words are first folded into
- * one (each multiplied by a key word, rotated apart), which each hash
- * multiplies once. Family is in the last word, so the two families never mix.
+ * lb_mix_sum with k6 and k7 (words the IPv4 hash did not use). An IPv6
+ * flow's five words are first folded into one (each multiplied by a key
+ * word, rotated apart), which each hash multiplies once; the two set hashes'
+ * products then go through lb_mix_sum with k5 (the word the IPv6 hash did
+ * not use): clients counting up within a /64 bunch like IPv4's without it.
+ * Family is in the last word, so the two families never mix.
  */
 static __always_inline struct lb_flow_hash lb_hash_flow(const void *flow_key, int ipv4, const __u64 *k)
 {
@@ -130,8 +135,8 @@ static __always_inline struct lb_flow_hash lb_hash_flow(const void *flow_key, in
 	}
 	f = x[0] ^ lb_rotl64(x[1] * k[0], 13) ^ lb_rotl64(x[2] * k[1], 26) ^ lb_rotl64(x[3] * k[2], 39) ^
 	    lb_rotl64(x[4] * k[3], 52);
-	h.set = lb_hi32(f * k[6]);
-	h.alt = lb_hi32(f * k[7]);
+	h.set = lb_hi32(lb_mix_sum(f * k[6], k[5]));
+	h.alt = lb_hi32(lb_mix_sum(f * k[7], k[5]));
 	h.check = lb_hi32(f * k[4]);
 	return h;
 }

@@ -11,6 +11,7 @@ import { OWNER_PIN } from '../../src/dataplane/pin-directory.js';
 import { ServiceTable, serviceSets } from '../../src/dataplane/service-table.js';
 import { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { hasCode } from '../../src/errors.js';
+import { bytesToAddress } from '../../src/net/address.js';
 import { flowHashKeyOf, flowSets } from './support/flow-hash.js';
 import { real, run } from './support/harness.js';
 import { frame, TCP_ACK, TCP_SYN } from './support/packet.js';
@@ -200,20 +201,41 @@ describe('pinned maps per instance', () => {
     // words form an arithmetic progression into one or two sets under about one key in 100,000
     // (docs/data-plane.md, "75 % is a likelihood, not a guarantee"), which would evict flows
     // here by bad luck.
-    const flows = Array.from(
-      { length: 32 },
-      (_, i) =>
-        ({
-          src: `203.0.113.${i + 1}`,
-          dst: service.vip,
-          proto: 'tcp',
-          sport: 1024 + (createHash('sha256').update(`flow ${i}`).digest().readUInt16BE() % 60000),
-          dport: 80,
-        }) as const,
-    );
+    // IPv6 flows too, so the IPv6 hash is proven to match flowSets as well.
+    const service6 = { ...service, vip: '2001:db8:40::1' } as const;
+    const sport = (i: number) =>
+      1024 + (createHash('sha256').update(`flow ${i}`).digest().readUInt16BE() % 60000);
+    const flows = [
+      ...Array.from(
+        { length: 32 },
+        (_, i) =>
+          ({
+            src: `203.0.113.${i + 1}`,
+            dst: service.vip,
+            proto: 'tcp',
+            sport: sport(i),
+            dport: 80,
+          }) as const,
+      ),
+      ...Array.from(
+        { length: 16 },
+        (_, i) =>
+          ({
+            src: `2001:db8:c:${i + 1}::${i + 1}`,
+            dst: service6.vip,
+            proto: 'tcp',
+            sport: sport(32 + i),
+            dport: 80,
+          }) as const,
+      ),
+    ];
     const reals = [
       real('10.40.0.10', '02:00:00:00:40:01'),
       real('10.40.0.11', '02:00:00:00:40:02'),
+    ];
+    const reals6 = [
+      real('2001:db8:40::10', '02:00:00:00:40:01'),
+      real('2001:db8:40::11', '02:00:00:00:40:02'),
     ];
     const verdicts = async (plane: XdpDataPlane, tcpFlags = TCP_SYN) => {
       const out: string[] = [];
@@ -224,10 +246,13 @@ describe('pinned maps per instance', () => {
     // Each flow's set in the program's table, by client address.
     const placement = (plane: XdpDataPlane) =>
       new Map(
-        connEntries(plane.map('conns')).map((e) => [e.key.src.subarray(0, 4).join('.'), e.set]),
+        connEntries(plane.map('conns')).map((e) => [
+          bytesToAddress(e.key.family === abi.FAMILY.ipv4 ? e.key.src.subarray(0, 4) : e.key.src),
+          e.set,
+        ]),
       );
     const newConnections = async (plane: XdpDataPlane) =>
-      (await plane.counters()).services[0]?.newConnections;
+      (await plane.counters()).services.reduce((sum, c) => sum + c.newConnections, 0);
 
     const a = await XdpDataPlane.open({ instance: nameA, ...small });
     const b = await XdpDataPlane.open({ instance: nameB, ...small });
@@ -236,6 +261,7 @@ describe('pinned maps per instance', () => {
     try {
       for (const plane of [a, b]) {
         await plane.setService(service, reals);
+        await plane.setService(service6, reals6);
         // sloppy_tcp is off: an ACK opens no flow, so XDP_TX below means the flow was found.
         assert.equal(
           (await run(plane, frame({ ...flows[0]!, tcpFlags: TCP_ACK }))).verdictName,

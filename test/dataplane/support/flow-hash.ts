@@ -45,7 +45,7 @@ export function setHashesV6(x: readonly bigint[], k: readonly bigint[]): [bigint
     rotl64(x[2]! * k[1]!, 26n) ^
     rotl64(x[3]! * k[2]!, 39n) ^
     rotl64(x[4]! * k[3]!, 52n);
-  return [(f * k[6]!) & MASK64, (f * k[7]!) & MASK64];
+  return [mix(f * k[6]!, k[5]!), mix(f * k[7]!, k[5]!)];
 }
 
 export interface Flow {
