@@ -114,9 +114,11 @@ static __always_inline __u64 lb_mix_sum(__u64 h, __u64 k)
  * two multiplies side by side; the two set hashes then go through
  * lb_mix_sum with k6 and k7 (words the IPv4 hash did not use). An IPv6
  * flow's five words are first folded into one (each multiplied by a key
- * word, rotated apart), which each hash multiplies once; the two set hashes'
+ * word, rotated apart, the first word as it is) and its high half folded
+ * into its low half, which each hash multiplies once; the two set hashes'
  * products then go through lb_mix_sum with k5 (the word the IPv6 hash did
- * not use): clients counting up within a /64 bunch like IPv4's without it.
+ * not use). Without the two folds, clients counting up within a /64 or /64s
+ * counting up bunch like IPv4's did.
  * Family is in the last word, so the two families never mix.
  */
 static __always_inline struct lb_flow_hash lb_hash_flow(const void *flow_key, int ipv4, const __u64 *k)
@@ -135,6 +137,8 @@ static __always_inline struct lb_flow_hash lb_hash_flow(const void *flow_key, in
 	}
 	f = x[0] ^ lb_rotl64(x[1] * k[0], 13) ^ lb_rotl64(x[2] * k[1], 26) ^ lb_rotl64(x[3] * k[2], 39) ^
 	    lb_rotl64(x[4] * k[3], 52);
+	/* The first word enters unmultiplied: bring its top half (a /64's subnet) down. */
+	f ^= f >> 32;
 	h.set = lb_hi32(lb_mix_sum(f * k[6], k[5]));
 	h.alt = lb_hi32(lb_mix_sum(f * k[7], k[5]));
 	h.check = lb_hi32(f * k[4]);

@@ -36,15 +36,17 @@ export function setHashes(a: bigint, b: bigint, k: readonly bigint[]): [bigint, 
 /**
  * The two set hashes of an IPv6 flow's five key words x under key words k:
  * the words folded into one (each but the first times a key word, rotated
- * apart), that times k6 and k7, each product through lb_mix_sum with k5.
+ * apart) and its high half XORed into its low half, that times k6 and k7,
+ * each product through lb_mix_sum with k5.
  */
 export function setHashesV6(x: readonly bigint[], k: readonly bigint[]): [bigint, bigint] {
-  const f =
+  const folded =
     x[0]! ^
     rotl64(x[1]! * k[0]!, 13n) ^
     rotl64(x[2]! * k[1]!, 26n) ^
     rotl64(x[3]! * k[2]!, 39n) ^
     rotl64(x[4]! * k[3]!, 52n);
+  const f = folded ^ (folded >> 32n);
   return [mix(f * k[6]!, k[5]!), mix(f * k[7]!, k[5]!)];
 }
 
