@@ -13,7 +13,7 @@
 import type { BpfMap } from '../../bpf/index.js';
 import * as abi from '../abi.js';
 import type { TrafficCounters } from '../dataplane.js';
-import { u32Key as u32 } from './entries.js';
+import { sumCounters, u32Key as u32 } from './entries.js';
 
 const STAT_FORWARDED = abi.STAT_REASONS.indexOf('forwarded');
 
@@ -74,30 +74,31 @@ export class ForwardingCounters {
 
   /** A live real's counters. */
   ofReal(realId: number): RealTotals {
-    let v = { packets: 0n, bytes: 0n, newConns: 0n, fwdPackets: 0n, fwdBytes: 0n };
-    let replies = { packets: 0n, bytes: 0n };
+    let packets = 0n;
+    let bytes = 0n;
+    let newConns = 0n;
+    let fwdPackets = 0n;
+    let fwdBytes = 0n;
+    let replyPackets = 0n;
+    let replyBytes = 0n;
     for (const raw of this.realStats.lookupPerCpu(u32(realId)) ?? []) {
       const c = abi.realCounters.decode(raw);
-      v = {
-        packets: v.packets + c.packets,
-        bytes: v.bytes + c.bytes,
-        newConns: v.newConns + c.new_conns,
-        fwdPackets: v.fwdPackets + c.fwd_packets,
-        fwdBytes: v.fwdBytes + c.fwd_bytes,
-      };
-      replies = {
-        packets: replies.packets + c.reply_packets,
-        bytes: replies.bytes + c.reply_bytes,
-      };
+      packets += c.packets;
+      bytes += c.bytes;
+      newConns += c.new_conns;
+      fwdPackets += c.fwd_packets;
+      fwdBytes += c.fwd_bytes;
+      replyPackets += c.reply_packets;
+      replyBytes += c.reply_bytes;
     }
     return {
       scheduled: {
-        packets: Number(v.packets),
-        bytes: Number(v.bytes),
-        newConnections: Number(v.newConns),
+        packets: Number(packets),
+        bytes: Number(bytes),
+        newConnections: Number(newConns),
       },
-      forwarded: { packets: Number(v.fwdPackets), bytes: Number(v.fwdBytes) },
-      replies: { packets: Number(replies.packets), bytes: Number(replies.bytes) },
+      forwarded: { packets: Number(fwdPackets), bytes: Number(fwdBytes) },
+      replies: { packets: Number(replyPackets), bytes: Number(replyBytes) },
     };
   }
 
@@ -112,7 +113,7 @@ export class ForwardingCounters {
 
   /** A service's figures: the totals it carries plus its live reals' scheduled packets. */
   service(serviceId: number, reals: readonly RealTotals[]): TrafficCounters {
-    let sum = this.perCpuSum(this.serviceStats, serviceId);
+    let sum = sumCounters(this.serviceStats.lookupPerCpu(u32(serviceId)));
     for (const r of reals) {
       sum = {
         packets: sum.packets + r.scheduled.packets,
@@ -123,27 +124,19 @@ export class ForwardingCounters {
     return sum;
   }
 
-  /** The global `forwarded`: the totals of lost reals plus every live real's. */
-  forwarded(reals: readonly RealTotals[]): { packets: number; bytes: number } {
-    const carried = this.perCpuSum(this.stats, STAT_FORWARDED);
-    let sum = { packets: carried.packets, bytes: carried.bytes };
+  /**
+   * The global `forwarded`: `carried` (lb_stats[forwarded] summed over CPUs,
+   * the totals of lost reals) plus every live real's.
+   */
+  forwarded(
+    carried: { packets: number; bytes: number },
+    reals: readonly RealTotals[],
+  ): { packets: number; bytes: number } {
+    let sum = carried;
     for (const r of reals) {
       sum = { packets: sum.packets + r.forwarded.packets, bytes: sum.bytes + r.forwarded.bytes };
     }
     return sum;
-  }
-
-  private perCpuSum(map: BpfMap, index: number): TrafficCounters {
-    let packets = 0n;
-    let bytes = 0n;
-    let newConns = 0n;
-    for (const v of map.lookupPerCpu(u32(index)) ?? []) {
-      const c = abi.counters.decode(v);
-      packets += c.packets;
-      bytes += c.bytes;
-      newConns += c.new_conns;
-    }
-    return { packets: Number(packets), bytes: Number(bytes), newConnections: Number(newConns) };
   }
 
   private addPerCpu(

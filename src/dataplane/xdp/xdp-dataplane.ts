@@ -594,7 +594,7 @@ export class XdpDataPlane implements DataPlane {
       };
     });
     // lb_stats[forwarded] holds only the totals of lost reals (forwarding-counters.ts).
-    global.forwarded = counters.forwarded(allReals);
+    global.forwarded = counters.forwarded(global.forwarded ?? { packets: 0, bytes: 0 }, allReals);
     const events = (index: number) => sumCounters(this.maps.stats.lookupPerCpu(u32Key(index)));
     const connTable = {
       capacity: this.maps.conns.info.maxEntries * abi.CONN_WAYS,
