@@ -7,16 +7,24 @@
  */
 import { open } from 'node:fs/promises';
 import { LbctlError } from '../../errors.js';
-import { canonicalAddress } from '../../net/address.js';
+import { bytesToAddress } from '../../net/address.js';
 import { LoopSlicer } from '../../time/loop-slice.js';
-import type { ConnectionRow, Protocol } from '../dataplane.js';
+import type { ConnectionRow } from '../dataplane.js';
+import {
+  CLIENT,
+  DESTINATION,
+  endpointBytes,
+  IpvsConnectionFields,
+  readIpvsConnectionFields,
+  VIRTUAL,
+} from './ipvs-connection-fields.js';
 
 export const IPVS_CONNECTIONS_PATH = '/proc/net/ip_vs_conn';
 
 /** One row of ipvsadm -Lnc; IPVS's states also include TIME_WAIT, CLOSE, LAST_ACK, ... */
 export type IpvsConnection = ConnectionRow;
 
-const PROTOCOLS: Readonly<Record<string, Protocol>> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+/** Rows handed over at most between two batches. */
 const CHUNK = 512;
 /** One read of the table (about 720 rows): the next is read while this one is parsed. */
 const READ_BYTES = 64 * 1024;
@@ -25,34 +33,33 @@ const MAX_LINE_BYTES = 1024;
 /** Lines parsed between two looks at the clock. */
 const LINES_PER_CHECK = 64;
 
-function endpoint(address: string, portHex: string): string | undefined {
-  const port = Number.parseInt(portHex, 16);
-  if (!/^[0-9A-Fa-f]{4}$/.test(portHex)) return undefined;
-  if (/^[0-9A-Fa-f]{8}$/.test(address)) {
-    const n = Number.parseInt(address, 16);
-    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}:${port}`;
+/** Endpoint `n` of a row as ipvsadm -Lnc prints it: a.b.c.d:port, [v6]:port. */
+function endpointText(fields: IpvsConnectionFields, n: number): string {
+  const port = fields.port[n] as number;
+  if (fields.family[n] === 4) {
+    const a = fields.words[n * 4] as number;
+    return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}:${port}`;
   }
-  if (!/^[0-9A-Fa-f:]+$/.test(address) || !address.includes(':')) return undefined;
-  try {
-    return `[${canonicalAddress(address)}]:${port}`;
-  } catch {
-    return undefined;
-  }
+  return `[${bytesToAddress(endpointBytes(fields, n))}]:${port}`;
 }
+
+/** A row's fields as ipvsadm -Lnc lists them. */
+export function ipvsConnectionOf(fields: IpvsConnectionFields): IpvsConnection {
+  return {
+    protocol: fields.protocol,
+    expiresS: fields.expiresS,
+    state: fields.state,
+    source: endpointText(fields, CLIENT),
+    virtual: endpointText(fields, VIRTUAL),
+    destination: endpointText(fields, DESTINATION),
+  };
+}
+
+const lineFields = new IpvsConnectionFields();
 
 /** One line of /proc/net/ip_vs_conn; undefined for the header, other protocols or a line it cannot read. */
 export function parseIpvsConnectionLine(line: string): IpvsConnection | undefined {
-  const f = line.trim().split(/\s+/);
-  if (f.length < 9) return undefined;
-  const protocol = PROTOCOLS[f[0]!];
-  if (protocol === undefined) return undefined;
-  const source = endpoint(f[1]!, f[2]!);
-  const virtual = endpoint(f[3]!, f[4]!);
-  const destination = endpoint(f[5]!, f[6]!);
-  const expiresS = Number(f[8]);
-  if (source === undefined || virtual === undefined || destination === undefined) return undefined;
-  if (!Number.isInteger(expiresS) || expiresS < 0) return undefined;
-  return { protocol, expiresS, state: f[7]!, source, virtual, destination };
+  return readIpvsConnectionFields(line, lineFields) ? ipvsConnectionOf(lineFields) : undefined;
 }
 
 async function openTable(path: string) {
@@ -90,8 +97,39 @@ export async function listIpvsConnections(options: {
   readonly path?: string;
   readonly slicer?: LoopSlicer;
 }): Promise<number> {
+  let chunk: IpvsConnection[] = [];
+  return scanIpvsConnections({
+    ...options,
+    onRow: (fields) => void chunk.push(ipvsConnectionOf(fields)),
+    onBatch: async () => {
+      if (chunk.length === 0) return;
+      const out = chunk;
+      chunk = [];
+      await options.onChunk(out);
+    },
+  });
+}
+
+/**
+ * Reads the table line by line and calls onRow with each row's fields (the
+ * record is reused: read it during the call), and onBatch after every 512
+ * rows, when a slice of the event loop is used up and at the end; resolves
+ * with the number of rows. Stops after `limit` rows, or after a batch once
+ * `until` returns true. Reading is asynchronous and the parsing (with what
+ * onRow and onBatch do) is cut into slices of the event loop (`slicer`), so
+ * a large table never holds the loop.
+ */
+export async function scanIpvsConnections(options: {
+  readonly onRow: (fields: IpvsConnectionFields) => void;
+  readonly onBatch: () => void | Promise<void>;
+  readonly limit?: number;
+  readonly until?: () => boolean;
+  readonly path?: string;
+  readonly slicer?: LoopSlicer;
+}): Promise<number> {
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const slicer = options.slicer ?? new LoopSlicer();
+  const fields = new IpvsConnectionFields();
   const file = await openTable(options.path ?? IPVS_CONNECTIONS_PATH);
   const buffers = [Buffer.alloc(READ_BYTES), Buffer.alloc(READ_BYTES)] as const;
   // Sequential reads (position null): a /proc seq_file is read on from where the last read ended.
@@ -99,29 +137,26 @@ export async function listIpvsConnections(options: {
     file.read(buffers[n % 2] as Buffer, 0, READ_BYTES, null).then((r) => r.bytesRead);
   let listed = 0;
   let seen = 0;
-  let chunk: IpvsConnection[] = [];
-  const flush = async () => {
-    if (chunk.length === 0) return;
-    const out = chunk;
-    chunk = [];
-    await options.onChunk(out);
-  };
-  /** Hands the chunk over; false once `until` says to stop. */
+  /** Rows since the last batch. */
+  let batched = 0;
+  /** Hands the batch over; false once `until` says to stop. */
   const handOver = async () => {
-    await flush();
+    if (batched > 0) {
+      batched = 0;
+      await options.onBatch();
+    }
     return options.until?.() !== true;
   };
-  /** Parses one line; false once the listing is to stop. */
+  /** Reads one line; false once the listing is to stop. */
   const take = async (line: string) => {
     if (++seen % LINES_PER_CHECK === 0 && slicer.used()) {
       if (!(await handOver())) return false;
       await slicer.maybeYield();
     }
-    const connection = parseIpvsConnectionLine(line);
-    if (connection === undefined) return true;
-    chunk.push(connection);
+    if (!readIpvsConnectionFields(line, fields)) return true;
+    options.onRow(fields);
     listed++;
-    if (chunk.length >= CHUNK && !(await handOver())) return false;
+    if (++batched >= CHUNK && !(await handOver())) return false;
     return listed < limit;
   };
   let pending: Promise<number> | undefined = read(0);
@@ -156,6 +191,6 @@ export async function listIpvsConnections(options: {
     await pending?.catch(() => 0);
     await file.close();
   }
-  await flush();
+  if (batched > 0) await options.onBatch();
   return listed;
 }
