@@ -21,7 +21,7 @@ export const HEADER_BYTES = 8;
 export const V4_ENTRY_BYTES = 36;
 export const V6_ENTRY_BYTES = 72;
 /** nr_conns is one byte. */
-const MAX_CONNS_PER_MESSAGE = 255;
+export const MAX_CONNS_PER_MESSAGE = 255;
 
 /** Connection flags (IP_VS_CONN_F_*), as the kernel puts them on the wire. */
 export const CONN_F = {
@@ -288,32 +288,69 @@ export function encodeSyncMessage(syncId: number, connections: readonly SyncConn
   let length = HEADER_BYTES;
   for (const c of connections) length += entryBytes(c);
   const out = Buffer.alloc(length);
-  out[0] = 0;
-  out[1] = syncId & 0xff;
-  out.writeUInt16BE(length, 2);
-  out[4] = connections.length;
-  out[5] = SYNC_VERSION;
-  out.writeUInt16BE(0, 6);
+  writeSyncHeader(out, syncId, connections.length);
   let at = HEADER_BYTES;
   for (const c of connections) {
-    const size = entryBytes(c);
-    out[at] = c.family === 'ipv6' ? 1 : 0;
-    out[at + 1] = c.protocol;
-    out.writeUInt16BE(size, at + 2);
-    out.writeUInt32BE((c.flags & ~CONN_F.HASHED) >>> 0, at + 4);
-    out.writeUInt16BE(c.state, at + 8);
-    out.writeUInt16BE(c.clientPort, at + 10);
-    out.writeUInt16BE(c.virtualPort, at + 12);
-    out.writeUInt16BE(c.destinationPort, at + 14);
-    out.writeUInt32BE(c.fwmark >>> 0, at + 16);
-    out.writeUInt32BE(c.timeoutS >>> 0, at + 20);
-    const width = c.family === 'ipv6' ? 16 : 4;
+    const ipv6 = c.family === 'ipv6';
+    writeSyncEntryFields(
+      out,
+      at,
+      ipv6,
+      c.protocol,
+      c.flags,
+      c.state,
+      c.clientPort,
+      c.virtualPort,
+      c.destinationPort,
+      c.fwmark,
+      c.timeoutS,
+    );
+    const width = ipv6 ? 16 : 4;
     writeAddress(out, at + 24, c.clientAddress, c.family);
     writeAddress(out, at + 24 + width, c.virtualAddress, c.family);
     writeAddress(out, at + 24 + 2 * width, c.destinationAddress, c.family);
-    at += size;
+    at += entryBytes(c);
   }
   return out;
+}
+
+/** Writes the header of a message `out.length` bytes long holding `count` entries. */
+export function writeSyncHeader(out: Buffer, syncId: number, count: number): void {
+  out[0] = 0;
+  out[1] = syncId & 0xff;
+  out.writeUInt16BE(out.length, 2);
+  out[4] = count;
+  out[5] = SYNC_VERSION;
+  out.writeUInt16BE(0, 6);
+}
+
+/**
+ * Writes an entry's type, size and fields at `at`, all but its three
+ * addresses (from `at` + 24, 4 or 16 bytes each); no options.
+ */
+export function writeSyncEntryFields(
+  out: Buffer,
+  at: number,
+  ipv6: boolean,
+  protocol: number,
+  flags: number,
+  state: number,
+  clientPort: number,
+  virtualPort: number,
+  destinationPort: number,
+  fwmark: number,
+  timeoutS: number,
+): void {
+  out[at] = ipv6 ? 1 : 0;
+  out[at + 1] = protocol;
+  out.writeUInt16BE(ipv6 ? V6_ENTRY_BYTES : V4_ENTRY_BYTES, at + 2);
+  out.writeUInt32BE((flags & ~CONN_F.HASHED) >>> 0, at + 4);
+  out.writeUInt16BE(state, at + 8);
+  out.writeUInt16BE(clientPort, at + 10);
+  out.writeUInt16BE(virtualPort, at + 12);
+  out.writeUInt16BE(destinationPort, at + 14);
+  out.writeUInt32BE(fwmark >>> 0, at + 16);
+  out.writeUInt32BE(timeoutS >>> 0, at + 20);
 }
 
 /** Writes an address of the entry's family; IPv4 straight from its text, with no Buffer per address. */

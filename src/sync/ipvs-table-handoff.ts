@@ -14,16 +14,20 @@
  */
 
 import type { Timeouts } from '../dataplane/dataplane.js';
-import { type IpvsConnection, listIpvsConnections } from '../dataplane/ipvs/ipvs-connections.js';
+import type { IpvsConnectionFields } from '../dataplane/ipvs/ipvs-connection-fields.js';
+import { scanIpvsConnections } from '../dataplane/ipvs/ipvs-connections.js';
 import type { Clock } from '../time/clock.js';
 import { LoopSlicer } from '../time/loop-slice.js';
 import {
   type IpvsEntrySkip,
+  IpvsRowEntry,
   type IpvsServiceIndex,
-  ipvsRowToSyncEntry,
+  mapIpvsRow,
+  queueIpvsRowEntry,
 } from './ipvs-connection-entry.js';
-import { eachSyncMessage, type SyncConnection, V4_ENTRY_BYTES } from './ipvs-sync-codec.js';
+import { V4_ENTRY_BYTES } from './ipvs-sync-codec.js';
 import type { SyncSender } from './multicast-transport.js';
+import { SyncEntryQueue } from './sync-entry-queue.js';
 
 export interface IpvsHandoffBounds {
   /** Connections sent at most (the rest of a larger table is left to what the kernel sent). */
@@ -55,8 +59,6 @@ export const RECENT_IDLE_S = 5;
 
 /** The last sends are given this long to leave, even past the time bound. */
 const MIN_FLUSH_MS = 100;
-/** Rows mapped between two looks at the clock. */
-const ROWS_PER_CHECK = 32;
 /** A turn of the event loop reads, maps or encodes this long at most (a GC pause may add to it). */
 const SLICE_MS = 1;
 
@@ -89,7 +91,10 @@ export interface IpvsHandoffOptions {
 }
 
 /** True when a row had a packet within RECENT_IDLE_S (its timer restarts at each packet). */
-function isRecent(row: IpvsConnection, timeouts: Timeouts): boolean {
+function isRecent(
+  row: Pick<IpvsConnectionFields, 'state' | 'protocol' | 'expiresS'>,
+  timeouts: Timeouts,
+): boolean {
   const full =
     row.state === 'ESTABLISHED'
       ? timeouts.tcpS
@@ -111,8 +116,10 @@ export async function handOffIpvsConnections(
   const burst =
     Math.max(1, Math.floor((options.maxLength - 8) / V4_ENTRY_BYTES)) * bounds.messagesPerBurst;
   const skipped: Partial<Record<IpvsEntrySkip, number>> = {};
-  const later: SyncConnection[] = [];
-  const pending: SyncConnection[] = [];
+  // Entries wait in wire form: the recently active ones to go first, the idle ones after.
+  const later = new SyncEntryQueue();
+  const pending = new SyncEntryQueue();
+  const entry = new IpvsRowEntry();
   let taken = 0;
   let sentConnections = 0;
   let sentMessages = 0;
@@ -123,53 +130,54 @@ export async function handOffIpvsConnections(
   // Reading, mapping and encoding share one budget per turn of the event loop (VRRP shares it).
   const slicer = new LoopSlicer(SLICE_MS);
 
-  const send = async (connections: SyncConnection[]) => {
-    for (const message of eachSyncMessage(options.syncId, connections, options.maxLength)) {
+  /** Sends the first `count` entries of `queue`. */
+  const send = async (queue: SyncEntryQueue, count: number) => {
+    const connections = Math.min(count, queue.length);
+    for (const message of queue.takeMessages(options.syncId, count, options.maxLength)) {
       sender.send(message);
       sentMessages++;
       await slicer.maybeYield();
     }
-    sentConnections += connections.length;
+    sentConnections += connections;
     await options.pause();
     // Resumed by a timer: the next slice starts after this turn's other timers.
     await slicer.nextSlice();
   };
 
-  const listed = await listIpvsConnections({
+  const listed = await scanIpvsConnections({
     ...(options.path !== undefined ? { path: options.path } : {}),
     slicer,
     until: () => {
       readCut = timeUp();
       return readCut;
     },
-    onChunk: async (rows) => {
-      for (let i = 0; i < rows.length; i++) {
-        if (i % ROWS_PER_CHECK === ROWS_PER_CHECK - 1) await slicer.maybeYield();
-        const row = rows[i] as IpvsConnection;
-        const result = ipvsRowToSyncEntry(row, options.services);
-        if ('skip' in result) {
-          skipped[result.skip] = (skipped[result.skip] ?? 0) + 1;
-          continue;
-        }
-        const recent = isRecent(row, options.timeouts);
-        if (taken < bounds.maxConnections) taken++;
-        // Past the bound a recent connection takes an idle one's place; an idle one is left.
-        else if (recent && later.pop() !== undefined) dropped++;
-        else {
-          dropped++;
-          continue;
-        }
-        (recent ? pending : later).push(result.entry);
+    // Mapped as read: the reading's slices take the mapping's time into account.
+    onRow: (row) => {
+      const skip = mapIpvsRow(row, options.services, entry);
+      if (skip !== undefined) {
+        skipped[skip] = (skipped[skip] ?? 0) + 1;
+        return;
       }
-      while (pending.length >= burst && !timeUp()) await send(pending.splice(0, burst));
+      const recent = isRecent(row, options.timeouts);
+      if (taken < bounds.maxConnections) taken++;
+      // Past the bound a recent connection takes an idle one's place; an idle one is left.
+      else if (recent && later.pop()) dropped++;
+      else {
+        dropped++;
+        return;
+      }
+      queueIpvsRowEntry(recent ? pending : later, row, entry);
+    },
+    onBatch: async () => {
+      while (pending.length >= burst && !timeUp()) await send(pending, burst);
     },
   });
   // What the table read left: the last recent ones, then the idle ones, while time remains.
   let sendCut = false;
   for (const rest of [pending, later]) {
-    for (let at = 0; at < rest.length && !sendCut; at += burst) {
+    while (rest.length > 0 && !sendCut) {
       sendCut = timeUp();
-      if (!sendCut) await send(rest.slice(at, at + burst));
+      if (!sendCut) await send(rest, burst);
     }
   }
   const cut = readCut || sendCut ? 'time' : dropped > 0 ? 'connections' : undefined;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SyncedFlow } from '../../src/dataplane/connection-sync.js';
-import { parseIpvsConnectionLine } from '../../src/dataplane/ipvs/ipvs-connections.js';
 import { toSyncConnection, toSyncedFlow } from '../../src/sync/flow-mapping.js';
-import { IpvsServiceIndex, ipvsRowToSyncEntry } from '../../src/sync/ipvs-connection-entry.js';
+import { IpvsServiceIndex } from '../../src/sync/ipvs-connection-entry.js';
 import { CONN_F, SCTP_STATE_ESTABLISHED, TCP_STATE } from '../../src/sync/ipvs-sync-codec.js';
+import { syncEntryOfLine } from '../support/ipvs-row-entry.js';
 
 const flow = (over: Partial<SyncedFlow>): SyncedFlow => ({
   protocol: 'tcp',
@@ -52,13 +52,11 @@ describe('an XDP flow as the sync entry the kernel master would send', () => {
         reals: [{ address: '10.79.0.11', port: 53, weight: 1, forwarding: 'dr' }],
       },
     ]);
-    const row = parseIpvsConnectionLine(
+    const fromTable = syncEntryOfLine(
       'UDP 0A4F0002 A3F2 0A4F0064 0035 0A4F000B 0035 UDP            300',
+      services,
     );
-    assert.ok(row !== undefined);
-    const fromTable = ipvsRowToSyncEntry(row, services);
-    assert.ok('entry' in fromTable);
-    assert.deepEqual(toSyncConnection(flow({ protocol: 'udp' })), fromTable.entry);
+    assert.deepEqual(toSyncConnection(flow({ protocol: 'udp' })), fromTable);
   });
 
   it('an inactive UDP entry is learnt back as the same flow', () => {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RealSpec, ServiceSpec } from '../../src/dataplane/dataplane.js';
-import {
-  type IpvsConnection,
-  parseIpvsConnectionLine,
-} from '../../src/dataplane/ipvs/ipvs-connections.js';
-import { IpvsServiceIndex, ipvsRowToSyncEntry } from '../../src/sync/ipvs-connection-entry.js';
+import type { IpvsConnection } from '../../src/dataplane/ipvs/ipvs-connections.js';
+import { addressToBytes } from '../../src/net/address.js';
+import { parseEndpoint } from '../../src/net/endpoint.js';
+import { IpvsServiceIndex } from '../../src/sync/ipvs-connection-entry.js';
 import {
   CONN_F,
   decodeSyncMessage,
@@ -13,6 +12,7 @@ import {
   type SyncConnection,
   TCP_STATE,
 } from '../../src/sync/ipvs-sync-codec.js';
+import { syncEntryOfLine } from '../support/ipvs-row-entry.js';
 
 const real = (address: string, port: number, forwarding: RealSpec['forwarding']): RealSpec => ({
   address,
@@ -49,7 +49,7 @@ const index = new IpvsServiceIndex([
   },
 ]);
 
-/** A row as ipvsadm -Lnc shows it (the parser's output). */
+/** A row as ipvsadm -Lnc shows it, to be written as the kernel's line. */
 const row = (over: Partial<IpvsConnection>): IpvsConnection => ({
   protocol: 'tcp',
   expiresS: 897,
@@ -60,10 +60,32 @@ const row = (over: Partial<IpvsConnection>): IpvsConnection => ({
   ...over,
 });
 
+/** "a.b.c.d:port" or "[v6]:port" as the kernel prints it: hex address (IPv6 in full), hex port. */
+function hexEndpoint(text: string): string {
+  const endpoint = parseEndpoint(text);
+  assert.ok(endpoint !== undefined, text);
+  const hex = addressToBytes(endpoint.address).toString('hex').toUpperCase();
+  const address = hex.length === 8 ? hex : (hex.match(/.{4}/g) ?? []).join(':').toLowerCase();
+  return `${address} ${endpoint.port.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** The row's line in /proc/net/ip_vs_conn. */
+const lineOf = (r: IpvsConnection): string =>
+  [
+    r.protocol.toUpperCase(),
+    hexEndpoint(r.source),
+    hexEndpoint(r.virtual),
+    hexEndpoint(r.destination),
+    r.state,
+    String(r.expiresS),
+  ].join(' ');
+
+const mapped = (r: IpvsConnection) => syncEntryOfLine(lineOf(r), index);
+
 const entryOf = (r: IpvsConnection): SyncConnection => {
-  const result = ipvsRowToSyncEntry(r, index);
-  assert.ok('entry' in result, JSON.stringify(result));
-  return result.entry;
+  const result = mapped(r);
+  assert.ok(typeof result !== 'string', String(result));
+  return result;
 };
 
 describe('an IPVS connection row as the sync entry the kernel master would send', () => {
@@ -85,11 +107,11 @@ describe('an IPVS connection row as the sync entry the kernel master would send'
   });
 
   it('reads the kernel line format straight through (/proc/net/ip_vs_conn)', () => {
-    const parsed = parseIpvsConnectionLine(
+    const e = syncEntryOfLine(
       'TCP 0A4F0002 A3F2 0A4F0064 0050 0A4F000B 0050 FIN_WAIT         97',
+      index,
     );
-    assert.ok(parsed !== undefined);
-    const e = entryOf(parsed);
+    assert.ok(typeof e !== 'string', String(e));
     assert.equal(e.state, TCP_STATE.FIN_WAIT);
     assert.equal(e.flags, CONN_F.DROUTE | CONN_F.INACTIVE);
     assert.equal(e.timeoutS, 97);
@@ -144,8 +166,8 @@ describe('an IPVS connection row as the sync entry the kernel master would send'
 
   it('skips templates, unknown states, foreign services and reals it cannot place', () => {
     const skip = (r: IpvsConnection) => {
-      const result = ipvsRowToSyncEntry(r, index);
-      return 'skip' in result ? result.skip : 'sent';
+      const result = mapped(r);
+      return typeof result === 'string' ? result : 'sent';
     };
     assert.equal(skip(row({ source: '10.79.0.2:0', state: 'NONE' })), 'template');
     assert.equal(skip(row({ state: 'ASSURED' })), 'template');
@@ -157,7 +179,19 @@ describe('an IPVS connection row as the sync entry the kernel master would send'
       skip(row({ virtual: '10.79.0.100:8080', destination: '10.79.0.99:8080' })),
       'noReal',
     );
-    assert.equal(skip(row({ source: 'nonsense' })), 'malformed');
+    // One entry has one family for its three addresses.
+    assert.equal(
+      skip(
+        row({
+          protocol: 'udp',
+          state: 'UDP',
+          source: '[2001:db8::2]:40000',
+          virtual: '[2001:db8::100]:53',
+          destination: '10.79.0.11:5353',
+        }),
+      ),
+      'malformed',
+    );
   });
 
   it('encodes to what the kernel backup decodes, field for field', () => {
