@@ -8,6 +8,7 @@ import {
   writeSyncEntryFields,
 } from '../../src/sync/ipvs-sync-codec.js';
 import { SyncEntryQueue } from '../../src/sync/sync-entry-queue.js';
+import { prng } from '../config/mutations.js';
 
 /** Connection `i`, IPv6 when `ipv6`. */
 function connection(i: number, ipv6: boolean): SyncConnection {
@@ -54,10 +55,7 @@ function append(queue: SyncEntryQueue, c: SyncConnection): void {
 
 describe('sync entries queued in wire form', () => {
   it('packs messages as encodeSyncMessages does: maxLength, 255 entries, IPv4 and IPv6 mixed', () => {
-    const rand = (() => {
-      let s = 7;
-      return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    })();
+    const rand = prng(7);
     const connections = Array.from({ length: 3000 }, (_, i) => connection(i, rand() < 0.3));
     for (const maxLength of [IPVS_SYNC_DEFAULT_MAXLEN, 100, 9000, 65_507]) {
       const queue = new SyncEntryQueue();
