@@ -16,7 +16,7 @@ import { handOffIpvsConnections } from '../src/sync/ipvs-table-handoff.js';
 import { openSyncSender } from '../src/sync/multicast-transport.js';
 import { systemClock } from '../src/time/clock.js';
 import { cpuMs } from './cpu-time.js';
-import { watchLoop } from './loop-watch.js';
+import { mainThreadRunNs, watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
 
 /** LBCTL_BENCH_HANDOFF_ROWS: the table's rows (the hand-off's own bound is 100,000). */
@@ -65,6 +65,7 @@ export async function ipvsHandoffListing(): Promise<BenchResult> {
     try {
       const stopWatch = watchLoop();
       const cpuBefore = cpuMs();
+      const mainBefore = mainThreadRunNs();
       const result = await handOffIpvsConnections({
         services,
         timeouts: DEFAULT_TIMEOUTS,
@@ -76,6 +77,7 @@ export async function ipvsHandoffListing(): Promise<BenchResult> {
         path,
       });
       const handoffCpuMs = cpuMs() - cpuBefore;
+      const handoffMainThreadCpuMs = (mainThreadRunNs() - mainBefore) / 1e6;
       const loop = await stopWatch();
       return {
         name: 'status_connections_ipvs_handoff',
@@ -84,7 +86,9 @@ export async function ipvsHandoffListing(): Promise<BenchResult> {
         cut: result.cut ?? 'none',
         sendErrors,
         handoffMs: result.elapsedMs,
+        // The process's CPU (the collector's helper threads too), then the event loop's thread alone.
         handoffCpuMs,
+        handoffMainThreadCpuMs,
         // The longest the main thread ran without a timer turn, against the daemon's 10 ms rule.
         maxRunBetweenTicksMs: loop.maxRun,
         ratioToLoopBudget: loop.maxRun / LOOP_BUDGET_MS,
