@@ -214,7 +214,7 @@ export function queueIpvsRowEntry(
 ): void {
   const ipv6 = row.family[VIRTUAL] === 6;
   const at = queue.append(ipv6);
-  const out = queue.bytes;
+  const out = queue.view;
   writeSyncEntryFields(
     out,
     at,
@@ -233,7 +233,7 @@ export function queueIpvsRowEntry(
   const words = ipv6 ? 4 : 1;
   for (let n = 0; n < 3; n++) {
     for (let i = 0; i < words; i++) {
-      out.writeUInt32BE(row.words[n * 4 + i] as number, at + 24 + (n * words + i) * 4);
+      out.setUint32(at + 24 + (n * words + i) * 4, row.words[n * 4 + i] as number);
     }
   }
 }

@@ -289,11 +289,12 @@ export function encodeSyncMessage(syncId: number, connections: readonly SyncConn
   for (const c of connections) length += entryBytes(c);
   const out = Buffer.alloc(length);
   writeSyncHeader(out, syncId, connections.length);
+  const view = new DataView(out.buffer, out.byteOffset, out.length);
   let at = HEADER_BYTES;
   for (const c of connections) {
     const ipv6 = c.family === 'ipv6';
     writeSyncEntryFields(
-      out,
+      view,
       at,
       ipv6,
       c.protocol,
@@ -326,10 +327,13 @@ export function writeSyncHeader(out: Buffer, syncId: number, count: number): voi
 
 /**
  * Writes an entry's type, size and fields at `at`, all but its three
- * addresses (from `at` + 24, 4 or 16 bytes each); no options.
+ * addresses (from `at` + 24, 4 or 16 bytes each); no options. Through a
+ * DataView: its writes cost a fraction of Buffer's checked ones, and every
+ * value here is already in range (ports and states of 16 bits, the rest
+ * taken modulo 2^32 as the kernel's u32 fields would).
  */
 export function writeSyncEntryFields(
-  out: Buffer,
+  out: DataView,
   at: number,
   ipv6: boolean,
   protocol: number,
@@ -341,16 +345,16 @@ export function writeSyncEntryFields(
   fwmark: number,
   timeoutS: number,
 ): void {
-  out[at] = ipv6 ? 1 : 0;
-  out[at + 1] = protocol;
-  out.writeUInt16BE(ipv6 ? V6_ENTRY_BYTES : V4_ENTRY_BYTES, at + 2);
-  out.writeUInt32BE((flags & ~CONN_F.HASHED) >>> 0, at + 4);
-  out.writeUInt16BE(state, at + 8);
-  out.writeUInt16BE(clientPort, at + 10);
-  out.writeUInt16BE(virtualPort, at + 12);
-  out.writeUInt16BE(destinationPort, at + 14);
-  out.writeUInt32BE(fwmark >>> 0, at + 16);
-  out.writeUInt32BE(timeoutS >>> 0, at + 20);
+  out.setUint8(at, ipv6 ? 1 : 0);
+  out.setUint8(at + 1, protocol);
+  out.setUint16(at + 2, ipv6 ? V6_ENTRY_BYTES : V4_ENTRY_BYTES);
+  out.setUint32(at + 4, (flags & ~CONN_F.HASHED) >>> 0);
+  out.setUint16(at + 8, state);
+  out.setUint16(at + 10, clientPort);
+  out.setUint16(at + 12, virtualPort);
+  out.setUint16(at + 14, destinationPort);
+  out.setUint32(at + 16, fwmark >>> 0);
+  out.setUint32(at + 20, timeoutS >>> 0);
 }
 
 /** Writes an address of the entry's family; IPv4 straight from its text, with no Buffer per address. */

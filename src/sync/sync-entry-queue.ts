@@ -15,9 +15,13 @@ import {
 
 const INITIAL_BYTES = 16 * 1024;
 
+const viewOf = (bytes: Buffer) => new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+
 export class SyncEntryQueue {
   /** The entries' bytes; replaced when the queue grows, so read it after `append`. */
   bytes: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
+  /** `bytes` to write entries through. */
+  view: DataView = viewOf(this.bytes);
   /** Where each entry starts in `bytes`; those before `head` are taken. */
   private starts: number[] = [];
   private head = 0;
@@ -31,7 +35,7 @@ export class SyncEntryQueue {
 
   /**
    * Makes room for one entry (IPv6 or IPv4) at the end and returns where in
-   * `bytes` to write it.
+   * `bytes` (and `view`) to write it.
    */
   append(ipv6: boolean): number {
     const size = ipv6 ? V6_ENTRY_BYTES : V4_ENTRY_BYTES;
@@ -41,6 +45,7 @@ export class SyncEntryQueue {
       const grown = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.end + size));
       this.bytes.copy(grown, 0, 0, this.end);
       this.bytes = grown;
+      this.view = viewOf(grown);
     }
     const at = this.end;
     this.starts.push(at);

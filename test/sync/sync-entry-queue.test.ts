@@ -35,7 +35,7 @@ function append(queue: SyncEntryQueue, c: SyncConnection): void {
   const ipv6 = c.family === 'ipv6';
   const at = queue.append(ipv6);
   writeSyncEntryFields(
-    queue.bytes,
+    queue.view,
     at,
     ipv6,
     c.protocol,
