@@ -159,12 +159,20 @@ function expiresAt(line: string, start: number, end: number): number {
 
 /**
  * Reads one line of /proc/net/ip_vs_conn into `into`; false for the header,
- * other protocols or a line it cannot read (then `into` holds no row).
+ * other protocols or a line it cannot read (then `into` holds no row). The
+ * line is `text` from `from` up to `to` (a read's text holds many: reading
+ * them in place spares a string per line).
  */
-export function readIpvsConnectionFields(line: string, into: IpvsConnectionFields): boolean {
-  const length = line.length;
+export function readIpvsConnectionFields(
+  text: string,
+  into: IpvsConnectionFields,
+  from = 0,
+  to = text.length,
+): boolean {
+  const line = text;
+  const length = to;
   let count = 0;
-  for (let i = 0; i < length && count < FIELDS; ) {
+  for (let i = from; i < length && count < FIELDS; ) {
     while (i < length && isSpace(line.charCodeAt(i))) i++;
     if (i === length) break;
     starts[count] = i;

@@ -147,17 +147,28 @@ export async function scanIpvsConnections(options: {
     }
     return options.until?.() !== true;
   };
-  /** Reads one line; false once the listing is to stop. */
-  const take = async (line: string) => {
-    if (++seen % LINES_PER_CHECK === 0 && slicer.used()) {
-      if (!(await handOver())) return false;
-      await slicer.maybeYield();
+  /**
+   * Reads the lines of `text` from `from` to `to` (split by newlines, the
+   * last ending at `to`) in place; false once the listing is to stop. It
+   * awaits only to hand a batch over or to yield, not once per line.
+   */
+  const take = async (text: string, from: number, to: number) => {
+    for (let start = from; start <= to; ) {
+      const newline = text.indexOf('\n', start);
+      const end = newline < 0 || newline > to ? to : newline;
+      if (++seen % LINES_PER_CHECK === 0 && slicer.used()) {
+        if (!(await handOver())) return false;
+        await slicer.maybeYield();
+      }
+      if (readIpvsConnectionFields(text, fields, start, end)) {
+        options.onRow(fields);
+        listed++;
+        if (++batched >= CHUNK && !(await handOver())) return false;
+        if (listed >= limit) return false;
+      }
+      start = end + 1;
     }
-    if (!readIpvsConnectionFields(line, fields)) return true;
-    options.onRow(fields);
-    listed++;
-    if (++batched >= CHUNK && !(await handOver())) return false;
-    return listed < limit;
+    return true;
   };
   let pending: Promise<number> | undefined = read(0);
   try {
@@ -173,19 +184,23 @@ export async function scanIpvsConnections(options: {
       if (bytes === 0) break;
       // Resumed by a read's completion: the slice starts after this turn's timers.
       await slicer.nextSlice();
-      const lines = (carry + (buffers[n % 2] as Buffer).toString('latin1', 0, bytes)).split('\n');
-      carry = lines.pop() as string;
-      if (overlong && lines.shift() !== undefined) overlong = false;
+      const text = carry + (buffers[n % 2] as Buffer).toString('latin1', 0, bytes);
+      // Whole lines end at the last newline; what follows it is carried to the next read.
+      const last = text.lastIndexOf('\n');
+      carry = last < 0 ? text : text.slice(last + 1);
+      let first = 0;
+      // The rest of an overlong line is dropped with the first newline.
+      if (overlong && last >= 0) {
+        first = text.indexOf('\n') + 1;
+        overlong = false;
+      }
       if (carry.length > MAX_LINE_BYTES) {
         carry = '';
         overlong = true;
       }
-      for (const line of lines) {
-        going = await take(line);
-        if (!going) break;
-      }
+      if (last >= first) going = await take(text, first, last);
     }
-    if (going && !overlong && carry !== '') await take(carry);
+    if (going && !overlong && carry !== '') await take(carry, 0, carry.length);
   } finally {
     // A read still under way must end before the file closes.
     await pending?.catch(() => 0);
