@@ -100,6 +100,16 @@ describe('kernel IPVS connections from /proc/net/ip_vs_conn (ipvsadm -Lnc)', () 
     assert.equal(seen.at(-1)?.protocol, 'udp');
   });
 
+  it('skips blank lines and reads CRLF line ends, the last line without one', async () => {
+    const path = table(`${HEADER}\r\n\n${V4}\r\n\n\n${V4}\n \n${V6}`);
+    const seen: IpvsConnection[] = [];
+    assert.equal(await listIpvsConnections({ path, onChunk: (c) => void seen.push(...c) }), 3);
+    assert.deepEqual(
+      seen.map((c) => c.protocol),
+      ['tcp', 'tcp', 'udp'],
+    );
+  });
+
   it('stops at the end of a chunk once told to', async () => {
     const path = table(`${HEADER}\n${`${V4}\n`.repeat(5000)}`);
     let seen = 0;

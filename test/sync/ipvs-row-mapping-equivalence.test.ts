@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RealSpec, ServiceSpec } from '../../src/dataplane/dataplane.js';
-import { parseIpvsConnectionLine } from '../../src/dataplane/ipvs/ipvs-connections.js';
+import {
+  IpvsConnectionFields,
+  readIpvsConnectionFields,
+} from '../../src/dataplane/ipvs/ipvs-connection-fields.js';
+import {
+  ipvsConnectionOf,
+  parseIpvsConnectionLine,
+} from '../../src/dataplane/ipvs/ipvs-connections.js';
 import { addressToBytes } from '../../src/net/address.js';
 import { IpvsServiceIndex } from '../../src/sync/ipvs-connection-entry.js';
 import { encodeSyncMessage, SCTP_STATE_ESTABLISHED } from '../../src/sync/ipvs-sync-codec.js';
@@ -164,6 +171,7 @@ describe('the hand-off maps a row from its hex fields exactly as through ipvsadm
   }
 
   it('20,000 generated rows: the same rows read, the same skips, the same entry bytes', () => {
+    const fields = new IpvsConnectionFields();
     const outcomes = new Map<string, number>();
     const count = (what: string) => outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
     for (let i = 0; i < 20_000; i++) {
@@ -171,6 +179,10 @@ describe('the hand-off maps a row from its hex fields exactly as through ipvsadm
       const old = parseIpvsConnectionLineAsText(text);
       // The listing (lbctl status --connections) reads and prints what it did.
       assert.deepEqual(parseIpvsConnectionLine(text), old, text);
+      // Read in place amid a read's other lines, as the table is read, too.
+      const read = `TCP 0A4F0002\n${text}\nUDP`;
+      const inPlace = readIpvsConnectionFields(read, fields, 13, 13 + text.length);
+      assert.deepEqual(inPlace ? ipvsConnectionOf(fields) : undefined, old, text);
       const now = syncMessageOfLine(text, index);
       if (old === undefined) {
         assert.equal(now, 'unread', text);
