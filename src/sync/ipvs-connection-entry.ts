@@ -61,7 +61,7 @@ interface IndexedReal extends AddressWords {
   readonly forwarding: Forwarding;
 }
 
-export interface IndexedService {
+interface IndexedService {
   readonly fwmark: number;
   readonly reals: readonly IndexedReal[];
   /** The one method all its reals share, for a real removed since; undefined when they differ. */

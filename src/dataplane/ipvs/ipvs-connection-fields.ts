@@ -169,32 +169,30 @@ export function readIpvsConnectionFields(
   from = 0,
   to = text.length,
 ): boolean {
-  const line = text;
-  const length = to;
   let count = 0;
-  for (let i = from; i < length && count < FIELDS; ) {
-    while (i < length && isSpace(line.charCodeAt(i))) i++;
-    if (i === length) break;
+  for (let i = from; i < to && count < FIELDS; ) {
+    while (i < to && isSpace(text.charCodeAt(i))) i++;
+    if (i === to) break;
     starts[count] = i;
-    while (i < length && !isSpace(line.charCodeAt(i))) i++;
+    while (i < to && !isSpace(text.charCodeAt(i))) i++;
     ends[count++] = i;
   }
   if (count < FIELDS) return false;
-  const protocol = protocolAt(line, starts[0] as number, ends[0] as number);
+  const protocol = protocolAt(text, starts[0] as number, ends[0] as number);
   if (protocol === undefined) return false;
   for (let n = 0; n < 3; n++) {
     const a = 1 + n * 2;
     const portStart = starts[a + 1] as number;
-    const port = ends[a + 1] === portStart + 4 ? hexNumber(line, portStart, 4) : -1;
-    if (port < 0 || !readAddress(line, starts[a] as number, ends[a] as number, into, n)) {
+    const port = ends[a + 1] === portStart + 4 ? hexNumber(text, portStart, 4) : -1;
+    if (port < 0 || !readAddress(text, starts[a] as number, ends[a] as number, into, n)) {
       return false;
     }
     into.port[n] = port;
   }
-  const expiresS = expiresAt(line, starts[8] as number, ends[8] as number);
+  const expiresS = expiresAt(text, starts[8] as number, ends[8] as number);
   if (expiresS < 0) return false;
   into.protocol = protocol;
-  into.state = line.slice(starts[7], ends[7]);
+  into.state = text.slice(starts[7], ends[7]);
   into.expiresS = expiresS;
   return true;
 }
