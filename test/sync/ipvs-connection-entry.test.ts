@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RealSpec, ServiceSpec } from '../../src/dataplane/dataplane.js';
 import type { IpvsConnection } from '../../src/dataplane/ipvs/ipvs-connections.js';
 import { addressToBytes } from '../../src/net/address.js';
 import { parseEndpoint } from '../../src/net/endpoint.js';
@@ -13,18 +12,7 @@ import {
   TCP_STATE,
 } from '../../src/sync/ipvs-sync-codec.js';
 import { syncEntryOfLine } from '../support/ipvs-row-entry.js';
-
-const real = (address: string, port: number, forwarding: RealSpec['forwarding']): RealSpec => ({
-  address,
-  port,
-  weight: 1,
-  forwarding,
-});
-const service = (spec: Partial<ServiceSpec> & Pick<ServiceSpec, 'vip' | 'port'>): ServiceSpec => ({
-  protocol: 'tcp',
-  scheduler: 'rr',
-  ...spec,
-});
+import { real, service } from '../support/ipvs-specs.js';
 
 const index = new IpvsServiceIndex([
   {

@@ -14,23 +14,12 @@ import { IpvsServiceIndex } from '../../src/sync/ipvs-connection-entry.js';
 import { encodeSyncMessage, SCTP_STATE_ESTABLISHED } from '../../src/sync/ipvs-sync-codec.js';
 import { prng } from '../config/mutations.js';
 import { syncMessageOfLine } from '../support/ipvs-row-entry.js';
+import { real, service } from '../support/ipvs-specs.js';
 import {
   IpvsTextServiceIndex,
   ipvsTextRowToSyncEntry,
   parseIpvsConnectionLineAsText,
 } from '../support/ipvs-text-mapping.js';
-
-const real = (address: string, port: number, forwarding: RealSpec['forwarding']): RealSpec => ({
-  address,
-  port,
-  weight: 1,
-  forwarding,
-});
-const service = (spec: Partial<ServiceSpec> & Pick<ServiceSpec, 'vip' | 'port'>): ServiceSpec => ({
-  protocol: 'tcp',
-  scheduler: 'rr',
-  ...spec,
-});
 
 /** Every kind of service a row is placed by: NAT/DR/TUN, mixed methods, port 0, marks (one real in two). */
 const SERVICES: { service: ServiceSpec; reals: RealSpec[] }[] = [

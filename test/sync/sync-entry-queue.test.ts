@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addressToBytes } from '../../src/net/address.js';
 import {
+  encodeSyncMessage,
   encodeSyncMessages,
+  HEADER_BYTES,
   IPVS_SYNC_DEFAULT_MAXLEN,
   type SyncConnection,
-  writeSyncEntryFields,
 } from '../../src/sync/ipvs-sync-codec.js';
 import { SyncEntryQueue } from '../../src/sync/sync-entry-queue.js';
 import { prng } from '../config/mutations.js';
@@ -30,27 +30,10 @@ function connection(i: number, ipv6: boolean): SyncConnection {
   };
 }
 
-/** Appends `c` to the queue as the hand-off writes an entry. */
+/** Appends `c` to the queue: its entry as encodeSyncMessage writes it. */
 function append(queue: SyncEntryQueue, c: SyncConnection): void {
-  const ipv6 = c.family === 'ipv6';
-  const at = queue.append(ipv6);
-  writeSyncEntryFields(
-    queue.view,
-    at,
-    ipv6,
-    c.protocol,
-    c.flags,
-    c.state,
-    c.clientPort,
-    c.virtualPort,
-    c.destinationPort,
-    c.fwmark,
-    c.timeoutS,
-  );
-  const width = ipv6 ? 16 : 4;
-  [c.clientAddress, c.virtualAddress, c.destinationAddress].forEach((a, n) => {
-    addressToBytes(a).copy(queue.bytes, at + 24 + n * width);
-  });
+  const at = queue.append(c.family === 'ipv6');
+  encodeSyncMessage(1, [c]).copy(queue.bytes, at, HEADER_BYTES);
 }
 
 describe('sync entries queued in wire form', () => {
