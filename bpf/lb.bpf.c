@@ -31,7 +31,7 @@ int lb_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct lb_pkt p = {};
+	struct lb_pkt p; /* not zeroed: ten stores per packet; the parse writes what is read */
 	struct lb_config *cfg;
 	struct lb_ring *ring;
 	struct lb_conn_ref conns;
@@ -45,6 +45,15 @@ int lb_xdp(struct xdp_md *ctx)
 	__u64 now;
 	int rc;
 
+	/*
+	 * The config first: with no lookup (a call, to clang) between the parse
+	 * and the flow hash, the hash reads the key words the parse just wrote.
+	 */
+	cfg = lb_get_config();
+	if (!cfg)
+		return XDP_PASS;
+	p.answered = 0;
+	p.ingress_ifindex = ctx->ingress_ifindex;
 	rc = lb_parse(data, data_end, &p);
 	switch (rc) {
 	case LB_P_NOT_IP:
@@ -56,8 +65,7 @@ int lb_xdp(struct xdp_md *ctx)
 	case LB_P_OTHER:
 		return lb_stat(ctx, LB_STAT_PASS_NO_SERVICE, XDP_PASS);
 	}
-	cfg = lb_get_config();
-	if (!cfg || lb_forget_parse_path(ctx, &p, cfg))
+	if (lb_forget_parse_path(ctx, &p, cfg))
 		return XDP_PASS;
 	if (rc == LB_P_ICMP) {
 		switch (lb_icmp_steer(ctx, &p, cfg, &r)) {
@@ -74,10 +82,10 @@ int lb_xdp(struct xdp_md *ctx)
 		}
 	}
 
-	now = lb_now();
 	seen = lb_conn_flags_of(&p);
 	if (lb_conn_ref_of(&p.flow, &conns, cfg))
 		return XDP_PASS;
+	now = lb_now();
 
 	/* Established flows first: they need neither the service entry nor its ring. */
 	slot = lb_conn_find(&conns, &p.flow, &real_id, &service_id);

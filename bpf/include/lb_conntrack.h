@@ -47,7 +47,7 @@ static __always_inline __u32 lb_conn_flags_of(const struct lb_pkt *p)
 {
 	__u32 flags = 0;
 
-	if (p->flow.proto != IPPROTO_TCP)
+	if (lb_flow_proto(&p->flow) != IPPROTO_TCP)
 		return 0;
 	if (p->tcp_flags & (LB_TCP_FLAG_FIN | LB_TCP_FLAG_RST))
 		flags |= LB_CONN_F_FIN;
@@ -128,7 +128,7 @@ struct lb_conn_ref {
 static __always_inline int lb_conn_ref_of(const struct lb_flow_key *key, struct lb_conn_ref *ref,
 					  const struct lb_config *cfg)
 {
-	struct lb_flow_hash h = lb_hash_flow(key, key->family == LB_FAMILY_IPV4, cfg->flow_hash_key);
+	struct lb_flow_hash h = lb_hash_flow(key, lb_flow_family(key) == LB_FAMILY_IPV4, cfg->flow_hash_key);
 	__u32 first = lb_set_of(h.set, lb_conn_set_shift);
 	__u32 second = lb_set_of(h.alt, lb_conn_set_shift);
 

@@ -27,29 +27,37 @@
 #endif
 
 /*
- * Copies a MAC address as three 16-bit words. Both ends are 2-byte aligned
- * (lb_real's MACs sit at even offsets, the Ethernet header at the frame
- * start), but the u8 arrays tell clang nothing of it, so memcpy would move
- * six single bytes: 24 instructions per frame instead of 12.
+ * Writes both MAC addresses of the Ethernet header from lb_real's mac and
+ * src_mac, which lie side by side in the same order (12 bytes from a 4-byte
+ * aligned offset), as three 32-bit words. memcpy of the u8 arrays would move
+ * twelve single bytes (48 instructions instead of 12); words of 16 bits took
+ * 24.
  */
-_Static_assert(__builtin_offsetof(struct lb_real, mac) % 2 == 0, "lb_real.mac is 2-byte aligned");
-_Static_assert(__builtin_offsetof(struct lb_real, src_mac) % 2 == 0, "lb_real.src_mac is 2-byte aligned");
+_Static_assert(__builtin_offsetof(struct lb_real, mac) % 4 == 0, "lb_real.mac is 4-byte aligned");
+_Static_assert(__builtin_offsetof(struct lb_real, src_mac) == __builtin_offsetof(struct lb_real, mac) + ETH_ALEN,
+	       "lb_real.src_mac follows lb_real.mac, as h_source follows h_dest");
 
-static __always_inline void lb_copy_mac(__u8 *dst, const __u8 *src)
+static __always_inline void lb_copy_macs(struct ethhdr *eth, const struct lb_real *r)
 {
-	__u16 *d = (__u16 *)dst;
-	const __u16 *s = (const __u16 *)src;
+	__u32 *d = (__u32 *)eth->h_dest;
+	const __u32 *s = (const __u32 *)r->mac;
 
 	d[0] = s[0];
 	d[1] = s[1];
 	d[2] = s[2];
 }
 
-static __always_inline int lb_l2_out(struct xdp_md *ctx, struct ethhdr *eth, const struct lb_real *r)
+/*
+ * ingress_ifindex: the packet's (struct lb_pkt has it, read before parsing).
+ * eth comes with no known room (lb_forget_parse_path), so it is checked here.
+ */
+static __always_inline int lb_l2_out(__u32 ingress_ifindex, struct ethhdr *eth, void *data_end,
+				     const struct lb_real *r)
 {
-	lb_copy_mac(eth->h_dest, r->mac);
-	lb_copy_mac(eth->h_source, r->src_mac);
-	if (r->ifindex == 0 || r->ifindex == ctx->ingress_ifindex)
+	if ((void *)(eth + 1) > data_end)
+		return XDP_DROP;
+	lb_copy_macs(eth, r);
+	if (r->ifindex == 0 || r->ifindex == ingress_ifindex)
 		return XDP_TX;
 	return bpf_redirect_map(&lb_tx_ports, r->ifindex, 0);
 }

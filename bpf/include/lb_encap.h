@@ -84,7 +84,7 @@ static __always_inline int lb_tun_forward(struct xdp_md *ctx, struct lb_pkt *p, 
 		lb_put_ipv6_hdr(oh, tos, inner_len, inner_proto, LB_TUN_TTL, (const __u32 *)cfg->tun_src6,
 				(const __u32 *)r->addr);
 	}
-	return lb_l2_out(ctx, data, r);
+	return lb_l2_out(p->ingress_ifindex, data, data_end, r);
 }
 
 #endif /* LB_ENCAP_H */

@@ -22,14 +22,14 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *p, cons
 	switch (r->fwd) {
 	case LB_FWD_NAT:
 		if (translated)
-			return lb_l2_out(ctx, p->eth, r);
+			return lb_l2_out(p->ingress_ifindex, p->eth, data_end, r);
 		if (r->family != p->flow.family || lb_nat_rewrite(p, data_end, r->addr, r->port, 1))
 			return lb_stat(ctx, LB_STAT_MALFORMED, XDP_DROP);
-		return lb_l2_out(ctx, p->eth, r);
+		return lb_l2_out(p->ingress_ifindex, p->eth, data_end, r);
 	case LB_FWD_TUN:
 		return lb_tun_forward(ctx, p, r, cfg);
 	default:
-		return lb_l2_out(ctx, p->eth, r);
+		return lb_l2_out(p->ingress_ifindex, p->eth, data_end, r);
 	}
 }
 

@@ -40,7 +40,63 @@ struct lb_pkt {
 	__u8 answered;   /* the verdict is our own ICMP reply, not a forwarded packet */
 	__u16 l3_off;    /* header offsets from the frame start (set with the pointers above) */
 	__u16 l4_off;
+	__u32 ingress_ifindex; /* read before parsing: three dependent loads, overlapped with the parse */
 };
+
+/*
+ * The flow key is written as 64-bit words (lb_flow_key_ipv4, lb_flow_tail_of)
+ * and the flow hash and the entry compare read it as such words. A narrower
+ * store under a wider load (or a narrower load of part of a wider store, on
+ * some CPUs) is not forwarded from the store buffer: the load waits until the
+ * store has retired, and that wait was on every packet's path to its
+ * connection entry (docs/data-plane.md).
+ */
+static __always_inline __u64 lb_flow_tail_of(__u32 ports, __u8 proto, __u8 family)
+{
+	return ports | (__u64)proto << 32 | (__u64)family << 40;
+}
+
+/* Words 0-3 of an IPv4 flow key: each address alone in the low half of its word. */
+static __always_inline void lb_flow_key_ipv4(struct lb_flow_key *flow, const struct iphdr *iph)
+{
+	__u64 *key = (__u64 *)flow;
+
+	key[0] = iph->saddr;
+	key[1] = 0;
+	key[2] = iph->daddr;
+	key[3] = 0;
+}
+
+/* Words 0-3 of an IPv6 flow key: the two addresses, which sit side by side in the header. */
+static __always_inline void lb_flow_key_ipv6(struct lb_flow_key *flow, const struct ipv6hdr *ip6h)
+{
+	const __u64 *addrs = (const __u64 *)&ip6h->saddr;
+	__u64 *key = (__u64 *)flow;
+
+	key[0] = addrs[0];
+	key[1] = addrs[1];
+	key[2] = addrs[2];
+	key[3] = addrs[3];
+}
+
+/* The key's last word (ports, proto, family) as one load; the asm keeps clang from narrowing it. */
+static __always_inline __u64 lb_flow_tail(const struct lb_flow_key *flow)
+{
+	__u64 w = ((const __u64 *)flow)[4];
+
+	asm volatile("" : "+r"(w));
+	return w;
+}
+
+static __always_inline __u8 lb_flow_proto(const struct lb_flow_key *flow)
+{
+	return lb_flow_tail(flow) >> 32;
+}
+
+static __always_inline __u8 lb_flow_family(const struct lb_flow_key *flow)
+{
+	return lb_flow_tail(flow) >> 40;
+}
 
 enum lb_parse_result {
 	LB_P_L4 = 0,   /* TCP or UDP with ports */
@@ -57,8 +113,11 @@ enum lb_parse_result {
 #define LB_TCP_FLAG_ACK 0x10
 
 
-static __always_inline int lb_parse_l4(struct hdr_cursor *nh, void *data_end, struct lb_pkt *p, int proto)
+/* The L4 header; writes the flow key's last word (ports 0 for ICMP and other protocols). */
+static __always_inline int lb_parse_l4(struct hdr_cursor *nh, void *data_end, struct lb_pkt *p, __u8 proto,
+				       __u8 family)
 {
+	__u64 *key = (__u64 *)&p->flow;
 	struct tcphdr *tcph;
 	struct udphdr *udph;
 
@@ -67,22 +126,76 @@ static __always_inline int lb_parse_l4(struct hdr_cursor *nh, void *data_end, st
 	case IPPROTO_TCP:
 		if (parse_tcphdr(nh, data_end, &tcph) < 0)
 			return LB_P_MALFORMED;
-		p->flow.sport = tcph->source;
-		p->flow.dport = tcph->dest;
+		key[4] = lb_flow_tail_of(*(__u32 *)tcph, proto, family);
 		p->tcp_flags = ((__u8 *)tcph)[13];
 		return LB_P_L4;
 	case IPPROTO_UDP:
 		if (parse_udphdr(nh, data_end, &udph) < 0)
 			return LB_P_MALFORMED;
-		p->flow.sport = udph->source;
-		p->flow.dport = udph->dest;
+		key[4] = lb_flow_tail_of(*(__u32 *)udph, proto, family);
 		return LB_P_L4;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
+		key[4] = lb_flow_tail_of(0, proto, family);
 		return LB_P_ICMP;
 	default:
+		key[4] = lb_flow_tail_of(0, proto, family);
 		return LB_P_OTHER;
 	}
+}
+
+/* Room for the headers of the common frame, checked once (a shorter UDP frame takes the header-by-header walk). */
+#define LB_COMMON_HDRS (sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct tcphdr))
+
+/*
+ * The common frame: Ethernet without a tag, IPv4 without options and not a
+ * fragment, TCP or UDP, at least LB_COMMON_HDRS long. One bounds check
+ * covers every fixed field; the lengths read from the headers are checked
+ * as the header-by-header walk checks them, with the same results, and p is
+ * filled as that walk fills it. Returns an LB_P_* result, or -1 for any
+ * other frame (lb_parse then walks it header by header).
+ */
+static __always_inline int lb_parse_common(void *data, void *data_end, struct lb_pkt *p)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *iph = (void *)(eth + 1);
+	void *l4 = iph + 1;
+	__u32 tot_len, len;
+	__u8 proto;
+
+	if (data + LB_COMMON_HDRS > data_end)
+		return -1;
+	/* h_proto is at an even offset: one 16-bit load (struct ethhdr is packed, so clang would load bytes). */
+	if (((__u16 *)data)[6] != bpf_htons(ETH_P_IP) || *(__u8 *)iph != 0x45 ||
+	    (iph->frag_off & bpf_htons(LB_IP_MF | LB_IP_OFFSET)))
+		return -1;
+	proto = iph->protocol;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return -1;
+	tot_len = lb_ntohs_bounded(iph->tot_len);
+	if (tot_len < sizeof(*iph) || (void *)iph + tot_len > data_end)
+		return LB_P_MALFORMED;
+	if (proto == IPPROTO_TCP) {
+		len = ((struct tcphdr *)l4)->doff * 4;
+		if (len < sizeof(struct tcphdr) || l4 + len > data_end)
+			return LB_P_MALFORMED;
+		p->tcp_flags = ((__u8 *)l4)[13];
+	} else {
+		len = lb_ntohs_bounded(((struct udphdr *)l4)->len);
+		if (len < sizeof(struct udphdr) || l4 + len > data_end)
+			return LB_P_MALFORMED;
+	}
+	lb_flow_key_ipv4(&p->flow, iph);
+	((__u64 *)&p->flow)[4] = lb_flow_tail_of(*(__u32 *)l4, proto, LB_FAMILY_IPV4);
+	p->eth = eth;
+	p->eth_proto = bpf_htons(ETH_P_IP);
+	p->l2_len = sizeof(*eth);
+	p->l3 = iph;
+	p->l4 = l4;
+	p->ip_len = tot_len;
+	p->tos = iph->tos;
+	p->df = !!(iph->frag_off & bpf_htons(LB_IP_DF));
+	return LB_P_L4;
 }
 
 static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p)
@@ -91,7 +204,11 @@ static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p
 	struct iphdr *iph;
 	struct ipv6hdr *ip6h;
 	int proto, frag = 0;
+	__u8 family;
 
+	proto = lb_parse_common(data, data_end, p);
+	if (proto >= 0)
+		return proto;
 	proto = parse_ethhdr(&nh, data_end, &p->eth);
 	if (proto == LB_PARSE_TRUNCATED)
 		return LB_P_NOT_IP;
@@ -105,9 +222,8 @@ static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p
 		proto = parse_iphdr(&nh, data_end, &iph);
 		if (proto < 0)
 			return LB_P_MALFORMED;
-		__builtin_memcpy(p->flow.src, &iph->saddr, 4);
-		__builtin_memcpy(p->flow.dst, &iph->daddr, 4);
-		p->flow.family = LB_FAMILY_IPV4;
+		lb_flow_key_ipv4(&p->flow, iph);
+		family = LB_FAMILY_IPV4;
 		p->ip_len = lb_ntohs_bounded(iph->tot_len);
 		p->tos = iph->tos;
 		p->df = !!(iph->frag_off & bpf_htons(LB_IP_DF));
@@ -117,9 +233,8 @@ static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p
 		proto = parse_ip6hdr(&nh, data_end, &ip6h, &frag);
 		if (proto < 0)
 			return LB_P_MALFORMED;
-		__builtin_memcpy(p->flow.src, &ip6h->saddr, 16);
-		__builtin_memcpy(p->flow.dst, &ip6h->daddr, 16);
-		p->flow.family = LB_FAMILY_IPV6;
+		lb_flow_key_ipv6(&p->flow, ip6h);
+		family = LB_FAMILY_IPV6;
 		p->ip_len = sizeof(*ip6h) + lb_ntohs_bounded(ip6h->payload_len);
 		p->tos = (ip6h->priority << 4) | (ip6h->flow_lbl[0] >> 4);
 		if (frag)
@@ -127,8 +242,7 @@ static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p
 	} else {
 		return LB_P_NOT_IP;
 	}
-	p->flow.proto = proto;
-	return lb_parse_l4(&nh, data_end, p, proto);
+	return lb_parse_l4(&nh, data_end, p, proto, family);
 }
 
 /* Upper bounds on header offsets, so offsets held as plain numbers stay provably in range. */
@@ -143,6 +257,10 @@ static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p
  * 1,000,000 limit, and 6-11 s per load; now about 100,000 and 0.1 s). XORing the offsets with
  * cfg->zero, always 0 but unknown to the verifier, turns them into bounded
  * unknowns: one walk covers every path, at the cost of two XORs per packet.
+ * The frame start is taken afresh as well (with no known room: its users
+ * check it): lb_parse_common leaves it with 54 bytes of known room and the
+ * header-by-header walk with 14 or 18, and that difference alone made the
+ * verifier walk the rest of the program once more.
  */
 static __always_inline int lb_forget_parse_path(struct xdp_md *ctx, struct lb_pkt *p, const struct lb_config *cfg)
 {
@@ -154,6 +272,7 @@ static __always_inline int lb_forget_parse_path(struct xdp_md *ctx, struct lb_pk
 	asm volatile("" : "+r"(l3), "+r"(l4));
 	if (l3 > LB_MAX_L3_OFF || l4 > LB_MAX_L4_OFF)
 		return -1;
+	p->eth = data;
 	p->l3 = data + l3;
 	p->l4 = data + l4;
 	p->l3_off = l3;

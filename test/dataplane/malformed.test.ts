@@ -8,6 +8,12 @@ const VIP4 = '10.20.0.1';
 const VIP6 = '2001:db8:20::1';
 const client4 = { src: '203.0.113.9', dst: VIP4, proto: 'tcp', sport: 3333, dport: 80 } as const;
 const client6 = { src: '2001:db8:c::9', dst: VIP6, proto: 'udp', sport: 3333, dport: 53 } as const;
+/**
+ * A UDP frame at least as long as Ethernet + IPv4 + a TCP header: the program
+ * parses such frames behind one bounds check (lb_parse_common), shorter ones
+ * header by header, so each UDP case runs in both lengths.
+ */
+const longUdp4 = { ...client4, proto: 'udp', dport: 53, payload: Buffer.alloc(24, 0x61) } as const;
 
 /** Rewrites bytes of a frame (offsets from the start of the IP header) and refreshes the IPv4 header checksum. */
 function mutate4(spec: PacketSpec, edit: (ip: Buffer) => void): Buffer {
@@ -61,6 +67,14 @@ const malformed: { name: string; input: () => Buffer }[] = [
       mutate4({ ...client4, proto: 'udp', dport: 53 }, (ip) => ip.writeUInt16BE(900, 20 + 4)),
   },
   {
+    name: 'UDP length below its header, in a frame parsed behind one bounds check',
+    input: () => mutate4(longUdp4, (ip) => ip.writeUInt16BE(4, 20 + 4)),
+  },
+  {
+    name: 'UDP length beyond the frame, in a frame parsed behind one bounds check',
+    input: () => mutate4(longUdp4, (ip) => ip.writeUInt16BE(900, 20 + 4)),
+  },
+  {
     name: 'IPv6 payload length beyond the frame',
     input: () => mutate6(client6, (ip) => ip.writeUInt16BE(999, 4)),
   },
@@ -87,6 +101,11 @@ const malformed: { name: string; input: () => Buffer }[] = [
 
 const valid: { name: string; input: () => Buffer }[] = [
   { name: 'DR IPv4 TCP', input: () => frame(client4) },
+  { name: 'DR IPv4 UDP, long enough for the one-check parse', input: () => frame(longUdp4) },
+  {
+    name: 'DR IPv4 TCP with IP options (parsed header by header)',
+    input: () => frame({ ...client4, ipOptions: Buffer.from([1, 1, 1, 0]) }),
+  },
   {
     name: 'DR IPv6 UDP with an extension header',
     input: () => frame({ ...client6, ipv6Ext: [60] }),
