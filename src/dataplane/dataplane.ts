@@ -222,7 +222,7 @@ export interface DataPlane {
    * The caller finished a batch of changes (a reconciler pass): the data plane
    * may drop what it kept only so that changes of the same batch could share it.
    */
-  settle?(): void;
+  settle?(): void | Promise<void>;
 }
 
 /** A service's key alone (a spec or counters carry more). */

@@ -106,8 +106,8 @@ export class SplitDataPlane implements DataPlane {
     };
   }
 
-  settle(): void {
-    for (const plane of this.planes.values()) plane.settle?.();
+  async settle(): Promise<void> {
+    for (const plane of this.planes.values()) await plane.settle?.();
   }
 
   async close(): Promise<void> {

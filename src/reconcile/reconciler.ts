@@ -140,11 +140,17 @@ export class Reconciler {
     });
   }
 
-  private wanted(): Map<string, DesiredService> {
+  /**
+   * The union of what every owner wants, keyed by service. Sliced: thousands
+   * of services (and the first pass's cold code) must not hold the loop.
+   */
+  private async wanted(slicer: LoopSlicer): Promise<Map<string, DesiredService>> {
     const wanted = new Map<string, DesiredService>();
     const ownerOf = new Map<string, string>();
-    for (const [owner, services] of this.owners) {
+    // A set() while this yields makes another pass; this one reads the owners as they were.
+    for (const [owner, services] of [...this.owners]) {
       for (const service of services) {
+        await slicer.maybeYield();
         const key = serviceKey(service.spec);
         const first = ownerOf.get(key);
         if (first !== undefined) {
@@ -164,8 +170,12 @@ export class Reconciler {
   private async pass(): Promise<ApplyReport> {
     // A pass over thousands of services must not hold the event loop the timers share.
     const slicer = new LoopSlicer();
-    const wanted = this.wanted();
-    const applied = new Map(this.plane.services().map((s) => [serviceKey(s.service), s]));
+    const wanted = await this.wanted(slicer);
+    const applied = new Map<string, { service: ServiceSpec; reals: readonly RealSpec[] }>();
+    for (const s of this.plane.services()) {
+      await slicer.maybeYield();
+      applied.set(serviceKey(s.service), s);
+    }
     let set = 0;
     let removed = 0;
     let unchanged = 0;
@@ -215,7 +225,7 @@ export class Reconciler {
         );
       }
     }
-    this.plane.settle?.();
+    await this.plane.settle?.();
     return { set, removed, unchanged, failed };
   }
 

@@ -129,7 +129,7 @@ describe('concurrent service writes (XDP)', () => {
       plane.setService(alone, reals(61, even)),
     ]);
     assert.equal(plane.maglevPlacements, 2);
-    plane.settle();
+    await plane.settle();
     assert.equal(plane.maglevPlacements, 1, 'the shared placement stays');
     // A service without a held placement changes as before: the reference ring.
     const drained = (r: number) => (r === 2 ? 0 : even(r));
@@ -137,8 +137,8 @@ describe('concurrent service writes (XDP)', () => {
     await plane.setService(shared[0]!, reals(60, drained));
     // shared[1] alone holds the first placement now; shared[0] and alone have their own.
     assert.equal(plane.maglevPlacements, 3);
-    plane.settle();
-    plane.settle();
+    await plane.settle();
+    await plane.settle();
     assert.equal(plane.maglevPlacements, 0);
     for (const [spec, i, weightOf] of [
       [alone, 61, drained],

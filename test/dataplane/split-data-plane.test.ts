@@ -36,7 +36,7 @@ describe('SplitDataPlane', () => {
     assert.deepEqual(ipvs.calls.at(-1), 'set 10.0.0.100:81 10.0.0.11:81*1,10.0.0.12:81*1');
     assert.equal(split.services().length, 2);
     assert.equal((await split.counters()).services.length, 2);
-    split.settle();
+    await split.settle();
     assert.deepEqual([xdp.settled, ipvs.settled], [1, 1], 'settle reaches every data plane');
     await assert.rejects(
       split.setService({ ...WEB, port: 82 }, [real('10.0.0.11', 82)]),

@@ -13,6 +13,7 @@ import type { LinkDirectory, LinkInfo } from '../../netlink/host-network.js';
 import { LinkTable } from '../../netlink/link-table.js';
 import { RouteNetlink } from '../../netlink/rtnetlink.js';
 import { namespaceName } from '../../netns/identity.js';
+import { LoopSlicer } from '../../time/loop-slice.js';
 import * as abi from '../abi.js';
 import { connTableSets, DEFAULT_CONNECTION_TABLE_SIZE } from '../conn-table.js';
 import type { ConnectionSyncPort } from '../connection-sync.js';
@@ -117,6 +118,8 @@ interface AppliedService {
   spec: ServiceSpec;
   slot: number;
   reals: Map<string, AppliedReal>;
+  /** The reals' specs in order, built once per change: services() hands them out without copying. */
+  realSpecs: readonly RealSpec[];
   /** Some real of it is NAT (counted, so the config's NAT switch costs O(1) per change). */
   nat: boolean;
   /**
@@ -482,6 +485,7 @@ export class XdpDataPlane implements DataPlane {
       spec,
       slot,
       reals: newReals,
+      realSpecs: Array.from(newReals.values(), (r) => r.spec),
       nat,
       ...(ring.maglev !== undefined ? { maglev: ring.maglev } : {}),
     });
@@ -499,9 +503,12 @@ export class XdpDataPlane implements DataPlane {
    * share them; kept across passes they only cost memory (a later service
    * with the same reals fills its own, ~1 ms). A change in flight released
    * or replaces its service's placement itself (a second release is a no-op).
+   * Sliced: freeing hundreds of placements takes 0.5–2 ms.
    */
-  settle(): void {
+  async settle(): Promise<void> {
+    const slicer = new LoopSlicer();
     for (const service of this.services_.values()) {
+      await slicer.maybeYield();
       if (service.maglev === undefined || service.maglev.shared) continue;
       service.maglev.release();
       service.maglev = undefined;
@@ -562,10 +569,8 @@ export class XdpDataPlane implements DataPlane {
   }
 
   services(): readonly { service: ServiceSpec; reals: readonly RealSpec[] }[] {
-    return [...this.services_.values()].map((s) => ({
-      service: s.spec,
-      reals: [...s.reals.values()].map((r) => r.spec),
-    }));
+    // O(services): a reconciler pass reads this at its start, in one turn of the loop.
+    return Array.from(this.services_.values(), (s) => ({ service: s.spec, reals: s.realSpecs }));
   }
 
   async counters(): Promise<DataPlaneCounters> {
@@ -694,6 +699,7 @@ export class XdpDataPlane implements DataPlane {
         spec: pinned.spec,
         slot: pinned.slot,
         reals,
+        realSpecs: Array.from(reals.values(), (r) => r.spec),
         nat,
       });
     }
