@@ -1,4 +1,5 @@
 import { setImmediate } from 'node:timers/promises';
+import { keepYoungGenerationSmall, youngGenerationMb } from '../src/daemon/young-generation.js';
 import type { NextHop, ServiceSpec } from '../src/dataplane/dataplane.js';
 import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import type { DesiredService } from '../src/reconcile/desired-services.js';
@@ -67,6 +68,8 @@ function desired(
  * twice: reals repeating every 250 services, and reals unique per service.
  */
 export async function reconcileLarge(): Promise<BenchResult[]> {
+  // As `lbctl up` runs (src/daemon/young-generation.ts); youngGenerationMb shows it held.
+  keepYoungGenerationSmall();
   return [await reconcileLargeWith('shared'), await reconcileLargeWith('unique')];
 }
 
@@ -155,6 +158,7 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
       drainOnePerServiceCpuMs: cpuMs[2],
       drainOnePerServiceMainThreadCpuMs: mainThreadCpuMs[2],
       externalAfterMb,
+      youngGenerationMb: youngGenerationMb(),
       maxTimerGapMs,
       maxLoopDelayMs,
       maxRunBetweenTicksMs,
