@@ -1,5 +1,5 @@
 import { setImmediate } from 'node:timers/promises';
-import { keepYoungGenerationSmall, youngGenerationMb } from '../src/daemon/young-generation.js';
+import { youngGenerationMb } from '../src/daemon/young-generation.js';
 import type { NextHop, ServiceSpec } from '../src/dataplane/dataplane.js';
 import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import type { DesiredService } from '../src/reconcile/desired-services.js';
@@ -68,8 +68,6 @@ function desired(
  * twice: reals repeating every 250 services, and reals unique per service.
  */
 export async function reconcileLarge(): Promise<BenchResult[]> {
-  // As `lbctl up` runs (src/daemon/young-generation.ts); youngGenerationMb shows it held.
-  keepYoungGenerationSmall();
   return [await reconcileLargeWith('shared'), await reconcileLargeWith('unique')];
 }
 

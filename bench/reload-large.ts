@@ -25,7 +25,7 @@ import { loadConfigOffThread } from '../src/config/load-off-thread.js';
 import { systemDataPlanes } from '../src/daemon/data-plane-factory.js';
 import { VirtualServerService } from '../src/daemon/virtual-server-service.js';
 import { VrrpService } from '../src/daemon/vrrp-service.js';
-import { keepYoungGenerationSmall, youngGenerationMb } from '../src/daemon/young-generation.js';
+import { youngGenerationMb } from '../src/daemon/young-generation.js';
 import { silentLogger } from '../src/log.js';
 import { KernelHostNetwork } from '../src/netlink/host-network.js';
 import { withinNamespace } from '../src/netns/enter.js';
@@ -80,8 +80,6 @@ function configText(instance: string, weightOf: (s: number, r: number) => number
 }
 
 export async function reloadLarge(): Promise<BenchResult> {
-  // As `lbctl up` runs (src/daemon/young-generation.ts); youngGenerationMb shows it held.
-  keepYoungGenerationSmall();
   const ns = uniqueName('lbrlb');
   const dir = mkdtempSync(join(tmpdir(), 'lbctl-reload-large-'));
   const file = join(dir, 'keepalived.conf');

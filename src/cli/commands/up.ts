@@ -10,7 +10,6 @@ import type { ReloadOutcome } from '../../daemon/reload.js';
 import { dataDump, dumpPaths, statsDump, writeDump } from '../../daemon/runtime-dump.js';
 import { installSignalHandlers } from '../../daemon/signals.js';
 import { SystemdNotifier } from '../../daemon/systemd-notify.js';
-import { keepYoungGenerationSmall } from '../../daemon/young-generation.js';
 import { LbctlError } from '../../errors.js';
 import { createLogger, LOG_FORMATS, type LogFormat } from '../../log.js';
 import { RouteNetlink } from '../../netlink/rtnetlink.js';
@@ -52,8 +51,6 @@ export function registerUpCommand(program: Command): void {
       ).choices(LOG_FORMATS),
     )
     .action(async (file: string | undefined, options: UpOptions) => {
-      // Before the configuration is read: short scavenges for the loop VRRP shares.
-      keepYoungGenerationSmall();
       const logger = createLogger({
         ...(options.logLevel !== undefined && { level: options.logLevel }),
         ...(options.logFormat !== undefined && { format: options.logFormat }),
