@@ -7,7 +7,7 @@ import { getHeapSpaceStatistics } from 'node:v8';
  * generation and holds the event loop meanwhile (waiting for its helper
  * threads too, which on a busy two-core machine may wait for a core): small,
  * it takes ~0.5 ms instead of 2–10 ms inside a turn of the loop VRRP's timers
- * share, for 5–15 % more main-thread CPU in a large apply
+ * share, for 3–15 % more main-thread CPU in a large apply
  * (docs/virtual-servers.md, "Scavenges and the pass's start"). Only a flag
  * given at start sizes the heap: `v8.setFlagsFromString` of the size does
  * nothing later, and of the growth factor is undone by any Worker's start.
