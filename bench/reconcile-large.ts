@@ -1,5 +1,4 @@
 import { setImmediate } from 'node:timers/promises';
-import { youngGenerationMb } from '../src/daemon/young-generation.js';
 import type { NextHop, ServiceSpec } from '../src/dataplane/dataplane.js';
 import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import type { DesiredService } from '../src/reconcile/desired-services.js';
@@ -156,7 +155,6 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
       drainOnePerServiceCpuMs: cpuMs[2],
       drainOnePerServiceMainThreadCpuMs: mainThreadCpuMs[2],
       externalAfterMb,
-      youngGenerationMb: youngGenerationMb(),
       maxTimerGapMs,
       maxLoopDelayMs,
       maxRunBetweenTicksMs,

@@ -25,7 +25,6 @@ import { loadConfigOffThread } from '../src/config/load-off-thread.js';
 import { systemDataPlanes } from '../src/daemon/data-plane-factory.js';
 import { VirtualServerService } from '../src/daemon/virtual-server-service.js';
 import { VrrpService } from '../src/daemon/vrrp-service.js';
-import { youngGenerationMb } from '../src/daemon/young-generation.js';
 import { silentLogger } from '../src/log.js';
 import { KernelHostNetwork } from '../src/netlink/host-network.js';
 import { withinNamespace } from '../src/netns/enter.js';
@@ -213,7 +212,6 @@ export async function reloadLarge(): Promise<BenchResult> {
       loopMaxDelayMs: loop.maxDelay,
       loopMaxRunMs: loop.maxRun,
       loopMaxGapMs: loop.maxGap,
-      youngGenerationMb: youngGenerationMb(),
     };
   } finally {
     capture?.close();

@@ -72,7 +72,7 @@ describe('instance lock', () => {
 
   it('recognises lbctl up command lines', () => {
     assert.ok(isLbctlUp(['node', '/usr/lib/node_modules/lbctl/bin/lbctl', 'up', 'x.yaml']));
-    // As the launcher's shebang starts it (bin/lbctl: node flags before the script).
+    // Node flags before the script.
     assert.ok(isLbctlUp(['node', '--max-semi-space-size=1', '/usr/sbin/lbctl', 'up', 'x.yaml']));
     assert.ok(isLbctlUp(['/usr/bin/node', '/opt/lbctl/dist/src/cli/main.js', 'up', 'x.conf']));
     assert.ok(!isLbctlUp(['node', '/usr/bin/lbctl', 'validate', 'x.conf']));
