@@ -14,7 +14,11 @@
  * director never saw open (ECMP moved it here): forwarded by the mh hash,
  * never tracked, so every iteration takes that path. TUN
  * grows the packet, so it is timed one run at a time (median), against a
- * baseline timed the same way.
+ * baseline timed the same way. The `_v6` cases are their IPv4 namesakes over
+ * IPv6 (40-byte header, 16-byte addresses, the flow key folded before it is
+ * hashed). After each case the counters must show that every run was
+ * forwarded, and the connections it opened (one, or one per SYN), so a case
+ * that silently took another path fails instead of timing it.
  */
 import { pathToFileURL } from 'node:url';
 import { BpfObject, type BpfProgram, bpfObjectPath } from '../src/bpf/index.js';
@@ -34,29 +38,51 @@ export type DataplaneBenchResult = {
 const REPEAT = 1_000_000;
 const ROUNDS = 5;
 const SINGLE_RUNS = 20_000;
-const VIP = '10.0.0.1';
+
+/** The service, its reals and a client, per address family. */
+const FAMILIES = {
+  ipv4: { vip: '10.0.0.1', reals: ['10.0.1.1', '10.0.1.2', '10.0.1.3'], client: '203.0.113.1' },
+  ipv6: {
+    vip: 'fd00::1',
+    reals: ['fd00:1::1', 'fd00:1::2', 'fd00:1::3'],
+    client: '2001:db8::1',
+  },
+} as const;
+type Family = keyof typeof FAMILIES;
+
+/** Times one run (or `repeat`), failing when the program answers other than `verdict`. */
+async function timed(
+  program: BpfProgram,
+  data: Buffer,
+  verdict: string,
+  repeat?: number,
+): Promise<number> {
+  const run = await program.testRun({ data, ...(repeat === undefined ? {} : { repeat }) });
+  if (run.verdictName !== verdict)
+    throw new Error(`${program.name}: ${run.verdictName} where ${verdict} was expected`);
+  return run.durationNs;
+}
 
 /** Best of several repeated runs: the least disturbed measurement of the same work. */
-async function repeated(program: BpfProgram, data: Buffer): Promise<number> {
+async function repeated(program: BpfProgram, data: Buffer, verdict: string): Promise<number> {
   let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < ROUNDS; i++) {
-    const { durationNs } = await program.testRun({ data, repeat: REPEAT });
-    best = Math.min(best, durationNs);
-  }
+  for (let i = 0; i < ROUNDS; i++)
+    best = Math.min(best, await timed(program, data, verdict, REPEAT));
   return best;
 }
 
 /** Median of single runs, for programs that change the packet's shape. */
-async function single(program: BpfProgram, data: Buffer): Promise<number> {
+async function single(program: BpfProgram, data: Buffer, verdict: string): Promise<number> {
   const samples: number[] = [];
-  for (let i = 0; i < SINGLE_RUNS; i++) samples.push((await program.testRun({ data })).durationNs);
+  for (let i = 0; i < SINGLE_RUNS; i++) samples.push(await timed(program, data, verdict));
   return median(samples);
 }
 
 /** Another build of lb.bpf.o to time (ablations: the same program with one part removed). */
 const OBJECT = process.env.LBCTL_BENCH_LB_OBJECT;
 
-async function plane(forwarding: RealSpec['forwarding']): Promise<XdpDataPlane> {
+async function plane(forwarding: RealSpec['forwarding'], family: Family): Promise<XdpDataPlane> {
+  const { vip, reals: realAddresses } = FAMILIES[family];
   const p = await XdpDataPlane.open({
     ...(OBJECT !== undefined ? { objectPath: OBJECT } : {}),
     instance: 'bench',
@@ -70,21 +96,21 @@ async function plane(forwarding: RealSpec['forwarding']): Promise<XdpDataPlane> 
     forwarding === 'nat'
       ? [
           {
-            address: VIP,
+            address: vip,
             port: 80,
             weight: 1,
             forwarding,
             via: { interface: 'lo', mac: '02:00:00:00:01:01' },
           },
         ]
-      : ['10.0.1.1', '10.0.1.2', '10.0.1.3'].map((address, i) => ({
+      : realAddresses.map((address, i) => ({
           address,
           port: 0,
           weight: 1,
           forwarding,
           via: { interface: 'lo', mac: `02:00:00:00:01:0${i + 1}` },
         }));
-  await p.setService({ vip: VIP, port: 80, protocol: 'tcp', scheduler: 'mh' }, reals);
+  await p.setService({ vip, port: 80, protocol: 'tcp', scheduler: 'mh' }, reals);
   return p;
 }
 
@@ -110,14 +136,39 @@ async function withBaseline<T>(fn: (program: BpfProgram) => Promise<T>): Promise
   }
 }
 
+/** A SYN (opens a flow) and an ACK (of an open flow) from the family's client to its VIP. */
+function packets(family: Family): { syn: Buffer; ack: Buffer } {
+  const { vip, client } = FAMILIES[family];
+  const flow = { src: client, dst: vip, proto: 'tcp', sport: 40000, dport: 80 } as const;
+  return { syn: frame({ ...flow, tcpFlags: TCP_SYN }), ack: frame({ ...flow, tcpFlags: TCP_ACK }) };
+}
+
+/**
+ * Fails the case unless every run was forwarded to a real (the verdict alone
+ * would not tell a forwarded packet from another XDP_TX) and opened the
+ * connections the case means to: one (the first SYN) or one per SYN.
+ */
+async function checkPath(
+  name: string,
+  p: XdpDataPlane,
+  runs: number,
+  connections: number,
+): Promise<void> {
+  const counters = await p.counters();
+  const forwarded = counters.global.forwarded?.packets ?? 0;
+  const opened = counters.services.reduce((n, s) => n + s.newConnections, 0);
+  if (forwarded !== runs || opened !== connections)
+    throw new Error(
+      `${name}: ${forwarded} of ${runs} runs forwarded, ${opened} connections opened (expected ${connections})`,
+    );
+}
+
 export async function dataplaneBench(): Promise<DataplaneBenchResult[]> {
-  const flow = { src: '203.0.113.1', dst: VIP, proto: 'tcp', sport: 40000, dport: 80 } as const;
   // A SYN opens the flow; established flows are then measured with ACKs, new flows with SYNs.
-  const syn = frame({ ...flow, tcpFlags: TCP_SYN });
-  const ack = frame({ ...flow, tcpFlags: TCP_ACK });
+  const { ack } = packets('ipv4');
   const [baseline, baselineSingle] = await withBaseline(async (program) => [
-    await repeated(program, ack),
-    await single(program, ack),
+    await repeated(program, ack, 'XDP_PASS'),
+    await single(program, ack, 'XDP_PASS'),
   ]);
   const ratio = (ns: number, base: number) => Math.round((ns / base) * 100) / 100;
   const results: DataplaneBenchResult[] = [{ name: 'baseline', nsPerPacket: baseline }];
@@ -125,6 +176,7 @@ export async function dataplaneBench(): Promise<DataplaneBenchResult[]> {
   const cases: {
     name: string;
     forwarding: RealSpec['forwarding'];
+    family?: Family;
     newFlows?: true;
     once?: true;
     /** No SYN first: the ACK of a flow another director opened, forwarded by the mh hash. */
@@ -132,19 +184,26 @@ export async function dataplaneBench(): Promise<DataplaneBenchResult[]> {
   }[] = [
     { name: 'dr_established', forwarding: 'dr' },
     { name: 'dr_new_flow', forwarding: 'dr', newFlows: true },
+    { name: 'dr_established_v6', forwarding: 'dr', family: 'ipv6' },
+    { name: 'dr_new_flow_v6', forwarding: 'dr', family: 'ipv6', newFlows: true },
     { name: 'dr_untracked_mh', forwarding: 'dr', untracked: true },
     { name: 'nat_established', forwarding: 'nat' },
     { name: 'tun_established', forwarding: 'tun', once: true },
   ];
   for (const c of cases) {
-    const p = await plane(c.forwarding);
+    const p = await plane(c.forwarding, c.family ?? 'ipv4');
     try {
+      const { syn, ack } = packets(c.family ?? 'ipv4');
       const first = await p.program.testRun({ data: c.untracked ? ack : syn });
       if (first.verdictName !== 'XDP_TX')
         throw new Error(`${c.name}: first packet got ${first.verdictName}`);
       if (c.newFlows) expireEveryFlow(p);
       const data = c.newFlows ? syn : ack;
-      const ns = c.once ? await single(p.program, data) : await repeated(p.program, data);
+      const ns = c.once
+        ? await single(p.program, data, 'XDP_TX')
+        : await repeated(p.program, data, 'XDP_TX');
+      const runs = 1 + (c.once ? SINGLE_RUNS : ROUNDS * REPEAT);
+      await checkPath(c.name, p, runs, c.untracked ? 0 : c.newFlows ? runs : 1);
       results.push({
         name: c.name,
         nsPerPacket: ns,
