@@ -21,6 +21,7 @@ import { programNowNs } from '../src/dataplane/program-clock.js';
 import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import { connectionLine } from '../src/status/ipvsadm-format.js';
 import { connTableMaps } from '../src/status/status-collector.js';
+import { watchMajorGcs } from './gc-watch.js';
 import { ipvsHandoffListing } from './ipvs-handoff-listing.js';
 import { watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
@@ -60,6 +61,7 @@ async function xdpListing(): Promise<BenchResult> {
     fillTable(maps.conns, nowNs, realIds, serviceId);
     const fillMs = performance.now() - fillStarted;
 
+    const stopGcWatch = watchMajorGcs();
     const stopWatch = watchLoop();
     // The daemon's side: live entries decoded and each chunk encoded as the socket line it sends.
     const encode = (rows: Connection[]) =>
@@ -79,6 +81,7 @@ async function xdpListing(): Promise<BenchResult> {
     });
     const listMs = performance.now() - started;
     const loop = await stopWatch();
+    const majorGcs = stopGcWatch();
     // The client's side (another process): ipvsadm -Lnc lines from those lines, timed per chunk.
     let formatMs = 0;
     let bytes = 0;
@@ -109,6 +112,9 @@ async function xdpListing(): Promise<BenchResult> {
       maxRunBetweenTicksMs: loop.maxRun,
       maxTimerGapMs: loop.maxGap,
       maxLoopDelayMs: loop.maxDelay,
+      // Full collections while the daemon's side listed (none in 5 runs: filling the table leaves little).
+      majorGcs: majorGcs.count,
+      majorGcPauseMs: majorGcs.pauseMs,
       fillMs,
     };
   } finally {
