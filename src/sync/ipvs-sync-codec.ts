@@ -21,7 +21,7 @@ export const HEADER_BYTES = 8;
 export const V4_ENTRY_BYTES = 36;
 export const V6_ENTRY_BYTES = 72;
 /** nr_conns is one byte. */
-export const MAX_CONNS_PER_MESSAGE = 255;
+const MAX_CONNS_PER_MESSAGE = 255;
 
 /** Connection flags (IP_VS_CONN_F_*), as the kernel puts them on the wire. */
 export const CONN_F = {
@@ -246,6 +246,20 @@ export function entryBytes(connection: Pick<SyncConnection, 'family'>): number {
 }
 
 /**
+ * Whether an entry of `size` bytes opens a new message rather than join one
+ * that holds `count` entries in `bytes` (its header included): a message
+ * takes at most `maxLength` bytes and 255 entries, and at least one entry.
+ */
+export function opensNewMessage(
+  count: number,
+  bytes: number,
+  size: number,
+  maxLength: number,
+): boolean {
+  return count > 0 && (bytes + size > maxLength || count === MAX_CONNS_PER_MESSAGE);
+}
+
+/**
  * Packs connections into as few version-1 messages as fit `maxLength`
  * bytes each (and 255 connections, the header's limit), in order.
  */
@@ -254,30 +268,21 @@ export function encodeSyncMessages(
   connections: readonly SyncConnection[],
   maxLength: number,
 ): Buffer[] {
-  return [...eachSyncMessage(syncId, connections, maxLength)];
-}
-
-/**
- * The messages of encodeSyncMessages one at a time, each encoded when asked
- * for: a caller sending many can give the event loop a turn between them.
- */
-export function* eachSyncMessage(
-  syncId: number,
-  connections: readonly SyncConnection[],
-  maxLength: number,
-): Generator<Buffer> {
+  const messages: Buffer[] = [];
   let first = 0;
   let bytes = HEADER_BYTES;
   for (let i = 0; i < connections.length; i++) {
     const size = entryBytes(connections[i] as SyncConnection);
-    if (i > first && (bytes + size > maxLength || i - first === MAX_CONNS_PER_MESSAGE)) {
-      yield encodeSyncMessage(syncId, connections.slice(first, i));
+    if (opensNewMessage(i - first, bytes, size, maxLength)) {
+      messages.push(encodeSyncMessage(syncId, connections.slice(first, i)));
       first = i;
       bytes = HEADER_BYTES;
     }
     bytes += size;
   }
-  if (connections.length > first) yield encodeSyncMessage(syncId, connections.slice(first));
+  if (connections.length > first)
+    messages.push(encodeSyncMessage(syncId, connections.slice(first)));
+  return messages;
 }
 
 /** One version-1 message holding `connections` (at most 255; entries need no padding). */

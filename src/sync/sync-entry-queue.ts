@@ -7,7 +7,7 @@
  */
 import {
   HEADER_BYTES,
-  MAX_CONNS_PER_MESSAGE,
+  opensNewMessage,
   V4_ENTRY_BYTES,
   V6_ENTRY_BYTES,
   writeSyncHeader,
@@ -72,9 +72,9 @@ export class SyncEntryQueue {
       const stop = first + left;
       let next = first;
       let bytes = HEADER_BYTES;
-      while (next < stop && next - first < MAX_CONNS_PER_MESSAGE) {
+      while (next < stop) {
         const size = this.endOf(next) - (this.starts[next] as number);
-        if (next > first && bytes + size > maxLength) break;
+        if (opensNewMessage(next - first, bytes, size, maxLength)) break;
         bytes += size;
         next++;
       }
