@@ -52,7 +52,6 @@ int lb_xdp(struct xdp_md *ctx)
 	cfg = lb_get_config();
 	if (!cfg)
 		return XDP_PASS;
-	p.answered = 0;
 	p.ingress_ifindex = ctx->ingress_ifindex;
 	rc = lb_parse(data, data_end, &p);
 	switch (rc) {
@@ -71,7 +70,7 @@ int lb_xdp(struct xdp_md *ctx)
 		switch (lb_icmp_steer(ctx, &p, cfg, &r)) {
 		case LB_ICMP_TO_REAL:
 			lb_count(&lb_stats, LB_STAT_ICMP_STEERED, ctx->data_end - ctx->data, 0);
-			return lb_forward(ctx, &p, r, cfg, 1);
+			return lb_forward(ctx, &p, r, cfg, 1, NULL);
 		case LB_ICMP_TO_CLIENT:
 			lb_count(&lb_stats, LB_STAT_ICMP_TO_CLIENT, ctx->data_end - ctx->data, 0);
 			goto route;
@@ -173,12 +172,7 @@ forward:
 		if (new_conn)
 			counted->new_conns++;
 	}
-	rc = lb_forward(ctx, &p, r, cfg, 0);
-	if ((rc == XDP_TX || rc == XDP_REDIRECT) && !p.answered && counted) {
-		counted->fwd_packets++;
-		counted->fwd_bytes += p.ip_len;
-	}
-	return rc;
+	return lb_forward(ctx, &p, r, cfg, 0, counted);
 
 route:
 	/* NAT replies and ICMP errors translated for a client: one copy of the routing code. */

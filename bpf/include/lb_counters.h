@@ -34,6 +34,20 @@ static __always_inline struct lb_real_counters *lb_real_counters_of(__u32 real_i
 	return bpf_map_lookup_elem(&lb_real_stats, &real_id);
 }
 
+/*
+ * A packet that leaves for its real (XDP_TX, or a redirect that succeeded),
+ * counted where the verdict is made, so no verdict is carried to a common
+ * tail and re-tested. NULL: not a count of the forwarding path (an ICMP
+ * error steered to its real).
+ */
+static __always_inline void lb_count_forwarded(struct lb_real_counters *counted, __u32 ip_len)
+{
+	if (counted) {
+		counted->fwd_packets++;
+		counted->fwd_bytes += ip_len;
+	}
+}
+
 /* Counts the packet (frame bytes) under `reason` and returns `verdict`. */
 static __always_inline int lb_stat(struct xdp_md *ctx, __u32 reason, int verdict)
 {

@@ -15,6 +15,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lb_abi.h"
+#include "lb_counters.h"
 #include "lb_csum.h"
 #include "lb_maps.h"
 #include "lb_packet.h"
@@ -50,16 +51,24 @@ static __always_inline void lb_copy_macs(struct ethhdr *eth, const struct lb_rea
 /*
  * ingress_ifindex: the packet's (struct lb_pkt has it, read before parsing).
  * eth comes with no known room (lb_forget_parse_path), so it is checked here.
+ * A frame that leaves is counted as forwarded in `counted` (ip_len bytes).
  */
 static __always_inline int lb_l2_out(__u32 ingress_ifindex, struct ethhdr *eth, void *data_end,
-				     const struct lb_real *r)
+				     const struct lb_real *r, struct lb_real_counters *counted, __u32 ip_len)
 {
+	int rc;
+
 	if ((void *)(eth + 1) > data_end)
 		return XDP_DROP;
 	lb_copy_macs(eth, r);
-	if (r->ifindex == 0 || r->ifindex == ingress_ifindex)
+	if (r->ifindex == 0 || r->ifindex == ingress_ifindex) {
+		lb_count_forwarded(counted, ip_len);
 		return XDP_TX;
-	return bpf_redirect_map(&lb_tx_ports, r->ifindex, 0);
+	}
+	rc = bpf_redirect_map(&lb_tx_ports, r->ifindex, 0);
+	if (rc == XDP_REDIRECT)
+		lb_count_forwarded(counted, ip_len);
+	return rc;
 }
 
 /*
@@ -84,7 +93,7 @@ static __always_inline int lb_route_out(struct xdp_md *ctx, struct lb_pkt *p)
 		if ((void *)(iph + 1) > data_end)
 			return XDP_DROP;
 		fib.family = AF_INET;
-		fib.tos = p->tos;
+		fib.tos = iph->tos;
 		fib.ipv4_src = iph->saddr;
 		fib.ipv4_dst = iph->daddr;
 	} else {

@@ -42,13 +42,13 @@ static __always_inline int lb_tun_too_big(const struct lb_pkt *p, const struct l
  * would exceed the tunnel MTU.
  */
 static __always_inline int lb_tun_forward(struct xdp_md *ctx, struct lb_pkt *p, const struct lb_real *r,
-					  const struct lb_config *cfg)
+					  const struct lb_config *cfg, struct lb_real_counters *counted)
 {
 	__u32 outer_len = lb_tun_outer_len(r);
 	__u8 inner_proto = p->flow.family == LB_FAMILY_IPV4 ? IPPROTO_IPIP : IPPROTO_IPV6;
 	__u32 inner_len = p->ip_len;
-	__u32 l2_len = p->l2_len;
-	__u8 tos = p->tos;
+	__u32 l2_len = p->l3_off;
+	__u8 tos = lb_pkt_tos(p, (void *)(long)ctx->data_end);
 	__u32 frame_len = ctx->data_end - ctx->data;
 	void *data, *data_end;
 	__be16 *ethertype;
@@ -84,7 +84,7 @@ static __always_inline int lb_tun_forward(struct xdp_md *ctx, struct lb_pkt *p, 
 		lb_put_ipv6_hdr(oh, tos, inner_len, inner_proto, LB_TUN_TTL, (const __u32 *)cfg->tun_src6,
 				(const __u32 *)r->addr);
 	}
-	return lb_l2_out(p->ingress_ifindex, data, data_end, r);
+	return lb_l2_out(p->ingress_ifindex, data, data_end, r, counted, inner_len);
 }
 
 #endif /* LB_ENCAP_H */

@@ -31,14 +31,9 @@ struct lb_pkt {
 	void *l3;
 	void *l4;
 	__u32 ip_len;    /* IP header + payload, as the IP header says */
-	__u16 eth_proto; /* network order */
-	__u8 l2_len;
 	__u8 tcp_flags;
-	__u8 frag;
-	__u8 tos;
-	__u8 df;         /* IPv4 don't-fragment (IPv6 never fragments in transit) */
-	__u8 answered;   /* the verdict is our own ICMP reply, not a forwarded packet */
-	__u16 l3_off;    /* header offsets from the frame start (set with the pointers above) */
+	/* Header offsets from the frame start (set with the pointers above); l3_off is the link-layer length. */
+	__u16 l3_off;
 	__u16 l4_off;
 	__u32 ingress_ifindex; /* read before parsing: three dependent loads, overlapped with the parse */
 };
@@ -187,14 +182,9 @@ static __always_inline int lb_parse_common(void *data, void *data_end, struct lb
 	}
 	lb_flow_key_ipv4(&p->flow, iph);
 	((__u64 *)&p->flow)[4] = lb_flow_tail_of(*(__u32 *)l4, proto, LB_FAMILY_IPV4);
-	p->eth = eth;
-	p->eth_proto = bpf_htons(ETH_P_IP);
-	p->l2_len = sizeof(*eth);
 	p->l3 = iph;
 	p->l4 = l4;
 	p->ip_len = tot_len;
-	p->tos = iph->tos;
-	p->df = !!(iph->frag_off & bpf_htons(LB_IP_DF));
 	return LB_P_L4;
 }
 
@@ -214,8 +204,6 @@ static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p
 		return LB_P_NOT_IP;
 	if (proto < 0)
 		return LB_P_MALFORMED;
-	p->eth_proto = proto;
-	p->l2_len = nh.pos - data;
 	p->l3 = nh.pos;
 
 	if (proto == bpf_htons(ETH_P_IP)) {
@@ -225,8 +213,6 @@ static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p
 		lb_flow_key_ipv4(&p->flow, iph);
 		family = LB_FAMILY_IPV4;
 		p->ip_len = lb_ntohs_bounded(iph->tot_len);
-		p->tos = iph->tos;
-		p->df = !!(iph->frag_off & bpf_htons(LB_IP_DF));
 		if (iph->frag_off & bpf_htons(LB_IP_MF | LB_IP_OFFSET))
 			return LB_P_FRAGMENT;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -236,7 +222,6 @@ static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p
 		lb_flow_key_ipv6(&p->flow, ip6h);
 		family = LB_FAMILY_IPV6;
 		p->ip_len = sizeof(*ip6h) + lb_ntohs_bounded(ip6h->payload_len);
-		p->tos = (ip6h->priority << 4) | (ip6h->flow_lbl[0] >> 4);
 		if (frag)
 			return LB_P_FRAGMENT;
 	} else {
@@ -278,6 +263,40 @@ static __always_inline int lb_forget_parse_path(struct xdp_md *ctx, struct lb_pk
 	p->l3_off = l3;
 	p->l4_off = l4;
 	return 0;
+}
+
+/*
+ * The IP header's traffic class (IPv4 TOS, IPv6 traffic class) and IPv4's
+ * don't-fragment bit, read from the header where a path needs them (TUN,
+ * routing, "too big") rather than stored by every packet's parse. The parse
+ * checked these bytes; the bound here is for the verifier (p->l3 comes from
+ * lb_forget_parse_path with no known room).
+ */
+static __always_inline __u8 lb_pkt_tos(const struct lb_pkt *p, void *data_end)
+{
+	if (p->flow.family == LB_FAMILY_IPV4) {
+		struct iphdr *iph = p->l3;
+
+		if ((void *)(iph + 1) > data_end)
+			return 0;
+		return iph->tos;
+	} else {
+		struct ipv6hdr *ip6h = p->l3;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return 0;
+		return (ip6h->priority << 4) | (ip6h->flow_lbl[0] >> 4);
+	}
+}
+
+/* IPv4 only. */
+static __always_inline int lb_pkt_df(const struct lb_pkt *p, void *data_end)
+{
+	struct iphdr *iph = p->l3;
+
+	if ((void *)(iph + 1) > data_end)
+		return 0;
+	return !!(iph->frag_off & bpf_htons(LB_IP_DF));
 }
 
 /*

@@ -38,7 +38,7 @@ static __always_inline int lb_send_too_big(struct xdp_md *ctx, struct lb_pkt *p,
 	__u32 hdr_len = p->flow.family == LB_FAMILY_IPV4 ? sizeof(struct iphdr) + sizeof(struct lb_icmphdr)
 							 : sizeof(struct ipv6hdr) + sizeof(struct lb_icmphdr);
 	__u32 quote = p->ip_len < LB_ICMP_QUOTE_MAX ? p->ip_len & ~1U : LB_ICMP_QUOTE_MAX;
-	__u32 l2_len = p->l2_len, frame_len, total;
+	__u32 l2_len = p->l3_off, frame_len, total;
 	__u8 client_mac[ETH_ALEN], our_mac[ETH_ALEN];
 	/* p->flow lives on the stack, so it survives the head adjustment: client = src, VIP = dst. */
 	const __u8 *client = p->flow.src, *vip = p->flow.dst;
@@ -49,8 +49,7 @@ static __always_inline int lb_send_too_big(struct xdp_md *ctx, struct lb_pkt *p,
 	__be16 *ethertype;
 
 	lb_count(&lb_stats, LB_STAT_TOO_BIG, ctx->data_end - ctx->data, 0);
-	p->answered = 1;
-	if (p->flow.family == LB_FAMILY_IPV4 && !p->df)
+	if (p->flow.family == LB_FAMILY_IPV4 && !lb_pkt_df(p, (void *)(long)ctx->data_end))
 		return XDP_DROP;
 	if ((void *)(p->eth + 1) > (void *)(long)ctx->data_end)
 		return XDP_DROP;
