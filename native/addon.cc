@@ -11,6 +11,7 @@
 #include "maglev.h"
 #include "netlink_socket.h"
 #include "packet_socket.h"
+#include "process_scheduling.h"
 #include "raw_socket.h"
 #include "system.h"
 #include "unix_datagram.h"
@@ -22,6 +23,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   InstallLibbpfLogger();
   InitSystem(env, exports);
+  InitProcessScheduling(env, exports);
   InitMaglev(env, exports);
   BpfObject::Init(env, exports);
   BpfMap::Init(env, exports);

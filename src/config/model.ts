@@ -102,6 +102,7 @@ export interface GlobalSettings {
   readonly scriptUser?: string;
   readonly scriptGroup?: string;
   readonly garp: GarpSettings;
+  readonly scheduling: SchedulingSettings;
   readonly vrrpVersion: VrrpVersion;
   readonly mcastGroup4: string;
   readonly mcastGroup6: string;
@@ -116,6 +117,24 @@ export interface GlobalSettings {
   /** Entries of the XDP connection table. */
   readonly connectionTableSize: number;
   readonly connectionSync?: ConnectionSyncConfig;
+}
+
+/**
+ * Scheduling of the daemon's event loop thread (keepalived's VRRP process
+ * settings; docs/operations.md#scheduling). Unset fields leave the thread as
+ * it was started.
+ */
+export interface SchedulingSettings {
+  /** Nice value, -20..19 (vrrp_priority). */
+  readonly nice?: number;
+  /** SCHED_RR at this priority, 1..99 (vrrp_rt_priority). */
+  readonly realtimePriority?: number;
+  /** RLIMIT_RTTIME in microseconds under realtimePriority (vrrp_rlimit_rttime; default 10000). */
+  readonly realtimeLimitUs?: number;
+  /** The CPUs the event loop thread may run on (vrrp_cpu_affinity). */
+  readonly cpuAffinity?: readonly number[];
+  /** Lock the daemon's memory (vrrp_no_swap). */
+  readonly noSwap: boolean;
 }
 
 export interface BgpSettings {

@@ -340,6 +340,7 @@ export function resolveConfig(doc: ConfigDocument): Config {
       global: compact({
         ...g,
         connectionTimeouts: compact({ ...g.connectionTimeouts }),
+        scheduling: compact({ ...g.scheduling }),
         bgp: g.bgp && { ...g.bgp },
         connectionSync: g.connectionSync && resolveConnectionSync(g.connectionSync, doc),
       }),

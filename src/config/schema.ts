@@ -125,6 +125,24 @@ const globalSchema = z
         naIntervalMs: garpFields.naIntervalMs.default(0),
       })
       .prefault({}),
+    scheduling: z
+      .strictObject({
+        nice: int('scheduling.nice', -20, 19).optional(),
+        realtimePriority: int('scheduling.realtimePriority', 1, 99).optional(),
+        realtimeLimitUs: int('scheduling.realtimeLimitUs', 2, 4_294_967_295, ' microseconds')
+          .optional()
+          .meta({ description: 'RLIMIT_RTTIME under realtimePriority; default 10000' }),
+        cpuAffinity: z
+          .array(int('scheduling.cpuAffinity', 0, 1023))
+          .min(1, { error: 'must name at least one CPU' })
+          .optional(),
+        noSwap: z.boolean().default(false),
+      })
+      .prefault({})
+      .meta({
+        description:
+          "Scheduling of the daemon's event loop thread (VRRP, checkers, reconciler), as keepalived's vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_cpu_affinity, vrrp_no_swap (docs/operations.md#scheduling)",
+      }),
     vrrpVersion: z.union([z.literal(2), z.literal(3)]).default(2),
     mcastGroup4: ipAddress.default('224.0.0.18'),
     mcastGroup6: ipAddress.default('ff02::12'),

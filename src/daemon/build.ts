@@ -14,6 +14,7 @@ import { ConnectionSyncService } from './connection-sync-service.js';
 import { controlHandlers } from './control-handlers.js';
 import { type DataPlaneFactory, systemDataPlanes } from './data-plane-factory.js';
 import type { ReloadOutcome } from './reload.js';
+import { SchedulingService } from './scheduling-service.js';
 import { VirtualServerService } from './virtual-server-service.js';
 import { VrrpService } from './vrrp-service.js';
 
@@ -49,6 +50,9 @@ export interface DaemonParts {
  * everything it answers for runs.
  */
 export function buildServices(context: ServiceContext): DaemonParts {
+  // First: the whole start (XDP load, first reconcile) and every reload's
+  // apply already run with the event loop's scheduling; it closes last.
+  const scheduling = new SchedulingService(context.config.global.scheduling, context.logger);
   const services: Service[] = [];
   let metrics: MetricsService | undefined;
   const vrrp = context.config.vrrpInstances.length > 0 ? new VrrpService(context) : undefined;
@@ -126,8 +130,8 @@ export function buildServices(context: ServiceContext): DaemonParts {
     metrics,
   ];
   return {
-    services: metrics === undefined ? services : [metrics, ...services],
-    stopOrder: stopOrder.filter((s): s is Service => s !== undefined),
+    services: [scheduling, ...(metrics === undefined ? [] : [metrics]), ...services],
+    stopOrder: [...stopOrder.filter((s): s is Service => s !== undefined), scheduling],
     sources,
   };
 }

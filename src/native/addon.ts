@@ -209,6 +209,24 @@ export interface NativeAddon {
   setNetworkNamespace(fd: number): void;
   /** A new BPF array map with u32 keys; returns its descriptor. */
   createArrayMap(name: string, valueSize: number, maxEntries: number): number;
+  /**
+   * The calling thread runs SCHED_RR at `priority` (1..99), or SCHED_OTHER
+   * when 0, and RLIMIT_RTTIME becomes soft/hard µs (Infinity: none), the
+   * thread's realtime count starting from zero. Threads and processes it
+   * starts later begin with normal scheduling.
+   */
+  setEventLoopRealtime(priority: number, soft: number, hard: number): void;
+  /** RLIMIT_RTTIME in µs (Infinity: no limit). */
+  realtimeTimeLimit(): { soft: number; hard: number };
+  /** From now on SIGXCPU drops the realtime thread to SCHED_OTHER (counted). */
+  installRealtimeGuard(): void;
+  /** How many times SIGXCPU has dropped the realtime thread. */
+  realtimeDemotions(): number;
+  /** The calling thread runs only on these CPUs. */
+  setThreadCpuAffinity(cpus: readonly number[]): void;
+  threadCpuAffinity(): number[];
+  /** mlockall(MCL_CURRENT | MCL_FUTURE), or munlockall when false. */
+  lockMemory(on: boolean): void;
   /** flock(fd, LOCK_EX | LOCK_NB): false when another holder has it. */
   tryLockExclusive(fd: number): boolean;
   sendUnixDatagram(path: string, payload: Buffer): number;

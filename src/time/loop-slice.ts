@@ -1,6 +1,22 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /**
+ * Under realtime scheduling every slice boundary also sleeps briefly: the
+ * kernel's RLIMIT_RTTIME counts a realtime thread's CPU time until it sleeps,
+ * and a loop with pending setImmediate callbacks polls without sleeping, so a
+ * sliced pass of seconds would otherwise count as one run (docs/operations.md#scheduling).
+ * A futex wait with a timeout is a real sleep, unlike a timer the loop may
+ * find already due.
+ */
+let boundarySleepMs = 0;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Sleep `ms` at every slice boundary from now on (0: do not). */
+export function sleepAtSliceBoundaries(ms: number): void {
+  boundarySleepMs = ms;
+}
+
+/**
  * Splits a long loop of work into slices of at most `sliceMs` of synchronous
  * time: call `maybeYield()` between items and it gives the event loop a turn
  * (timers, sockets) once the current slice is used up. VRRP adverts share the
@@ -31,6 +47,7 @@ export class LoopSlicer {
    */
   async nextSlice(): Promise<void> {
     await nextTurn();
+    if (boundarySleepMs > 0) Atomics.wait(sleeper, 0, 0, boundarySleepMs);
     this.sliceStart = performance.now();
   }
 }

@@ -2,6 +2,7 @@ import { pathTo } from '../../doc-path.js';
 import {
   type BlockSpec,
   flag,
+  ignored,
   inChild,
   type Keyword,
   type KeywordTable,
@@ -13,6 +14,27 @@ import type { Token } from '../lexer.js';
 import { child, num, secs } from '../map-context.js';
 
 const garp = (field: string, conv: (tok: Token) => unknown) => inChild('garp', scalar(field, conv));
+const scheduling = (field: string, inner: Keyword = scalar(field, num)) =>
+  inChild('scheduling', inner);
+
+/** Why the checker and BFD process settings do nothing: lbctl has one event loop. */
+const ONE_EVENT_LOOP =
+  'has no process of its own in lbctl: checkers run on the event loop vrrp_priority, vrrp_rt_priority and vrrp_cpu_affinity set';
+
+/** `vrrp_cpu_affinity CPU...`: the CPUs the event loop may run on. */
+function cpuAffinity(): Keyword {
+  return {
+    sets: ['cpuAffinity'],
+    handle: (ctx, b, s) => {
+      if (!ctx.needArgs(s, 1, 'a CPU number')) return;
+      b.obj.cpuAffinity = s.args.map(num);
+      ctx.remember(pathTo(b.path, 'cpuAffinity'), s);
+      s.args.forEach((tok, i) => {
+        ctx.locate(pathTo(b.path, 'cpuAffinity'), i, tok, s.keyword.text);
+      });
+    },
+  };
+}
 
 /** Why lbctl refuses keepalived's event FIFOs rather than ignoring them. */
 const NO_FIFO =
@@ -167,6 +189,22 @@ export const GLOBAL_KEYWORDS: KeywordTable = {
   // BGP announcement (docs/scale-out.md): the table enables it.
   lbctl_bgp_table: inChild('bgp', scalar('table', num)),
   lbctl_bgp_withdraw_delay: inChild('bgp', scalar('withdrawDelayMs', secs)),
+  // Scheduling of the event loop (keepalived's VRRP process: docs/operations.md#scheduling).
+  vrrp_priority: scheduling('nice'),
+  vrrp_rt_priority: scheduling('realtimePriority'),
+  vrrp_rlimit_rttime: scheduling('realtimeLimitUs'),
+  vrrp_cpu_affinity: scheduling('cpuAffinity', cpuAffinity()),
+  vrrp_no_swap: scheduling('noSwap', flag('noSwap')),
+  checker_priority: ignored(ONE_EVENT_LOOP),
+  checker_rt_priority: ignored(ONE_EVENT_LOOP),
+  checker_rlimit_rttime: ignored(ONE_EVENT_LOOP),
+  checker_cpu_affinity: ignored(ONE_EVENT_LOOP),
+  checker_no_swap: ignored(ONE_EVENT_LOOP),
+  bfd_priority: ignored(ONE_EVENT_LOOP),
+  bfd_rt_priority: ignored(ONE_EVENT_LOOP),
+  bfd_rlimit_rttime: ignored(ONE_EVENT_LOOP),
+  bfd_cpu_affinity: ignored(ONE_EVENT_LOOP),
+  bfd_no_swap: ignored(ONE_EVENT_LOOP),
   // Refused: each changes what keepalived would do in a way an operator relies on.
   vrrp_strict: refused(
     'RFC-strict mode (no unicast, no authentication, VIPs not answered, iptables rules) is not implemented; remove it and keep the configuration RFC-conformant by hand',
@@ -181,17 +219,12 @@ export const GLOBAL_KEYWORDS: KeywordTable = {
   vrrp_skip_check_adv_addr: unsupported,
   vrrp_iptables: unsupported,
   vrrp_ipsets: unsupported,
-  vrrp_no_swap: unsupported,
-  checker_no_swap: unsupported,
   lvs_sync_daemon: lvsSyncDaemon(),
   lvs_flush: unsupported,
   lvs_flush_on_stop: unsupported,
   default_interface: unsupported,
   dynamic_interfaces: unsupported,
   max_auto_priority: unsupported,
-  vrrp_priority: unsupported,
-  checker_priority: unsupported,
-  bfd_priority: unsupported,
   snmp_socket: unsupported,
   enable_traps: unsupported,
   enable_snmp_vrrp: unsupported,

@@ -1,0 +1,207 @@
+/**
+ * Scheduling of the daemon's event loop thread: keepalived's VRRP process
+ * settings (vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime,
+ * vrrp_cpu_affinity, vrrp_no_swap). lbctl runs VRRP, the checkers and the
+ * reconciler on one thread, so they apply to that thread only; threads it
+ * starts later (the reload's parsing worker, new libuv pool threads) and
+ * scripts start with normal scheduling (SCHED_RESET_ON_FORK), as keepalived's
+ * children do. See docs/operations.md#scheduling.
+ */
+
+import { getPriority, setPriority } from 'node:os';
+import type { Config, SchedulingSettings } from '../config/model.js';
+import { LbctlError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { type NativeAddon, native } from '../native/addon.js';
+import type { Service } from '../service.js';
+import { sleepAtSliceBoundaries } from '../time/loop-slice.js';
+import type { Reloadable } from './reload.js';
+
+/** keepalived's default vrrp_rlimit_rttime, in microseconds. */
+export const DEFAULT_REALTIME_LIMIT_US = 10_000;
+
+/** How long a slice boundary sleeps under realtime scheduling (resets the kernel's count). */
+const BOUNDARY_SLEEP_MS = 0.05;
+
+/** How often the daemon looks whether SIGXCPU demoted the loop, and restores it. */
+const DEMOTION_CHECK_MS = 1000;
+
+/**
+ * RLIMIT_RTTIME for vrrp_rlimit_rttime: SIGXCPU at the limit, which the
+ * daemon answers by demoting the loop to normal scheduling (keepalived only
+ * logs it, at half the limit); SIGKILL a second later, should the demotion
+ * ever fail (keepalived: at the limit). Half the limit as the warning would
+ * not work at HZ=250: the kernel counts in 4 ms ticks and first looks at
+ * ceil(soft / tick) + 1 ticks, so keepalived's 5,000 µs warning is due at
+ * 12,000 µs, past its 10,000 µs kill.
+ */
+export function realtimeLimits(limitUs: number): { soft: number; hard: number } {
+  return { soft: limitUs, hard: limitUs + 1_000_000 };
+}
+
+interface Original {
+  readonly nice: number;
+  readonly cpus: readonly number[];
+  readonly limit: { readonly soft: number; readonly hard: number };
+}
+
+export class SchedulingService implements Service, Reloadable {
+  readonly name = 'scheduling';
+  private original: Original | undefined;
+  private applied: SchedulingSettings = { noSwap: false };
+  private demotionCheck: NodeJS.Timeout | undefined;
+  private demotionsSeen = 0;
+  private guardInstalled = false;
+
+  constructor(
+    private readonly settings: SchedulingSettings,
+    private readonly logger: Logger,
+    private readonly addon: NativeAddon = native(),
+  ) {}
+
+  async start(): Promise<void> {
+    this.apply(this.settings);
+  }
+
+  planReload(next: Config): { summary: string; apply: () => Promise<void> } {
+    const settings = next.global.scheduling;
+    return {
+      summary: `scheduling: ${describe(settings)}`,
+      apply: async () => this.apply(settings),
+    };
+  }
+
+  /** Returns the thread to how it was started. */
+  async close(): Promise<void> {
+    if (this.original === undefined) return;
+    try {
+      this.apply({ noSwap: false });
+    } catch (err) {
+      this.logger.warn(
+        { err },
+        'Cannot restore the event loop scheduling: %s',
+        (err as Error).message,
+      );
+    }
+  }
+
+  /** Applies `settings` whole; on a failure the thread is put back as it was and the error thrown. */
+  private apply(settings: SchedulingSettings): void {
+    if (this.original === undefined) {
+      if (!anySet(settings)) return;
+      this.original = {
+        nice: getPriority(0),
+        cpus: this.addon.threadCpuAffinity(),
+        limit: this.addon.realtimeTimeLimit(),
+      };
+    }
+    const before = this.applied;
+    try {
+      this.set(settings, this.original);
+      this.applied = settings;
+    } catch (err) {
+      try {
+        this.set(before, this.original);
+      } catch (restoreErr) {
+        this.logger.warn(
+          { err: restoreErr },
+          'Cannot restore the event loop scheduling: %s',
+          (restoreErr as Error).message,
+        );
+      }
+      throw err;
+    }
+    if (anySet(settings)) this.logger.info(`event loop scheduling: ${describe(settings)}`);
+  }
+
+  private set(settings: SchedulingSettings, original: Original): void {
+    const addon = this.addon;
+    addon.setThreadCpuAffinity(settings.cpuAffinity ?? original.cpus);
+    const nice = settings.nice ?? original.nice;
+    try {
+      setPriority(0, nice);
+    } catch (err) {
+      const code = (err as { info?: { code?: string } }).info?.code ?? '';
+      throw new LbctlError(
+        'SYSTEM_CALL_FAILED',
+        `Cannot set the event loop's nice value to ${nice}: ${
+          code === 'EACCES' || code === 'EPERM'
+            ? 'not permitted (needs CAP_SYS_NICE)'
+            : (err as Error).message
+        }`,
+        { cause: err },
+      );
+    }
+    const priority = settings.realtimePriority;
+    if (priority === undefined) {
+      this.stopDemotionCheck();
+      sleepAtSliceBoundaries(0);
+      addon.setEventLoopRealtime(0, original.limit.soft, original.limit.hard);
+    } else {
+      const limitUs = settings.realtimeLimitUs ?? DEFAULT_REALTIME_LIMIT_US;
+      if (!this.guardInstalled) {
+        addon.installRealtimeGuard();
+        this.guardInstalled = true;
+      }
+      const { soft, hard } = realtimeLimits(limitUs);
+      addon.setEventLoopRealtime(priority, soft, hard);
+      sleepAtSliceBoundaries(BOUNDARY_SLEEP_MS);
+      this.startDemotionCheck(priority, limitUs);
+    }
+    if (settings.noSwap !== this.applied.noSwap) addon.lockMemory(settings.noSwap);
+  }
+
+  /**
+   * SIGXCPU (the event loop ran past the soft limit without sleeping) drops
+   * the thread to normal scheduling in the signal handler, before the
+   * kernel's SIGKILL at the hard limit; here, up to a second later, it is
+   * logged and the realtime priority given back.
+   */
+  private startDemotionCheck(priority: number, limitUs: number): void {
+    this.stopDemotionCheck();
+    this.demotionCheck = setInterval(() => {
+      const demotions = this.addon.realtimeDemotions();
+      if (demotions === this.demotionsSeen) return;
+      this.demotionsSeen = demotions;
+      this.logger.warn(
+        { demotions },
+        `the event loop ran past vrrp_rlimit_rttime (${limitUs} µs) without sleeping and was moved to normal scheduling; back to realtime priority ${priority}`,
+      );
+      try {
+        const { soft, hard } = realtimeLimits(limitUs);
+        this.addon.setEventLoopRealtime(priority, soft, hard);
+      } catch (err) {
+        this.logger.error({ err }, (err as Error).message);
+      }
+    }, DEMOTION_CHECK_MS);
+    this.demotionCheck.unref();
+  }
+
+  private stopDemotionCheck(): void {
+    if (this.demotionCheck !== undefined) clearInterval(this.demotionCheck);
+    this.demotionCheck = undefined;
+  }
+}
+
+function anySet(s: SchedulingSettings): boolean {
+  return (
+    s.nice !== undefined ||
+    s.realtimePriority !== undefined ||
+    s.cpuAffinity !== undefined ||
+    s.noSwap
+  );
+}
+
+function describe(s: SchedulingSettings): string {
+  if (!anySet(s)) return 'as started';
+  const parts: string[] = [];
+  if (s.realtimePriority !== undefined) {
+    parts.push(
+      `SCHED_RR priority ${s.realtimePriority}, rlimit_rttime ${s.realtimeLimitUs ?? DEFAULT_REALTIME_LIMIT_US} µs`,
+    );
+  }
+  if (s.nice !== undefined) parts.push(`nice ${s.nice}`);
+  if (s.cpuAffinity !== undefined) parts.push(`CPUs ${s.cpuAffinity.join(',')}`);
+  if (s.noSwap) parts.push('memory locked');
+  return parts.join(', ');
+}
