@@ -5,8 +5,10 @@ import type { DesiredService } from '../src/reconcile/desired-services.js';
 import type { NextHopResolver } from '../src/reconcile/next-hop-resolver.js';
 import { Reconciler } from '../src/reconcile/reconciler.js';
 import { systemClock } from '../src/time/clock.js';
+import { sliceBoundarySleep } from '../src/time/loop-slice.js';
 import { mainThreadRunNs, watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
+import { benchScheduling } from './scheduling.js';
 
 const SERVICES = Number(process.env.LBCTL_BENCH_SERVICES ?? 1000);
 const REALS = 32;
@@ -71,6 +73,19 @@ export async function reconcileLarge(): Promise<BenchResult[]> {
 }
 
 async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
+  // LBCTL_BENCH_SCHEDULING: the daemon's event loop scheduling for the whole case.
+  const endScheduling = await benchScheduling();
+  try {
+    return await reconcileLargeScheduled(layout, endScheduling);
+  } finally {
+    await endScheduling();
+  }
+}
+
+async function reconcileLargeScheduled(
+  layout: RealsLayout,
+  endScheduling: () => Promise<{ scheduling: string; realtimeDemotions: number }>,
+): Promise<BenchResult> {
   const plane = await XdpDataPlane.open({
     instance: 'bench-reconcile',
     pin: false,
@@ -107,6 +122,7 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
         // spin: stands for 4 ms of apply work
       }
       await setImmediate();
+      sliceBoundarySleep();
     }
     const control = await busy();
     const slicedBusyMaxTimerGapMs = control.maxGap;
@@ -144,6 +160,7 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
     await reconciler.close();
     return {
       name: layout === 'shared' ? 'reconcile_large' : 'reconcile_large_unique_reals',
+      ...(await endScheduling()),
       services: SERVICES,
       realsPerService: REALS,
       applyAllMs,

@@ -39,6 +39,7 @@ import { systemClock } from '../src/time/clock.js';
 import { frame } from '../test/dataplane/support/packet.js';
 import { watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
+import { benchScheduling } from './scheduling.js';
 import { AdvertCapture } from './vrrp-advert-capture.js';
 
 const SERVICES = Number(process.env.LBCTL_BENCH_SERVICES ?? 1000);
@@ -86,6 +87,8 @@ export async function reloadLarge(): Promise<BenchResult> {
   let service: VirtualServerService | undefined;
   let vrrp: VrrpService | undefined;
   let capture: AdvertCapture | undefined;
+  // The daemon's scheduling applies from start, as in lbctl up (LBCTL_BENCH_SCHEDULING).
+  const endScheduling = await benchScheduling();
   try {
     await createVethPair(
       { namespace: ns, name: 'eth0', address: '172.16.255.254/16' },
@@ -188,6 +191,7 @@ export async function reloadLarge(): Promise<BenchResult> {
     await new Promise((resolve) => setTimeout(resolve, 300));
     return {
       name: 'reload_large',
+      ...(await endScheduling()),
       services: SERVICES,
       realsPerService: REALS,
       distinctReals: DISTINCT_REALS ? SERVICES * REALS : REALS,
@@ -221,5 +225,6 @@ export async function reloadLarge(): Promise<BenchResult> {
     if (running !== undefined) await withinNamespace(ns, () => running.close());
     await deleteNamespace(ns);
     rmSync(dir, { recursive: true, force: true });
+    await endScheduling();
   }
 }

@@ -16,6 +16,11 @@ export function sleepAtSliceBoundaries(ms: number): void {
   boundarySleepMs = ms;
 }
 
+/** The sleep of a slice boundary, for loops that slice themselves. */
+export function sliceBoundarySleep(): void {
+  if (boundarySleepMs > 0) Atomics.wait(sleeper, 0, 0, boundarySleepMs);
+}
+
 /**
  * Splits a long loop of work into slices of at most `sliceMs` of synchronous
  * time: call `maybeYield()` between items and it gives the event loop a turn
@@ -47,7 +52,7 @@ export class LoopSlicer {
    */
   async nextSlice(): Promise<void> {
     await nextTurn();
-    if (boundarySleepMs > 0) Atomics.wait(sleeper, 0, 0, boundarySleepMs);
+    sliceBoundarySleep();
     this.sliceStart = performance.now();
   }
 }

@@ -81,7 +81,7 @@ class Child {
   }
 }
 
-describe('event loop scheduling (vrrp_rt_priority, vrrp_priority, vrrp_rlimit_rttime, vrrp_cpu_affinity)', () => {
+describe('event loop scheduling (vrrp_rt_priority, vrrp_priority, vrrp_rlimit_rttime, vrrp_cpu_affinity, vrrp_no_swap)', () => {
   it('applies to the event loop thread only, survives a long sliced pass and a long run, restores at close', async () => {
     const child = new Child({ realtimePriority: 10, nice: -5, cpuAffinity: [0], noSwap: false });
     try {
@@ -132,6 +132,24 @@ describe('event loop scheduling (vrrp_rt_priority, vrrp_priority, vrrp_rlimit_rt
       assert.match(realtimeLimit(pid), /^(unlimited unlimited|\d+ 1010000)$/);
       await child.end();
       assert.deepEqual(await child.exited, { code: 0, signal: null });
+    } finally {
+      await child.end().catch(() => undefined);
+    }
+  });
+
+  it('vrrp_no_swap locks the daemon in memory until close', async () => {
+    const child = new Child({ noSwap: true });
+    const lockedKb = () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/^VmLck:\s*(\d+) kB$/m.exec(status)?.[1]);
+    };
+    try {
+      await child.next();
+      assert.equal(lockedKb(), 0);
+      await child.run('apply');
+      assert.ok(lockedKb() > 0);
+      await child.run('close');
+      assert.equal(lockedKb(), 0);
     } finally {
       await child.end().catch(() => undefined);
     }
