@@ -87,8 +87,7 @@ export async function reloadLarge(): Promise<BenchResult> {
   let service: VirtualServerService | undefined;
   let vrrp: VrrpService | undefined;
   let capture: AdvertCapture | undefined;
-  // The daemon's scheduling applies from start, as in lbctl up (LBCTL_BENCH_SCHEDULING).
-  const endScheduling = await benchScheduling();
+  let endScheduling: (() => Promise<{ scheduling: string; realtimeDemotions: number }>) | undefined;
   try {
     await createVethPair(
       { namespace: ns, name: 'eth0', address: '172.16.255.254/16' },
@@ -111,6 +110,8 @@ export async function reloadLarge(): Promise<BenchResult> {
       configText(instance, (_s, r) => 1 + (r % 4)),
     );
     const before = loadConfig(file, { existingInterfaces: interfaces }).config;
+    // The reloaded file's text, built before the timed part.
+    const reloadText = configText(instance, (s, r) => (r === s % REALS ? 5 : 1 + (r % 4)));
     const logger = silentLogger();
     service = new VirtualServerService({
       config: before,
@@ -125,6 +126,9 @@ export async function reloadLarge(): Promise<BenchResult> {
     const startMs = performance.now() - startStarted;
     const plane = service.xdp;
     if (plane === undefined) throw new Error('reload_large: the data plane did not open');
+    // LBCTL_BENCH_SCHEDULING: the daemon's event loop scheduling from here on, as
+    // lbctl up applies it once its services (and the data plane's program) are up.
+    endScheduling = await benchScheduling();
     capture = await AdvertCapture.start(ns, 'eth1');
     const master = new VrrpService({ config: before, logger, clock: systemClock });
     vrrp = master;
@@ -147,10 +151,7 @@ export async function reloadLarge(): Promise<BenchResult> {
     const established = new Map<number, string>();
     for (let s = 0; s < SERVICES; s++) established.set(s, (await send(s, 20000)).dstMac);
 
-    writeFileSync(
-      file,
-      configText(instance, (s, r) => (r === s % REALS ? 5 : 1 + (r % 4))),
-    );
+    writeFileSync(file, reloadText);
     let done = false;
     let sent = 0;
     let failed = 0;
@@ -225,6 +226,6 @@ export async function reloadLarge(): Promise<BenchResult> {
     if (running !== undefined) await withinNamespace(ns, () => running.close());
     await deleteNamespace(ns);
     rmSync(dir, { recursive: true, force: true });
-    await endScheduling();
+    await endScheduling?.();
   }
 }

@@ -50,8 +50,9 @@ export interface DaemonParts {
  * everything it answers for runs.
  */
 export function buildServices(context: ServiceContext): DaemonParts {
-  // First: the whole start (XDP load, first reconcile) and every reload's
-  // apply already run with the event loop's scheduling; it closes last.
+  // Last, once the data plane's program is loaded: the kernel's verifier runs
+  // for hundreds of milliseconds inside one system call, a run past
+  // vrrp_rlimit_rttime under realtime scheduling. It closes first.
   const scheduling = new SchedulingService(context.config.global.scheduling, context.logger);
   const services: Service[] = [];
   let metrics: MetricsService | undefined;
@@ -130,8 +131,8 @@ export function buildServices(context: ServiceContext): DaemonParts {
     metrics,
   ];
   return {
-    services: [scheduling, ...(metrics === undefined ? [] : [metrics]), ...services],
-    stopOrder: [...stopOrder.filter((s): s is Service => s !== undefined), scheduling],
+    services: [...(metrics === undefined ? [] : [metrics]), ...services, scheduling],
+    stopOrder: [scheduling, ...stopOrder.filter((s): s is Service => s !== undefined)],
     sources,
   };
 }

@@ -13,7 +13,9 @@ import type { Config, SchedulingSettings } from '../config/model.js';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type NativeAddon, native } from '../native/addon.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 import type { Service } from '../service.js';
+import { systemClock } from '../time/clock.js';
 import { sleepAtSliceBoundaries } from '../time/loop-slice.js';
 import type { Reloadable } from './reload.js';
 
@@ -23,8 +25,12 @@ export const DEFAULT_REALTIME_LIMIT_US = 10_000;
 /** How long a slice boundary sleeps under realtime scheduling (resets the kernel's count). */
 const BOUNDARY_SLEEP_MS = 0.05;
 
-/** How often the daemon looks whether SIGXCPU demoted the loop, and restores it. */
-const DEMOTION_CHECK_MS = 1000;
+/**
+ * How often the daemon looks whether SIGXCPU demoted the loop, and restores
+ * it: a demotion takes a run past the limit, so a loop that keeps running
+ * past it holds a core at realtime priority for that run in every 100 ms.
+ */
+const DEMOTION_CHECK_MS = 100;
 
 /**
  * RLIMIT_RTTIME for vrrp_rlimit_rttime: SIGXCPU at the limit, which the
@@ -52,12 +58,15 @@ export class SchedulingService implements Service, Reloadable {
   private demotionCheck: NodeJS.Timeout | undefined;
   private demotionsSeen = 0;
   private guardInstalled = false;
+  private readonly demotionLog: RateLimitedLog;
 
   constructor(
     private readonly settings: SchedulingSettings,
     private readonly logger: Logger,
     private readonly addon: NativeAddon = native(),
-  ) {}
+  ) {
+    this.demotionLog = new RateLimitedLog(logger, systemClock);
+  }
 
   async start(): Promise<void> {
     this.apply(this.settings);
@@ -154,8 +163,8 @@ export class SchedulingService implements Service, Reloadable {
   /**
    * SIGXCPU (the event loop ran past the soft limit without sleeping) drops
    * the thread to normal scheduling in the signal handler, before the
-   * kernel's SIGKILL at the hard limit; here, up to a second later, it is
-   * logged and the realtime priority given back.
+   * kernel's SIGKILL at the hard limit; here, within 100 ms, the realtime
+   * priority is given back and it is logged (once a minute at most).
    */
   private startDemotionCheck(priority: number, limitUs: number): void {
     this.stopDemotionCheck();
@@ -163,7 +172,8 @@ export class SchedulingService implements Service, Reloadable {
       const demotions = this.addon.realtimeDemotions();
       if (demotions === this.demotionsSeen) return;
       this.demotionsSeen = demotions;
-      this.logger.warn(
+      this.demotionLog.warn(
+        'demoted',
         { demotions },
         `the event loop ran past vrrp_rlimit_rttime (${limitUs} µs) without sleeping and was moved to normal scheduling; back to realtime priority ${priority}`,
       );
@@ -180,6 +190,7 @@ export class SchedulingService implements Service, Reloadable {
   private stopDemotionCheck(): void {
     if (this.demotionCheck !== undefined) clearInterval(this.demotionCheck);
     this.demotionCheck = undefined;
+    this.demotionLog.close();
   }
 }
 

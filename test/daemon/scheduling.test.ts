@@ -116,7 +116,7 @@ describe('event loop scheduling (vrrp_rt_priority, vrrp_priority, vrrp_rlimit_rt
       // demotes the thread, long before the kernel's SIGKILL a second later...
       assert.equal((await child.run('unsliced')).demotions, 1);
       assert.equal(thread(pid, pid).policy, SCHED_OTHER);
-      // ...and within a second the daemon gives realtime back, limit reset.
+      // ...and within 100 ms the daemon gives realtime back, limit reset.
       await child.run('wait');
       assert.deepEqual(thread(pid, pid), { policy: SCHED_RR, rtPriority: 10, nice: -5 });
       assert.equal(realtimeLimit(pid), '10000 1010000');

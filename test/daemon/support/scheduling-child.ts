@@ -50,7 +50,7 @@ const commands: Record<string, () => Promise<unknown>> = {
     sleepAtSliceBoundaries(0);
     await slicedWork(1500);
   },
-  wait: async () => new Promise((resolve) => setTimeout(resolve, 1300)),
+  wait: async () => new Promise((resolve) => setTimeout(resolve, 300)),
   close: async () => {
     await worker?.terminate();
     await service.close();
