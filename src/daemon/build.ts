@@ -46,8 +46,8 @@ export interface DaemonParts {
  * the others lazily); then VRRP, so virtual servers with ha_suspend can
  * follow its states (its instances wait in INIT until the virtual servers'
  * data plane forwards); then virtual servers; connection sync, which needs both;
- * the control socket last, once
- * everything it answers for runs.
+ * the control socket once everything it answers for runs; the event loop's
+ * scheduling last.
  */
 export function buildServices(context: ServiceContext): DaemonParts {
   // Last, once the data plane's program is loaded: the kernel's verifier runs
