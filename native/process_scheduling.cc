@@ -100,9 +100,18 @@ Napi::Value SetEventLoopRealtime(const Napi::CallbackInfo& info) {
     nanosleep(&nap, nullptr);
   }
   if (setrlimit(RLIMIT_RTTIME, &limit) != 0) {
-    const int err = errno;
+    int err = errno;
+    // Without CAP_SYS_RESOURCE the hard limit cannot go back up: keep the
+    // one there is when the soft limit fits under it.
+    struct rlimit current;
+    if (err == EPERM && getrlimit(RLIMIT_RTTIME, &current) == 0 &&
+        limit.rlim_cur <= current.rlim_max) {
+      limit.rlim_max = current.rlim_max;
+      if (setrlimit(RLIMIT_RTTIME, &limit) == 0) return env.Undefined();
+      err = errno;
+    }
     // The limit counts realtime threads only: one that cannot be raised
-    // back (no CAP_SYS_RESOURCE) does nothing to a SCHED_OTHER thread.
+    // back does nothing to a SCHED_OTHER thread.
     if (priority == 0 && err == EPERM) return env.Undefined();
     Throw(env, code::kSystem, "setrlimit",
           "Cannot set the realtime CPU-time limit: " +

@@ -137,6 +137,28 @@ describe('event loop scheduling (vrrp_rt_priority, vrrp_priority, vrrp_rlimit_rt
     }
   });
 
+  it('a reload applies changed settings and returns removed ones to how the thread started', async () => {
+    const child = new Child({ realtimePriority: 10, nice: -5, noSwap: false });
+    try {
+      await child.next();
+      const pid = child.pid;
+      const startedNice = thread(pid, pid).nice;
+      await child.run('apply');
+      assert.deepEqual(thread(pid, pid), { policy: SCHED_RR, rtPriority: 10, nice: -5 });
+      await child.run(
+        `reload ${JSON.stringify({ realtimePriority: 20, realtimeLimitUs: 50_000, noSwap: false })}`,
+      );
+      assert.deepEqual(thread(pid, pid), { policy: SCHED_RR, rtPriority: 20, nice: startedNice });
+      assert.equal(realtimeLimit(pid), '50000 1010000');
+      await child.run(`reload ${JSON.stringify({ nice: -3, noSwap: false })}`);
+      assert.deepEqual(thread(pid, pid), { policy: SCHED_OTHER, rtPriority: 0, nice: -3 });
+      // Back to normal scheduling, slices no longer sleep: a long pass is not counted.
+      assert.equal((await child.run('sliced')).demotions, 0);
+    } finally {
+      await child.end().catch(() => undefined);
+    }
+  });
+
   it('vrrp_no_swap locks the daemon in memory until close', async () => {
     const child = new Child({ noSwap: true });
     const lockedKb = () => {

@@ -5,7 +5,7 @@
  */
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
-import type { SchedulingSettings } from '../../../src/config/model.js';
+import type { Config, SchedulingSettings } from '../../../src/config/model.js';
 import { SchedulingService } from '../../../src/daemon/scheduling-service.js';
 import { silentLogger } from '../../../src/log.js';
 import { native } from '../../../src/native/addon.js';
@@ -57,12 +57,21 @@ const commands: Record<string, () => Promise<unknown>> = {
   },
 };
 
+/** `reload {settings}`: a reload to a configuration with these settings. */
+async function reload(settings: SchedulingSettings): Promise<void> {
+  const next = { global: { scheduling: settings } } as unknown as Config;
+  await service.planReload(next).apply();
+}
+
 const lines = createInterface({ input: process.stdin });
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 for await (const line of lines) {
-  const run = commands[line];
-  if (run === undefined) break;
-  await run();
+  if (line.startsWith('reload ')) await reload(JSON.parse(line.slice('reload '.length)));
+  else {
+    const run = commands[line];
+    if (run === undefined) break;
+    await run();
+  }
   process.stdout.write(
     `${JSON.stringify({ done: line, demotions: native().realtimeDemotions() })}\n`,
   );
