@@ -229,19 +229,19 @@ Napi::Value LockMemory(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitProcessScheduling(Napi::Env env, Napi::Object exports) {
-  exports.Set("setEventLoopRealtime",
-              Napi::Function::New(env, SetEventLoopRealtime, "setEventLoopRealtime"));
-  exports.Set("realtimeTimeLimit",
-              Napi::Function::New(env, RealtimeTimeLimit, "realtimeTimeLimit"));
-  exports.Set("installRealtimeGuard",
-              Napi::Function::New(env, InstallRealtimeGuard, "installRealtimeGuard"));
-  exports.Set("realtimeDemotions",
-              Napi::Function::New(env, RealtimeDemotions, "realtimeDemotions"));
-  exports.Set("setThreadCpuAffinity",
-              Napi::Function::New(env, SetThreadCpuAffinity, "setThreadCpuAffinity"));
-  exports.Set("threadCpuAffinity",
-              Napi::Function::New(env, ThreadCpuAffinity, "threadCpuAffinity"));
-  exports.Set("lockMemory", Napi::Function::New(env, LockMemory, "lockMemory"));
+  const struct {
+    const char* name;
+    Napi::Value (*fn)(const Napi::CallbackInfo&);
+  } functions[] = {
+      {"setEventLoopRealtime", SetEventLoopRealtime},
+      {"realtimeTimeLimit", RealtimeTimeLimit},
+      {"installRealtimeGuard", InstallRealtimeGuard},
+      {"realtimeDemotions", RealtimeDemotions},
+      {"setThreadCpuAffinity", SetThreadCpuAffinity},
+      {"threadCpuAffinity", ThreadCpuAffinity},
+      {"lockMemory", LockMemory},
+  };
+  for (const auto& f : functions) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 }
 
 }  // namespace lbctl
