@@ -75,7 +75,9 @@ export class SchedulingService implements Service, Reloadable {
   planReload(next: Config): { summary: string; apply: () => Promise<void> } {
     const settings = next.global.scheduling;
     return {
-      summary: `scheduling: ${describe(settings)}`,
+      summary: `scheduling: ${
+        describe(settings) === describe(this.applied) ? 'unchanged, ' : ''
+      }${describe(settings)}`,
       apply: async () => this.apply(settings),
     };
   }

@@ -99,12 +99,25 @@ describe('lbctl up with vrrp_rt_priority, vrrp_priority and vrrp_rlimit_rttime',
       /event loop scheduling: SCHED_RR priority 10, rlimit_rttime 20000 µs, nice -5/,
     );
 
+    // The same settings again: the reload says they are unchanged.
+    process.kill(pid, 'SIGHUP');
+    await waitFor(
+      () => `the unchanged reload:\n${log}`,
+      () => /reloaded: scheduling: unchanged, SCHED_RR priority 10/.test(log) || undefined,
+      { timeoutMs: 30_000 },
+    );
+
     writeFileSync(file, config(instance, '  vrrp_rt_priority 20'));
     process.kill(pid, 'SIGHUP');
     await waitFor(
       () => `the reload:\n${log}`,
       () => loopThread(pid).rtPriority === 20 || undefined,
       { timeoutMs: 30_000 },
+    );
+    await waitFor(
+      () => `the reload's summary:\n${log}`,
+      () => /reloaded: scheduling: SCHED_RR priority 20/.test(log) || undefined,
+      { timeoutMs: 10_000 },
     );
     // vrrp_priority removed: back to the nice value it started with (this process's).
     assert.deepEqual(loopThread(pid), { policy: SCHED_RR, rtPriority: 20, nice: getPriority() });
