@@ -103,6 +103,7 @@ export function buildServices(context: ServiceContext): DaemonParts {
     dataPlaneSupervision: () => virtualServers?.dataPlaneSupervision,
     virtualServers: () => virtualServers?.virtualServerStates() ?? [],
     connectionSync: () => connectionSync?.counters(),
+    realtimeDemotions: () => scheduling.realtimeDemotions(),
   };
   const listen = context.config.global.metricsListen;
   if (listen !== undefined) metrics = new MetricsService(listen, sources, context.logger);

@@ -82,6 +82,11 @@ export class SchedulingService implements Service, Reloadable {
     };
   }
 
+  /** How often SIGXCPU demoted the loop, while it runs under realtime priority; else undefined. */
+  realtimeDemotions(): number | undefined {
+    return this.applied.realtimePriority === undefined ? undefined : this.addon.realtimeDemotions();
+  }
+
   /** Returns the thread to how it was started. */
   async close(): Promise<void> {
     if (this.original === undefined) return;

@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
 import { lbctlVersion } from '../version.js';
 import { registerDataPlaneCollectors } from './dataplane-collectors.js';
 import { registerHealthCollectors } from './health-collectors.js';
+import { registerSchedulingCollectors } from './scheduling-collectors.js';
 import type { MetricsSources } from './sources.js';
 import { registerSupervisionCollectors } from './supervision-collectors.js';
 import { registerSyncCollectors } from './sync-collectors.js';
@@ -41,6 +42,7 @@ export function registerCollectors(registry: Registry, sources: MetricsSources):
   registerDataPlaneCollectors(registers, () => sources.dataPlane());
   registerSupervisionCollectors(registers, () => sources.dataPlaneSupervision?.());
   registerSyncCollectors(registers, () => sources.connectionSync?.());
+  registerSchedulingCollectors(registers, () => sources.realtimeDemotions?.());
 
   collectDefaultMetrics({ register: registry });
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);

@@ -25,4 +25,6 @@ export interface MetricsSources {
   virtualServers(): readonly VirtualServerState[];
   /** Connection sync, when configured. */
   connectionSync?(): ConnectionSyncCounters | undefined;
+  /** Realtime demotions of the event loop, while it runs under vrrp_rt_priority. */
+  realtimeDemotions?(): number | undefined;
 }

@@ -40,6 +40,12 @@ function realtimeLimit(pid: number): string {
   return line?.slice('Max realtime timeout'.length).trim().split(/\s+/).slice(0, 2).join(' ') ?? '';
 }
 
+/** The child's answer: the addon's demotion count and what the metric reads. */
+interface ChildAnswer {
+  demotions?: number;
+  reported?: number;
+}
+
 class Child {
   private readonly proc: ChildProcess;
   private readonly answers: AsyncIterator<string>;
@@ -59,17 +65,17 @@ class Child {
     return this.proc.pid!;
   }
 
-  async next(): Promise<{ demotions?: number }> {
+  async next(): Promise<ChildAnswer> {
     const answer = await this.answers.next();
     if (answer.done) assert.fail(`the child ended: ${JSON.stringify(await this.exited)}`);
-    return JSON.parse(answer.value) as { demotions?: number };
+    return JSON.parse(answer.value) as ChildAnswer;
   }
 
   send(command: string): void {
     this.proc.stdin!.write(`${command}\n`);
   }
 
-  async run(command: string): Promise<{ demotions?: number }> {
+  async run(command: string): Promise<ChildAnswer> {
     this.send(command);
     return this.next();
   }
@@ -116,7 +122,10 @@ describe('event loop scheduling (vrrp_rt_priority, vrrp_priority, vrrp_rlimit_rt
       // 60 ms without a sleep: at 10 ms (rounded up to the kernel's tick) SIGXCPU
       // demotes the thread, long before the kernel's SIGKILL a second later...
       // (Under a loaded machine the spin was seen demoted twice: at least once.)
-      assert.ok(((await child.run('unsliced')).demotions ?? 0) > afterSliced);
+      const afterUnsliced = await child.run('unsliced');
+      assert.ok((afterUnsliced.demotions ?? 0) > afterSliced);
+      // lbctl_event_loop_realtime_demotions_total reads the same count.
+      assert.equal(afterUnsliced.reported, afterUnsliced.demotions);
       // ...and within 100 ms the daemon gives realtime back, limit reset.
       await child.run('wait');
       assert.deepEqual(thread(pid, pid), { policy: SCHED_RR, rtPriority: 10, nice: -5 });
@@ -154,7 +163,9 @@ describe('event loop scheduling (vrrp_rt_priority, vrrp_priority, vrrp_rlimit_rt
       await child.run(`reload ${JSON.stringify({ nice: -3, noSwap: false })}`);
       assert.deepEqual(thread(pid, pid), { policy: SCHED_OTHER, rtPriority: 0, nice: -3 });
       // Back to normal scheduling, slices no longer sleep: a long pass is not counted.
-      assert.equal((await child.run('sliced')).demotions, 0);
+      const afterReload = await child.run('sliced');
+      assert.equal(afterReload.demotions, 0);
+      assert.equal(afterReload.reported, undefined);
     } finally {
       await child.end().catch(() => undefined);
     }

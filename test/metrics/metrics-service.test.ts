@@ -75,6 +75,7 @@ describe('Prometheus metrics', () => {
             ],
           },
         ],
+        realtimeDemotions: () => 2,
       },
       silentLogger(),
     );
@@ -109,6 +110,7 @@ describe('Prometheus metrics', () => {
         'lbctl_connection_table_capacity_entries 1024',
         'lbctl_connection_table_used_entries 3',
         'lbctl_connection_table_evictions_total 1',
+        'lbctl_event_loop_realtime_demotions_total 2',
         `lbctl_build_info{version="${lbctlVersion()}",nodejs_version="${process.versions.node}"} 1`,
       ];
       for (const line of expected) assert.ok(body.split('\n').includes(line), `missing: ${line}`);
@@ -150,6 +152,8 @@ describe('Prometheus metrics', () => {
       const { status, body } = await scrape(metrics.port ?? 0);
       assert.equal(status, 200);
       assert.match(body, /# TYPE lbctl_vrrp_state gauge/);
+      // No realtime scheduling: nothing counted.
+      assert.match(body, /^lbctl_event_loop_realtime_demotions_total 0$/m);
       const lint = await promtool(['check', 'metrics'], body);
       assert.equal(lint.code, 0, lint.output);
     } finally {

@@ -73,7 +73,12 @@ for await (const line of lines) {
     await run();
   }
   process.stdout.write(
-    `${JSON.stringify({ done: line, demotions: native().realtimeDemotions() })}\n`,
+    // The addon's count, and what the daemon's metric reads (absent while the loop is not realtime).
+    `${JSON.stringify({
+      done: line,
+      demotions: native().realtimeDemotions(),
+      reported: service.realtimeDemotions(),
+    })}\n`,
   );
 }
 process.exit(0);
