@@ -70,6 +70,22 @@ describe('event loop scheduling settings', () => {
     );
   });
 
+  it("reads keepalived's older spelling vrrp_rlimit_rtime, with a warning", () => {
+    const { config, warnings } = parseConfigText(
+      conf('  vrrp_rt_priority 50\n  vrrp_rlimit_rtime 30000'),
+      'k.conf',
+    );
+    assert.equal(config.global.scheduling.realtimeLimitUs, 30000);
+    assert.ok(
+      warnings.some(
+        (w) =>
+          w.line === 3 &&
+          w.message === "'vrrp_rlimit_rtime' is deprecated; use 'vrrp_rlimit_rttime'",
+      ),
+      JSON.stringify(warnings),
+    );
+  });
+
   it('warns that checker and BFD process settings have no process of their own', () => {
     const { warnings } = parseConfigText(
       conf('  checker_rt_priority 5\n  checker_priority -5\n  bfd_no_swap'),

@@ -7,6 +7,7 @@ import {
   type Keyword,
   type KeywordTable,
   refused,
+  renamed,
   scalar,
   unsupported,
 } from '../keyword-table.js';
@@ -19,7 +20,7 @@ const scheduling = (field: string, inner: Keyword = scalar(field, num)) =>
 
 /** Why the checker and BFD process settings do nothing: lbctl has one event loop. */
 const ONE_EVENT_LOOP =
-  'has no process of its own in lbctl: checkers run on the event loop vrrp_priority, vrrp_rt_priority and vrrp_cpu_affinity set';
+  'has no process of its own in lbctl: checkers run on the event loop, which vrrp_priority, vrrp_rt_priority and vrrp_cpu_affinity set';
 
 /** `vrrp_cpu_affinity CPU...`: the CPUs the event loop may run on. */
 function cpuAffinity(): Keyword {
@@ -193,6 +194,8 @@ export const GLOBAL_KEYWORDS: KeywordTable = {
   vrrp_priority: scheduling('nice'),
   vrrp_rt_priority: scheduling('realtimePriority'),
   vrrp_rlimit_rttime: scheduling('realtimeLimitUs'),
+  // keepalived's spelling before 2.1 (deprecated there, still read).
+  vrrp_rlimit_rtime: renamed('vrrp_rlimit_rttime', scheduling('realtimeLimitUs')),
   vrrp_cpu_affinity: scheduling('cpuAffinity', cpuAffinity()),
   vrrp_no_swap: scheduling('noSwap', flag('noSwap')),
   checker_priority: ignored(ONE_EVENT_LOOP),
