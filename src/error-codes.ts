@@ -98,6 +98,7 @@ export const ERROR_CODES = {
   // Daemon, reload, runtime changes, control socket, metrics
   INSTANCE_LOCK: "the instance's pid file cannot be taken",
   INSTANCE_RUNNING: 'another lbctl already runs this instance',
+  SCHEDULING_CPU_NOT_ALLOWED: 'vrrp_cpu_affinity names a CPU this process may not run on',
   RELOAD_REFUSED: 'a reload was refused; nothing changed (details say why)',
   RELOAD_FAILED: 'a reload failed while it was being applied',
   RELOAD_UNAVAILABLE: 'the daemon cannot reload now (starting or shutting down)',

@@ -74,6 +74,7 @@ export class SchedulingService implements Service, Reloadable {
 
   planReload(next: Config): { summary: string; apply: () => Promise<void> } {
     const settings = next.global.scheduling;
+    this.checkCpus(settings);
     return {
       summary: `scheduling: ${
         describe(settings) === describe(this.applied) ? 'unchanged, ' : ''
@@ -101,8 +102,25 @@ export class SchedulingService implements Service, Reloadable {
     }
   }
 
+  /**
+   * keepalived refuses a vrrp_cpu_affinity CPU that is not online; lbctl one
+   * the process may not run on (offline, or outside its cpuset), before
+   * anything is changed. sched_setaffinity alone would drop it silently.
+   */
+  private checkCpus(settings: SchedulingSettings): void {
+    if (settings.cpuAffinity === undefined) return;
+    const allowed = this.original?.cpus ?? this.addon.threadCpuAffinity();
+    const refused = settings.cpuAffinity.filter((cpu) => !allowed.includes(cpu));
+    if (refused.length === 0) return;
+    throw new LbctlError(
+      'SCHEDULING_CPU_NOT_ALLOWED',
+      `Cannot bind the event loop to CPU ${refused.join(', ')} (vrrp_cpu_affinity): this process may run on CPU ${allowed.join(', ')} only`,
+    );
+  }
+
   /** Applies `settings` whole; on a failure the thread is put back as it was and the error thrown. */
   private apply(settings: SchedulingSettings): void {
+    this.checkCpus(settings);
     if (this.original === undefined) {
       if (!anySet(settings)) return;
       this.original = {

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { SchedulingSettings } from '../../src/config/model.js';
+import type { Config, SchedulingSettings } from '../../src/config/model.js';
+import { SchedulingService } from '../../src/daemon/scheduling-service.js';
 import { kernelHz } from '../../src/dataplane/kernel-hz.js';
+import { hasCode } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'support', 'scheduling-child.js');
 const SCHED_OTHER = 0;
@@ -203,5 +207,22 @@ describe('event loop scheduling (vrrp_rt_priority, vrrp_priority, vrrp_rlimit_rt
     } finally {
       await child.end().catch(() => undefined);
     }
+  });
+
+  it('refuses a vrrp_cpu_affinity CPU this process may not run on, before changing anything', async () => {
+    const refused = (err: unknown) =>
+      hasCode(err, 'SCHEDULING_CPU_NOT_ALLOWED') &&
+      /^Cannot bind the event loop to CPU 4000 \(vrrp_cpu_affinity\): this process may run on CPU [0-9, ]+ only$/.test(
+        (err as Error).message,
+      );
+    const nice = getPriority(0);
+    const service = new SchedulingService(
+      { cpuAffinity: [0, 4000], nice: nice + 1, noSwap: false },
+      silentLogger(),
+    );
+    await assert.rejects(service.start(), refused);
+    assert.equal(getPriority(0), nice, 'the nice value was not changed either');
+    const next = { global: { scheduling: { cpuAffinity: [4000], noSwap: false } } };
+    assert.throws(() => service.planReload(next as unknown as Config), refused);
   });
 });
