@@ -1,11 +1,10 @@
-import { setImmediate } from 'node:timers/promises';
 import type { NextHop, ServiceSpec } from '../src/dataplane/dataplane.js';
 import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import type { DesiredService } from '../src/reconcile/desired-services.js';
 import type { NextHopResolver } from '../src/reconcile/next-hop-resolver.js';
 import { Reconciler } from '../src/reconcile/reconciler.js';
 import { systemClock } from '../src/time/clock.js';
-import { sliceBoundarySleep } from '../src/time/loop-slice.js';
+import { LoopSlicer } from '../src/time/loop-slice.js';
 import { mainThreadRunNs, watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
 import { benchScheduling } from './scheduling.js';
@@ -117,13 +116,13 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
     // work cut into 4 ms slices (what a perfectly sliced apply would show), and
     // an idle second.
     const busy = watchLoop();
+    const slicer = new LoopSlicer();
     for (const until = performance.now() + 2000; performance.now() < until; ) {
       const sliceEnd = performance.now() + 4;
       while (performance.now() < sliceEnd) {
         // spin: stands for 4 ms of apply work
       }
-      await setImmediate();
-      sliceBoundarySleep();
+      await slicer.nextSlice();
     }
     const control = await busy();
     const slicedBusyMaxTimerGapMs = control.maxGap;

@@ -1,6 +1,6 @@
-import { setImmediate } from 'node:timers/promises';
 import { deserialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
+import { LoopSlicer } from '../time/loop-slice.js';
 import { ConfigError, type ConfigIssue, type ConfigWarning } from './errors.js';
 import type { ConfigFormat, LoadOptions, LoadResult } from './load.js';
 import { type Config, deepFreeze, type VirtualServer } from './model.js';
@@ -62,8 +62,9 @@ export async function loadConfigOffThread(
 ): Promise<LoadResult> {
   const loaded = await runWorker(path, options, limits);
   const virtualServers: VirtualServer[] = [];
+  const slicer = new LoopSlicer();
   for (const piece of loaded.pieces) {
-    await setImmediate();
+    await slicer.nextSlice();
     for (const vs of deserialize(new Uint8Array(piece)) as VirtualServer[])
       virtualServers.push(deepFreeze(vs));
   }

@@ -69,6 +69,7 @@ export class SchedulingService implements Service, Reloadable {
   }
 
   async start(): Promise<void> {
+    this.checkCpus(this.settings);
     this.apply(this.settings);
   }
 
@@ -105,7 +106,8 @@ export class SchedulingService implements Service, Reloadable {
   /**
    * keepalived refuses a vrrp_cpu_affinity CPU that is not online; lbctl one
    * the process may not run on (offline, or outside its cpuset), before
-   * anything is changed. sched_setaffinity alone would drop it silently.
+   * anything is changed (at start, and in a reload's plan). sched_setaffinity
+   * alone would drop it silently.
    */
   private checkCpus(settings: SchedulingSettings): void {
     if (settings.cpuAffinity === undefined) return;
@@ -120,7 +122,6 @@ export class SchedulingService implements Service, Reloadable {
 
   /** Applies `settings` whole; on a failure the thread is put back as it was and the error thrown. */
   private apply(settings: SchedulingSettings): void {
-    this.checkCpus(settings);
     if (this.original === undefined) {
       if (!anySet(settings)) return;
       this.original = {

@@ -16,8 +16,7 @@ export function sleepAtSliceBoundaries(ms: number): void {
   boundarySleepMs = ms;
 }
 
-/** The sleep of a slice boundary, for loops that slice themselves. */
-export function sliceBoundarySleep(): void {
+function sliceBoundarySleep(): void {
   if (boundarySleepMs > 0) Atomics.wait(sleeper, 0, 0, boundarySleepMs);
 }
 
