@@ -133,6 +133,13 @@ export interface SchedulingSettings {
   readonly realtimeLimitUs?: number;
   /** The CPUs the event loop thread may run on (vrrp_cpu_affinity). */
   readonly cpuAffinity?: readonly number[];
+  /**
+   * Raise the loop to realtime, one priority at a time up to this one, whenever
+   * it runs late (max_auto_priority; 0 or absent: never).
+   */
+  readonly maxAutoPriority?: number;
+  /** How late, in microseconds, counts as late for maxAutoPriority (min_auto_priority_delay; default 1000000). */
+  readonly minAutoPriorityDelayUs?: number;
   /** Lock the daemon's memory (vrrp_no_swap). */
   readonly noSwap: boolean;
 }

@@ -136,12 +136,24 @@ const globalSchema = z
           .array(int('scheduling.cpuAffinity', 0, 1023))
           .min(1, { error: 'must name at least one CPU' })
           .optional(),
+        maxAutoPriority: int('scheduling.maxAutoPriority', 0, 99).optional().meta({
+          description:
+            'Raise the event loop to SCHED_RR, one priority at a time up to this one, each time it runs later than minAutoPriorityDelayUs; 0: never (the default)',
+        }),
+        minAutoPriorityDelayUs: int(
+          'scheduling.minAutoPriorityDelayUs',
+          1,
+          10_000_000,
+          ' microseconds',
+        )
+          .optional()
+          .meta({ description: 'How late counts for maxAutoPriority; default 1000000' }),
         noSwap: z.boolean().default(false),
       })
       .prefault({})
       .meta({
         description:
-          "Scheduling of the daemon's event loop thread (VRRP, checkers, reconciler), as keepalived's vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_cpu_affinity, vrrp_no_swap (docs/operations.md#scheduling)",
+          "Scheduling of the daemon's event loop thread (VRRP, checkers, reconciler), as keepalived's vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_cpu_affinity, max_auto_priority, min_auto_priority_delay, vrrp_no_swap (docs/operations.md#scheduling)",
       }),
     vrrpVersion: z.union([z.literal(2), z.literal(3)]).default(2),
     mcastGroup4: ipAddress.default('224.0.0.18'),

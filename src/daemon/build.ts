@@ -103,7 +103,7 @@ export function buildServices(context: ServiceContext): DaemonParts {
     dataPlaneSupervision: () => virtualServers?.dataPlaneSupervision,
     virtualServers: () => virtualServers?.virtualServerStates() ?? [],
     connectionSync: () => connectionSync?.counters(),
-    realtimeDemotions: () => scheduling.realtimeDemotions(),
+    scheduling: () => scheduling,
   };
   const listen = context.config.global.metricsListen;
   if (listen !== undefined) metrics = new MetricsService(listen, sources, context.logger);

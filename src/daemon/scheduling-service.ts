@@ -1,7 +1,8 @@
 /**
  * Scheduling of the daemon's event loop thread: keepalived's VRRP process
  * settings (vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime,
- * vrrp_cpu_affinity, vrrp_no_swap). lbctl runs VRRP, the checkers and the
+ * vrrp_cpu_affinity, vrrp_no_swap) and its automatic realtime priority
+ * (max_auto_priority, min_auto_priority_delay). lbctl runs VRRP, the checkers and the
  * reconciler on one thread, so they apply to that thread only; threads it
  * starts later (the reload's parsing worker, new libuv pool threads) and
  * scripts start with normal scheduling (SCHED_RESET_ON_FORK), as keepalived's
@@ -16,11 +17,18 @@ import { type NativeAddon, native } from '../native/addon.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import type { Service } from '../service.js';
 import { systemClock } from '../time/clock.js';
+import { LatenessWatch } from '../time/lateness-watch.js';
 import { sleepAtSliceBoundaries } from '../time/loop-slice.js';
 import type { Reloadable } from './reload.js';
 
 /** keepalived's default vrrp_rlimit_rttime, in microseconds. */
 export const DEFAULT_REALTIME_LIMIT_US = 10_000;
+
+/** keepalived's default min_auto_priority_delay, in microseconds. */
+export const DEFAULT_AUTO_PRIORITY_DELAY_US = 1_000_000;
+
+/** The lowest SCHED_RR priority: where an automatic raise starts (sched_get_priority_min). */
+const FIRST_AUTO_PRIORITY = 1;
 
 /** How long a slice boundary sleeps under realtime scheduling (resets the kernel's count). */
 const BOUNDARY_SLEEP_MS = 0.05;
@@ -55,6 +63,9 @@ export class SchedulingService implements Service, Reloadable {
   readonly name = 'scheduling';
   private original: Original | undefined;
   private applied: SchedulingSettings = { noSwap: false };
+  /** The SCHED_RR priority the loop runs at (configured or raised automatically); undefined: not realtime. */
+  private realtime: number | undefined;
+  private readonly lateness = new LatenessWatch();
   private demotionCheck: NodeJS.Timeout | undefined;
   private demotionsSeen = 0;
   private guardInstalled = false;
@@ -86,11 +97,17 @@ export class SchedulingService implements Service, Reloadable {
 
   /** How often SIGXCPU demoted the loop, while it runs under realtime priority; else undefined. */
   realtimeDemotions(): number | undefined {
-    return this.applied.realtimePriority === undefined ? undefined : this.addon.realtimeDemotions();
+    return this.realtime === undefined ? undefined : this.addon.realtimeDemotions();
+  }
+
+  /** The loop's SCHED_RR priority now, configured or raised by max_auto_priority; 0: normal scheduling. */
+  realtimePriority(): number {
+    return this.realtime ?? 0;
   }
 
   /** Returns the thread to how it was started. */
   async close(): Promise<void> {
+    this.lateness.stop();
     if (this.original === undefined) return;
     try {
       this.apply({ noSwap: false });
@@ -167,23 +184,62 @@ export class SchedulingService implements Service, Reloadable {
         { cause: err },
       );
     }
+    // Every apply starts from the configured priority: a reload drops an
+    // automatic raise, as keepalived's does.
+    this.lateness.stop();
     const priority = settings.realtimePriority;
     if (priority === undefined) {
       this.stopDemotionCheck();
       sleepAtSliceBoundaries(0);
       addon.setEventLoopRealtime(0, original.limit.soft, original.limit.hard);
+      this.realtime = undefined;
     } else {
-      const limitUs = settings.realtimeLimitUs ?? DEFAULT_REALTIME_LIMIT_US;
-      if (!this.guardInstalled) {
-        addon.installRealtimeGuard();
-        this.guardInstalled = true;
-      }
-      const { soft, hard } = realtimeLimits(limitUs);
-      addon.setEventLoopRealtime(priority, soft, hard);
-      sleepAtSliceBoundaries(BOUNDARY_SLEEP_MS);
-      this.startDemotionCheck(priority, limitUs);
+      this.enterRealtime(priority, settings);
     }
     if (settings.noSwap !== this.applied.noSwap) addon.lockMemory(settings.noSwap);
+    if ((settings.maxAutoPriority ?? 0) > 0) {
+      const delayUs = settings.minAutoPriorityDelayUs ?? DEFAULT_AUTO_PRIORITY_DELAY_US;
+      this.lateness.start(delayUs / 1000, (lateMs) => this.raise(lateMs, settings));
+    }
+  }
+
+  /** SCHED_RR at `priority` under the configured vrrp_rlimit_rttime, with the SIGXCPU guard. */
+  private enterRealtime(priority: number, settings: SchedulingSettings): void {
+    const limitUs = settings.realtimeLimitUs ?? DEFAULT_REALTIME_LIMIT_US;
+    if (!this.guardInstalled) {
+      this.addon.installRealtimeGuard();
+      this.guardInstalled = true;
+    }
+    const { soft, hard } = realtimeLimits(limitUs);
+    this.addon.setEventLoopRealtime(priority, soft, hard);
+    sleepAtSliceBoundaries(BOUNDARY_SLEEP_MS);
+    this.startDemotionCheck(priority, limitUs);
+    this.realtime = priority;
+  }
+
+  /**
+   * max_auto_priority: the loop ran a timer `lateMs` late, past
+   * min_auto_priority_delay. As keepalived's increment_process_priority:
+   * to SCHED_RR at the lowest priority first, then one higher each time,
+   * up to max_auto_priority; kept until the next reload.
+   */
+  private raise(lateMs: number, settings: SchedulingSettings): void {
+    const max = settings.maxAutoPriority ?? 0;
+    const current = this.realtime;
+    if (current !== undefined && current >= max) return;
+    const next = current === undefined ? FIRST_AUTO_PRIORITY : current + 1;
+    try {
+      this.enterRealtime(next, settings);
+    } catch (err) {
+      // Not permitted (no CAP_SYS_NICE): said once; trying again would fail the same way.
+      this.lateness.stop();
+      this.logger.warn({ err }, 'max_auto_priority: %s', (err as Error).message);
+      return;
+    }
+    this.logger.warn(
+      { lateMs: Math.round(lateMs), realtimePriority: next, maxAutoPriority: max },
+      `the event loop ran a timer ${Math.round(lateMs)} ms late (min_auto_priority_delay ${settings.minAutoPriorityDelayUs ?? DEFAULT_AUTO_PRIORITY_DELAY_US} µs): now SCHED_RR priority ${next} (max_auto_priority ${max})`,
+    );
   }
 
   /**
@@ -225,6 +281,7 @@ function anySet(s: SchedulingSettings): boolean {
     s.nice !== undefined ||
     s.realtimePriority !== undefined ||
     s.cpuAffinity !== undefined ||
+    (s.maxAutoPriority ?? 0) > 0 ||
     s.noSwap
   );
 }
@@ -239,6 +296,11 @@ function describe(s: SchedulingSettings): string {
   }
   if (s.nice !== undefined) parts.push(`nice ${s.nice}`);
   if (s.cpuAffinity !== undefined) parts.push(`CPUs ${s.cpuAffinity.join(',')}`);
+  if ((s.maxAutoPriority ?? 0) > 0) {
+    parts.push(
+      `automatic realtime up to priority ${s.maxAutoPriority} when ${s.minAutoPriorityDelayUs ?? DEFAULT_AUTO_PRIORITY_DELAY_US} µs late`,
+    );
+  }
   if (s.noSwap) parts.push('memory locked');
   return parts.join(', ');
 }

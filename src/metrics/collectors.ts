@@ -42,7 +42,7 @@ export function registerCollectors(registry: Registry, sources: MetricsSources):
   registerDataPlaneCollectors(registers, () => sources.dataPlane());
   registerSupervisionCollectors(registers, () => sources.dataPlaneSupervision?.());
   registerSyncCollectors(registers, () => sources.connectionSync?.());
-  registerSchedulingCollectors(registers, () => sources.realtimeDemotions?.());
+  registerSchedulingCollectors(registers, () => sources.scheduling?.());
 
   collectDefaultMetrics({ register: registry });
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);

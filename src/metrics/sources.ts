@@ -4,6 +4,7 @@ import type { DesiredServiceState } from '../health/desired-state.js';
 import type { RealHealth } from '../health/virtual-server-health.js';
 import type { ConnectionSyncCounters } from '../sync/connection-sync.js';
 import type { VrrpEngine } from '../vrrp/engine.js';
+import type { SchedulingMetricsSource } from './scheduling-collectors.js';
 
 /** One running virtual server as the metrics read it. */
 export interface VirtualServerState {
@@ -25,6 +26,6 @@ export interface MetricsSources {
   virtualServers(): readonly VirtualServerState[];
   /** Connection sync, when configured. */
   connectionSync?(): ConnectionSyncCounters | undefined;
-  /** Realtime demotions of the event loop, while it runs under vrrp_rt_priority. */
-  realtimeDemotions?(): number | undefined;
+  /** The event loop's realtime scheduling (priority, demotions). */
+  scheduling?(): SchedulingMetricsSource | undefined;
 }

@@ -70,6 +70,50 @@ describe('event loop scheduling settings', () => {
     );
   });
 
+  it('max_auto_priority and min_auto_priority_delay, as keepalived reads them', () => {
+    const scheduling = (globals: string) =>
+      parseConfigText(conf(globals), 'k.conf').config.global.scheduling;
+    assert.deepEqual(scheduling('  max_auto_priority 50\n  min_auto_priority_delay 20000'), {
+      maxAutoPriority: 50,
+      minAutoPriorityDelayUs: 20000,
+      noSwap: false,
+    });
+    // Bare: the highest realtime priority. 0: never (keepalived's default); -1: never, and
+    // no start-up notice in keepalived.
+    assert.equal(scheduling('  max_auto_priority').maxAutoPriority, 99);
+    assert.equal(scheduling('  max_auto_priority 0').maxAutoPriority, 0);
+    assert.equal(
+      scheduling('  max_auto_priority 50\n  max_auto_priority -1').maxAutoPriority,
+      undefined,
+    );
+    assert.deepEqual(
+      parseConfigText(yaml('    maxAutoPriority: 50\n    minAutoPriorityDelayUs: 20000'), 'c.yaml')
+        .config.global.scheduling,
+      { maxAutoPriority: 50, minAutoPriorityDelayUs: 20000, noSwap: false },
+    );
+    assert.deepEqual(
+      problems(() =>
+        parseConfigText(conf('  max_auto_priority 100\n  min_auto_priority_delay 0'), 'k.conf'),
+      ),
+      [
+        '2:21: max_auto_priority: must be an integer from 0 to 99',
+        '3:27: min_auto_priority_delay: must be an integer from 1 to 10000000 microseconds',
+      ],
+    );
+    assert.deepEqual(
+      problems(() =>
+        parseConfigText(
+          yaml('    maxAutoPriority: -1\n    minAutoPriorityDelayUs: 10000001'),
+          'c.yaml',
+        ),
+      ),
+      [
+        '3:22: global.scheduling.maxAutoPriority: must be an integer from 0 to 99',
+        '4:29: global.scheduling.minAutoPriorityDelayUs: must be an integer from 1 to 10000000 microseconds',
+      ],
+    );
+  });
+
   it("reads keepalived's older spelling vrrp_rlimit_rtime, with a warning", () => {
     const { config, warnings } = parseConfigText(
       conf('  vrrp_rt_priority 50\n  vrrp_rlimit_rtime 30000'),

@@ -2,14 +2,15 @@
  * `lbctl up` with keepalived's VRRP process settings: a VRRP master in a
  * namespace of its own runs its event loop at the configured realtime
  * priority and nice value, with the realtime limit in /proc/PID/limits; a
- * SIGHUP reload changes them, and SIGTERM stops it normally.
+ * SIGHUP reload changes them, and SIGTERM stops it normally. With
+ * max_auto_priority, a director held up (SIGSTOP) moves its loop to realtime.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { repoRoot } from '../../src/config/repo-root.js';
 import { nsenterArgs } from '../../src/netns/exec.js';
 import {
@@ -21,6 +22,7 @@ import {
 import { teardown } from '../support/teardown.js';
 import { waitFor } from '../support/wait.js';
 
+const SCHED_OTHER = 0;
 const SCHED_RR = 2;
 
 function loopThread(pid: number): { policy: number; rtPriority: number; nice: number } {
@@ -39,92 +41,135 @@ function realtimeLimit(pid: number): string {
 const config = (instance: string, globals: string) =>
   `global_defs {\n  lbctl_instance_name ${instance}\n${globals}\n}\nvrrp_instance VI_1 {\n  state MASTER\n  interface eth0\n  virtual_router_id 61\n  priority 200\n  advert_int 1\n  virtual_ipaddress {\n    10.83.0.100/24\n  }\n}\n`;
 
+interface Director {
+  readonly pid: number;
+  readonly file: string;
+  readonly instance: string;
+  readonly pidFile: string;
+  log(): string;
+  readonly exited: Promise<number | null>;
+}
+
+/** `lbctl up` with `globals` in global_defs, a VRRP master in a namespace of its own, torn down with the test. */
+async function startDirector(t: TestContext, globals: string): Promise<Director> {
+  const ns = uniqueName('sch');
+  const dir = mkdtempSync(join(tmpdir(), 'lbctl-sched-up-'));
+  const instance = uniqueName('sched');
+  const file = join(dir, 'keepalived.conf');
+  let daemon: ChildProcess | undefined;
+  teardown(async () => {
+    if (daemon?.exitCode === null) daemon.kill('SIGKILL');
+    await deleteNamespace(ns);
+    rmSync(dir, { recursive: true, force: true });
+  }, t);
+  await createNamespace(ns);
+  await createVethPair(
+    { namespace: ns, name: 'eth0', address: '10.83.0.1/24' },
+    { namespace: ns, name: 'eth1' },
+  );
+  writeFileSync(file, config(instance, globals));
+  let log = '';
+  daemon = spawn(
+    'nsenter',
+    [
+      ...nsenterArgs(ns),
+      process.execPath,
+      join(repoRoot(), 'bin', 'lbctl'),
+      'up',
+      file,
+      '--run-dir',
+      dir,
+      '--log-format',
+      'json',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  daemon.stdout?.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
+  daemon.stderr?.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => daemon?.once('exit', resolve));
+  const pidFile = join(dir, `${instance}.pid`);
+  await waitFor(
+    () => `lbctl is up:\n${log}`,
+    () => log.includes('lbctl is up'),
+    { timeoutMs: 30_000 },
+  );
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  return { pid, file, instance, pidFile, log: () => log, exited };
+}
+
 describe('lbctl up with vrrp_rt_priority, vrrp_priority and vrrp_rlimit_rttime', () => {
   it('runs its event loop with them, takes new ones at reload, stops normally', async (t) => {
-    const ns = uniqueName('sch');
-    const dir = mkdtempSync(join(tmpdir(), 'lbctl-sched-up-'));
-    const instance = uniqueName('sched');
-    const file = join(dir, 'keepalived.conf');
-    let daemon: ChildProcess | undefined;
-    teardown(async () => {
-      if (daemon?.exitCode === null) daemon.kill('SIGKILL');
-      await deleteNamespace(ns);
-      rmSync(dir, { recursive: true, force: true });
-    }, t);
-    await createNamespace(ns);
-    await createVethPair(
-      { namespace: ns, name: 'eth0', address: '10.83.0.1/24' },
-      { namespace: ns, name: 'eth1' },
+    const director = await startDirector(
+      t,
+      '  vrrp_rt_priority 10\n  vrrp_priority -5\n  vrrp_rlimit_rttime 20000',
     );
-    writeFileSync(
-      file,
-      config(instance, '  vrrp_rt_priority 10\n  vrrp_priority -5\n  vrrp_rlimit_rttime 20000'),
-    );
-    let log = '';
-    daemon = spawn(
-      'nsenter',
-      [
-        ...nsenterArgs(ns),
-        process.execPath,
-        join(repoRoot(), 'bin', 'lbctl'),
-        'up',
-        file,
-        '--run-dir',
-        dir,
-        '--log-format',
-        'json',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    daemon.stdout?.on('data', (d: Buffer) => {
-      log += d.toString();
-    });
-    daemon.stderr?.on('data', (d: Buffer) => {
-      log += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => daemon?.once('exit', resolve));
-    const pidFile = join(dir, `${instance}.pid`);
-    await waitFor(
-      () => `lbctl is up:\n${log}`,
-      () => log.includes('lbctl is up'),
-      {
-        timeoutMs: 30_000,
-      },
-    );
-    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const { pid, file, instance, pidFile, log } = director;
     assert.deepEqual(loopThread(pid), { policy: SCHED_RR, rtPriority: 10, nice: -5 });
     assert.equal(realtimeLimit(pid), '20000 1020000');
     assert.match(
-      log,
+      log(),
       /event loop scheduling: SCHED_RR priority 10, rlimit_rttime 20000 µs, nice -5/,
     );
 
     // The same settings again: the reload says they are unchanged.
     process.kill(pid, 'SIGHUP');
     await waitFor(
-      () => `the unchanged reload:\n${log}`,
-      () => /reloaded: scheduling: unchanged, SCHED_RR priority 10/.test(log) || undefined,
+      () => `the unchanged reload:\n${log()}`,
+      () => /reloaded: scheduling: unchanged, SCHED_RR priority 10/.test(log()) || undefined,
       { timeoutMs: 30_000 },
     );
 
     writeFileSync(file, config(instance, '  vrrp_rt_priority 20'));
     process.kill(pid, 'SIGHUP');
     await waitFor(
-      () => `the reload:\n${log}`,
+      () => `the reload:\n${log()}`,
       () => loopThread(pid).rtPriority === 20 || undefined,
       { timeoutMs: 30_000 },
     );
     await waitFor(
-      () => `the reload's summary:\n${log}`,
-      () => /reloaded: scheduling: SCHED_RR priority 20/.test(log) || undefined,
+      () => `the reload's summary:\n${log()}`,
+      () => /reloaded: scheduling: SCHED_RR priority 20/.test(log()) || undefined,
       { timeoutMs: 10_000 },
     );
     // vrrp_priority removed: back to the nice value it started with (this process's).
     assert.deepEqual(loopThread(pid), { policy: SCHED_RR, rtPriority: 20, nice: getPriority() });
 
     process.kill(pid, 'SIGTERM');
-    assert.equal(await exited, 0, log);
+    assert.equal(await director.exited, 0, log());
     assert.equal(existsSync(pidFile), false);
-    assert.doesNotMatch(log, /ran past vrrp_rlimit_rttime/);
+    assert.doesNotMatch(log(), /ran past vrrp_rlimit_rttime/);
+  });
+
+  it('max_auto_priority: a director held up past min_auto_priority_delay moves its loop to realtime', async (t) => {
+    const director = await startDirector(
+      t,
+      '  max_auto_priority 3\n  min_auto_priority_delay 100000',
+    );
+    const { pid, log } = director;
+    assert.equal(loopThread(pid).policy, SCHED_OTHER);
+    assert.match(
+      log(),
+      /event loop scheduling: automatic realtime up to priority 3 when 100000 µs late/,
+    );
+    // Stopped for 400 ms, as a starved process would be: its timers run late when it resumes.
+    process.kill(pid, 'SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    process.kill(pid, 'SIGCONT');
+    await waitFor(
+      () => `the raise:\n${log()}`,
+      () => loopThread(pid).policy === SCHED_RR || undefined,
+      { timeoutMs: 10_000 },
+    );
+    assert.equal(loopThread(pid).rtPriority, 1);
+    assert.match(
+      log(),
+      /the event loop ran a timer \d+ ms late \(min_auto_priority_delay 100000 µs\): now SCHED_RR priority 1 \(max_auto_priority 3\)/,
+    );
+    process.kill(pid, 'SIGTERM');
+    assert.equal(await director.exited, 0, log());
   });
 });

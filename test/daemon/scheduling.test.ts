@@ -48,6 +48,8 @@ function realtimeLimit(pid: number): string {
 interface ChildAnswer {
   demotions?: number;
   reported?: number;
+  /** The SCHED_RR priority the service says the loop runs at (0: normal). */
+  priority?: number;
 }
 
 class Child {
@@ -170,6 +172,45 @@ describe('event loop scheduling (vrrp_rt_priority, vrrp_priority, vrrp_rlimit_rt
       const afterReload = await child.run('sliced');
       assert.equal(afterReload.demotions, 0);
       assert.equal(afterReload.reported, undefined);
+    } finally {
+      await child.end().catch(() => undefined);
+    }
+  });
+
+  it('max_auto_priority raises a late loop to realtime one step at a time, up to the maximum, until a reload', async () => {
+    // 50 ms late counts (min_auto_priority_delay 50000); the loop is held for 200 ms at a time.
+    const child = new Child({ maxAutoPriority: 2, minAutoPriorityDelayUs: 50_000, noSwap: false });
+    try {
+      await child.next();
+      const pid = child.pid;
+      const nice = thread(pid, pid).nice;
+      await child.run('apply');
+      // Not late yet: normal scheduling.
+      assert.equal((await child.run('wait')).priority, 0);
+      assert.deepEqual(thread(pid, pid), { policy: SCHED_OTHER, rtPriority: 0, nice });
+      // Late once: SCHED_RR at the lowest priority, under vrrp_rlimit_rttime's default.
+      assert.equal((await child.run('block')).priority, 1);
+      assert.deepEqual(thread(pid, pid), { policy: SCHED_RR, rtPriority: 1, nice });
+      assert.equal(realtimeLimit(pid), '10000 1010000');
+      // Late again: one higher; then no higher than max_auto_priority.
+      assert.equal((await child.run('block')).priority, 2);
+      assert.equal((await child.run('block')).priority, 2);
+      assert.deepEqual(thread(pid, pid), { policy: SCHED_RR, rtPriority: 2, nice });
+      // A reload starts from the configured settings again (keepalived: the same).
+      await child.run(
+        `reload ${JSON.stringify({ maxAutoPriority: 2, minAutoPriorityDelayUs: 50_000, noSwap: false })}`,
+      );
+      assert.deepEqual(thread(pid, pid), { policy: SCHED_OTHER, rtPriority: 0, nice });
+      // Raised from a configured vrrp_rt_priority, not from the lowest.
+      await child.run(
+        `reload ${JSON.stringify({ realtimePriority: 5, maxAutoPriority: 6, minAutoPriorityDelayUs: 50_000, noSwap: false })}`,
+      );
+      assert.equal((await child.run('block')).priority, 6);
+      assert.deepEqual(thread(pid, pid), { policy: SCHED_RR, rtPriority: 6, nice });
+      // Without max_auto_priority a late loop is left as it is.
+      await child.run(`reload ${JSON.stringify({ noSwap: false })}`);
+      assert.equal((await child.run('block')).priority, 0);
+      assert.deepEqual(thread(pid, pid), { policy: SCHED_OTHER, rtPriority: 0, nice });
     } finally {
       await child.end().catch(() => undefined);
     }

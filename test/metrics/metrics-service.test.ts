@@ -75,7 +75,7 @@ describe('Prometheus metrics', () => {
             ],
           },
         ],
-        realtimeDemotions: () => 2,
+        scheduling: () => ({ realtimeDemotions: () => 2, realtimePriority: () => 3 }),
       },
       silentLogger(),
     );
@@ -111,6 +111,7 @@ describe('Prometheus metrics', () => {
         'lbctl_connection_table_used_entries 3',
         'lbctl_connection_table_evictions_total 1',
         'lbctl_event_loop_realtime_demotions_total 2',
+        'lbctl_event_loop_realtime_priority 3',
         `lbctl_build_info{version="${lbctlVersion()}",nodejs_version="${process.versions.node}"} 1`,
       ];
       for (const line of expected) assert.ok(body.split('\n').includes(line), `missing: ${line}`);

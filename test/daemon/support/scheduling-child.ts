@@ -51,6 +51,13 @@ const commands: Record<string, () => Promise<unknown>> = {
     await slicedWork(1500);
   },
   wait: async () => new Promise((resolve) => setTimeout(resolve, 300)),
+  // The loop held for 200 ms (no timer runs), then a turn for the timers to see it.
+  block: async () => {
+    for (const until = performance.now() + 200; performance.now() < until; ) {
+      // spin
+    }
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  },
   close: async () => {
     await worker?.terminate();
     await service.close();
@@ -78,6 +85,7 @@ for await (const line of lines) {
       done: line,
       demotions: native().realtimeDemotions(),
       reported: service.realtimeDemotions(),
+      priority: service.realtimePriority(),
     })}\n`,
   );
 }

@@ -37,6 +37,31 @@ function cpuAffinity(): Keyword {
   };
 }
 
+/**
+ * `max_auto_priority [N]`, as keepalived 2.2.7 reads it: bare means the
+ * highest realtime priority (99); 0 and -1 mean never (-1 also silences
+ * keepalived's start-up notice, which lbctl does not print).
+ */
+function maxAutoPriority(): Keyword {
+  return {
+    sets: ['maxAutoPriority'],
+    handle: (ctx, b, s) => {
+      if (!ctx.noBlock(s)) return;
+      const arg = s.args[0];
+      if (arg !== undefined && arg.text === '-1') {
+        delete b.obj.maxAutoPriority;
+        return;
+      }
+      if (arg === undefined) {
+        b.obj.maxAutoPriority = 99;
+        ctx.locate(b.path, 'maxAutoPriority', s.keyword, s.keyword.text);
+        return;
+      }
+      ctx.scalar(b.obj, 'maxAutoPriority', b.path, s, num);
+    },
+  };
+}
+
 /** Why lbctl refuses keepalived's event FIFOs rather than ignoring them. */
 const NO_FIFO =
   'lbctl does not write keepalived event FIFOs; use notify scripts or the Prometheus metrics (lbctl_metrics_listen)';
@@ -198,6 +223,8 @@ export const GLOBAL_KEYWORDS: KeywordTable = {
   vrrp_rlimit_rtime: renamed('vrrp_rlimit_rttime', scheduling('realtimeLimitUs')),
   vrrp_cpu_affinity: scheduling('cpuAffinity', cpuAffinity()),
   vrrp_no_swap: scheduling('noSwap', flag('noSwap')),
+  max_auto_priority: scheduling('maxAutoPriority', maxAutoPriority()),
+  min_auto_priority_delay: scheduling('minAutoPriorityDelayUs'),
   checker_priority: ignored(ONE_EVENT_LOOP),
   checker_rt_priority: ignored(ONE_EVENT_LOOP),
   checker_rlimit_rttime: ignored(ONE_EVENT_LOOP),
@@ -227,7 +254,6 @@ export const GLOBAL_KEYWORDS: KeywordTable = {
   lvs_flush_on_stop: unsupported,
   default_interface: unsupported,
   dynamic_interfaces: unsupported,
-  max_auto_priority: unsupported,
   snmp_socket: unsupported,
   enable_traps: unsupported,
   enable_snmp_vrrp: unsupported,
