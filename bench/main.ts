@@ -6,6 +6,7 @@ import { e2eBench } from './e2e.js';
 import { ecmpDirectorLoss } from './ecmp-director-loss.js';
 import { failoverKeptConnections } from './failover-kept-connections.js';
 import { healthcheckScale } from './healthcheck-scale.js';
+import { metricsScrapeLarge } from './metrics-scrape-large.js';
 import { reconcileLarge } from './reconcile-large.js';
 import { reloadLarge } from './reload-large.js';
 import type { Bench, BenchResult } from './result.js';
@@ -26,6 +27,7 @@ const benches: Record<string, Bench> = {
   reconcile_large: reconcileLarge,
   reload_large: reloadLarge,
   status_connections: statusConnections,
+  metrics_scrape_large: metricsScrapeLarge,
   vrrp_failover: vrrpFailover,
   ecmp_director_loss: ecmpDirectorLoss,
   failover_kept_connections: failoverKeptConnections,

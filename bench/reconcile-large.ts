@@ -9,11 +9,11 @@ import { mainThreadRunNs, watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
 import { benchScheduling } from './scheduling.js';
 
-const SERVICES = Number(process.env.LBCTL_BENCH_SERVICES ?? 1000);
+export const SERVICES = Number(process.env.LBCTL_BENCH_SERVICES ?? 1000);
 const REALS = 32;
 
 /** Every real is on-link through lo: next hops cost nothing, the data plane is what is measured. */
-const loopbackHops: NextHopResolver = {
+export const loopbackHops: NextHopResolver = {
   resolve: (address: string): Promise<NextHop> => {
     const last = Number(address.split('.').pop());
     return Promise.resolve({
@@ -29,7 +29,7 @@ const loopbackHops: NextHopResolver = {
  * the same reals (and Maglev services share placements, see MaglevFills), as a
  * virtual_server_group range does. Unique: every service has reals of its own.
  */
-type RealsLayout = 'shared' | 'unique';
+export type RealsLayout = 'shared' | 'unique';
 
 function realAddress(layout: RealsLayout, s: number, r: number): string {
   return layout === 'shared'
@@ -37,9 +37,10 @@ function realAddress(layout: RealsLayout, s: number, r: number): string {
     : `172.${16 + (s >> 8)}.${s & 0xff}.${r + 1}`;
 }
 
-function desired(
+/** The large site: SERVICES services × 32 DR reals (other benches apply it too). */
+export function largeSite(
   layout: RealsLayout,
-  weightOf: (service: number, real: number) => number,
+  weightOf: (service: number, real: number) => number = (_, r) => 1 + (r % 4),
 ): DesiredService[] {
   return Array.from({ length: SERVICES }, (_, s): DesiredService => {
     const spec: ServiceSpec = {
@@ -74,9 +75,9 @@ export async function reconcileLarge(): Promise<BenchResult[]> {
 /** The three passes' inputs, built before the timed part (32,000 objects each, unsliced). */
 function passes(layout: RealsLayout): DesiredService[][] {
   return [
-    desired(layout, (_, r) => 1 + (r % 4)),
-    desired(layout, (_, r) => 1 + (r % 4)),
-    desired(layout, (_, r) => (r === 0 ? 0 : 1 + (r % 4))),
+    largeSite(layout, (_, r) => 1 + (r % 4)),
+    largeSite(layout, (_, r) => 1 + (r % 4)),
+    largeSite(layout, (_, r) => (r === 0 ? 0 : 1 + (r % 4))),
   ];
 }
 

@@ -1,8 +1,10 @@
 import { collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
 import { lbctlVersion } from '../version.js';
-import { registerDataPlaneCollectors } from './dataplane-collectors.js';
-import { registerHealthCollectors } from './health-collectors.js';
+import { dataPlaneFamilies } from './dataplane-families.js';
+import { healthFamilies } from './health-families.js';
+import type { MetricFamily } from './metric-family.js';
 import { registerSchedulingCollectors } from './scheduling-collectors.js';
+import type { Scrape } from './scrape.js';
 import type { MetricsSources } from './sources.js';
 import { registerSupervisionCollectors } from './supervision-collectors.js';
 import { registerSyncCollectors } from './sync-collectors.js';
@@ -38,8 +40,6 @@ export function registerCollectors(registry: Registry, sources: MetricsSources):
   }).set({ version: lbctlVersion(), nodejs_version: process.versions.node }, 1);
 
   registerVrrpCollectors(registers, () => sources.vrrp());
-  registerHealthCollectors(registers, () => sources.virtualServers());
-  registerDataPlaneCollectors(registers, () => sources.dataPlane());
   registerSupervisionCollectors(registers, () => sources.dataPlaneSupervision?.());
   registerSyncCollectors(registers, () => sources.connectionSync?.());
   registerSchedulingCollectors(registers, () => sources.scheduling?.());
@@ -47,3 +47,13 @@ export function registerCollectors(registry: Registry, sources: MetricsSources):
   collectDefaultMetrics({ register: registry });
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
 }
+
+/**
+ * The families with a series per service, real or check, which lbctl formats
+ * itself in slices of the event loop (metric-family.ts); served after the
+ * registry's metrics.
+ */
+export const SERIES_FAMILIES: readonly MetricFamily<Scrape>[] = [
+  ...healthFamilies,
+  ...dataPlaneFamilies,
+];

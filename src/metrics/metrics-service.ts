@@ -3,7 +3,9 @@ import { Registry } from 'prom-client';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Service } from '../service.js';
-import { registerCollectors } from './collectors.js';
+import { registerCollectors, SERIES_FAMILIES } from './collectors.js';
+import { ScrapeAbandoned, writeExposition } from './exposition.js';
+import { Scrape } from './scrape.js';
 import type { MetricsSources } from './sources.js';
 
 /** "127.0.0.1:9477" or "[::1]:9477" → host and port. */
@@ -29,7 +31,7 @@ export class MetricsService implements Service {
 
   constructor(
     private readonly listen: string,
-    sources: MetricsSources,
+    private readonly sources: MetricsSources,
     private readonly logger: Logger,
   ) {
     registerCollectors(this.registry, sources);
@@ -47,11 +49,15 @@ export class MetricsService implements Service {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('lbctl serves /metrics\n');
         return;
       }
-      this.registry.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body),
+      res.setHeader('content-type', this.registry.contentType);
+      writeExposition(res, this.registry, SERIES_FAMILIES, new Scrape(this.sources)).catch(
         (err: unknown) => {
+          if (err instanceof ScrapeAbandoned) return;
           this.logger.error({ err }, 'Cannot collect metrics');
-          res.writeHead(500, { 'content-type': 'text/plain' }).end('cannot collect metrics\n');
+          // Once the body has begun, cut it short: the scrape fails rather than
+          // passing with series missing.
+          if (res.headersSent) res.destroy();
+          else res.writeHead(500, { 'content-type': 'text/plain' }).end('cannot collect metrics\n');
         },
       );
     });
