@@ -11,6 +11,7 @@ import { reconcileLarge } from './reconcile-large.js';
 import { reloadLarge } from './reload-large.js';
 import type { Bench, BenchResult } from './result.js';
 import { statusConnections } from './status-connections.js';
+import { statusLarge } from './status-large.js';
 import { verifierBench } from './verifier.js';
 import { vrrpFailover } from './vrrp-failover.js';
 import { xdpVsIpvsBench } from './xdp-vs-ipvs.js';
@@ -28,6 +29,7 @@ const benches: Record<string, Bench> = {
   reload_large: reloadLarge,
   status_connections: statusConnections,
   metrics_scrape_large: metricsScrapeLarge,
+  status_large: statusLarge,
   vrrp_failover: vrrpFailover,
   ecmp_director_loss: ecmpDirectorLoss,
   failover_kept_connections: failoverKeptConnections,

@@ -8,21 +8,20 @@
  */
 import { request } from 'node:http';
 import type { ServiceKey } from '../src/dataplane/dataplane.js';
-import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import { silentLogger } from '../src/log.js';
 import { MetricsService } from '../src/metrics/metrics-service.js';
 import type { VirtualServerState } from '../src/metrics/sources.js';
-import { Reconciler } from '../src/reconcile/reconciler.js';
-import { systemClock } from '../src/time/clock.js';
+import type { DesiredService } from '../src/reconcile/desired-services.js';
+import { openLargePlane } from './large-plane.js';
 import { watchLoop } from './loop-watch.js';
-import { largeSite, loopbackHops, SERVICES } from './reconcile-large.js';
+import { SERVICES } from './reconcile-large.js';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';
 
 const SCRAPES = 5;
 
 /** What a health source reports for the site: every real alive, one TCP_CHECK up. */
-function virtualServers(site: ReturnType<typeof largeSite>): VirtualServerState[] {
+function virtualServers(site: readonly DesiredService[]): VirtualServerState[] {
   return site.map(({ spec, reals }) => {
     const key: ServiceKey = { vip: spec.vip, port: spec.port, protocol: spec.protocol };
     return {
@@ -61,20 +60,7 @@ function scrape(port: number): Promise<{ bytes: number; lines: number }> {
 }
 
 export async function metricsScrapeLarge(): Promise<BenchResult> {
-  const site = largeSite('unique');
-  const plane = await XdpDataPlane.open({
-    instance: `bench-scrape-${process.pid}`,
-    pin: false,
-    maxServices: SERVICES,
-    maxReals: SERVICES * 64,
-    connections: 1 << 20,
-    persistenceEntries: 1024,
-  });
-  const reconciler = new Reconciler({
-    dataPlane: plane,
-    nextHops: loopbackHops,
-    clock: systemClock,
-  });
+  const { plane, site, close } = await openLargePlane('scrape');
   const health = virtualServers(site);
   const metrics = new MetricsService(
     '127.0.0.1:0',
@@ -82,7 +68,6 @@ export async function metricsScrapeLarge(): Promise<BenchResult> {
     silentLogger(),
   );
   try {
-    await reconciler.set('bench', site);
     await metrics.start();
     const wall: number[] = [];
     let maxLoopDelayMs = 0;
@@ -110,7 +95,6 @@ export async function metricsScrapeLarge(): Promise<BenchResult> {
     };
   } finally {
     await metrics.close();
-    await reconciler.close();
-    await plane.destroy();
+    await close();
   }
 }

@@ -14,6 +14,7 @@ import { programNowNs } from '../dataplane/program-clock.js';
 import { canonicalAddress } from '../net/address.js';
 import { collectStatus, connTableMaps } from '../status/status-collector.js';
 import type { ReloadOutcome } from './reload.js';
+import { sendStatus } from './status-answer.js';
 import type { VirtualServerService } from './virtual-server-service.js';
 import type { VrrpService } from './vrrp-service.js';
 
@@ -50,10 +51,14 @@ export function controlHandlers(targets: ControlTargets): Record<Request['comman
   };
   return {
     ping: async () => ({ instance: targets.instance, pid: process.pid }),
-    status: async (request) => {
+    status: async (request, reply) => {
       const rate = arg.optionalBoolean(request.args, 'rate') === true;
       const window = arg.optionalInteger(request.args, 'rateWindowMs', 100, MAX_RATE_WINDOW_MS);
-      return collectStatus(statusSources, rate ? { rateWindowMs: window ?? 1000 } : {});
+      const report = await collectStatus(
+        statusSources,
+        rate ? { rateWindowMs: window ?? 1000 } : {},
+      );
+      return sendStatus(report, reply);
     },
     connections: async (request, reply) => {
       const limit = arg.optionalInteger(request.args, 'limit', 1, Number.MAX_SAFE_INTEGER);

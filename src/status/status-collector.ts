@@ -19,6 +19,7 @@ import { programNowNs } from '../dataplane/program-clock.js';
 import type { XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
 import type { RealOverride } from '../reconcile/runtime-overrides.js';
 import { serviceKey } from '../reconcile/spec-equality.js';
+import { LoopSlicer } from '../time/loop-slice.js';
 import { collectIpvsStatus } from './ipvs-status.js';
 import type {
   RealStatus,
@@ -81,13 +82,16 @@ async function collectXdpStatus(
   options: { rateWindowMs?: number },
 ): Promise<Omit<StatusReport, 'instance' | 'vrrp' | 'rateWindowMs'>> {
   const maps = connTableMaps(plane);
+  // Every loop over services below gives the event loop turns: at 1,000
+  // services × 32 reals each is tens of milliseconds (docs/operations.md#status).
+  const slicer = new LoopSlicer();
   const first = await plane.counters();
   let rates: Map<string, TrafficRates> | undefined;
   if (options.rateWindowMs !== undefined) {
     const started = Date.now();
     await sleep(options.rateWindowMs);
     const second = await plane.counters();
-    rates = ratesBetween(first, second, (Date.now() - started) / 1000);
+    rates = await ratesBetween(first, second, (Date.now() - started) / 1000, slicer);
   }
   const counters = first;
   const nowNs = await programNowNs(kernelHz());
@@ -95,12 +99,9 @@ async function collectXdpStatus(
   const countsByEndpoint = new Map<string, { active: number; inactive: number }>();
   for (const c of connectionCounts) {
     countsByEndpoint.set(endpointKey(c.service, c.address, c.port), c);
+    await slicer.maybeYield();
   }
-  const statsByEndpoint = new Map<string, TrafficCounters>();
-  for (const s of counters.services) {
-    statsByEndpoint.set(serviceKey(s.service), s);
-    for (const r of s.reals) statsByEndpoint.set(endpointKey(s.service, r.address, r.port), r);
-  }
+  const statsByEndpoint = await byEndpoint(counters, slicer);
   const traffic = (key: string) => {
     const rate = rates?.get(key);
     return {
@@ -108,7 +109,9 @@ async function collectXdpStatus(
       ...(rate !== undefined ? { rates: rate } : {}),
     };
   };
-  const services: ServiceStatus[] = plane.services().map(({ service, reals }) => {
+  const services: ServiceStatus[] = [];
+  for (const { service, reals } of plane.services()) {
+    await slicer.maybeYield();
     const key = serviceKey(service);
     const realStatuses = reals.map((real): RealStatus => {
       const k = endpointKey(service, real.address, real.port);
@@ -128,7 +131,7 @@ async function collectXdpStatus(
         ...traffic(k),
       };
     });
-    return {
+    services.push({
       protocol: service.protocol,
       vip: service.vip,
       port: service.port,
@@ -136,8 +139,8 @@ async function collectXdpStatus(
       ...(service.persistence !== undefined ? { persistence: service.persistence } : {}),
       ...traffic(key),
       reals: realStatuses,
-    };
-  });
+    });
+  }
   const timeouts = readTimeouts(maps.config);
   return {
     connectionTableSize: maps.conns.info.maxEntries * abi.CONN_WAYS,
@@ -162,17 +165,28 @@ function trafficStats(c: TrafficCounters | undefined): TrafficStats {
   };
 }
 
-function ratesBetween(
+/** Every service's and real's counters, by serviceKey / endpointKey. */
+async function byEndpoint(
+  counters: DataPlaneCounters,
+  slicer: LoopSlicer,
+): Promise<Map<string, TrafficCounters>> {
+  const out = new Map<string, TrafficCounters>();
+  for (const s of counters.services) {
+    out.set(serviceKey(s.service), s);
+    for (const r of s.reals) out.set(endpointKey(s.service, r.address, r.port), r);
+    await slicer.maybeYield();
+  }
+  return out;
+}
+
+async function ratesBetween(
   a: DataPlaneCounters,
   b: DataPlaneCounters,
   seconds: number,
-): Map<string, TrafficRates> {
+  slicer: LoopSlicer,
+): Promise<Map<string, TrafficRates>> {
   const out = new Map<string, TrafficRates>();
-  const before = new Map<string, TrafficCounters>();
-  for (const s of a.services) {
-    before.set(serviceKey(s.service), s);
-    for (const r of s.reals) before.set(endpointKey(s.service, r.address, r.port), r);
-  }
+  const before = await byEndpoint(a, slicer);
   const rate = (key: string, now: TrafficCounters) => {
     const then = before.get(key);
     const per = (x: number, y: number | undefined) => Math.max(0, (x - (y ?? 0)) / seconds);
@@ -187,6 +201,7 @@ function ratesBetween(
   for (const s of b.services) {
     rate(serviceKey(s.service), s);
     for (const r of s.reals) rate(endpointKey(s.service, r.address, r.port), r);
+    await slicer.maybeYield();
   }
   return out;
 }

@@ -83,3 +83,12 @@ export interface StatusReport {
 
 /** One row of the connection listing (ipvsadm -Lnc). */
 export type { ConnectionRow } from '../dataplane/dataplane.js';
+
+/**
+ * One `more` line of a status answer: the daemon sends the services in
+ * pieces, the rest of the report last (src/daemon/status-answer.ts), and the
+ * client puts them back in order (src/cli/commands/status-request.ts).
+ */
+export interface StatusServicesLine {
+  readonly services: readonly ServiceStatus[];
+}

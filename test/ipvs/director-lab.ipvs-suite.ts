@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { request } from '../../src/cli/commands/control-client.js';
+import { requestStatus } from '../../src/cli/commands/status-request.js';
 import { repoRoot } from '../../src/config/repo-root.js';
 import type { Protocol } from '../../src/dataplane/dataplane.js';
 import { Lab } from '../../src/lab/lab.js';
@@ -43,7 +44,6 @@ import {
   formatServices,
   formatTimeouts,
 } from '../../src/status/ipvsadm-format.js';
-import type { StatusReport } from '../../src/status/status-report.js';
 import { labForSuite } from '../support/lab-hooks.js';
 import { waitFor } from '../support/wait.js';
 import { keepAliveSession, PORT as LINE_PORT, lineService } from '../sync/keepalive-lab.js';
@@ -141,7 +141,7 @@ describe('one lab: lbctl on kernel IPVS and on XDP, connection sync, and keepali
    * tens of seconds under emulation.
    */
   const statusReport = async (args: Record<string, unknown> = {}) =>
-    (await request({ runDir, instance: instance() }, 'status', args)) as StatusReport;
+    await requestStatus({ runDir, instance: instance() }, args);
   const connectionRows = async () => {
     const rows: string[] = [];
     await request({ runDir, instance: instance() }, 'connections', {}, (more) => {

@@ -6,9 +6,9 @@ import {
   formatServices,
   formatTimeouts,
 } from '../../status/ipvsadm-format.js';
-import type { StatusReport } from '../../status/status-report.js';
 import { formatVrrp } from '../../status/vrrp-format.js';
 import { type ControlOptions, request, withControlOptions } from './control-client.js';
+import { requestStatus } from './status-request.js';
 
 interface StatusOptions extends ControlOptions {
   stats?: boolean;
@@ -42,11 +42,7 @@ export function registerStatusCommand(program: Command): void {
       await listConnections(options);
       return;
     }
-    const report = (await request(
-      options,
-      'status',
-      options.rate === true ? { rate: true } : {},
-    )) as StatusReport;
+    const report = await requestStatus(options, options.rate === true ? { rate: true } : {});
     if (options.json === true) {
       out.write(`${JSON.stringify(report, null, 2)}\n`);
       return;
