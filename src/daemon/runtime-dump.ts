@@ -1,7 +1,9 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { serviceName } from '../dataplane/dataplane.js';
+import type { Logger } from '../log.js';
 import type { MetricsSources } from '../metrics/collectors.js';
+import { LoopSlicer } from '../time/loop-slice.js';
 
 /**
  * keepalived's SIGUSR1 (/tmp/keepalived.data) and SIGUSR2
@@ -24,8 +26,17 @@ function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-/** Configuration and live state of every VRRP instance, virtual server and real. */
-export function dataDump(sources: MetricsSources, instance: string, now = new Date()): string {
+/**
+ * Configuration and live state of every VRRP instance, virtual server and
+ * real. Written in loop slices: at 1,000 services × 32 reals the text is
+ * 2.5 MB, 60–100 ms of work in one turn.
+ */
+export async function dataDump(
+  sources: MetricsSources,
+  instance: string,
+  now = new Date(),
+): Promise<string> {
+  const slicer = new LoopSlicer();
   const lines = header('data dump', instance, now);
   const vrrp = sources.vrrp()?.instances ?? [];
   lines.push('', `------< VRRP instances (${vrrp.length}) >------`);
@@ -51,6 +62,7 @@ export function dataDump(sources: MetricsSources, instance: string, now = new Da
   const servers = sources.virtualServers();
   lines.push('', `------< Virtual servers (${servers.length}) >------`);
   for (const vs of servers) {
+    await slicer.maybeYield();
     lines.push(
       ` virtual server = ${vs.name}`,
       `   quorum = ${vs.state.quorumUp ? 'up' : 'down'}${vs.suspended ? ', suspended (ha_suspend)' : ''}`,
@@ -70,6 +82,7 @@ export function dataDump(sources: MetricsSources, instance: string, now = new Da
     `------< Data plane (${plane?.kind ?? 'not running'}), services applied (${applied.length}) >------`,
   );
   for (const { service, reals } of applied) {
+    await slicer.maybeYield();
     const persistence =
       service.persistence === undefined ? '' : ` persistent ${service.persistence.timeoutS}`;
     lines.push(` ${serviceName(service)} ${service.scheduler}${persistence}`);
@@ -80,12 +93,13 @@ export function dataDump(sources: MetricsSources, instance: string, now = new Da
   return `${lines.join('\n')}\n`;
 }
 
-/** VRRP counters and data-plane packet, byte and connection counters. */
+/** VRRP counters and data-plane packet, byte and connection counters (in loop slices too). */
 export async function statsDump(
   sources: MetricsSources,
   instance: string,
   now = new Date(),
 ): Promise<string> {
+  const slicer = new LoopSlicer();
   const lines = header('statistics', instance, now);
   const vrrp = sources.vrrp()?.instances ?? [];
   lines.push('', `------< VRRP instances (${vrrp.length}) >------`);
@@ -112,6 +126,7 @@ export async function statsDump(
       lines.push(` ${reason}: ${v.packets} packets, ${v.bytes} bytes`);
     }
     for (const s of counters.services) {
+      await slicer.maybeYield();
       lines.push(
         ` ${serviceName(s.service)}: ${s.newConnections} connections, ${s.packets} packets, ${s.bytes} bytes`,
       );
@@ -139,4 +154,37 @@ export async function writeDump(path: string, text: string): Promise<void> {
     await file.close();
   }
   await rename(temporary, path);
+}
+
+/**
+ * Writes dumps when signals ask, one per file at a time: a signal that
+ * arrives while that dump is being written is answered by it (logged and
+ * ignored), so a burst of signals costs one dump, not one each racing for
+ * the same temporary file.
+ */
+export class DumpWriter {
+  private readonly writing = new Set<string>();
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Starts writing `what` to `path`; false when that dump is already being written. */
+  request(what: string, path: string, text: () => Promise<string>): boolean {
+    if (this.writing.has(path)) {
+      this.logger.info({ file: path }, 'already writing %s; signal ignored', what);
+      return false;
+    }
+    this.writing.add(path);
+    void (async () => writeDump(path, await text()))()
+      .then(
+        () => this.logger.info({ file: path }, 'wrote %s', what),
+        (err: unknown) => this.logger.error({ err, file: path }, 'Cannot write %s', what),
+      )
+      .finally(() => this.writing.delete(path));
+    return true;
+  }
+
+  /** True while the dump to `path` is being written. */
+  busy(path: string): boolean {
+    return this.writing.has(path);
+  }
 }

@@ -7,7 +7,7 @@ import { Daemon } from '../../daemon/daemon.js';
 import { InstanceLock } from '../../daemon/instance-lock.js';
 import { loadHostConfig } from '../../daemon/load-host-config.js';
 import type { ReloadOutcome } from '../../daemon/reload.js';
-import { dataDump, dumpPaths, statsDump, writeDump } from '../../daemon/runtime-dump.js';
+import { DumpWriter, dataDump, dumpPaths, statsDump } from '../../daemon/runtime-dump.js';
 import { installSignalHandlers } from '../../daemon/signals.js';
 import { SystemdNotifier } from '../../daemon/systemd-notify.js';
 import { LbctlError } from '../../errors.js';
@@ -98,12 +98,7 @@ export function registerUpCommand(program: Command): void {
         },
       });
       const dumps = dumpPaths(options.runDir, instance);
-      const dump = (what: string, target: string, text: () => string | Promise<string>) => {
-        void (async () => writeDump(target, await text()))().then(
-          () => logger.info({ file: target }, 'wrote %s', what),
-          (err: unknown) => logger.error({ err, file: target }, 'Cannot write %s', what),
-        );
-      };
+      const dumpWriter = new DumpWriter(logger);
       // Signals are routed before starting: one that arrives during start
       // still shuts down cleanly (after start finishes or rolls back).
       let stop: (signal: string) => void = () => undefined;
@@ -123,8 +118,10 @@ export function registerUpCommand(program: Command): void {
             (err: unknown) => logger.error({ err }, 'reload failed; still running as before'),
           );
         },
-        dumpData: () => dump('data dump', dumps.data, () => dataDump(sources, instance)),
-        dumpStats: () => dump('statistics', dumps.stats, () => statsDump(sources, instance)),
+        dumpData: () =>
+          dumpWriter.request('data dump', dumps.data, () => dataDump(sources, instance)),
+        dumpStats: () =>
+          dumpWriter.request('statistics', dumps.stats, () => statsDump(sources, instance)),
       });
       try {
         await daemon.start();
