@@ -21,6 +21,7 @@ import { isVerifierRefusal } from '../dataplane/xdp/verifier-error.js';
 import { type TunnelOptions, XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
 import { hasCode, LbctlError } from '../errors.js';
 import { ProcessScriptRunner } from '../health/script-runner.js';
+import type { RealHealth } from '../health/virtual-server-health.js';
 import { VirtualServerMonitor } from '../health/virtual-server-monitor.js';
 import type { Logger } from '../log.js';
 import type { VirtualServerState } from '../metrics/sources.js';
@@ -196,13 +197,21 @@ export class VirtualServerService implements Service {
 
   /** Each virtual server's current health conclusion, by name. */
   virtualServerStates(): VirtualServerState[] {
-    return this.monitors.map((monitor) => ({
-      name: monitor.name,
-      services: this.byName.get(monitor.name)?.mapped.services ?? [],
-      state: monitor.current(),
-      reals: monitor.realHealth(),
-      suspended: monitor.isSuspended,
-    }));
+    return this.monitors.map((monitor) => {
+      // Made when first read: a scrape reads them inside its loop slices, a
+      // virtual server at a time (32,000 reals at scale are not free).
+      let reals: RealHealth[] | undefined;
+      return {
+        name: monitor.name,
+        services: this.byName.get(monitor.name)?.mapped.services ?? [],
+        state: monitor.current(),
+        get reals() {
+          reals ??= monitor.realHealth();
+          return reals;
+        },
+        suspended: monitor.isSuspended,
+      };
+    });
   }
 
   /** Each running virtual server's VIPs and whether it can serve them (BGP announcement). */
