@@ -1,26 +1,36 @@
-import { escapeLabelValue, type MetricFamily } from './metric-family.js';
+import type { ServiceLabelTexts } from './labels.js';
+import { escapeLabelValue, type FamilyWriter, type MetricFamily } from './metric-family.js';
 import type { Scrape } from './scrape.js';
 import type { VirtualServerState } from './sources.js';
 
 type Real = VirtualServerState['reals'][number];
 type Check = Real['checks'][number];
 
-/** One series per data-plane service of each virtual server (a virtual_server_group gives one per address). */
-const perService = (
+/**
+ * A gauge family written one data-plane service of each virtual server at a
+ * time (a virtual_server_group gives one service per address).
+ */
+const gauge = (
   name: string,
   help: string,
-  value: (vs: VirtualServerState) => number,
+  emit: (vs: VirtualServerState, service: ServiceLabelTexts, out: FamilyWriter) => void,
 ): MetricFamily<Scrape> => ({
   name,
   help,
   type: 'gauge',
   async collect(scrape, out) {
     for (const vs of scrape.virtualServers()) {
-      for (const key of vs.services) out.series(scrape.labels.of(key).text, value(vs));
-      await out.maybeYield();
+      for (const key of vs.services) {
+        emit(vs, scrape.labels.of(key), out);
+        await out.maybeYield();
+      }
     }
   },
 });
+
+/** One series per service. */
+const perService = (name: string, help: string, value: (vs: VirtualServerState) => number) =>
+  gauge(name, help, (vs, service, out) => out.series(service.text, value(vs)));
 
 /** One series per real of each service, from `reals(vs)`. */
 const perReal = <R extends { address: string; port: number }>(
@@ -28,50 +38,24 @@ const perReal = <R extends { address: string; port: number }>(
   help: string,
   reals: (vs: VirtualServerState) => readonly R[],
   value: (real: R) => number,
-): MetricFamily<Scrape> => ({
-  name,
-  help,
-  type: 'gauge',
-  async collect(scrape, out) {
-    for (const vs of scrape.virtualServers()) {
-      for (const key of vs.services) {
-        const service = scrape.labels.of(key);
-        for (const real of reals(vs)) {
-          out.series(service.real(real.address, real.port), value(real));
-        }
-        await out.maybeYield();
-      }
-    }
-  },
-});
+) =>
+  gauge(name, help, (vs, service, out) => {
+    for (const real of reals(vs)) out.series(service.real(real.address, real.port), value(real));
+  });
 
 /** One series per check of each real. */
-const perCheck = (
-  name: string,
-  help: string,
-  value: (check: Check) => number,
-): MetricFamily<Scrape> => ({
-  name,
-  help,
-  type: 'gauge',
-  async collect(scrape, out) {
-    for (const vs of scrape.virtualServers()) {
-      for (const key of vs.services) {
-        const service = scrape.labels.of(key);
-        for (const real of vs.reals) {
-          const labels = service.real(real.address, real.port);
-          for (const check of real.checks) {
-            out.series(
-              `${labels},check="${check.index}",type="${escapeLabelValue(check.type)}"`,
-              value(check),
-            );
-          }
-        }
-        await out.maybeYield();
+const perCheck = (name: string, help: string, value: (check: Check) => number) =>
+  gauge(name, help, (vs, service, out) => {
+    for (const real of vs.reals) {
+      const labels = service.real(real.address, real.port);
+      for (const check of real.checks) {
+        out.series(
+          `${labels},check="${check.index}",type="${escapeLabelValue(check.type)}"`,
+          value(check),
+        );
       }
     }
-  },
-});
+  });
 
 /** Health: per virtual service, per real and per check. */
 export const healthFamilies: readonly MetricFamily<Scrape>[] = [
