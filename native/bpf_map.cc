@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +42,43 @@ Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo& info, size_t i, const 
 // Entries per BPF_MAP_LOOKUP_BATCH call: large enough to amortise the syscall,
 // small enough that one call never holds the map's RCU section for long.
 constexpr uint32_t kBatchEntries = 4096;
+// Per-CPU values are staged before they are summed: at most this many bytes
+// of them per call (4096 entries of 56 bytes on 4 CPUs), whatever the CPU count.
+constexpr size_t kStagingBytes = size_t{1} << 20;
+
+// Looks up `count` consecutive entries of an array map (plain or per-CPU: the
+// kernel's generic batch lookup serves both since 5.6) from index `first`,
+// at most `perCall` per BPF_MAP_LOOKUP_BATCH call. Each call's values go to
+// into(done), `valueBytes` per entry, and took(done, n) sees them. Stops at
+// the map's end; returns the entries read, or sets *err to a failed call's errno.
+template <typename Into, typename Took>
+uint32_t LookupArrayBatches(int fd, uint32_t first, uint32_t count, uint32_t perCall, Into into,
+                            Took took, int* err) {
+  std::vector<uint32_t> keys(std::min(perCall, count));
+  uint32_t done = 0;
+  // The batch token is the last index read; reading from `first` starts after first - 1.
+  uint32_t token = first == 0 ? 0 : first - 1;
+  bool started = first != 0;
+  while (done < count) {
+    uint32_t n = std::min(perCall, count - done);
+    uint32_t next = 0;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int rc = bpf_map_lookup_batch(fd, started ? &token : nullptr, &next, keys.data(), into(done),
+                                  &n, &opts);
+    int e = rc == 0 ? 0 : errno;
+    // A call that stops at the map's end (ENOENT) still returns what it read before.
+    if (e == 0 || e == ENOENT) took(done, n);
+    done += n;
+    if (e == ENOENT) break;
+    if (e != 0) {
+      *err = e;
+      return done;
+    }
+    token = next;
+    started = true;
+  }
+  return done;
+}
 
 // Reads `count` consecutive entries of an array map from index `first` with
 // batch lookups, on the thread pool: a full connection table (tens of MB)
@@ -60,28 +98,10 @@ class ReadArrayWorker : public PromiseWorker {
  protected:
   void Execute() override {
     out_.resize(static_cast<size_t>(count_) * valueSize_);
-    std::vector<uint32_t> keys(kBatchEntries);
-    uint32_t done = 0;
-    // The batch token is the last index read; reading from `first` starts after first - 1.
-    uint32_t token = first_ == 0 ? 0 : first_ - 1;
-    bool started = first_ != 0;
-    while (done < count_) {
-      uint32_t n = std::min(kBatchEntries, count_ - done);
-      uint32_t next = 0;
-      LIBBPF_OPTS(bpf_map_batch_opts, opts);
-      int rc = bpf_map_lookup_batch(fd_.Get(), started ? &token : nullptr, &next, keys.data(),
-                                    out_.data() + static_cast<size_t>(done) * valueSize_, &n,
-                                    &opts);
-      int err = rc == 0 ? 0 : errno;
-      done += n;
-      if (err == ENOENT) break;  // past the last index
-      if (err != 0) {
-        err_ = err;
-        return;
-      }
-      token = next;
-      started = true;
-    }
+    uint32_t done = LookupArrayBatches(
+        fd_.Get(), first_, count_, kBatchEntries,
+        [&](uint32_t at) { return out_.data() + static_cast<size_t>(at) * valueSize_; },
+        [](uint32_t, uint32_t) {}, &err_);
     out_.resize(static_cast<size_t>(done) * valueSize_);
   }
   void OnOK() override {
@@ -104,6 +124,76 @@ class ReadArrayWorker : public PromiseWorker {
   int err_ = 0;
 };
 
+// Reads `count` consecutive entries of a per-CPU array whose values are u64
+// fields and sums each field over the possible CPUs, on the thread pool: one
+// double per field and entry, so JS decodes no per-CPU values (counters of
+// tens of thousands of reals). Sums are exact (128-bit) before the one
+// rounding to a double, as Number() of a BigInt sum rounds.
+class ReadPerCpuSumsWorker : public PromiseWorker {
+ public:
+  ReadPerCpuSumsWorker(Napi::Env env, int fd, std::string name, uint32_t first, uint32_t count,
+                       uint32_t valueSize, uint32_t cpus)
+      : PromiseWorker(env),
+        fd_(fd),
+        name_(std::move(name)),
+        first_(first),
+        count_(count),
+        fields_(valueSize / 8),
+        cpus_(cpus) {}
+
+ protected:
+  void Execute() override {
+    // valueSize is whole u64s, so a CPU's slot is the value itself, unpadded.
+    const size_t entryBytes = static_cast<size_t>(fields_) * 8 * cpus_;
+    const uint32_t perCall = static_cast<uint32_t>(
+        std::clamp<size_t>(kStagingBytes / std::max<size_t>(entryBytes, 1), 1, kBatchEntries));
+    std::vector<uint8_t> staging(std::min(perCall, count_) * entryBytes);
+    out_.resize(static_cast<size_t>(count_) * fields_);
+    uint32_t done = LookupArrayBatches(
+        fd_.Get(), first_, count_, perCall, [&](uint32_t) { return staging.data(); },
+        [&](uint32_t at, uint32_t n) { Sum(staging.data(), at, n); }, &err_);
+    out_.resize(static_cast<size_t>(done) * fields_);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_ != 0) {
+      RejectWith({code::kMapOperation, "bpf_map_lookup_batch",
+                  "Cannot read per-CPU sums of map " + name_ + ": " + Describe(err_), err_, {},
+                  {}});
+      return;
+    }
+    auto sums = Napi::Float64Array::New(env, out_.size());
+    std::copy(out_.begin(), out_.end(), sums.Data());
+    deferred_.Resolve(sums);
+  }
+
+ private:
+  // Entries at..at+n-1, staged as entry by entry, CPU by CPU, field by field.
+  void Sum(const uint8_t* staged, uint32_t at, uint32_t n) {
+    for (uint32_t e = 0; e < n; e++) {
+      const uint8_t* entry = staged + static_cast<size_t>(e) * fields_ * 8 * cpus_;
+      for (uint32_t f = 0; f < fields_; f++) {
+        unsigned __int128 sum = 0;
+        for (uint32_t cpu = 0; cpu < cpus_; cpu++) {
+          uint64_t v;
+          std::memcpy(&v, entry + (static_cast<size_t>(cpu) * fields_ + f) * 8, 8);
+          sum += v;
+        }
+        out_[(static_cast<size_t>(at) + e) * fields_ + f] = static_cast<double>(sum);
+      }
+    }
+  }
+
+  UniqueFd fd_;
+  std::string name_;
+  uint32_t first_;
+  uint32_t count_;
+  uint32_t fields_;
+  uint32_t cpus_;
+  std::vector<double> out_;
+  int err_ = 0;
+};
+
 }  // namespace
 
 void BpfMap::Init(Napi::Env env, Napi::Object exports) {
@@ -118,6 +208,7 @@ void BpfMap::Init(Napi::Env env, Napi::Object exports) {
                       InstanceMethod<&BpfMap::Delete>("delete"),
                       InstanceMethod<&BpfMap::NextKey>("nextKey"),
                       InstanceMethod<&BpfMap::ReadArray>("readArray"),
+                      InstanceMethod<&BpfMap::ReadPerCpuSums>("readPerCpuSums"),
                       InstanceMethod<&BpfMap::Pin>("pin"),
                       InstanceMethod("dup", &BpfMap::Dup),
                       InstanceMethod("close", &BpfMap::Close),
@@ -522,6 +613,44 @@ Napi::Value BpfMap::ReadArray(const Napi::CallbackInfo& info) {
   uint32_t n = static_cast<uint32_t>(std::min<int64_t>(count, maxEntries_ - first));
   int copy = DupFd(env, fd, "read");
   auto* worker = new ReadArrayWorker(env, copy, name_, static_cast<uint32_t>(first), n, valueSize_);
+  return worker->Start();
+}
+
+// readPerCpuSums(first, count) → Promise<Float64Array>: for indexes
+// first..first+count-1 of a per-CPU array of u64 fields (fewer when the map ends
+// first), each field summed over the possible CPUs, fields of an entry in order.
+Napi::Value BpfMap::ReadPerCpuSums(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "read per-CPU sums";
+  int fd = Fd(env, op);
+  auto refuse = [&](const std::string& why) {
+    Throw(env, code::kInvalidArgument, op,
+          "Cannot read per-CPU sums of map " + name_ + ": " + why);
+  };
+  if (type_ != BPF_MAP_TYPE_PERCPU_ARRAY) refuse("it is not a per-CPU array map");
+  if (valueSize_ % 8 != 0) {
+    refuse("its " + std::to_string(valueSize_) + "-byte values are not whole u64 fields");
+  }
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    refuse("first and count must be numbers");
+  }
+  int64_t first = info[0].As<Napi::Number>().Int64Value();
+  int64_t count = info[1].As<Napi::Number>().Int64Value();
+  if (first < 0 || count < 0 || first > maxEntries_) {
+    refuse("range " + std::to_string(first) + "+" + std::to_string(count) + " is outside its " +
+           std::to_string(maxEntries_) + " entries");
+  }
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) {
+    Throw(env, code::kMapOperation, "libbpf_num_possible_cpus",
+          "Cannot read per-CPU sums of map " + name_ + ": the possible CPUs are unknown (" +
+              Describe(-cpus) + ")",
+          -cpus);
+  }
+  uint32_t n = static_cast<uint32_t>(std::min<int64_t>(count, maxEntries_ - first));
+  int copy = DupFd(env, fd, "read");
+  auto* worker = new ReadPerCpuSumsWorker(env, copy, name_, static_cast<uint32_t>(first), n,
+                                          valueSize_, static_cast<uint32_t>(cpus));
   return worker->Start();
 }
 

@@ -28,6 +28,7 @@ class BpfMap : public FdHandle<BpfMap> {
   Napi::Value Delete(const Napi::CallbackInfo& info);
   Napi::Value NextKey(const Napi::CallbackInfo& info);
   Napi::Value ReadArray(const Napi::CallbackInfo& info);
+  Napi::Value ReadPerCpuSums(const Napi::CallbackInfo& info);
   Napi::Value Pin(const Napi::CallbackInfo& info);
 
   // Argument checks and failures shared by the methods; each throws with the

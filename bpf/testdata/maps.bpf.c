@@ -22,6 +22,28 @@ struct {
 	__type(value, __u64);
 } plain_array SEC(".maps");
 
+/* Per-CPU counters of three u64 fields, read back summed over CPUs. */
+struct triple {
+	__u64 a;
+	__u64 b;
+	__u64 c;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 10);
+	__type(key, __u32);
+	__type(value, struct triple);
+} percpu_triples SEC(".maps");
+
+/* Per-CPU values that are not whole u64s (each CPU's slot padded to 8 bytes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} percpu_words SEC(".maps");
+
 /* Pinned by libbpf at load under the object's pin root, by its name. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -219,6 +219,17 @@ export class BpfMap {
     return this.handle.readArray(first, count);
   }
 
+  /**
+   * For array indexes first..first+count-1 of a per-CPU array whose values
+   * are u64 fields (fewer at the map's end): each field summed over the
+   * possible CPUs, `valueSize / 8` numbers per entry in field order, read and
+   * summed off the event loop. A sum is exact before it becomes a number, so
+   * it equals Number() of the fields' BigInt sum.
+   */
+  readPerCpuSums(first: number, count: number): Promise<Float64Array> {
+    return this.handle.readPerCpuSums(first, count);
+  }
+
   pin(path: string): void {
     this.handle.pin(path);
     this.pinnedAt = path;

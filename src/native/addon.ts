@@ -69,6 +69,7 @@ export interface NativeBpfMap {
   delete(key: Buffer): boolean;
   nextKey(key: Buffer | null): Buffer | undefined;
   readArray(first: number, count: number): Promise<Buffer>;
+  readPerCpuSums(first: number, count: number): Promise<Float64Array>;
   pin(path: string): void;
   /** A new descriptor of the same map, owned by the caller. */
   dup(): number;

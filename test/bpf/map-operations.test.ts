@@ -2,11 +2,19 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { struct, u32 } from '../../src/bpf/codec.js';
-import { BpfError, BpfMap, BpfObject, bpffsRoot, bpfObjectPath } from '../../src/bpf/index.js';
+import { struct, u32, u64 } from '../../src/bpf/codec.js';
+import {
+  BpfError,
+  BpfMap,
+  BpfObject,
+  bpffsRoot,
+  bpfObjectPath,
+  possibleCpus,
+} from '../../src/bpf/index.js';
 import { uniqueName } from '../../src/netns/netns.js';
 
 const pair = struct('pair', [u32('a'), u32('b')]);
+const triple = struct('triple', [u64('a'), u64('b'), u64('c')]);
 const key = (n: number) => {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n);
@@ -141,6 +149,97 @@ describe('map operations', () => {
 
   it('refuses per-CPU access on a plain map', () => {
     assertBpfError(() => hash.lookupPerCpu(key(1)), 'BPF_INVALID_ARGUMENT', /not a per-CPU map/);
+  });
+
+  it('reads per-CPU u64 fields summed over CPUs off the event loop, exactly before rounding', async () => {
+    const triples = object.map('percpu_triples');
+    const plain = object.map('plain_array');
+    const words = object.map('percpu_words');
+    const cpus = possibleCpus();
+    // Per entry and CPU: small counts, counts past 2^53 (rounded once, after the sum)
+    // and counts whose sum passes 2^64 (no wrap).
+    const perCpu = (index: number, cpu: number) => ({
+      a: BigInt(index * 100 + cpu + 1),
+      b: (1n << 53n) + BigInt(2 * index + cpu + 1),
+      c: index % 3 === 0 ? (1n << 64n) - BigInt(cpu + 1) : BigInt(index * cpu) << 40n,
+    });
+    const entries = triples.info.maxEntries;
+    const expected = (index: number) => {
+      let a = 0n;
+      let b = 0n;
+      let c = 0n;
+      for (let cpu = 0; cpu < cpus; cpu++) {
+        const v = perCpu(index, cpu);
+        a += v.a;
+        b += v.b;
+        c += v.c;
+      }
+      return [Number(a), Number(b), Number(c)];
+    };
+    try {
+      for (let i = 0; i < entries; i++) {
+        triples.updatePerCpu(
+          key(i),
+          Array.from({ length: cpus }, (_, cpu) => triple.encode(perCpu(i, cpu))),
+        );
+      }
+      const all = await triples.readPerCpuSums(0, entries);
+      assert.ok(all instanceof Float64Array);
+      assert.deepEqual([...all], Array.from({ length: entries }, (_, i) => expected(i)).flat());
+      // A range ending at the last entry, one cut off there, and empty ones.
+      assert.deepEqual([...(await triples.readPerCpuSums(7, 3))], [7, 8, 9].flatMap(expected));
+      assert.deepEqual([...(await triples.readPerCpuSums(8, 100))], [8, 9].flatMap(expected));
+      assert.deepEqual([...(await triples.readPerCpuSums(3, 1))], expected(3));
+      assert.equal((await triples.readPerCpuSums(entries, 5)).length, 0);
+      assert.equal((await triples.readPerCpuSums(4, 0)).length, 0);
+
+      const refused = (map: BpfMap, first: number, count: number, message: string) =>
+        assert.throws(
+          () => map.readPerCpuSums(first, count),
+          (err: unknown) =>
+            err instanceof BpfError &&
+            err.code === 'BPF_INVALID_ARGUMENT' &&
+            err.operation === 'read per-CPU sums' &&
+            err.message === message,
+        );
+      refused(
+        triples,
+        11,
+        1,
+        'Cannot read per-CPU sums of map percpu_triples: range 11+1 is outside its 10 entries',
+      );
+      refused(
+        triples,
+        -1,
+        1,
+        'Cannot read per-CPU sums of map percpu_triples: range -1+1 is outside its 10 entries',
+      );
+      refused(
+        plain,
+        0,
+        1,
+        'Cannot read per-CPU sums of map plain_array: it is not a per-CPU array map',
+      );
+      refused(
+        words,
+        0,
+        1,
+        'Cannot read per-CPU sums of map percpu_words: its 4-byte values are not whole u64 fields',
+      );
+      // The read owns its descriptor: closing the map while it runs is harmless.
+      const reading = triples.readPerCpuSums(0, entries);
+      triples.close();
+      assert.deepEqual([...(await reading)], [...all]);
+      assertBpfError(
+        () => triples.readPerCpuSums(0, 1),
+        'BPF_CLOSED',
+        /^Cannot read per-CPU sums: map percpu_triples is closed$/,
+      );
+    } finally {
+      triples.close();
+      plain.close();
+      words.close();
+    }
   });
 
   it('writes a value from parts off the event loop, zero-padded, and checks its size', async () => {
