@@ -9,30 +9,81 @@
  * lb_service_stats and lb_stats[forwarded] (pinned, so they survive a
  * restart; the program writes neither) before its id can be reused.
  * docs/data-plane.md, "Counters", says why.
+ *
+ * It also numbers those writes (changeMark), so that a reader of the maps that
+ * yields the event loop between its reads (counters-reader.ts) can tell which
+ * of what it read a carry or a zeroing may have overtaken.
  */
 import type { BpfMap } from '../../bpf/index.js';
 import * as abi from '../abi.js';
-import type { TrafficCounters } from '../dataplane.js';
+import type { RealCounters, TrafficCounters } from '../dataplane.js';
 import { sumCounters, u32Key as u32 } from './entries.js';
 
-const STAT_FORWARDED = abi.STAT_REASONS.indexOf('forwarded');
+export const STAT_FORWARDED = abi.STAT_REASONS.indexOf('forwarded');
 
 type RealValue = ReturnType<typeof abi.realCounters.decode>;
 type Counts = ReturnType<typeof abi.counters.decode>;
 
-/** One real's counters, summed over CPUs. */
-export interface RealTotals {
-  readonly scheduled: TrafficCounters;
-  readonly forwarded: { packets: number; bytes: number };
-  readonly replies: { packets: number; bytes: number };
+/** Where each lb_real_counters field sits among an entry's summed fields (u64s in order). */
+const fieldOf = (name: Parameters<typeof abi.realCounters.offsetOf>[0]) =>
+  abi.realCounters.offsetOf(name) / 8;
+const F = {
+  packets: fieldOf('packets'),
+  bytes: fieldOf('bytes'),
+  newConns: fieldOf('new_conns'),
+  fwdPackets: fieldOf('fwd_packets'),
+  fwdBytes: fieldOf('fwd_bytes'),
+  replyPackets: fieldOf('reply_packets'),
+  replyBytes: fieldOf('reply_bytes'),
+} as const;
+/** Summed fields per lb_real_stats entry. */
+export const REAL_FIELDS = abi.realCounters.size / 8;
+
+/** Figures being summed. */
+export interface Tally {
+  packets: number;
+  bytes: number;
+  newConnections: number;
 }
 
+const field = (sums: Float64Array, at: number, f: number) => sums[at + f] ?? 0;
+
 export class ForwardingCounters {
+  /** Writes numbered so far (each carry or zeroing takes the next number). */
+  private changes = 0;
+  /** Per real id, per service id: the number of the last write to its entry. */
+  private readonly realChanged: Float64Array;
+  private readonly serviceChanged: Float64Array;
+  private forwardedChanged = 0;
+
   constructor(
     private readonly realStats: BpfMap,
     private readonly serviceStats: BpfMap,
     private readonly stats: BpfMap,
-  ) {}
+  ) {
+    this.realChanged = new Float64Array(realStats.info.maxEntries);
+    this.serviceChanged = new Float64Array(serviceStats.info.maxEntries);
+  }
+
+  /** The number of the last write so far: a mark to ask later what changed since. */
+  changeMark(): number {
+    return this.changes;
+  }
+
+  /** Real `id`'s entry was zeroed or carried after `mark`. */
+  realChangedAfter(id: number, mark: number): boolean {
+    return (this.realChanged[id] ?? 0) > mark;
+  }
+
+  /** Service `id`'s carried totals were zeroed or added to after `mark`. */
+  serviceChangedAfter(id: number, mark: number): boolean {
+    return (this.serviceChanged[id] ?? 0) > mark;
+  }
+
+  /** lb_stats[forwarded] was added to after `mark`. */
+  forwardedChangedAfter(mark: number): boolean {
+    return this.forwardedChanged > mark;
+  }
 
   /** Zeroes the counters of new real ids, in one batch (a reused id starts from nothing). */
   zeroReals(ids: readonly number[]): void {
@@ -41,11 +92,15 @@ export class ForwardingCounters {
       keys.writeUInt32LE(id, 4 * i);
     });
     this.realStats.updatePacked(keys, Buffer.alloc(this.realStats.valueBytes * ids.length));
+    if (ids.length === 0) return;
+    const change = ++this.changes;
+    for (const id of ids) this.realChanged[id] = change;
   }
 
   /** Zeroes the carried totals of a new service id. */
   zeroService(id: number): void {
     this.serviceStats.update(u32(id), Buffer.alloc(abi.counters.size));
+    this.serviceChanged[id] = ++this.changes;
   }
 
   /**
@@ -58,7 +113,11 @@ export class ForwardingCounters {
   carry(realId: number, serviceId: number | undefined): void {
     const real = this.realStats.lookupPerCpu(u32(realId))?.map((v) => abi.realCounters.decode(v));
     if (real === undefined) return;
+    const change = ++this.changes;
+    this.realChanged[realId] = change;
+    this.forwardedChanged = change;
     if (serviceId !== undefined) {
+      this.serviceChanged[serviceId] = change;
       this.addPerCpu(this.serviceStats, serviceId, real, (r) => ({
         packets: r.packets,
         bytes: r.bytes,
@@ -72,71 +131,55 @@ export class ForwardingCounters {
     }));
   }
 
-  /** A live real's counters. */
-  ofReal(realId: number): RealTotals {
-    let packets = 0n;
-    let bytes = 0n;
-    let newConns = 0n;
-    let fwdPackets = 0n;
-    let fwdBytes = 0n;
-    let replyPackets = 0n;
-    let replyBytes = 0n;
-    for (const raw of this.realStats.lookupPerCpu(u32(realId)) ?? []) {
-      const c = abi.realCounters.decode(raw);
-      packets += c.packets;
-      bytes += c.bytes;
-      newConns += c.new_conns;
-      fwdPackets += c.fwd_packets;
-      fwdBytes += c.fwd_bytes;
-      replyPackets += c.reply_packets;
-      replyBytes += c.reply_bytes;
-    }
+  /**
+   * A live real's figures: packets scheduled to it and its NAT replies. Its
+   * counters are lb_real_counters fields summed over CPUs: REAL_FIELDS numbers
+   * from `at` in `sums`, as BpfMap.readPerCpuSums gives them.
+   */
+  real(address: string, port: number, sums: Float64Array, at: number): RealCounters {
     return {
-      scheduled: {
-        packets: Number(packets),
-        bytes: Number(bytes),
-        newConnections: Number(newConns),
-      },
-      forwarded: { packets: Number(fwdPackets), bytes: Number(fwdBytes) },
-      replies: { packets: Number(replyPackets), bytes: Number(replyBytes) },
+      address,
+      port,
+      packets: field(sums, at, F.packets) + field(sums, at, F.replyPackets),
+      bytes: field(sums, at, F.bytes) + field(sums, at, F.replyBytes),
+      newConnections: field(sums, at, F.newConns),
     };
   }
 
-  /** A real's figures: packets scheduled to it and its NAT replies. */
-  real(t: RealTotals): TrafficCounters {
-    return {
-      packets: t.scheduled.packets + t.replies.packets,
-      bytes: t.scheduled.bytes + t.replies.bytes,
-      newConnections: t.scheduled.newConnections,
-    };
+  /** Service `serviceId`'s carried totals, read now (one lookup). */
+  carriedBy(serviceId: number): TrafficCounters {
+    return sumCounters(this.serviceStats.lookupPerCpu(u32(serviceId)));
   }
 
-  /** A service's figures: the totals it carries plus its live reals' scheduled packets. */
-  service(serviceId: number, reals: readonly RealTotals[]): TrafficCounters {
-    let sum = sumCounters(this.serviceStats.lookupPerCpu(u32(serviceId)));
-    for (const r of reals) {
-      sum = {
-        packets: sum.packets + r.scheduled.packets,
-        bytes: sum.bytes + r.scheduled.bytes,
-        newConnections: sum.newConnections + r.scheduled.newConnections,
-      };
-    }
-    return sum;
+  /** lb_stats[forwarded], the totals of all lost reals, read now (one lookup). */
+  carriedForwarded(): { packets: number; bytes: number } {
+    const { packets, bytes } = sumCounters(this.stats.lookupPerCpu(u32(STAT_FORWARDED)));
+    return { packets, bytes };
   }
 
   /**
-   * The global `forwarded`: `carried` (lb_stats[forwarded] summed over CPUs,
-   * the totals of lost reals) plus every live real's.
+   * A service's figures are the totals it carries plus its live reals'
+   * scheduled packets: `service` starts as the carried totals and takes its
+   * reals one by one (real counters as in real()).
    */
-  forwarded(
-    carried: { packets: number; bytes: number },
-    reals: readonly RealTotals[],
-  ): { packets: number; bytes: number } {
-    let sum = carried;
-    for (const r of reals) {
-      sum = { packets: sum.packets + r.forwarded.packets, bytes: sum.bytes + r.forwarded.bytes };
-    }
-    return sum;
+  addScheduled(service: Tally, sums: Float64Array, at: number): void {
+    service.packets += field(sums, at, F.packets);
+    service.bytes += field(sums, at, F.bytes);
+    service.newConnections += field(sums, at, F.newConns);
+  }
+
+  /**
+   * The global `forwarded` is lb_stats[forwarded] summed over CPUs (the totals
+   * of lost reals) plus every live real's: `forwarded` starts as the former
+   * and takes the reals one by one.
+   */
+  addForwarded(
+    forwarded: { packets: number; bytes: number },
+    sums: Float64Array,
+    at: number,
+  ): void {
+    forwarded.packets += field(sums, at, F.fwdPackets);
+    forwarded.bytes += field(sums, at, F.fwdBytes);
   }
 
   private addPerCpu(

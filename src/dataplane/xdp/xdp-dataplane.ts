@@ -21,9 +21,7 @@ import {
   type DataPlane,
   type DataPlaneCounters,
   DEFAULT_TIMEOUTS,
-  type RealCounters,
   type RealSpec,
-  type ServiceCounters,
   type ServiceKey,
   type ServiceSpec,
   serviceName,
@@ -44,15 +42,15 @@ import {
 } from '../validate-service.js';
 import { attachedPinnedLinks, removePins, XdpAttachments } from './attachments.js';
 import { XDP_CAPABILITIES } from './capabilities.js';
+import { readCounters } from './counters-reader.js';
 import {
   encodeConfig,
   encodeRealInto,
   encodeServiceKey,
-  sumCounters,
   type TunnelOptions,
   u32Key,
 } from './entries.js';
-import { ForwardingCounters, type RealTotals } from './forwarding-counters.js';
+import { ForwardingCounters } from './forwarding-counters.js';
 import { decodePinnedState } from './pinned-state.js';
 import { buildRing, type MaglevIdentity, type Ring, ringParts } from './ring.js';
 import {
@@ -573,40 +571,12 @@ export class XdpDataPlane implements DataPlane {
     return Array.from(this.services_.values(), (s) => ({ service: s.spec, reals: s.realSpecs }));
   }
 
+  /** Read on the thread pool and put together in slices of the loop (counters-reader.ts). */
   async counters(): Promise<DataPlaneCounters> {
     this.requireOpen();
-    const global: Record<string, { packets: number; bytes: number }> = {};
-    abi.STAT_REASONS.forEach((reason, i) => {
-      const { packets, bytes } = sumCounters(this.maps.stats.lookupPerCpu(u32Key(i)));
-      global[reason] = { packets, bytes };
-    });
-    const counters = this.forwardingCounters;
-    const allReals: RealTotals[] = [];
-    const services: ServiceCounters[] = [...this.services_.values()].map((s) => {
-      const reals = [...s.reals.values()];
-      const totals = reals.map((r) => counters.ofReal(r.id));
-      allReals.push(...totals);
-      return {
-        service: { vip: s.spec.vip, port: s.spec.port, protocol: s.spec.protocol },
-        ...counters.service(s.id, totals),
-        reals: reals.map(
-          (r, i): RealCounters => ({
-            address: r.spec.address,
-            port: r.spec.port,
-            ...counters.real(totals[i] as RealTotals),
-          }),
-        ),
-      };
-    });
-    // lb_stats[forwarded] holds only the totals of lost reals (forwarding-counters.ts).
-    global.forwarded = counters.forwarded(global.forwarded ?? { packets: 0, bytes: 0 }, allReals);
-    const events = (index: number) => sumCounters(this.maps.stats.lookupPerCpu(u32Key(index)));
-    const connTable = {
-      capacity: this.maps.conns.info.maxEntries * abi.CONN_WAYS,
-      used: events(abi.STAT_CONN_FILLED).packets,
-      evicted: events(abi.STAT_CONN_EVICTED).packets,
-    };
-    return { global, services, connTable, hashForwarded: events(abi.STAT_HASH_FORWARDED).packets };
+    return await readCounters(this.maps, this.forwardingCounters, this.services_, () =>
+      this.requireOpen(),
+    );
   }
 
   /** Closes handles; pinned maps and links stay, so forwarding continues. */

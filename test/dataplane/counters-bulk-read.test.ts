@@ -1,0 +1,275 @@
+/**
+ * counters() reads the per-CPU counter maps in ranges on the thread pool,
+ * summed over CPUs there (src/dataplane/xdp/counters-reader.ts). These tests
+ * check its figures against the per-key reading it replaced, and that a
+ * change of reals while it reads never counts a real's packets twice or
+ * under another real.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { type BpfMap, possibleCpus } from '../../src/bpf/index.js';
+import * as abi from '../../src/dataplane/abi.js';
+import type { DataPlaneCounters, RealSpec } from '../../src/dataplane/dataplane.js';
+import { sumCounters, u32Key } from '../../src/dataplane/xdp/entries.js';
+import {
+  CHUNK_ENTRIES,
+  coveringRanges,
+  MAX_GAP,
+  SummedEntries,
+} from '../../src/dataplane/xdp/summed-entries.js';
+import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
+import { LoopSlicer } from '../../src/time/loop-slice.js';
+import { real, testPlane } from './support/harness.js';
+
+const REAL_FIELDS = abi.realCounters.size / 8;
+
+/** A deterministic stream of u64s of every magnitude (xorshift64*, then a random shift). */
+function u64s(seed: bigint): () => bigint {
+  let x = seed;
+  const mask = (1n << 64n) - 1n;
+  return () => {
+    x ^= x >> 12n;
+    x ^= (x << 25n) & mask;
+    x ^= x >> 27n;
+    const r = (x * 0x2545f4914f6cdd1dn) & mask;
+    return r >> (r & 63n);
+  };
+}
+
+/** Live real ids by the MAC of their next hop, and their service ids. */
+function liveReals(plane: XdpDataPlane): Map<string, { id: number; serviceId: number }> {
+  const out = new Map<string, { id: number; serviceId: number }>();
+  for (const [key, value] of plane.map('reals').entries()) {
+    const entry = abi.real.decode(value);
+    if (entry.flags === 0) continue;
+    out.set(String(entry.mac).toLowerCase(), {
+      id: key.readUInt32LE(0),
+      serviceId: entry.service_id,
+    });
+  }
+  return out;
+}
+
+/** Writes `values()` into every field of every CPU of entry `index`. */
+function fill(map: BpfMap, index: number, fields: number, values: () => bigint): void {
+  const perCpu = Array.from({ length: possibleCpus() }, () => {
+    const b = Buffer.alloc(fields * 8);
+    for (let f = 0; f < fields; f++) b.writeBigUInt64LE(values(), 8 * f);
+    return b;
+  });
+  map.updatePerCpu(u32Key(index), perCpu);
+}
+
+/** counters() as it was computed before: one lookup per key, BigInt sums per CPU. */
+function perKeyCounters(plane: XdpDataPlane): DataPlaneCounters {
+  const stats = plane.map('stats');
+  const event = (i: number) => sumCounters(stats.lookupPerCpu(u32Key(i)));
+  const global: Record<string, { packets: number; bytes: number }> = {};
+  abi.STAT_REASONS.forEach((reason, i) => {
+    const { packets, bytes } = event(i);
+    global[reason] = { packets, bytes };
+  });
+  const ids = liveReals(plane);
+  let forwarded = global.forwarded ?? { packets: 0, bytes: 0 };
+  const services = plane.services().map(({ service, reals }) => {
+    const realIds = reals.map((r) => ids.get(String(r.via?.mac).toLowerCase()));
+    const serviceId = realIds[0]?.serviceId ?? -1;
+    let sum = sumCounters(plane.map('serviceStats').lookupPerCpu(u32Key(serviceId)));
+    const realCounters = reals.map((r, i) => {
+      const c = { p: 0n, b: 0n, n: 0n, fp: 0n, fb: 0n, rp: 0n, rb: 0n };
+      for (const raw of plane.map('realStats').lookupPerCpu(u32Key(realIds[i]?.id ?? -1)) ?? []) {
+        const v = abi.realCounters.decode(raw);
+        c.p += v.packets;
+        c.b += v.bytes;
+        c.n += v.new_conns;
+        c.fp += v.fwd_packets;
+        c.fb += v.fwd_bytes;
+        c.rp += v.reply_packets;
+        c.rb += v.reply_bytes;
+      }
+      sum = {
+        packets: sum.packets + Number(c.p),
+        bytes: sum.bytes + Number(c.b),
+        newConnections: sum.newConnections + Number(c.n),
+      };
+      forwarded = {
+        packets: forwarded.packets + Number(c.fp),
+        bytes: forwarded.bytes + Number(c.fb),
+      };
+      return {
+        address: r.address,
+        port: r.port,
+        packets: Number(c.p) + Number(c.rp),
+        bytes: Number(c.b) + Number(c.rb),
+        newConnections: Number(c.n),
+      };
+    });
+    return {
+      service: { vip: service.vip, port: service.port, protocol: service.protocol },
+      ...sum,
+      reals: realCounters,
+    };
+  });
+  global.forwarded = forwarded;
+  return {
+    global,
+    services,
+    connTable: {
+      capacity: plane.map('conns').info.maxEntries * abi.CONN_WAYS,
+      used: event(abi.STAT_CONN_FILLED).packets,
+      evicted: event(abi.STAT_CONN_EVICTED).packets,
+    },
+    hashForwarded: event(abi.STAT_HASH_FORWARDED).packets,
+  };
+}
+
+const hex = (n: number) => n.toString(16).padStart(2, '0');
+
+describe('counters() read in bulk', () => {
+  it('equals the per-key reading for 3 services x 40 reals, up to the last real id', async (t) => {
+    // Ids 1-120: the reals' range ends at lb_real_stats' last entry.
+    const plane = await testPlane(t, { maxServices: 3, maxReals: 121 });
+    for (let s = 0; s < 3; s++) {
+      const reals: RealSpec[] = Array.from({ length: 40 }, (_, r) =>
+        real(`10.42.${s}.${r + 1}`, `02:00:00:00:${hex(s)}:${hex(r)}`, {
+          forwarding: r % 4 === 0 ? 'nat' : 'dr',
+          port: r % 4 === 0 ? 8080 : 0,
+        }),
+      );
+      await plane.setService(
+        { vip: `10.42.${s}.200`, port: 80, protocol: 'tcp', scheduler: 'rr' },
+        reals,
+      );
+    }
+    const next = u64s(0x9e3779b97f4a7c15n);
+    for (let i = 0; i < plane.map('stats').info.maxEntries; i++) {
+      fill(plane.map('stats'), i, 3, next);
+    }
+    for (let i = 0; i < 3; i++) fill(plane.map('serviceStats'), i, 3, next);
+    for (const { id } of liveReals(plane).values()) {
+      fill(plane.map('realStats'), id, REAL_FIELDS, next);
+    }
+    assert.equal(Math.max(...[...liveReals(plane).values()].map((r) => r.id)), 120);
+    const counters = await plane.counters();
+    assert.equal(counters.services.length, 3);
+    assert.equal(counters.services.flatMap((s) => s.reals).length, 120);
+    assert.deepEqual(counters, perKeyCounters(plane));
+  });
+
+  it('never counts a real replaced while it reads under its successor, nor twice', async (t) => {
+    // Two real ids: a real removed and another added take the same id.
+    const plane = await testPlane(t, { maxServices: 2, maxReals: 3 });
+    const service = { vip: '10.43.0.1', port: 80, protocol: 'tcp', scheduler: 'rr' } as const;
+    const fixed = real('10.43.0.10', '02:00:00:00:43:00');
+    const replaced = (i: number) => real(`10.43.1.${i}`, `02:00:00:00:43:${hex(i)}`);
+    const packetsOf = (i: number) => 1000 + i;
+    const realStats = plane.map('realStats');
+    /** `packets` scheduled and forwarded, `packets` × 100 bytes, all on CPU 0. */
+    const traffic = (r: RealSpec, packets: number) => {
+      const id = liveReals(plane).get(String(r.via?.mac))?.id;
+      assert.ok(id !== undefined);
+      const values = [packets, packets * 100, packets, packets, packets * 100, 0, 0];
+      let n = 0;
+      fill(realStats, id, REAL_FIELDS, () => BigInt(n++ < REAL_FIELDS ? (values[n - 1] ?? 0) : 0));
+      return id;
+    };
+    await plane.setService(service, [fixed, replaced(1)]);
+    traffic(fixed, 1);
+    let id = traffic(replaced(1), packetsOf(1));
+    let total = 1 + packetsOf(1);
+    let overlapped = 0;
+    for (let i = 1; i <= 40; i++) {
+      const reading = plane.counters();
+      let settled = false;
+      void reading.then(() => {
+        settled = true;
+      });
+      // Changes at different points of the read: after 0 to 7 turns of the loop.
+      for (let k = 0; k < i % 8; k++) await nextTurn();
+      if (!settled) overlapped++;
+      await plane.setService(service, [fixed]);
+      await plane.setService(service, [fixed, replaced(i + 1)]);
+      const reusedId = traffic(replaced(i + 1), packetsOf(i + 1));
+      assert.equal(reusedId, id, 'the new real took the id of the one removed');
+      const c = await reading;
+      const s = c.services[0];
+      assert.ok(s !== undefined);
+      assert.equal(s.packets, total, `read ${i}: the service counts every packet once`);
+      assert.equal(s.bytes, total * 100);
+      assert.equal(c.global.forwarded?.packets, total, `read ${i}: forwarded counts each once`);
+      const listed = Object.fromEntries(s.reals.map((r) => [r.address, r.packets]));
+      assert.equal(listed[fixed.address], 1);
+      const others = Object.keys(listed).filter((a) => a !== fixed.address);
+      assert.ok(others.length <= 1);
+      if (others.length === 1) {
+        // Listed as read before its removal, with its own packets only.
+        assert.deepEqual(others, [replaced(i).address]);
+        assert.equal(listed[replaced(i).address], packetsOf(i), `read ${i}: its own packets`);
+      }
+      id = reusedId;
+      total += packetsOf(i + 1);
+    }
+    t.diagnostic(`${overlapped} of 40 reads were still in flight when the reals changed`);
+  });
+});
+
+describe('summed entries', () => {
+  const slicer = new LoopSlicer();
+  const marked = (length: number, indexes: readonly number[]) => {
+    const used = new Uint8Array(length);
+    for (const i of indexes) used[i] = 1;
+    return used;
+  };
+
+  it('cover the indexes in use with ranges split at gaps and at the chunk size', async () => {
+    assert.deepEqual(await coveringRanges(new Uint8Array(100), slicer), []);
+    assert.deepEqual(await coveringRanges(marked(100, [99]), slicer), [[99, 1]]);
+    assert.deepEqual(
+      await coveringRanges(marked(20000, [0, 3, 3 + MAX_GAP, 4 + 2 * MAX_GAP, 19999]), slicer),
+      [
+        [0, 4 + MAX_GAP],
+        [4 + 2 * MAX_GAP, 1],
+        [19999, 1],
+      ],
+    );
+    const dense = Array.from({ length: CHUNK_ENTRIES + 10 }, (_, i) => i + 5);
+    assert.deepEqual(await coveringRanges(marked(70000, dense), slicer), [
+      [5, CHUNK_ENTRIES],
+      [5 + CHUNK_ENTRIES, 10],
+    ]);
+  });
+
+  it('read only the ranges in use, summed as per-key lookups sum them', async (t) => {
+    const plane = await testPlane(t, { maxServices: 2, maxReals: 5000 });
+    const realStats = plane.map('realStats');
+    const next = u64s(0x1234567n);
+    const written = [1, 2, 70, 140, 4097, 4500, 4999];
+    for (const i of written) fill(realStats, i, REAL_FIELDS, next);
+    const perKey = (i: number) => {
+      const sums = new Array<bigint>(REAL_FIELDS).fill(0n);
+      for (const raw of realStats.lookupPerCpu(u32Key(i)) ?? []) {
+        for (let f = 0; f < REAL_FIELDS; f++)
+          sums[f] = (sums[f] ?? 0n) + raw.readBigUInt64LE(8 * f);
+      }
+      return sums.map(Number);
+    };
+    const read = await SummedEntries.read(realStats, marked(5000, written), slicer);
+    for (const i of written) {
+      const at = read.offsetOf(i);
+      assert.ok(at >= 0, `entry ${i} was read`);
+      assert.deepEqual([...read.sums.subarray(at, at + REAL_FIELDS)], perKey(i));
+    }
+    // Not in use and beyond a gap: not read.
+    assert.equal(read.offsetOf(0), -1);
+    assert.equal(read.offsetOf(300), -1);
+    assert.equal(read.offsetOf(4096), -1);
+    assert.ok(read.sums.length < (5000 * REAL_FIELDS) / 4, 'far fewer entries than the map holds');
+    // One pool job over several batch calls (5,000 entries), ending at the map's end.
+    const whole = await realStats.readPerCpuSums(0, 5000);
+    assert.equal(whole.length, 5000 * REAL_FIELDS);
+    for (const i of [...written, 0, 3000]) {
+      assert.deepEqual([...whole.subarray(i * REAL_FIELDS, (i + 1) * REAL_FIELDS)], perKey(i));
+    }
+  });
+});
