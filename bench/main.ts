@@ -1,6 +1,7 @@
 import { configParseLarge } from './config-parse-large.js';
 import { connTableFill } from './conn-table-fill.js';
 import { counterBench } from './counter.js';
+import { countersLarge } from './counters-large.js';
 import { dataplaneBench } from './dataplane.js';
 import { e2eBench } from './e2e.js';
 import { ecmpDirectorLoss } from './ecmp-director-loss.js';
@@ -26,6 +27,7 @@ const benches: Record<string, Bench> = {
   conn_table_fill: connTableFill,
   healthcheck_scale: healthcheckScale,
   reconcile_large: reconcileLarge,
+  counters_large: countersLarge,
   reload_large: reloadLarge,
   status_connections: statusConnections,
   metrics_scrape_large: metricsScrapeLarge,
