@@ -19,6 +19,7 @@ import {
   SummedEntries,
 } from '../../src/dataplane/xdp/summed-entries.js';
 import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
+import { hasCode } from '../../src/errors.js';
 import { LoopSlicer } from '../../src/time/loop-slice.js';
 import { real, testPlane } from './support/harness.js';
 
@@ -211,6 +212,18 @@ describe('counters() read in bulk', () => {
       total += packetsOf(i + 1);
     }
     t.diagnostic(`${overlapped} of 40 reads were still in flight when the reals changed`);
+  });
+
+  it('fails a read that the data plane closing overtakes as closed', async (t) => {
+    const plane = await testPlane(t);
+    await plane.setService({ vip: '10.44.0.1', port: 80, protocol: 'tcp', scheduler: 'rr' }, [
+      real('10.44.0.10', '02:00:00:00:44:00'),
+    ]);
+    const closed = (err: unknown) => hasCode(err, 'DATAPLANE_CLOSED');
+    const reading = plane.counters();
+    await plane.close();
+    await assert.rejects(reading, closed);
+    await assert.rejects(plane.counters(), closed);
   });
 });
 

@@ -94,14 +94,24 @@ export async function readCounters(
     for (const r of s.reals.values()) realsUsed[r.id] = 1;
   }
 
-  // 1. The reals.
-  const realSums = await SummedEntries.read(maps.realStats, realsUsed, slicer);
-  // 2. What carries add to, after the reals.
-  const secondRead = forwarding.changeMark();
-  const [carriedSums, statSums] = await Promise.all([
-    SummedEntries.read(maps.serviceStats, servicesUsed, slicer),
-    maps.stats.readPerCpuSums(0, maps.stats.info.maxEntries),
-  ]);
+  let realSums: SummedEntries;
+  let secondRead: number;
+  let carriedSums: SummedEntries;
+  let statSums: Float64Array;
+  try {
+    // 1. The reals.
+    realSums = await SummedEntries.read(maps.realStats, realsUsed, slicer);
+    // 2. What carries add to, after the reals.
+    secondRead = forwarding.changeMark();
+    [carriedSums, statSums] = await Promise.all([
+      SummedEntries.read(maps.serviceStats, servicesUsed, slicer),
+      maps.stats.readPerCpuSums(0, maps.stats.info.maxEntries),
+    ]);
+  } catch (err) {
+    // A close while it read fails the read as closed, not as a map's closed handle.
+    requireOpen();
+    throw err;
+  }
   // Resumed from a pool completion: the rest runs in slices from the check phase (loop-slice.ts).
   await slicer.nextSlice();
   requireOpen();
