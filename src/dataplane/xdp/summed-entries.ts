@@ -10,8 +10,8 @@ import type { LoopSlicer } from '../../time/loop-slice.js';
 /** Entries per pool job: one BPF_MAP_LOOKUP_BATCH call, ~1 ms of pool time. */
 export const CHUNK_ENTRIES = 4096;
 /**
- * Unused indexes a range spans rather than ending: reading them costs less
- * than a pool job of its own (a few µs against tens).
+ * A run of this many unused indexes ends a range; a shorter one is read
+ * through: reading it costs less than a pool job of its own (a few µs against tens).
  */
 export const MAX_GAP = 64;
 /** Indexes scanned for use between two checks of the slice. */
