@@ -8,35 +8,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type BpfMap, possibleCpus } from '../../src/bpf/index.js';
 import * as abi from '../../src/dataplane/abi.js';
 import type { DataPlaneCounters, RealSpec } from '../../src/dataplane/dataplane.js';
 import { sumCounters, u32Key } from '../../src/dataplane/xdp/entries.js';
-import {
-  CHUNK_ENTRIES,
-  coveringRanges,
-  MAX_GAP,
-  SummedEntries,
-} from '../../src/dataplane/xdp/summed-entries.js';
 import type { XdpDataPlane } from '../../src/dataplane/xdp/xdp-dataplane.js';
 import { hasCode } from '../../src/errors.js';
-import { LoopSlicer } from '../../src/time/loop-slice.js';
-import { real, testPlane } from './support/harness.js';
+import { real, TEST_TABLES, testPlane } from './support/harness.js';
+import { fill, u64s } from './support/per-cpu-values.js';
 
 const REAL_FIELDS = abi.realCounters.size / 8;
-
-/** A deterministic stream of u64s of every magnitude (xorshift64*, then a random shift). */
-function u64s(seed: bigint): () => bigint {
-  let x = seed;
-  const mask = (1n << 64n) - 1n;
-  return () => {
-    x ^= x >> 12n;
-    x ^= (x << 25n) & mask;
-    x ^= x >> 27n;
-    const r = (x * 0x2545f4914f6cdd1dn) & mask;
-    return r >> (r & 63n);
-  };
-}
 
 /** Live real ids by the MAC of their next hop, and their service ids. */
 function liveReals(plane: XdpDataPlane): Map<string, { id: number; serviceId: number }> {
@@ -50,16 +30,6 @@ function liveReals(plane: XdpDataPlane): Map<string, { id: number; serviceId: nu
     });
   }
   return out;
-}
-
-/** Writes `values()` into every field of every CPU of entry `index`. */
-function fill(map: BpfMap, index: number, fields: number, values: () => bigint): void {
-  const perCpu = Array.from({ length: possibleCpus() }, () => {
-    const b = Buffer.alloc(fields * 8);
-    for (let f = 0; f < fields; f++) b.writeBigUInt64LE(values(), 8 * f);
-    return b;
-  });
-  map.updatePerCpu(u32Key(index), perCpu);
 }
 
 /** counters() as it was computed before: one lookup per key, BigInt sums per CPU. */
@@ -128,11 +98,12 @@ function perKeyCounters(plane: XdpDataPlane): DataPlaneCounters {
 const hex = (n: number) => n.toString(16).padStart(2, '0');
 
 describe('counters() read in bulk', () => {
-  it('equals the per-key reading for 3 services x 40 reals, up to the last real id', async (t) => {
-    // Ids 1-120: the reals' range ends at lb_real_stats' last entry.
-    const plane = await testPlane(t, { maxServices: 3, maxReals: 121 });
+  it('equals the per-key reading for 3 services x 21 reals, up to the last real id', async (t) => {
+    // Ids 1-63 of 64: the reals' range ends at lb_real_stats' last entry.
+    const plane = await testPlane(t);
+    const perService = (TEST_TABLES.maxReals - 1) / 3;
     for (let s = 0; s < 3; s++) {
-      const reals: RealSpec[] = Array.from({ length: 40 }, (_, r) =>
+      const reals: RealSpec[] = Array.from({ length: perService }, (_, r) =>
         real(`10.42.${s}.${r + 1}`, `02:00:00:00:${hex(s)}:${hex(r)}`, {
           forwarding: r % 4 === 0 ? 'nat' : 'dr',
           port: r % 4 === 0 ? 8080 : 0,
@@ -151,16 +122,24 @@ describe('counters() read in bulk', () => {
     for (const { id } of liveReals(plane).values()) {
       fill(plane.map('realStats'), id, REAL_FIELDS, next);
     }
-    assert.equal(Math.max(...[...liveReals(plane).values()].map((r) => r.id)), 120);
+    const ids = [...liveReals(plane).values()].map((r) => r.id);
+    assert.equal(Math.max(...ids), TEST_TABLES.maxReals - 1);
     const counters = await plane.counters();
     assert.equal(counters.services.length, 3);
-    assert.equal(counters.services.flatMap((s) => s.reals).length, 120);
+    assert.equal(counters.services.flatMap((s) => s.reals).length, TEST_TABLES.maxReals - 1);
     assert.deepEqual(counters, perKeyCounters(plane));
   });
 
   it('never counts a real replaced while it reads under its successor, nor twice', async (t) => {
-    // Two real ids: a real removed and another added take the same id.
-    const plane = await testPlane(t, { maxServices: 2, maxReals: 3 });
+    // Another service takes all real ids but the last two: once every id has
+    // been handed out, a real removed and another added take the same id.
+    const plane = await testPlane(t);
+    await plane.setService(
+      { vip: '10.43.9.1', port: 80, protocol: 'tcp', scheduler: 'rr' },
+      Array.from({ length: TEST_TABLES.maxReals - 3 }, (_, r) =>
+        real(`10.43.9.${r + 2}`, `02:00:00:00:49:${hex(r)}`),
+      ),
+    );
     const service = { vip: '10.43.0.1', port: 80, protocol: 'tcp', scheduler: 'rr' } as const;
     const fixed = real('10.43.0.10', '02:00:00:00:43:00');
     const replaced = (i: number) => real(`10.43.1.${i}`, `02:00:00:00:43:${hex(i)}`);
@@ -194,7 +173,7 @@ describe('counters() read in bulk', () => {
       const reusedId = traffic(replaced(i + 1), packetsOf(i + 1));
       assert.equal(reusedId, id, 'the new real took the id of the one removed');
       const c = await reading;
-      const s = c.services[0];
+      const s = c.services.find((x) => x.service.vip === service.vip);
       assert.ok(s !== undefined);
       assert.equal(s.packets, total, `read ${i}: the service counts every packet once`);
       assert.equal(s.bytes, total * 100);
@@ -224,65 +203,5 @@ describe('counters() read in bulk', () => {
     await plane.close();
     await assert.rejects(reading, closed);
     await assert.rejects(plane.counters(), closed);
-  });
-});
-
-describe('summed entries', () => {
-  const slicer = new LoopSlicer();
-  const marked = (length: number, indexes: readonly number[]) => {
-    const used = new Uint8Array(length);
-    for (const i of indexes) used[i] = 1;
-    return used;
-  };
-
-  it('cover the indexes in use with ranges split at gaps and at the chunk size', async () => {
-    assert.deepEqual(await coveringRanges(new Uint8Array(100), slicer), []);
-    assert.deepEqual(await coveringRanges(marked(100, [99]), slicer), [[99, 1]]);
-    assert.deepEqual(
-      await coveringRanges(marked(20000, [0, 3, 3 + MAX_GAP, 4 + 2 * MAX_GAP, 19999]), slicer),
-      [
-        [0, 4 + MAX_GAP],
-        [4 + 2 * MAX_GAP, 1],
-        [19999, 1],
-      ],
-    );
-    const dense = Array.from({ length: CHUNK_ENTRIES + 10 }, (_, i) => i + 5);
-    assert.deepEqual(await coveringRanges(marked(70000, dense), slicer), [
-      [5, CHUNK_ENTRIES],
-      [5 + CHUNK_ENTRIES, 10],
-    ]);
-  });
-
-  it('read only the ranges in use, summed as per-key lookups sum them', async (t) => {
-    const plane = await testPlane(t, { maxServices: 2, maxReals: 5000 });
-    const realStats = plane.map('realStats');
-    const next = u64s(0x1234567n);
-    const written = [1, 2, 70, 140, 4097, 4500, 4999];
-    for (const i of written) fill(realStats, i, REAL_FIELDS, next);
-    const perKey = (i: number) => {
-      const sums = new Array<bigint>(REAL_FIELDS).fill(0n);
-      for (const raw of realStats.lookupPerCpu(u32Key(i)) ?? []) {
-        for (let f = 0; f < REAL_FIELDS; f++)
-          sums[f] = (sums[f] ?? 0n) + raw.readBigUInt64LE(8 * f);
-      }
-      return sums.map(Number);
-    };
-    const read = await SummedEntries.read(realStats, marked(5000, written), slicer);
-    for (const i of written) {
-      const at = read.offsetOf(i);
-      assert.ok(at >= 0, `entry ${i} was read`);
-      assert.deepEqual([...read.sums.subarray(at, at + REAL_FIELDS)], perKey(i));
-    }
-    // Not in use and beyond a gap: not read.
-    assert.equal(read.offsetOf(0), -1);
-    assert.equal(read.offsetOf(300), -1);
-    assert.equal(read.offsetOf(4096), -1);
-    assert.ok(read.sums.length < (5000 * REAL_FIELDS) / 4, 'far fewer entries than the map holds');
-    // One pool job over several batch calls (5,000 entries), ending at the map's end.
-    const whole = await realStats.readPerCpuSums(0, 5000);
-    assert.equal(whole.length, 5000 * REAL_FIELDS);
-    for (const i of [...written, 0, 3000]) {
-      assert.deepEqual([...whole.subarray(i * REAL_FIELDS, (i + 1) * REAL_FIELDS)], perKey(i));
-    }
   });
 });

@@ -5,11 +5,12 @@ import { fileTimes, runInVm, summaryCount, type VmKernel } from '../support/vm.j
 /**
  * One guest of the VM tier: a Debian 12 kernel, booted under QEMU by
  * scripts/vm/run.sh with this checkout mounted read-only, runs the tests that
- * depend on the kernel: every lb_xdp variant through the verifier, the
- * BPF_PROG_TEST_RUN packet fixtures, and DR/NAT/TUN forwarding between
- * network namespaces. The host kernel runs the same files in the normal
- * suite. Tests that do not touch the kernel (Maglev, wrr, configuration...)
- * run on the host only. Each kernel has its own file
+ * depend on the kernel: every lb_xdp variant through the verifier, the map
+ * operations the addon makes (batch lookups of per-CPU arrays for
+ * counters()), the BPF_PROG_TEST_RUN packet fixtures, and DR/NAT/TUN
+ * forwarding between network namespaces. The host kernel runs the same
+ * files in the normal suite. Tests that do not touch the kernel (Maglev,
+ * wrr, configuration...) run on the host only. Each kernel has its own file
  * (debian-<kernel>.vm.test.ts), so the tier's runner keeps two guests
  * going at once, one per core, starting the next file as one ends.
  *
@@ -19,7 +20,9 @@ import { fileTimes, runInVm, summaryCount, type VmKernel } from '../support/vm.j
  */
 const IN_VM = [
   'dist/test/bpf/program-variants.test.js',
+  'dist/test/bpf/map-operations.test.js',
   'dist/test/dataplane/abi.test.js',
+  'dist/test/dataplane/counters-bulk-read.test.js',
   'dist/test/dataplane/conn-table.test.js',
   'dist/test/dataplane/forwarding.test.js',
   'dist/test/dataplane/malformed.test.js',
