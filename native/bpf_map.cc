@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -124,11 +125,24 @@ class ReadArrayWorker : public PromiseWorker {
   int err_ = 0;
 };
 
+// hi·2^64 + lo as the nearest double, ties to even, as Number() of a BigInt
+// rounds: the top 64 bits, with any bit below them kept as a sticky low bit
+// (far below the 53 bits a double keeps, so it only breaks ties the right way),
+// converted once and scaled by a power of two, which is exact.
+double NearestDouble(uint64_t hi, uint64_t lo) {
+  if (hi == 0) return static_cast<double>(lo);
+  const int shift = 64 - __builtin_clzll(hi);  // hi's bits: 1 to 64
+  uint64_t top = shift == 64 ? hi : (hi << (64 - shift)) | (lo >> shift);
+  const uint64_t below = shift == 64 ? lo : lo & ((uint64_t{1} << shift) - 1);
+  if (below != 0) top |= 1;
+  return std::ldexp(static_cast<double>(top), shift);
+}
+
 // Reads `count` consecutive entries of a per-CPU array whose values are u64
 // fields and sums each field over the possible CPUs, on the thread pool: one
 // double per field and entry, so JS decodes no per-CPU values (counters of
-// tens of thousands of reals). Sums are exact (128-bit) before the one
-// rounding to a double, as Number() of a BigInt sum rounds.
+// tens of thousands of reals). Sums are exact before the one rounding to a
+// double, as Number() of a BigInt sum rounds.
 class ReadPerCpuSumsWorker : public PromiseWorker {
  public:
   ReadPerCpuSumsWorker(Napi::Env env, int fd, std::string name, uint32_t first, uint32_t count,
@@ -173,13 +187,16 @@ class ReadPerCpuSumsWorker : public PromiseWorker {
     for (uint32_t e = 0; e < n; e++) {
       const uint8_t* entry = staged + static_cast<size_t>(e) * fields_ * 8 * cpus_;
       for (uint32_t f = 0; f < fields_; f++) {
-        unsigned __int128 sum = 0;
+        // The exact sum as hi·2^64 + lo: per-CPU counts may add up past 2^64.
+        uint64_t lo = 0;
+        uint64_t hi = 0;
         for (uint32_t cpu = 0; cpu < cpus_; cpu++) {
           uint64_t v;
           std::memcpy(&v, entry + (static_cast<size_t>(cpu) * fields_ + f) * 8, 8);
-          sum += v;
+          lo += v;
+          hi += lo < v ? 1 : 0;
         }
-        out_[(static_cast<size_t>(at) + e) * fields_ + f] = static_cast<double>(sum);
+        out_[(static_cast<size_t>(at) + e) * fields_ + f] = NearestDouble(hi, lo);
       }
     }
   }

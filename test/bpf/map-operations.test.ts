@@ -157,11 +157,19 @@ describe('map operations', () => {
     const words = object.map('percpu_words');
     const cpus = possibleCpus();
     // Per entry and CPU: small counts, counts past 2^53 (rounded once, after the sum)
-    // and counts whose sum passes 2^64 (no wrap).
+    // and counts whose sum passes 2^64 (no wrap), one of them 2^64 + 2^11 + 1 on two CPUs:
+    // half a double's step above 2^64 plus one, which only its lowest bit rounds up.
+    const pastTie = (cpu: number) =>
+      cpu === 0 ? 1n << 63n : cpu === 1 ? (1n << 63n) + (1n << 11n) + 1n : 0n;
     const perCpu = (index: number, cpu: number) => ({
       a: BigInt(index * 100 + cpu + 1),
       b: (1n << 53n) + BigInt(2 * index + cpu + 1),
-      c: index % 3 === 0 ? (1n << 64n) - BigInt(cpu + 1) : BigInt(index * cpu) << 40n,
+      c:
+        index % 3 === 0
+          ? (1n << 64n) - BigInt(cpu + 1)
+          : index % 3 === 1
+            ? pastTie(cpu)
+            : BigInt(index * cpu) << 40n,
     });
     const entries = triples.info.maxEntries;
     const expected = (index: number) => {
