@@ -55,7 +55,7 @@ async function xdpListing(): Promise<BenchResult> {
     );
     const maps = connTableMaps(plane);
     const realIds = [...(await readRealIdentities(maps.reals)).keys()];
-    const serviceId = [...readServiceKeys(maps.services).keys()][0]!;
+    const serviceId = [...(await readServiceKeys(maps.services)).keys()][0]!;
     const nowNs = await programNowNs(kernelHz());
     const fillStarted = performance.now();
     fillTable(maps.conns, nowNs, realIds, serviceId);

@@ -63,8 +63,16 @@ export interface ConnTableMaps {
   readonly config: BpfMap;
 }
 
-/** Active reals by id, read from lb_reals in one batch. */
-export async function readRealIdentities(reals: BpfMap): Promise<Map<number, RealIdentity>> {
+/**
+ * Active reals by id (of those in `only`, when given), read from lb_reals in
+ * one batch off the event loop and decoded in loop slices: 32,000 reals are
+ * 20-30 ms of decoding.
+ */
+export async function readRealIdentities(
+  reals: BpfMap,
+  only?: { has(id: number): boolean },
+): Promise<Map<number, RealIdentity>> {
+  const slicer = new LoopSlicer();
   const size = abi.real.size;
   const raw = await reals.readArray(0, reals.info.maxEntries);
   const out = new Map<number, RealIdentity>();
@@ -75,6 +83,8 @@ export async function readRealIdentities(reals: BpfMap): Promise<Map<number, Rea
   const portAt = abi.real.offsetOf('port');
   const serviceAt = abi.real.offsetOf('service_id');
   for (let id = 0, at = 0; at + size <= raw.length; id++, at += size) {
+    if ((id & 255) === 0) await slicer.maybeYield();
+    if (only !== undefined && !only.has(id)) continue;
     if ((raw.readUInt32LE(at + flagsAt) & abi.REAL_F_ACTIVE) === 0) continue;
     const family: AddressFamily = raw[at + familyAt] === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
     out.set(id, {
@@ -101,11 +111,11 @@ export function readTimeouts(config: BpfMap): ConnTimeoutsNs {
 }
 
 /** Service ids of the service table with their keys (VIP, port, protocol). */
-export function readServiceKeys(
+export async function readServiceKeys(
   services: BpfMap,
-): Map<number, { vip: string; port: number; protocol: 'tcp' | 'udp' }> {
+): Promise<Map<number, { vip: string; port: number; protocol: 'tcp' | 'udp' }>> {
   const out = new Map<number, { vip: string; port: number; protocol: 'tcp' | 'udp' }>();
-  for (const entry of new ServiceTable(services).entries()) {
+  for (const entry of await new ServiceTable(services).entriesOffLoop()) {
     const family: AddressFamily = entry.key.family === abi.FAMILY.ipv6 ? 'ipv6' : 'ipv4';
     out.set(entry.id, {
       vip: addressText(family, entry.key.addr, 0),
@@ -162,10 +172,12 @@ export async function countConnectionsByEndpoint(
   nowNs: number,
 ): Promise<{ reals: RealConnectionCounts[]; total: number }> {
   const { byReal, total } = await countConnectionsByReal(maps, nowNs);
-  const identities = await readRealIdentities(maps.reals);
-  const serviceKeys = readServiceKeys(maps.services);
+  const identities = await readRealIdentities(maps.reals, byReal);
+  const serviceKeys = await readServiceKeys(maps.services);
   const reals: RealConnectionCounts[] = [];
+  const slicer = new LoopSlicer();
   for (const [realId, counts] of byReal) {
+    await slicer.maybeYield();
     const real = identities.get(realId);
     const service = real === undefined ? undefined : serviceKeys.get(real.serviceId);
     if (real === undefined || service === undefined) continue;

@@ -12,6 +12,7 @@
  */
 import type { BpfMap } from '../bpf/index.js';
 import { LbctlError } from '../errors.js';
+import { LoopSlicer } from '../time/loop-slice.js';
 import * as abi from './abi.js';
 import { HASH_LANE_1, HASH_LANE_2, serviceKeyHash, setOf } from './hash.js';
 
@@ -64,6 +65,27 @@ export class ServiceTable {
     const out: ServiceEntry[] = [];
     for (let set = 0; set < this.sets; set++) {
       const value = this.read(set);
+      for (let way = 0; way < abi.SERVICE_WAYS; way++) {
+        const entry = decodeWay(value, set, way);
+        if (entry !== undefined) out.push(entry);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Every live entry, as entries() gives them, with the table read in one
+   * batch on the thread pool and decoded in loop slices (for readers that
+   * run beside VRRP: status, metrics).
+   */
+  async entriesOffLoop(): Promise<ServiceEntry[]> {
+    const raw = await this.map.readArray(0, this.sets);
+    const size = abi.serviceSet.size;
+    const slicer = new LoopSlicer();
+    const out: ServiceEntry[] = [];
+    for (let set = 0; (set + 1) * size <= raw.length; set++) {
+      await slicer.maybeYield();
+      const value = raw.subarray(set * size, (set + 1) * size);
       for (let way = 0; way < abi.SERVICE_WAYS; way++) {
         const entry = decodeWay(value, set, way);
         if (entry !== undefined) out.push(entry);

@@ -69,7 +69,7 @@ describe('connection table listing', () => {
     const byAddress = new Map([...reals].map(([id, r]) => [r.address, id]));
     const r1 = byAddress.get('10.0.0.11')!;
     const r2 = byAddress.get('10.0.0.12')!;
-    const serviceId = [...readServiceKeys(maps.services).keys()][0]!;
+    const serviceId = [...(await readServiceKeys(maps.services)).keys()][0]!;
     const tcp = abi.PROTO.tcp;
     const base = {
       proto: tcp,
@@ -235,7 +235,7 @@ describe('connection table listing', () => {
       ]);
       const maps = connTableMaps(big);
       const realId = [...(await readRealIdentities(maps.reals)).keys()][0]!;
-      const serviceId = [...readServiceKeys(maps.services).keys()][0]!;
+      const serviceId = [...(await readServiceKeys(maps.services)).keys()][0]!;
       const sets = maps.conns.info.maxEntries;
       for (let set = 0; set < sets; set++) {
         for (let way = 0; way < abi.CONN_WAYS; way++) {
