@@ -10,8 +10,9 @@ export class LatenessWatch {
   /**
    * Calls `onLate(lateMs)` after every tick more than `thresholdMs` late.
    * Ticks come every `thresholdMs`, kept within 10..100 ms: a stall of
-   * threshold + one period is always seen, and an idle daemon wakes at most
-   * ten times a second for it.
+   * threshold + one period is always seen, and an idle daemon wakes ten
+   * times a second for it at keepalived's default threshold (1 s), a
+   * hundred at most.
    */
   start(thresholdMs: number, onLate: (lateMs: number) => void): void {
     this.stop();
