@@ -89,6 +89,9 @@ export async function healthcheckScale(): Promise<HealthcheckScaleResult> {
   ]);
   clearTimeout(limit);
   const checks = completed;
+  // Read now: stopping the scheduler aborts the checks still in flight (up to
+  // its concurrency), which would count as failures.
+  const failed = failures;
   const cpu = process.cpuUsage(cpuBefore);
   const wallMs = performance.now() - wallBefore;
   await scheduler.stop();
@@ -102,6 +105,6 @@ export async function healthcheckScale(): Promise<HealthcheckScaleResult> {
     scheduledChecks: SCHEDULED_CHECKS,
     listeners: LISTENERS,
     wallMs,
-    failures,
+    failures: failed,
   };
 }
