@@ -125,6 +125,24 @@ class ReadArrayWorker : public PromiseWorker {
   int err_ = 0;
 };
 
+// The (first, count) arguments of an array read, count cut at the map's end
+// (`maxEntries`); `refuse` throws, naming what is wrong with them.
+template <typename Refuse>
+std::pair<uint32_t, uint32_t> ArrayRangeArgs(const Napi::CallbackInfo& info, uint32_t maxEntries,
+                                             Refuse refuse) {
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    refuse("first and count must be numbers");
+  }
+  int64_t first = info[0].As<Napi::Number>().Int64Value();
+  int64_t count = info[1].As<Napi::Number>().Int64Value();
+  if (first < 0 || count < 0 || first > maxEntries) {
+    refuse("range " + std::to_string(first) + "+" + std::to_string(count) + " is outside its " +
+           std::to_string(maxEntries) + " entries");
+  }
+  return {static_cast<uint32_t>(first),
+          static_cast<uint32_t>(std::min<int64_t>(count, maxEntries - first))};
+}
+
 // hi·2^64 + lo as the nearest double, ties to even, as Number() of a BigInt
 // rounds: the top 64 bits, with any bit below them kept as a sticky low bit
 // (far below the 53 bits a double keeps, so it only breaks ties the right way),
@@ -618,18 +636,9 @@ Napi::Value BpfMap::ReadArray(const Napi::CallbackInfo& info) {
           "Cannot read array entries of map " + name_ + ": " + why);
   };
   if (type_ != BPF_MAP_TYPE_ARRAY) refuse("it is not a plain array map");
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-    refuse("first and count must be numbers");
-  }
-  int64_t first = info[0].As<Napi::Number>().Int64Value();
-  int64_t count = info[1].As<Napi::Number>().Int64Value();
-  if (first < 0 || count < 0 || first > maxEntries_) {
-    refuse("range " + std::to_string(first) + "+" + std::to_string(count) + " is outside its " +
-           std::to_string(maxEntries_) + " entries");
-  }
-  uint32_t n = static_cast<uint32_t>(std::min<int64_t>(count, maxEntries_ - first));
+  auto [first, n] = ArrayRangeArgs(info, maxEntries_, refuse);
   int copy = DupFd(env, fd, "read");
-  auto* worker = new ReadArrayWorker(env, copy, name_, static_cast<uint32_t>(first), n, valueSize_);
+  auto* worker = new ReadArrayWorker(env, copy, name_, first, n, valueSize_);
   return worker->Start();
 }
 
@@ -648,15 +657,7 @@ Napi::Value BpfMap::ReadPerCpuSums(const Napi::CallbackInfo& info) {
   if (valueSize_ % 8 != 0) {
     refuse("its " + std::to_string(valueSize_) + "-byte values are not whole u64 fields");
   }
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-    refuse("first and count must be numbers");
-  }
-  int64_t first = info[0].As<Napi::Number>().Int64Value();
-  int64_t count = info[1].As<Napi::Number>().Int64Value();
-  if (first < 0 || count < 0 || first > maxEntries_) {
-    refuse("range " + std::to_string(first) + "+" + std::to_string(count) + " is outside its " +
-           std::to_string(maxEntries_) + " entries");
-  }
+  auto [first, n] = ArrayRangeArgs(info, maxEntries_, refuse);
   int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) {
     Throw(env, code::kMapOperation, "libbpf_num_possible_cpus",
@@ -664,10 +665,9 @@ Napi::Value BpfMap::ReadPerCpuSums(const Napi::CallbackInfo& info) {
               Describe(-cpus) + ")",
           -cpus);
   }
-  uint32_t n = static_cast<uint32_t>(std::min<int64_t>(count, maxEntries_ - first));
   int copy = DupFd(env, fd, "read");
-  auto* worker = new ReadPerCpuSumsWorker(env, copy, name_, static_cast<uint32_t>(first), n,
-                                          valueSize_, static_cast<uint32_t>(cpus));
+  auto* worker = new ReadPerCpuSumsWorker(env, copy, name_, first, n, valueSize_,
+                                          static_cast<uint32_t>(cpus));
   return worker->Start();
 }
 
