@@ -4,7 +4,7 @@ import * as abi from '../src/dataplane/abi.js';
 import type { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
 import { watchMajorGcs } from './gc-watch.js';
 import { openLargePlane } from './large-plane.js';
-import { mainThreadRunNs, watchLoop } from './loop-watch.js';
+import { LoopMaxima, watchedCall } from './loop-watch.js';
 import { SERVICES } from './reconcile-large.js';
 import type { BenchResult } from './result.js';
 import { settleHeap } from './settle-heap.js';
@@ -54,9 +54,7 @@ export async function countersLarge(): Promise<BenchResult> {
     const wallMs: number[] = [];
     const cpuMs: number[] = [];
     const mainThreadCpuMs: number[] = [];
-    let maxTimerGapMs = 0;
-    let maxLoopDelayMs = 0;
-    let maxRunBetweenTicksMs = 0;
+    const loop = new LoopMaxima();
     let reals = 0;
     const gcs = watchMajorGcs();
     // Any collection's pause (mostly scavenges of the figures' objects): part of what held the loop.
@@ -66,22 +64,12 @@ export async function countersLarge(): Promise<BenchResult> {
     });
     gcPauses.observe({ entryTypes: ['gc'] });
     for (let run = 0; run < RUNS; run++) {
-      const stop = watchLoop();
-      // A turn first: monitorEventLoopDelay misses a stall that starts with the watch.
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      const cpuBefore = process.cpuUsage();
-      const mainBefore = mainThreadRunNs();
-      const started = performance.now();
-      const counters = await plane.counters();
-      wallMs.push(performance.now() - started);
-      const cpu = process.cpuUsage(cpuBefore);
-      cpuMs.push((cpu.user + cpu.system) / 1000);
-      mainThreadCpuMs.push((mainThreadRunNs() - mainBefore) / 1e6);
-      const { maxGap, maxRun, maxDelay } = await stop();
-      maxTimerGapMs = Math.max(maxTimerGapMs, maxGap);
-      maxRunBetweenTicksMs = Math.max(maxRunBetweenTicksMs, maxRun);
-      maxLoopDelayMs = Math.max(maxLoopDelayMs, maxDelay);
-      reals = counters.services.reduce((n, s) => n + s.reals.length, 0);
+      const read = await watchedCall(() => plane.counters(), { turnFirst: true });
+      wallMs.push(read.wallMs);
+      cpuMs.push(read.cpuMs);
+      mainThreadCpuMs.push(read.mainThreadCpuMs);
+      loop.add(read.loop);
+      reals = read.result.services.reduce((n, s) => n + s.reals.length, 0);
     }
     const majorGcs = gcs();
     for (const entry of gcPauses.takeRecords()) {
@@ -97,9 +85,9 @@ export async function countersLarge(): Promise<BenchResult> {
       countersMaxMs: Math.max(...wallMs),
       cpuMs: median(cpuMs),
       mainThreadCpuMs: median(mainThreadCpuMs),
-      maxLoopDelayMs,
-      maxTimerGapMs,
-      maxRunBetweenTicksMs,
+      maxLoopDelayMs: loop.maxDelay,
+      maxTimerGapMs: loop.maxGap,
+      maxRunBetweenTicksMs: loop.maxRun,
       majorGcs: majorGcs.count,
       majorGcPauseMs: majorGcs.pauseMs,
       maxGcPauseMs,

@@ -47,3 +47,53 @@ export function watchLoop(): () => Promise<LoopWatch> {
     return { maxGap, maxRun, maxDelay: delay.max / 1e6 };
   };
 }
+
+/** The longest of each figure over several watches (a bench's runs). */
+export class LoopMaxima implements LoopWatch {
+  maxGap = 0;
+  maxRun = 0;
+  maxDelay = 0;
+
+  add(watch: LoopWatch): void {
+    this.maxGap = Math.max(this.maxGap, watch.maxGap);
+    this.maxRun = Math.max(this.maxRun, watch.maxRun);
+    this.maxDelay = Math.max(this.maxDelay, watch.maxDelay);
+  }
+}
+
+export interface WatchedCall<T> {
+  readonly result: T;
+  readonly wallMs: number;
+  /** CPU of the whole process (all threads): on a shared machine wall time also counts waiting for a core. */
+  readonly cpuMs: number;
+  /** The main thread's share: what the event loop spent. */
+  readonly mainThreadCpuMs: number;
+  readonly loop: LoopWatch;
+}
+
+/**
+ * Runs `call` under a loop watch, timing it. `turnFirst` gives the loop a
+ * turn once the watch runs, before the call: monitorEventLoopDelay misses a
+ * stall that starts with the watch.
+ */
+export async function watchedCall<T>(
+  call: () => Promise<T>,
+  options: { turnFirst?: boolean } = {},
+): Promise<WatchedCall<T>> {
+  const stop = watchLoop();
+  if (options.turnFirst === true) await new Promise((resolve) => setTimeout(resolve, 5));
+  const cpuBefore = process.cpuUsage();
+  const mainBefore = mainThreadRunNs();
+  const started = performance.now();
+  const result = await call();
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const mainThreadCpuMs = (mainThreadRunNs() - mainBefore) / 1e6;
+  return {
+    result,
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    mainThreadCpuMs,
+    loop: await stop(),
+  };
+}

@@ -13,7 +13,7 @@ import { MetricsService } from '../src/metrics/metrics-service.js';
 import type { VirtualServerState } from '../src/metrics/sources.js';
 import type { DesiredService } from '../src/reconcile/desired-services.js';
 import { openLargePlane } from './large-plane.js';
-import { watchLoop } from './loop-watch.js';
+import { LoopMaxima, watchedCall } from './loop-watch.js';
 import { SERVICES } from './reconcile-large.js';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';
@@ -70,17 +70,13 @@ export async function metricsScrapeLarge(): Promise<BenchResult> {
   try {
     await metrics.start();
     const wall: number[] = [];
-    let maxLoopDelayMs = 0;
-    let maxRunBetweenTicksMs = 0;
+    const loop = new LoopMaxima();
     let body = { bytes: 0, lines: 0 };
     for (let i = 0; i < SCRAPES; i++) {
-      const stop = watchLoop();
-      const started = performance.now();
-      body = await scrape(metrics.port ?? 0);
-      wall.push(performance.now() - started);
-      const watched = await stop();
-      maxLoopDelayMs = Math.max(maxLoopDelayMs, watched.maxDelay);
-      maxRunBetweenTicksMs = Math.max(maxRunBetweenTicksMs, watched.maxRun);
+      const run = await watchedCall(() => scrape(metrics.port ?? 0));
+      body = run.result;
+      wall.push(run.wallMs);
+      loop.add(run.loop);
     }
     return {
       name: 'metrics_scrape_large',
@@ -89,9 +85,9 @@ export async function metricsScrapeLarge(): Promise<BenchResult> {
       bodyMb: body.bytes / 2 ** 20,
       scrapeMsMedian: median(wall),
       scrapeMsMax: Math.max(...wall),
-      maxLoopDelayMs,
-      maxRunBetweenTicksMs,
-      ratioToLoopBudget: maxLoopDelayMs / 10,
+      maxLoopDelayMs: loop.maxDelay,
+      maxRunBetweenTicksMs: loop.maxRun,
+      ratioToLoopBudget: loop.maxDelay / 10,
     };
   } finally {
     await metrics.close();

@@ -5,7 +5,7 @@ import type { NextHopResolver } from '../src/reconcile/next-hop-resolver.js';
 import { Reconciler } from '../src/reconcile/reconciler.js';
 import { systemClock } from '../src/time/clock.js';
 import { LoopSlicer } from '../src/time/loop-slice.js';
-import { mainThreadRunNs, watchLoop } from './loop-watch.js';
+import { LoopMaxima, watchedCall, watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
 import { benchScheduling } from './scheduling.js';
 
@@ -107,9 +107,7 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
     // The longest the event loop went without running a timer during a pass: what a
     // VRRP advert timer sharing the loop would have waited. Two measures: the gaps
     // between the ticks of a 1 ms interval, and monitorEventLoopDelay's maximum.
-    let maxTimerGapMs = 0;
-    let maxRunBetweenTicksMs = 0;
-    let maxLoopDelayMs = 0;
+    const loop = new LoopMaxima();
     const cpuMs: number[] = [];
     const mainThreadCpuMs: number[] = [];
     // Controls for the same watch on a shared machine, where some gaps are the
@@ -135,26 +133,16 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const idleMaxTimerGapMs = (await idle()).maxGap;
     const timed = async (services: DesiredService[]) => {
-      const stop = watchLoop();
-      const cpuBefore = process.cpuUsage();
-      const mainBefore = mainThreadRunNs();
-      const started = performance.now();
-      await reconciler.set('bench', services);
-      const elapsed = performance.now() - started;
-      // CPU time of this process (all threads): on a shared machine the wall time also
-      // counts waiting for a core. The main thread's share is what the event loop spent;
-      // the rest ran on the thread pool (Maglev fills, ring writes) and V8's helpers (GC).
-      const cpu = process.cpuUsage(cpuBefore);
-      cpuMs.push((cpu.user + cpu.system) / 1000);
-      mainThreadCpuMs.push((mainThreadRunNs() - mainBefore) / 1e6);
-      const { maxGap, maxRun, maxDelay } = await stop();
-      maxTimerGapMs = Math.max(maxTimerGapMs, maxGap);
-      maxRunBetweenTicksMs = Math.max(maxRunBetweenTicksMs, maxRun);
-      maxLoopDelayMs = Math.max(maxLoopDelayMs, maxDelay);
+      // Besides the main thread, the CPU counts the thread pool (Maglev fills,
+      // ring writes) and V8's helpers (GC).
+      const pass = await watchedCall(() => reconciler.set('bench', services));
+      cpuMs.push(pass.cpuMs);
+      mainThreadCpuMs.push(pass.mainThreadCpuMs);
+      loop.add(pass.loop);
       const report = reconciler.report();
       if (report.failed > 0)
         throw new Error(`reconcile_large: ${report.failed} services failed to apply`);
-      return elapsed;
+      return pass.wallMs;
     };
     const applyAllMs = await timed(apply);
     const noopPassMs = await timed(noop);
@@ -177,9 +165,9 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
       drainOnePerServiceCpuMs: cpuMs[2],
       drainOnePerServiceMainThreadCpuMs: mainThreadCpuMs[2],
       externalAfterMb,
-      maxTimerGapMs,
-      maxLoopDelayMs,
-      maxRunBetweenTicksMs,
+      maxTimerGapMs: loop.maxGap,
+      maxLoopDelayMs: loop.maxDelay,
+      maxRunBetweenTicksMs: loop.maxRun,
       idleMaxTimerGapMs,
       slicedBusyMaxTimerGapMs,
       slicedBusyMaxRunMs,

@@ -16,7 +16,7 @@ import { controlHandlers } from '../src/daemon/control-handlers.js';
 import type { VirtualServerService } from '../src/daemon/virtual-server-service.js';
 import { silentLogger } from '../src/log.js';
 import { openLargePlane } from './large-plane.js';
-import { watchLoop } from './loop-watch.js';
+import { LoopMaxima, watchedCall } from './loop-watch.js';
 import { SERVICES } from './reconcile-large.js';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';
@@ -48,21 +48,15 @@ export async function statusLarge(): Promise<BenchResult[]> {
     const results: BenchResult[] = [];
     for (const rate of [false, true]) {
       const wall: number[] = [];
-      let maxLoopDelayMs = 0;
-      let maxRunBetweenTicksMs = 0;
+      const loop = new LoopMaxima();
       let reals = 0;
       for (let i = 0; i < RUNS; i++) {
-        const stop = watchLoop();
-        const started = performance.now();
-        const report = await requestStatus(
-          { runDir: dir, instance: 'bench' },
-          rate ? { rate: true } : {},
+        const run = await watchedCall(() =>
+          requestStatus({ runDir: dir, instance: 'bench' }, rate ? { rate: true } : {}),
         );
-        wall.push(performance.now() - started);
-        const watched = await stop();
-        maxLoopDelayMs = Math.max(maxLoopDelayMs, watched.maxDelay);
-        maxRunBetweenTicksMs = Math.max(maxRunBetweenTicksMs, watched.maxRun);
-        reals = report.services.reduce((n, s) => n + s.reals.length, 0);
+        wall.push(run.wallMs);
+        loop.add(run.loop);
+        reals = run.result.services.reduce((n, s) => n + s.reals.length, 0);
       }
       results.push({
         name: rate ? 'status_large_rate' : 'status_large',
@@ -70,9 +64,9 @@ export async function statusLarge(): Promise<BenchResult[]> {
         reals,
         // --rate waits its one-second window on purpose.
         answerMsMedian: median(wall),
-        maxLoopDelayMs,
-        maxRunBetweenTicksMs,
-        ratioToLoopBudget: maxLoopDelayMs / 10,
+        maxLoopDelayMs: loop.maxDelay,
+        maxRunBetweenTicksMs: loop.maxRun,
+        ratioToLoopBudget: loop.maxDelay / 10,
       });
     }
     return results;
