@@ -21,8 +21,9 @@ export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SI
  * meaning, so it logs and ignores them. Stop signals from a terminal (TSTP,
  * TTIN, TTOU) are among them: a stopped master still holds its VIP but no
  * longer advertises, so the backup would take the VIP too.
- * SIGXCPU is replaced by the addon's own handler once `vrrp_rt_priority`
- * applies: there it means the event loop ran past `vrrp_rlimit_rttime`
+ * SIGXCPU is replaced by the addon's own handler once the event loop runs
+ * realtime (`vrrp_rt_priority`, or a `max_auto_priority` raise): there it
+ * means the event loop ran past `vrrp_rlimit_rttime`
  * (src/daemon/scheduling-service.ts).
  * Not listed: SIGPIPE and SIGXFSZ (Node already ignores them: writes fail
  * with EPIPE/EFBIG instead), SIGCHLD, SIGCONT, SIGURG, SIGWINCH (ignored by
