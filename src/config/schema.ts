@@ -131,7 +131,10 @@ const globalSchema = z
         realtimePriority: int('scheduling.realtimePriority', 1, 99).optional(),
         realtimeLimitUs: int('scheduling.realtimeLimitUs', 2, 4_294_967_295, ' microseconds')
           .optional()
-          .meta({ description: 'RLIMIT_RTTIME under realtimePriority; default 10000' }),
+          .meta({
+            description:
+              'RLIMIT_RTTIME under realtime scheduling (realtimePriority, or a maxAutoPriority raise); default 10000',
+          }),
         cpuAffinity: z
           .array(int('scheduling.cpuAffinity', 0, 1023))
           .min(1, { error: 'must name at least one CPU' })
