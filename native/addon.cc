@@ -14,6 +14,7 @@
 #include "process_scheduling.h"
 #include "raw_socket.h"
 #include "system.h"
+#include "tcp_prober.h"
 #include "unix_datagram.h"
 
 namespace {
@@ -33,6 +34,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   RawIpSocket::Init(env, exports);
   PacketSocket::Init(env, exports);
   NetlinkSocket::Init(env, exports);
+  TcpProber::Init(env, exports);
   InitUnixDatagram(env, exports);
   return exports;
 }

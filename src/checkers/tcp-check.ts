@@ -1,5 +1,5 @@
 import { formatEndpoint } from '../net/endpoint.js';
-import { connectTcp } from './tcp-connect.js';
+import { probeTcp } from './tcp-probe.js';
 import type { Checker, CheckResult, ConnectOptions } from './types.js';
 
 /** TCP_CHECK: the real is up when a TCP connection completes. */
@@ -14,8 +14,7 @@ export class TcpChecker implements Checker {
   }
 
   async check(signal: AbortSignal): Promise<CheckResult> {
-    const socket = await connectTcp(this.options, signal);
-    socket.destroy();
+    await probeTcp(this.options, signal);
     return { ok: true };
   }
 }

@@ -159,6 +159,22 @@ export interface NativeRawIpSocket {
   close(): void;
 }
 
+export interface NativeTcpProber {
+  /** -1 while the connect is in progress (onSettled reports it), else its errno now (0: up). */
+  connect(
+    id: number,
+    family: 4 | 6,
+    address: string,
+    port: number,
+    bindAddress?: string,
+    bindPort?: number,
+  ): number;
+  /** false when the probe had already settled. */
+  cancel(id: number): boolean;
+  pending(): number;
+  close(): void;
+}
+
 export interface NativePacketSocket {
   send(frame: Buffer): number;
   close(): void;
@@ -181,6 +197,7 @@ export interface NativeAddon {
     bindAddress?: string;
   }) => NativeRawIpSocket;
   PacketSocket: new (ifname: string) => NativePacketSocket;
+  TcpProber: new (onSettled: (ids: Uint32Array, errnos: Int32Array) => void) => NativeTcpProber;
   NetlinkSocket: new (protocol: number, groups?: number) => NativeNetlinkSocket;
   BpfObject: new (path: string, pinRoot?: string) => NativeBpfObject;
   BpfMap: new (fd: number) => NativeBpfMap;
