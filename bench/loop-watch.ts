@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { native } from '../src/native/addon.js';
 
 /**
@@ -18,7 +18,20 @@ export interface LoopWatch {
   readonly maxRun: number;
   /** monitorEventLoopDelay's maximum (misses a stall spanning the whole watch). */
   readonly maxDelay: number;
+  /** Gaps between ticks longer than LONG_GAP_MS. */
+  readonly longGaps: number;
+  /** Of those, the gaps a garbage collection pause of at least 1 ms fell in. */
+  readonly longGapsWithGc: number;
+  /** Of those, the gaps the main thread spent mostly off a CPU (under half the gap on one): waiting for a core. */
+  readonly longGapsWaitingForCpu: number;
+  /** The longest GC pause on this thread during the watch (scavenge or mark-compact). */
+  readonly maxGcPauseMs: number;
 }
+
+/** A gap between ticks past this is one a VRRP timer would notice (issue target: 10 ms). */
+export const LONG_GAP_MS = 10;
+/** Long gaps kept for attribution: enough for any pass, bounded for a runaway one. */
+const MAX_LONG_GAPS = 10_000;
 
 /**
  * Watches how long the event loop goes without running a timer: what a VRRP
@@ -30,9 +43,27 @@ export function watchLoop(): () => Promise<LoopWatch> {
   let lastRun = mainThreadRunNs();
   let maxGap = 0;
   let maxRun = 0;
+  const longGaps: [number, number][] = [];
+  let longGapsWaitingForCpu = 0;
+  const gcPauses: [number, number][] = [];
+  let maxGcPauseMs = 0;
+  const takeGcs = (entries: readonly PerformanceEntry[]) => {
+    for (const entry of entries) {
+      maxGcPauseMs = Math.max(maxGcPauseMs, entry.duration);
+      if (entry.duration >= 1 && gcPauses.length < MAX_LONG_GAPS) {
+        gcPauses.push([entry.startTime, entry.startTime + entry.duration]);
+      }
+    }
+  };
+  const gcs = new PerformanceObserver((list) => takeGcs(list.getEntries()));
+  gcs.observe({ entryTypes: ['gc'] });
   const ticker = setInterval(() => {
     const now = performance.now();
     const run = mainThreadRunNs();
+    if (now - last > LONG_GAP_MS && longGaps.length < MAX_LONG_GAPS) {
+      longGaps.push([last, now]);
+      if ((run - lastRun) / 1e6 < (now - last) / 2) longGapsWaitingForCpu++;
+    }
     maxGap = Math.max(maxGap, now - last);
     maxRun = Math.max(maxRun, (run - lastRun) / 1e6);
     last = now;
@@ -44,20 +75,41 @@ export function watchLoop(): () => Promise<LoopWatch> {
     await new Promise((resolve) => setTimeout(resolve, 2));
     clearInterval(ticker);
     delay.disable();
-    return { maxGap, maxRun, maxDelay: delay.max / 1e6 };
+    takeGcs(gcs.takeRecords());
+    gcs.disconnect();
+    const longGapsWithGc = longGaps.filter(([from, to]) =>
+      gcPauses.some(([start, end]) => start < to && end > from),
+    ).length;
+    return {
+      maxGap,
+      maxRun,
+      maxDelay: delay.max / 1e6,
+      longGaps: longGaps.length,
+      longGapsWithGc,
+      longGapsWaitingForCpu,
+      maxGcPauseMs,
+    };
   };
 }
 
-/** The longest of each figure over several watches (a bench's runs). */
+/** The longest of each figure over several watches (a bench's runs); counts are summed. */
 export class LoopMaxima implements LoopWatch {
   maxGap = 0;
   maxRun = 0;
   maxDelay = 0;
+  longGaps = 0;
+  longGapsWithGc = 0;
+  longGapsWaitingForCpu = 0;
+  maxGcPauseMs = 0;
 
   add(watch: LoopWatch): void {
     this.maxGap = Math.max(this.maxGap, watch.maxGap);
     this.maxRun = Math.max(this.maxRun, watch.maxRun);
     this.maxDelay = Math.max(this.maxDelay, watch.maxDelay);
+    this.longGaps += watch.longGaps;
+    this.longGapsWithGc += watch.longGapsWithGc;
+    this.longGapsWaitingForCpu += watch.longGapsWaitingForCpu;
+    this.maxGcPauseMs = Math.max(this.maxGcPauseMs, watch.maxGcPauseMs);
   }
 }
 

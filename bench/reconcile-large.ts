@@ -168,6 +168,11 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
       maxTimerGapMs: loop.maxGap,
       maxLoopDelayMs: loop.maxDelay,
       maxRunBetweenTicksMs: loop.maxRun,
+      // Where the long gaps come from: how many a GC pause fell in, and the longest pause.
+      timerGapsOver10Ms: loop.longGaps,
+      timerGapsOver10MsWithGc: loop.longGapsWithGc,
+      timerGapsOver10MsWaitingForCpu: loop.longGapsWaitingForCpu,
+      maxGcPauseMs: loop.maxGcPauseMs,
       idleMaxTimerGapMs,
       slicedBusyMaxTimerGapMs,
       slicedBusyMaxRunMs,
