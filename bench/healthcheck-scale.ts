@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { HttpGetChecker } from '../src/checkers/http-get-check.js';
+import { Http10Request, type Http10Response } from '../src/checkers/http10-request.js';
 import { CheckScheduler } from '../src/checkers/scheduler.js';
 import { TcpChecker } from '../src/checkers/tcp-check.js';
 import { connectTcp } from '../src/checkers/tcp-connect.js';
@@ -16,6 +18,11 @@ export type HealthcheckScaleResult = {
   readonly nodeSocketCpuMsPer1000Checks: number;
   /** cpuMsPer1000Checks / nodeSocketCpuMsPer1000Checks, from the same run. */
   readonly cpuRatioToNodeSocket: number;
+  /** HTTP_GET (HTTP/1.0, status only) as it is: the prober's exchange. */
+  readonly httpCpuMsPer1000Checks: number;
+  /** The same HTTP_GETs through Http10Request over a Node socket (the path digests and SSL_GET take). */
+  readonly httpNodeSocketCpuMsPer1000Checks: number;
+  readonly httpCpuRatioToNodeSocket: number;
   readonly checks: number;
   readonly scheduledChecks: number;
   readonly listeners: number;
@@ -30,12 +37,18 @@ const TARGET_CHECKS = 5_000;
 const MAX_WALL_MS = 15_000;
 const RUNS_PER_ARM = 3;
 
-/** The listeners, in a process of their own: their accept cost is not the checker's. */
+/**
+ * The listeners, in a process of their own: their accept cost is not the
+ * checker's. A connection that sends a request gets a short HTTP/1.0 answer.
+ */
 const LISTENERS_SCRIPT = `
 const net = require('node:net');
 let up = 0;
 for (let i = 0; i < ${LISTENERS}; i++) {
-  const server = net.createServer((socket) => socket.destroy());
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => socket.end('HTTP/1.0 200 OK\\r\\nContent-Length: 3\\r\\n\\r\\nok\\n'));
+  });
   server.on('error', () => {});
   server.listen(0, '127.0.0.1', 511, () => {
     console.log(server.address().port);
@@ -60,7 +73,54 @@ class NodeSocketChecker implements Checker {
   }
 }
 
-type Arm = 'native' | 'nodeSocket';
+/** HTTP_GET's url through Http10Request over a Node socket, the status checked, the body read. */
+class NodeSocketHttpChecker implements Checker {
+  readonly kind = 'HTTP_GET';
+  readonly target: string;
+  readonly timeoutMs: number;
+  constructor(private readonly options: ConnectOptions) {
+    this.target = `${options.connectIp}:${options.connectPort}`;
+    this.timeoutMs = options.connectTimeoutMs;
+  }
+  check(signal: AbortSignal): Promise<CheckResult> {
+    return new Promise((resolve, reject) => {
+      const request = new Http10Request({
+        host: this.options.connectIp,
+        port: this.options.connectPort,
+        path: '/',
+        headers: [
+          ['User-Agent', 'lbctl-healthcheck'],
+          ['Host', this.target],
+        ],
+      });
+      const onAbort = () => {
+        request.destroy();
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      request.on('error', reject);
+      request.on('response', (response: Http10Response) => {
+        response.on('error', reject);
+        response.resume();
+        response.on('end', () => {
+          signal.removeEventListener('abort', onAbort);
+          request.destroy();
+          resolve({ ok: response.statusCode === 200 });
+        });
+      });
+      request.end();
+    });
+  }
+}
+
+const ARMS = {
+  native: (o: ConnectOptions): Checker => new TcpChecker(o),
+  nodeSocket: (o: ConnectOptions): Checker => new NodeSocketChecker(o),
+  http: (o: ConnectOptions): Checker => new HttpGetChecker({ ...o, urls: [{ path: '/' }] }),
+  httpNodeSocket: (o: ConnectOptions): Checker => new NodeSocketHttpChecker(o),
+};
+
+type Arm = keyof typeof ARMS;
 
 interface Run {
   readonly cpuMsPer1000: number;
@@ -99,9 +159,7 @@ async function runArm(arm: Arm, ports: readonly number[]): Promise<Run> {
     scheduler.add({
       id: `bench-${i}`,
       real: `127.0.0.1:${port}`,
-      checker: counting(
-        arm === 'native' ? new TcpChecker(options) : new NodeSocketChecker(options),
-      ),
+      checker: counting(ARMS[arm](options)),
       delayLoopMs: DELAY_LOOP_MS,
       retry: 1,
       delayBeforeRetryMs: DELAY_LOOP_MS,
@@ -136,8 +194,9 @@ async function runArm(arm: Arm, ports: readonly number[]): Promise<Run> {
 /**
  * CPU cost of TCP health checking at scale: 1,000 scheduled TCP_CHECKs on one
  * scheduler against listeners on 127.0.0.1 (in a child process), each run
- * until 5,000 checks completed (or 15 s). Two arms alternated run by run:
- * TCP_CHECK as it is (the addon's TcpProber) and through a Node socket per check.
+ * until 5,000 checks completed (or 15 s). Four arms alternated run by run:
+ * TCP_CHECK and HTTP_GET (HTTP/1.0, status only) as they are (the addon's
+ * TcpProber), and each through a Node socket per check.
  */
 export async function healthcheckScale(): Promise<HealthcheckScaleResult> {
   const child = spawn(process.execPath, ['-e', LISTENERS_SCRIPT], {
@@ -151,18 +210,22 @@ export async function healthcheckScale(): Promise<HealthcheckScaleResult> {
     }
     if (ports.length !== LISTENERS)
       throw new Error('healthcheck_scale: the listeners did not start');
-    const runs: Record<Arm, Run[]> = { native: [], nodeSocket: [] };
+    const runs: Record<Arm, Run[]> = { native: [], nodeSocket: [], http: [], httpNodeSocket: [] };
     for (let i = 0; i < RUNS_PER_ARM; i++) {
-      for (const arm of ['nodeSocket', 'native'] as const) runs[arm].push(await runArm(arm, ports));
+      for (const arm of Object.keys(ARMS) as Arm[]) runs[arm].push(await runArm(arm, ports));
     }
-    const cpuMsPer1000Checks = median(runs.native.map((r) => r.cpuMsPer1000));
-    const nodeSocketCpuMsPer1000Checks = median(runs.nodeSocket.map((r) => r.cpuMsPer1000));
-    const all = [...runs.native, ...runs.nodeSocket];
+    const cpu = (arm: Arm) => median(runs[arm].map((r) => r.cpuMsPer1000));
+    const cpuMsPer1000Checks = cpu('native');
+    const nodeSocketCpuMsPer1000Checks = cpu('nodeSocket');
+    const all = Object.values(runs).flat();
     return {
       name: 'healthcheck_scale',
       cpuMsPer1000Checks,
       nodeSocketCpuMsPer1000Checks,
       cpuRatioToNodeSocket: cpuMsPer1000Checks / nodeSocketCpuMsPer1000Checks,
+      httpCpuMsPer1000Checks: cpu('http'),
+      httpNodeSocketCpuMsPer1000Checks: cpu('httpNodeSocket'),
+      httpCpuRatioToNodeSocket: cpu('http') / cpu('httpNodeSocket'),
       checks: Math.min(...all.map((r) => r.checks)),
       scheduledChecks: SCHEDULED_CHECKS,
       listeners: LISTENERS,

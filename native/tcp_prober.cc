@@ -6,18 +6,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <string>
-#include <vector>
+#include <algorithm>
 
 #include "address.h"
 #include "errors.h"
+#include "http_head.h"
 
 namespace lbctl {
 namespace {
 
 // Completions taken per wakeup: a burst of thousands is delivered over several
 // loop turns instead of one long callback.
-constexpr int kMaxSettledPerWakeup = 512;
+constexpr int kMaxEventsPerWakeup = 512;
+// Reads per socket per wakeup: a server streaming a large body shares the loop
+// with the others (epoll reports the socket again on the next turn).
+constexpr int kMaxReadsPerEvent = 8;
+constexpr size_t kReadBytes = 16 * 1024;
 
 std::string Endpoint(int family, const std::string& address, uint32_t port) {
   return (family == 6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
@@ -29,6 +33,7 @@ void TcpProber::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(env, "TcpProber",
                                     {
                                         InstanceMethod<&TcpProber::Connect>("connect"),
+                                        InstanceMethod<&TcpProber::Exchange>("exchange"),
                                         InstanceMethod<&TcpProber::Cancel>("cancel"),
                                         InstanceMethod<&TcpProber::Pending>("pending"),
                                         InstanceMethod("close", &TcpProber::Close),
@@ -59,13 +64,40 @@ TcpProber::TcpProber(const Napi::CallbackInfo& info) : FdHandle<TcpProber>(info)
 
 void TcpProber::BeforeClose() {
   watcher_.Stop();
-  for (const auto& [id, fd] : probes_) ::close(fd);
+  for (const auto& [id, probe] : probes_) ::close(probe.fd);
   probes_.clear();
 }
 
 void TcpProber::KeepLoopWhilePending() { watcher_.Ref(!probes_.empty()); }
 
 Napi::Value TcpProber::Connect(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), Start(info, Probe{}));
+}
+
+Napi::Value TcpProber::Exchange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 8 || !info[6].IsBuffer() || !info[7].IsTypedArray() ||
+      info[7].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    Throw(env, code::kNativeInvalidArgument, "HTTP probe",
+          "Cannot start HTTP probe: expected a request Buffer and an Int32Array of accepted "
+          "status ranges");
+  }
+  Probe probe;
+  probe.exchange = true;
+  auto request = info[6].As<Napi::Buffer<char>>();
+  probe.request.assign(request.Data(), request.Length());
+  auto ranges = info[7].As<Napi::Int32Array>();
+  if (request.Length() == 0 || ranges.ElementLength() == 0 || ranges.ElementLength() % 2 != 0) {
+    Throw(env, code::kNativeInvalidArgument, "HTTP probe",
+          "Cannot start HTTP probe: the request is empty or the status ranges are not pairs");
+  }
+  for (size_t i = 0; i < ranges.ElementLength(); i += 2) {
+    probe.accepted.emplace_back(ranges[i], ranges[i + 1]);
+  }
+  return Napi::Number::New(env, Start(info, std::move(probe)));
+}
+
+int TcpProber::Start(const Napi::CallbackInfo& info, Probe probe) {
   Napi::Env env = info.Env();
   const char* op = "TCP probe";
   int epfd = Fd(env, op);
@@ -111,15 +143,15 @@ Napi::Value TcpProber::Connect(const Napi::CallbackInfo& info) {
             "Cannot probe " + target + ": bind address '" + source + "' is not an IPv" +
                 std::to_string(family) + " address");
     }
-    if (bind(sock.Get(), reinterpret_cast<sockaddr*>(&from), fromLen) != 0) {
-      // Settled now, like a refused connect: the caller words the errno.
-      return Napi::Number::New(env, errno);
-    }
+    // Settled now, like a refused connect: the caller words the errno.
+    if (bind(sock.Get(), reinterpret_cast<sockaddr*>(&from), fromLen) != 0) return errno;
   }
   if (connect(sock.Get(), reinterpret_cast<sockaddr*>(&to), toLen) == 0) {
-    return Napi::Number::New(env, 0);
+    // Connected at once: a bare connect is done; an exchange goes on from the epoll set.
+    if (!probe.exchange) return 0;
+  } else if (errno != EINPROGRESS) {
+    return errno;
   }
-  if (errno != EINPROGRESS) return Napi::Number::New(env, errno);
   epoll_event event{};
   event.events = EPOLLOUT;  // EPOLLERR and EPOLLHUP are always reported
   event.data.u32 = id;
@@ -127,9 +159,10 @@ Napi::Value TcpProber::Connect(const Napi::CallbackInfo& info) {
     int err = errno;
     Throw(env, code::kSystem, "epoll_ctl", "Cannot probe " + target + ": " + Describe(err), err);
   }
-  probes_.emplace(id, sock.Release());
+  probe.fd = sock.Release();
+  probes_.emplace(id, std::move(probe));
   KeepLoopWhilePending();
-  return Napi::Number::New(env, -1);
+  return -1;
 }
 
 Napi::Value TcpProber::Cancel(const Napi::CallbackInfo& info) {
@@ -140,7 +173,7 @@ Napi::Value TcpProber::Cancel(const Napi::CallbackInfo& info) {
   }
   auto found = probes_.find(info[0].As<Napi::Number>().Uint32Value());
   if (found == probes_.end()) return Napi::Boolean::New(env, false);
-  ::close(found->second);  // also leaves the epoll set
+  ::close(found->second.fd);  // also leaves the epoll set
   probes_.erase(found);
   KeepLoopWhilePending();
   return Napi::Boolean::New(env, true);
@@ -150,34 +183,152 @@ Napi::Value TcpProber::Pending(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(probes_.size()));
 }
 
-void TcpProber::Settle() {
-  if (!fd_.Valid()) return;
-  epoll_event events[kMaxSettledPerWakeup];
-  int n = epoll_wait(fd_.Get(), events, kMaxSettledPerWakeup, 0);
-  if (n <= 0) return;
-  std::vector<uint32_t> ids;
-  std::vector<int32_t> errnos;
-  ids.reserve(n);
-  errnos.reserve(n);
-  for (int i = 0; i < n; i++) {
-    auto found = probes_.find(events[i].data.u32);
-    if (found == probes_.end()) continue;
+bool TcpProber::Advance(uint32_t id, Probe& probe, Settled& out) {
+  out = Settled{id, 0, kDone, 0, {}};
+  if (!probe.connected) {
     int err = 0;
     socklen_t len = sizeof(err);
-    if (getsockopt(found->second, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    ::close(found->second);
+    if (getsockopt(probe.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err != 0 || !probe.exchange) {
+      out.err = err;
+      return true;
+    }
+    probe.connected = true;
+  }
+  if (probe.sent < probe.request.size()) return Send(probe, out);
+  return Receive(probe, out);
+}
+
+bool TcpProber::Send(Probe& probe, Settled& out) {
+  while (probe.sent < probe.request.size()) {
+    ssize_t n = send(probe.fd, probe.request.data() + probe.sent, probe.request.size() - probe.sent,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      probe.sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    out.err = errno;
+    out.outcome = kWriteFailed;
+    return true;
+  }
+  // Sent: from now on the probe waits for the answer.
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLRDHUP;
+  event.data.u32 = out.id;
+  if (epoll_ctl(fd_.Get(), EPOLL_CTL_MOD, probe.fd, &event) != 0) {
+    out.err = errno;
+    out.outcome = kWriteFailed;
+    return true;
+  }
+  return false;
+}
+
+bool TcpProber::Receive(Probe& probe, Settled& out) {
+  static thread_local char buffer[kReadBytes];
+  for (int i = 0; i < kMaxReadsPerEvent; i++) {
+    ssize_t n = recv(probe.fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (n > 0) {
+      if (Consume(probe, buffer, static_cast<size_t>(n), out)) return true;
+      continue;
+    }
+    if (n == 0) {
+      out.status = probe.status;
+      if (!probe.inBody) out.outcome = kClosedBeforeResponse;
+      else if (probe.remaining > 0) out.outcome = kClosedBeforeBody;
+      return true;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    out.err = errno;
+    out.outcome = kReadFailed;
+    return true;
+  }
+  return false;
+}
+
+bool TcpProber::Consume(Probe& probe, const char* data, size_t length, Settled& out) {
+  size_t body = length;
+  if (!probe.inBody) {
+    probe.head.append(data, length);
+    const HttpHead head = ParseHttpHead(probe.head);
+    switch (head.found) {
+      case HttpHead::Found::kIncomplete:
+        return false;
+      case HttpHead::Found::kTooLarge:
+        out.outcome = kHeadTooLarge;
+        return true;
+      case HttpHead::Found::kMalformed:
+        out.outcome = kMalformedStatus;
+        out.detail = head.statusLine;
+        return true;
+      case HttpHead::Found::kComplete:
+        break;
+    }
+    probe.inBody = true;
+    probe.status = out.status = head.status;
+    probe.remaining = head.contentLength;
+    const bool accepted =
+        std::any_of(probe.accepted.begin(), probe.accepted.end(), [&](const auto& range) {
+          return head.status >= range.first && head.status <= range.second;
+        });
+    if (!accepted) {
+      out.outcome = kStatusRejected;
+      return true;
+    }
+    body = probe.head.size() - head.bodyStart;
+    std::string().swap(probe.head);
+  }
+  // The body is read to its end, so a server failing mid-body is noticed, but not kept.
+  if (probe.remaining < 0) return false;
+  probe.remaining -= std::min<int64_t>(probe.remaining, static_cast<int64_t>(body));
+  out.status = probe.status;
+  return probe.remaining == 0;
+}
+
+void TcpProber::Settle() {
+  if (!fd_.Valid()) return;
+  epoll_event events[kMaxEventsPerWakeup];
+  int n = epoll_wait(fd_.Get(), events, kMaxEventsPerWakeup, 0);
+  if (n <= 0) return;
+  std::vector<Settled> settled;
+  settled.reserve(n);
+  bool anyDetail = false;
+  for (int i = 0; i < n; i++) {
+    const uint32_t id = events[i].data.u32;
+    auto found = probes_.find(id);
+    if (found == probes_.end()) continue;
+    Settled out;
+    if (!Advance(id, found->second, out)) continue;
+    ::close(found->second.fd);
     probes_.erase(found);
-    ids.push_back(events[i].data.u32);
-    errnos.push_back(err);
+    anyDetail = anyDetail || !out.detail.empty();
+    settled.push_back(std::move(out));
   }
   KeepLoopWhilePending();
-  if (ids.empty()) return;
+  if (settled.empty()) return;
   Napi::Env env = Env();
-  auto idArray = Napi::Uint32Array::New(env, ids.size());
-  auto errnoArray = Napi::Int32Array::New(env, errnos.size());
-  std::copy(ids.begin(), ids.end(), idArray.Data());
-  std::copy(errnos.begin(), errnos.end(), errnoArray.Data());
-  watcher_.Deliver({idArray, errnoArray});
+  const size_t count = settled.size();
+  auto ids = Napi::Uint32Array::New(env, count);
+  auto errnos = Napi::Int32Array::New(env, count);
+  auto outcomes = Napi::Int32Array::New(env, count);
+  auto statuses = Napi::Int32Array::New(env, count);
+  Napi::Value details = env.Undefined();
+  if (anyDetail) details = Napi::Array::New(env, count);
+  for (size_t i = 0; i < count; i++) {
+    ids[i] = settled[i].id;
+    errnos[i] = settled[i].err;
+    outcomes[i] = settled[i].outcome;
+    statuses[i] = settled[i].status;
+    if (anyDetail && !settled[i].detail.empty()) {
+      // Latin-1, as the bytes came: a status line is not UTF-8 by any promise.
+      napi_value text;
+      napi_create_string_latin1(env, settled[i].detail.data(), settled[i].detail.size(), &text);
+      details.As<Napi::Array>().Set(static_cast<uint32_t>(i), Napi::Value(env, text));
+    }
+  }
+  watcher_.Deliver({ids, errnos, outcomes, statuses, details});
 }
 
 }  // namespace lbctl

@@ -4,8 +4,9 @@ import https from 'node:https';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { formatEndpoint } from '../net/endpoint.js';
 import { CheckerConfigError } from './checker-error.js';
-import { Http10Request, type Http10Response } from './http10-request.js';
+import { Http10Request, type Http10Response, http10Request } from './http10-request.js';
 import { DEFAULT_STATUS_CODES, type StatusCodeRange, statusAccepted } from './status-codes.js';
+import { probeHttp } from './tcp-probe.js';
 import type { Checker, CheckResult, ConnectOptions } from './types.js';
 
 const USER_AGENT = 'lbctl-healthcheck';
@@ -97,6 +98,20 @@ export class HttpGetChecker implements Checker {
     const protocol = o.httpProtocol ?? '1.0';
     const ranges = url.statusCodes ?? DEFAULT_STATUS_CODES;
     const where = `(GET ${url.path})`;
+    const headers: (readonly [string, string])[] = [
+      ['User-Agent', USER_AGENT],
+      ['Host', hostHeader],
+      ...(protocol === '1.0C' ? [['Connection', 'close'] as const] : []),
+    ];
+    // Plain HTTP/1.0 with only the status to check (the common url): through the
+    // addon's prober, no Node socket (src/checkers/tcp-probe.ts).
+    if (protocol !== '1.1' && o.tls === undefined && url.digest === undefined) {
+      return probeHttp(o, http10Request(url.path, headers), ranges, signal).then(({ status }) =>
+        statusAccepted(status, ranges)
+          ? { ok: true }
+          : { ok: false, reason: `status ${status} ${where}` },
+      );
+    }
     const tlsOptions =
       o.tls === undefined
         ? undefined
@@ -134,11 +149,7 @@ export class HttpGetChecker implements Checker {
           host: o.connectIp,
           port: o.connectPort,
           path: url.path,
-          headers: [
-            ['User-Agent', USER_AGENT],
-            ['Host', hostHeader],
-            ...(protocol === '1.0C' ? [['Connection', 'close'] as const] : []),
-          ],
+          headers,
           ...(o.bindTo !== undefined ? { localAddress: o.bindTo } : {}),
           ...(o.bindPort !== undefined ? { localPort: o.bindPort } : {}),
           ...(tlsOptions !== undefined ? { tls: tlsOptions } : {}),

@@ -18,6 +18,15 @@ export interface Http10Options {
   readonly tls?: tls.ConnectionOptions;
 }
 
+/** The request's bytes: request line and header lines, Latin-1, then the empty line. */
+export function http10Request(
+  path: string,
+  headers: readonly (readonly [string, string])[],
+): Buffer {
+  const lines = [`GET ${path} HTTP/1.0`, ...headers.map(([k, v]) => `${k}: ${v}`)];
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+}
+
 /** Status line and headers larger than this are not a health-check answer. */
 const MAX_HEAD_BYTES = 16 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -53,8 +62,7 @@ export class Http10Request extends EventEmitter {
         ? net.connect({ host: o.host, port: o.port, ...local })
         : tls.connect({ host: o.host, port: o.port, ...local, ...o.tls });
     this.socket = socket;
-    const lines = [`GET ${o.path} HTTP/1.0`, ...o.headers.map(([k, v]) => `${k}: ${v}`)];
-    socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+    socket.write(http10Request(o.path, o.headers));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', (err) => this.fail(err));

@@ -169,11 +169,34 @@ export interface NativeTcpProber {
     bindAddress?: string,
     bindPort?: number,
   ): number;
+  /**
+   * An HTTP/1.0 exchange: connect, send `request`, read the head, then the
+   * body to its end (not kept) when the status is within `accepted` (from,
+   * to pairs). -1 while in progress, else the connect's errno now.
+   */
+  exchange(
+    id: number,
+    family: 4 | 6,
+    address: string,
+    port: number,
+    bindAddress: string | undefined,
+    bindPort: number | undefined,
+    request: Buffer,
+    accepted: Int32Array,
+  ): number;
   /** false when the probe had already settled. */
   cancel(id: number): boolean;
   pending(): number;
   close(): void;
 }
+
+export type TcpProbeSettled = (
+  ids: Uint32Array,
+  errnos: Int32Array,
+  outcomes: Int32Array,
+  statuses: Int32Array,
+  details: readonly (string | undefined)[] | undefined,
+) => void;
 
 export interface NativePacketSocket {
   send(frame: Buffer): number;
@@ -197,7 +220,7 @@ export interface NativeAddon {
     bindAddress?: string;
   }) => NativeRawIpSocket;
   PacketSocket: new (ifname: string) => NativePacketSocket;
-  TcpProber: new (onSettled: (ids: Uint32Array, errnos: Int32Array) => void) => NativeTcpProber;
+  TcpProber: new (onSettled: TcpProbeSettled) => NativeTcpProber;
   NetlinkSocket: new (protocol: number, groups?: number) => NativeNetlinkSocket;
   BpfObject: new (path: string, pinRoot?: string) => NativeBpfObject;
   BpfMap: new (fd: number) => NativeBpfMap;
