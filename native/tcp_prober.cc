@@ -251,7 +251,15 @@ bool TcpProber::Receive(Probe& probe, Settled& out) {
 bool TcpProber::Consume(Probe& probe, const char* data, size_t length, Settled& out) {
   size_t body = length;
   if (!probe.inBody) {
+    // Only the new bytes (and the 3 before them) can complete the head's end: a
+    // head trickled a byte at a time is not scanned again from the start each time.
+    const size_t from = probe.head.size() < 3 ? 0 : probe.head.size() - 3;
     probe.head.append(data, length);
+    if (probe.head.find("\r\n\r\n", from) == std::string::npos) {
+      if (probe.head.size() <= kMaxHttpHeadBytes) return false;
+      out.outcome = kHeadTooLarge;
+      return true;
+    }
     const HttpHead head = ParseHttpHead(probe.head);
     switch (head.found) {
       case HttpHead::Found::kIncomplete:

@@ -80,6 +80,20 @@ describe('HTTP_GET through the prober (HTTP/1.0, no digest)', () => {
     });
   }
 
+  it('reads a head that arrives a byte at a time', async (t) => {
+    const answer = 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok';
+    const port = await scripted(t, (s) => {
+      s.setNoDelay(true);
+      let i = 0;
+      const next = (): void => {
+        if (s.destroyed) return;
+        if (i < answer.length) s.write(answer[i++] as string, () => setTimeout(next, 1));
+      };
+      next();
+    });
+    assert.deepEqual(await check(port), { ok: true });
+  });
+
   it('refuses a head past 16 KiB', async (t) => {
     const port = await scripted(t, (s) =>
       s.write(`HTTP/1.0 200 OK\r\nX-Big: ${'z'.repeat(20_000)}`),
