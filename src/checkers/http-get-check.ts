@@ -57,6 +57,8 @@ export class HttpGetChecker implements Checker {
   readonly kind: 'HTTP_GET' | 'SSL_GET';
   readonly target: string;
   readonly timeoutMs: number;
+  /** The prober's request bytes per url: the same at every check. */
+  private readonly requests = new Map<HttpUrlOptions, Buffer>();
 
   constructor(private readonly options: HttpGetOptions) {
     if (options.urls.length === 0) {
@@ -106,7 +108,12 @@ export class HttpGetChecker implements Checker {
     // Plain HTTP/1.0 with only the status to check (the common url): through the
     // addon's prober, no Node socket (src/checkers/tcp-probe.ts).
     if (protocol !== '1.1' && o.tls === undefined && url.digest === undefined) {
-      return probeHttp(o, http10Request(url.path, headers), ranges, signal).then(({ status }) =>
+      let request = this.requests.get(url);
+      if (request === undefined) {
+        request = http10Request(url.path, headers);
+        this.requests.set(url, request);
+      }
+      return probeHttp(o, request, ranges, signal).then(({ status }) =>
         statusAccepted(status, ranges)
           ? { ok: true }
           : { ok: false, reason: `status ${status} ${where}` },
