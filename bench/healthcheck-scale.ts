@@ -58,15 +58,21 @@ for (let i = 0; i < ${LISTENERS}; i++) {
 process.stdin.on('end', () => process.exit(0)).resume();
 `;
 
-/** TCP_CHECK as it connected before: a Node socket, destroyed once connected. */
-class NodeSocketChecker implements Checker {
-  readonly kind = 'TCP_CHECK';
+/** A check as it ran before the prober, through a Node socket. */
+abstract class NodeSocketArm implements Checker {
+  abstract readonly kind: Checker['kind'];
   readonly target: string;
   readonly timeoutMs: number;
-  constructor(private readonly options: ConnectOptions) {
+  constructor(protected readonly options: ConnectOptions) {
     this.target = `${options.connectIp}:${options.connectPort}`;
     this.timeoutMs = options.connectTimeoutMs;
   }
+  abstract check(signal: AbortSignal): Promise<CheckResult>;
+}
+
+/** TCP_CHECK as it connected before: a Node socket, destroyed once connected. */
+class NodeSocketChecker extends NodeSocketArm {
+  readonly kind = 'TCP_CHECK';
   async check(signal: AbortSignal): Promise<CheckResult> {
     (await connectTcp(this.options, signal)).destroy();
     return { ok: true };
@@ -74,14 +80,8 @@ class NodeSocketChecker implements Checker {
 }
 
 /** HTTP_GET's url through Http10Request over a Node socket, the status checked, the body read. */
-class NodeSocketHttpChecker implements Checker {
+class NodeSocketHttpChecker extends NodeSocketArm {
   readonly kind = 'HTTP_GET';
-  readonly target: string;
-  readonly timeoutMs: number;
-  constructor(private readonly options: ConnectOptions) {
-    this.target = `${options.connectIp}:${options.connectPort}`;
-    this.timeoutMs = options.connectTimeoutMs;
-  }
   check(signal: AbortSignal): Promise<CheckResult> {
     return new Promise((resolve, reject) => {
       const request = new Http10Request({
