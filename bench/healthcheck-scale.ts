@@ -234,6 +234,6 @@ export async function healthcheckScale(): Promise<HealthcheckScaleResult> {
     };
   } finally {
     child.stdin?.end();
-    if (child.exitCode === null) await once(child, 'exit');
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
   }
 }

@@ -22,8 +22,12 @@ export interface LoopWatch {
   readonly longGaps: number;
   /** Of those, the gaps a garbage collection pause of at least 1 ms fell in. */
   readonly longGapsWithGc: number;
-  /** Of those, the gaps the main thread spent mostly off a CPU (under half the gap on one): waiting for a core. */
-  readonly longGapsWaitingForCpu: number;
+  /**
+   * Of those, the gaps the main thread spent mostly off a CPU (under half the
+   * gap on one): waiting for a core, or blocked (a lock, a system call, a
+   * collector helper it joins).
+   */
+  readonly longGapsOffCpu: number;
   /** The longest GC pause on this thread during the watch (scavenge or mark-compact). */
   readonly maxGcPauseMs: number;
 }
@@ -44,7 +48,7 @@ export function watchLoop(): () => Promise<LoopWatch> {
   let maxGap = 0;
   let maxRun = 0;
   const longGaps: [number, number][] = [];
-  let longGapsWaitingForCpu = 0;
+  let longGapsOffCpu = 0;
   const gcPauses: [number, number][] = [];
   let maxGcPauseMs = 0;
   const takeGcs = (entries: readonly PerformanceEntry[]) => {
@@ -62,7 +66,7 @@ export function watchLoop(): () => Promise<LoopWatch> {
     const run = mainThreadRunNs();
     if (now - last > LONG_GAP_MS && longGaps.length < MAX_LONG_GAPS) {
       longGaps.push([last, now]);
-      if ((run - lastRun) / 1e6 < (now - last) / 2) longGapsWaitingForCpu++;
+      if ((run - lastRun) / 1e6 < (now - last) / 2) longGapsOffCpu++;
     }
     maxGap = Math.max(maxGap, now - last);
     maxRun = Math.max(maxRun, (run - lastRun) / 1e6);
@@ -86,7 +90,7 @@ export function watchLoop(): () => Promise<LoopWatch> {
       maxDelay: delay.max / 1e6,
       longGaps: longGaps.length,
       longGapsWithGc,
-      longGapsWaitingForCpu,
+      longGapsOffCpu,
       maxGcPauseMs,
     };
   };
@@ -99,7 +103,7 @@ export class LoopMaxima implements LoopWatch {
   maxDelay = 0;
   longGaps = 0;
   longGapsWithGc = 0;
-  longGapsWaitingForCpu = 0;
+  longGapsOffCpu = 0;
   maxGcPauseMs = 0;
 
   add(watch: LoopWatch): void {
@@ -108,7 +112,7 @@ export class LoopMaxima implements LoopWatch {
     this.maxDelay = Math.max(this.maxDelay, watch.maxDelay);
     this.longGaps += watch.longGaps;
     this.longGapsWithGc += watch.longGapsWithGc;
-    this.longGapsWaitingForCpu += watch.longGapsWaitingForCpu;
+    this.longGapsOffCpu += watch.longGapsOffCpu;
     this.maxGcPauseMs = Math.max(this.maxGcPauseMs, watch.maxGcPauseMs);
   }
 }

@@ -171,7 +171,7 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
       // Where the long gaps come from: how many a GC pause fell in, and the longest pause.
       timerGapsOver10Ms: loop.longGaps,
       timerGapsOver10MsWithGc: loop.longGapsWithGc,
-      timerGapsOver10MsWaitingForCpu: loop.longGapsWaitingForCpu,
+      timerGapsOver10MsOffCpu: loop.longGapsOffCpu,
       maxGcPauseMs: loop.maxGcPauseMs,
       idleMaxTimerGapMs,
       slicedBusyMaxTimerGapMs,

@@ -1,6 +1,7 @@
 #include "tcp_prober.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -25,6 +26,15 @@ constexpr size_t kReadBytes = 16 * 1024;
 
 std::string Endpoint(int family, const std::string& address, uint32_t port) {
   return (family == 6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+// The scope of "fe80::1%eth0" (an interface name or index); 0 when the zone
+// names no interface.
+uint32_t ZoneIndex(const std::string& zone) {
+  if (!zone.empty() && zone.find_first_not_of("0123456789") == std::string::npos) {
+    return zone.size() > 9 ? 0 : static_cast<uint32_t>(std::stoul(zone));
+  }
+  return if_nametoindex(zone.c_str());
 }
 
 }  // namespace
@@ -60,6 +70,11 @@ TcpProber::TcpProber(const Napi::CallbackInfo& info) : FdHandle<TcpProber>(info)
           std::string("Cannot open TCP prober: ") + uv_strerror(err), -err);
   }
   KeepLoopWhilePending();
+}
+
+TcpProber::~TcpProber() {
+  // Collected without close() (a worker's environment going away): no socket outlives it.
+  for (const auto& [id, probe] : probes_) ::close(probe.fd);
 }
 
 void TcpProber::BeforeClose() {
@@ -116,10 +131,21 @@ int TcpProber::Start(const Napi::CallbackInfo& info, Probe probe) {
                                 ? info[5].As<Napi::Number>().Uint32Value()
                                 : 0;
   const std::string target = Endpoint(family, address, port);
+  // A link-local IPv6 address carries its interface: fe80::1%eth0.
+  const size_t percent = family == 6 ? address.find('%') : std::string::npos;
+  uint32_t scope = 0;
+  if (percent != std::string::npos) {
+    scope = ZoneIndex(address.substr(percent + 1));
+    if (scope == 0) {
+      Throw(env, code::kNativeInvalidArgument, op,
+            "Cannot probe " + target + ": no interface '" + address.substr(percent + 1) + "'");
+    }
+  }
   sockaddr_storage to;
   socklen_t toLen;
   if ((family != 4 && family != 6) || port == 0 || port > 65535 || bindPort > 65535 ||
-      !ParseSockaddr(family, address, static_cast<uint16_t>(port), 0, &to, &toLen)) {
+      !ParseSockaddr(family, address.substr(0, percent), static_cast<uint16_t>(port), scope, &to,
+                     &toLen)) {
     Throw(env, code::kNativeInvalidArgument, op,
           "Cannot probe " + target + ": not an IPv" + std::to_string(family) +
               " address and a port 1..65535");
@@ -143,6 +169,10 @@ int TcpProber::Start(const Napi::CallbackInfo& info, Probe probe) {
             "Cannot probe " + target + ": bind address '" + source + "' is not an IPv" +
                 std::to_string(family) + " address");
     }
+    // As Node's sockets do: a fixed bind_port is free again while the last
+    // check's connection (closed by us first) waits in TIME_WAIT.
+    const int on = 1;
+    setsockopt(sock.Get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     // Settled now, like a refused connect: the caller words the errno.
     if (bind(sock.Get(), reinterpret_cast<sockaddr*>(&from), fromLen) != 0) return errno;
   }

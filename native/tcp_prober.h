@@ -27,6 +27,7 @@ class TcpProber : public FdHandle<TcpProber> {
   // new TcpProber(onSettled: (ids, errnos, outcomes, statuses, details) => void):
   // Uint32Array, Int32Array, Int32Array, Int32Array, (string | undefined)[].
   explicit TcpProber(const Napi::CallbackInfo& info);
+  ~TcpProber() override;
 
   // What ended a probe besides a system call's errno (shared with src/checkers/tcp-probe.ts).
   enum Outcome : int32_t {

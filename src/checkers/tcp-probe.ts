@@ -125,10 +125,16 @@ class TcpProbes {
     begin: (prober: NativeTcpProber, id: number, family: 4 | 6) => number,
   ): Promise<HttpProbeAnswer> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    this.prober ??= new (native().TcpProber)((...settled) => this.settled(...settled));
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0;
-    const now = begin(this.prober, id, isIPv6(options.connectIp) ? 6 : 4);
+    let now: number;
+    try {
+      this.prober ??= new (native().TcpProber)((...settled) => this.settled(...settled));
+      now = begin(this.prober, id, isIPv6(options.connectIp) ? 6 : 4);
+    } catch (err) {
+      // A refused argument or a failed socket() fails this check, like a refused connect.
+      return Promise.reject(err);
+    }
     if (now === 0) return Promise.resolve({ status: 0, accepted: true });
     if (now > 0) return Promise.reject(systemError(now, OUTCOME.done, options));
     return new Promise<HttpProbeAnswer>((resolve, reject) => {

@@ -80,7 +80,7 @@ describe('HTTP_GET through the prober (HTTP/1.0, no digest)', () => {
     });
   }
 
-  it('reads a head that arrives a byte at a time', async (t) => {
+  it('reads a head that arrives in many small pieces', async (t) => {
     const answer = 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok';
     const port = await scripted(t, (s) => {
       s.setNoDelay(true);
@@ -92,6 +92,28 @@ describe('HTTP_GET through the prober (HTTP/1.0, no digest)', () => {
       next();
     });
     assert.deepEqual(await check(port), { ok: true });
+  });
+
+  it('words the same failures as the Node path (a url with a digest takes it)', async (t) => {
+    for (const answer of [
+      'SSH-2.0-OpenSSH_9.2\r\n\r\n',
+      'HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nabc',
+      'HTTP/1.0 200 OK\r\nContent',
+      'HTTP/1.0 503 Busy\r\n\r\n',
+    ]) {
+      const port = await scripted(t, (s) => s.end(answer));
+      const viaProber = await check(port);
+      const viaNode = await runCheck(
+        new HttpGetChecker({
+          connectIp: '127.0.0.1',
+          connectPort: port,
+          connectTimeoutMs: 5_000,
+          urls: [{ path: '/x', digest: '0'.repeat(32) }],
+        }),
+      );
+      assert.equal(viaProber.ok, false, answer);
+      assert.deepEqual(viaNode, viaProber, answer);
+    }
   });
 
   it('refuses a head past 16 KiB', async (t) => {

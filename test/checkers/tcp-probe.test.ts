@@ -14,6 +14,16 @@ import { closeServer, listenLocal, unusedPort } from './support/servers.js';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
+/** The fds open now, once the prober (one epoll fd, made on first use) exists. */
+async function openFdsWithProber(): Promise<number> {
+  const port = await unusedPort();
+  await probeTcp(
+    { connectIp: '127.0.0.1', connectPort: port, connectTimeoutMs: 5_000 },
+    new AbortController().signal,
+  ).catch(() => undefined);
+  return openFds();
+}
+
 /**
  * A listener whose accept queue is full: a stopped process listening with a
  * backlog of 1, its queue filled by connections it never accepts, so the
@@ -80,7 +90,7 @@ describe('TCP connect probes (the addon TcpProber behind TCP_CHECK)', () => {
   it('times out on a dropped SYN and closes the abandoned socket', async (t) => {
     const listener = await fullListener();
     t.after(() => listener.stop());
-    const before = openFds();
+    const before = await openFdsWithProber();
     const result = await runCheck(
       new TcpChecker({
         connectIp: '127.0.0.1',
@@ -105,7 +115,7 @@ describe('TCP connect probes (the addon TcpProber behind TCP_CHECK)', () => {
     await assert.rejects(probe, /stopped late/);
   });
 
-  it('settles 2,000 probes in flight at once (several wakeups of completions)', async (t) => {
+  it('settles 1,200 probes in flight at once', async (t) => {
     const server = net.createServer((socket) => socket.destroy());
     t.after(() => closeServer(server));
     const port = await new Promise<number>((resolve) => {
@@ -113,10 +123,10 @@ describe('TCP connect probes (the addon TcpProber behind TCP_CHECK)', () => {
         resolve((server.address() as net.AddressInfo).port),
       );
     });
-    const before = openFds();
+    const before = await openFdsWithProber();
     const signal = new AbortController().signal;
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 2_000 }, () =>
+      Array.from({ length: 1_200 }, () =>
         probeTcp({ connectIp: '127.0.0.1', connectPort: port, connectTimeoutMs: 5_000 }, signal),
       ),
     );
@@ -125,6 +135,41 @@ describe('TCP connect probes (the addon TcpProber behind TCP_CHECK)', () => {
       [],
     );
     assert.equal(openFds(), before);
+  });
+
+  it('binds a fixed bind_port again while the last connection waits in TIME_WAIT', async (t) => {
+    const server = net.createServer((socket) => socket.on('error', () => {}));
+    t.after(() => closeServer(server));
+    const port = await listenLocal(server);
+    const bindPort = await unusedPort();
+    const options = {
+      connectIp: '127.0.0.1',
+      connectPort: port,
+      bindPort,
+      connectTimeoutMs: 5_000,
+    };
+    // We close first each time; once the server has closed its end too, ours is in
+    // TIME_WAIT, and the next bind to the same port needs SO_REUSEADDR.
+    for (let i = 0; i < 3; i++) {
+      await probeTcp(options, new AbortController().signal);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  });
+
+  it('connects to a link-local IPv6 address through its zone, and names a zone that is no interface', async () => {
+    const signal = new AbortController().signal;
+    // lo has no fe80:: address: the kernel refuses, but the zone was understood.
+    await assert.rejects(
+      probeTcp({ connectIp: 'fe80::1%lo', connectPort: 80, connectTimeoutMs: 5_000 }, signal),
+      (err: NodeJS.ErrnoException) => err.syscall === 'connect' && typeof err.code === 'string',
+    );
+    await assert.rejects(
+      probeTcp({ connectIp: 'fe80::1%nosuch0', connectPort: 80, connectTimeoutMs: 5_000 }, signal),
+      (err: unknown) =>
+        err instanceof NativeError &&
+        err.code === 'NATIVE_INVALID_ARGUMENT' &&
+        /no interface 'nosuch0'/.test(err.message),
+    );
   });
 
   it('does not keep the process alive once no probe is in progress', async () => {
