@@ -6,6 +6,7 @@ import { dataplaneBench } from './dataplane.js';
 import { e2eBench } from './e2e.js';
 import { ecmpDirectorLoss } from './ecmp-director-loss.js';
 import { failoverKeptConnections } from './failover-kept-connections.js';
+import { healthcheckDarkRack } from './healthcheck-dark-rack.js';
 import { healthcheckScale } from './healthcheck-scale.js';
 import { metricsScrapeLarge } from './metrics-scrape-large.js';
 import { reconcileLarge } from './reconcile-large.js';
@@ -26,6 +27,7 @@ const benches: Record<string, Bench> = {
   config_parse_large: configParseLarge,
   conn_table_fill: connTableFill,
   healthcheck_scale: healthcheckScale,
+  healthcheck_dark_rack: healthcheckDarkRack,
   reconcile_large: reconcileLarge,
   counters_large: countersLarge,
   reload_large: reloadLarge,

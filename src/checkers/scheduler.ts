@@ -3,6 +3,11 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { Clock, Timer } from '../time/clock.js';
 import {
+  openFileLimit,
+  PROGRAM_CHECK_CONCURRENCY,
+  socketCheckConcurrency,
+} from './check-concurrency.js';
+import {
   advanceCheckState,
   type CheckState,
   initialCheckState,
@@ -50,8 +55,10 @@ export interface ScheduledCheck {
 
 export interface CheckSchedulerOptions {
   readonly clock: Clock;
-  /** Most checks in flight at once. */
+  /** Most socket checks in flight at once (default: from the descriptor limit, see check-concurrency.ts). */
   readonly concurrency?: number;
+  /** Most MISC_CHECKs (a program each) in flight at once (default 256). */
+  readonly programConcurrency?: number;
   /** Returns a number in [0, 1); spreads warmup. */
   readonly random?: () => number;
   readonly logger?: Logger;
@@ -74,20 +81,19 @@ interface Due {
   readonly generation: number;
 }
 
-export const DEFAULT_CONCURRENCY = 256;
-
 /**
  * Runs thousands of checks from one timer. Due times live in a heap and the
  * next regular run is computed from the previous due time, not from when the
- * previous run finished, so periods do not drift. A semaphore bounds how many
- * checks are in flight; each run is cut off at its own timeout, so a hung
- * target delays others by at most that.
+ * previous run finished, so periods do not drift. Semaphores bound how many
+ * checks are in flight (socket checks and programs apart); each run is cut
+ * off at its own timeout, so a hung target holds its slot at most that long.
  */
 export class CheckScheduler {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly logger: Logger;
   private readonly slots: Semaphore;
+  private readonly programSlots: Semaphore;
   private readonly heap = new MinHeap<Due>(
     (a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq),
   );
@@ -104,7 +110,9 @@ export class CheckScheduler {
     this.clock = options.clock;
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? silentLogger();
-    this.slots = new Semaphore(options.concurrency ?? DEFAULT_CONCURRENCY);
+    // Apart: hung programs do not hold up socket checks, nor hung targets programs.
+    this.slots = new Semaphore(options.concurrency ?? socketCheckConcurrency(openFileLimit()));
+    this.programSlots = new Semaphore(options.programConcurrency ?? PROGRAM_CHECK_CONCURRENCY);
     // Every check in flight listens on the stop signal.
     setMaxListeners(0, this.stopping.signal);
   }
@@ -217,11 +225,15 @@ export class CheckScheduler {
   }
 
   private async execute(entry: Entry, dueAt: number): Promise<void> {
-    const release = await this.slots.acquire();
+    const checker = entry.options.checker;
+    const release = await (checker.kind === 'MISC_CHECK'
+      ? this.programSlots
+      : this.slots
+    ).acquire();
     let result: CheckResult;
     try {
       if (this.stopping.signal.aborted || entry.removed) return;
-      result = await runCheck(entry.options.checker, {
+      result = await runCheck(checker, {
         clock: this.clock,
         signal: this.stopping.signal,
       });

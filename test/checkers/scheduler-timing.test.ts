@@ -100,6 +100,28 @@ describe('check scheduler timing', () => {
     await scheduler.stop();
   });
 
+  it('keeps programs and socket checks apart: hung ones of one kind do not hold up the other', async () => {
+    const clock = new SteppedClock();
+    const scheduler = new CheckScheduler({ clock, concurrency: 1, programConcurrency: 1 });
+    const hungSocket = new FakeChecker(clock, [], 5_000, 'hang');
+    const hungProgram = new FakeChecker(clock, [], 5_000, 'hang');
+    hungProgram.kind = 'MISC_CHECK';
+    const socket = new FakeChecker(clock, [], 5_000);
+    const program = new FakeChecker(clock, [], 5_000);
+    program.kind = 'MISC_CHECK';
+    scheduler.add({ id: 'hung-socket', real: 'a', checker: hungSocket, ...timing({ retry: 0 }) });
+    scheduler.add({ id: 'hung-program', real: 'b', checker: hungProgram, ...timing({ retry: 0 }) });
+    scheduler.add({ id: 'socket', real: 'c', checker: socket, ...timing() });
+    scheduler.add({ id: 'program', real: 'd', checker: program, ...timing() });
+    scheduler.start();
+    await clock.advance(0);
+    // Each kind's only slot is held by its hung check: both healthy ones wait.
+    assert.deepEqual([socket.calls, program.calls], [[], []]);
+    await clock.advance(5_000);
+    assert.deepEqual([socket.calls, program.calls], [[5_000], [5_000]]);
+    await scheduler.stop();
+  });
+
   it('skips runs while suspended and resumes on the next tick', async () => {
     const clock = new SteppedClock();
     const scheduler = new CheckScheduler({ clock });

@@ -12,7 +12,8 @@ export type Scripted =
  * fake clock) and how many runs overlapped.
  */
 export class FakeChecker implements Checker {
-  readonly kind = 'FAKE_CHECK';
+  /** Set to 'MISC_CHECK' for a check that stands for a program (its own slots). */
+  kind = 'FAKE_CHECK';
   readonly calls: number[] = [];
   inFlight = 0;
   maxInFlight = 0;
