@@ -18,7 +18,7 @@ namespace {
 
 // Completions taken per wakeup: a burst of thousands is delivered over several
 // loop turns instead of one long callback.
-constexpr int kMaxEventsPerWakeup = 512;
+constexpr int kMaxEventsPerWakeup = 128;
 // Reads per socket per wakeup: a server streaming a large body shares the loop
 // with the others (epoll reports the socket again on the next turn).
 constexpr int kMaxReadsPerEvent = 8;

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { Clock, Timer } from '../time/clock.js';
@@ -14,7 +13,7 @@ import {
   type RetryPolicy,
 } from './check-state.js';
 import { MinHeap } from './min-heap.js';
-import { runCheck } from './run-check.js';
+import { type StartedCheck, startCheck } from './run-check.js';
 import { Semaphore } from './semaphore.js';
 import type { Checker, CheckResult } from './types.js';
 
@@ -82,6 +81,16 @@ interface Due {
 }
 
 /**
+ * Checks started per timer callback. Each starts (a nonblocking connect, a
+ * spawn) in the microtasks that follow the callback, so thousands due at once
+ * (warmup 0, or a loop that was held up) would hold the loop the VRRP timers
+ * share. 64 connects take ~1 ms to a remote real (6 ms on loopback, where
+ * connect() also runs the listener's side); 64 a turn still starts tens of
+ * thousands a second.
+ */
+export const MAX_LAUNCHES_PER_TURN = 64;
+
+/**
  * Runs thousands of checks from one timer. Due times live in a heap and the
  * next regular run is computed from the previous due time, not from when the
  * previous run finished, so periods do not drift. Semaphores bound how many
@@ -100,7 +109,9 @@ export class CheckScheduler {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<(event: CheckEvent) => void>();
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly stopping = new AbortController();
+  private stopped = false;
+  /** Checks under way, for stop() to cut short (no listener each on a shared signal). */
+  private readonly running = new Set<StartedCheck>();
   private timer: Timer | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private seq = 0;
@@ -113,8 +124,6 @@ export class CheckScheduler {
     // Apart: hung programs do not hold up socket checks, nor hung targets programs.
     this.slots = new Semaphore(options.concurrency ?? socketCheckConcurrency(openFileLimit()));
     this.programSlots = new Semaphore(options.programConcurrency ?? PROGRAM_CHECK_CONCURRENCY);
-    // Every check in flight listens on the stop signal.
-    setMaxListeners(0, this.stopping.signal);
   }
 
   /** Listens for verdict changes; returns the function that stops listening. */
@@ -168,7 +177,9 @@ export class CheckScheduler {
     this.timer?.cancel();
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
-    this.stopping.abort(new Error('scheduler stopped'));
+    this.stopped = true;
+    const reason = new Error('scheduler stopped');
+    for (const run of this.running) run.cancel(reason);
     await Promise.all([...this.inFlight]);
   }
 
@@ -199,9 +210,13 @@ export class CheckScheduler {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
     const now = this.clock.now();
+    let launched = 0;
     for (;;) {
       const due = this.heap.peek();
       if (due === undefined || due.at > now) break;
+      // The rest on the next turn (arm() finds them due): the checks launched
+      // here all start (connect, spawn) before the loop runs anything else.
+      if (launched === MAX_LAUNCHES_PER_TURN) break;
       this.heap.pop();
       const entry = due.entry;
       if (entry.removed || due.generation !== entry.generation || entry.running) continue;
@@ -211,6 +226,7 @@ export class CheckScheduler {
         continue;
       }
       this.launch(entry, due.at);
+      launched++;
     }
     this.arm();
   }
@@ -232,15 +248,18 @@ export class CheckScheduler {
     ).acquire();
     let result: CheckResult;
     try {
-      if (this.stopping.signal.aborted || entry.removed) return;
-      result = await runCheck(checker, {
-        clock: this.clock,
-        signal: this.stopping.signal,
-      });
+      if (this.stopped || entry.removed) return;
+      const run = startCheck(checker, this.clock);
+      this.running.add(run);
+      try {
+        result = await run.result;
+      } finally {
+        this.running.delete(run);
+      }
     } finally {
       release();
     }
-    if (this.stopping.signal.aborted || entry.removed) return;
+    if (this.stopped || entry.removed) return;
     this.conclude(entry, dueAt, result);
   }
 

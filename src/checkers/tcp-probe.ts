@@ -1,4 +1,3 @@
-import { isIPv6 } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { type NativeTcpProber, native } from '../native/addon.js';
 import { formatEndpoint } from '../net/endpoint.js';
@@ -130,7 +129,8 @@ class TcpProbes {
     let now: number;
     try {
       this.prober ??= new (native().TcpProber)((...settled) => this.settled(...settled));
-      now = begin(this.prober, id, isIPv6(options.connectIp) ? 6 : 4);
+      // connect_ip is an address (validated with the configuration): IPv6 has colons.
+      now = begin(this.prober, id, options.connectIp.includes(':') ? 6 : 4);
     } catch (err) {
       // A refused argument or a failed socket() fails this check, like a refused connect.
       return Promise.reject(err);

@@ -3,8 +3,10 @@ import { describe, it } from 'node:test';
 import {
   type CheckEvent,
   CheckScheduler,
+  MAX_LAUNCHES_PER_TURN,
   type ScheduledCheckOptions,
 } from '../../src/checkers/scheduler.js';
+import type { Clock, Timer } from '../../src/time/clock.js';
 import { FakeChecker } from './support/fake-checker.js';
 import { SteppedClock } from './support/stepped-clock.js';
 
@@ -120,6 +122,50 @@ describe('check scheduler timing', () => {
     await clock.advance(5_000);
     assert.deepEqual([socket.calls, program.calls], [[5_000], [5_000]]);
     await scheduler.stop();
+  });
+
+  it('starts checks due at once a slice per timer callback, all at their due time', async () => {
+    // A clock whose timers fire only when the test says: one callback at a time.
+    const callbacks: (() => void)[] = [];
+    const clock: Clock = {
+      now: () => 0,
+      setTimer: (_delayMs: number, fn: () => void): Timer => {
+        let live = true;
+        callbacks.push(() => live && fn());
+        return {
+          cancel: () => {
+            live = false;
+          },
+        };
+      },
+    };
+    let started = 0;
+    const scheduler = new CheckScheduler({ clock });
+    for (let i = 0; i < 300; i++) {
+      scheduler.add({
+        id: `c${i}`,
+        real: 'r',
+        checker: {
+          kind: 'TCP_CHECK',
+          target: 't',
+          timeoutMs: 1_000,
+          check: () => {
+            started++;
+            return new Promise(() => undefined);
+          },
+        },
+        ...timing(),
+      });
+    }
+    scheduler.start();
+    const fire = async () => {
+      callbacks.shift()?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    await fire();
+    assert.equal(started, MAX_LAUNCHES_PER_TURN);
+    while (started < 300 && callbacks.length > 0) await fire();
+    assert.equal(started, 300);
   });
 
   it('skips runs while suspended and resumes on the next tick', async () => {
