@@ -98,7 +98,6 @@ Napi::Value TcpProber::Exchange(const Napi::CallbackInfo& info) {
           "status ranges");
   }
   Probe probe;
-  probe.exchange = true;
   auto request = info[6].As<Napi::Buffer<char>>();
   probe.request.assign(request.Data(), request.Length());
   auto ranges = info[7].As<Napi::Int32Array>();
@@ -178,7 +177,7 @@ int TcpProber::Start(const Napi::CallbackInfo& info, Probe probe) {
   }
   if (connect(sock.Get(), reinterpret_cast<sockaddr*>(&to), toLen) == 0) {
     // Connected at once: a bare connect is done; an exchange goes on from the epoll set.
-    if (!probe.exchange) return 0;
+    if (!probe.IsExchange()) return 0;
   } else if (errno != EINPROGRESS) {
     return errno;
   }
@@ -219,7 +218,7 @@ bool TcpProber::Advance(uint32_t id, Probe& probe, Settled& out) {
     int err = 0;
     socklen_t len = sizeof(err);
     if (getsockopt(probe.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    if (err != 0 || !probe.exchange) {
+    if (err != 0 || !probe.IsExchange()) {
       out.err = err;
       return true;
     }

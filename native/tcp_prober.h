@@ -50,9 +50,9 @@ class TcpProber : public FdHandle<TcpProber> {
 
   struct Probe {
     int fd = -1;
-    bool exchange = false;
     bool connected = false;
-    std::string request;
+    std::string request;  // empty for a bare connect
+    bool IsExchange() const { return !request.empty(); }
     size_t sent = 0;
     std::vector<std::pair<int, int>> accepted;  // inclusive status ranges
     std::string head;                           // bytes until the head is parsed

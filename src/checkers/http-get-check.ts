@@ -113,10 +113,8 @@ export class HttpGetChecker implements Checker {
         request = http10Request(url.path, headers);
         this.requests.set(url, request);
       }
-      return probeHttp(o, request, ranges, signal).then(({ status }) =>
-        statusAccepted(status, ranges)
-          ? { ok: true }
-          : { ok: false, reason: `status ${status} ${where}` },
+      return probeHttp(o, request, ranges, signal).then(({ status, accepted }) =>
+        accepted ? { ok: true } : { ok: false, reason: `status ${status} ${where}` },
       );
     }
     const tlsOptions =

@@ -25,6 +25,9 @@ export interface HttpProbeAnswer {
   readonly accepted: boolean;
 }
 
+/** The arguments connect() and exchange() start with. */
+type ProbeTarget = Parameters<NativeTcpProber['connect']>;
+
 interface Pending {
   readonly options: ConnectOptions;
   readonly signal: AbortSignal;
@@ -85,16 +88,9 @@ class TcpProbes {
   private nextId = 0;
 
   connect(options: ConnectOptions, signal: AbortSignal): Promise<void> {
-    return this.start(options, signal, (prober, id, family) =>
-      prober.connect(
-        id,
-        family,
-        options.connectIp,
-        options.connectPort,
-        options.bindTo,
-        options.bindPort,
-      ),
-    ).then(() => undefined);
+    return this.start(options, signal, (prober, target) => prober.connect(...target)).then(
+      () => undefined,
+    );
   }
 
   exchange(
@@ -104,24 +100,16 @@ class TcpProbes {
     signal: AbortSignal,
   ): Promise<HttpProbeAnswer> {
     const ranges = Int32Array.from(accepted.flatMap((r) => [r.from, r.to]));
-    return this.start(options, signal, (prober, id, family) =>
-      prober.exchange(
-        id,
-        family,
-        options.connectIp,
-        options.connectPort,
-        options.bindTo,
-        options.bindPort,
-        request,
-        ranges,
-      ),
+    return this.start(options, signal, (prober, target) =>
+      prober.exchange(...target, request, ranges),
     );
   }
 
+  /** Starts a probe: `begin` gets the arguments both kinds start with (id, family, target, source). */
   private start(
     options: ConnectOptions,
     signal: AbortSignal,
-    begin: (prober: NativeTcpProber, id: number, family: 4 | 6) => number,
+    begin: (prober: NativeTcpProber, target: ProbeTarget) => number,
   ): Promise<HttpProbeAnswer> {
     if (signal.aborted) return Promise.reject(signal.reason);
     const id = this.nextId;
@@ -129,8 +117,15 @@ class TcpProbes {
     let now: number;
     try {
       this.prober ??= new (native().TcpProber)((...settled) => this.settled(...settled));
-      // connect_ip is an address (validated with the configuration): IPv6 has colons.
-      now = begin(this.prober, id, options.connectIp.includes(':') ? 6 : 4);
+      now = begin(this.prober, [
+        id,
+        // connect_ip is an address (validated with the configuration): IPv6 has colons.
+        options.connectIp.includes(':') ? 6 : 4,
+        options.connectIp,
+        options.connectPort,
+        options.bindTo,
+        options.bindPort,
+      ]);
     } catch (err) {
       // A refused argument or a failed socket() fails this check, like a refused connect.
       return Promise.reject(err);
