@@ -1,5 +1,12 @@
+import { parseConfigText } from '../src/config/load.js';
 import type { NextHop, ServiceSpec } from '../src/dataplane/dataplane.js';
 import { XdpDataPlane } from '../src/dataplane/xdp/xdp-dataplane.js';
+import {
+  createNamespace,
+  createVethPair,
+  deleteNamespace,
+  uniqueName,
+} from '../src/netns/netns.js';
 import type { DesiredService } from '../src/reconcile/desired-services.js';
 import type { NextHopResolver } from '../src/reconcile/next-hop-resolver.js';
 import { Reconciler } from '../src/reconcile/reconciler.js';
@@ -7,7 +14,7 @@ import { systemClock } from '../src/time/clock.js';
 import { LoopSlicer } from '../src/time/loop-slice.js';
 import { LoopMaxima, watchedCall, watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
-import { benchScheduling } from './scheduling.js';
+import { BENCH_VRRP_INSTANCE, BenchVrrpMaster } from './vrrp-master.js';
 
 export const SERVICES = Number(process.env.LBCTL_BENCH_SERVICES ?? 1000);
 const REALS = 32;
@@ -67,6 +74,10 @@ export function largeSite(
  * to a loaded XDP data plane (not attached), then a pass with nothing to do,
  * then a pass where one real of every service is drained (weight 0). Run
  * twice: reals repeating every 250 services, and reals unique per service.
+ * Meanwhile a VRRP v3 master with 0.1 s adverts runs on a thread of its own
+ * in a namespace, as in lbctl up: `vrrpLoopMaxDelayMs` is how late its
+ * timers ran during the passes, `maxAdvertGapMs` the longest silence between
+ * its adverts as captured on its segment.
  */
 export async function reconcileLarge(): Promise<BenchResult[]> {
   return [await reconcileLargeWith('shared'), await reconcileLargeWith('unique')];
@@ -95,18 +106,29 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
     connections: 1024,
     persistenceEntries: 1024,
   });
-  // LBCTL_BENCH_SCHEDULING: the daemon's event loop scheduling from here on, as
-  // lbctl up applies it once its services (and the data plane's program) are up.
-  const endScheduling = await benchScheduling();
+  const ns = uniqueName('lbrcl');
+  let vrrp: BenchVrrpMaster | undefined;
   try {
+    await createNamespace(ns);
+    await createVethPair(
+      { namespace: ns, name: 'eth0', address: '172.16.255.254/16' },
+      { namespace: ns, name: 'eth1' },
+    );
+    const { config } = parseConfigText(
+      `global_defs {\n    lbctl_instance_name ${ns}\n}\n${BENCH_VRRP_INSTANCE}\n`,
+      'keepalived.conf',
+    );
+    vrrp = await BenchVrrpMaster.start(ns, config);
+    const master = vrrp;
     const reconciler = new Reconciler({
       dataPlane: plane,
       nextHops: loopbackHops,
       clock: systemClock,
     });
-    // The longest the event loop went without running a timer during a pass: what a
-    // VRRP advert timer sharing the loop would have waited. Two measures: the gaps
-    // between the ticks of a 1 ms interval, and monitorEventLoopDelay's maximum.
+    // The longest the main thread's event loop went without running a timer during a
+    // pass: what health checks, status and metrics waited (VRRP has its own thread).
+    // Two measures: the gaps between the ticks of a 1 ms interval, and
+    // monitorEventLoopDelay's maximum.
     const loop = new LoopMaxima();
     const cpuMs: number[] = [];
     const mainThreadCpuMs: number[] = [];
@@ -132,10 +154,22 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
     const idle = watchLoop();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const idleMaxTimerGapMs = (await idle()).maxGap;
+    let vrrpLoopMaxDelayMs = 0;
+    let maxAdvertGapMs = 0;
+    const steadyFrom = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const steadyMaxAdvertGapMs = master.capture.maxGapMs(steadyFrom, Date.now());
     const timed = async (services: DesiredService[]) => {
       // Besides the main thread, the CPU counts the thread pool (Maglev fills,
       // ring writes) and V8's helpers (GC).
+      await master.loopDelay();
+      const from = Date.now();
       const pass = await watchedCall(() => reconciler.set('bench', services));
+      const to = Date.now();
+      vrrpLoopMaxDelayMs = Math.max(vrrpLoopMaxDelayMs, (await master.loopDelay()).maxMs);
+      // Let the advert that ends the last gap arrive.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      maxAdvertGapMs = Math.max(maxAdvertGapMs, master.capture.maxGapMs(from, to));
       cpuMs.push(pass.cpuMs);
       mainThreadCpuMs.push(pass.mainThreadCpuMs);
       loop.add(pass.loop);
@@ -153,7 +187,7 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
     await reconciler.close();
     return {
       name: layout === 'shared' ? 'reconcile_large' : 'reconcile_large_unique_reals',
-      ...(await endScheduling()),
+      ...(await master.scheduling()),
       services: SERVICES,
       realsPerService: REALS,
       applyAllMs,
@@ -165,6 +199,9 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
       drainOnePerServiceCpuMs: cpuMs[2],
       drainOnePerServiceMainThreadCpuMs: mainThreadCpuMs[2],
       externalAfterMb,
+      vrrpLoopMaxDelayMs,
+      maxAdvertGapMs,
+      steadyMaxAdvertGapMs,
       maxTimerGapMs: loop.maxGap,
       maxLoopDelayMs: loop.maxDelay,
       maxRunBetweenTicksMs: loop.maxRun,
@@ -178,7 +215,8 @@ async function reconcileLargeWith(layout: RealsLayout): Promise<BenchResult> {
       slicedBusyMaxRunMs,
     };
   } finally {
-    await endScheduling();
+    await vrrp?.close();
+    await deleteNamespace(ns);
     await plane.destroy();
   }
 }

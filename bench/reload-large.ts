@@ -10,11 +10,12 @@
  * 32 (as many next hops as reals: start time then shows the cost of
  * next-hop lookups). Runs in its own network namespace: a veth with the reals as
  * permanent neighbours, the VIPs routed to it, XDP attached in generic mode.
- * A VRRP v3 master with 0.1 s adverts runs in the same process on the same
- * veth, as in lbctl up: the largest gap between its adverts during the reload,
+ * A VRRP v3 master with 0.1 s adverts runs on the same veth, on a thread of
+ * its own as in lbctl up: the largest gap between its adverts during the reload,
  * as captured on the peer, is what a backup would have seen (a backup takes
- * over after 3 × 0.1 s + skew). `loopMax…` is how long the event loop went
- * without a timer tick during the reload (see loop-watch.ts): the
+ * over after 3 × 0.1 s + skew), and `vrrpLoopMaxDelayMs` how late that
+ * thread's timers ran. `loopMax…` is how long the main thread's event loop
+ * went without a timer tick during the reload (see loop-watch.ts): the
  * configuration is loaded in a worker thread as lbctl reload does.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,6 @@ import { loadConfig } from '../src/config/load.js';
 import { loadConfigOffThread } from '../src/config/load-off-thread.js';
 import { systemDataPlanes } from '../src/daemon/data-plane-factory.js';
 import { VirtualServerService } from '../src/daemon/virtual-server-service.js';
-import { VrrpService } from '../src/daemon/vrrp-service.js';
 import { silentLogger } from '../src/log.js';
 import { KernelHostNetwork } from '../src/netlink/host-network.js';
 import { withinNamespace } from '../src/netns/enter.js';
@@ -39,8 +39,7 @@ import { systemClock } from '../src/time/clock.js';
 import { frame } from '../test/dataplane/support/packet.js';
 import { watchLoop } from './loop-watch.js';
 import type { BenchResult } from './result.js';
-import { benchScheduling } from './scheduling.js';
-import { AdvertCapture } from './vrrp-advert-capture.js';
+import { BENCH_VRRP_INSTANCE, BenchVrrpMaster } from './vrrp-master.js';
 
 const SERVICES = Number(process.env.LBCTL_BENCH_SERVICES ?? 1000);
 const REALS = 32;
@@ -63,7 +62,7 @@ const mac = (i: number) =>
 function configText(instance: string, weightOf: (s: number, r: number) => number): string {
   const blocks: string[] = [
     `global_defs {\n    lbctl_instance_name ${instance}\n    lbctl_data_plane xdp\n    lbctl_xdp_mode generic\n}`,
-    'vrrp_instance VI_BENCH {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    priority 255\n    version 3\n    advert_int 0.1\n    virtual_ipaddress {\n        172.16.255.100/16\n    }\n}',
+    BENCH_VRRP_INSTANCE,
   ];
   for (let s = 0; s < SERVICES; s++) {
     const reals: string[] = [];
@@ -85,9 +84,7 @@ export async function reloadLarge(): Promise<BenchResult> {
   const file = join(dir, 'keepalived.conf');
   await createNamespace(ns);
   let service: VirtualServerService | undefined;
-  let vrrp: VrrpService | undefined;
-  let capture: AdvertCapture | undefined;
-  let endScheduling: (() => Promise<{ scheduling: string; realtimeDemotions: number }>) | undefined;
+  let vrrp: BenchVrrpMaster | undefined;
   try {
     await createVethPair(
       { namespace: ns, name: 'eth0', address: '172.16.255.254/16' },
@@ -126,13 +123,8 @@ export async function reloadLarge(): Promise<BenchResult> {
     const startMs = performance.now() - startStarted;
     const plane = service.xdp;
     if (plane === undefined) throw new Error('reload_large: the data plane did not open');
-    // LBCTL_BENCH_SCHEDULING: the daemon's event loop scheduling from here on, as
-    // lbctl up applies it once its services (and the data plane's program) are up.
-    endScheduling = await benchScheduling();
-    capture = await AdvertCapture.start(ns, 'eth1');
-    const master = new VrrpService({ config: before, logger, clock: systemClock });
-    vrrp = master;
-    await withinNamespace(ns, () => master.start());
+    vrrp = await BenchVrrpMaster.start(ns, before);
+    const capture = vrrp.capture;
     // A second of steady adverts: the cadence the reload is compared with.
     const steadyFrom = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -169,6 +161,7 @@ export async function reloadLarge(): Promise<BenchResult> {
     })();
     // A reload as lbctl does it on SIGHUP: read the file (in a worker), plan, apply, on the loop VRRP uses.
     const stopWatch = watchLoop();
+    await vrrp.loopDelay();
     const stopLoadWatch = watchLoop();
     const reloadStartedAt = Date.now();
     const after = LOAD_ON_MAIN_THREAD
@@ -188,11 +181,12 @@ export async function reloadLarge(): Promise<BenchResult> {
     done = true;
     await traffic;
     const loop = await stopWatch();
+    const vrrpLoop = await vrrp.loopDelay();
     // Let the advert that ends the last gap arrive.
     await new Promise((resolve) => setTimeout(resolve, 300));
     return {
       name: 'reload_large',
-      ...(await endScheduling()),
+      ...(await vrrp.scheduling()),
       services: SERVICES,
       realsPerService: REALS,
       distinctReals: DISTINCT_REALS ? SERVICES * REALS : REALS,
@@ -211,6 +205,8 @@ export async function reloadLarge(): Promise<BenchResult> {
       planMaxAdvertGapMs: capture.maxGapMs(planStartedAt, applyStartedAt),
       applyMaxAdvertGapMs: capture.maxGapWithin(applyStartedAt, reloadEndedAt),
       steadyMaxAdvertGapMs,
+      vrrpLoopMaxDelayMs: vrrpLoop.maxMs,
+      vrrpLoopP99DelayMs: vrrpLoop.p99Ms,
       loadLoopMaxDelayMs: loadLoop.maxDelay,
       loadLoopMaxRunMs: loadLoop.maxRun,
       planLoopMaxRunMs: planLoop.maxRun,
@@ -219,13 +215,10 @@ export async function reloadLarge(): Promise<BenchResult> {
       loopMaxGapMs: loop.maxGap,
     };
   } finally {
-    capture?.close();
-    const master = vrrp;
-    if (master !== undefined) await withinNamespace(ns, () => master.close());
+    await vrrp?.close();
     const running = service;
     if (running !== undefined) await withinNamespace(ns, () => running.close());
     await deleteNamespace(ns);
     rmSync(dir, { recursive: true, force: true });
-    await endScheduling?.();
   }
 }

@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -226,6 +227,25 @@ Napi::Value LockMemory(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// setThreadName(name): the calling thread's name (prctl PR_SET_NAME), as
+// `ps -L`, `top -H` and /proc/PID/task/TID/comm show it; at most 15 bytes.
+Napi::Value SetThreadName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Throw(env, code::kNativeInvalidArgument, "prctl", "Cannot name the thread: expected a string");
+  }
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name.empty() || name.size() > 15) {
+    Throw(env, code::kNativeInvalidArgument, "prctl",
+          "Cannot name the thread: a name is 1 to 15 bytes, not " + std::to_string(name.size()));
+  }
+  if (prctl(PR_SET_NAME, name.c_str(), 0, 0, 0) != 0) {
+    const int err = errno;
+    Throw(env, code::kSystem, "prctl", "Cannot name the thread: " + Describe(err), err);
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitProcessScheduling(Napi::Env env, Napi::Object exports) {
@@ -240,6 +260,7 @@ void InitProcessScheduling(Napi::Env env, Napi::Object exports) {
       {"setThreadCpuAffinity", SetThreadCpuAffinity},
       {"threadCpuAffinity", ThreadCpuAffinity},
       {"lockMemory", LockMemory},
+      {"setThreadName", SetThreadName},
   };
   for (const auto& f : functions) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 }

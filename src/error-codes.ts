@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   VRRP_UNKNOWN_TRACK_FILE: 'an instance tracks a track_file that does not exist',
   VRRP_NO_SOURCE_ADDRESS: "a VRRP instance's interface has no address of its family to send from",
   VRRP_NO_SUCH_INTERFACE: "a VRRP instance's interface does not exist",
+  VRRP_THREAD_STOPPED: 'the thread VRRP runs on stopped; the daemon stops with it',
   SYNC_NO_SUCH_INTERFACE:
     "connection sync's interface does not exist or has no address of the group's family",
   SYNC_SOCKET: "connection sync's multicast socket cannot be opened",

@@ -16,7 +16,9 @@ import { type DataPlaneFactory, systemDataPlanes } from './data-plane-factory.js
 import type { ReloadOutcome } from './reload.js';
 import { SchedulingService } from './scheduling-service.js';
 import { VirtualServerService } from './virtual-server-service.js';
+import type { VrrpRunner } from './vrrp-runner.js';
 import { VrrpService } from './vrrp-service.js';
+import { VrrpThread, type VrrpThreadOptions } from './vrrp-thread.js';
 
 export interface ServiceContext {
   readonly config: Config;
@@ -28,6 +30,12 @@ export interface ServiceContext {
   readonly openHost?: () => Promise<HostNetwork>;
   /** The virtual servers' data planes; by default the system's (tests: in memory). */
   readonly dataPlanes?: DataPlaneFactory;
+  /**
+   * Run VRRP (and the scheduling settings, which are its thread's) on a
+   * thread of its own, as `lbctl up` does; without it VRRP shares the main
+   * thread (tests with a clock of their own).
+   */
+  readonly vrrpThread?: Pick<VrrpThreadOptions, 'log' | 'onFailure'>;
 }
 
 /** The services of a daemon, and where its live state is read (metrics, dumps). */
@@ -46,18 +54,21 @@ export interface DaemonParts {
  * the others lazily); then VRRP, so virtual servers with ha_suspend can
  * follow its states (its instances wait in INIT until the virtual servers'
  * data plane forwards); then virtual servers; connection sync, which needs both;
- * the control socket once everything it answers for runs; the event loop's
+ * the control socket once everything it answers for runs; the VRRP thread's
  * scheduling last.
  */
 export function buildServices(context: ServiceContext): DaemonParts {
   // Last, once the data plane's program is loaded: the kernel's verifier runs
   // for hundreds of milliseconds inside one system call, a run past
   // vrrp_rlimit_rttime under realtime scheduling. It closes first.
-  const scheduling = new SchedulingService(context.config.global.scheduling, context.logger);
   const services: Service[] = [];
   let metrics: MetricsService | undefined;
-  const vrrp = context.config.vrrpInstances.length > 0 ? new VrrpService(context) : undefined;
+  const vrrp = context.config.vrrpInstances.length > 0 ? vrrpRunner(context) : undefined;
   if (vrrp !== undefined) services.push(vrrp);
+  const scheduling =
+    vrrp instanceof VrrpThread
+      ? vrrp.scheduling
+      : new SchedulingService(context.config.global.scheduling, context.logger);
   const virtualServers =
     context.config.virtualServers.length > 0
       ? new VirtualServerService({
@@ -98,12 +109,12 @@ export function buildServices(context: ServiceContext): DaemonParts {
       : undefined;
   if (connectionSync !== undefined) services.push(connectionSync);
   const sources: MetricsSources = {
-    vrrp: () => vrrp?.engine,
+    vrrp: () => vrrp?.engineView(),
     dataPlane: () => virtualServers?.dataPlane,
     dataPlaneSupervision: () => virtualServers?.dataPlaneSupervision,
     virtualServers: () => virtualServers?.virtualServerStates() ?? [],
     connectionSync: () => connectionSync?.counters(),
-    scheduling: () => scheduling,
+    scheduling: () => scheduling.reading(),
   };
   const listen = context.config.global.metricsListen;
   if (listen !== undefined) metrics = new MetricsService(listen, sources, context.logger);
@@ -136,4 +147,12 @@ export function buildServices(context: ServiceContext): DaemonParts {
     stopOrder: [scheduling, ...stopOrder.filter((s): s is Service => s !== undefined)],
     sources,
   };
+}
+
+/** VRRP on its own thread when the context asks for it (lbctl up), else on this one. */
+function vrrpRunner(context: ServiceContext): VrrpRunner {
+  const { vrrpThread } = context;
+  return vrrpThread === undefined
+    ? new VrrpService(context)
+    : new VrrpThread({ config: context.config, logger: context.logger, ...vrrpThread });
 }

@@ -16,11 +16,11 @@ import { collectStatus, connTableMaps } from '../status/status-collector.js';
 import type { ReloadOutcome } from './reload.js';
 import { sendStatus } from './status-answer.js';
 import type { VirtualServerService } from './virtual-server-service.js';
-import type { VrrpService } from './vrrp-service.js';
+import type { VrrpRunner } from './vrrp-runner.js';
 
 export interface ControlTargets {
   readonly instance: string;
-  readonly vrrp: VrrpService | undefined;
+  readonly vrrp: VrrpRunner | undefined;
   readonly virtualServers: VirtualServerService | undefined;
   readonly reload: () => Promise<ReloadOutcome>;
 }

@@ -38,7 +38,7 @@ export async function dataDump(
 ): Promise<string> {
   const slicer = new LoopSlicer();
   const lines = header('data dump', instance, now);
-  const vrrp = sources.vrrp()?.instances ?? [];
+  const vrrp = (await sources.vrrp())?.instances ?? [];
   lines.push('', `------< VRRP instances (${vrrp.length}) >------`);
   for (const i of vrrp) {
     const o = i.options;
@@ -101,7 +101,7 @@ export async function statsDump(
 ): Promise<string> {
   const slicer = new LoopSlicer();
   const lines = header('statistics', instance, now);
-  const vrrp = sources.vrrp()?.instances ?? [];
+  const vrrp = (await sources.vrrp())?.instances ?? [];
   lines.push('', `------< VRRP instances (${vrrp.length}) >------`);
   for (const i of vrrp) {
     const c = i.counters;

@@ -1,18 +1,20 @@
 /**
- * Scheduling of the daemon's event loop thread: keepalived's VRRP process
- * settings (vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime,
- * vrrp_cpu_affinity, vrrp_no_swap) and its automatic realtime priority
- * (max_auto_priority, min_auto_priority_delay). lbctl runs VRRP, the checkers and the
- * reconciler on one thread, so they apply to that thread only; threads it
- * starts later (the reload's parsing worker, new libuv pool threads) and
- * scripts start with normal scheduling (SCHED_RESET_ON_FORK), as keepalived's
- * children do. See docs/operations.md#scheduling.
+ * Scheduling of the thread VRRP runs on: keepalived's VRRP process settings
+ * (vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_cpu_affinity,
+ * vrrp_no_swap) and its automatic realtime priority (max_auto_priority,
+ * min_auto_priority_delay). Under `lbctl up` this service runs on the VRRP
+ * thread (vrrp-thread.ts), so they apply to that thread only, as keepalived's
+ * apply to its VRRP process; without VRRP instances, to the main thread.
+ * Threads it starts later (new libuv pool threads) and scripts start with
+ * normal scheduling (SCHED_RESET_ON_FORK), as keepalived's children do. See
+ * docs/operations.md#scheduling.
  */
 
 import { getPriority, setPriority } from 'node:os';
 import type { Config, SchedulingSettings } from '../config/model.js';
 import { LbctlError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { SchedulingReading } from '../metrics/scheduling-collectors.js';
 import { type NativeAddon, native } from '../native/addon.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import type { Service } from '../service.js';
@@ -103,6 +105,14 @@ export class SchedulingService implements Service, Reloadable {
   /** The loop's SCHED_RR priority now, configured or raised by max_auto_priority; 0: normal scheduling. */
   realtimePriority(): number {
     return this.realtime ?? 0;
+  }
+
+  /** Both, for the metrics. */
+  reading(): SchedulingReading {
+    return {
+      realtimePriority: this.realtimePriority(),
+      realtimeDemotions: this.realtimeDemotions(),
+    };
   }
 
   /** Returns the thread to how it was started. */

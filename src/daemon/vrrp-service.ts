@@ -6,17 +6,17 @@ import type { Logger } from '../log.js';
 import { canonicalAddress } from '../net/address.js';
 import { LinkTable } from '../netlink/link-table.js';
 import { RouteNetlink } from '../netlink/rtnetlink.js';
-import type { Service } from '../service.js';
 import type { VrrpInstanceStatus } from '../status/status-report.js';
 import type { Clock } from '../time/clock.js';
 import { VrrpEngine, type VrrpEngineConfig } from '../vrrp/engine.js';
+import type { VrrpEngineView } from '../vrrp/engine-view.js';
 import { type ResolvedInstanceOptions, resolveInstanceOptions } from '../vrrp/options.js';
 import type { VrrpState } from '../vrrp/state.js';
 import { vrrpOptionsFromConfig } from '../vrrp/system/config-options.js';
 import { HostNetworkEffects } from '../vrrp/system/host-effects.js';
 import { RawVrrpTransport } from '../vrrp/system/raw-transport.js';
-import type { InstanceStateSource } from './instance-state-source.js';
 import { ReloadRefusedError } from './reload-refused.js';
+import type { VrrpRunner } from './vrrp-runner.js';
 
 /** Where data-plane health comes from (the virtual-server service's supervisor). */
 export interface DataPlaneHealthSource {
@@ -47,7 +47,7 @@ function engineConfig(configured: ReturnType<typeof vrrpOptionsFromConfig>): Vrr
  * still present while we are not master), as keepalived does; at close every
  * master sends priority 0 and releases its addresses before the sockets close.
  */
-export class VrrpService implements Service, InstanceStateSource {
+export class VrrpService implements VrrpRunner {
   readonly name = 'vrrp';
   private options: VrrpServiceOptions;
   private readonly logger: Logger;
@@ -177,8 +177,13 @@ export class VrrpService implements Service, InstanceStateSource {
     });
   }
 
+  /** The running engine itself (it fits the view). */
+  async engineView(): Promise<VrrpEngineView | undefined> {
+    return this.running;
+  }
+
   /** Each instance as `lbctl status` shows it. */
-  instanceStatus(): VrrpInstanceStatus[] {
+  async instanceStatus(): Promise<VrrpInstanceStatus[]> {
     return (this.running?.instances ?? []).map((instance) => {
       const last = this.transitions.get(instance.name);
       return {

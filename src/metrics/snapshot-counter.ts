@@ -6,7 +6,7 @@ import { Counter, type Registry } from 'prom-client';
  */
 export function snapshotCounter<T>(
   registers: Registry[],
-  source: () => T | undefined,
+  source: () => T | undefined | Promise<T | undefined>,
   name: string,
   help: string,
   pick: (snapshot: T) => number,
@@ -15,9 +15,9 @@ export function snapshotCounter<T>(
     name,
     help,
     registers,
-    collect() {
+    async collect() {
+      const snapshot = await source();
       this.reset();
-      const snapshot = source();
       if (snapshot !== undefined) this.inc(pick(snapshot));
     },
   });

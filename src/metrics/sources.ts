@@ -3,8 +3,8 @@ import type { DataPlaneSupervisor } from '../dataplane/supervisor.js';
 import type { DesiredServiceState } from '../health/desired-state.js';
 import type { RealHealth } from '../health/virtual-server-health.js';
 import type { ConnectionSyncCounters } from '../sync/connection-sync.js';
-import type { VrrpEngine } from '../vrrp/engine.js';
-import type { SchedulingMetricsSource } from './scheduling-collectors.js';
+import type { VrrpEngineView } from '../vrrp/engine-view.js';
+import type { SchedulingReading } from './scheduling-collectors.js';
 
 /** One running virtual server as the metrics read it. */
 export interface VirtualServerState {
@@ -19,13 +19,14 @@ export interface VirtualServerState {
 
 /** Where the collectors read from at scrape time; each part may be absent. */
 export interface MetricsSources {
-  vrrp(): VrrpEngine | undefined;
+  /** The VRRP engine's instances and counters (read from its thread under `lbctl up`). */
+  vrrp(): VrrpEngineView | undefined | Promise<VrrpEngineView | undefined>;
   dataPlane(): DataPlane | undefined;
   /** The XDP data plane's supervisor (health, restores). */
   dataPlaneSupervision?(): DataPlaneSupervisor | undefined;
   virtualServers(): readonly VirtualServerState[];
   /** Connection sync, when configured. */
   connectionSync?(): ConnectionSyncCounters | undefined;
-  /** The event loop's realtime scheduling (priority, demotions). */
-  scheduling?(): SchedulingMetricsSource | undefined;
+  /** The VRRP thread's realtime scheduling (priority, demotions). */
+  scheduling?(): SchedulingReading | undefined | Promise<SchedulingReading | undefined>;
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { DISPATCH_DROP_REASONS, type VrrpEngine } from '../vrrp/engine.js';
+import { DISPATCH_DROP_REASONS } from '../vrrp/engine.js';
+import type { VrrpEngineView, VrrpInstanceView } from '../vrrp/engine-view.js';
 import type { VrrpState } from '../vrrp/state.js';
 
 const VRRP_STATES: readonly VrrpState[] = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP'];
@@ -10,18 +11,19 @@ const VRRP_STATES: readonly VrrpState[] = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 
  */
 export function registerVrrpCollectors(
   registers: Registry[],
-  vrrp: () => VrrpEngine | undefined,
+  vrrp: () => VrrpEngineView | undefined | Promise<VrrpEngineView | undefined>,
 ): void {
-  const instances = () => vrrp()?.instances ?? [];
+  const instances = async () => (await vrrp())?.instances ?? [];
 
   new Gauge({
     name: 'lbctl_vrrp_state',
     help: 'VRRP instance state: 1 for the current state, 0 for the others',
     labelNames: ['vrrp_instance', 'state'],
     registers,
-    collect() {
+    async collect() {
+      const all = await instances();
       this.reset();
-      for (const instance of instances()) {
+      for (const instance of all) {
         for (const state of VRRP_STATES) {
           this.set({ vrrp_instance: instance.name, state }, instance.state === state ? 1 : 0);
         }
@@ -34,10 +36,10 @@ export function registerVrrpCollectors(
     help: 'Effective VRRP priority (base plus tracked weights)',
     labelNames: ['vrrp_instance'],
     registers,
-    collect() {
+    async collect() {
+      const all = await instances();
       this.reset();
-      for (const instance of instances())
-        this.set({ vrrp_instance: instance.name }, instance.priority);
+      for (const instance of all) this.set({ vrrp_instance: instance.name }, instance.priority);
     },
   });
 
@@ -46,9 +48,10 @@ export function registerVrrpCollectors(
     help: '1 while this director holds the virtual address (its VRRP instance is MASTER), else 0',
     labelNames: ['vrrp_instance', 'address'],
     registers,
-    collect() {
+    async collect() {
+      const all = await instances();
       this.reset();
-      for (const instance of instances()) {
+      for (const instance of all) {
         const held = instance.state === 'MASTER' ? 1 : 0;
         for (const vip of instance.options.vips) {
           this.set({ vrrp_instance: instance.name, address: vip.address }, held);
@@ -62,9 +65,10 @@ export function registerVrrpCollectors(
     help: 'When the VRRP instance last changed state (Unix time)',
     labelNames: ['vrrp_instance'],
     registers,
-    collect() {
+    async collect() {
+      const all = await instances();
       this.reset();
-      for (const instance of instances()) {
+      for (const instance of all) {
         const at = instance.counters.lastTransitionAtMs;
         if (at !== undefined) this.set({ vrrp_instance: instance.name }, at / 1000);
       }
@@ -76,9 +80,10 @@ export function registerVrrpCollectors(
     help: 'VRRP state changes by origin state, new state and cause',
     labelNames: ['vrrp_instance', 'from', 'to', 'reason'],
     registers,
-    collect() {
+    async collect() {
+      const all = await instances();
       this.reset();
-      for (const instance of instances()) {
+      for (const instance of all) {
         for (const t of instance.counters.transitions.values()) {
           this.inc(
             { vrrp_instance: instance.name, from: t.from, to: t.to, reason: t.cause },
@@ -89,19 +94,16 @@ export function registerVrrpCollectors(
     },
   });
 
-  const counter = (
-    name: string,
-    help: string,
-    pick: (c: VrrpEngine['instances'][number]['counters']) => number,
-  ) =>
+  const counter = (name: string, help: string, pick: (c: VrrpInstanceView['counters']) => number) =>
     new Counter({
       name,
       help,
       labelNames: ['vrrp_instance'],
       registers,
-      collect() {
+      async collect() {
+        const all = await instances();
         this.reset();
-        for (const instance of instances()) {
+        for (const instance of all) {
           this.inc({ vrrp_instance: instance.name }, pick(instance.counters));
         }
       },
@@ -114,9 +116,10 @@ export function registerVrrpCollectors(
     help: 'VRRP adverts dropped by the receive checks, by reason',
     labelNames: ['vrrp_instance', 'reason'],
     registers,
-    collect() {
+    async collect() {
+      const all = await instances();
       this.reset();
-      for (const instance of instances()) {
+      for (const instance of all) {
         for (const [reason, count] of Object.entries(instance.counters.dropped)) {
           this.inc({ vrrp_instance: instance.name, reason }, count);
         }
@@ -129,9 +132,9 @@ export function registerVrrpCollectors(
     help: 'VRRP packets dropped before reaching an instance: too short, unknown VRID, invalid source address',
     labelNames: ['reason'],
     registers,
-    collect() {
+    async collect() {
+      const engine = await vrrp();
       this.reset();
-      const engine = vrrp();
       if (engine === undefined) return;
       for (const reason of DISPATCH_DROP_REASONS) this.inc({ reason }, engine.dispatch[reason]);
     },

@@ -268,6 +268,8 @@ export interface NativeAddon {
   threadCpuAffinity(): number[];
   /** mlockall(MCL_CURRENT | MCL_FUTURE), or munlockall when false. */
   lockMemory(on: boolean): void;
+  /** The calling thread's name (prctl PR_SET_NAME, 1..15 bytes), as ps -L and top -H show it. */
+  setThreadName(name: string): void;
   /** flock(fd, LOCK_EX | LOCK_NB): false when another holder has it. */
   tryLockExclusive(fd: number): boolean;
   sendUnixDatagram(path: string, payload: Buffer): number;

@@ -37,7 +37,7 @@ export interface StatusSources {
   readonly ipvs?: () => IpvsDataPlane | undefined;
   readonly overrideOf: (key: ServiceKey, address: string, port: number) => RealOverride | undefined;
   readonly configuredWeight: (key: ServiceKey, address: string, port: number) => number | undefined;
-  readonly vrrp: () => VrrpInstanceStatus[];
+  readonly vrrp: () => readonly VrrpInstanceStatus[] | Promise<readonly VrrpInstanceStatus[]>;
 }
 
 export function connTableMaps(plane: XdpDataPlane): ConnTableMaps {
@@ -60,7 +60,7 @@ export async function collectStatus(
       ? undefined
       : await collectIpvsStatus(ipvsPlane, sources, options.rateWindowMs !== undefined);
   const xdp = plane === undefined ? undefined : await collectXdpStatus(plane, sources, options);
-  const vrrp = sources.vrrp();
+  const vrrp = await sources.vrrp();
   // XDP's table and timeouts head the listing when both run (both get the same timeouts).
   const head = xdp ?? ipvs;
   return {

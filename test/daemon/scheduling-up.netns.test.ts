@@ -1,13 +1,15 @@
 /**
  * `lbctl up` with keepalived's VRRP process settings: a VRRP master in a
- * namespace of its own runs its event loop at the configured realtime
- * priority and nice value, with the realtime limit in /proc/PID/limits; a
- * SIGHUP reload changes them, and SIGTERM stops it normally. With
- * max_auto_priority, a director held up (SIGSTOP) moves its loop to realtime.
+ * namespace of its own runs its VRRP thread (named lbctl-vrrp) at the
+ * configured realtime priority and nice value, with the realtime limit in
+ * /proc/PID/limits, while its main thread keeps normal scheduling; a SIGHUP
+ * reload changes them, and SIGTERM stops it normally. With
+ * max_auto_priority, a director held up (SIGSTOP) moves its VRRP thread to
+ * realtime.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -25,10 +27,22 @@ import { waitFor } from '../support/wait.js';
 const SCHED_OTHER = 0;
 const SCHED_RR = 2;
 
-function loopThread(pid: number): { policy: number; rtPriority: number; nice: number } {
-  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+function scheduling(
+  pid: number,
+  tid: number,
+): { policy: number; rtPriority: number; nice: number } {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
   return { policy: Number(f[38]), rtPriority: Number(f[37]), nice: Number(f[16]) };
+}
+
+/** The scheduling of the daemon's one thread named lbctl-vrrp. */
+function loopThread(pid: number): { policy: number; rtPriority: number; nice: number } {
+  const named = readdirSync(`/proc/${pid}/task`).filter(
+    (tid) => readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'lbctl-vrrp',
+  );
+  assert.equal(named.length, 1, `threads named lbctl-vrrp: ${named.join(' ')}`);
+  return scheduling(pid, Number(named[0]));
 }
 
 function realtimeLimit(pid: number): string {
@@ -109,6 +123,11 @@ describe('lbctl up with vrrp_rt_priority, vrrp_priority and vrrp_rlimit_rttime',
     );
     const { pid, file, instance, pidFile, log } = director;
     assert.deepEqual(loopThread(pid), { policy: SCHED_RR, rtPriority: 10, nice: -5 });
+    assert.deepEqual(
+      scheduling(pid, pid),
+      { policy: SCHED_OTHER, rtPriority: 0, nice: getPriority() },
+      'the main thread keeps normal scheduling',
+    );
     assert.equal(realtimeLimit(pid), '20000 1020000');
     assert.match(
       log(),

@@ -127,7 +127,7 @@ describe('VRRP waits for the data plane at start', () => {
         (s): s is VirtualServerService => s instanceof VirtualServerService,
       );
       assert.ok(vrrp !== undefined && virtualServers !== undefined);
-      const status = () => vrrp.instanceStatus()[0];
+      const status = async () => (await vrrp.instanceStatus())[0];
 
       const daemon = new Daemon(services, silentLogger(), { stopOrder });
       const started = withinNamespace(ns, () => daemon.start());
@@ -143,10 +143,10 @@ describe('VRRP waits for the data plane at start', () => {
         const until = Date.now() + SLOW_START_MS;
         while (Date.now() < until) {
           assert.equal(await vipHeld(), false, 'no VIP while the data plane is not open');
-          assert.equal(status()?.state, 'INIT');
+          assert.equal((await status())?.state, 'INIT');
           await new Promise((r) => setTimeout(r, 50));
         }
-        assert.equal(status()?.lastTransition, undefined, 'no transition while held');
+        assert.equal((await status())?.lastTransition, undefined, 'no transition while held');
         assert.equal(vrrp.engine?.instances[0]?.counters.advertsSent, 0);
         assert.deepEqual(notifications(), [], 'no notify script while held');
         assert.equal(plane.services().length, 0);
@@ -160,9 +160,12 @@ describe('VRRP waits for the data plane at start', () => {
         t.diagnostic(`VIP held ${Date.now() - openedAt} ms after the data plane opened`);
         assert.equal(heldAtFirstService, false, 'the service was in before the VIP');
         assert.equal(plane.services().length, 1);
-        assert.equal(status()?.state, 'MASTER');
+        assert.equal((await status())?.state, 'MASTER');
         assert.deepEqual(
-          { from: status()?.lastTransition?.from, reason: status()?.lastTransition?.reason },
+          {
+            from: (await status())?.lastTransition?.from,
+            reason: (await status())?.lastTransition?.reason,
+          },
           index === 0
             ? { from: 'INIT', reason: 'address owner (priority 255) starting' }
             : { from: 'BACKUP', reason: 'master down timer expired' },

@@ -75,7 +75,7 @@ describe('Prometheus metrics', () => {
             ],
           },
         ],
-        scheduling: () => ({ realtimeDemotions: () => 2, realtimePriority: () => 3 }),
+        scheduling: () => ({ realtimeDemotions: 2, realtimePriority: 3 }),
       },
       silentLogger(),
     );

@@ -51,10 +51,11 @@ export function registerUpCommand(program: Command): void {
       ).choices(LOG_FORMATS),
     )
     .action(async (file: string | undefined, options: UpOptions) => {
-      const logger = createLogger({
+      const logOptions = {
         ...(options.logLevel !== undefined && { level: options.logLevel }),
         ...(options.logFormat !== undefined && { format: options.logFormat }),
-      });
+      };
+      const logger = createLogger(logOptions);
       const notifier = SystemdNotifier.fromEnvironment(logger);
       const path = resolveConfigPath(file);
       // Interfaces are checked here, not at validate: they belong to this host.
@@ -83,11 +84,20 @@ export function registerUpCommand(program: Command): void {
         runDir: options.runDir,
         reload: (): Promise<ReloadOutcome> => daemon.reload(),
       };
+      // Why the daemon stops on its own (its VRRP thread failed), if it does.
+      let failure: Error | undefined;
       const { services, stopOrder, sources } = buildServices({
         config,
         logger,
         clock: systemClock,
         control,
+        vrrpThread: {
+          log: logOptions,
+          onFailure: (err) => {
+            failure ??= err;
+            stop('VRRP thread failure');
+          },
+        },
       });
       const daemon: Daemon = new Daemon(services, logger, {
         stopOrder,
@@ -143,5 +153,6 @@ export function registerUpCommand(program: Command): void {
       logger.info('lbctl stopped');
       logger.flush();
       removeSignalHandlers();
+      if (failure !== undefined) throw failure;
     });
 }

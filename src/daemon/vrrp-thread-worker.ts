@@ -1,0 +1,116 @@
+/**
+ * The VRRP thread (see vrrp-thread.ts): runs the VRRP engine and the
+ * scheduling of its own thread (vrrp_priority, vrrp_rt_priority...), as
+ * keepalived's VRRP process does, and answers the main thread's requests.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { DataPlaneHealth } from '../dataplane/supervisor.js';
+import { createLogger } from '../log.js';
+import { native } from '../native/addon.js';
+import type { Service } from '../service.js';
+import { systemClock } from '../time/clock.js';
+import { copyEngineView } from '../vrrp/engine-view.js';
+import type { Reloadable } from './reload.js';
+import { SchedulingService } from './scheduling-service.js';
+import { type DataPlaneHealthSource, VrrpService } from './vrrp-service.js';
+import {
+  errorToThread,
+  type FromThread,
+  type InstanceState,
+  type ThreadAnswers,
+  type ThreadRequest,
+  type ThreadServiceName,
+  type ToThread,
+  VRRP_THREAD_NAME,
+  type VrrpThreadData,
+} from './vrrp-thread-protocol.js';
+
+const port = parentPort;
+if (port === null) throw new Error('vrrp-thread-worker.js runs only as a worker thread');
+// As `ps -L`, `top -H` and /proc/PID/task/*/comm show it (chrt -p, taskset -p take its TID).
+native().setThreadName(VRRP_THREAD_NAME);
+const data = workerData as VrrpThreadData & { readonly followsDataPlane: boolean };
+const logger = createLogger(data.log);
+const post = (message: FromThread) => port.postMessage(message);
+
+/** Data-plane health as the main thread forwards it; a new follower hears the latest at once. */
+class ForwardedHealth implements DataPlaneHealthSource {
+  private latest: DataPlaneHealth | undefined;
+  private readonly listeners = new Set<(health: DataPlaneHealth) => void>();
+
+  onDataPlaneHealth(listener: (health: DataPlaneHealth) => void): () => void {
+    this.listeners.add(listener);
+    if (this.latest !== undefined) listener(this.latest);
+    return () => this.listeners.delete(listener);
+  }
+
+  publish(health: DataPlaneHealth): void {
+    this.latest = health;
+    for (const listener of this.listeners) listener(health);
+  }
+}
+
+const health = new ForwardedHealth();
+const vrrp = new VrrpService({ config: data.config, logger, clock: systemClock });
+if (data.followsDataPlane) vrrp.trackDataPlane(health);
+vrrp.onChange((instance, to) => post({ kind: 'change', instance, to }));
+const scheduling = new SchedulingService(data.config.global.scheduling, logger);
+const services: Record<ThreadServiceName, Service & Reloadable> = { vrrp, scheduling };
+const plans = new Map<ThreadServiceName, () => Promise<void>>();
+// How late this thread's timers ran: what a VRRP advert timer waited.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+
+const states = (): InstanceState[] =>
+  (vrrp.engine?.instances ?? []).map((i) => [i.name, i.state] as const);
+
+/** The answer to one request, of the type ThreadAnswers names for its op. */
+async function answer(request: ThreadRequest): Promise<unknown> {
+  switch (request.op) {
+    case 'start':
+      await services[request.service].start();
+      return { states: states() } satisfies ThreadAnswers['start'];
+    case 'close':
+      plans.delete(request.service);
+      await services[request.service].close();
+      return null satisfies ThreadAnswers['close'];
+    case 'plan': {
+      const plan = await services[request.service].planReload(request.config);
+      plans.set(request.service, plan.apply);
+      return { summary: plan.summary } satisfies ThreadAnswers['plan'];
+    }
+    case 'apply': {
+      const apply = plans.get(request.service);
+      plans.delete(request.service);
+      if (apply === undefined) throw new Error(`no reload planned for ${request.service}`);
+      await apply();
+      return { states: states() } satisfies ThreadAnswers['apply'];
+    }
+    case 'status':
+      return await vrrp.instanceStatus();
+    case 'view': {
+      const engine = vrrp.engine;
+      return engine === undefined ? undefined : copyEngineView(engine);
+    }
+    case 'scheduling':
+      return scheduling.reading();
+    case 'loopDelay': {
+      const reading = { maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6 };
+      loopDelay.reset();
+      return reading;
+    }
+  }
+}
+
+port.on('message', (message: ToThread) => {
+  if (message.kind === 'health') {
+    health.publish(message.health);
+    return;
+  }
+  const { id, request } = message;
+  answer(request).then(
+    (value) => post({ kind: 'answer', id, value }),
+    (err: unknown) => post({ kind: 'failed', id, error: errorToThread(err) }),
+  );
+});
