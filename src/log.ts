@@ -68,14 +68,7 @@ export interface LoggerOptions {
  * (`<6>`) journald turns into the entry's priority; `json` keeps pino's JSON.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const fromEnv = process.env.LBCTL_LOG_LEVEL;
-  const level =
-    options.level !== undefined
-      ? parseLogLevel(options.level, '--log-level')
-      : fromEnv !== undefined && fromEnv !== ''
-        ? parseLogLevel(fromEnv, 'LBCTL_LOG_LEVEL')
-        : 'info';
-  const format = options.format ?? (process.stderr.isTTY ? 'pretty' : 'journal');
+  const { level, format } = resolveLoggerOptions(options);
   const base = { name: options.name ?? 'lbctl' };
   const destination = options.destination ?? pino.destination({ fd: 2, sync: true });
   switch (format) {
@@ -93,6 +86,25 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         { write: (json: string) => destination.write(`${journalLine(json)}\n`) },
       );
   }
+}
+
+/**
+ * The level and format `createLogger` uses for these options: the defaults
+ * resolved (LBCTL_LOG_LEVEL, a terminal on stderr), so that a worker thread,
+ * which has no terminal, logs as the main thread does.
+ */
+export function resolveLoggerOptions(options: LoggerOptions = {}): {
+  level: pino.LevelWithSilent;
+  format: LogFormat;
+} {
+  const fromEnv = process.env.LBCTL_LOG_LEVEL;
+  const level =
+    options.level !== undefined
+      ? parseLogLevel(options.level, '--log-level')
+      : fromEnv !== undefined && fromEnv !== ''
+        ? parseLogLevel(fromEnv, 'LBCTL_LOG_LEVEL')
+        : 'info';
+  return { level, format: options.format ?? (process.stderr.isTTY ? 'pretty' : 'journal') };
 }
 
 /** A logger that discards everything, for tests and library use. */

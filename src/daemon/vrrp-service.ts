@@ -7,7 +7,7 @@ import { canonicalAddress } from '../net/address.js';
 import { LinkTable } from '../netlink/link-table.js';
 import { RouteNetlink } from '../netlink/rtnetlink.js';
 import type { VrrpInstanceStatus } from '../status/status-report.js';
-import type { Clock } from '../time/clock.js';
+import { type Clock, systemClock } from '../time/clock.js';
 import { VrrpEngine, type VrrpEngineConfig } from '../vrrp/engine.js';
 import type { VrrpEngineView } from '../vrrp/engine-view.js';
 import { type ResolvedInstanceOptions, resolveInstanceOptions } from '../vrrp/options.js';
@@ -282,8 +282,31 @@ export class VrrpService implements VrrpRunner {
     }
   }
 
-  /** Removes configured VIPs and virtual routes a previous run left on the interfaces. */
-  private async removeLeftovers(instances: readonly ResolvedInstanceOptions[]): Promise<void> {
+  /**
+   * Removes the configured VIPs and virtual routes from the interfaces
+   * without running VRRP: what the main thread does when the VRRP thread
+   * stopped on its own, before the virtual servers stop forwarding (this
+   * host's own stack would otherwise answer, TCP: reset, what the VIPs
+   * still attract until a backup takes over).
+   */
+  static async releaseAddresses(config: Config, logger: Logger): Promise<void> {
+    const service = new VrrpService({ config, logger, clock: systemClock });
+    try {
+      service.netlink = new RouteNetlink();
+      service.links = await LinkTable.open(service.netlink, service.logger);
+      service.effects = new HostNetworkEffects(service.netlink, service.links, service.logger);
+      const configured = vrrpOptionsFromConfig(config).instances.map(resolveInstanceOptions);
+      await service.removeLeftovers(configured, 'removing virtual address VRRP no longer holds');
+    } finally {
+      await service.close();
+    }
+  }
+
+  /** Removes configured VIPs and virtual routes found on the interfaces (a previous run's, by default). */
+  private async removeLeftovers(
+    instances: readonly ResolvedInstanceOptions[],
+    why = 'removing virtual address left by a previous run',
+  ): Promise<void> {
     const { netlink, links, effects } = this;
     if (netlink === undefined || links === undefined || effects === undefined) return;
     const present = await netlink.listAddresses();
@@ -300,7 +323,7 @@ export class VrrpService implements VrrpRunner {
         if (leftover === undefined) continue;
         this.logger.warn(
           { instance: instance.name, address: vip.address, interface: vip.dev },
-          'removing virtual address left by a previous run',
+          why,
         );
         await netlink.deleteAddress(leftover);
       }

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/model.js';
 import type { DataPlaneHealth } from '../dataplane/supervisor.js';
+import { isErrorCode } from '../error-codes.js';
 import { LbctlError } from '../errors.js';
 import type { LoggerOptions } from '../log.js';
 import type { SchedulingReading } from '../metrics/scheduling-collectors.js';
@@ -19,10 +20,15 @@ export const VRRP_THREAD_NAME = 'lbctl-vrrp';
 /** The services the VRRP thread runs: VRRP, and the scheduling of the thread it runs on. */
 export type ThreadServiceName = 'vrrp' | 'scheduling';
 
+/** The daemon's log level and format, resolved on the main thread (a worker sees no TTY). */
+export type ThreadLogOptions = Required<Pick<LoggerOptions, 'level' | 'format'>>;
+
 export interface VrrpThreadData {
   /** The configuration's VRRP part (see vrrpPart). */
   readonly config: Config;
-  readonly log: Omit<LoggerOptions, 'destination'>;
+  readonly log: ThreadLogOptions;
+  /** Whether the virtual servers' data-plane health will be forwarded (VRRP waits for it). */
+  readonly followsDataPlane: boolean;
 }
 
 /** The event loop delay the VRRP thread saw since the last reading, in milliseconds. */
@@ -35,6 +41,7 @@ export type ThreadRequest =
   | { readonly op: 'start' | 'close'; readonly service: ThreadServiceName }
   | { readonly op: 'plan'; readonly service: ThreadServiceName; readonly config: Config }
   | { readonly op: 'apply'; readonly service: ThreadServiceName }
+  | { readonly op: 'states' }
   | { readonly op: 'status' }
   | { readonly op: 'view' }
   | { readonly op: 'scheduling' }
@@ -45,7 +52,8 @@ export interface ThreadAnswers {
   start: { readonly states: readonly InstanceState[] };
   close: null;
   plan: { readonly summary: string };
-  apply: { readonly states: readonly InstanceState[] };
+  apply: null;
+  states: readonly InstanceState[];
   status: readonly VrrpInstanceStatus[];
   view: VrrpEngineView | undefined;
   scheduling: SchedulingReading | undefined;
@@ -63,11 +71,14 @@ export type FromThread =
   | { readonly kind: 'failed'; readonly id: number; readonly error: ThreadError }
   | { readonly kind: 'change'; readonly instance: string; readonly to: VrrpState };
 
-/** An error as it crosses: enough to rebuild the LbctlError (and a refusal's reasons). */
+/** An error as it crosses: enough to rebuild it (a refusal's reasons, a system call's errno). */
 export interface ThreadError {
   readonly message: string;
   readonly code?: string;
   readonly details?: readonly string[];
+  readonly errno?: number;
+  readonly syscall?: string;
+  readonly stack?: string;
 }
 
 /** The configuration without its virtual servers: all VRRP and scheduling read, and small to copy. */
@@ -76,15 +87,31 @@ export function vrrpPart(config: Config): Config {
 }
 
 export function errorToThread(err: unknown): ThreadError {
-  if (err instanceof ReloadRefusedError)
-    return { message: err.message, code: err.code, details: err.details };
-  if (err instanceof LbctlError) return { message: err.message, code: err.code };
-  return { message: err instanceof Error ? err.message : String(err) };
+  if (!(err instanceof Error)) return { message: String(err) };
+  const { code, errno, syscall } = err as Error &
+    Partial<Record<'code' | 'errno' | 'syscall', unknown>>;
+  return {
+    message: err.message,
+    ...(err.stack !== undefined && { stack: err.stack }),
+    ...(typeof code === 'string' && { code }),
+    ...(typeof errno === 'number' && { errno }),
+    ...(typeof syscall === 'string' && { syscall }),
+    ...(err instanceof ReloadRefusedError && { details: err.details }),
+  };
 }
 
+/** The error again, as an LbctlError when it was one (system errors keep code, errno, syscall). */
 export function errorFromThread(error: ThreadError): Error {
-  if (error.details !== undefined) return new ReloadRefusedError(error.details);
-  if (error.code !== undefined)
-    return new LbctlError(error.code as LbctlError['code'], error.message);
-  return new Error(error.message);
+  const rebuilt =
+    error.details !== undefined
+      ? new ReloadRefusedError(error.details)
+      : error.code !== undefined && isErrorCode(error.code)
+        ? new LbctlError(error.code, error.message)
+        : new Error(error.message);
+  const extra = rebuilt as Error & { code?: string; errno?: number; syscall?: string };
+  if (!(rebuilt instanceof LbctlError) && error.code !== undefined) extra.code = error.code;
+  if (error.errno !== undefined) extra.errno = error.errno;
+  if (error.syscall !== undefined) extra.syscall = error.syscall;
+  if (error.stack !== undefined) rebuilt.stack = error.stack;
+  return rebuilt;
 }

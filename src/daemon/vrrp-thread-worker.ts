@@ -3,7 +3,7 @@
  * scheduling of its own thread (vrrp_priority, vrrp_rt_priority...), as
  * keepalived's VRRP process does, and answers the main thread's requests.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DataPlaneHealth } from '../dataplane/supervisor.js';
 import { createLogger } from '../log.js';
@@ -28,10 +28,12 @@ import {
 
 const port = parentPort;
 if (port === null) throw new Error('vrrp-thread-worker.js runs only as a worker thread');
-// As `ps -L`, `top -H` and /proc/PID/task/*/comm show it (chrt -p, taskset -p take its TID).
-native().setThreadName(VRRP_THREAD_NAME);
-const data = workerData as VrrpThreadData & { readonly followsDataPlane: boolean };
+const data = workerData as VrrpThreadData;
 const logger = createLogger(data.log);
+// Named once the logger (and a pretty-printing transport's thread, which
+// would inherit the name) exists: as `ps -L`, `top -H` and
+// /proc/PID/task/*/comm show it (chrt -p, taskset -p take its TID).
+native().setThreadName(VRRP_THREAD_NAME);
 const post = (message: FromThread) => port.postMessage(message);
 
 /** Data-plane health as the main thread forwards it; a new follower hears the latest at once. */
@@ -47,7 +49,13 @@ class ForwardedHealth implements DataPlaneHealthSource {
 
   publish(health: DataPlaneHealth): void {
     this.latest = health;
-    for (const listener of this.listeners) listener(health);
+    for (const listener of this.listeners) {
+      try {
+        listener(health);
+      } catch (err) {
+        logger.error({ err }, 'data-plane health listener failed');
+      }
+    }
   }
 }
 
@@ -57,10 +65,10 @@ if (data.followsDataPlane) vrrp.trackDataPlane(health);
 vrrp.onChange((instance, to) => post({ kind: 'change', instance, to }));
 const scheduling = new SchedulingService(data.config.global.scheduling, logger);
 const services: Record<ThreadServiceName, Service & Reloadable> = { vrrp, scheduling };
+/** The plan of the reload in progress, per service (reloads run one at a time). */
 const plans = new Map<ThreadServiceName, () => Promise<void>>();
-// How late this thread's timers ran: what a VRRP advert timer waited.
-const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-loopDelay.enable();
+/** How late this thread's timers ran: watched only once a bench asks (a 1 ms timer). */
+let loopDelay: IntervalHistogram | undefined;
 
 const states = (): InstanceState[] =>
   (vrrp.engine?.instances ?? []).map((i) => [i.name, i.state] as const);
@@ -74,6 +82,7 @@ async function answer(request: ThreadRequest): Promise<unknown> {
     case 'close':
       plans.delete(request.service);
       await services[request.service].close();
+      loopDelay?.disable();
       return null satisfies ThreadAnswers['close'];
     case 'plan': {
       const plan = await services[request.service].planReload(request.config);
@@ -85,20 +94,30 @@ async function answer(request: ThreadRequest): Promise<unknown> {
       plans.delete(request.service);
       if (apply === undefined) throw new Error(`no reload planned for ${request.service}`);
       await apply();
-      return { states: states() } satisfies ThreadAnswers['apply'];
+      return null satisfies ThreadAnswers['apply'];
     }
+    case 'states':
+      return states() satisfies ThreadAnswers['states'];
     case 'status':
-      return await vrrp.instanceStatus();
+      return (await vrrp.instanceStatus()) satisfies ThreadAnswers['status'];
     case 'view': {
       const engine = vrrp.engine;
-      return engine === undefined ? undefined : copyEngineView(engine);
+      return (
+        engine === undefined ? undefined : copyEngineView(engine)
+      ) satisfies ThreadAnswers['view'];
     }
     case 'scheduling':
-      return scheduling.reading();
+      return scheduling.reading() satisfies ThreadAnswers['scheduling'];
     case 'loopDelay': {
-      const reading = { maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6 };
-      loopDelay.reset();
-      return reading;
+      const watch = loopDelay;
+      if (watch === undefined) {
+        loopDelay = monitorEventLoopDelay({ resolution: 1 });
+        loopDelay.enable();
+        return { maxMs: 0, p99Ms: 0 } satisfies ThreadAnswers['loopDelay'];
+      }
+      const reading = { maxMs: watch.max / 1e6, p99Ms: watch.percentile(99) / 1e6 };
+      watch.reset();
+      return reading satisfies ThreadAnswers['loopDelay'];
     }
   }
 }
@@ -109,8 +128,8 @@ port.on('message', (message: ToThread) => {
     return;
   }
   const { id, request } = message;
-  answer(request).then(
-    (value) => post({ kind: 'answer', id, value }),
-    (err: unknown) => post({ kind: 'failed', id, error: errorToThread(err) }),
-  );
+  answer(request)
+    .then((value) => post({ kind: 'answer', id, value }))
+    // A failed request, or an answer that could not be sent: the main thread hears why.
+    .catch((err: unknown) => post({ kind: 'failed', id, error: errorToThread(err) }));
 });

@@ -12,7 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/model.js';
 import { LbctlError } from '../errors.js';
-import type { Logger, LoggerOptions } from '../log.js';
+import type { Logger } from '../log.js';
 import type { SchedulingReading } from '../metrics/scheduling-collectors.js';
 import type { Service } from '../service.js';
 import type { VrrpInstanceStatus } from '../status/status-report.js';
@@ -20,13 +20,14 @@ import type { VrrpEngineView } from '../vrrp/engine-view.js';
 import type { VrrpState } from '../vrrp/state.js';
 import type { Reloadable } from './reload.js';
 import type { VrrpRunner } from './vrrp-runner.js';
-import type { DataPlaneHealthSource } from './vrrp-service.js';
+import { type DataPlaneHealthSource, VrrpService } from './vrrp-service.js';
 import {
   errorFromThread,
   type FromThread,
   type InstanceState,
   type LoopDelayReading,
   type ThreadAnswers,
+  type ThreadLogOptions,
   type ThreadRequest,
   type ThreadServiceName,
   type ToThread,
@@ -36,17 +37,27 @@ import {
 
 const WORKER_URL = new URL('./vrrp-thread-worker.js', import.meta.url);
 
+/**
+ * How long the thread has to answer: a status or metrics read at once; a
+ * start, reload step or close past its slowest part (close waits for notify
+ * scripts, which keepalived bounds at 30 s). A thread that does not answer in
+ * time is treated as stopped.
+ */
+const QUERY_TIMEOUT_MS = 10_000;
+const STEP_TIMEOUT_MS = 60_000;
+const STEPS: ReadonlySet<ThreadRequest['op']> = new Set(['start', 'plan', 'apply', 'close']);
+
 export interface VrrpThreadOptions {
   readonly config: Config;
   readonly logger: Logger;
-  /** How the thread logs (the same as the daemon's logger). */
-  readonly log: Omit<LoggerOptions, 'destination'>;
+  /** How the thread logs: the daemon's level and format, resolved (see resolveLoggerOptions). */
+  readonly log: ThreadLogOptions;
   /**
-   * The thread stopped on its own (an uncaught error): VRRP no longer runs,
-   * so the daemon must stop and be restarted (its start removes the VIPs the
-   * thread left, as after a crash).
+   * The thread stopped on its own (an uncaught error) or stopped answering:
+   * VRRP no longer runs, so the daemon must stop (its instances read FAULT
+   * meanwhile, and close removes the VIPs the thread held).
    */
-  readonly onFailure: (err: Error) => void;
+  readonly onFailure: (err: LbctlError) => void;
 }
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
@@ -64,9 +75,11 @@ export class VrrpThread implements VrrpRunner {
   private readonly stateListeners = new Set<(instance: string, state: VrrpState) => void>();
   private dataPlaneSource: DataPlaneHealthSource | undefined;
   private unfollowDataPlane: (() => void) | undefined;
-  private closing = false;
+  private closing: Promise<void> | undefined;
   /** Started: from then on the thread stopping on its own stops the daemon. */
   private running = false;
+  /** Why the thread stopped on its own, once it has. */
+  private failure: LbctlError | undefined;
   private viewRequest: Promise<VrrpEngineView | undefined> | undefined;
 
   constructor(private readonly options: VrrpThreadOptions) {
@@ -97,10 +110,8 @@ export class VrrpThread implements VrrpRunner {
     const worker = new Worker(WORKER_URL, { workerData: data });
     this.worker = worker;
     worker.on('message', (message: FromThread) => this.receive(message));
-    worker.on('error', (err) => this.stopped(err));
-    worker.on('exit', (code) =>
-      this.stopped(new LbctlError('VRRP_THREAD_STOPPED', `the VRRP thread exited (${code})`)),
-    );
+    worker.on('error', (err) => this.stopped(`failed: ${err.message}`, err));
+    worker.on('exit', (code) => this.stopped(`exited (${code})`));
     this.unfollowDataPlane = this.dataPlaneSource?.onDataPlaneHealth((health) =>
       this.send({ kind: 'health', health }),
     );
@@ -114,7 +125,7 @@ export class VrrpThread implements VrrpRunner {
   }
 
   async planReload(next: Config): Promise<{ summary: string; apply: () => Promise<void> }> {
-    return this.planIn('vrrp', next, (answer) => this.setStates(answer.states));
+    return this.planIn('vrrp', next);
   }
 
   instanceStatus(): Promise<VrrpInstanceStatus[]> {
@@ -131,23 +142,34 @@ export class VrrpThread implements VrrpRunner {
     return this.viewRequest;
   }
 
-  /** The thread's event loop delay since the last reading (benchmarks). */
+  /**
+   * The thread's event loop delay since the last reading (benchmarks); the
+   * first reading starts the watch (a 1 ms timer: not run unless asked).
+   */
   loopDelay(): Promise<LoopDelayReading> {
     return this.request({ op: 'loopDelay' });
   }
 
-  async close(): Promise<void> {
-    const worker = this.worker;
-    if (worker === undefined || this.closing) return;
-    this.closing = true;
-    this.unfollowDataPlane?.();
-    this.unfollowDataPlane = undefined;
-    try {
-      await this.request({ op: 'close', service: 'vrrp' });
-    } finally {
-      await worker.terminate();
-      this.worker = undefined;
-    }
+  /**
+   * Masters send priority 0 and release their VIPs in the thread, which then
+   * ends. If the thread had stopped on its own, the VIPs and virtual routes
+   * it may have held are removed from here.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.unfollowDataPlane?.();
+      this.unfollowDataPlane = undefined;
+      const worker = this.worker;
+      try {
+        if (worker !== undefined) await this.request({ op: 'close', service: 'vrrp' });
+      } finally {
+        await worker?.terminate();
+        this.worker = undefined;
+        if (this.failure !== undefined)
+          await VrrpService.releaseAddresses(this.config, this.logger);
+      }
+    })();
+    return this.closing;
   }
 
   private threadService(
@@ -159,42 +181,66 @@ export class VrrpThread implements VrrpRunner {
         await this.request({ op: 'start', service });
       },
       close: async () => {
-        if (this.worker !== undefined && !this.closing)
+        if (this.worker !== undefined && this.closing === undefined)
           await this.request({ op: 'close', service });
       },
-      planReload: (next) => this.planIn(service, next, () => undefined),
+      planReload: (next) => this.planIn(service, next),
       reading: () =>
-        this.worker === undefined || this.closing
+        this.worker === undefined || this.closing !== undefined
           ? Promise.resolve(undefined)
           : this.request({ op: 'scheduling' }),
     };
   }
 
-  /** Plans in the thread; the plan's apply runs there too, and `applied` hears its answer. */
+  /**
+   * Plans in the thread; the plan's apply runs there too. After a VRRP
+   * apply, failed or not, the mirror takes the instances the thread now runs.
+   */
   private async planIn(
     service: ThreadServiceName,
     next: Config,
-    applied: (answer: ThreadAnswers['apply']) => void,
   ): Promise<{ summary: string; apply: () => Promise<void> }> {
     const { summary } = await this.request({ op: 'plan', service, config: vrrpPart(next) });
     return {
       summary,
       apply: async () => {
-        applied(await this.request({ op: 'apply', service }));
-        if (service === 'vrrp') this.config = next;
+        try {
+          await this.request({ op: 'apply', service });
+          if (service === 'vrrp') this.config = next;
+        } finally {
+          if (service === 'vrrp' && this.worker !== undefined)
+            this.setStates(await this.request({ op: 'states' }));
+        }
       },
     };
   }
 
   private request<R extends ThreadRequest>(request: R): Promise<ThreadAnswers[R['op']]> {
-    const worker = this.worker;
-    if (worker === undefined)
+    if (this.worker === undefined)
       return Promise.reject(
-        new LbctlError('VRRP_THREAD_STOPPED', 'the VRRP thread is not running'),
+        this.failure ?? new LbctlError('VRRP_THREAD_STOPPED', 'the VRRP thread is not running'),
       );
     const id = this.nextId++;
+    const timeoutMs = STEPS.has(request.op) ? STEP_TIMEOUT_MS : QUERY_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      const timer = setTimeout(
+        () => this.stopped(`did not answer ${request.op} within ${timeoutMs / 1000} s`),
+        timeoutMs,
+      );
+      const settle = () => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+      };
+      this.pending.set(id, {
+        resolve: (value) => {
+          settle();
+          resolve(value as ThreadAnswers[R['op']]);
+        },
+        reject: (err) => {
+          settle();
+          reject(err);
+        },
+      });
       this.send({ kind: 'request', id, request });
     });
   }
@@ -205,22 +251,24 @@ export class VrrpThread implements VrrpRunner {
 
   private receive(message: FromThread): void {
     if (message.kind === 'change') {
-      this.states.set(message.instance, message.to);
-      for (const listener of this.stateListeners) {
-        try {
-          listener(message.instance, message.to);
-        } catch (err) {
-          // A follower's failure must not disturb the others.
-          this.logger.error({ err, instance: message.instance }, 'state listener failed');
-        }
-      }
+      this.publish(message.instance, message.to);
       return;
     }
     const pending = this.pending.get(message.id);
-    if (pending === undefined) return;
-    this.pending.delete(message.id);
-    if (message.kind === 'answer') pending.resolve(message.value);
-    else pending.reject(errorFromThread(message.error));
+    if (message.kind === 'answer') pending?.resolve(message.value);
+    else pending?.reject(errorFromThread(message.error));
+  }
+
+  private publish(instance: string, state: VrrpState): void {
+    this.states.set(instance, state);
+    for (const listener of this.stateListeners) {
+      try {
+        listener(instance, state);
+      } catch (err) {
+        // A follower's failure must not disturb the others.
+        this.logger.error({ err, instance }, 'state listener failed');
+      }
+    }
   }
 
   /** The instances the thread runs now (after start and each reload). */
@@ -229,14 +277,23 @@ export class VrrpThread implements VrrpRunner {
     for (const [instance, state] of states) this.states.set(instance, state);
   }
 
-  /** The thread ended: expected after close; otherwise VRRP is gone and the daemon must stop. */
-  private stopped(err: Error): void {
-    if (this.worker === undefined) return;
+  /**
+   * The thread ended or stopped answering: expected after close; otherwise
+   * VRRP is gone: its instances read FAULT to their followers (BGP
+   * withdraws, connection sync stops sending) and the daemon must stop.
+   */
+  private stopped(what: string, cause?: Error): void {
+    const worker = this.worker;
+    if (worker === undefined) return;
     this.worker = undefined;
-    for (const pending of this.pending.values()) pending.reject(err);
-    this.pending.clear();
-    if (this.closing || !this.running) return;
-    this.logger.fatal({ err }, `the VRRP thread stopped: ${err.message}`);
+    const err = new LbctlError('VRRP_THREAD_STOPPED', `the VRRP thread ${what}`, { cause });
+    for (const pending of [...this.pending.values()]) pending.reject(err);
+    // A thread that stopped answering may still run: end it.
+    void worker.terminate();
+    if (this.closing !== undefined || !this.running) return;
+    this.failure = err;
+    this.logger.fatal({ err }, `${err.message}: VRRP no longer runs, stopping`);
+    for (const instance of [...this.states.keys()]) this.publish(instance, 'FAULT');
     this.options.onFailure(err);
   }
 }

@@ -76,7 +76,7 @@ describe('VRRP on a thread of its own', () => {
     const thread = new VrrpThread({
       config: config(ns, 200),
       logger: silentLogger(),
-      log: { level: 'silent' },
+      log: { level: 'silent', format: 'json' },
       onFailure: (err) => failures.push(err),
     });
     const health = new TestHealth();
@@ -142,27 +142,37 @@ describe('VRRP on a thread of its own', () => {
     }
   });
 
-  it('stops the daemon when the thread ends on its own', async () => {
+  it('stops the daemon when the thread ends on its own: FAULT to followers, its VIP removed at close', async () => {
     const failures: Error[] = [];
     const thread = new VrrpThread({
       config: config(ns, 200),
       logger: silentLogger(),
-      log: { level: 'silent' },
+      log: { level: 'silent', format: 'json' },
       onFailure: (err) => failures.push(err),
     });
+    const seen: VrrpState[] = [];
+    thread.onChange((_instance, state) => seen.push(state));
     try {
       await withinNamespace(ns, () => thread.start());
-      // What an uncaught error in the thread comes to: the thread is gone.
+      await waitFor('the VIP', vipHeld, { timeoutMs: 5000 * SLOWDOWN });
+      assert.equal(thread.state('VI_1'), 'MASTER');
+      // What an uncaught error in the thread comes to: the thread is gone, its VIP still held.
       await (thread as unknown as { worker: Worker }).worker.terminate();
       await waitFor('the failure reported', () => failures.length > 0, {
         timeoutMs: 5000 * SLOWDOWN,
       });
       assert.ok(hasCode(failures[0], 'VRRP_THREAD_STOPPED'), String(failures[0]));
+      assert.equal(thread.state('VI_1'), 'FAULT');
+      assert.equal(seen.at(-1), 'FAULT', 'followers heard FAULT');
       await assert.rejects(thread.loopDelay(), (err: unknown) =>
         hasCode(err, 'VRRP_THREAD_STOPPED'),
       );
+      assert.equal(await vipHeld(), true, 'nothing released the VIP yet');
+      await withinNamespace(ns, () => thread.close());
+      assert.equal(await vipHeld(), false, 'close removed the VIP the thread held');
+      assert.equal(failures.length, 1);
     } finally {
-      await thread.close();
+      await withinNamespace(ns, () => thread.close());
     }
   });
 });

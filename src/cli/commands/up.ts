@@ -11,7 +11,7 @@ import { DumpWriter, dataDump, dumpPaths, statsDump } from '../../daemon/runtime
 import { installSignalHandlers } from '../../daemon/signals.js';
 import { SystemdNotifier } from '../../daemon/systemd-notify.js';
 import { LbctlError } from '../../errors.js';
-import { createLogger, LOG_FORMATS, type LogFormat } from '../../log.js';
+import { createLogger, LOG_FORMATS, type LogFormat, resolveLoggerOptions } from '../../log.js';
 import { RouteNetlink } from '../../netlink/rtnetlink.js';
 import { systemClock } from '../../time/clock.js';
 import { DEFAULT_CONFIG_PATHS, resolveConfigPath } from '../default-config.js';
@@ -92,7 +92,7 @@ export function registerUpCommand(program: Command): void {
         clock: systemClock,
         control,
         vrrpThread: {
-          log: logOptions,
+          log: resolveLoggerOptions(logOptions),
           onFailure: (err) => {
             failure ??= err;
             stop('VRRP thread failure');
