@@ -58,8 +58,9 @@ export interface DaemonParts {
  * scheduling last.
  */
 export function buildServices(context: ServiceContext): DaemonParts {
-  // Last, once the data plane's program is loaded: the kernel's verifier runs
-  // for hundreds of milliseconds inside one system call, a run past
+  // Scheduling starts last, once the data plane's program is loaded: without a
+  // VRRP thread the settings are the main thread's, where the kernel's verifier
+  // runs for hundreds of milliseconds inside one system call, a run past
   // vrrp_rlimit_rttime under realtime scheduling. It closes first.
   const services: Service[] = [];
   let metrics: MetricsService | undefined;
