@@ -102,7 +102,7 @@ export class VrrpThread implements VrrpRunner {
   }
 
   async start(): Promise<void> {
-    const data: VrrpThreadData & { followsDataPlane: boolean } = {
+    const data: VrrpThreadData = {
       config: vrrpPart(this.config),
       log: this.options.log,
       followsDataPlane: this.dataPlaneSource !== undefined,

@@ -43,6 +43,18 @@ function config(ns: string, priority: number, dev = 'v0') {
   ).config;
 }
 
+/** A thread running VI_1 at priority 200, and the failures it reports. */
+function priority200Thread(ns: string): { thread: VrrpThread; failures: Error[] } {
+  const failures: Error[] = [];
+  const thread = new VrrpThread({
+    config: config(ns, 200),
+    logger: silentLogger(),
+    log: { level: 'silent', format: 'json' },
+    onFailure: (err) => failures.push(err),
+  });
+  return { thread, failures };
+}
+
 /** Health the test publishes, as the virtual servers' supervisor would. */
 class TestHealth implements DataPlaneHealthSource {
   private current: DataPlaneHealth = { healthy: true, starting: true, interfaces: [], broken: [] };
@@ -72,13 +84,7 @@ describe('VRRP on a thread of its own', () => {
       { namespace: ns, name: 'v0', address: '10.74.0.1/24' },
       { namespace: ns, name: 'v1' },
     );
-    const failures: Error[] = [];
-    const thread = new VrrpThread({
-      config: config(ns, 200),
-      logger: silentLogger(),
-      log: { level: 'silent', format: 'json' },
-      onFailure: (err) => failures.push(err),
-    });
+    const { thread, failures } = priority200Thread(ns);
     const health = new TestHealth();
     thread.trackDataPlane(health);
     const seen: [string, VrrpState][] = [];
@@ -143,13 +149,7 @@ describe('VRRP on a thread of its own', () => {
   });
 
   it('stops the daemon when the thread ends on its own: FAULT to followers, its VIP removed at close', async () => {
-    const failures: Error[] = [];
-    const thread = new VrrpThread({
-      config: config(ns, 200),
-      logger: silentLogger(),
-      log: { level: 'silent', format: 'json' },
-      onFailure: (err) => failures.push(err),
-    });
+    const { thread, failures } = priority200Thread(ns);
     const seen: VrrpState[] = [];
     thread.onChange((_instance, state) => seen.push(state));
     try {
