@@ -184,9 +184,14 @@ describe('lbctl up with vrrp_rt_priority, vrrp_priority and vrrp_rlimit_rttime',
       { timeoutMs: 10_000 },
     );
     assert.equal(loopThread(pid).rtPriority, 1);
-    assert.match(
-      log(),
-      /the event loop ran a timer \d+ ms late \(min_auto_priority_delay 100000 µs\): now SCHED_RR priority 1 \(max_auto_priority 3\)/,
+    // Logged right after the raise; the line may still be on its way through the pipe.
+    await waitFor(
+      () => `the raise's log line:\n${log()}`,
+      () =>
+        /the event loop ran a timer \d+ ms late \(min_auto_priority_delay 100000 µs\): now SCHED_RR priority 1 \(max_auto_priority 3\)/.test(
+          log(),
+        ) || undefined,
+      { timeoutMs: 10_000 },
     );
     process.kill(pid, 'SIGTERM');
     assert.equal(await director.exited, 0, log());
