@@ -120,9 +120,10 @@ export interface GlobalSettings {
 }
 
 /**
- * Scheduling of the daemon's event loop thread (keepalived's VRRP process
- * settings; docs/operations.md#scheduling). Unset fields leave the thread as
- * it was started.
+ * Scheduling of the daemon's VRRP thread, or of its main thread without VRRP
+ * instances (keepalived's VRRP process settings;
+ * docs/operations.md#scheduling). Unset fields leave the thread as it was
+ * started.
  */
 export interface SchedulingSettings {
   /** Nice value, -20..19 (vrrp_priority). */
@@ -131,7 +132,7 @@ export interface SchedulingSettings {
   readonly realtimePriority?: number;
   /** RLIMIT_RTTIME in microseconds under realtimePriority (vrrp_rlimit_rttime; default 10000). */
   readonly realtimeLimitUs?: number;
-  /** The CPUs the event loop thread may run on (vrrp_cpu_affinity). */
+  /** The CPUs the thread may run on (vrrp_cpu_affinity). */
   readonly cpuAffinity?: readonly number[];
   /**
    * Raise the loop to realtime, one priority at a time up to this one, whenever

@@ -156,7 +156,7 @@ const globalSchema = z
       .prefault({})
       .meta({
         description:
-          "Scheduling of the daemon's event loop thread (VRRP, checkers, reconciler), as keepalived's vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_cpu_affinity, max_auto_priority, min_auto_priority_delay, vrrp_no_swap (docs/operations.md#scheduling)",
+          "Scheduling of the daemon's VRRP thread (the main thread without VRRP instances), as keepalived's vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_cpu_affinity, max_auto_priority, min_auto_priority_delay, vrrp_no_swap apply to its VRRP process (docs/operations.md#scheduling)",
       }),
     vrrpVersion: z.union([z.literal(2), z.literal(3)]).default(2),
     mcastGroup4: ipAddress.default('224.0.0.18'),

@@ -18,9 +18,9 @@ const garp = (field: string, conv: (tok: Token) => unknown) => inChild('garp', s
 const scheduling = (field: string, inner: Keyword = scalar(field, num)) =>
   inChild('scheduling', inner);
 
-/** Why the checker and BFD process settings do nothing: lbctl has one event loop. */
-const ONE_EVENT_LOOP =
-  'has no process of its own in lbctl: checkers run on the event loop, which vrrp_priority, vrrp_rt_priority and vrrp_cpu_affinity set';
+/** Why the checker and BFD process settings do nothing: lbctl has no such processes. */
+const NO_CHECKER_PROCESS =
+  "has no process of its own in lbctl: checkers run on the main thread with the process's scheduling (vrrp_priority, vrrp_rt_priority and vrrp_cpu_affinity set the VRRP thread's)";
 
 /** `vrrp_cpu_affinity CPU...`: the CPUs the event loop may run on. */
 function cpuAffinity(): Keyword {
@@ -225,16 +225,16 @@ export const GLOBAL_KEYWORDS: KeywordTable = {
   vrrp_no_swap: scheduling('noSwap', flag('noSwap')),
   max_auto_priority: scheduling('maxAutoPriority', maxAutoPriority()),
   min_auto_priority_delay: scheduling('minAutoPriorityDelayUs'),
-  checker_priority: ignored(ONE_EVENT_LOOP),
-  checker_rt_priority: ignored(ONE_EVENT_LOOP),
-  checker_rlimit_rttime: ignored(ONE_EVENT_LOOP),
-  checker_cpu_affinity: ignored(ONE_EVENT_LOOP),
-  checker_no_swap: ignored(ONE_EVENT_LOOP),
-  bfd_priority: ignored(ONE_EVENT_LOOP),
-  bfd_rt_priority: ignored(ONE_EVENT_LOOP),
-  bfd_rlimit_rttime: ignored(ONE_EVENT_LOOP),
-  bfd_cpu_affinity: ignored(ONE_EVENT_LOOP),
-  bfd_no_swap: ignored(ONE_EVENT_LOOP),
+  checker_priority: ignored(NO_CHECKER_PROCESS),
+  checker_rt_priority: ignored(NO_CHECKER_PROCESS),
+  checker_rlimit_rttime: ignored(NO_CHECKER_PROCESS),
+  checker_cpu_affinity: ignored(NO_CHECKER_PROCESS),
+  checker_no_swap: ignored(NO_CHECKER_PROCESS),
+  bfd_priority: ignored(NO_CHECKER_PROCESS),
+  bfd_rt_priority: ignored(NO_CHECKER_PROCESS),
+  bfd_rlimit_rttime: ignored(NO_CHECKER_PROCESS),
+  bfd_cpu_affinity: ignored(NO_CHECKER_PROCESS),
+  bfd_no_swap: ignored(NO_CHECKER_PROCESS),
   // Refused: each changes what keepalived would do in a way an operator relies on.
   vrrp_strict: refused(
     'RFC-strict mode (no unicast, no authentication, VIPs not answered, iptables rules) is not implemented; remove it and keep the configuration RFC-conformant by hand',
