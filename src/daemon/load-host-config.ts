@@ -17,7 +17,7 @@ export async function loadHostConfig(
 ): Promise<{ config: Config; warnings: string[] }> {
   const netlink = new RouteNetlink();
   const links = await netlink.listLinks().finally(() => netlink.close());
-  // In a worker thread: a large file would otherwise hold VRRP's timers for a second.
+  // In a worker thread: a large file would otherwise hold the main loop (health checks) for a second.
   const loaded = await loadConfigOffThread(file, {
     strict,
     existingInterfaces: links.map((link) => link.name),

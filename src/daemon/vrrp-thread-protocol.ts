@@ -45,7 +45,8 @@ export type ThreadRequest =
   | { readonly op: 'status' }
   | { readonly op: 'view' }
   | { readonly op: 'scheduling' }
-  | { readonly op: 'loopDelay' };
+  | { readonly op: 'loopDelay' }
+  | { readonly op: 'ping' };
 
 /** The answer to each request, by op. */
 export interface ThreadAnswers {
@@ -58,6 +59,7 @@ export interface ThreadAnswers {
   view: VrrpEngineView | undefined;
   scheduling: SchedulingReading | undefined;
   loopDelay: LoopDelayReading;
+  ping: null;
 }
 
 export type InstanceState = readonly [instance: string, state: VrrpState];
@@ -78,6 +80,8 @@ export interface ThreadError {
   readonly details?: readonly string[];
   readonly errno?: number;
   readonly syscall?: string;
+  /** What the addon was doing (NativeError, BpfError). */
+  readonly operation?: string;
   readonly stack?: string;
 }
 
@@ -88,14 +92,15 @@ export function vrrpPart(config: Config): Config {
 
 export function errorToThread(err: unknown): ThreadError {
   if (!(err instanceof Error)) return { message: String(err) };
-  const { code, errno, syscall } = err as Error &
-    Partial<Record<'code' | 'errno' | 'syscall', unknown>>;
+  const { code, errno, syscall, operation } = err as Error &
+    Partial<Record<'code' | 'errno' | 'syscall' | 'operation', unknown>>;
   return {
     message: err.message,
     ...(err.stack !== undefined && { stack: err.stack }),
     ...(typeof code === 'string' && { code }),
     ...(typeof errno === 'number' && { errno }),
     ...(typeof syscall === 'string' && { syscall }),
+    ...(typeof operation === 'string' && { operation }),
     ...(err instanceof ReloadRefusedError && { details: err.details }),
   };
 }
@@ -108,10 +113,16 @@ export function errorFromThread(error: ThreadError): Error {
       : error.code !== undefined && isErrorCode(error.code)
         ? new LbctlError(error.code, error.message)
         : new Error(error.message);
-  const extra = rebuilt as Error & { code?: string; errno?: number; syscall?: string };
+  const extra = rebuilt as Error & {
+    code?: string;
+    errno?: number;
+    syscall?: string;
+    operation?: string;
+  };
   if (!(rebuilt instanceof LbctlError) && error.code !== undefined) extra.code = error.code;
   if (error.errno !== undefined) extra.errno = error.errno;
   if (error.syscall !== undefined) extra.syscall = error.syscall;
+  if (error.operation !== undefined) extra.operation = error.operation;
   if (error.stack !== undefined) rebuilt.stack = error.stack;
   return rebuilt;
 }

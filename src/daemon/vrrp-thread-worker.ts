@@ -83,6 +83,8 @@ async function answer(request: ThreadRequest): Promise<unknown> {
       plans.delete(request.service);
       await services[request.service].close();
       loopDelay?.disable();
+      // Lines a pretty-printing transport still holds, before the thread is ended.
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
       return null satisfies ThreadAnswers['close'];
     case 'plan': {
       const plan = await services[request.service].planReload(request.config);
@@ -108,6 +110,8 @@ async function answer(request: ThreadRequest): Promise<unknown> {
     }
     case 'scheduling':
       return scheduling.reading() satisfies ThreadAnswers['scheduling'];
+    case 'ping':
+      return null satisfies ThreadAnswers['ping'];
     case 'loopDelay': {
       const watch = loopDelay;
       if (watch === undefined) {

@@ -9,6 +9,7 @@
  * The thread's scheduling settings (vrrp_priority, vrrp_rt_priority...)
  * apply to the thread itself, as keepalived's do to its VRRP process.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/model.js';
 import { LbctlError } from '../errors.js';
@@ -38,14 +39,24 @@ import {
 const WORKER_URL = new URL('./vrrp-thread-worker.js', import.meta.url);
 
 /**
- * How long the thread has to answer: a status or metrics read at once; a
- * start, reload step or close past its slowest part (close waits for notify
- * scripts, which keepalived bounds at 30 s). A thread that does not answer in
- * time is treated as stopped.
+ * How long the thread has to answer: a status, metrics or heartbeat read at
+ * once; a start or reload step past its slowest part. A stop is bounded below
+ * systemd's TimeoutStopSec (30 s in packaging/lbctl.service), so that a
+ * thread that does not finish it still has its addresses removed from here.
+ * A thread that does not answer in time is treated as stopped.
  */
 const QUERY_TIMEOUT_MS = 10_000;
 const STEP_TIMEOUT_MS = 60_000;
-const STEPS: ReadonlySet<ThreadRequest['op']> = new Set(['start', 'plan', 'apply', 'close']);
+const CLOSE_TIMEOUT_MS = 20_000;
+/** How long close waits for an ended thread to be gone before removing its addresses. */
+const TERMINATE_WAIT_MS = 5_000;
+/** How often the main thread asks the thread whether its loop still turns. */
+const HEARTBEAT_MS = 1_000;
+
+function timeoutOf(op: ThreadRequest['op']): number {
+  if (op === 'close') return CLOSE_TIMEOUT_MS;
+  return op === 'start' || op === 'plan' || op === 'apply' ? STEP_TIMEOUT_MS : QUERY_TIMEOUT_MS;
+}
 
 export interface VrrpThreadOptions {
   readonly config: Config;
@@ -53,11 +64,14 @@ export interface VrrpThreadOptions {
   /** How the thread logs: the daemon's level and format, resolved (see resolveLoggerOptions). */
   readonly log: ThreadLogOptions;
   /**
-   * The thread stopped on its own (an uncaught error) or stopped answering:
-   * VRRP no longer runs, so the daemon must stop (its instances read FAULT
-   * meanwhile, and close removes the VIPs the thread held).
+   * The thread stopped on its own (an uncaught error), stopped answering, or
+   * did not finish its stop: VRRP no longer runs, so the daemon must stop,
+   * and exit non-zero (its instances read FAULT meanwhile, and close removes
+   * the VIPs the thread held).
    */
   readonly onFailure: (err: LbctlError) => void;
+  /** The thread's code (tests: one that misbehaves); default vrrp-thread-worker.js. */
+  readonly workerUrl?: URL;
 }
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
@@ -67,14 +81,18 @@ export class VrrpThread implements VrrpRunner {
   /** The thread's scheduling, a service of its own: it starts last and closes first. */
   readonly scheduling: Service & Reloadable & { reading(): Promise<SchedulingReading | undefined> };
   private readonly logger: Logger;
-  private config: Config;
+  /** The configuration whose VIPs the thread may hold; a reload that failed part way adds its own. */
+  private held: Config[];
   private worker: Worker | undefined;
+  /** The ended thread's termination, awaited before its addresses are removed from here. */
+  private terminated: Promise<unknown> | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly states = new Map<string, VrrpState>();
   private readonly stateListeners = new Set<(instance: string, state: VrrpState) => void>();
   private dataPlaneSource: DataPlaneHealthSource | undefined;
   private unfollowDataPlane: (() => void) | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   /** Started: from then on the thread stopping on its own stops the daemon. */
   private running = false;
@@ -84,7 +102,7 @@ export class VrrpThread implements VrrpRunner {
 
   constructor(private readonly options: VrrpThreadOptions) {
     this.logger = options.logger.child({ service: 'vrrp' });
-    this.config = options.config;
+    this.held = [options.config];
     this.scheduling = this.threadService('scheduling');
   }
 
@@ -103,14 +121,22 @@ export class VrrpThread implements VrrpRunner {
 
   async start(): Promise<void> {
     const data: VrrpThreadData = {
-      config: vrrpPart(this.config),
+      config: vrrpPart(this.current),
       log: this.options.log,
       followsDataPlane: this.dataPlaneSource !== undefined,
     };
-    const worker = new Worker(WORKER_URL, { workerData: data });
+    const worker = new Worker(this.options.workerUrl ?? WORKER_URL, { workerData: data });
     this.worker = worker;
-    worker.on('message', (message: FromThread) => this.receive(message));
-    worker.on('error', (err) => this.stopped(`failed: ${err.message}`, err));
+    // Only the current thread is heard: nothing an ended one still sends.
+    worker.on('message', (message: FromThread) => {
+      if (this.worker === worker) this.receive(message);
+    });
+    worker.on('error', (err: unknown) =>
+      this.stopped(
+        `failed: ${err instanceof Error ? err.message : String(err)}`,
+        err instanceof Error ? err : undefined,
+      ),
+    );
     worker.on('exit', (code) => this.stopped(`exited (${code})`));
     this.unfollowDataPlane = this.dataPlaneSource?.onDataPlaneHealth((health) =>
       this.send({ kind: 'health', health }),
@@ -118,6 +144,10 @@ export class VrrpThread implements VrrpRunner {
     try {
       this.setStates((await this.request({ op: 'start', service: 'vrrp' })).states);
       this.running = true;
+      // A thread whose loop stopped turning is found even when nothing else asks it.
+      this.heartbeat = setInterval(() => {
+        this.request({ op: 'ping' }).catch(() => undefined);
+      }, HEARTBEAT_MS).unref();
     } catch (err) {
       await this.close();
       throw err;
@@ -152,21 +182,30 @@ export class VrrpThread implements VrrpRunner {
 
   /**
    * Masters send priority 0 and release their VIPs in the thread, which then
-   * ends. If the thread had stopped on its own, the VIPs and virtual routes
-   * it may have held are removed from here.
+   * ends. If the thread had stopped on its own, or does not finish its stop,
+   * the VIPs and virtual routes it may hold are removed from here, before the
+   * virtual servers stop forwarding.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.heartbeat);
       this.unfollowDataPlane?.();
       this.unfollowDataPlane = undefined;
-      const worker = this.worker;
+      let stoppedCleanly = false;
       try {
-        if (worker !== undefined) await this.request({ op: 'close', service: 'vrrp' });
+        if (this.worker !== undefined) {
+          await this.request({ op: 'close', service: 'vrrp' });
+          stoppedCleanly = this.failure === undefined;
+        }
+      } catch (err) {
+        if (this.running) this.fail(asThreadFailure(err));
+        throw err;
       } finally {
-        await worker?.terminate();
+        const worker = this.worker;
         this.worker = undefined;
-        if (this.failure !== undefined)
-          await VrrpService.releaseAddresses(this.config, this.logger);
+        // Bounded: a thread stuck in a system call ends only when the call returns.
+        await Promise.race([worker?.terminate() ?? this.terminated, delay(TERMINATE_WAIT_MS)]);
+        if (this.running && !stoppedCleanly) await this.releaseHeldAddresses();
       }
     })();
     return this.closing;
@@ -192,6 +231,11 @@ export class VrrpThread implements VrrpRunner {
     };
   }
 
+  /** The configuration the thread runs. */
+  private get current(): Config {
+    return this.held[this.held.length - 1] as Config;
+  }
+
   /**
    * Plans in the thread; the plan's apply runs there too. After a VRRP
    * apply, failed or not, the mirror takes the instances the thread now runs.
@@ -204,27 +248,60 @@ export class VrrpThread implements VrrpRunner {
     return {
       summary,
       apply: async () => {
+        if (service !== 'vrrp') {
+          await this.request({ op: 'apply', service });
+          return;
+        }
         try {
           await this.request({ op: 'apply', service });
-          if (service === 'vrrp') this.config = next;
+          this.held = [next];
+        } catch (err) {
+          // Part of it may be applied: the VIPs of both may be held.
+          this.held = [...this.held, next];
+          throw err;
         } finally {
-          if (service === 'vrrp' && this.worker !== undefined)
-            this.setStates(await this.request({ op: 'states' }));
+          await this.refreshStates();
         }
       },
     };
   }
 
+  private async refreshStates(): Promise<void> {
+    if (this.worker === undefined) return;
+    try {
+      this.setStates(await this.request({ op: 'states' }));
+    } catch (err) {
+      this.logger.warn({ err }, 'Cannot read the VRRP instances after the reload');
+    }
+  }
+
+  private async releaseHeldAddresses(): Promise<void> {
+    for (const config of this.held) {
+      try {
+        await VrrpService.releaseAddresses(config, this.options.logger);
+      } catch (err) {
+        this.logger.error({ err }, 'Cannot remove the VIPs the VRRP thread held');
+      }
+    }
+  }
+
   private request<R extends ThreadRequest>(request: R): Promise<ThreadAnswers[R['op']]> {
     if (this.worker === undefined)
       return Promise.reject(
-        this.failure ?? new LbctlError('VRRP_THREAD_STOPPED', 'the VRRP thread is not running'),
+        this.failure ??
+          new LbctlError('VRRP_THREAD_STOPPED', 'Cannot run VRRP: its thread is not running'),
       );
     const id = this.nextId++;
-    const timeoutMs = STEPS.has(request.op) ? STEP_TIMEOUT_MS : QUERY_TIMEOUT_MS;
+    const timeoutMs = timeoutOf(request.op);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => this.stopped(`did not answer ${request.op} within ${timeoutMs / 1000} s`),
+        // An answer already waiting (a main thread held up past the timeout)
+        // is read in the loop's poll phase, before setImmediate runs.
+        () =>
+          setImmediate(() => {
+            if (this.pending.has(id))
+              this.stopped(`did not answer ${request.op} within ${timeoutMs / 1000} s`);
+          }),
         timeoutMs,
       );
       const settle = () => {
@@ -277,23 +354,39 @@ export class VrrpThread implements VrrpRunner {
     for (const [instance, state] of states) this.states.set(instance, state);
   }
 
-  /**
-   * The thread ended or stopped answering: expected after close; otherwise
-   * VRRP is gone: its instances read FAULT to their followers (BGP
-   * withdraws, connection sync stops sending) and the daemon must stop.
-   */
+  /** The thread ended or stopped answering: expected during close; otherwise VRRP is gone. */
   private stopped(what: string, cause?: Error): void {
     const worker = this.worker;
     if (worker === undefined) return;
     this.worker = undefined;
-    const err = new LbctlError('VRRP_THREAD_STOPPED', `the VRRP thread ${what}`, { cause });
+    const err = new LbctlError('VRRP_THREAD_STOPPED', `Cannot run VRRP: its thread ${what}`, {
+      ...(cause !== undefined && { cause }),
+    });
     for (const pending of [...this.pending.values()]) pending.reject(err);
-    // A thread that stopped answering may still run: end it.
-    void worker.terminate();
-    if (this.closing !== undefined || !this.running) return;
+    // A thread that stopped answering may still run: end it (close waits for that).
+    this.terminated = worker.terminate();
+    if (this.closing === undefined && this.running) this.fail(err);
+  }
+
+  /**
+   * VRRP no longer runs: its instances read FAULT to their followers (BGP
+   * withdraws, connection sync stops sending) and the daemon must stop.
+   */
+  private fail(err: LbctlError): void {
+    if (this.failure !== undefined) return;
     this.failure = err;
-    this.logger.fatal({ err }, `${err.message}: VRRP no longer runs, stopping`);
+    clearInterval(this.heartbeat);
+    this.logger.fatal({ err }, `${err.message}: stopping`);
     for (const instance of [...this.states.keys()]) this.publish(instance, 'FAULT');
     this.options.onFailure(err);
   }
+}
+
+/** A failed stop, as the daemon's failure. */
+function asThreadFailure(err: unknown): LbctlError {
+  return err instanceof LbctlError && err.code === 'VRRP_THREAD_STOPPED'
+    ? err
+    : new LbctlError('VRRP_THREAD_STOPPED', `Cannot stop VRRP: ${(err as Error).message}`, {
+        cause: err,
+      });
 }

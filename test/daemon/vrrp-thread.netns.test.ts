@@ -43,14 +43,15 @@ function config(ns: string, priority: number, dev = 'v0') {
   ).config;
 }
 
-/** A thread running VI_1 at priority 200, and the failures it reports. */
-function priority200Thread(ns: string): { thread: VrrpThread; failures: Error[] } {
+/** A thread running VI_1 at priority 200 (with the given code), and the failures it reports. */
+function priority200Thread(ns: string, workerUrl?: URL): { thread: VrrpThread; failures: Error[] } {
   const failures: Error[] = [];
   const thread = new VrrpThread({
     config: config(ns, 200),
     logger: silentLogger(),
     log: { level: 'silent', format: 'json' },
     onFailure: (err) => failures.push(err),
+    ...(workerUrl !== undefined && { workerUrl }),
   });
   return { thread, failures };
 }
@@ -171,6 +172,31 @@ describe('VRRP on a thread of its own', () => {
       await withinNamespace(ns, () => thread.close());
       assert.equal(await vipHeld(), false, 'close removed the VIP the thread held');
       assert.equal(failures.length, 1);
+    } finally {
+      await withinNamespace(ns, () => thread.close());
+    }
+  });
+
+  it('takes a thread that stops turning its loop as gone, found by its heartbeat', async () => {
+    const { thread, failures } = priority200Thread(
+      ns,
+      new URL('./support/hung-vrrp-thread.js', import.meta.url),
+    );
+    try {
+      await withinNamespace(ns, () => thread.start());
+      assert.equal(thread.state('VI_1'), 'MASTER');
+      // The status request is the last thing the thread does: nothing asks after it.
+      const status = thread.instanceStatus().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await waitFor('the heartbeat to miss its answer', () => failures.length > 0, {
+        timeoutMs: 15_000 * SLOWDOWN,
+      });
+      assert.ok(hasCode(failures[0], 'VRRP_THREAD_STOPPED'), String(failures[0]));
+      assert.match(String(failures[0]?.message), /did not answer (ping|status) within 10 s/);
+      assert.ok(hasCode(await status, 'VRRP_THREAD_STOPPED'), 'the status request failed too');
+      assert.equal(thread.state('VI_1'), 'FAULT');
     } finally {
       await withinNamespace(ns, () => thread.close());
     }

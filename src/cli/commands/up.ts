@@ -84,6 +84,14 @@ export function registerUpCommand(program: Command): void {
         runDir: options.runDir,
         reload: (): Promise<ReloadOutcome> => daemon.reload(),
       };
+      // Signals (and a failed VRRP thread) are routed before starting: one that
+      // arrives during start still shuts down cleanly (after start finishes or
+      // rolls back).
+      let stop: (signal: string) => void = () => undefined;
+      const stopped = new Promise<string>((resolve) => {
+        stop = resolve;
+      });
+      let stopping = false;
       // Why the daemon stops on its own (its VRRP thread failed), if it does.
       let failure: Error | undefined;
       const { services, stopOrder, sources } = buildServices({
@@ -95,6 +103,7 @@ export function registerUpCommand(program: Command): void {
           log: resolveLoggerOptions(logOptions),
           onFailure: (err) => {
             failure ??= err;
+            stopping = true;
             stop('VRRP thread failure');
           },
         },
@@ -109,13 +118,6 @@ export function registerUpCommand(program: Command): void {
       });
       const dumps = dumpPaths(options.runDir, instance);
       const dumpWriter = new DumpWriter(logger);
-      // Signals are routed before starting: one that arrives during start
-      // still shuts down cleanly (after start finishes or rolls back).
-      let stop: (signal: string) => void = () => undefined;
-      const stopped = new Promise<string>((resolve) => {
-        stop = resolve;
-      });
-      let stopping = false;
       const removeSignalHandlers = installSignalHandlers(logger, {
         stop: (signal) => {
           if (stopping) logger.warn({ signal }, 'already shutting down; %s ignored', signal);
