@@ -204,7 +204,11 @@ export class VrrpThread implements VrrpRunner {
         const worker = this.worker;
         this.worker = undefined;
         // Bounded: a thread stuck in a system call ends only when the call returns.
-        await Promise.race([worker?.terminate() ?? this.terminated, delay(TERMINATE_WAIT_MS)]);
+        await Promise.race([
+          worker?.terminate() ?? this.terminated,
+          // Unreferenced: the wait must not hold the process once the thread is gone.
+          delay(TERMINATE_WAIT_MS, undefined, { ref: false }),
+        ]);
         if (this.running && !stoppedCleanly) await this.releaseHeldAddresses();
       }
     })();
