@@ -23,6 +23,7 @@ import { hasCode, LbctlError } from '../errors.js';
 import { ProcessScriptRunner } from '../health/script-runner.js';
 import type { RealHealth } from '../health/virtual-server-health.js';
 import { VirtualServerMonitor } from '../health/virtual-server-monitor.js';
+import { callEach } from '../listeners.js';
 import type { Logger } from '../log.js';
 import type { VirtualServerState } from '../metrics/sources.js';
 import { canonicalAddress } from '../net/address.js';
@@ -185,13 +186,9 @@ export class VirtualServerService implements Service {
   }
 
   private publishHealth(health: DataPlaneHealth): void {
-    for (const listener of this.healthListeners) {
-      try {
-        listener(health);
-      } catch (err) {
-        this.logger.error({ err }, 'data-plane health listener failed');
-      }
-    }
+    callEach(this.healthListeners, [health], (err) =>
+      this.logger.error({ err }, 'data-plane health listener failed'),
+    );
     this.notifyHealth();
   }
 

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/model.js';
 import type { DataPlaneHealth } from '../dataplane/supervisor.js';
 import { LbctlError } from '../errors.js';
+import { callEach } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { canonicalAddress } from '../net/address.js';
 import { LinkTable } from '../netlink/link-table.js';
@@ -135,14 +136,9 @@ export class VrrpService implements VrrpRunner {
           from: change.from,
           reason: change.reason,
         });
-        for (const listener of this.stateListeners) {
-          try {
-            listener(change.instance, change.to);
-          } catch (err) {
-            // A follower's failure must not disturb the state machine.
-            this.logger.error({ err, instance: change.instance }, 'state listener failed');
-          }
-        }
+        callEach(this.stateListeners, [change.instance, change.to], (err) =>
+          this.logger.error({ err, instance: change.instance }, 'state listener failed'),
+        );
       });
       // Before the engine starts: while the data plane starts its instances stay in INIT.
       this.unfollowDataPlane = this.followDataPlane(engine);

@@ -3,9 +3,11 @@
  * scheduling of its own thread (vrrp_priority, vrrp_rt_priority...), as
  * keepalived's VRRP process does, and answers the main thread's requests.
  */
+
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DataPlaneHealth } from '../dataplane/supervisor.js';
+import { callEach } from '../listeners.js';
 import { createLogger } from '../log.js';
 import { native } from '../native/addon.js';
 import type { Service } from '../service.js';
@@ -49,13 +51,9 @@ class ForwardedHealth implements DataPlaneHealthSource {
 
   publish(health: DataPlaneHealth): void {
     this.latest = health;
-    for (const listener of this.listeners) {
-      try {
-        listener(health);
-      } catch (err) {
-        logger.error({ err }, 'data-plane health listener failed');
-      }
-    }
+    callEach(this.listeners, [health], (err) =>
+      logger.error({ err }, 'data-plane health listener failed'),
+    );
   }
 }
 

@@ -9,10 +9,12 @@
  * The thread's scheduling settings (vrrp_priority, vrrp_rt_priority...)
  * apply to the thread itself, as keepalived's do to its VRRP process.
  */
+
 import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/model.js';
 import { LbctlError } from '../errors.js';
+import { callEach } from '../listeners.js';
 import type { Logger } from '../log.js';
 import type { SchedulingReading } from '../metrics/scheduling-collectors.js';
 import type { Service } from '../service.js';
@@ -74,12 +76,16 @@ export interface VrrpThreadOptions {
   readonly workerUrl?: URL;
 }
 
+/** The scheduling service of the thread, seen from the main thread. */
+export type ThreadScheduling = Service &
+  Reloadable & { reading(): Promise<SchedulingReading | undefined> };
+
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
 
 export class VrrpThread implements VrrpRunner {
   readonly name = 'vrrp';
   /** The thread's scheduling, a service of its own: it starts last and closes first. */
-  readonly scheduling: Service & Reloadable & { reading(): Promise<SchedulingReading | undefined> };
+  readonly scheduling: ThreadScheduling;
   private readonly logger: Logger;
   /** The configuration whose VIPs the thread may hold; a reload that failed part way adds its own. */
   private held: Config[];
@@ -103,7 +109,7 @@ export class VrrpThread implements VrrpRunner {
   constructor(private readonly options: VrrpThreadOptions) {
     this.logger = options.logger.child({ service: 'vrrp' });
     this.held = [options.config];
-    this.scheduling = this.threadService('scheduling');
+    this.scheduling = this.schedulingService();
   }
 
   trackDataPlane(source: DataPlaneHealthSource): void {
@@ -215,9 +221,9 @@ export class VrrpThread implements VrrpRunner {
     return this.closing;
   }
 
-  private threadService(
-    service: ThreadServiceName,
-  ): Service & Reloadable & { reading(): Promise<SchedulingReading | undefined> } {
+  /** The scheduling service running in the thread, as the daemon starts, reloads and reads it. */
+  private schedulingService(): ThreadScheduling {
+    const service = 'scheduling';
     return {
       name: service,
       start: async () => {
@@ -342,14 +348,9 @@ export class VrrpThread implements VrrpRunner {
 
   private publish(instance: string, state: VrrpState): void {
     this.states.set(instance, state);
-    for (const listener of this.stateListeners) {
-      try {
-        listener(instance, state);
-      } catch (err) {
-        // A follower's failure must not disturb the others.
-        this.logger.error({ err, instance }, 'state listener failed');
-      }
-    }
+    callEach(this.stateListeners, [instance, state], (err) =>
+      this.logger.error({ err, instance }, 'state listener failed'),
+    );
   }
 
   /** The instances the thread runs now (after start and each reload). */

@@ -1,3 +1,4 @@
+import { callEach } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import type { Clock, Timer } from '../time/clock.js';
@@ -104,13 +105,9 @@ export class DataPlaneSupervisor {
         { broken: next.broken },
         `data plane cannot forward on ${next.broken.map((b) => `${b.interface} (${b.reason})`).join(', ')}`,
       );
-    for (const listener of this.listeners) {
-      try {
-        listener(next);
-      } catch (err) {
-        this.log.error({ err }, 'data-plane health listener failed');
-      }
-    }
+    callEach(this.listeners, [next], (err) =>
+      this.log.error({ err }, 'data-plane health listener failed'),
+    );
     return next;
   }
 
